@@ -1,0 +1,238 @@
+/*
+ * atomic.c - replace a file in the store atomically and durably
+ *
+ * sessnap__atomic_replace() is the one place where snapshot bytes reach the
+ * disk.  Its contract: whatever the crash point (the process killed, a
+ * write failing, the disk full), the target name holds either its old
+ * content or its new content, both complete; on failure no temporary file
+ * is left and the old content is untouched.
+ *
+ * The sequence, relative to the store's directory descriptor, is the one
+ * the careful implementations converge on (Redis rdbSave + fsyncFileDir,
+ * systemd write_string_file_atomic_at, glib g_file_set_contents_full):
+ *
+ *  1. openat(".<name>.XXXXXX", O_CREAT|O_EXCL|O_NOFOLLOW, 0600), then
+ *     fallocate the final size.  The dot keeps the temp file out of globs
+ *     and listings; O_EXCL|O_NOFOLLOW means a planted file or symlink is
+ *     never written through; fallocate surfaces ENOSPC/EFBIG/EDQUOT before
+ *     a single byte is written (file systems without it are fine).
+ *  2. write everything, retrying EINTR and continuing after short writes;
+ *     a write that returns 0 is an error (it would loop forever).
+ *  3. fdatasync the temp file, so its data is on disk before its name can
+ *     be.  Without this, ext4's delayed allocation could commit the rename
+ *     and lose the data: the 2009 zero-length-file reports.  If it fails,
+ *     it is NEVER retried on the same descriptor: after a failed fsync the
+ *     kernel may have dropped the dirty pages and a second fsync can
+ *     "succeed" with nothing written (PostgreSQL's fsyncgate, 2018).  The
+ *     temp file is unlinked and the save fails; a later save starts over.
+ *  4. close, and check it: NFS reports write errors at close.
+ *  5. keep the previous generation: link the current file to a temp name,
+ *     then rename that over `prev`.  Linking (not renaming) the current
+ *     file means the target name is never missing; the rename makes `prev`
+ *     replace atomically too.  File systems without hard links skip this.
+ *  6. renameat(temp, name): the commit point.
+ *  7. fsync the directory: only now is the rename itself durable.  If this
+ *     fails the new content is in place but may not survive a power loss:
+ *     SESSNAP_EDURABILITY, "saved, durability unknown".
+ *
+ * Durability FILE stops after step 6 (no directory fsync); NONE also skips
+ * step 3.  Every failure funnels through one on_error label that unlinks
+ * the temp files and restores errno for the message.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+#include "internal.h"
+
+#define TEMP_TRIES 16
+
+/* Fill name with ".<target>.XXXXXX", six random filename-safe characters. */
+static void temp_name(char *out, size_t len, const char *target)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char rnd[6];
+	size_t i;
+
+	for (i = 0; i < sizeof(rnd); i++)
+		rnd[i] = chars[arc4random_uniform(sizeof(chars) - 1)];
+	snprintf(out, len, ".%s.%.6s", target, rnd);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = SYS(write)(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			/* No progress and no error: treat as a full disk
+			 * rather than spin. */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Step 5.  Returns 0 when `prev_name` now holds the current content, or
+ * when there was no current content or no hard-link support; -1 with errno
+ * and *step set on failure.
+ */
+static int keep_previous(sessnap_store *store, const char *name,
+			 const char *prev_name, const char **step)
+{
+	char tmp[SESSNAP__NAME_MAX + 16];
+	int tries;
+
+	for (tries = 0; tries < TEMP_TRIES; tries++) {
+		temp_name(tmp, sizeof(tmp), prev_name);
+		if (SYS(linkat)(store->dfd, name, store->dfd, tmp, 0) == 0)
+			break;
+		if (errno == EEXIST)
+			continue;
+		if (errno == ENOENT)
+			return 0; /* first save: nothing to keep */
+		if (errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK ||
+		    errno == ENOSYS) {
+			sessnap__log(store, SESSNAP_LOG_DEBUG,
+				     "no hard links in %s: %s kept without "
+				     "a previous generation",
+				     store->path, name);
+			return 0;
+		}
+		*step = "link";
+		return -1;
+	}
+	if (tries == TEMP_TRIES) {
+		*step = "link";
+		errno = EEXIST;
+		return -1;
+	}
+	if (SYS(renameat)(store->dfd, tmp, store->dfd, prev_name) < 0) {
+		int saved_errno = errno;
+
+		SYS(unlinkat)(store->dfd, tmp, 0);
+		errno = saved_errno;
+		*step = "rename to previous generation";
+		return -1;
+	}
+	return 0;
+}
+
+int sessnap__atomic_replace(sessnap_store *store, const char *name,
+			    const char *prev_name, const sessnap__buf *bufs,
+			    size_t nbufs, sessnap_durability durability,
+			    bool *committed)
+{
+	char tmp[SESSNAP__NAME_MAX + 16];
+	char path[PATH_MAX];
+	const char *step = NULL;
+	const char *step_file = NULL;
+	off_t total = 0;
+	size_t i;
+	int fd = -1, tries, saved_errno;
+
+	*committed = false;
+	for (i = 0; i < nbufs; i++)
+		total += (off_t)bufs[i].len;
+
+	/* 1. a fresh temporary file that nobody else can have planted */
+	for (tries = 0; tries < TEMP_TRIES; tries++) {
+		temp_name(tmp, sizeof(tmp), name);
+		fd = SYS(openat)(store->dfd, tmp,
+				 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				     O_CLOEXEC,
+				 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	step_file = tmp;
+	if (fd < 0) {
+		step = "create";
+		goto on_error_nofile;
+	}
+	if (total > 0 && SYS(fallocate)(fd, 0, 0, total) < 0 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS && errno != EINTR) {
+		step = "fallocate";
+		goto on_error;
+	}
+
+	/* 2. the bytes */
+	for (i = 0; i < nbufs; i++) {
+		if (write_all(fd, bufs[i].base, bufs[i].len) < 0) {
+			step = "write";
+			goto on_error;
+		}
+	}
+
+	/* 3. data on disk before the name can be; never retried */
+	if (durability != SESSNAP_DURABILITY_NONE && SYS(fdatasync)(fd) < 0) {
+		step = "fdatasync";
+		goto on_error;
+	}
+
+	/* 4. close reports deferred write errors on some file systems */
+	if (SYS(close)(fd) < 0) {
+		fd = -1;
+		step = "close";
+		goto on_error;
+	}
+	fd = -1;
+
+	/* 5. the previous generation */
+	if (prev_name != NULL &&
+	    keep_previous(store, name, prev_name, &step) < 0) {
+		step_file = prev_name;
+		goto on_error;
+	}
+
+	/* 6. commit */
+	if (SYS(renameat)(store->dfd, tmp, store->dfd, name) < 0) {
+		step = "rename";
+		goto on_error;
+	}
+	*committed = true;
+
+	/* 7. make the rename durable */
+	if (durability == SESSNAP_DURABILITY_FULL && SYS(fsync)(store->dfd) < 0) {
+		char ebuf[256];
+		int err = errno;
+
+		return sessnap__error(
+		    SESSNAP_EDURABILITY,
+		    "saved %s, but fsync of the directory %s failed: %s; the "
+		    "save may not survive a power failure",
+		    sessnap__path(path, sizeof(path), store, name), store->path,
+		    sessnap__strerror_r(err, ebuf, sizeof(ebuf)));
+	}
+	return 0;
+
+on_error:
+	saved_errno = errno;
+	if (fd >= 0)
+		SYS(close)(fd);
+	SYS(unlinkat)(store->dfd, tmp, 0);
+	errno = saved_errno;
+on_error_nofile:
+	return sessnap__syserr(errno, step,
+			       sessnap__path(path, sizeof(path), store,
+					     step_file));
+}

@@ -1,0 +1,119 @@
+/*
+ * error.c - error codes, their descriptions and the thread-local message
+ *
+ * Every public function returns 0 or a negative SESSNAP_E* code.  The code
+ * says what kind of failure it was; the thread-local message says exactly
+ * what happened: which step, on which file, with which system error
+ * ("fsync of /path/.id.snap.Ab3xYz failed: Input/output error").  Library
+ * code reports a failure with
+ *
+ *	return sessnap__syserr(errno, "fsync", path);
+ *	return sessnap__error(SESSNAP_EUNSAFE, "%s is a symlink; ...", path);
+ *
+ * Both set the message and return the code, so an error is reported at the
+ * point where the most is known about it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MSG_MAX 1024
+
+static _Thread_local char last_msg[MSG_MAX];
+
+const char *sessnap_strerror(int code)
+{
+	/* A switch with no default: -Wswitch flags a code left undescribed. */
+	switch ((sessnap_error)code) {
+#define X(name, num, desc)                                                    \
+	case SESSNAP_##name:                                                  \
+		return desc;
+		SESSNAP_ERRNO_MAP(X)
+#undef X
+	}
+	return "unknown error";
+}
+
+const char *sessnap_err_name(int code)
+{
+	switch ((sessnap_error)code) {
+#define X(name, num, desc)                                                    \
+	case SESSNAP_##name:                                                  \
+		return "SESSNAP_" #name;
+		SESSNAP_ERRNO_MAP(X)
+#undef X
+	}
+	return "SESSNAP_E_UNKNOWN";
+}
+
+const char *sessnap_last_error(void)
+{
+	return last_msg;
+}
+
+int sessnap__error(int code, const char *fmt, ...)
+{
+	va_list ap;
+	int saved_errno = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+	return code;
+}
+
+/* glibc with _GNU_SOURCE has the GNU strerror_r; others the XSI one. */
+static const char *pick_gnu(char *r, char *buf)
+{
+	(void)buf;
+	return r;
+}
+
+static const char *pick_xsi(int r, char *buf)
+{
+	return r == 0 ? buf : "unknown system error";
+}
+
+const char *sessnap__strerror_r(int err, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return _Generic(strerror_r(err, buf, len),
+		char *: pick_gnu,
+		int: pick_xsi)(strerror_r(err, buf, len), buf);
+}
+
+int sessnap__errno_code(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return SESSNAP_ENOSPC;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return SESSNAP_EPERM;
+	case ENOMEM:
+		return SESSNAP_ENOMEM;
+	case ENOENT:
+		return SESSNAP_ENOTFOUND;
+	case EWOULDBLOCK:
+		return SESSNAP_EBUSY;
+	default:
+		return SESSNAP_EIO;
+	}
+}
+
+int sessnap__syserr(int err, const char *step, const char *path)
+{
+	char buf[256];
+
+	return sessnap__error(sessnap__errno_code(err), "%s of %s failed: %s",
+			      step, path,
+			      sessnap__strerror_r(err, buf, sizeof(buf)));
+}

@@ -1,0 +1,576 @@
+/*
+ * format.c - the on-disk snapshot format
+ *
+ * A snapshot file is two lines of JSON, so `head -1 x.snap | jq` shows the
+ * header and `tail -1` the state:
+ *
+ *	{"format":"sessnap","version":1,"app":"ed","id":"<32 hex>",...,
+ *	 "length":1234,"checksum":"xxh3-128:<32 hex>"}\n
+ *	<the state, exactly `length` bytes of compact JSON>\n
+ *
+ * The header is bounded (SESSNAP__HEADER_MAX), so a scanner reads one small
+ * block per file to list and classify a session, and the file size must be
+ * header + length + 1: a truncated or extended file is caught without
+ * reading the payload.  The payload is verified against its XXH3-128
+ * checksum (xxHash, a well-kept library) only when the state is asked for.
+ * docs/sessnap-format.5 is the specification.
+ *
+ * A header whose format version is newer than SESSNAP_FORMAT_VERSION is
+ * reported as SESSNAP_ENEWER before any other field is looked at: a newer
+ * writer may change every other field, and its files must never be called
+ * corrupt (the cleaner deletes corrupt files on request).
+ *
+ * Nothing read here is trusted: every size is bounded, the JSON nesting
+ * depth is limited, and a file that is not a regular file is not read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "internal.h"
+
+#define CHECKSUM_PREFIX "xxh3-128:"
+
+static int why_set(char *why, size_t why_len, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int why_set(char *why, size_t why_len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && why_len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
+		       size_t len)
+{
+	XXH128_hash_t h = XXH3_128bits(data, len);
+	XXH128_canonical_t c;
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = sizeof(CHECKSUM_PREFIX) - 1;
+
+	XXH128_canonicalFromHash(&c, h);
+	memcpy(out, CHECKSUM_PREFIX, o);
+	for (i = 0; i < sizeof(c.digest); i++) {
+		out[o++] = hex[c.digest[i] >> 4];
+		out[o++] = hex[c.digest[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static int add(json_object *obj, const char *key, json_object *val)
+{
+	if (val == NULL)
+		return -1;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -1;
+	}
+	return 0;
+}
+
+int sessnap__header_format(char **out, size_t *out_len,
+			   const sessnap__header *h)
+{
+	json_object *obj, *owner;
+	const char *s;
+	size_t len;
+	char *buf;
+	int bad = 0;
+
+	*out = NULL;
+	obj = json_object_new_object();
+	owner = json_object_new_object();
+	if (obj == NULL || owner == NULL) {
+		json_object_put(obj);
+		json_object_put(owner);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	bad |= add(obj, "format", json_object_new_string(SESSNAP__FORMAT_NAME));
+	bad |= add(obj, "version", json_object_new_int64(h->format_version));
+	bad |= add(obj, "app", json_object_new_string(h->app));
+	bad |= add(obj, "id", json_object_new_string(h->id));
+	bad |= add(obj, "label", json_object_new_string(h->label));
+	bad |= add(obj, "seq", json_object_new_int64((int64_t)h->seq));
+	bad |= add(obj, "created", json_object_new_int64(h->created_ms));
+	bad |= add(obj, "saved", json_object_new_int64(h->saved_ms));
+	bad |= add(obj, "completed", json_object_new_boolean(h->completed));
+	bad |= add(obj, "adoptions", json_object_new_int64(h->adoptions));
+	bad |= add(owner, "pid", json_object_new_int64(h->owner.pid));
+	bad |= add(owner, "host", json_object_new_string(h->owner.host));
+	bad |= add(owner, "boot_id", json_object_new_string(h->owner.boot_id));
+	bad |= add(owner, "start",
+		   json_object_new_int64((int64_t)h->owner.start_time));
+	bad |= add(obj, "owner", owner);
+	bad |= add(obj, "schema", json_object_new_int64(h->schema_version));
+	bad |= add(obj, "length", json_object_new_int64((int64_t)h->length));
+	bad |= add(obj, "checksum", json_object_new_string(h->checksum));
+	if (bad) {
+		json_object_put(obj);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	s = json_object_to_json_string_length(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s == NULL || (buf = malloc(len + 1)) == NULL) {
+		json_object_put(obj);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\n';
+	json_object_put(obj);
+	*out = buf;
+	*out_len = len + 1;
+	return 0;
+}
+
+static bool get_int(json_object *obj, const char *key, int64_t min,
+		    int64_t max, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return false;
+	errno = 0;
+	*out = json_object_get_int64(v);
+	/* json-c clamps out-of-range numbers and sets errno. */
+	return errno == 0 && *out >= min && *out <= max;
+}
+
+static const char *get_str(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool checksum_valid(const char *s)
+{
+	size_t i, p = sizeof(CHECKSUM_PREFIX) - 1;
+
+	if (strncmp(s, CHECKSUM_PREFIX, p) != 0 ||
+	    strlen(s) != SESSNAP__CHECKSUM_LEN)
+		return false;
+	for (i = p; i < SESSNAP__CHECKSUM_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static int parse_fields(sessnap__header *h, json_object *obj, char *why,
+			size_t why_len)
+{
+	json_object *v, *owner;
+	const char *s;
+	int64_t n;
+
+#define BAD(what) why_set(why, why_len, SESSNAP_ECORRUPT, "header: %s", what)
+	s = get_str(obj, "format");
+	if (s == NULL || strcmp(s, SESSNAP__FORMAT_NAME) != 0)
+		return BAD("not a sessnap snapshot (no \"format\":\"sessnap\")");
+	if (!get_int(obj, "version", 1, UINT32_MAX, &n))
+		return BAD("missing or invalid \"version\"");
+	h->format_version = (uint32_t)n;
+	if (h->format_version > SESSNAP_FORMAT_VERSION)
+		return why_set(why, why_len, SESSNAP_ENEWER,
+			       "written by format version %" PRIu32
+			       ", newer than this library's %d",
+			       h->format_version, SESSNAP_FORMAT_VERSION);
+
+	s = get_str(obj, "id");
+	if (s == NULL || !sessnap__id_valid(s))
+		return BAD("missing or invalid \"id\"");
+	strlcpy(h->id, s, sizeof(h->id));
+	s = get_str(obj, "app");
+	strlcpy(h->app, s ? s : "", sizeof(h->app));
+	s = get_str(obj, "label");
+	strlcpy(h->label, s ? s : "", sizeof(h->label));
+	if (!get_int(obj, "seq", 0, INT64_MAX, &n))
+		return BAD("missing or invalid \"seq\"");
+	h->seq = (uint64_t)n;
+	if (!get_int(obj, "created", 0, INT64_MAX, &h->created_ms))
+		return BAD("missing or invalid \"created\"");
+	if (!get_int(obj, "saved", 0, INT64_MAX, &h->saved_ms))
+		return BAD("missing or invalid \"saved\"");
+	if (!json_object_object_get_ex(obj, "completed", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return BAD("missing or invalid \"completed\"");
+	h->completed = json_object_get_boolean(v);
+	h->adoptions = 0;
+	if (json_object_object_get_ex(obj, "adoptions", &v)) {
+		if (!get_int(obj, "adoptions", 0, UINT32_MAX, &n))
+			return BAD("invalid \"adoptions\"");
+		h->adoptions = (uint32_t)n;
+	}
+	h->schema_version = 0;
+	if (json_object_object_get_ex(obj, "schema", &v)) {
+		if (!get_int(obj, "schema", 0, UINT32_MAX, &n))
+			return BAD("invalid \"schema\"");
+		h->schema_version = (uint32_t)n;
+	}
+	memset(&h->owner, 0, sizeof(h->owner));
+	if (json_object_object_get_ex(obj, "owner", &owner) &&
+	    json_object_is_type(owner, json_type_object)) {
+		if (get_int(owner, "pid", 0, INT64_MAX, &n))
+			h->owner.pid = n;
+		if ((s = get_str(owner, "host")) != NULL)
+			strlcpy(h->owner.host, s, sizeof(h->owner.host));
+		if ((s = get_str(owner, "boot_id")) != NULL)
+			strlcpy(h->owner.boot_id, s, sizeof(h->owner.boot_id));
+		if (get_int(owner, "start", 0, INT64_MAX, &n))
+			h->owner.start_time = (uint64_t)n;
+	}
+	if (!get_int(obj, "length", 0, INT64_MAX, &n))
+		return BAD("missing or invalid \"length\"");
+	h->length = (uint64_t)n;
+	s = get_str(obj, "checksum");
+	if (s == NULL || !checksum_valid(s))
+		return BAD("missing or invalid \"checksum\"");
+	strlcpy(h->checksum, s, sizeof(h->checksum));
+#undef BAD
+	return 0;
+}
+
+int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
+			  char *why, size_t why_len)
+{
+	json_tokener *tok;
+	json_object *obj;
+	size_t end;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len == 0)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "header line is empty");
+	if (len >= SESSNAP__HEADER_MAX)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "header line is longer than %d bytes",
+			       SESSNAP__HEADER_MAX);
+	if (memchr(line, '\0', len) != NULL)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "header contains NUL bytes");
+	tok = json_tokener_new_ex(8);
+	if (tok == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, line, (int)len);
+	if (obj == NULL &&
+	    json_tokener_get_error(tok) == json_tokener_continue)
+		obj = json_tokener_parse_ex(tok, "", 1);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (obj == NULL)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "header is not valid JSON");
+	while (end < len && (line[end] == ' ' || line[end] == '\t'))
+		end++;
+	if (end < len || !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "header is not one JSON object");
+	}
+	rc = parse_fields(out, obj, why, why_len);
+	json_object_put(obj);
+	return rc;
+}
+
+/*
+ * Open a file of the store for reading without following symlinks and
+ * without blocking on a FIFO, and make sure it is a regular file.
+ */
+static int open_regular(int *out, struct stat *st, sessnap_store *store,
+			const char *name, char *why, size_t why_len)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	fd = SYS(openat)(store->dfd, name,
+			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return why_set(why, why_len, SESSNAP_ENOTFOUND,
+				       "does not exist");
+		if (errno == ELOOP)
+			return why_set(why, why_len, SESSNAP_ECORRUPT,
+				       "is a symlink (not followed)");
+		rc = sessnap__syserr(errno, "open",
+				     sessnap__path(path, sizeof(path), store,
+						   name));
+		return why_set(why, why_len, rc, "%s", sessnap_last_error());
+	}
+	if (SYS(fstat)(fd, st) < 0) {
+		rc = sessnap__syserr(errno, "fstat",
+				     sessnap__path(path, sizeof(path), store,
+						   name));
+		SYS(close)(fd);
+		return why_set(why, why_len, rc, "%s", sessnap_last_error());
+	}
+	if (!S_ISREG(st->st_mode)) {
+		SYS(close)(fd);
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "is not a regular file");
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Read up to len bytes, retrying EINTR and short reads; stops at EOF. */
+static ssize_t read_full(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = SYS(read)(fd, buf + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int read_error(sessnap_store *store, const char *name, char *why,
+		      size_t why_len)
+{
+	char path[PATH_MAX];
+	int rc = sessnap__syserr(errno, "read",
+				 sessnap__path(path, sizeof(path), store, name));
+
+	return why_set(why, why_len, rc, "%s", sessnap_last_error());
+}
+
+/* Check that the file's size is exactly what its header announces. */
+static int check_size(const sessnap__header *h, size_t hlen, uint64_t size,
+		      char *why, size_t why_len)
+{
+	uint64_t want = (uint64_t)hlen + h->length + 1;
+
+	if (size < want)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "truncated: %" PRIu64 " bytes, the header "
+			       "announces %" PRIu64,
+			       size, want);
+	if (size > want)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "%" PRIu64 " bytes, longer than the %" PRIu64
+			       " its header announces",
+			       size, want);
+	return 0;
+}
+
+static int header_of(sessnap__header *out, size_t *hlen, const char *buf,
+		     size_t len, char *why, size_t why_len)
+{
+	const char *nl;
+	size_t scan = len < SESSNAP__HEADER_MAX ? len : SESSNAP__HEADER_MAX;
+
+	if (len == 0)
+		return why_set(why, why_len, SESSNAP_ECORRUPT, "empty file");
+	nl = memchr(buf, '\n', scan);
+	if (nl == NULL) {
+		if (memchr(buf, '\0', scan) != NULL)
+			return why_set(why, why_len, SESSNAP_ECORRUPT,
+				       "zero-filled or binary data, no header");
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       len < SESSNAP__HEADER_MAX
+				   ? "truncated inside the header"
+				   : "no header line in the first %d bytes",
+			       SESSNAP__HEADER_MAX);
+	}
+	*hlen = (size_t)(nl - buf) + 1;
+	return sessnap__header_parse(out, buf, *hlen, why, why_len);
+}
+
+int sessnap__header_read(sessnap__header *out, struct stat *st_out,
+			 sessnap_store *store, const char *name, char *why,
+			 size_t why_len)
+{
+	char buf[SESSNAP__HEADER_MAX];
+	struct stat st;
+	size_t hlen = 0;
+	ssize_t n;
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = open_regular(&fd, &st, store, name, why, why_len)) < 0)
+		return rc;
+	if (st_out != NULL)
+		*st_out = st;
+	n = read_full(fd, buf, sizeof(buf));
+	if (n < 0) {
+		rc = read_error(store, name, why, why_len);
+		SYS(close)(fd);
+		return rc;
+	}
+	SYS(close)(fd);
+	rc = header_of(out, &hlen, buf, (size_t)n, why, why_len);
+	if (rc < 0)
+		return rc;
+	return check_size(out, hlen, (uint64_t)st.st_size, why, why_len);
+}
+
+/*
+ * Verify a whole snapshot in memory: header, size, checksum.  Sets *off to
+ * the payload's offset.
+ */
+static int verify(sessnap__header *hdr, size_t *off, const char *buf,
+		  size_t len, char *why, size_t why_len)
+{
+	char sum[SESSNAP__CHECKSUM_LEN + 1];
+	size_t hlen = 0;
+	int rc;
+
+	if ((rc = header_of(hdr, &hlen, buf, len, why, why_len)) < 0)
+		return rc;
+	if ((rc = check_size(hdr, hlen, len, why, why_len)) < 0)
+		return rc;
+	if (buf[len - 1] != '\n')
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "payload is not terminated by a newline");
+	sessnap__checksum(sum, buf + hlen, (size_t)hdr->length);
+	if (strcmp(sum, hdr->checksum) != 0)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "checksum mismatch: the payload was damaged");
+	*off = hlen;
+	return 0;
+}
+
+static int parse_payload(json_object **state, const char *p, size_t len,
+			 char *why, size_t why_len)
+{
+	json_tokener *tok;
+	json_object *obj;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	if (len > INT32_MAX - 1)
+		return why_set(why, why_len, SESSNAP_ETOOBIG,
+			       "payload of %zu bytes is too large to parse",
+			       len);
+	tok = json_tokener_new_ex(SESSNAP__JSON_DEPTH);
+	if (tok == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	/* The payload is followed by its newline: parsing it too lets a
+	 * bare top-level number end. */
+	obj = json_tokener_parse_ex(tok, p, (int)len + 1);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success) {
+		json_object_put(obj);
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "payload is not valid JSON: %s",
+			       json_tokener_error_desc(jerr));
+	}
+	while (end < len + 1 && (p[end] == ' ' || p[end] == '\n'))
+		end++;
+	if (end != len + 1) {
+		json_object_put(obj);
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "payload holds more than one JSON value");
+	}
+	*state = obj;
+	return 0;
+}
+
+int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
+			    const char *buf, size_t len, char *why,
+			    size_t why_len)
+{
+	size_t off = 0;
+	int rc;
+
+	*state = NULL;
+	if ((rc = verify(hdr, &off, buf, len, why, why_len)) < 0)
+		return rc;
+	return parse_payload(state, buf + off, (size_t)hdr->length, why,
+			     why_len);
+}
+
+int sessnap__snapshot_read_raw(char **out, size_t *out_len,
+			       sessnap__header *hdr, size_t *payload_off,
+			       sessnap_store *store, const char *name,
+			       char *why, size_t why_len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd, rc;
+
+	*out = NULL;
+	memset(hdr, 0, sizeof(*hdr));
+	if ((rc = open_regular(&fd, &st, store, name, why, why_len)) < 0)
+		return rc;
+	if ((uint64_t)st.st_size > store->read_bound) {
+		SYS(close)(fd);
+		return why_set(why, why_len, SESSNAP_ETOOBIG,
+			       "%jd bytes, more than the read bound of %zu",
+			       (intmax_t)st.st_size, store->read_bound);
+	}
+	/* One byte more than fstat said, to notice a file that grew. */
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		SYS(close)(fd);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	n = read_full(fd, buf, (size_t)st.st_size + 1);
+	if (n < 0) {
+		rc = read_error(store, name, why, why_len);
+		SYS(close)(fd);
+		free(buf);
+		return rc;
+	}
+	SYS(close)(fd);
+	rc = verify(hdr, payload_off, buf, (size_t)n, why, why_len);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*out_len = (size_t)n;
+	return 0;
+}
+
+int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
+			   sessnap_store *store, const char *name, char *why,
+			   size_t why_len)
+{
+	size_t len = 0, off = 0;
+	char *buf;
+	int rc;
+
+	*state = NULL;
+	rc = sessnap__snapshot_read_raw(&buf, &len, hdr, &off, store, name,
+					why, why_len);
+	if (rc < 0)
+		return rc;
+	rc = parse_payload(state, buf + off, (size_t)hdr->length, why,
+			   why_len);
+	free(buf);
+	return rc;
+}

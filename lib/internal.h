@@ -1,0 +1,327 @@
+/*
+ * internal.h - types and functions shared inside libsessnap
+ *
+ * Nothing here is installed or exported: names shared across lib/ files use
+ * the sessnap__ prefix and are hidden by -export-symbols-regex.  Unit tests
+ * link the internal convenience library and may call them.
+ */
+#ifndef SESSNAP_INTERNAL_H
+#define SESSNAP_INTERNAL_H
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <xxhash.h>
+
+#include "sessnap.h"
+
+/* ---- The system-call seam (sys.c) ---------------------------------------
+ *
+ * Every system call the library makes on the store goes through this table,
+ * so tests can fail any one of them.  Call sites write SYS(write)(fd, ...).
+ * The default entries call the real function after consulting the fault
+ * injector below.
+ */
+struct sessnap__sys {
+	int (*openat)(int dfd, const char *path, int flags, mode_t mode);
+	int (*flopenat)(int dfd, const char *path, int flags, mode_t mode);
+	ssize_t (*read)(int fd, void *buf, size_t len);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	int (*fsync)(int fd);
+	int (*fdatasync)(int fd);
+	int (*fallocate)(int fd, int mode, off_t off, off_t len);
+	int (*renameat)(int odfd, const char *oldp, int ndfd, const char *newp);
+	int (*linkat)(int odfd, const char *oldp, int ndfd, const char *newp,
+		      int flags);
+	int (*unlinkat)(int dfd, const char *path, int flags);
+	int (*mkdirat)(int dfd, const char *path, mode_t mode);
+	int (*flock)(int fd, int op);
+	int (*close)(int fd);
+	int (*fstat)(int fd, struct stat *st);
+	int (*fstatat)(int dfd, const char *path, struct stat *st, int flags);
+	DIR *(*fdopendir)(int fd);
+	struct dirent *(*readdir)(DIR *dir);
+	int (*closedir)(DIR *dir);
+};
+
+extern struct sessnap__sys sessnap__sys;
+#define SYS(name) (sessnap__sys.name)
+
+/*
+ * Fault injection.  Each seam call belongs to one kind; the injector counts
+ * the calls whose kind is in the armed mask and fails the Nth (one-shot) or
+ * the Nth and every later one (persistent) with the chosen errno.  With
+ * SESSNAP__FAULT_SHORT a write of more than one byte instead writes half of
+ * its bytes (a short write, not an error).
+ */
+enum sessnap__sys_kind {
+	SESSNAP__SYS_OPEN = 1u << 0, /* openat, flopenat */
+	SESSNAP__SYS_READ = 1u << 1,
+	SESSNAP__SYS_WRITE = 1u << 2,
+	SESSNAP__SYS_FSYNC = 1u << 3, /* fsync, fdatasync */
+	SESSNAP__SYS_FALLOCATE = 1u << 4,
+	SESSNAP__SYS_RENAME = 1u << 5,
+	SESSNAP__SYS_LINK = 1u << 6,
+	SESSNAP__SYS_UNLINK = 1u << 7,
+	SESSNAP__SYS_MKDIR = 1u << 8,
+	SESSNAP__SYS_FLOCK = 1u << 9, /* flock, flopenat's lock */
+	SESSNAP__SYS_CLOSE = 1u << 10,
+	SESSNAP__SYS_STAT = 1u << 11, /* fstat, fstatat */
+	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
+	SESSNAP__SYS_ALL = (1u << 13) - 1
+};
+
+#define SESSNAP__FAULT_PERSISTENT (1u << 0)
+#define SESSNAP__FAULT_SHORT (1u << 1)
+
+/* Arm: fail the nth (1-based) matching call with err.  Resets the count. */
+void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
+			unsigned int flags);
+/* Disarm; returns how many matching calls were seen while armed. */
+unsigned long sessnap__fault_disarm(void);
+/* How many injected failures have fired since the last arm. */
+unsigned long sessnap__fault_fired(void);
+
+/* ---- Errors (error.c) ---------------------------------------------------- */
+
+/* Set the thread-local message; returns code. */
+int sessnap__error(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Report a failed system call: "<step> of <path> failed: <strerror(err)>".
+ * Returns the sessnap code that err maps to.
+ */
+int sessnap__syserr(int err, const char *step, const char *path);
+/* Map an errno value to a sessnap code. */
+int sessnap__errno_code(int err);
+/* strerror into a caller buffer, whichever strerror_r libc has. */
+const char *sessnap__strerror_r(int err, char *buf, size_t len);
+
+/* ---- Names and time (store.c) --------------------------------------------- */
+
+bool sessnap__app_valid(const char *app);
+bool sessnap__id_valid(const char *id);
+/* Milliseconds since the epoch, UTC (CLOCK_REALTIME). */
+int64_t sessnap__now_ms(void);
+/* Monotonic milliseconds (CLOCK_MONOTONIC). */
+int64_t sessnap__mono_ms(void);
+
+/* ---- Liveness (liveness.c) ------------------------------------------------ */
+
+/* Fill the calling process's owner record. */
+void sessnap__owner_self(sessnap_owner *out);
+/*
+ * Take <id>.lock exclusively without waiting (creating it 0600).
+ * Returns 0 with *fd set, SESSNAP_EBUSY when another process holds it, or
+ * another error.
+ */
+int sessnap__lock_take(int *fd, sessnap_store *store, const char *id);
+/*
+ * Probe <id>.lock: 1 when a live process holds it, 0 when it is free or
+ * absent, negative on error.
+ */
+int sessnap__lock_probe(sessnap_store *store, const char *id);
+
+/* ---- Format (format.c) ---------------------------------------------------- */
+
+#define SESSNAP__FORMAT_NAME "sessnap"
+/* Longest header line a reader accepts, newline included. */
+#define SESSNAP__HEADER_MAX 4096
+/* "xxh3-128:" + 32 hex digits */
+#define SESSNAP__CHECKSUM_LEN 41
+/* Deepest JSON nesting the loader accepts. */
+#define SESSNAP__JSON_DEPTH 1024
+
+typedef struct {
+	uint32_t format_version;
+	char app[SESSNAP_APP_MAX + 1];
+	char id[SESSNAP_ID_LEN + 1];
+	char label[SESSNAP_LABEL_MAX + 1];
+	uint64_t seq;
+	int64_t created_ms;
+	int64_t saved_ms;
+	bool completed;
+	uint32_t adoptions;
+	sessnap_owner owner;
+	uint32_t schema_version;
+	uint64_t length;
+	char checksum[SESSNAP__CHECKSUM_LEN + 1];
+} sessnap__header;
+
+/* The payload checksum: "xxh3-128:<32 hex digits>". */
+void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
+		       size_t len);
+/*
+ * Serialize a header line (newline included) into a malloc'd buffer.
+ * Returns 0 or SESSNAP_ENOMEM.
+ */
+int sessnap__header_format(char **out, size_t *out_len,
+			   const sessnap__header *h);
+/*
+ * Parse a header line (without or with its newline).  Returns 0,
+ * SESSNAP_ENEWER (format_version is set), or SESSNAP_ECORRUPT with a
+ * reason in `why` (may be NULL).
+ */
+int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
+			  char *why, size_t why_len);
+/*
+ * Read and parse the header of snapshot file `name` in the store with one
+ * bounded read.  Refuses symlinks, FIFOs and devices (O_NOFOLLOW,
+ * O_NONBLOCK, fstat S_ISREG) and checks that the file size matches the
+ * header.  `st` receives the file's stat (may be NULL).  Returns 0,
+ * SESSNAP_ENOTFOUND, SESSNAP_ENEWER, SESSNAP_ECORRUPT (why says what is
+ * wrong) or a system error.
+ */
+int sessnap__header_read(sessnap__header *out, struct stat *st,
+			 sessnap_store *store, const char *name, char *why,
+			 size_t why_len);
+/*
+ * Read a whole snapshot file, verify it and parse its payload.  Returns 0
+ * with *state a new reference, or an error as sessnap__header_read() plus
+ * SESSNAP_ETOOBIG.
+ */
+int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
+			   sessnap_store *store, const char *name, char *why,
+			   size_t why_len);
+/*
+ * Read and verify a whole snapshot file without parsing its payload:
+ * *out receives the malloc'd file, *payload_off where the payload starts.
+ */
+int sessnap__snapshot_read_raw(char **out, size_t *out_len,
+			       sessnap__header *hdr, size_t *payload_off,
+			       sessnap_store *store, const char *name,
+			       char *why, size_t why_len);
+/* Parse a complete snapshot held in memory (the fuzzers' entry point). */
+int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
+			    const char *buf, size_t len, char *why,
+			    size_t why_len);
+
+/* ---- Atomic replace (atomic.c) -------------------------------------------- */
+
+typedef struct {
+	const void *base;
+	size_t len;
+} sessnap__buf;
+
+/*
+ * Replace file `name` in the store directory with the concatenation of
+ * bufs, atomically and with the given durability, keeping the previous
+ * content as `prev_name` when prev_name is not NULL.  On failure the temp
+ * file is gone and `name` is untouched.  *committed says whether the new
+ * content was renamed into place (it may be set while an error is returned:
+ * SESSNAP_EDURABILITY).
+ */
+int sessnap__atomic_replace(sessnap_store *store, const char *name,
+			    const char *prev_name, const sessnap__buf *bufs,
+			    size_t nbufs, sessnap_durability durability,
+			    bool *committed);
+
+/* ---- Store (store.c) ------------------------------------------------------ */
+
+struct sessnap_store {
+	char *path;
+	int dfd;
+	char app[SESSNAP_APP_MAX + 1];
+	sessnap_store_options opts;
+	sessnap_durability durability;
+	unsigned int interval_ms;
+	size_t read_bound;
+	sessnap_owner self;
+
+	/* Guards the session list and the fields of sessions marked
+	 * "guarded by store->mu" below. */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct sessnap_session *sessions;
+
+	/* Writer thread state (writer.c). */
+	bool writer_running;
+	bool writer_stop;
+	pthread_t writer;
+	pid_t pid; /* the process that opened the store */
+};
+
+/* Log through the store's callback (no-op without one). */
+void sessnap__log(const sessnap_store *store, sessnap_log_level level,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Full path of a file in the store, for messages: writes into buf. */
+const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
+			  const char *name);
+/* File names of a session. */
+#define SESSNAP__NAME_MAX (SESSNAP_ID_LEN + 32)
+void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
+void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
+void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
+
+/* ---- Sessions (session.c) ------------------------------------------------- */
+
+struct sessnap_session {
+	sessnap_store *store;
+	struct sessnap_session *next; /* guarded by store->mu */
+	char id[SESSNAP_ID_LEN + 1];
+	int lock_fd;
+	pid_t pid; /* the process that began or adopted it */
+	unsigned int flags;
+	int64_t created_ms;
+	uint32_t adoptions;
+
+	/* Guarded by store->mu. */
+	char *label;
+	bool label_dirty; /* the label changed since the last save */
+	char *pending; /* serialized state waiting to be written */
+	size_t pending_len;
+	XXH128_hash_t pending_hash;
+	bool has_pending;
+	uint64_t gen_queued; /* bumped by every update */
+	uint64_t gen_durable; /* the generation last made durable */
+	int64_t dirty_since_ms; /* monotonic; first unsaved update */
+	int64_t last_save_ms; /* monotonic; last save attempt */
+	int last_error;
+	int64_t durable_wall_ms; /* wall clock of the newest durable save */
+	bool saving; /* a save of this session is in progress */
+
+	/* Owned by whoever holds `saving`. */
+	uint64_t seq; /* sequence of the last committed snapshot */
+	XXH128_hash_t durable_hash;
+	bool has_durable;
+	bool ended;
+};
+
+/*
+ * Allocate a session holding lock_fd and register it with the store (used
+ * by begin and by adopt).
+ */
+int sessnap__session_new(sessnap_session **out, sessnap_store *store,
+			 const char *id, int lock_fd, const char *label,
+			 unsigned int flags);
+/* Queue serialized state bytes; ownership of buf passes to the session. */
+int sessnap__session_queue(sessnap_session *s, char *buf, size_t len);
+/*
+ * Load a session's state with the .prev fallback, the validate callback
+ * and schema migration (load.c).  hdr (may be NULL) receives the header of
+ * the generation that was used.
+ */
+int sessnap__load(json_object **out, sessnap_load_info *info,
+		  sessnap__header *hdr, sessnap_store *store, const char *id);
+
+/*
+ * Write one snapshot of `s` with the given payload (seq + 1), on the
+ * calling thread.  The caller must hold s->saving (not store->mu).
+ */
+int sessnap__session_write(sessnap_session *s, const char *payload,
+			   size_t len, bool completed);
+/*
+ * Save the pending state of `s` now on the calling thread, if any:
+ * takes the pending bytes under store->mu, writes, updates the durable
+ * generation.  Returns 0 when nothing was pending.
+ */
+int sessnap__session_save_pending(sessnap_session *s);
+
+#endif /* SESSNAP_INTERNAL_H */

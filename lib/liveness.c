@@ -1,0 +1,168 @@
+/*
+ * liveness.c - who owns a session, and is that owner still alive?
+ *
+ * A session's owner holds an exclusive flock(2) on <id>.lock for the whole
+ * life of the session.  The kernel drops the lock when the owner dies,
+ * however it dies, so "is the lock held?" is the liveness test: a recycled
+ * pid cannot fool it, and a lock file left behind by a dead process is
+ * harmless (it is simply free).  The lock lives on its own file, never on
+ * the snapshot, because every save renames a new inode over the snapshot.
+ *
+ * Each snapshot also records its owner (pid, host, boot id, process start
+ * time).  Those are for people ("pid 4242 on laptop") and for telling
+ * local sessions from ones written on another host, whose locks this host
+ * cannot see.
+ *
+ * Locks are taken with libbsd's flopenat(), which re-checks after locking
+ * that the file it locked is still the one at that name: a cleaner that
+ * unlinked the lock file meanwhile cannot leave us holding a lock on a
+ * deleted inode.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+
+#include "internal.h"
+
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static char host_name[SESSNAP_HOST_MAX + 1];
+static char boot_id[40];
+
+static void read_small(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void host_init(void)
+{
+	if (gethostname(host_name, sizeof(host_name) - 1) < 0)
+		strlcpy(host_name, "localhost", sizeof(host_name));
+	host_name[sizeof(host_name) - 1] = '\0';
+	read_small("/proc/sys/kernel/random/boot_id", boot_id,
+		   sizeof(boot_id));
+}
+
+/*
+ * Field 22 of /proc/self/stat: start time in clock ticks since boot.  The
+ * command name (field 2) may contain spaces and parentheses, so fields are
+ * counted from the last ')'.
+ */
+static uint64_t start_time_of_self(void)
+{
+	char buf[1024], *p;
+	unsigned long long v;
+	int field;
+
+	read_small("/proc/self/stat", buf, sizeof(buf));
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return 0;
+	p++;
+	for (field = 3; field < 22 && p != NULL; field++) {
+		p = strchr(p + 1, ' ');
+	}
+	if (p == NULL || sscanf(p, " %llu", &v) != 1)
+		return 0;
+	return (uint64_t)v;
+}
+
+void sessnap__owner_self(sessnap_owner *out)
+{
+	pthread_once(&host_once, host_init);
+	memset(out, 0, sizeof(*out));
+	out->pid = (int64_t)getpid();
+	strlcpy(out->host, host_name, sizeof(out->host));
+	strlcpy(out->boot_id, boot_id, sizeof(out->boot_id));
+	out->start_time = start_time_of_self();
+}
+
+int sessnap__lock_take(int *out, sessnap_store *store, const char *id)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	int fd;
+
+	*out = -1;
+	sessnap__lock_name(name, id);
+	/* O_NONBLOCK makes flopenat use LOCK_NB: never wait for a live
+	 * owner. */
+	fd = SYS(flopenat)(store->dfd, name,
+			   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			       O_NONBLOCK,
+			   0600);
+	if (fd < 0) {
+		if (errno == EWOULDBLOCK)
+			return sessnap__error(
+			    SESSNAP_EBUSY,
+			    "session %s is in use by a live process (%s is "
+			    "locked)",
+			    id, sessnap__path(path, sizeof(path), store, name));
+		return sessnap__syserr(errno, "open and lock",
+				       sessnap__path(path, sizeof(path), store,
+						     name));
+	}
+	*out = fd;
+	return 0;
+}
+
+int sessnap__lock_probe(sessnap_store *store, const char *id)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	int fd, rc;
+
+	sessnap__lock_name(name, id);
+	fd = SYS(openat)(store->dfd, name,
+			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ELOOP)
+			return 0;
+		return sessnap__syserr(errno, "open",
+				       sessnap__path(path, sizeof(path), store,
+						     name));
+	}
+	if (SYS(fstat)(fd, &st) < 0) {
+		rc = sessnap__syserr(errno, "fstat",
+				     sessnap__path(path, sizeof(path), store,
+						   name));
+		SYS(close)(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		SYS(close)(fd);
+		return 0;
+	}
+	/*
+	 * A shared probe: it fails only while an exclusive owner holds the
+	 * lock.  The lock, if we get it, goes with the close.
+	 */
+	if (SYS(flock)(fd, LOCK_SH | LOCK_NB) < 0) {
+		int err = errno;
+
+		SYS(close)(fd);
+		if (err == EWOULDBLOCK)
+			return 1;
+		return sessnap__syserr(err, "flock",
+				       sessnap__path(path, sizeof(path), store,
+						     name));
+	}
+	SYS(close)(fd);
+	return 0;
+}

@@ -1,0 +1,475 @@
+/*
+ * session.c - one run of an interactive program
+ *
+ * Lifecycle:
+ *
+ *	sessnap_session_begin()    draw an id, take <id>.lock
+ *	sessnap_session_update()   serialize the state, queue the bytes
+ *	    ... the writer saves the newest queued state (writer.c), or the
+ *	    app saves it now with sessnap_session_save() ...
+ *	sessnap_session_flush()    wait until everything queued is durable
+ *	sessnap_session_end()      flush, then remove (or keep, completed)
+ *
+ * The lock is held from begin to end; that is what tells the scanner the
+ * session is alive.  A session adopted after a crash (recover.c) enters
+ * the same lifecycle with the id and sequence of the crashed one.
+ *
+ * Threads: the app thread queues states under store->mu; whoever saves
+ * (the writer thread or the app itself) takes the pending bytes under the
+ * mutex, marks the session `saving`, and writes without the mutex held, so
+ * an update never waits for a save.  Only one save of a session runs at a
+ * time; a failed save puts its bytes back unless a newer state arrived
+ * meanwhile, so the newest state is never dropped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+#include "internal.h"
+#include "writer.h"
+
+#define PAYLOAD_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/*
+ * Labels go into the one-line header: control characters become spaces and
+ * the length is cut to SESSNAP_LABEL_MAX bytes at a UTF-8 boundary.
+ */
+static char *label_dup(const char *label)
+{
+	size_t len = strlen(label), i;
+	char *out;
+
+	if (len > SESSNAP_LABEL_MAX) {
+		len = SESSNAP_LABEL_MAX;
+		while (len > 0 && ((unsigned char)label[len] & 0xc0) == 0x80)
+			len--;
+	}
+	out = malloc(len + 1);
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)label[i];
+
+		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static int check_owner(const sessnap_session *s, const char *what)
+{
+	if (s->pid != getpid())
+		return sessnap__error(SESSNAP_ESTATE,
+				      "%s: session %s belongs to the parent "
+				      "process; a forked child may only "
+				      "release it",
+				      what, s->id);
+	if (s->ended)
+		return sessnap__error(SESSNAP_ESTATE,
+				      "%s: session %s has ended", what, s->id);
+	return 0;
+}
+
+int sessnap__session_new(sessnap_session **out, sessnap_store *store,
+			 const char *id, int lock_fd, const char *label,
+			 unsigned int flags)
+{
+	sessnap_session *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (s == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	if (label != NULL && (s->label = label_dup(label)) == NULL) {
+		free(s);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	s->store = store;
+	strlcpy(s->id, id, sizeof(s->id));
+	s->lock_fd = lock_fd;
+	s->pid = getpid();
+	s->flags = flags;
+	s->created_ms = sessnap__now_ms();
+	s->label_dirty = true;
+
+	pthread_mutex_lock(&store->mu);
+	s->next = store->sessions;
+	store->sessions = s;
+	pthread_mutex_unlock(&store->mu);
+	*out = s;
+	return 0;
+}
+
+int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
+			  const sessnap_session_options *opts)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[SESSNAP_ID_LEN / 2];
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_session *s;
+	size_t i;
+	int fd, rc;
+
+	if (out == NULL || store == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_session_begin: NULL argument");
+	*out = NULL;
+	if (opts != NULL && opts->version != SESSNAP_SESSION_OPTIONS_VERSION)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "unknown session options version %u",
+				      opts->version);
+	if (store->opts.flags & SESSNAP_STORE_READONLY)
+		return sessnap__error(SESSNAP_ESTATE,
+				      "store %s was opened read-only",
+				      store->path);
+	if (store->pid != getpid())
+		return sessnap__error(SESSNAP_ESTATE,
+				      "store %s was opened by the parent "
+				      "process; open it again in the child",
+				      store->path);
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[SESSNAP_ID_LEN] = '\0';
+
+	if ((rc = sessnap__lock_take(&fd, store, id)) < 0)
+		return rc;
+	rc = sessnap__session_new(&s, store, id, fd,
+				  opts ? opts->label : NULL,
+				  opts ? opts->flags : 0);
+	if (rc < 0) {
+		char name[SESSNAP__NAME_MAX];
+
+		sessnap__lock_name(name, id);
+		SYS(unlinkat)(store->dfd, name, 0);
+		SYS(close)(fd);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+const char *sessnap_session_id(const sessnap_session *session)
+{
+	return session ? session->id : NULL;
+}
+
+int sessnap_session_set_label(sessnap_session *s, const char *label)
+{
+	char *copy = NULL;
+
+	if (s == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
+	if (label != NULL && (copy = label_dup(label)) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->store->mu);
+	free(s->label);
+	s->label = copy;
+	s->label_dirty = true;
+	pthread_mutex_unlock(&s->store->mu);
+	return 0;
+}
+
+/* Queue serialized bytes (ownership passes to the session). */
+int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
+{
+	sessnap_store *store = s->store;
+	XXH128_hash_t hash = XXH3_128bits(buf, len);
+
+	pthread_mutex_lock(&store->mu);
+	free(s->pending);
+	s->pending = buf;
+	s->pending_len = len;
+	s->pending_hash = hash;
+	if (!s->has_pending)
+		s->dirty_since_ms = sessnap__mono_ms();
+	s->has_pending = true;
+	s->gen_queued++;
+	sessnap__writer_notify(store);
+	pthread_mutex_unlock(&store->mu);
+	return 0;
+}
+
+int sessnap_session_update(sessnap_session *s, const json_object *state)
+{
+	const char *str;
+	size_t len;
+	char *buf;
+	int rc;
+
+	if (s == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
+	if ((rc = check_owner(s, "update")) < 0)
+		return rc;
+	/*
+	 * json-c caches the serialization inside the object, so this mutates
+	 * `state` internally: it must happen on the app's thread.
+	 */
+	str = json_object_to_json_string_length((json_object *)state,
+						PAYLOAD_FLAGS, &len);
+	if (str == NULL)
+		return sessnap__error(SESSNAP_ENOMEM,
+				      "out of memory serializing the state");
+	if (len > s->store->read_bound)
+		return sessnap__error(SESSNAP_ETOOBIG,
+				      "state of session %s is %zu bytes, more "
+				      "than the store's read bound of %zu: it "
+				      "could not be loaded back",
+				      s->id, len, s->store->read_bound);
+	buf = malloc(len + 1);
+	if (buf == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	memcpy(buf, str, len);
+	buf[len] = '\0';
+	return sessnap__session_queue(s, buf, len);
+}
+
+int sessnap__session_write(sessnap_session *s, const char *payload,
+			   size_t len, bool completed)
+{
+	sessnap_store *store = s->store;
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
+	sessnap__header h;
+	sessnap__buf bufs[3];
+	char *hbuf = NULL;
+	size_t hlen = 0;
+	bool committed = false;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.format_version = SESSNAP_FORMAT_VERSION;
+	strlcpy(h.app, store->app, sizeof(h.app));
+	strlcpy(h.id, s->id, sizeof(h.id));
+	pthread_mutex_lock(&store->mu);
+	if (s->label != NULL)
+		strlcpy(h.label, s->label, sizeof(h.label));
+	pthread_mutex_unlock(&store->mu);
+	h.seq = s->seq + 1;
+	h.created_ms = s->created_ms;
+	h.saved_ms = sessnap__now_ms();
+	h.completed = completed;
+	h.adoptions = s->adoptions;
+	h.owner = store->self;
+	h.schema_version = store->opts.schema_version;
+	h.length = len;
+	sessnap__checksum(h.checksum, payload, len);
+	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
+		return rc;
+
+	bufs[0].base = hbuf;
+	bufs[0].len = hlen;
+	bufs[1].base = payload;
+	bufs[1].len = len;
+	bufs[2].base = "\n";
+	bufs[2].len = 1;
+	sessnap__snap_name(snap, s->id);
+	sessnap__prev_name(prev, s->id);
+	rc = sessnap__atomic_replace(store, snap, prev, bufs, 3,
+				     store->durability, &committed);
+	free(hbuf);
+	if (committed)
+		s->seq = h.seq;
+	if (rc < 0)
+		sessnap__log(store,
+			     committed ? SESSNAP_LOG_WARNING : SESSNAP_LOG_ERROR,
+			     "%s", sessnap_last_error());
+	return rc;
+}
+
+int sessnap__session_save_pending(sessnap_session *s)
+{
+	sessnap_store *store = s->store;
+	XXH128_hash_t hash;
+	uint64_t gen;
+	size_t len;
+	char *buf;
+	bool label_dirty;
+	int rc = 0;
+
+	pthread_mutex_lock(&store->mu);
+	while (s->saving)
+		pthread_cond_wait(&store->cond, &store->mu);
+	if (!s->has_pending) {
+		pthread_mutex_unlock(&store->mu);
+		return 0;
+	}
+	buf = s->pending;
+	len = s->pending_len;
+	hash = s->pending_hash;
+	gen = s->gen_queued;
+	label_dirty = s->label_dirty;
+	s->pending = NULL;
+	s->has_pending = false;
+	s->label_dirty = false;
+	s->saving = true;
+	pthread_mutex_unlock(&store->mu);
+
+	/* The same bytes as the last durable snapshot: nothing to write. */
+	if (!(s->has_durable && !label_dirty &&
+	      XXH128_isEqual(hash, s->durable_hash)))
+		rc = sessnap__session_write(s, buf, len, false);
+
+	pthread_mutex_lock(&store->mu);
+	s->saving = false;
+	s->last_save_ms = sessnap__mono_ms();
+	s->last_error = rc;
+	if (rc == 0 || rc == SESSNAP_EDURABILITY) {
+		if (gen > s->gen_durable)
+			s->gen_durable = gen;
+		s->durable_hash = hash;
+		s->has_durable = true;
+		s->durable_wall_ms = sessnap__now_ms();
+		if (!s->has_pending)
+			s->dirty_since_ms = 0;
+		free(buf);
+	} else if (!s->has_pending) {
+		/* Keep the newest state: it is retried by the next save. */
+		s->pending = buf;
+		s->pending_len = len;
+		s->pending_hash = hash;
+		s->has_pending = true;
+		s->label_dirty = s->label_dirty || label_dirty;
+	} else {
+		free(buf);
+		s->label_dirty = s->label_dirty || label_dirty;
+	}
+	pthread_cond_broadcast(&store->cond);
+	pthread_mutex_unlock(&store->mu);
+	return rc;
+}
+
+int sessnap_session_save(sessnap_session *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
+	if ((rc = check_owner(s, "save")) < 0)
+		return rc;
+	return sessnap__session_save_pending(s);
+}
+
+int sessnap_session_flush(sessnap_session *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
+	if ((rc = check_owner(s, "flush")) < 0)
+		return rc;
+	return sessnap__writer_flush(s);
+}
+
+void sessnap_session_release(sessnap_session *s)
+{
+	sessnap_store *store;
+	sessnap_session **pp;
+
+	if (s == NULL)
+		return;
+	store = s->store;
+	pthread_mutex_lock(&store->mu);
+	while (s->saving && s->pid == getpid())
+		pthread_cond_wait(&store->cond, &store->mu);
+	s->ended = true;
+	for (pp = &store->sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&store->mu);
+	/*
+	 * Closing our descriptor releases the lock; in a forked child the
+	 * parent's descriptor keeps it, as it should.
+	 */
+	if (s->lock_fd >= 0)
+		SYS(close)(s->lock_fd);
+	free(s->pending);
+	free(s->label);
+	free(s);
+}
+
+/* Rewrite the last snapshot with completed=true (SESSNAP_SESSION_KEEP). */
+static int mark_completed(sessnap_session *s)
+{
+	char name[SESSNAP__NAME_MAX], why[256], path[PATH_MAX];
+	sessnap__header h;
+	size_t len = 0, off = 0;
+	char *buf = NULL;
+	int rc;
+
+	sessnap__snap_name(name, s->id);
+	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name,
+					why, sizeof(why));
+	if (rc < 0)
+		return sessnap__error(rc, "ending session %s: cannot reread "
+					  "%s: %s",
+				      s->id,
+				      sessnap__path(path, sizeof(path),
+						    s->store, name),
+				      why);
+	rc = sessnap__session_write(s, buf + off, (size_t)h.length, true);
+	free(buf);
+	return rc;
+}
+
+static int unlink_quiet(sessnap_store *store, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (SYS(unlinkat)(store->dfd, name, 0) < 0 && errno != ENOENT)
+		return sessnap__syserr(errno, "unlink",
+				       sessnap__path(path, sizeof(path), store,
+						     name));
+	return 0;
+}
+
+int sessnap_session_end(sessnap_session *s, unsigned int flags)
+{
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX],
+	    lock[SESSNAP__NAME_MAX];
+	sessnap_store *store;
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	if ((rc = check_owner(s, "end")) < 0) {
+		sessnap_session_release(s);
+		return rc;
+	}
+	store = s->store;
+	rc = sessnap__writer_flush(s);
+	if (rc < 0 && rc != SESSNAP_EDURABILITY)
+		goto out;
+	sessnap__snap_name(snap, s->id);
+	sessnap__prev_name(prev, s->id);
+	sessnap__lock_name(lock, s->id);
+	if (((flags | s->flags) & SESSNAP_SESSION_KEEP) && s->seq > 0) {
+		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)
+			goto out;
+	} else {
+		/*
+		 * No point making a "completed" mark durable only to delete
+		 * the file: remove the older generation first, so that a crash
+		 * half-way leaves at worst a complete snapshot that looks
+		 * crashed - offered again, never lost.
+		 */
+		if ((rc = unlink_quiet(store, prev)) < 0 ||
+		    (rc = unlink_quiet(store, snap)) < 0)
+			goto out;
+	}
+	/* The lock file goes last, while we still hold the lock. */
+	rc = unlink_quiet(store, lock);
+out:
+	sessnap_session_release(s);
+	return rc;
+}

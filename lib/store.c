@@ -1,0 +1,392 @@
+/*
+ * store.c - the store directory: where it is, whether it is safe, its names
+ *
+ * A store is one directory per application, by default
+ * $XDG_STATE_HOME/sessnap/<app> (or ~/.local/state/sessnap/<app>).  Opening
+ * creates it 0700 when it is missing and then refuses to use it unless it
+ * is a real directory (not a symlink), owned by the caller and not writable
+ * by group or others - the checks ssh's StrictModes makes, for the same
+ * reason: anyone who can write the directory can plant or swap snapshots.
+ *
+ * Every later file operation is relative to the descriptor opened here
+ * (openat, renameat, unlinkat), so a directory swapped under us after the
+ * checks cannot redirect a write or a delete elsewhere.
+ *
+ * The store also owns the writer thread (writer.c) and the list of its open
+ * sessions; store->mu guards both.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#include "internal.h"
+#include "writer.h"
+
+#define DEFAULT_INTERVAL_MS 15000u
+#define DEFAULT_READ_BOUND ((size_t)256 << 20)
+
+bool sessnap__app_valid(const char *app)
+{
+	size_t n;
+
+	if (app == NULL || app[0] == '\0' || app[0] == '.')
+		return false;
+	for (n = 0; app[n] != '\0'; n++) {
+		char c = app[n];
+
+		if (n >= SESSNAP_APP_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool sessnap__id_valid(const char *id)
+{
+	size_t n;
+
+	if (id == NULL)
+		return false;
+	for (n = 0; id[n] != '\0'; n++) {
+		char c = id[n];
+
+		if (n >= SESSNAP_ID_LEN)
+			return false;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return n == SESSNAP_ID_LEN;
+}
+
+int64_t sessnap__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sessnap__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id)
+{
+	snprintf(out, SESSNAP__NAME_MAX, "%s.snap", id);
+}
+
+void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id)
+{
+	snprintf(out, SESSNAP__NAME_MAX, "%s.snap.prev", id);
+}
+
+void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id)
+{
+	snprintf(out, SESSNAP__NAME_MAX, "%s.lock", id);
+}
+
+const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
+			  const char *name)
+{
+	snprintf(buf, len, "%s/%s", store->path, name);
+	return buf;
+}
+
+void sessnap__log(const sessnap_store *store, sessnap_log_level level,
+		  const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int saved_errno = errno;
+
+	if (store == NULL || store->opts.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	store->opts.log(level, msg, store->opts.payload);
+	errno = saved_errno;
+}
+
+int sessnap_store_options_init(sessnap_store_options *opts,
+			       unsigned int version)
+{
+	sessnap_store_options init = SESSNAP_STORE_OPTIONS_INIT;
+
+	if (opts == NULL || version != SESSNAP_STORE_OPTIONS_VERSION)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "unknown options version %u", version);
+	*opts = init;
+	return 0;
+}
+
+int sessnap_store_default_dir(char **out, const char *app)
+{
+	const char *base = getenv("XDG_STATE_HOME");
+	const char *home;
+	char *path = NULL;
+	int n;
+
+	if (out == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "out is NULL");
+	*out = NULL;
+	if (!sessnap__app_valid(app))
+		return sessnap__error(SESSNAP_EBADNAME,
+				      "invalid application name \"%s\": use "
+				      "1 to %d of [A-Za-z0-9._-], not starting "
+				      "with a dot",
+				      app ? app : "(null)", SESSNAP_APP_MAX);
+	if (base != NULL && base[0] == '/') {
+		n = asprintf(&path, "%s/sessnap/%s", base, app);
+	} else {
+		home = getenv("HOME");
+		if (home == NULL || home[0] != '/') {
+			struct passwd *pw = getpwuid(geteuid());
+
+			home = pw ? pw->pw_dir : NULL;
+		}
+		if (home == NULL || home[0] != '/')
+			return sessnap__error(
+			    SESSNAP_EINVAL,
+			    "cannot find the default store directory: "
+			    "neither XDG_STATE_HOME nor HOME is an absolute "
+			    "path; set one or pass a directory");
+		n = asprintf(&path, "%s/.local/state/sessnap/%s", home, app);
+	}
+	if (n < 0)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	*out = path;
+	return 0;
+}
+
+/*
+ * Create the directory and its missing parents, each 0700 (the XDG base
+ * directory specification asks 0700 of the state directory too).  Only
+ * components that do not exist are created; existing ones are left as
+ * they are.
+ */
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t i, len;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
+		return sessnap__error(SESSNAP_EINVAL,
+				      "store path is too long: %s", path);
+	len = strlen(buf);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (SYS(mkdirat)(AT_FDCWD, buf, 0700) < 0 && errno != EEXIST)
+			return sessnap__syserr(errno, "mkdir", buf);
+		if (i < len)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+/*
+ * Open the directory without following a final symlink, then check what
+ * we opened (fstat on the descriptor, so there is no window between the
+ * check and the use).
+ */
+static int open_checked(int *out, const char *path)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = SYS(openat)(AT_FDCWD, path,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return sessnap__error(SESSNAP_ENOTFOUND,
+					      "store %s does not exist", path);
+		if ((err == ELOOP || err == ENOTDIR) &&
+		    SYS(fstatat)(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) ==
+			0) {
+			if (S_ISLNK(st.st_mode))
+				return sessnap__error(
+				    SESSNAP_EUNSAFE,
+				    "store %s is a symlink, which sessnap "
+				    "refuses to follow: remove it, or pass "
+				    "the directory it points to",
+				    path);
+			return sessnap__error(
+			    SESSNAP_EUNSAFE,
+			    "store %s is not a directory: move it away or "
+			    "choose another store directory",
+			    path);
+		}
+		return sessnap__syserr(err, "open of store directory", path);
+	}
+	if (SYS(fstat)(fd, &st) < 0) {
+		err = sessnap__syserr(errno, "fstat of store directory", path);
+		SYS(close)(fd);
+		return err;
+	}
+	if (st.st_uid != geteuid()) {
+		SYS(close)(fd);
+		return sessnap__error(
+		    SESSNAP_EUNSAFE,
+		    "store %s is owned by uid %lu, not by you (uid %lu): "
+		    "another user could read or replace your snapshots; "
+		    "use a directory of your own, or chown it",
+		    path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		SYS(close)(fd);
+		return sessnap__error(
+		    SESSNAP_EUNSAFE,
+		    "store %s is writable by %s (mode %04o): others could "
+		    "plant or replace snapshots; fix it with: chmod 700 %s",
+		    path,
+		    (st.st_mode & S_IWOTH) ? "others" : "its group",
+		    (unsigned)(st.st_mode & 07777), path);
+	}
+	*out = fd;
+	return 0;
+}
+
+int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
+{
+	sessnap_store *store = NULL;
+	const char *env;
+	char *path = NULL;
+	int dfd = -1, rc;
+
+	if (out == NULL || opts == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_store_open: NULL argument");
+	*out = NULL;
+	if (opts->version != SESSNAP_STORE_OPTIONS_VERSION)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "unknown store options version %u "
+				      "(this library knows %u)",
+				      opts->version,
+				      SESSNAP_STORE_OPTIONS_VERSION);
+	if (!sessnap__app_valid(opts->app))
+		return sessnap__error(SESSNAP_EBADNAME,
+				      "invalid application name \"%s\": use "
+				      "1 to %d of [A-Za-z0-9._-], not starting "
+				      "with a dot",
+				      opts->app ? opts->app : "(null)",
+				      SESSNAP_APP_MAX);
+	if (opts->durability > SESSNAP_DURABILITY_NONE)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "unknown durability level %d",
+				      (int)opts->durability);
+	if (opts->dir != NULL) {
+		if (opts->dir[0] == '\0')
+			return sessnap__error(SESSNAP_EINVAL,
+					      "store directory is empty");
+		path = strdup(opts->dir);
+		if (path == NULL)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	} else if ((rc = sessnap_store_default_dir(&path, opts->app)) < 0) {
+		return rc;
+	}
+
+	if (!(opts->flags & (SESSNAP_STORE_NOCREATE | SESSNAP_STORE_READONLY)) &&
+	    (rc = mkdir_parents(path)) < 0)
+		goto on_error;
+	if ((rc = open_checked(&dfd, path)) < 0)
+		goto on_error;
+
+	store = calloc(1, sizeof(*store));
+	if (store == NULL) {
+		rc = sessnap__error(SESSNAP_ENOMEM, "out of memory");
+		goto on_error;
+	}
+	store->path = path;
+	store->dfd = dfd;
+	strlcpy(store->app, opts->app, sizeof(store->app));
+	store->opts = *opts;
+	store->opts.dir = NULL;
+	store->opts.app = store->app;
+	store->durability = opts->durability;
+	env = getenv("SESSNAP_TEST_FSYNC");
+	if (env != NULL && strcmp(env, "0") == 0)
+		store->durability = SESSNAP_DURABILITY_NONE;
+	store->interval_ms = opts->autosave_interval_ms
+				 ? opts->autosave_interval_ms
+				 : DEFAULT_INTERVAL_MS;
+	store->read_bound = opts->read_bound ? opts->read_bound
+					     : DEFAULT_READ_BOUND;
+	store->pid = getpid();
+	sessnap__owner_self(&store->self);
+	pthread_mutex_init(&store->mu, NULL);
+	pthread_cond_init(&store->cond, NULL);
+
+	if (!(opts->flags & SESSNAP_STORE_READONLY) &&
+	    (rc = sessnap__writer_start(store)) < 0) {
+		pthread_cond_destroy(&store->cond);
+		pthread_mutex_destroy(&store->mu);
+		free(store);
+		goto on_error;
+	}
+	*out = store;
+	return 0;
+
+on_error:
+	if (dfd >= 0)
+		SYS(close)(dfd);
+	free(path);
+	return rc;
+}
+
+int sessnap_store_close(sessnap_store *store)
+{
+	sessnap_session *s;
+	int rc = 0, r;
+
+	if (store == NULL)
+		return 0;
+	/*
+	 * Write what is pending before the writer goes: closing must never
+	 * lose an update the app already handed over.
+	 */
+	pthread_mutex_lock(&store->mu);
+	while ((s = store->sessions) != NULL) {
+		pthread_mutex_unlock(&store->mu);
+		if (s->pid == getpid()) {
+			r = sessnap_session_flush(s);
+			if (r < 0 && rc == 0)
+				rc = r;
+		}
+		sessnap_session_release(s);
+		pthread_mutex_lock(&store->mu);
+	}
+	pthread_mutex_unlock(&store->mu);
+	sessnap__writer_stop(store);
+	pthread_cond_destroy(&store->cond);
+	pthread_mutex_destroy(&store->mu);
+	SYS(close)(store->dfd);
+	free(store->path);
+	free(store);
+	return rc;
+}
+
+const char *sessnap_store_path(const sessnap_store *store)
+{
+	return store ? store->path : NULL;
+}

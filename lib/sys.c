@@ -1,0 +1,236 @@
+/*
+ * sys.c - the system-call seam and its fault injector
+ *
+ * Every system call that libsessnap makes on a store goes through the
+ * table sessnap__sys (call sites write SYS(write)(...)).  In production the
+ * entries are thin wrappers around the real calls.  Tests use the fault
+ * injector to fail the Nth call of chosen kinds with a chosen errno, once
+ * (a transient fault) or from then on (a persistent one), or to turn a
+ * write into a short write.  That is how the test suite proves that every
+ * failure point of a save leaves the previous snapshot intact and no
+ * temporary file behind: root bypasses EACCES and no unprivileged test can
+ * fill a disk on demand, so only the seam makes those paths testable.
+ *
+ * The injector's state is global and atomic: the store's writer thread may
+ * make the calls.  When nothing is armed the cost is one relaxed load.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <libutil.h>
+
+#include "internal.h"
+
+static atomic_uint fault_kinds;
+static atomic_ulong fault_nth;
+static atomic_ulong fault_count;
+static atomic_ulong fault_fired_count;
+static atomic_int fault_err;
+static atomic_uint fault_flags;
+
+void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
+			unsigned int flags)
+{
+	atomic_store(&fault_kinds, 0u);
+	atomic_store(&fault_count, 0ul);
+	atomic_store(&fault_fired_count, 0ul);
+	atomic_store(&fault_nth, nth);
+	atomic_store(&fault_err, err);
+	atomic_store(&fault_flags, flags);
+	atomic_store(&fault_kinds, kinds);
+}
+
+unsigned long sessnap__fault_disarm(void)
+{
+	atomic_store(&fault_kinds, 0u);
+	return atomic_load(&fault_count);
+}
+
+unsigned long sessnap__fault_fired(void)
+{
+	return atomic_load(&fault_fired_count);
+}
+
+/*
+ * Decide whether this call of `kind` fails.  Returns 0 to proceed, an errno
+ * value to fail, or -1 to make a short write.
+ */
+static int fault_check(unsigned int kind)
+{
+	unsigned long n, nth;
+	unsigned int flags;
+
+	if (!(atomic_load_explicit(&fault_kinds, memory_order_relaxed) & kind))
+		return 0;
+	n = atomic_fetch_add(&fault_count, 1ul) + 1;
+	nth = atomic_load(&fault_nth);
+	flags = atomic_load(&fault_flags);
+	if (n == nth || (n > nth && (flags & SESSNAP__FAULT_PERSISTENT))) {
+		atomic_fetch_add(&fault_fired_count, 1ul);
+		if (flags & SESSNAP__FAULT_SHORT)
+			return -1;
+		return atomic_load(&fault_err);
+	}
+	return 0;
+}
+
+#define FAULT(kind, failval)                                                  \
+	do {                                                                  \
+		int fault_e_ = fault_check(kind);                             \
+		if (fault_e_ > 0) {                                           \
+			errno = fault_e_;                                     \
+			return failval;                                       \
+		}                                                             \
+	} while (0)
+
+static int sys_openat(int dfd, const char *path, int flags, mode_t mode)
+{
+	FAULT(SESSNAP__SYS_OPEN, -1);
+	return openat(dfd, path, flags, mode);
+}
+
+static int sys_flopenat(int dfd, const char *path, int flags, mode_t mode)
+{
+	FAULT(SESSNAP__SYS_OPEN, -1);
+	FAULT(SESSNAP__SYS_FLOCK, -1);
+	return flopenat(dfd, path, flags, mode);
+}
+
+static ssize_t sys_read(int fd, void *buf, size_t len)
+{
+	FAULT(SESSNAP__SYS_READ, -1);
+	return read(fd, buf, len);
+}
+
+static ssize_t sys_write(int fd, const void *buf, size_t len)
+{
+	int f = fault_check(SESSNAP__SYS_WRITE);
+
+	if (f > 0) {
+		errno = f;
+		return -1;
+	}
+	if (f < 0 && len > 1)
+		len /= 2;
+	return write(fd, buf, len);
+}
+
+static int sys_fsync(int fd)
+{
+	FAULT(SESSNAP__SYS_FSYNC, -1);
+	return fsync(fd);
+}
+
+static int sys_fdatasync(int fd)
+{
+	FAULT(SESSNAP__SYS_FSYNC, -1);
+	return fdatasync(fd);
+}
+
+static int sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	FAULT(SESSNAP__SYS_FALLOCATE, -1);
+	return fallocate(fd, mode, off, len);
+}
+
+static int sys_renameat(int odfd, const char *oldp, int ndfd, const char *newp)
+{
+	FAULT(SESSNAP__SYS_RENAME, -1);
+	return renameat(odfd, oldp, ndfd, newp);
+}
+
+static int sys_linkat(int odfd, const char *oldp, int ndfd, const char *newp,
+		      int flags)
+{
+	FAULT(SESSNAP__SYS_LINK, -1);
+	return linkat(odfd, oldp, ndfd, newp, flags);
+}
+
+static int sys_unlinkat(int dfd, const char *path, int flags)
+{
+	FAULT(SESSNAP__SYS_UNLINK, -1);
+	return unlinkat(dfd, path, flags);
+}
+
+static int sys_mkdirat(int dfd, const char *path, mode_t mode)
+{
+	FAULT(SESSNAP__SYS_MKDIR, -1);
+	return mkdirat(dfd, path, mode);
+}
+
+static int sys_flock(int fd, int op)
+{
+	FAULT(SESSNAP__SYS_FLOCK, -1);
+	return flock(fd, op);
+}
+
+/*
+ * A failed close still releases the descriptor on Linux, so an injected
+ * close failure closes it too: the caller must never retry a close.
+ */
+static int sys_close(int fd)
+{
+	int f = fault_check(SESSNAP__SYS_CLOSE);
+
+	if (f > 0) {
+		close(fd);
+		errno = f;
+		return -1;
+	}
+	return close(fd);
+}
+
+static int sys_fstat(int fd, struct stat *st)
+{
+	FAULT(SESSNAP__SYS_STAT, -1);
+	return fstat(fd, st);
+}
+
+static int sys_fstatat(int dfd, const char *path, struct stat *st, int flags)
+{
+	FAULT(SESSNAP__SYS_STAT, -1);
+	return fstatat(dfd, path, st, flags);
+}
+
+static DIR *sys_fdopendir(int fd)
+{
+	FAULT(SESSNAP__SYS_READDIR, NULL);
+	return fdopendir(fd);
+}
+
+static struct dirent *sys_readdir(DIR *dir)
+{
+	FAULT(SESSNAP__SYS_READDIR, NULL);
+	return readdir(dir);
+}
+
+static int sys_closedir(DIR *dir)
+{
+	return closedir(dir);
+}
+
+struct sessnap__sys sessnap__sys = {
+	.openat = sys_openat,
+	.flopenat = sys_flopenat,
+	.read = sys_read,
+	.write = sys_write,
+	.fsync = sys_fsync,
+	.fdatasync = sys_fdatasync,
+	.fallocate = sys_fallocate,
+	.renameat = sys_renameat,
+	.linkat = sys_linkat,
+	.unlinkat = sys_unlinkat,
+	.mkdirat = sys_mkdirat,
+	.flock = sys_flock,
+	.close = sys_close,
+	.fstat = sys_fstat,
+	.fstatat = sys_fstatat,
+	.fdopendir = sys_fdopendir,
+	.readdir = sys_readdir,
+	.closedir = sys_closedir,
+};

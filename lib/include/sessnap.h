@@ -510,6 +510,58 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state,
  */
 int sessnap_discard(sessnap_store *store, const char *id);
 
+/** What the user answered at the recovery prompt. */
+typedef enum {
+	/** No crashed session of this host: nothing was asked. */
+	SESSNAP_PROMPT_NOTHING = 0,
+	/** The user chose a session to restore; its id is in `out`. */
+	SESSNAP_PROMPT_RESTORE = 1,
+	/** "not now": everything kept, asked again at the next start. */
+	SESSNAP_PROMPT_LATER = 2,
+	/** The user discarded every crashed session. */
+	SESSNAP_PROMPT_DISCARDED = 3,
+	/** EOF or no terminal: the safe default, everything kept. */
+	SESSNAP_PROMPT_DEFAULT = 4
+} sessnap_prompt_answer;
+
+/** Options for sessnap_recovery_prompt(). */
+typedef struct {
+	unsigned int version;
+	/** Where to read answers and write the prompt; NULL: stdin/stderr. */
+	FILE *in;
+	FILE *out;
+	/** Program name used in the question ("ed"); NULL: the store's app. */
+	const char *app_name;
+	/** Ask even when `in` is not a terminal (scripted use, tests). */
+	int assume_tty;
+} sessnap_prompt_options;
+
+#define SESSNAP_PROMPT_OPTIONS_VERSION 1
+#define SESSNAP_PROMPT_OPTIONS_INIT                                           \
+	{                                                                     \
+		SESSNAP_PROMPT_OPTIONS_VERSION, NULL, NULL, NULL, 0           \
+	}
+
+/**
+ * Ask a terminal user which crashed session to restore:
+ * "2 sessions did not end cleanly: ... Restore? [Y/n/list/discard]".
+ * Lists only sessions whose owner is gone (never a running one), with
+ * label, age, update count and size, and warns about a session that
+ * crashed again after it was restored.  On EOF or a non-terminal it
+ * keeps every snapshot, restores nothing and says so.
+ *
+ * @param out receives the chosen session id (SESSNAP_PROMPT_RESTORE only);
+ *        adopt it with sessnap_session_adopt()
+ * @param answer receives what the user answered
+ * @param store an open store
+ * @param opts options, or NULL for the defaults
+ * @return 0, or an error of sessnap_scan() / sessnap_discard()
+ */
+int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
+			    sessnap_prompt_answer *answer,
+			    sessnap_store *store,
+			    const sessnap_prompt_options *opts);
+
 #ifdef __cplusplus
 }
 #endif

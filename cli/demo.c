@@ -548,8 +548,8 @@ static int start(struct demo *d)
 			return rc;
 		}
 	}
-	printf("  session: %s (%s)\n", sessnap_session_id(d->session),
-	       restored ? "restored" : "new");
+	printf("  session: %s (%s, pid %ld)\n", sessnap_session_id(d->session),
+	       restored ? "restored" : "new", (long)getpid());
 	return 0;
 }
 

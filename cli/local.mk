@@ -10,8 +10,9 @@ CLI_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	$(JSONC_CFLAGS) $(BSD_CFLAGS)
 CLI_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
-# sessnap-crashdemo: kill -9 a writer, then recover its state.
-noinst_PROGRAMS += sessnap-crashdemo
-sessnap_crashdemo_SOURCES = cli/crashdemo.c
-sessnap_crashdemo_CPPFLAGS = $(CLI_CPPFLAGS)
-sessnap_crashdemo_LDADD = $(CLI_LDADD)
+# sessnap-demo: a note-taking program that survives kill -9 (the quick
+# start's scripts/demo-scenario.sh drives it).
+noinst_PROGRAMS += sessnap-demo
+sessnap_demo_SOURCES = cli/demo.c
+sessnap_demo_CPPFLAGS = $(CLI_CPPFLAGS)
+sessnap_demo_LDADD = $(CLI_LDADD)

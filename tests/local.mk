@@ -24,7 +24,8 @@ CHECK_INTERNAL_TESTS = \
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
 CLI_TESTS = \
-	tests/cli/demo-scenario.sh
+	tests/cli/demo-scenario.sh \
+	tests/cli/readme-example.sh
 CLI_TEST_HELPERS =
 
 check_PROGRAMS += $(CHECK_TESTS)
@@ -74,3 +75,11 @@ tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	-I$(top_srcdir)/tests $(JSONC_CFLAGS) $(CHECK_CFLAGS)
 tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
+
+# The README's integration example: built by make check, so it cannot rot,
+# and run by tests/cli/readme-example.sh.  Public header and library only.
+check_PROGRAMS += examples/readme-example
+examples_readme_example_SOURCES = examples/readme-example.c
+examples_readme_example_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS)
+examples_readme_example_LDADD = lib/libsessnap.la $(JSONC_LIBS)

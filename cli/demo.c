@@ -469,11 +469,11 @@ static void print_age(int64_t saved_ms)
 	if (s < 0)
 		s = 0;
 	if (s < 120)
-		printf(", saved %llds ago", s);
+		printf(" (saved %llds ago)", s);
 	else if (s < 7200)
-		printf(", saved %lld min ago", s / 60);
+		printf(" (saved %lld min ago)", s / 60);
 	else
-		printf(", saved %lld h ago", s / 3600);
+		printf(" (saved %lld h ago)", s / 3600);
 }
 
 /*
@@ -503,11 +503,10 @@ static int restore(struct demo *d, const char *id)
 		return SESSNAP_ENOMEM;
 	}
 	json_object_put(state);
-	printf("sessnap-demo: restored %zu note%s of \"%s\" (update %llu",
-	       note_count(d), note_count(d) == 1 ? "" : "s", d->label,
-	       (unsigned long long)info.seq);
+	printf("sessnap-demo: restored %zu note%s of \"%s\"",
+	       note_count(d), note_count(d) == 1 ? "" : "s", d->label);
 	print_age(info.saved_ms);
-	printf(")\n");
+	printf("\n");
 	if (info.flags & SESSNAP_LOAD_FROM_PREV)
 		printf("sessnap-demo: the last snapshot was damaged; these "
 		       "notes come from the one before it: %s\n",

@@ -24,6 +24,7 @@ CHECK_INTERNAL_TESTS = \
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
 CLI_TESTS = \
+	tests/cli/demo-end.sh \
 	tests/cli/demo-scenario.sh \
 	tests/cli/readme-example.sh
 CLI_TEST_HELPERS =

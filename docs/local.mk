@@ -35,6 +35,8 @@ dist_man5_MANS = \
 	docs/man/sessnap-format.5
 
 DOCS_MD = \
-	docs/format.md
+	docs/design.md \
+	docs/format.md \
+	docs/integration.md
 
 EXTRA_DIST += $(DOCS_MD)

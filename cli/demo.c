@@ -55,7 +55,7 @@
 #define LINE_MAX_BYTES 4096
 
 static volatile sig_atomic_t got_signal;
-static int sig_pipe[2] = {-1, -1};
+static int sig_pipe[2] = { -1, -1 };
 
 struct demo {
 	sessnap_store *store;
@@ -112,8 +112,7 @@ static void complain(const char *what, int rc)
 		sessnap_strerror(rc), sessnap_last_error());
 }
 
-static void log_cb(sessnap_log_level level, const char *message,
-		   void *payload)
+static void log_cb(sessnap_log_level level, const char *message, void *payload)
 {
 	(void)payload;
 	if (level >= SESSNAP_LOG_WARNING)
@@ -293,7 +292,7 @@ static int command(struct demo *d, char *line)
 /*
  * Read what the terminal has and run each complete line.  A line longer
  * than the buffer is cut; at EOF an unterminated last line still counts.
- * Returns 1 to quit (EOF, "quit"), -1 on error, else 0.
+ * Returns 1 to quit (EOF, "quit"), -1 on an error it has reported, else 0.
  */
 static int read_lines(struct demo *d, struct line_reader *r)
 {
@@ -302,8 +301,12 @@ static int read_lines(struct demo *d, struct line_reader *r)
 	int rc;
 
 	n = read(STDIN_FILENO, r->buf + r->len, LINE_MAX_BYTES - r->len);
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		perror("sessnap-demo: read");
+		return -1;
+	}
 	if (n == 0)
 		r->eof = true;
 	r->len += (size_t)n;
@@ -376,11 +379,10 @@ static int main_loop(struct demo *d)
 			break;
 		if (pfd[0].revents == 0)
 			continue;
+		/* Errors were reported where they happened. */
 		rc = read_lines(d, r);
-		if (rc < 0) {
-			perror("sessnap-demo: read");
+		if (rc < 0)
 			break;
-		}
 		if (rc > 0) {
 			rc = 0;
 			break;
@@ -503,8 +505,8 @@ static int restore(struct demo *d, const char *id)
 		return SESSNAP_ENOMEM;
 	}
 	json_object_put(state);
-	printf("sessnap-demo: restored %zu note%s of \"%s\"",
-	       note_count(d), note_count(d) == 1 ? "" : "s", d->label);
+	printf("sessnap-demo: restored %zu note%s of \"%s\"", note_count(d),
+	       note_count(d) == 1 ? "" : "s", d->label);
 	print_age(info.saved_ms);
 	printf("\n");
 	if (info.flags & SESSNAP_LOAD_FROM_PREV)
@@ -555,11 +557,11 @@ static int start(struct demo *d)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"interval", required_argument, NULL, 'i'},
-		{"keep", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "dir", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	struct demo d;
@@ -645,9 +647,9 @@ int main(int argc, char **argv)
 		ret = EXIT_FAILURE;
 	} else {
 		printf("sessnap-demo: session ended cleanly%s\n",
-		       end_flags & SESSNAP_SESSION_KEEP
-			   ? "; its completed snapshot is kept"
-			   : "; its snapshot was removed");
+		       end_flags & SESSNAP_SESSION_KEEP ?
+			   "; its completed snapshot is kept" :
+			   "; its snapshot was removed");
 	}
 out:
 	json_object_put(d.state);

@@ -8,7 +8,7 @@
 # types three notes, waits for the autosave, kills the demo with SIGKILL,
 # starts it again, answers "y" to the recovery prompt, and checks that the
 # notes came back.  Then it lists the store with "sessnap list" and asks
-# "snapshot-clean --dry-run" what it would remove.  Each step is narrated
+# "snapshot-clean --dry-run" what it would remove (nothing is removed).  Each step is narrated
 # in one line starting with "==>"; what the demo printed follows, indented.
 #
 # STORE_DIR (default: a new temporary directory) is the demo's store; it is
@@ -18,7 +18,7 @@
 #
 # Exit status: 0 when the notes came back, 1 when they did not or a step
 # failed, 77 when script(1) is missing.
-set -eu
+set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${TOP_BUILDDIR:-$top}
@@ -139,11 +139,14 @@ for n in "${NOTES[@]}"; do
 done
 say "All ${#NOTES[@]} notes typed before the kill came back"
 
-say "sessnap list: the store now holds the session, ended and kept (--keep)"
-"$SESSNAP" list --dir "$store" | sed 's/^/    | /'
+say "sessnap list --all: the session is in the store, ended and kept (--keep)"
+"$SESSNAP" list --all --dir "$store" | sed 's/^/    | /'
 
-say "snapshot-clean --dry-run --completed-age 0: what cleaning would remove"
-"$SNAPSHOT_CLEAN" --dry-run --completed-age 0 --dir "$store" |
+say "snapshot-clean --dry-run --verbose: with the default ages it keeps it"
+"$SNAPSHOT_CLEAN" --dry-run --verbose --dir "$store" | sed 's/^/    | /'
+
+say "snapshot-clean --dry-run --older-than 0s: what it would remove today"
+"$SNAPSHOT_CLEAN" --dry-run --older-than 0s --dir "$store" |
 	sed 's/^/    | /'
 
 say "Done; the store is left in $store"

@@ -33,9 +33,9 @@ test -s "$after" || fail "the scenario never restarted the demo"
 
 grep -q '^    | *store: *'"$tmp/store" "$sh_out" ||
 	fail "the banner does not show the store path"
-grep -Eq '^    | *session: [0-9a-f]{32} \(new' "$sh_out" ||
+grep -Eq '^    \| +session: [0-9a-f]{32} \(new' "$sh_out" ||
 	fail "the first banner does not show a new session id"
-grep -Eq '^    | *session: [0-9a-f]{32} \(restored' "$after" ||
+grep -Eq '^    \| +session: [0-9a-f]{32} \(restored' "$after" ||
 	fail "the second start did not restore the session"
 grep -q 'restored 3 notes' "$after" ||
 	fail "the demo did not say it restored 3 notes"
@@ -46,10 +46,18 @@ for note in "buy milk" "call the plumber about the kitchen sink" \
 done
 grep -q 'session ended cleanly' "$after" ||
 	fail "the restarted demo did not end cleanly on quit"
-grep -q '^==> sessnap list' "$sh_out" || fail "no sessnap list step"
-grep -q '^==> snapshot-clean --dry-run' "$sh_out" ||
-	fail "no snapshot-clean --dry-run step"
-# Every snapshot stays: a dry run removes nothing.
+# The listing shows the kept session as completed, with its id.
+id=$(sed -n 's/^    | *session: \([0-9a-f]\{32\}\) (restored.*/\1/p' "$after")
+test -n "$id" || fail "no restored session id in the banner"
+sed -n '/^==> sessnap list/,/^==> /p' "$sh_out" >"$tmp/list"
+grep -q "$id.*completed" "$tmp/list" ||
+	fail "sessnap list does not show session $id as completed"
+# The dry run with a zero age names the session it would remove.
+sed -n '/^==> snapshot-clean --dry-run --older-than/,/^==> /p' "$sh_out" \
+	>"$tmp/clean"
+grep -q "$id" "$tmp/clean" ||
+	fail "snapshot-clean --dry-run does not name session $id"
+# A dry run removes nothing.
 ls "$tmp/store"/*.snap >/dev/null 2>&1 ||
 	fail "the dry run or the demo removed the kept snapshot"
 echo "PASS: the notes typed before the kill came back"

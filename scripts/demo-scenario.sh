@@ -90,7 +90,7 @@ wait_for() {
 
 # show FILE: what the demo printed, indented, without the terminal's CRs.
 show() {
-	tr -d '\r' <"$1" | sed -e '$a\' -e 's/^/    | /'
+	tr -d '\r' <"$1" | awk '{ print "    | " $0 }'
 }
 
 say "Starting sessnap-demo in a terminal; its store is $store"

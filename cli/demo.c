@@ -1,7 +1,7 @@
 /*
  * demo.c - sessnap-demo, a note-taking program that survives being killed
  *
- *	sessnap-demo [--dir DIR] [--interval MS]
+ *	sessnap-demo [--dir DIR] [--interval MS] [--keep]
  *
  * A small terminal program that uses libsessnap the way a real application
  * would, and nothing else: it includes only <sessnap.h> and links the
@@ -76,7 +76,7 @@ struct line_reader {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sessnap-demo [--dir DIR] [--interval MS]\n"
+		"usage: sessnap-demo [--dir DIR] [--interval MS] [--keep]\n"
 		"\n"
 		"A note-taking program whose notes survive a crash.  Each "
 		"line you type is a\n"
@@ -89,6 +89,9 @@ static void usage(FILE *f)
 		"$XDG_STATE_HOME/sessnap/" APP ")\n"
 		"  -i, --interval MS   autosave interval in milliseconds "
 		"(default: %d)\n"
+		"  -k, --keep          on a clean end, keep the session as "
+		"completed\n"
+		"                      (default: remove it)\n"
 		"  -h, --help          show this help\n",
 		DEFAULT_INTERVAL_MS);
 }
@@ -98,7 +101,7 @@ static void help(void)
 	printf("  TEXT        add a note (also: add TEXT)\n"
 	       "  list        show the notes\n"
 	       "  del N       delete note N\n"
-	       "  label TEXT  name this set of notes\n"
+	       "  label TEXT  name this set of notes (label: show it)\n"
 	       "  save        save now instead of waiting for the autosave\n"
 	       "  help        this list\n"
 	       "  quit        end cleanly (so do Ctrl-D, Ctrl-C and "
@@ -280,6 +283,10 @@ static int command(struct demo *d, char *line)
 	}
 	if (strncmp(line, "del ", 4) == 0) {
 		del_note(d, line + 4);
+		return 0;
+	}
+	if (strcmp(line, "label") == 0) {
+		printf("  label: %s\n", d->label);
 		return 0;
 	}
 	if (strncmp(line, "label ", 6) == 0)

@@ -17,7 +17,7 @@
 # ($TOP_BUILDDIR, else the source tree).
 #
 # Exit status: 0 when the notes came back, 1 when they did not or a step
-# failed, 77 when script(1) is missing.
+# failed, 77 when script(1) is missing or cannot open a pseudo-terminal.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +36,11 @@ die() {
 
 if ! command -v script >/dev/null 2>&1; then
 	echo "demo-scenario: script(1) not found: install util-linux" >&2
+	exit 77
+fi
+if ! script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+	echo "demo-scenario: script(1) cannot open a pseudo-terminal here" \
+		"(is /dev/pts mounted?)" >&2
 	exit 77
 fi
 for p in "$DEMO" "$SESSNAP" "$SNAPSHOT_CLEAN"; do

@@ -561,6 +561,26 @@ static int start(struct demo *d)
 	return 0;
 }
 
+/*
+ * Free what main() set up.  A session still open here (begin or adopt
+ * went half-way) is released, not ended: it stays on disk as a crashed
+ * session, so nothing is lost.  Closing the store writes what is pending.
+ */
+static int teardown(struct demo *d, int ret)
+{
+	int rc;
+
+	json_object_put(d->state);
+	if (d->session != NULL)
+		sessnap_session_release(d->session);
+	rc = sessnap_store_close(d->store);
+	if (rc < 0) {
+		complain("cannot close the store", rc);
+		ret = EXIT_FAILURE;
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -631,14 +651,14 @@ int main(int argc, char **argv)
 	rc = sessnap_store_open(&d.store, &opts);
 	if (rc < 0) {
 		complain("cannot open the store", rc);
-		goto out;
+		goto on_error;
 	}
 	printf("sessnap-demo: notes that survive a crash (autosave every "
 	       "%lld ms)\n"
 	       "  store:   %s\n",
 	       interval, sessnap_store_path(d.store));
 	if (start(&d) < 0)
-		goto out;
+		goto on_error;
 	printf("Type a note and press Enter; \"help\" lists the commands.\n");
 
 	rc = main_loop(&d);
@@ -658,14 +678,8 @@ int main(int argc, char **argv)
 			   "; its completed snapshot is kept" :
 			   "; its snapshot was removed");
 	}
-out:
-	json_object_put(d.state);
-	if (d.session != NULL)
-		sessnap_session_release(d.session);
-	rc = sessnap_store_close(d.store);
-	if (rc < 0) {
-		complain("cannot close the store", rc);
-		ret = EXIT_FAILURE;
-	}
-	return ret;
+	return teardown(&d, ret);
+
+on_error:
+	return teardown(&d, EXIT_FAILURE);
 }

@@ -7,6 +7,7 @@
 # store must be left without a snapshot or a lock file, the demo must say
 # so, and it must exit 0.  A session killed without ending would leave its
 # snapshot behind: that is what the scenario test checks the other way.
+# Last, a store it must refuse and a usage error.
 set -eu
 
 : "${SESSNAP_DEMO:?run from make check}"
@@ -78,3 +79,20 @@ for sig in TERM INT; do
 	check_clean "SIG$sig" "$store"
 	echo "PASS: ends cleanly on SIG$sig"
 done
+
+# A store it cannot use: the demo says why and exits 1, touching nothing.
+mkdir -m 777 "$tmp/open"
+chmod 777 "$tmp/open"
+rc=0
+echo "a note" | "$SESSNAP_DEMO" --dir "$tmp/open" >"$tmp/out" 2>&1 || rc=$?
+test "$rc" -eq 1 || fail "unsafe store: exit status $rc, expected 1"
+grep -q "cannot open the store.*chmod 700" "$tmp/out" ||
+	fail "unsafe store: the message does not give the cure"
+test -z "$(ls -A "$tmp/open")" || fail "unsafe store: files were created"
+echo "PASS: refuses an unsafe store"
+
+# Usage errors exit 2.
+rc=0
+"$SESSNAP_DEMO" --interval 0 >"$tmp/out" 2>&1 || rc=$?
+test "$rc" -eq 2 || fail "--interval 0: exit status $rc, expected 2"
+echo "PASS: rejects --interval 0"

@@ -9,34 +9,34 @@
 dist_man1_MANS =
 
 # Section 3: library functions, one page per exported symbol.
-dist_man3_MANS = \
-	docs/man/sessnap.3 \
-	docs/man/sessnap_err_name.3 \
-	docs/man/sessnap_last_error.3 \
-	docs/man/sessnap_load.3 \
-	docs/man/sessnap_session_begin.3 \
-	docs/man/sessnap_session_end.3 \
-	docs/man/sessnap_session_flush.3 \
-	docs/man/sessnap_session_id.3 \
-	docs/man/sessnap_session_release.3 \
-	docs/man/sessnap_session_save.3 \
-	docs/man/sessnap_session_set_label.3 \
-	docs/man/sessnap_session_update.3 \
-	docs/man/sessnap_status_name.3 \
-	docs/man/sessnap_store_close.3 \
-	docs/man/sessnap_store_default_dir.3 \
-	docs/man/sessnap_store_open.3 \
-	docs/man/sessnap_store_options_init.3 \
-	docs/man/sessnap_store_path.3 \
-	docs/man/sessnap_strerror.3
+dist_man3_MANS =
+dist_man3_MANS += docs/man/sessnap.3
+dist_man3_MANS += docs/man/sessnap_err_name.3
+dist_man3_MANS += docs/man/sessnap_last_error.3
+dist_man3_MANS += docs/man/sessnap_load.3
+dist_man3_MANS += docs/man/sessnap_session_begin.3
+dist_man3_MANS += docs/man/sessnap_session_end.3
+dist_man3_MANS += docs/man/sessnap_session_flush.3
+dist_man3_MANS += docs/man/sessnap_session_id.3
+dist_man3_MANS += docs/man/sessnap_session_release.3
+dist_man3_MANS += docs/man/sessnap_session_save.3
+dist_man3_MANS += docs/man/sessnap_session_set_label.3
+dist_man3_MANS += docs/man/sessnap_session_update.3
+dist_man3_MANS += docs/man/sessnap_status_name.3
+dist_man3_MANS += docs/man/sessnap_store_close.3
+dist_man3_MANS += docs/man/sessnap_store_default_dir.3
+dist_man3_MANS += docs/man/sessnap_store_open.3
+dist_man3_MANS += docs/man/sessnap_store_options_init.3
+dist_man3_MANS += docs/man/sessnap_store_path.3
+dist_man3_MANS += docs/man/sessnap_strerror.3
 
 # Section 5: file formats.
-dist_man5_MANS = \
-	docs/man/sessnap-format.5
+dist_man5_MANS =
+dist_man5_MANS += docs/man/sessnap-format.5
 
-DOCS_MD = \
-	docs/design.md \
-	docs/format.md \
-	docs/integration.md
+DOCS_MD =
+DOCS_MD += docs/design.md
+DOCS_MD += docs/format.md
+DOCS_MD += docs/integration.md
 
 EXTRA_DIST += $(DOCS_MD)

@@ -146,7 +146,14 @@ static bool get_int(json_object *obj, const char *key, int64_t min,
 		return false;
 	errno = 0;
 	*out = json_object_get_int64(v);
-	/* json-c clamps out-of-range numbers and sets errno. */
+	/*
+	 * json-c keeps integers above INT64_MAX as uint64 (clamped to
+	 * UINT64_MAX when larger still) and get_int64 then returns INT64_MAX
+	 * without setting errno: tell them apart through get_uint64.
+	 */
+	if (*out == INT64_MAX &&
+	    json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+		return false;
 	return errno == 0 && *out >= min && *out <= max;
 }
 

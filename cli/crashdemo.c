@@ -9,8 +9,8 @@
  * the parent it is done and waits, still holding its session.  The parent
  * kills it with SIGKILL, as a crash or the OOM killer would: the child never
  * gets to end its session.  The parent then does what the editor would do
- * on its next start: it scans the store, finds the crashed session, and
- * loads its state, which is the last one saved.  The store is left in DIR
+ * on its next start: it loads the session that was never ended, and finds
+ * the last state saved.  The store is left in DIR
  * for inspection: the first line of each DIR/<id>.snap is its header.
  *
  * Only the public API is used, as any application would.
@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sessnap.h>
@@ -110,87 +109,74 @@ static int child_main(const char *dir, int ready_fd)
 	json_object_put(state);
 
 	printf("%s: all saved; working on, session still open...\n", who);
-	if (write(ready_fd, "R", 1) != 1)
+	if (write(ready_fd, sessnap_session_id(session), SESSNAP_ID_LEN) !=
+	    SESSNAP_ID_LEN)
 		return EXIT_FAILURE;
 	for (;;)
 		pause();
 }
 
-static void print_time(int64_t ms)
+/* Print the first line of DIR/ID.snap: the snapshot's header. */
+static void print_header(const char *dir, const char *id)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[32];
+	char path[4096], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
 
-	if (ms <= 0 || localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		printf("unknown");
-	else
-		printf("%s", buf);
+	snprintf(path, sizeof(path), "%s/%s.snap", dir, id);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	n = getline(&line, &cap, f);
+	if (n > 0)
+		printf("crashdemo: on disk, %s.snap begins with its header:\n  "
+		       "%s",
+		       id, line);
+	free(line);
+	fclose(f);
 }
 
-static int recover(const char *dir)
+static int recover(const char *dir, const char *id)
 {
 	sessnap_store *store = NULL;
-	sessnap_info *infos = NULL;
 	sessnap_load_info info;
 	json_object *state = NULL;
-	const char *crashed = NULL;
-	size_t count = 0, i;
 	int rc, ret = EXIT_FAILURE;
 
+	print_header(dir, id);
 	rc = open_store(&store, dir, SESSNAP_STORE_READONLY);
 	if (rc < 0)
 		return fail("crashdemo", "cannot open the store", rc);
-	rc = sessnap_scan(&infos, &count, store, 0);
+	printf("crashdemo: the app starts again and loads session %s\n", id);
+	rc = sessnap_load(&state, &info, store, id);
 	if (rc < 0) {
-		fail("crashdemo", "cannot scan the store", rc);
+		fail("crashdemo", "cannot load the session", rc);
 		goto out;
 	}
-	printf("crashdemo: the program starts again and scans the store: "
-	       "%zu session%s\n",
-	       count, count == 1 ? "" : "s");
-	for (i = 0; i < count; i++) {
-		printf("  %s  %-9s seq %llu  saved ", infos[i].id,
-		       sessnap_status_name(infos[i].status),
-		       (unsigned long long)infos[i].seq);
-		print_time(infos[i].saved_ms);
-		printf("  \"%s\"\n", infos[i].label ? infos[i].label : "");
-		if (crashed == NULL &&
-		    infos[i].status == SESSNAP_STATUS_CRASHED)
-			crashed = infos[i].id;
-	}
-	if (crashed == NULL) {
-		fprintf(stderr, "crashdemo: no crashed session found\n");
-		goto out;
-	}
-
-	rc = sessnap_load(&state, &info, store, crashed);
-	if (rc < 0) {
-		fail("crashdemo", "cannot load the crashed session", rc);
-		goto out;
-	}
-	printf("crashdemo: loaded session %s (seq %llu%s); recovered state:\n",
-	       crashed, (unsigned long long)info.seq,
+	printf("crashdemo: verified save %llu of %s (%s, label \"%s\"%s); "
+	       "recovered state:\n",
+	       (unsigned long long)info.seq, id,
+	       info.completed ? "completed" : "never ended", info.label,
 	       info.flags & SESSNAP_LOAD_FROM_PREV ? ", from .prev" : "");
-	printf("%s\n", json_object_to_json_string_ext(
-			       state, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_SPACED));
-	printf("crashdemo: nothing saved was lost; the files stay in %s\n",
+	printf("%s\n",
+	       json_object_to_json_string_ext(
+		   state, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	printf("crashdemo: nothing saved was lost; the store stays in %s\n",
 	       dir);
 	ret = EXIT_SUCCESS;
 
 out:
 	json_object_put(state);
-	sessnap_scan_free(infos, count);
 	sessnap_store_close(store);
 	return ret;
 }
 
 static int run(const char *dir)
 {
+	char id[SESSNAP_ID_LEN + 1];
 	int fds[2], status;
-	char ready;
+	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -214,11 +200,18 @@ static int run(const char *dir)
 	close(fds[1]);
 	printf("crashdemo: started the app as process %ld\n", (long)pid);
 
-	do
-		n = read(fds[0], &ready, 1);
-	while (n < 0 && errno == EINTR);
+	/* The child sends its session id once everything is saved. */
+	while (got < SESSNAP_ID_LEN) {
+		n = read(fds[0], id + got, SESSNAP_ID_LEN - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	id[got] = '\0';
 	close(fds[0]);
-	if (n != 1) {
+	if (got != SESSNAP_ID_LEN) {
 		fprintf(stderr, "crashdemo: the app stopped before saving\n");
 		waitpid(pid, &status, 0);
 		return EXIT_FAILURE;
@@ -245,7 +238,7 @@ static int run(const char *dir)
 		printf("crashdemo: process %ld exited with status %d\n",
 		       (long)pid, WEXITSTATUS(status));
 
-	return recover(dir);
+	return recover(dir, id);
 }
 
 int main(int argc, char **argv)

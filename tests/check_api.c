@@ -93,7 +93,7 @@ END_TEST
 START_TEST(test_no_internal_exports)
 {
 	static const char *const hidden[] = {
-		"sessnap__fault_arm", "sessnap__error", "sessnap__sys",
+		"sessnap__fault_arm",	   "sessnap__error", "sessnap__sys",
 		"sessnap__atomic_replace", "sessnap__load",
 	};
 	char exe[PATH_MAX];

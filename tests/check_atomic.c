@@ -54,8 +54,8 @@ static int replace(sessnap_store *store, const void *data, size_t len,
 	bool c = false;
 	int rc;
 
-	rc = sessnap__atomic_replace(store, NAME, PREV, &buf, 1, durability,
-				     &c);
+	rc =
+	    sessnap__atomic_replace(store, NAME, PREV, &buf, 1, durability, &c);
 	if (committed != NULL)
 		*committed = c;
 	return rc;
@@ -110,15 +110,14 @@ START_TEST(test_creates_0600)
 
 	tu_join(path, sizeof(path), tu_dir, NAME);
 	mask = umask(0);
-	ck_assert_int_eq(replace(store, fresh, strlen(fresh),
-				 SESSNAP_DURABILITY_NONE, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_NONE, NULL),
+	    0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	umask(077);
-	ck_assert_int_eq(replace(store, old, strlen(old),
-				 SESSNAP_DURABILITY_NONE, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, old, strlen(old), SESSNAP_DURABILITY_NONE, NULL), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	umask(mask);
@@ -139,14 +138,13 @@ START_TEST(test_keeps_prev)
 	ck_assert(committed);
 	ck_assert(file_is(NAME, older));
 	ck_assert(!file_exists(PREV));
-	ck_assert_int_eq(replace(store, old, strlen(old),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, old, strlen(old), SESSNAP_DURABILITY_FULL, NULL), 0);
 	ck_assert(file_is(NAME, old));
 	ck_assert(file_is(PREV, older));
-	ck_assert_int_eq(replace(store, fresh, strlen(fresh),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL),
+	    0);
 	ck_assert(file_is(NAME, fresh));
 	ck_assert(file_is(PREV, old));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
@@ -215,9 +213,8 @@ START_TEST(test_eintr_retried)
 	}
 	/* An interrupted fallocate is only an optimisation lost. */
 	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, EINTR, 0);
-	ck_assert_int_eq(replace(store, old, strlen(old),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, old, strlen(old), SESSNAP_DURABILITY_FULL, NULL), 0);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert(file_is(NAME, old));
@@ -313,19 +310,18 @@ static void fail_in_turn(unsigned int kind, int err, unsigned int flags)
 				      "message \"%s\"", msg);
 			continue;
 		}
-		ck_assert_msg(rc == expected_code(err),
-			      "nth %lu: %s for %s", nth, sessnap_err_name(rc),
-			      strerror(err));
-		ck_assert_msg(file_is(NAME, old),
-			      "nth %lu: the target changed", nth);
+		ck_assert_msg(rc == expected_code(err), "nth %lu: %s for %s",
+			      nth, sessnap_err_name(rc), strerror(err));
+		ck_assert_msg(file_is(NAME, old), "nth %lu: the target changed",
+			      nth);
 		/* prev is the older generation, or already the old one. */
 		ck_assert(file_is(PREV, older) || file_is(PREV, old));
-		ck_assert_msg(strstr(msg, " failed: ") != NULL &&
-				  strstr(msg, tu_dir) != NULL &&
-				  strstr(msg, sessnap__strerror_r(
-						  err, ebuf, sizeof(ebuf))) !=
-				      NULL,
-			      "message \"%s\"", msg);
+		ck_assert_msg(
+		    strstr(msg, " failed: ") != NULL &&
+			strstr(msg, tu_dir) != NULL &&
+			strstr(msg, sessnap__strerror_r(err, ebuf,
+							sizeof(ebuf))) != NULL,
+		    "message \"%s\"", msg);
 		switch (kind) {
 		case SESSNAP__SYS_WRITE:
 			ck_assert_ptr_nonnull(strstr(msg, "write of"));
@@ -355,9 +351,9 @@ static void fail_in_turn(unsigned int kind, int err, unsigned int flags)
 	}
 	ck_assert_uint_lt(nth, 50);
 	/* A later save starts from scratch and succeeds. */
-	ck_assert_int_eq(replace(store, older, strlen(older),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, older, strlen(older), SESSNAP_DURABILITY_FULL, NULL),
+	    0);
 	ck_assert(file_is(NAME, older));
 	sessnap_store_close(store);
 }
@@ -388,8 +384,8 @@ END_TEST
 /* Every kind at once: whichever call fails first. */
 START_TEST(test_fail_any_call)
 {
-	fail_in_turn(SESSNAP__SYS_ALL & ~(SESSNAP__SYS_UNLINK |
-					  SESSNAP__SYS_STAT),
+	fail_in_turn(SESSNAP__SYS_ALL &
+			 ~(SESSNAP__SYS_UNLINK | SESSNAP__SYS_STAT),
 		     fault_errs[_i], 0);
 }
 END_TEST
@@ -406,16 +402,16 @@ START_TEST(test_after_failed_commit)
 
 	reset_files();
 	sessnap__fault_arm(SESSNAP__SYS_RENAME, 2, EIO, 0);
-	ck_assert_int_eq(replace(store, fresh, strlen(fresh),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 SESSNAP_EIO);
+	ck_assert_int_eq(
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL),
+	    SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert(file_is(NAME, old));
 	ck_assert(file_is(PREV, old));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
-	ck_assert_int_eq(replace(store, fresh, strlen(fresh),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL),
+	    0);
 	ck_assert(file_is(NAME, fresh));
 	ck_assert(file_is(PREV, old));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
@@ -440,8 +436,8 @@ START_TEST(test_write_returns_zero)
 
 	tu_write_file(tu_dir, NAME, old, strlen(old));
 	sessnap__sys.write = write_nothing;
-	rc = replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL,
-		     NULL);
+	rc =
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
 	sessnap__sys.write = saved;
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
 	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "write of"));
@@ -473,8 +469,8 @@ START_TEST(test_no_hard_links)
 
 	tu_write_file(tu_dir, NAME, old, strlen(old));
 	sessnap__sys.linkat = link_unsupported;
-	rc = replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL,
-		     NULL);
+	rc =
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
 	sessnap__sys.linkat = saved;
 	ck_assert_int_eq(rc, 0);
 	ck_assert(file_is(NAME, fresh));
@@ -490,9 +486,9 @@ START_TEST(test_fallocate_unsupported)
 
 	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, EOPNOTSUPP,
 			   SESSNAP__FAULT_PERSISTENT);
-	ck_assert_int_eq(replace(store, fresh, strlen(fresh),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL),
+	    0);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert(file_is(NAME, fresh));
@@ -506,8 +502,8 @@ START_TEST(test_empty_content)
 	sessnap_store *store = open_store();
 
 	tu_write_file(tu_dir, NAME, old, strlen(old));
-	ck_assert_int_eq(
-	    replace(store, "", 0, SESSNAP_DURABILITY_FULL, NULL), 0);
+	ck_assert_int_eq(replace(store, "", 0, SESSNAP_DURABILITY_FULL, NULL),
+			 0);
 	ck_assert(file_is(NAME, ""));
 	ck_assert(file_is(PREV, old));
 	sessnap_store_close(store);
@@ -534,8 +530,7 @@ Suite *atomic_suite(void)
 	tc = tcase_create("errors");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_loop_test(tc, test_fail_once, 0, (int)(NKINDS * NERRS));
-	tcase_add_loop_test(tc, test_fail_persistent, 0,
-			    (int)(NKINDS * NERRS));
+	tcase_add_loop_test(tc, test_fail_persistent, 0, (int)(NKINDS * NERRS));
 	tcase_add_loop_test(tc, test_fail_any_call, 0, (int)NERRS);
 	tcase_add_test(tc, test_write_returns_zero);
 	tcase_add_test(tc, test_after_failed_commit);

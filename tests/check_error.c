@@ -179,8 +179,7 @@ START_TEST(test_unknown_code)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_str_eq(sessnap_strerror(bad[i]), "unknown error");
-		ck_assert_str_eq(sessnap_err_name(bad[i]),
-				 "SESSNAP_E_UNKNOWN");
+		ck_assert_str_eq(sessnap_err_name(bad[i]), "SESSNAP_E_UNKNOWN");
 	}
 }
 END_TEST

@@ -137,8 +137,8 @@ END_TEST
 START_TEST(test_header_fields_named)
 {
 	static const char *const keys[] = {
-		"format", "version", "app",	  "id",	    "label",
-		"seq",	  "created", "saved",	  "completed", "adoptions",
+		"format", "version", "app",    "id",	    "label",
+		"seq",	  "created", "saved",  "completed", "adoptions",
 		"owner",  "schema",  "length", "checksum",
 	};
 	json_object *obj = header_object(), *v;
@@ -148,8 +148,7 @@ START_TEST(test_header_fields_named)
 		ck_assert_msg(json_object_object_get_ex(obj, keys[i], &v),
 			      "no \"%s\"", keys[i]);
 	json_object_object_get_ex(obj, "checksum", &v);
-	ck_assert_int_eq(strncmp(json_object_get_string(v), "xxh3-128:", 9),
-			 0);
+	ck_assert_int_eq(strncmp(json_object_get_string(v), "xxh3-128:", 9), 0);
 	json_object_put(obj);
 }
 END_TEST
@@ -181,8 +180,7 @@ START_TEST(test_snapshot_round_trip)
 				  SESSNAP_FORMAT_VERSION);
 
 	ck_assert_int_eq(
-	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)),
-	    0);
+	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)), 0);
 	want = json_tokener_parse(payload);
 	ck_assert(json_object_equal(state, want));
 	ck_assert_uint_eq(h.seq, 42);
@@ -196,9 +194,19 @@ END_TEST
 START_TEST(test_scalar_payloads)
 {
 	static const char *const payloads[] = {
-		"0",	"42",	   "-17",      "3.5",	 "-1e300",
-		"true", "false", "null",     "\"\"", "\"text \\u00e9\"",
-		"[]",	"{}",	   "9223372036854775807",
+		"0",
+		"42",
+		"-17",
+		"3.5",
+		"-1e300",
+		"true",
+		"false",
+		"null",
+		"\"\"",
+		"\"text \\u00e9\"",
+		"[]",
+		"{}",
+		"9223372036854775807",
 	};
 	size_t i;
 
@@ -207,9 +215,9 @@ START_TEST(test_scalar_payloads)
 		sessnap__header h;
 		char why[256] = "";
 		size_t len;
-		char *buf = make_snapshot(&len, payloads[i],
-					  strlen(payloads[i]),
-					  SESSNAP_FORMAT_VERSION);
+		char *buf =
+		    make_snapshot(&len, payloads[i], strlen(payloads[i]),
+				  SESSNAP_FORMAT_VERSION);
 		int rc = sessnap__snapshot_parse(&state, &h, buf, len, why,
 						 sizeof(why));
 
@@ -228,8 +236,8 @@ END_TEST
 START_TEST(test_missing_fields)
 {
 	static const char *const required[] = {
-		"format",    "version", "id",	  "seq",      "created",
-		"saved",     "completed", "length", "checksum", "app",
+		"format", "version",   "id",	 "seq",	     "created",
+		"saved",  "completed", "length", "checksum", "app",
 	};
 	size_t i;
 
@@ -256,20 +264,34 @@ START_TEST(test_wrong_types)
 		const char *key;
 		const char *json;
 	} cases[] = {
-		{ "format", "\"other\"" },   { "format", "1" },
-		{ "version", "\"1\"" },	     { "version", "0" },
-		{ "version", "-1" },	     { "version", "1.0" },
-		{ "id", "42" },		     { "seq", "\"1\"" },
-		{ "seq", "-1" },	     { "created", "true" },
-		{ "created", "-5" },	     { "saved", "null" },
-		{ "completed", "1" },	     { "completed", "\"true\"" },
-		{ "adoptions", "-1" },	     { "adoptions", "\"x\"" },
-		{ "adoptions", "4294967296" }, { "schema", "[]" },
-		{ "schema", "-3" },	     { "length", "-1" },
-		{ "length", "\"12\"" },	     { "length", "1.5" },
-		{ "checksum", "7" },	     { "app", "7" },
-		{ "app", "\"../x\"" },	     { "label", "[1]" },
-		{ "owner", "\"me\"" },	     { "seq", "99999999999999999999" },
+		{ "format", "\"other\"" },
+		{ "format", "1" },
+		{ "version", "\"1\"" },
+		{ "version", "0" },
+		{ "version", "-1" },
+		{ "version", "1.0" },
+		{ "id", "42" },
+		{ "seq", "\"1\"" },
+		{ "seq", "-1" },
+		{ "created", "true" },
+		{ "created", "-5" },
+		{ "saved", "null" },
+		{ "completed", "1" },
+		{ "completed", "\"true\"" },
+		{ "adoptions", "-1" },
+		{ "adoptions", "\"x\"" },
+		{ "adoptions", "4294967296" },
+		{ "schema", "[]" },
+		{ "schema", "-3" },
+		{ "length", "-1" },
+		{ "length", "\"12\"" },
+		{ "length", "1.5" },
+		{ "checksum", "7" },
+		{ "app", "7" },
+		{ "app", "\"../x\"" },
+		{ "label", "[1]" },
+		{ "owner", "\"me\"" },
+		{ "seq", "99999999999999999999" },
 	};
 	size_t i;
 
@@ -295,8 +317,7 @@ END_TEST
 /* Owner fields are informative but typed: a wrong type is corrupt. */
 START_TEST(test_owner_fields)
 {
-	static const char *const keys[] = { "pid", "host", "boot_id",
-					    "start" };
+	static const char *const keys[] = { "pid", "host", "boot_id", "start" };
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -304,8 +325,7 @@ START_TEST(test_owner_fields)
 		char why[256];
 
 		json_object_object_get_ex(obj, "owner", &owner);
-		json_object_object_add(owner, keys[i],
-				       json_object_new_array());
+		json_object_object_add(owner, keys[i], json_object_new_array());
 		ck_assert_msg(parse_object(obj, why, sizeof(why)) ==
 				  SESSNAP_ECORRUPT,
 			      "owner.%s accepted", keys[i]);
@@ -390,9 +410,9 @@ START_TEST(test_newer_version)
 	json_object_object_add(obj, "seq", json_object_new_string("x"));
 	ck_assert_int_eq(parse_object(obj, why, sizeof(why)), SESSNAP_ENEWER);
 	json_object_put(obj);
-	ck_assert_int_eq(sessnap__header_parse(&h, odd, sizeof(odd) - 1, why,
-					       sizeof(why)),
-			 SESSNAP_ENEWER);
+	ck_assert_int_eq(
+	    sessnap__header_parse(&h, odd, sizeof(odd) - 1, why, sizeof(why)),
+	    SESSNAP_ENEWER);
 	ck_assert_uint_eq(h.format_version, 2);
 }
 END_TEST
@@ -454,9 +474,8 @@ START_TEST(test_header_nul)
 	copy = strdup(s);
 	/* Inside the label string, where JSON would otherwise accept it. */
 	copy[strstr(copy, "notes") - copy] = '\0';
-	ck_assert_int_eq(
-	    sessnap__header_parse(&h, copy, len, why, sizeof(why)),
-	    SESSNAP_ECORRUPT);
+	ck_assert_int_eq(sessnap__header_parse(&h, copy, len, why, sizeof(why)),
+			 SESSNAP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(why, "NUL"));
 	free(copy);
 	json_object_put(obj);
@@ -466,9 +485,9 @@ END_TEST
 START_TEST(test_header_not_object)
 {
 	static const char *const lines[] = {
-		"",	    "\n",	  "[1,2]",	 "\"sessnap\"",
-		"{",	    "{}",	  "{} {}",	 "{\"format\":\"sessnap\"} x",
-		"null",	    "garbage", "{'a':1}", "{\"a\":1,}",
+		"",	"\n",	   "[1,2]",   "\"sessnap\"",
+		"{",	"{}",	   "{} {}",   "{\"format\":\"sessnap\"} x",
+		"null", "garbage", "{'a':1}", "{\"a\":1,}",
 	};
 	size_t i;
 
@@ -476,11 +495,10 @@ START_TEST(test_header_not_object)
 		sessnap__header h;
 		char why[256] = "";
 
-		ck_assert_msg(sessnap__header_parse(&h, lines[i],
-						    strlen(lines[i]), why,
-						    sizeof(why)) ==
-				  SESSNAP_ECORRUPT,
-			      "\"%s\" accepted", lines[i]);
+		ck_assert_msg(
+		    sessnap__header_parse(&h, lines[i], strlen(lines[i]), why,
+					  sizeof(why)) == SESSNAP_ECORRUPT,
+		    "\"%s\" accepted", lines[i]);
 		ck_assert_uint_gt(strlen(why), 0);
 	}
 }
@@ -576,13 +594,12 @@ START_TEST(test_flipped)
 
 			p += (*p == '"') ? 10 : 0;
 			*p = (char)(*p == '1' ? '2' : '1');
-			ck_assert_int_eq(sessnap__snapshot_parse(
-					     &state, &h, buf, len, why,
-					     sizeof(why)),
+			ck_assert_int_eq(sessnap__snapshot_parse(&state, &h,
+								 buf, len, why,
+								 sizeof(why)),
 					 SESSNAP_ECORRUPT);
 			free(buf);
-			buf = make_snapshot(&len, payload,
-					    sizeof(payload) - 1,
+			buf = make_snapshot(&len, payload, sizeof(payload) - 1,
 					    SESSNAP_FORMAT_VERSION);
 		}
 	}
@@ -597,9 +614,9 @@ START_TEST(test_zero_filled_and_empty)
 	char why[256] = "";
 	char *zeros = calloc(1, 300);
 
-	ck_assert_int_eq(sessnap__snapshot_parse(&state, &h, zeros, 300, why,
-						 sizeof(why)),
-			 SESSNAP_ECORRUPT);
+	ck_assert_int_eq(
+	    sessnap__snapshot_parse(&state, &h, zeros, 300, why, sizeof(why)),
+	    SESSNAP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(why, "zero-filled"));
 	ck_assert_int_eq(
 	    sessnap__snapshot_parse(&state, &h, zeros, 0, why, sizeof(why)),
@@ -613,8 +630,8 @@ END_TEST
 /* A checksum-valid payload that is not JSON is still refused. */
 START_TEST(test_payload_not_json)
 {
-	static const char *const payloads[] = { "{", "[1,2", "nul", "1 2",
-						"{\"a\":1}}", "\"open" };
+	static const char *const payloads[] = { "{",   "[1,2",	     "nul",
+						"1 2", "{\"a\":1}}", "\"open" };
 	size_t i;
 
 	for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
@@ -622,12 +639,12 @@ START_TEST(test_payload_not_json)
 		sessnap__header h;
 		char why[256] = "";
 		size_t len;
-		char *buf = make_snapshot(&len, payloads[i],
-					  strlen(payloads[i]),
-					  SESSNAP_FORMAT_VERSION);
+		char *buf =
+		    make_snapshot(&len, payloads[i], strlen(payloads[i]),
+				  SESSNAP_FORMAT_VERSION);
 
-		ck_assert_msg(sessnap__snapshot_parse(&state, &h, buf, len,
-						      why, sizeof(why)) ==
+		ck_assert_msg(sessnap__snapshot_parse(&state, &h, buf, len, why,
+						      sizeof(why)) ==
 				  SESSNAP_ECORRUPT,
 			      "payload %s accepted", payloads[i]);
 		ck_assert_ptr_null(state);

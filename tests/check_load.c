@@ -117,8 +117,7 @@ static size_t payload_offset(const char *path)
 	return off;
 }
 
-static void overwrite(const char *path, off_t off, const void *data,
-		      size_t len)
+static void overwrite(const char *path, off_t off, const void *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 
@@ -239,8 +238,7 @@ START_TEST(test_load_main)
 }
 END_TEST
 
-static void log_cb(sessnap_log_level level, const char *message,
-		   void *payload)
+static void log_cb(sessnap_log_level level, const char *message, void *payload)
 {
 	char *last = payload;
 
@@ -299,8 +297,7 @@ START_TEST(test_missing)
 			 SESSNAP_EBADNAME);
 	ck_assert_int_eq(sessnap_load(NULL, NULL, f.store, f.id),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_load(&got, NULL, NULL, f.id),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_load(&got, NULL, NULL, f.id), SESSNAP_EINVAL);
 	teardown(&f);
 }
 END_TEST
@@ -480,8 +477,8 @@ START_TEST(test_migrate)
 }
 END_TEST
 
-static int migrate_keep(json_object **state, unsigned int from,
-			unsigned int to, void *payload)
+static int migrate_keep(json_object **state, unsigned int from, unsigned int to,
+			void *payload)
 {
 	(void)state;
 	(void)from;
@@ -599,8 +596,7 @@ START_TEST(test_read_errors)
 	fds = tu_count_fds();
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id),
-			 SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id), SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert_ptr_null(got);
 	expect_in(sessnap_last_error(), "could not be read");

@@ -124,9 +124,9 @@ static int child_take(sessnap_store *store, sessnap_session *s)
 	int fd = -1;
 
 	return sessnap__lock_take(&fd, store, sessnap_session_id(s)) ==
-			   SESSNAP_EBUSY
-		       ? 0
-		       : 1;
+		       SESSNAP_EBUSY ?
+		   0 :
+		   1;
 }
 
 static json_object *sample_state(int n)
@@ -236,9 +236,8 @@ START_TEST(test_seq_increments)
 		json_object_put(state);
 	}
 	sessnap__prev_name(name, sessnap_session_id(s));
-	ck_assert_int_eq(sessnap__header_read(&h, NULL, store, name, why,
-					      sizeof(why)),
-			 0);
+	ck_assert_int_eq(
+	    sessnap__header_read(&h, NULL, store, name, why, sizeof(why)), 0);
 	ck_assert_uint_eq(h.seq, 2);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	sessnap_store_close(store);
@@ -310,8 +309,7 @@ START_TEST(test_label)
 	update_save(s, state);
 	info = load_equal(store, sessnap_session_id(s), state);
 	ck_assert_str_eq(info.label, "");
-	ck_assert_int_eq(sessnap_session_set_label(NULL, "x"),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_set_label(NULL, "x"), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
@@ -595,19 +593,16 @@ START_TEST(test_begin_errors)
 	ck_assert_int_eq(sessnap_session_begin(&s, ro, NULL), SESSNAP_ESTATE);
 	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read-only"));
 	so.version = 42;
-	ck_assert_int_eq(sessnap_session_begin(&s, store, &so),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_begin(NULL, store, NULL),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_session_begin(&s, NULL, NULL),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_begin(&s, NULL, NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_update(NULL, NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_save(NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_flush(NULL), SESSNAP_EINVAL);
 	fds = tu_count_fds();
 	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EACCES, 0);
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL),
-			 SESSNAP_EPERM);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), SESSNAP_EPERM);
 	sessnap__fault_disarm();
 	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), ".lock"));
 	ck_assert_ptr_null(s);
@@ -669,8 +664,9 @@ END_TEST
 
 START_TEST(test_scalar_states)
 {
-	static const char *const states[] = { "null", "0", "-3.5", "true",
-					      "\"just a string\"", "[]" };
+	static const char *const states[] = {
+		"null", "0", "-3.5", "true", "\"just a string\"", "[]"
+	};
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
 	size_t i;

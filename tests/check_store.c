@@ -49,10 +49,9 @@ static void expect_msg(const char *a, const char *b)
 {
 	const char *msg = sessnap_last_error();
 
-	ck_assert_msg(strstr(msg, a) != NULL && (b == NULL ||
-						 strstr(msg, b) != NULL),
-		      "message \"%s\" lacks \"%s\" / \"%s\"", msg, a,
-		      b ? b : "");
+	ck_assert_msg(
+	    strstr(msg, a) != NULL && (b == NULL || strstr(msg, b) != NULL),
+	    "message \"%s\" lacks \"%s\" / \"%s\"", msg, a, b ? b : "");
 }
 
 START_TEST(test_default_xdg)
@@ -148,13 +147,26 @@ END_TEST
 START_TEST(test_app_names)
 {
 	static const char *const good[] = {
-		"ed", "my-app_1.0", "A", "x.y",
-		"0123456789012345678901234567890123456789012345678901234567890123",
+		"ed",
+		"my-app_1.0",
+		"A",
+		"x.y",
+		/* 64 characters: the longest accepted */
+		"0123456789012345678901234567890123456789"
+		"012345678901234567890123",
 	};
 	static const char *const bad[] = {
-		"", ".hidden", "a/b", "/abs", "..", "sp ace", "tab\t",
+		"",
+		".hidden",
+		"a/b",
+		"/abs",
+		"..",
+		"sp ace",
+		"tab\t",
 		"uni\xc3\xa9",
-		"01234567890123456789012345678901234567890123456789012345678901234",
+		/* 65 characters */
+		"0123456789012345678901234567890123456789"
+		"0123456789012345678901234",
 	};
 	sessnap_store *store;
 	char dir[PATH_MAX];
@@ -265,11 +277,10 @@ START_TEST(test_options_checked)
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_open(NULL, &opts), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_open(&store, NULL), SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_store_options_init(&opts, 99),
-			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_store_options_init(
-			     &opts, SESSNAP_STORE_OPTIONS_VERSION),
-			 0);
+	ck_assert_int_eq(sessnap_store_options_init(&opts, 99), SESSNAP_EINVAL);
+	ck_assert_int_eq(
+	    sessnap_store_options_init(&opts, SESSNAP_STORE_OPTIONS_VERSION),
+	    0);
 	ck_assert_uint_eq(opts.version, SESSNAP_STORE_OPTIONS_VERSION);
 	ck_assert_ptr_null(opts.app);
 }
@@ -433,8 +444,7 @@ START_TEST(test_no_home)
 	} else {
 		expect_msg("XDG_STATE_HOME", "HOME");
 	}
-	ck_assert_int_eq(sessnap_store_default_dir(NULL, "ed"),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_default_dir(NULL, "ed"), SESSNAP_EINVAL);
 }
 END_TEST
 

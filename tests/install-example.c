@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || (strcmp(argv[1], "read") == 0 && argc != 4))
 		return fprintf(stderr, "usage: install-example write|read "
-				       "DIR [ID]\n"), 2;
+				       "DIR [ID]\n"),
+		       2;
 	opts.dir = argv[2];
 	opts.app = "example";
 	if ((rc = sessnap_store_open(&store, &opts)) < 0)

@@ -613,6 +613,75 @@ START_TEST(test_begin_errors)
 }
 END_TEST
 
+/*
+ * Fail call N = 1, 2, ... of any kind during a save until the save
+ * succeeds, once and persistently.  After each attempt the session loads
+ * as the old or the new state (the new one only when committed), no
+ * temporary file or descriptor is left, the lock is still held, and a
+ * save without faults then writes the newest state.
+ */
+static void sweep(int err, unsigned int flags)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	unsigned long nth;
+
+	store->durability = SESSNAP_DURABILITY_FULL;
+	for (nth = 1; nth < 100; nth++) {
+		json_object *a = sample_state((int)nth * 2);
+		json_object *b = sample_state((int)nth * 2 + 1);
+		unsigned long fired;
+		int fds, rc;
+
+		update_save(s, a);
+		fds = tu_count_fds();
+		ck_assert_int_eq(sessnap_session_update(s, b), 0);
+		/* A temporary file cannot be removed while unlink keeps
+		 * failing (the cleaner removes it later): persistent faults
+		 * spare unlink. */
+		sessnap__fault_arm((flags & SESSNAP__FAULT_PERSISTENT) ?
+				       SESSNAP__SYS_ALL & ~SESSNAP__SYS_UNLINK :
+				       SESSNAP__SYS_ALL,
+				   nth, err, flags);
+		rc = sessnap_session_save(s);
+		fired = sessnap__fault_fired();
+		sessnap__fault_disarm();
+		ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+		ck_assert_int_eq(tu_count_fds(), fds);
+		ck_assert_int_eq(in_child(child_probe, store, s), 1);
+		if (rc == 0 || rc == SESSNAP_EDURABILITY) {
+			load_equal(store, sessnap_session_id(s), b);
+		} else {
+			ck_assert_uint_gt(fired, 0);
+			ck_assert_uint_gt(strlen(sessnap_last_error()), 0);
+			load_equal(store, sessnap_session_id(s), a);
+			ck_assert_int_eq(sessnap_session_save(s), 0);
+			load_equal(store, sessnap_session_id(s), b);
+		}
+		json_object_put(a);
+		json_object_put(b);
+		if (fired == 0)
+			break;
+	}
+	ck_assert_uint_gt(nth, 5);
+	ck_assert_uint_lt(nth, 100);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	sessnap_store_close(store);
+}
+
+START_TEST(test_fault_sweep_once)
+{
+	sweep(_i == 0 ? ENOSPC : EIO, 0);
+}
+END_TEST
+
+START_TEST(test_fault_sweep_persistent)
+{
+	sweep(_i == 0 ? ENOSPC : EIO, SESSNAP__FAULT_PERSISTENT);
+}
+END_TEST
+
 static const size_t sizes[] = { 0, 1024, 65536, 1 << 20, 16 << 20 };
 
 /* States from the empty object to 16 MiB, strings and arrays. */
@@ -713,6 +782,8 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_close_flush_fails);
 	tcase_add_test(tc, test_update_too_big);
 	tcase_add_test(tc, test_begin_errors);
+	tcase_add_loop_test(tc, test_fault_sweep_once, 0, 2);
+	tcase_add_loop_test(tc, test_fault_sweep_persistent, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("edge");

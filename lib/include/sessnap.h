@@ -419,29 +419,47 @@ typedef struct {
 	/** Size of the state payload and of the snapshot file, in bytes. */
 	uint64_t payload_bytes;
 	uint64_t file_bytes;
+	/** Modification time of the file described, in milliseconds since
+	 * the epoch: the age of a corrupt or newer-format session. */
+	int64_t mtime_ms;
 } sessnap_info;
 
 /* sessnap_scan() flags */
-/** Also list completed sessions (listed by default: set
- * SESSNAP_SCAN_RECOVERABLE to list crashed ones only). */
+/** List only the sessions a user can recover: SESSNAP_STATUS_CRASHED
+ * (without it, every session is listed). */
 #define SESSNAP_SCAN_RECOVERABLE (1u << 0)
 
 /**
  * List the store's sessions, newest first, each classified.  Reads only the
- * header of each snapshot, with a bounded read.  Skips temporary files,
- * lock files without a snapshot, and anything not named like a snapshot.
+ * header of each snapshot, with a bounded read, and probes its lock: the
+ * cost grows with the number of sessions, not with the size of their
+ * states.  Skips temporary (dot) files, lock files without a snapshot,
+ * symlinks, FIFOs, directories and anything not named like a snapshot.
  *
- * @param out receives an array; free it with sessnap_scan_free()
+ * Classification: a held lock makes a session SESSNAP_STATUS_RUNNING
+ * whatever its files say; otherwise a newer format version gives
+ * SESSNAP_STATUS_NEWER, no valid header in either generation
+ * SESSNAP_STATUS_CORRUPT, the completed mark SESSNAP_STATUS_COMPLETED, a
+ * different host SESSNAP_STATUS_FOREIGN, and anything else
+ * SESSNAP_STATUS_CRASHED.  Sorted by saved time (by mtime when there is no
+ * usable header), newest first.
+ *
+ * @param out receives an array owned by the caller (NULL when empty); free
+ *        it with sessnap_scan_free()
  * @param out_count receives its length
  * @param store an open store
- * @param flags SESSNAP_SCAN_* flags, or 0 for every session
- * @return 0, SESSNAP_EIO, SESSNAP_ENOMEM
+ * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every session
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EIO, SESSNAP_EPERM, SESSNAP_ENOMEM
+ *         (a system error on any file fails the whole scan, rather than
+ *         guess)
  */
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags);
 
 /**
  * Free a scan result.
+ * @param infos an array from sessnap_scan(), or NULL
+ * @param count its length
  */
 void sessnap_scan_free(sessnap_info *infos, size_t count);
 

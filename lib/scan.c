@@ -64,7 +64,7 @@ const char *sessnap_status_name(sessnap_status status)
 	case SESSNAP_STATUS_FOREIGN:
 		return "foreign";
 	case SESSNAP_STATUS_NEWER:
-		return "newer-format";
+		return "newer";
 	case SESSNAP_STATUS_CORRUPT:
 		return "corrupt";
 	}

@@ -204,7 +204,7 @@ START_TEST(test_status_names)
 	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_FOREIGN),
 			 "foreign");
 	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_NEWER),
-			 "newer-format");
+			 "newer");
 	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_CORRUPT),
 			 "corrupt");
 	ck_assert_str_eq(sessnap_status_name((sessnap_status)99), "unknown");

@@ -71,21 +71,19 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 	rc = sessnap__snapshot_read_raw(&raw, &len, &raw_h, &off, store, gen,
 					why, sizeof(why));
 	if (rc < 0) {
-		rc = sessnap__error(rc, "adopting session %s: cannot reread "
-					"%s: %s",
-				    s->id,
-				    sessnap__path(path, sizeof(path), store,
-						  gen),
-				    why);
+		rc = sessnap__error(
+		    rc,
+		    "adopting session %s: cannot reread "
+		    "%s: %s",
+		    s->id, sessnap__path(path, sizeof(path), store, gen), why);
 		goto on_error;
 	}
 	if (strcmp(raw_h.checksum, loaded->checksum) != 0) {
-		rc = sessnap__error(SESSNAP_ECORRUPT,
-				    "adopting session %s: %s changed while "
-				    "it was being loaded",
-				    s->id,
-				    sessnap__path(path, sizeof(path), store,
-						  gen));
+		rc = sessnap__error(
+		    SESSNAP_ECORRUPT,
+		    "adopting session %s: %s changed while "
+		    "it was being loaded",
+		    s->id, sessnap__path(path, sizeof(path), store, gen));
 		goto on_error;
 	}
 	h = raw_h;
@@ -182,8 +180,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	rc = sessnap__load(&state, &info, &h, store, id);
 	if (rc == SESSNAP_ENOTFOUND) {
 		/* Only if still absent: we hold the lock, nobody writes. */
-		if (absent(store, snap) &&
-		    absent(store, prev))
+		if (absent(store, snap) && absent(store, prev))
 			SYS(unlinkat)(store->dfd, lock, 0);
 		goto on_error;
 	}
@@ -207,9 +204,8 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	s->created_ms = h.created_ms;
 	/* Reopening a cleanly ended session is not a crash recovery. */
 	s->adoptions = h.completed ? 0 : h.adoptions + 1;
-	rc = persist_adoption(s, &h,
-			      (info.flags & SESSNAP_LOAD_FROM_PREV) ? prev
-								    : snap);
+	rc = persist_adoption(
+	    s, &h, (info.flags & SESSNAP_LOAD_FROM_PREV) ? prev : snap);
 	if (rc < 0)
 		goto on_error;
 	info.seq = s->seq;
@@ -241,9 +237,9 @@ static int unlink_name(sessnap_store *store, const char *name)
 	char path[PATH_MAX];
 
 	if (SYS(unlinkat)(store->dfd, name, 0) < 0 && errno != ENOENT)
-		return sessnap__syserr(errno, "unlink",
-				       sessnap__path(path, sizeof(path), store,
-						     name));
+		return sessnap__syserr(
+		    errno, "unlink",
+		    sessnap__path(path, sizeof(path), store, name));
 	return 0;
 }
 
@@ -260,23 +256,23 @@ static int unlink_temps(sessnap_store *store, const char *id)
 	fd = SYS(openat)(store->dfd, ".",
 			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
-		return sessnap__syserr(errno, "open",
-				       sessnap__path(path, sizeof(path), store,
-						     "."));
+		return sessnap__syserr(
+		    errno, "open",
+		    sessnap__path(path, sizeof(path), store, "."));
 	if ((dir = SYS(fdopendir)(fd)) == NULL) {
-		rc = sessnap__syserr(errno, "opendir",
-				     sessnap__path(path, sizeof(path), store,
-						   "."));
+		rc = sessnap__syserr(
+		    errno, "opendir",
+		    sessnap__path(path, sizeof(path), store, "."));
 		goto on_error;
 	}
 	for (;;) {
 		errno = 0;
 		if ((de = SYS(readdir)(dir)) == NULL) {
 			if (errno != 0)
-				rc = sessnap__syserr(
-				    errno, "readdir",
-				    sessnap__path(path, sizeof(path), store,
-						  "."));
+				rc = sessnap__syserr(errno, "readdir",
+						     sessnap__path(path,
+								   sizeof(path),
+								   store, "."));
 			break;
 		}
 		if (strncmp(de->d_name, prefix, plen) != 0 ||
@@ -336,18 +332,14 @@ out:
 
 /* ---- the prompt ---------------------------------------------------------- */
 
-void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
-			 int64_t then_ms)
+void sessnap__age_format(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 {
 	static const struct {
 		int64_t secs;
 		const char *unit;
 	} units[] = {
-	    {86400 * 7, "week"},
-	    {86400, "day"},
-	    {3600, "hour"},
-	    {60, "minute"},
-	    {1, "second"},
+		{ 86400 * 7, "week" }, { 86400, "day" }, { 3600, "hour" },
+		{ 60, "minute" },      { 1, "second" },
 	};
 	int64_t d = (now_ms - then_ms) / 1000;
 	size_t i;
@@ -463,11 +455,11 @@ static bool is_one_of(const char *a, const char *const *words)
 	return false;
 }
 
-static const char *const yes_words[] = {"", "y", "yes", NULL};
-static const char *const no_words[] = {"n", "no", "not now", "later", NULL};
-static const char *const list_words[] = {"l", "list", NULL};
-static const char *const discard_words[] = {"d", "discard", "discard all",
-					    NULL};
+static const char *const yes_words[] = { "", "y", "yes", NULL };
+static const char *const no_words[] = { "n", "no", "not now", "later", NULL };
+static const char *const list_words[] = { "l", "list", NULL };
+static const char *const discard_words[] = { "d", "discard", "discard all",
+					     NULL };
 
 #define MAX_TRIES 5
 
@@ -480,8 +472,8 @@ static void say_kept(FILE *f, size_t n, const char *why)
 }
 
 /* Discard every listed session; one adopted meanwhile is left alone. */
-static int discard_all(FILE *f, sessnap_store *store,
-		       const sessnap_info *infos, size_t n)
+static int discard_all(FILE *f, sessnap_store *store, const sessnap_info *infos,
+		       size_t n)
 {
 	size_t i, done = 0;
 	int rc;
@@ -496,8 +488,8 @@ static int discard_all(FILE *f, sessnap_store *store,
 		if (rc == SESSNAP_ENOTFOUND)
 			continue;
 		if (rc < 0) {
-			fprintf(f, "Could not discard session %zu: %s\n",
-				i + 1, sessnap_last_error());
+			fprintf(f, "Could not discard session %zu: %s\n", i + 1,
+				sessnap_last_error());
 			return rc;
 		}
 		done++;
@@ -507,8 +499,7 @@ static int discard_all(FILE *f, sessnap_store *store,
 }
 
 int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
-			    sessnap_prompt_answer *answer,
-			    sessnap_store *store,
+			    sessnap_prompt_answer *answer, sessnap_store *store,
 			    const sessnap_prompt_options *opts)
 {
 	sessnap_prompt_options def = SESSNAP_PROMPT_OPTIONS_INIT;
@@ -604,7 +595,8 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 				*answer = SESSNAP_PROMPT_DEFAULT;
 				goto done;
 			}
-			if (strcmp(line, "y") == 0 || strcmp(line, "yes") == 0) {
+			if (strcmp(line, "y") == 0 ||
+			    strcmp(line, "yes") == 0) {
 				if ((rc = discard_all(f, store, infos, n)) < 0)
 					goto done;
 				*answer = SESSNAP_PROMPT_DISCARDED;

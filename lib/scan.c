@@ -176,14 +176,12 @@ static int list_candidates(struct cand **out, size_t *out_n,
 	*out_n = j;
 	return 0;
 
-on_syserr:
-	{
-		char path[PATH_MAX];
+on_syserr : {
+	char path[PATH_MAX];
 
-		rc = sessnap__syserr(errno, step,
-				     sessnap__path(path, sizeof(path), store,
-						   "."));
-	}
+	rc = sessnap__syserr(errno, step,
+			     sessnap__path(path, sizeof(path), store, "."));
+}
 on_error:
 	saved_errno = errno;
 	if (dir != NULL)
@@ -208,8 +206,7 @@ static int64_t mtime_ms(const struct stat *st)
  * system error that fails the scan.
  */
 static int read_gen(sessnap__header *h, struct stat *st, sessnap_store *store,
-		    const char *id, const char *name, char *why,
-		    size_t why_len)
+		    const char *id, const char *name, char *why, size_t why_len)
 {
 	int rc;
 
@@ -219,8 +216,8 @@ static int read_gen(sessnap__header *h, struct stat *st, sessnap_store *store,
 	if (rc == SESSNAP_ECORRUPT && st->st_mode == 0)
 		return SESSNAP_ENOTFOUND;
 	if (rc == 0 && strcmp(h->id, id) != 0) {
-		snprintf(why, why_len, "header names session %s, not %s",
-			 h->id, id);
+		snprintf(why, why_len, "header names session %s, not %s", h->id,
+			 id);
 		return SESSNAP_ECORRUPT;
 	}
 	return rc;
@@ -264,8 +261,8 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	if (rc == SESSNAP_ECORRUPT || rc == SESSNAP_ENOTFOUND) {
 		struct stat st_main = st;
 
-		rc_prev = read_gen(&h, &st, store, c->id, prev, why,
-				   sizeof(why));
+		rc_prev =
+		    read_gen(&h, &st, store, c->id, prev, why, sizeof(why));
 		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
 			info->flags |= SESSNAP_INFO_FROM_PREV;
 			rc = rc_prev;
@@ -292,8 +289,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		fill_from_header(info, &h);
 		if (h.label[0] != '\0' &&
 		    (info->label = strdup(h.label)) == NULL)
-			return sessnap__error(SESSNAP_ENOMEM,
-					      "out of memory");
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	} else if (rc == SESSNAP_ENEWER) {
 		info->format_version = h.format_version;
 	}

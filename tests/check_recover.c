@@ -54,15 +54,14 @@ static void crashed_session(char id[SESSNAP_ID_LEN + 1], const char *label,
 	strlcpy(id, c.id, SESSNAP_ID_LEN + 1);
 }
 
-static void header_of(sessnap__header *h, sessnap_store *store,
-		      const char *id)
+static void header_of(sessnap__header *h, sessnap_store *store, const char *id)
 {
 	char name[64], why[256];
 
 	snprintf(name, sizeof(name), "%s.snap", id);
-	ck_assert_msg(sessnap__header_read(h, NULL, store, name, why,
-					   sizeof(why)) == 0,
-		      "%s", why);
+	ck_assert_msg(
+	    sessnap__header_read(h, NULL, store, name, why, sizeof(why)) == 0,
+	    "%s", why);
 }
 
 /* ---- core ---------------------------------------------------------------- */
@@ -404,9 +403,9 @@ static void adopt_fault_loop(unsigned int flags)
 		state = NULL;
 		/* Persistent unlink faults would also fail the cleanup. */
 		sessnap__fault_arm(SESSNAP__SYS_ALL & ~SESSNAP__SYS_CLOSE &
-				       ~((flags & SESSNAP__FAULT_PERSISTENT)
-					     ? SESSNAP__SYS_UNLINK
-					     : 0u),
+				       ~((flags & SESSNAP__FAULT_PERSISTENT) ?
+					     SESSNAP__SYS_UNLINK :
+					     0u),
 				   nth, EIO, flags);
 		rc = sessnap_session_adopt(&s, &state, NULL, store, id);
 		sessnap__fault_disarm();
@@ -502,7 +501,8 @@ START_TEST(test_discard_faults)
 }
 END_TEST
 
-/* ---- the prompt ----------------------------------------------------------- */
+/* ---- the prompt -----------------------------------------------------------
+ */
 
 struct prompt_run {
 	sessnap_prompt_answer answer;
@@ -821,8 +821,8 @@ END_TEST
 
 /* ---- edge ---------------------------------------------------------------- */
 
-static int migrate_add(json_object **state, unsigned int from,
-		       unsigned int to, void *payload)
+static int migrate_add(json_object **state, unsigned int from, unsigned int to,
+		       void *payload)
 {
 	(void)payload;
 	json_object_object_add(*state, "migrated",

@@ -154,7 +154,7 @@ START_TEST(test_sorted_newest_first)
 {
 	sessnap_store *store = su_store_open();
 	char ids[4][SESSNAP_ID_LEN + 1], name[160], path[4096];
-	const int64_t saved[3] = {NOW_MS - 5000, NOW_MS, NOW_MS - 100};
+	const int64_t saved[3] = { NOW_MS - 5000, NOW_MS, NOW_MS - 100 };
 	struct timespec ts[2];
 	sessnap__header h;
 	sessnap_info *infos;
@@ -203,8 +203,7 @@ START_TEST(test_status_names)
 			 "completed");
 	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_FOREIGN),
 			 "foreign");
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_NEWER),
-			 "newer");
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_NEWER), "newer");
 	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_CORRUPT),
 			 "corrupt");
 	ck_assert_str_eq(sessnap_status_name((sessnap_status)99), "unknown");

@@ -79,9 +79,8 @@ static void child_main(int wfd, enum su_child_mode mode, const char *label,
 		char id[SESSNAP_ID_LEN + 1];
 
 		strlcpy(id, sessnap_session_id(sess), sizeof(id));
-		rc = sessnap_session_end(sess, mode == SU_CHILD_END_KEEP
-						   ? SESSNAP_SESSION_KEEP
-						   : 0);
+		rc = sessnap_session_end(
+		    sess, mode == SU_CHILD_END_KEEP ? SESSNAP_SESSION_KEEP : 0);
 		sessnap_store_close(store);
 		if (rc < 0)
 			_exit(4);

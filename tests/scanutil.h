@@ -16,9 +16,9 @@
 
 /* What a child does after its first save. */
 enum su_child_mode {
-	SU_CHILD_WAIT, /* keep the session open until killed */
-	SU_CHILD_END_KEEP, /* end cleanly, keeping the completed snapshot */
-	SU_CHILD_END, /* end cleanly, removing the session */
+	SU_CHILD_WAIT,	    /* keep the session open until killed */
+	SU_CHILD_END_KEEP,  /* end cleanly, keeping the completed snapshot */
+	SU_CHILD_END,	    /* end cleanly, removing the session */
 	SU_CHILD_ADOPT_WAIT /* adopt `id` (no new session), then wait */
 };
 

@@ -133,7 +133,8 @@ static int is_snap(const char *name)
 {
 	size_t len = strlen(name);
 
-	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".snap") == 0;
+	return name[0] != '.' && len > 5 &&
+	       strcmp(name + len - 5, ".snap") == 0;
 }
 
 /* Probe <id>.lock beside the snapshot `name`: 1 when held. */
@@ -248,7 +249,7 @@ struct result {
 static struct result measure(size_t (*fn)(const char *), const char *dir,
 			     size_t want)
 {
-	struct result r = {0, 0};
+	struct result r = { 0, 0 };
 	struct rusage ru;
 	int p[2], status;
 	pid_t pid;
@@ -341,8 +342,8 @@ int main(int argc, char **argv)
 			long long n = strtonum(argv[i], 1, 1000000, &err);
 
 			if (err != NULL) {
-				fprintf(stderr, "scan-bench: %s: %s\n",
-					argv[i], err);
+				fprintf(stderr, "scan-bench: %s: %s\n", argv[i],
+					err);
 				return 2;
 			}
 			run((size_t)n, 16 * KIB);

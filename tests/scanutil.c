@@ -28,7 +28,6 @@ sessnap_store *su_store_open(void)
 	o.dir = tu_dir;
 	o.app = "t";
 	o.flags = SESSNAP_STORE_NOTHREAD;
-	o.durability = SESSNAP_DURABILITY_NONE;
 	rc = sessnap_store_open(&s, &o);
 	ck_assert_msg(rc == 0, "store open: %s", sessnap_last_error());
 	return s;

@@ -28,7 +28,10 @@ struct su_child {
 	char id[SESSNAP_ID_LEN + 1];
 };
 
-/* Open the store in tu_dir (app "t", no writer thread); asserts. */
+/*
+ * Open the store in tu_dir (app "t", no writer thread, full durability
+ * unless SESSNAP_TEST_FSYNC=0 turns it off); asserts.
+ */
 sessnap_store *su_store_open(void);
 
 /*

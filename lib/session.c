@@ -183,14 +183,23 @@ int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
 {
 	sessnap_store *store = s->store;
 	XXH128_hash_t hash = XXH3_128bits(buf, len);
+	int64_t touched, now = sessnap__mono_ms();
 
+	/*
+	 * A state handed over in pull mode has been unsaved since the first
+	 * touch, not since now: the writer's deadline counts from there.
+	 */
+	touched = atomic_exchange(&s->touch_since_ms, (int64_t)0);
+	if (touched != 0 && touched < now)
+		now = touched;
 	pthread_mutex_lock(&store->mu);
 	free(s->pending);
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_hash = hash;
-	if (!s->has_pending)
-		s->dirty_since_ms = sessnap__mono_ms();
+	if (!s->has_pending || s->dirty_since_ms == 0 ||
+	    now < s->dirty_since_ms)
+		s->dirty_since_ms = now;
 	s->has_pending = true;
 	s->gen_queued++;
 	sessnap__writer_notify(store);
@@ -284,15 +293,89 @@ int sessnap__session_write(sessnap_session *s, const char *payload,
 	return rc;
 }
 
+void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
+{
+	job->buf = s->pending;
+	job->len = s->pending_len;
+	job->hash = s->pending_hash;
+	job->gen = s->gen_queued;
+	job->label_dirty = s->label_dirty;
+	job->skipped = false;
+	job->dirty_since_ms = s->dirty_since_ms;
+	s->pending = NULL;
+	s->has_pending = false;
+	s->label_dirty = false;
+	s->saving = true;
+	s->take_ms = sessnap__mono_ms();
+	s->attempts_started++;
+}
+
+int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
+{
+	/* The same bytes as the last durable snapshot: nothing to write. */
+	if (s->has_durable && !job->label_dirty &&
+	    XXH128_isEqual(job->hash, s->durable_hash)) {
+		job->skipped = true;
+		return 0;
+	}
+	return sessnap__session_write(s, job->buf, job->len, false);
+}
+
+void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
+			     int rc)
+{
+	s->saving = false;
+	s->last_save_ms = sessnap__mono_ms();
+	s->last_error = rc;
+	s->attempts_done++;
+	if (rc < 0)
+		strlcpy(s->err_msg, sessnap_last_error(), sizeof(s->err_msg));
+	else
+		s->err_msg[0] = '\0';
+	s->seq_durable = s->seq;
+	if (rc == 0 || rc == SESSNAP_EDURABILITY) {
+		if (job->skipped)
+			s->skips++;
+		else
+			s->saves++;
+		s->failures = 0;
+		s->retry_at_ms = 0;
+		if (job->gen > s->gen_durable)
+			s->gen_durable = job->gen;
+		s->durable_hash = job->hash;
+		s->has_durable = true;
+		if (!job->skipped || s->durable_wall_ms == 0)
+			s->durable_wall_ms = sessnap__now_ms();
+		if (!s->has_pending)
+			s->dirty_since_ms = 0;
+		free(job->buf);
+	} else {
+		s->failures++;
+		if (!s->has_pending) {
+			/* Keep the newest state: the next attempt retries it. */
+			s->pending = job->buf;
+			s->pending_len = job->len;
+			s->pending_hash = job->hash;
+			s->has_pending = true;
+		} else {
+			free(job->buf);
+		}
+		/* Still unsaved since the first update of the failed job. */
+		if (job->dirty_since_ms != 0 &&
+		    (s->dirty_since_ms == 0 ||
+		     job->dirty_since_ms < s->dirty_since_ms))
+			s->dirty_since_ms = job->dirty_since_ms;
+		s->label_dirty = s->label_dirty || job->label_dirty;
+	}
+	job->buf = NULL;
+	pthread_cond_broadcast(&s->store->cond);
+}
+
 int sessnap__session_save_pending(sessnap_session *s)
 {
 	sessnap_store *store = s->store;
-	XXH128_hash_t hash;
-	uint64_t gen;
-	size_t len;
-	char *buf;
-	bool label_dirty;
-	int rc = 0;
+	sessnap__save_job job;
+	int rc;
 
 	pthread_mutex_lock(&store->mu);
 	while (s->saving)
@@ -301,47 +384,13 @@ int sessnap__session_save_pending(sessnap_session *s)
 		pthread_mutex_unlock(&store->mu);
 		return 0;
 	}
-	buf = s->pending;
-	len = s->pending_len;
-	hash = s->pending_hash;
-	gen = s->gen_queued;
-	label_dirty = s->label_dirty;
-	s->pending = NULL;
-	s->has_pending = false;
-	s->label_dirty = false;
-	s->saving = true;
+	sessnap__session_take(&job, s);
 	pthread_mutex_unlock(&store->mu);
 
-	/* The same bytes as the last durable snapshot: nothing to write. */
-	if (!(s->has_durable && !label_dirty &&
-	      XXH128_isEqual(hash, s->durable_hash)))
-		rc = sessnap__session_write(s, buf, len, false);
+	rc = sessnap__session_write_job(&job, s);
 
 	pthread_mutex_lock(&store->mu);
-	s->saving = false;
-	s->last_save_ms = sessnap__mono_ms();
-	s->last_error = rc;
-	if (rc == 0 || rc == SESSNAP_EDURABILITY) {
-		if (gen > s->gen_durable)
-			s->gen_durable = gen;
-		s->durable_hash = hash;
-		s->has_durable = true;
-		s->durable_wall_ms = sessnap__now_ms();
-		if (!s->has_pending)
-			s->dirty_since_ms = 0;
-		free(buf);
-	} else if (!s->has_pending) {
-		/* Keep the newest state: it is retried by the next save. */
-		s->pending = buf;
-		s->pending_len = len;
-		s->pending_hash = hash;
-		s->has_pending = true;
-		s->label_dirty = s->label_dirty || label_dirty;
-	} else {
-		free(buf);
-		s->label_dirty = s->label_dirty || label_dirty;
-	}
-	pthread_cond_broadcast(&store->cond);
+	sessnap__session_finish(&job, s, rc);
 	pthread_mutex_unlock(&store->mu);
 	return rc;
 }

@@ -246,6 +246,8 @@ struct sessnap_store {
 	bool writer_stop;
 	pthread_t writer;
 	pthread_cond_t writer_cond; /* wakes the writer (CLOCK_MONOTONIC) */
+	bool writer_sleeping; /* waiting on writer_cond until writer_wake_at */
+	int64_t writer_wake_at; /* monotonic ms; INT64_MAX: no deadline */
 	bool writer_registered; /* in the fork registry (writer.c) */
 	struct sessnap_store *fork_next; /* guarded by the fork registry */
 	unsigned int retry_max_ms; /* cap of the retry backoff */
@@ -282,6 +284,9 @@ struct sessnap_session {
 	bool label_dirty; /* the label changed since the last save */
 	char *pending; /* serialized state waiting to be written */
 	size_t pending_len;
+	size_t pending_cap; /* allocated size of pending */
+	char *spare; /* a written state's buffer, reused by the next update */
+	size_t spare_cap;
 	XXH128_hash_t pending_hash;
 	bool has_pending;
 	uint64_t gen_queued; /* bumped by every update */
@@ -324,6 +329,9 @@ struct sessnap_session {
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
 			 unsigned int flags);
+/* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
+ * returns the buffer the caller must free once the mutex is dropped. */
+char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);
 /* Queue serialized state bytes; ownership of buf passes to the session. */
 int sessnap__session_queue(sessnap_session *s, char *buf, size_t len);
 /*
@@ -351,6 +359,7 @@ int sessnap__session_write(sessnap_session *s, const char *payload,
 typedef struct {
 	char *buf;
 	size_t len;
+	size_t cap;
 	XXH128_hash_t hash;
 	uint64_t gen;
 	bool label_dirty;
@@ -360,6 +369,8 @@ typedef struct {
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s);
+/* On return job->buf is a buffer the caller frees after dropping the
+ * mutex (or NULL). */
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			     int rc);
 

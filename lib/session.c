@@ -178,12 +178,41 @@ int sessnap_session_set_label(sessnap_session *s, const char *label)
 	return 0;
 }
 
-/* Queue serialized bytes (ownership passes to the session). */
-int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
+/*
+ * Hand a buffer that a save no longer needs back to the session as its
+ * spare (mu held), so the next update copies into memory that is already
+ * allocated and mapped instead of calling malloc: for states above glibc's
+ * mmap threshold every fresh buffer would cost an mmap, page faults and a
+ * munmap on the app thread.  Returns what the caller must free after
+ * dropping the mutex (NULL if the buffer was kept).
+ */
+char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
+{
+	char *drop;
+
+	if (buf == NULL)
+		return NULL;
+	if (s->spare == NULL || s->spare_cap < cap) {
+		drop = s->spare;
+		s->spare = buf;
+		s->spare_cap = cap;
+		return drop;
+	}
+	return buf;
+}
+
+/*
+ * Queue serialized bytes (ownership of buf, cap bytes allocated, passes to
+ * the session).  The writer is woken only when this update makes the
+ * session due earlier than the writer means to wake anyway: most updates
+ * replace a pending state and cost no system call at all.
+ */
+static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 {
 	sessnap_store *store = s->store;
 	XXH128_hash_t hash = XXH3_128bits(buf, len);
-	int64_t touched, now = sessnap__mono_ms();
+	int64_t touched, now = sessnap__mono_ms(), due = -1;
+	char *drop;
 
 	/*
 	 * A state handed over in pull mode has been unsaved since the first
@@ -193,24 +222,38 @@ int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
 	if (touched != 0 && touched < now)
 		now = touched;
 	pthread_mutex_lock(&store->mu);
-	free(s->pending);
+	drop = s->has_pending ? sessnap__session_keep_spare(s, s->pending,
+							    s->pending_cap)
+			      : NULL;
 	s->pending = buf;
 	s->pending_len = len;
+	s->pending_cap = cap;
 	s->pending_hash = hash;
 	if (!s->has_pending || s->dirty_since_ms == 0 ||
-	    now < s->dirty_since_ms)
+	    now < s->dirty_since_ms) {
 		s->dirty_since_ms = now;
+		due = now + store->interval_ms;
+		if (s->take_ms != 0 && s->take_ms + store->interval_ms > due)
+			due = s->take_ms + store->interval_ms;
+	}
 	s->has_pending = true;
 	s->gen_queued++;
-	sessnap__writer_notify(store);
+	if (due >= 0)
+		sessnap__writer_notify(store, due);
 	pthread_mutex_unlock(&store->mu);
+	free(drop);
 	return 0;
+}
+
+int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
+{
+	return queue_buf(s, buf, len, len + 1);
 }
 
 int sessnap_session_update(sessnap_session *s, const json_object *state)
 {
 	const char *str;
-	size_t len;
+	size_t len, cap;
 	char *buf;
 	int rc;
 
@@ -233,12 +276,22 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 				      "than the store's read bound of %zu: it "
 				      "could not be loaded back",
 				      s->id, len, s->store->read_bound);
-	buf = malloc(len + 1);
-	if (buf == NULL)
-		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->store->mu);
+	buf = s->spare;
+	cap = s->spare_cap;
+	s->spare = NULL;
+	s->spare_cap = 0;
+	pthread_mutex_unlock(&s->store->mu);
+	if (buf == NULL || cap < len + 1) {
+		free(buf);
+		cap = len + 1;
+		buf = malloc(cap);
+		if (buf == NULL)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
 	memcpy(buf, str, len);
 	buf[len] = '\0';
-	return sessnap__session_queue(s, buf, len);
+	return queue_buf(s, buf, len, cap);
 }
 
 int sessnap__session_write(sessnap_session *s, const char *payload,
@@ -297,6 +350,7 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 {
 	job->buf = s->pending;
 	job->len = s->pending_len;
+	job->cap = s->pending_cap;
 	job->hash = s->pending_hash;
 	job->gen = s->gen_queued;
 	job->label_dirty = s->label_dirty;
@@ -348,17 +402,20 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->durable_wall_ms = sessnap__now_ms();
 		if (!s->has_pending)
 			s->dirty_since_ms = 0;
-		free(job->buf);
+		job->buf = sessnap__session_keep_spare(s, job->buf, job->cap);
 	} else {
 		s->failures++;
 		if (!s->has_pending) {
 			/* Keep the newest state: the next attempt retries it. */
 			s->pending = job->buf;
 			s->pending_len = job->len;
+			s->pending_cap = job->cap;
 			s->pending_hash = job->hash;
 			s->has_pending = true;
+			job->buf = NULL;
 		} else {
-			free(job->buf);
+			job->buf = sessnap__session_keep_spare(s, job->buf,
+							       job->cap);
 		}
 		/* Still unsaved since the first update of the failed job. */
 		if (job->dirty_since_ms != 0 &&
@@ -367,7 +424,6 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->dirty_since_ms = job->dirty_since_ms;
 		s->label_dirty = s->label_dirty || job->label_dirty;
 	}
-	job->buf = NULL;
 	pthread_cond_broadcast(&s->store->cond);
 }
 
@@ -392,6 +448,7 @@ int sessnap__session_save_pending(sessnap_session *s)
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
 	pthread_mutex_unlock(&store->mu);
+	free(job.buf);
 	return rc;
 }
 
@@ -443,6 +500,7 @@ void sessnap_session_release(sessnap_session *s)
 	if (s->lock_fd >= 0)
 		SYS(close)(s->lock_fd);
 	free(s->pending);
+	free(s->spare);
 	free(s->label);
 	free(s);
 }

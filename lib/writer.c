@@ -216,7 +216,7 @@ static sessnap_session *pick(sessnap_store *store, int64_t now, int64_t *next)
 static int save_locked(sessnap_store *store, sessnap_session *s)
 {
 	sessnap__save_job job;
-	char msg[768];
+	char msg[768], *drop;
 	unsigned int failures, shift;
 	uint64_t backoff;
 	bool recovered;
@@ -231,6 +231,7 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
+	drop = job.buf;
 	msg[0] = '\0';
 	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
 		failures = s->failures;
@@ -251,6 +252,7 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 			 s->id);
 	}
 	pthread_mutex_unlock(&store->mu);
+	free(drop);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
@@ -279,6 +281,8 @@ static void *writer_main(void *arg)
 			save_locked(store, s);
 			continue;
 		}
+		store->writer_sleeping = true;
+		store->writer_wake_at = next < 0 ? INT64_MAX : next;
 		if (next < 0) {
 			pthread_cond_wait(&store->writer_cond, &store->mu);
 		} else {
@@ -286,6 +290,7 @@ static void *writer_main(void *arg)
 			pthread_cond_timedwait(&store->writer_cond, &store->mu,
 					       &ts);
 		}
+		store->writer_sleeping = false;
 	}
 	pthread_mutex_unlock(&store->mu);
 	return NULL;
@@ -349,10 +354,14 @@ void sessnap__writer_stop(sessnap_store *store)
 	pthread_cond_destroy(&store->writer_cond);
 }
 
-void sessnap__writer_notify(sessnap_store *store)
+void sessnap__writer_notify(sessnap_store *store, int64_t due_ms)
 {
-	if (store->writer_running)
+	if (store->writer_running && store->writer_sleeping &&
+	    due_ms < store->writer_wake_at) {
+		/* Once woken it rescans; later notifies need not signal. */
+		store->writer_sleeping = false;
 		pthread_cond_signal(&store->writer_cond);
+	}
 }
 
 /*
@@ -420,7 +429,7 @@ int sessnap__writer_flush(sessnap_session *s)
 	start = s->attempts_started;
 	if (s->gen_durable < target) {
 		s->flush_req = true;
-		pthread_cond_signal(&store->writer_cond);
+		sessnap__writer_notify(store, 0);
 	}
 	while (s->gen_durable < target) {
 		/* An attempt that began after this request failed. */

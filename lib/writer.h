@@ -14,8 +14,11 @@
 int sessnap__writer_start(sessnap_store *store);
 /* Called by sessnap_store_close() after every session was flushed. */
 void sessnap__writer_stop(sessnap_store *store);
-/* A session's pending state changed.  Called with store->mu held. */
-void sessnap__writer_notify(sessnap_store *store);
+/*
+ * A session became due at monotonic time due_ms (0: now).  Called with
+ * store->mu held; wakes the writer only when it sleeps past that time.
+ */
+void sessnap__writer_notify(sessnap_store *store, int64_t due_ms);
 /* Wait until every update queued on `s` so far is durable, or failed. */
 int sessnap__writer_flush(sessnap_session *s);
 

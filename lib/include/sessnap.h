@@ -358,6 +358,15 @@ int sessnap_session_end(sessnap_session *session, unsigned int flags);
  * Release a session handle without ending it and without writing anything:
  * the lock is released and the session becomes "crashed" for the scanner.
  * This is what a forked child must call for the sessions it inherited.
+ *
+ * fork(): the child has no writer thread, and it must not write the
+ * parent's sessions: there, sessnap_session_update(), _touch(), _save(),
+ * _flush(), _end(), sessnap_store_dispatch() and sessnap_session_begin()
+ * on the parent's store return SESSNAP_ESTATE.  The child may release the
+ * inherited sessions (this does not release the parent's locks: the lock
+ * belongs to the open file, which the parent still holds) and close the
+ * inherited store, and it may open a store of its own.  Do not call fork()
+ * from a library callback.
  */
 void sessnap_session_release(sessnap_session *session);
 

@@ -60,8 +60,8 @@ static void arm_timer(struct app *app)
 	if (sessnap_store_next_deadline(&wait_ms, app->store) < 0 ||
 	    wait_ms < 0)
 		return;
-	app->timer = g_timeout_add((guint)MIN(wait_ms, 60000), on_deadline,
-				   app);
+	app->timer =
+	    g_timeout_add((guint)MIN(wait_ms, 60000), on_deadline, app);
 }
 
 static gboolean on_input(GIOChannel *ch, GIOCondition cond, gpointer data)

@@ -63,8 +63,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		if ((rc = sessnap_store_next_deadline(&wait_ms, store)) < 0)
 			return fail("next_deadline", rc);
-		timeout = wait_ms < 0 ? -1 : wait_ms > 60000 ? 60000
-							     : (int)wait_ms;
+		timeout = wait_ms < 0	  ? -1 :
+			  wait_ms > 60000 ? 60000 :
+					    (int)wait_ms;
 		rc = poll(&pfd, 1, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
@@ -78,7 +79,8 @@ int main(int argc, char **argv)
 		}
 		/* Saves that are due; a failure is kept and retried. */
 		if ((rc = sessnap_store_tick(store)) < 0)
-			fprintf(stderr, "poll-loop: %s\n", sessnap_last_error());
+			fprintf(stderr, "poll-loop: %s\n",
+				sessnap_last_error());
 	}
 	/* End flushes (collecting the last touched state) and cleans up. */
 	if ((rc = sessnap_session_end(session, 0)) < 0)

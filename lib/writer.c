@@ -303,9 +303,9 @@ int sessnap__writer_start(sessnap_store *store)
 
 	pthread_once(&registry_once, registry_init);
 	init_conds(store);
-	store->retry_max_ms = store->interval_ms > RETRY_MAX_MS
-				  ? store->interval_ms
-				  : RETRY_MAX_MS;
+	store->retry_max_ms = store->interval_ms > RETRY_MAX_MS ?
+				  store->interval_ms :
+				  RETRY_MAX_MS;
 	pthread_mutex_lock(&registry_mu);
 	store->fork_next = registry;
 	registry = store;
@@ -369,8 +369,7 @@ void sessnap__writer_notify(sessnap_store *store, int64_t due_ms)
  * returns NULL leaves the session dirty; it is asked again one interval
  * later.
  */
-static int collect_one(sessnap_session *s, sessnap_collect_cb cb,
-		       void *payload)
+static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
 {
 	json_object *state;
 	int rc;
@@ -456,8 +455,7 @@ int sessnap_session_touch(sessnap_session *s)
 		return sessnap__error(SESSNAP_EINVAL, "touch: session is NULL");
 	if (!is_owner_process(s->pid))
 		return check_session(s, "touch");
-	if (atomic_load_explicit(&s->touch_since_ms, memory_order_relaxed) ==
-	    0)
+	if (atomic_load_explicit(&s->touch_since_ms, memory_order_relaxed) == 0)
 		atomic_compare_exchange_strong(&s->touch_since_ms, &zero,
 					       sessnap__mono_ms());
 	return 0;
@@ -473,9 +471,8 @@ int sessnap_session_set_collect(sessnap_session *s, sessnap_collect_cb collect,
 	pthread_mutex_lock(&s->store->mu);
 	if (s->ended) {
 		pthread_mutex_unlock(&s->store->mu);
-		return sessnap__error(SESSNAP_ESTATE,
-				      "set_collect: session %s has ended",
-				      s->id);
+		return sessnap__error(
+		    SESSNAP_ESTATE, "set_collect: session %s has ended", s->id);
 	}
 	s->collect = collect;
 	s->collect_payload = payload;
@@ -496,8 +493,7 @@ int sessnap_session_save_due(const sessnap_session *s)
 	return sessnap__mono_ms() >= t + (int64_t)s->store->interval_ms;
 }
 
-int sessnap_session_status(sessnap_save_status *out,
-			   const sessnap_session *cs)
+int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
 {
 	sessnap_session *s = (sessnap_session *)cs;
 	sessnap_store *store;
@@ -520,12 +516,12 @@ int sessnap_session_status(sessnap_save_status *out,
 	out->pending = s->has_pending || s->gen_queued > s->gen_durable ||
 		       atomic_load(&s->touch_since_ms) != 0;
 	out->failures = s->failures;
-	out->retry_in_ms = (s->failures > 0 && s->retry_at_ms > now)
-			       ? s->retry_at_ms - now
-			       : 0;
-	out->durable_age_ms = s->durable_wall_ms != 0
-				  ? sessnap__now_ms() - s->durable_wall_ms
-				  : -1;
+	out->retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
+			       s->retry_at_ms - now :
+			       0;
+	out->durable_age_ms = s->durable_wall_ms != 0 ?
+				  sessnap__now_ms() - s->durable_wall_ms :
+				  -1;
 	if (out->durable_age_ms < -1)
 		out->durable_age_ms = 0;
 	out->seq = s->seq_durable;

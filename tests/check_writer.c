@@ -358,8 +358,7 @@ START_TEST(test_pull_mode)
 
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	atomic_store(&collects, 0);
-	ck_assert_int_eq(sessnap_session_set_collect(s, collect_cb, &value),
-			 0);
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_cb, &value), 0);
 	ck_assert_int_eq(sessnap_store_next_deadline(&wait, store), 0);
 	ck_assert_int_eq(wait, -1);
 	for (i = 1; i <= 10000; i++) {

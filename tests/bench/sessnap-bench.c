@@ -127,8 +127,8 @@ static void die_sn(const char *what, int rc)
 	exit(1);
 }
 
-static void report(const char *name, size_t bytes, stats s,
-		   const ratio *r, size_t nr)
+static void report(const char *name, size_t bytes, stats s, const ratio *r,
+		   size_t nr)
 {
 	size_t i;
 
@@ -230,8 +230,8 @@ static double time_floor(int dfd, const char *bytes, size_t len)
 	double t0 = now_us();
 	int fd;
 
-	fd = openat(dfd, ".floor.tmp", O_WRONLY | O_CREAT | O_TRUNC |
-					   O_CLOEXEC, 0600);
+	fd = openat(dfd, ".floor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
 	if (fd < 0)
 		die("floor open");
 	while (left > 0) {
@@ -356,8 +356,8 @@ static void case_save(void)
 			glib_v[i] = time_glib(path, bytes, len);
 #endif
 #ifdef HAVE_SQLITE
-			sql_v[i] = time_sqlite(&sq, sessnap_session_id(s),
-					       bytes, len);
+			sql_v[i] =
+			    time_sqlite(&sq, sessnap_session_id(s), bytes, len);
 #endif
 		}
 		bytes = json_object_to_json_string_length(
@@ -405,7 +405,8 @@ static void case_save(void)
 	sessnap_store_close(store);
 }
 
-/* ---- app-thread cost ------------------------------------------------------ */
+/* ---- app-thread cost ------------------------------------------------------
+ */
 
 static json_object *collect_state(sessnap_session *s, void *payload)
 {
@@ -491,7 +492,8 @@ static void case_app_thread(void)
 	sessnap_store_close(store);
 }
 
-/* ---- soak ----------------------------------------------------------------- */
+/* ---- soak -----------------------------------------------------------------
+ */
 
 static long rss_kib(void)
 {
@@ -569,22 +571,20 @@ static void case_soak(void)
 }
 
 static void (*const cases[])(void) = {
-	case_save,
-	case_app_thread,
-	case_soak,
+	case_save, case_app_thread, case_soak,
 	/* case_scan: the startup scan, once sessnap_scan() exists */
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sessnap-bench [--json] [--dir DIR] [--scale X] "
-		"[--soak SECONDS]\n"
-		"  --dir DIR       where to write (default: a new directory "
-		"under the current one)\n"
-		"  --json          one JSON object per line per case\n"
-		"  --scale X       multiply iteration counts by X (default 1)\n"
-		"  --soak SECONDS  also measure RSS while saving for SECONDS\n");
+	fprintf(
+	    f, "usage: sessnap-bench [--json] [--dir DIR] [--scale X] "
+	       "[--soak SECONDS]\n"
+	       "  --dir DIR       where to write (default: a new directory "
+	       "under the current one)\n"
+	       "  --json          one JSON object per line per case\n"
+	       "  --scale X       multiply iteration counts by X (default 1)\n"
+	       "  --soak SECONDS  also measure RSS while saving for SECONDS\n");
 }
 
 static int rm_one(const char *path, const struct stat *st, int type,
@@ -637,7 +637,8 @@ int main(int argc, char **argv)
 		case 'S':
 			cfg.soak_s = (long)strtonum(optarg, 1, 86400, &errstr);
 			if (errstr != NULL) {
-				fprintf(stderr, "sessnap-bench: --soak %s: %s\n",
+				fprintf(stderr,
+					"sessnap-bench: --soak %s: %s\n",
 					optarg, errstr);
 				return 2;
 			}
@@ -658,9 +659,10 @@ int main(int argc, char **argv)
 		cfg.dir = made;
 	}
 	if (statfs(cfg.dir, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC_)
-		fprintf(stderr, "sessnap-bench: warning: %s is a tmpfs: fsync "
-				"is free there, the numbers say nothing about "
-				"a disk\n",
+		fprintf(stderr,
+			"sessnap-bench: warning: %s is a tmpfs: fsync "
+			"is free there, the numbers say nothing about "
+			"a disk\n",
 			cfg.dir);
 	if (!cfg.json)
 		printf("%-16s %8s %12s %12s %12s  %s\n", "case", "bytes",

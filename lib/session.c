@@ -65,7 +65,7 @@ static char *label_dup(const char *label)
 
 static int check_owner(const sessnap_session *s, const char *what)
 {
-	if (s->pid != getpid())
+	if (s->pid != sessnap__self_pid())
 		return sessnap__error(SESSNAP_ESTATE,
 				      "%s: session %s belongs to the parent "
 				      "process; a forked child may only "
@@ -212,6 +212,7 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	sessnap_store *store = s->store;
 	XXH128_hash_t hash = XXH3_128bits(buf, len);
 	int64_t touched, now = sessnap__mono_ms(), due = -1;
+	bool wake = false;
 	char *drop;
 
 	/*
@@ -239,8 +240,10 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->has_pending = true;
 	s->gen_queued++;
 	if (due >= 0)
-		sessnap__writer_notify(store, due);
+		wake = sessnap__writer_notify(store, due);
 	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
 	free(drop);
 	return 0;
 }

@@ -354,14 +354,26 @@ void sessnap__writer_stop(sessnap_store *store)
 	pthread_cond_destroy(&store->writer_cond);
 }
 
-void sessnap__writer_notify(sessnap_store *store, int64_t due_ms)
+bool sessnap__writer_notify(sessnap_store *store, int64_t due_ms)
 {
 	if (store->writer_running && store->writer_sleeping &&
 	    due_ms < store->writer_wake_at) {
 		/* Once woken it rescans; later notifies need not signal. */
 		store->writer_sleeping = false;
-		pthread_cond_signal(&store->writer_cond);
+		return true;
 	}
+	return false;
+}
+
+void sessnap__writer_wake(sessnap_store *store)
+{
+	pthread_cond_signal(&store->writer_cond);
+}
+
+pid_t sessnap__self_pid(void)
+{
+	pthread_once(&registry_once, registry_init);
+	return atomic_load_explicit(&self_pid, memory_order_relaxed);
 }
 
 /*
@@ -428,7 +440,8 @@ int sessnap__writer_flush(sessnap_session *s)
 	start = s->attempts_started;
 	if (s->gen_durable < target) {
 		s->flush_req = true;
-		sessnap__writer_notify(store, 0);
+		if (sessnap__writer_notify(store, 0))
+			sessnap__writer_wake(store);
 	}
 	while (s->gen_durable < target) {
 		/* An attempt that began after this request failed. */

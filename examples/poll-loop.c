@@ -59,6 +59,11 @@ int main(int argc, char **argv)
 	if ((rc = sessnap_session_begin(&session, store, NULL)) < 0)
 		return fail("begin", rc);
 	sessnap_session_set_collect(session, collect, &ed);
+	/*
+	 * No stdio buffer: poll() must see every line that has not been
+	 * read yet, which it cannot when stdio holds them.
+	 */
+	setvbuf(stdin, NULL, _IONBF, 0);
 
 	for (;;) {
 		if ((rc = sessnap_store_next_deadline(&wait_ms, store)) < 0)

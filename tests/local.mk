@@ -25,6 +25,7 @@ CHECK_INTERNAL_TESTS = \
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
 CLI_TESTS =
+CLI_TESTS += tests/cli/event-loops.sh
 CLI_TEST_HELPERS =
 
 check_PROGRAMS += $(CHECK_TESTS)

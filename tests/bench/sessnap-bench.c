@@ -540,7 +540,6 @@ static void case_soak(void)
 	size_t i, nsamples = 0, cap;
 	int rc, n = 0;
 	stats s;
-	ratio ra[1];
 
 	if (cfg.soak_s <= 0)
 		return;
@@ -578,17 +577,19 @@ static void case_soak(void)
 	sessnap_store_close(store);
 	json_object_put(state);
 	s = summarize(samples, nsamples);
-	/* For this case the fields are KiB of RSS, not microseconds. */
-	s.median = (double)first;
-	s.p99 = (double)last;
-	s.max = (double)peak;
-	ra[0].name = "first";
-	ra[0].value = first > 0 ? (double)last / (double)first : 0;
-	if (!cfg.json)
-		printf("soak %lds, %d updates: RSS KiB first / last / peak "
-		       "below\n",
-		       cfg.soak_s, n);
-	report("soak_rss_kib", 16384, s, ra, 1);
+	if (cfg.json)
+		printf("{\"case\":\"soak_rss\",\"bytes\":16384,"
+		       "\"seconds\":%ld,\"updates\":%d,\"rss_first_kib\":%ld,"
+		       "\"rss_median_kib\":%.0f,\"rss_last_kib\":%ld,"
+		       "\"rss_peak_kib\":%ld,\"ratio\":{\"first\":%.3f}}\n",
+		       cfg.soak_s, n, first, s.median, last, peak,
+		       first > 0 ? (double)last / (double)first : 0);
+	else
+		printf("soak_rss         %8d  %lds, %d updates: RSS first %ld "
+		       "KiB, median %.0f, last %ld, peak %ld (last/first "
+		       "%.2fx)\n",
+		       16384, cfg.soak_s, n, first, s.median, last, peak,
+		       first > 0 ? (double)last / (double)first : 0);
 	free(samples);
 }
 

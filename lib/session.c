@@ -297,8 +297,14 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	return queue_buf(s, buf, len, cap);
 }
 
-int sessnap__session_write(sessnap_session *s, const char *payload,
-			   size_t len, bool completed)
+/*
+ * Write one snapshot.  When newline_follows is true, payload[len] already
+ * holds the line's closing '\n' and the payload goes out in one write()
+ * with it: a separate one-byte write after megabytes of payload was seen
+ * to pay the kernel's dirty-page throttling a second time.
+ */
+static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
+			  bool newline_follows, bool completed)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -332,12 +338,13 @@ int sessnap__session_write(sessnap_session *s, const char *payload,
 	bufs[0].base = hbuf;
 	bufs[0].len = hlen;
 	bufs[1].base = payload;
-	bufs[1].len = len;
+	bufs[1].len = newline_follows ? len + 1 : len;
 	bufs[2].base = "\n";
 	bufs[2].len = 1;
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
-	rc = sessnap__atomic_replace(store, snap, prev, bufs, 3,
+	rc = sessnap__atomic_replace(store, snap, prev, bufs,
+				     newline_follows ? 2 : 3,
 				     store->durability, &committed);
 	free(hbuf);
 	if (committed)
@@ -347,6 +354,12 @@ int sessnap__session_write(sessnap_session *s, const char *payload,
 			     committed ? SESSNAP_LOG_WARNING : SESSNAP_LOG_ERROR,
 			     "%s", sessnap_last_error());
 	return rc;
+}
+
+int sessnap__session_write(sessnap_session *s, const char *payload,
+			   size_t len, bool completed)
+{
+	return write_snapshot(s, payload, len, false, completed);
 }
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
@@ -369,13 +382,22 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 {
+	int rc;
+
 	/* The same bytes as the last durable snapshot: nothing to write. */
 	if (s->has_durable && !job->label_dirty &&
 	    XXH128_isEqual(job->hash, s->durable_hash)) {
 		job->skipped = true;
 		return 0;
 	}
-	return sessnap__session_write(s, job->buf, job->len, false);
+	if (job->cap > job->len) {
+		/* the buffer's spare byte (a NUL) becomes the newline */
+		job->buf[job->len] = '\n';
+		rc = write_snapshot(s, job->buf, job->len, true, false);
+		job->buf[job->len] = '\0';
+		return rc;
+	}
+	return write_snapshot(s, job->buf, job->len, false, false);
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,

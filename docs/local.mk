@@ -10,6 +10,13 @@ dist_man1_MANS =
 
 # Section 3: library functions, one page per exported symbol.
 dist_man3_MANS =
+dist_man3_MANS += docs/man/sessnap_session_save_due.3
+dist_man3_MANS += docs/man/sessnap_session_set_collect.3
+dist_man3_MANS += docs/man/sessnap_session_status.3
+dist_man3_MANS += docs/man/sessnap_session_touch.3
+dist_man3_MANS += docs/man/sessnap_store_dispatch.3
+dist_man3_MANS += docs/man/sessnap_store_next_deadline.3
+dist_man3_MANS += docs/man/sessnap_store_tick.3
 dist_man3_MANS += docs/man/sessnap.3
 dist_man3_MANS += docs/man/sessnap_err_name.3
 dist_man3_MANS += docs/man/sessnap_last_error.3
@@ -36,8 +43,9 @@ dist_man5_MANS += docs/man/sessnap-format.5
 
 DOCS_MD =
 DOCS_MD += docs/design.md
-DOCS_MD += docs/format.md
 DOCS_MD += docs/integration.md
+DOCS_MD += docs/performance.md
+DOCS_MD += docs/format.md
 
 EXTRA_DIST += $(DOCS_MD)
 

@@ -20,15 +20,17 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_store \
 	tests/check_session \
 	tests/check_load \
+	tests/check_writer \
 	tests/check_scan \
 	tests/check_recover
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
-CLI_TESTS = \
-	tests/cli/demo-end.sh \
-	tests/cli/demo-scenario.sh \
-	tests/cli/readme-example.sh
+CLI_TESTS =
+CLI_TESTS += tests/cli/event-loops.sh
+CLI_TESTS += tests/cli/demo-end.sh
+CLI_TESTS += tests/cli/demo-scenario.sh
+CLI_TESTS += tests/cli/readme-example.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build
@@ -88,6 +90,10 @@ tests_check_session_LDADD = $(TEST_INTERNAL_LDADD)
 tests_check_load_SOURCES = tests/check_load.c
 tests_check_load_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_load_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_writer_SOURCES = tests/check_writer.c
+tests_check_writer_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_writer_LDADD = $(TEST_INTERNAL_LDADD)
 
 tests_check_scan_SOURCES = tests/check_scan.c tests/scanutil.c \
 	tests/scanutil.h

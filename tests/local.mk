@@ -19,7 +19,8 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_format \
 	tests/check_store \
 	tests/check_session \
-	tests/check_load
+	tests/check_load \
+	tests/check_clean
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
@@ -66,6 +67,10 @@ tests_check_session_LDADD = $(TEST_INTERNAL_LDADD)
 tests_check_load_SOURCES = tests/check_load.c
 tests_check_load_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_load_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_clean_SOURCES = tests/check_clean.c
+tests_check_clean_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_clean_LDADD = $(TEST_INTERNAL_LDADD)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c

@@ -222,29 +222,12 @@ static void json_store_close(const sessnap_clean_report *rep,
 	json_object_put(ej);
 }
 
-/* Clean one store.  dir/app as for open_store(). */
-static void clean_one(struct run *r, const char *dir, const char *app,
-		      bool missing_ok)
+/* Clean an open store, and close it. */
+static void clean_store(struct run *r, sessnap_store *store)
 {
 	sessnap_clean_report rep = SESSNAP_CLEAN_REPORT_INIT;
-	sessnap_store *store = NULL;
 	int rc;
 
-	rc = open_store(&store, r->prog, dir, app, SESSNAP_STORE_READONLY,
-			missing_ok);
-	if (rc != EXIT_OK || store == NULL) {
-		if (rc != EXIT_OK) {
-			r->failed++;
-			if (r->json) {
-				json_store_open(r, dir ? dir : app);
-				json_store_close(NULL, sessnap_last_error());
-			}
-		} else if (r->verbose && !r->json) {
-			printf("no store for %s: nothing to clean\n",
-			       app ? app : dir);
-		}
-		return;
-	}
 	if (r->json)
 		json_store_open(r, sessnap_store_path(store));
 	else if (r->verbose)
@@ -263,10 +246,37 @@ static void clean_one(struct run *r, const char *dir, const char *app,
 	sessnap_store_close(store);
 }
 
+/*
+ * Open one store (dir/app as for open_store()).  Returns EXIT_OK with
+ * *out set, or NULL when it does not exist and that is fine; EXIT_FAIL
+ * when it cannot be opened (counted as a failure; open_store() already
+ * said why); EXIT_USAGE for a bad name.
+ */
+static int open_one(sessnap_store **out, struct run *r, const char *dir,
+		    const char *app, bool missing_ok)
+{
+	int rc = open_store(out, r->prog, dir, app, SESSNAP_STORE_READONLY,
+			    missing_ok);
+
+	if (rc == EXIT_FAIL)
+		r->failed++;
+	return rc;
+}
+
+/* Report a store that could not be opened in the JSON document. */
+static void json_store_failed(struct run *r, const char *name)
+{
+	if (r->json) {
+		json_store_open(r, name);
+		json_store_close(NULL, sessnap_last_error());
+	}
+}
+
 /* Every application's store under the default base directory. */
 static int clean_all(struct run *r)
 {
 	char *probe = NULL, *slash, path[PATH_MAX];
+	sessnap_store *store;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -304,7 +314,10 @@ static int clean_all(struct run *r)
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", probe,
 				     de->d_name) >= sizeof(path))
 			continue;
-		clean_one(r, path, NULL, false);
+		if (open_one(&store, r, path, NULL, false) == EXIT_OK)
+			clean_store(r, store);
+		else
+			json_store_failed(r, path);
 	}
 	closedir(d);
 	free(probe);
@@ -384,6 +397,7 @@ int cmd_clean(int argc, char **argv, const char *prog)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
 	struct run r;
+	sessnap_store *store = NULL;
 	const char *dir = NULL, *app = NULL, *e = NULL;
 	bool all = false;
 	int c, rc;
@@ -465,14 +479,25 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		return usage_error(prog, "give exactly one of --dir DIR, "
 					 "--app APP or --all-apps");
 
+	/* A single store is opened first: a bad name is a usage error
+	 * before anything is printed. */
+	if (!all) {
+		rc = open_one(&store, &r, dir, app, app != NULL);
+		if (rc == EXIT_USAGE)
+			return rc;
+	}
 	if (r.json)
 		printf("{\"version\": 1, \"dry_run\": %s, \"stores\": [",
 		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "true"
 							      : "false");
 	if (all)
 		clean_all(&r);
-	else
-		clean_one(&r, dir, app, app != NULL);
+	else if (store != NULL)
+		clean_store(&r, store);
+	else if (rc != EXIT_OK)
+		json_store_failed(&r, dir ? dir : app);
+	else if (r.verbose && !r.json)
+		printf("no store for %s: nothing to clean\n", app);
 
 	if (r.json) {
 		printf("%s],\n \"sessions_removed\": %llu, \"temp_removed\": "

@@ -24,7 +24,9 @@ CHECK_INTERNAL_TESTS = \
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
-CLI_TESTS =
+CLI_TESTS = \
+	tests/cli/snapshot-clean.sh \
+	tests/cli/sessnap.sh
 CLI_TEST_HELPERS =
 
 check_PROGRAMS += $(CHECK_TESTS)
@@ -78,3 +80,10 @@ tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	-I$(top_srcdir)/tests $(JSONC_CFLAGS) $(CHECK_CFLAGS)
 tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
+
+# mksnap: writes hand-made snapshot files (old, foreign, newer-format) for
+# the shell tests, which find it as $TOP_BUILDDIR/tests/mksnap.
+check_PROGRAMS += tests/mksnap
+tests_mksnap_SOURCES = tests/mksnap.c
+tests_mksnap_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_mksnap_LDADD = $(TEST_INTERNAL_LDADD)

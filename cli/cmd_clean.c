@@ -115,7 +115,8 @@ static void print_event_json(struct run *r, const sessnap_clean_event *ev)
 		? json_object_new_string(sessnap_last_error())
 		: NULL);
 	printf("%s\n    %s", r->first_event ? "" : ",",
-	       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	       json_object_to_json_string_ext(
+		   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	r->first_event = false;
 	json_object_put(o);
 }
@@ -195,7 +196,8 @@ static void json_store_open(struct run *r, const char *dir)
 	json_object *d = json_object_new_string(dir);
 
 	printf("%s\n  {\"dir\": %s, \"events\": [", r->first_store ? "" : ",",
-	       json_object_to_json_string(d));
+	       json_object_to_json_string_ext(
+		   d, JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(d);
 	r->first_store = false;
 	r->first_event = true;
@@ -217,7 +219,9 @@ static void json_store_close(const sessnap_clean_report *rep,
 		   : "",
 	       rj ? json_object_to_json_string_ext(rj, JSON_C_TO_STRING_PLAIN)
 		  : "null",
-	       ej ? json_object_to_json_string(ej) : "null");
+	       ej ? json_object_to_json_string_ext(
+				ej, JSON_C_TO_STRING_NOSLASHESCAPE)
+		  : "null");
 	json_object_put(rj);
 	json_object_put(ej);
 }

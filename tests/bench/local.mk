@@ -1,0 +1,14 @@
+## tests/bench/local.mk -- benchmarks, run by "make bench" (never by
+## "make check": speed is measured here, not in unit tests).
+
+BENCH_SCRIPTS = tests/bench/clean-bench.sh
+EXTRA_DIST += $(BENCH_SCRIPTS)
+
+# Cleaning 100,000 old snapshots: snapshot-clean against find -delete.
+bench-clean: snapshot-clean tests/mksnap
+	SNAPSHOT_CLEAN=./snapshot-clean MKSNAP=./tests/mksnap \
+	  $(SHELL) $(srcdir)/tests/bench/clean-bench.sh
+
+bench: bench-clean
+
+.PHONY: bench bench-clean

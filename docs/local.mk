@@ -6,14 +6,27 @@
 ## docs/man/<symbol>.3.  Markdown documents go to DOCS_MD.
 
 # Section 1: programs.
-dist_man1_MANS =
+dist_man1_MANS = \
+	docs/man/sessnap.1 \
+	docs/man/snapshot-clean.1
 
 # Section 3: library functions, one page per exported symbol.
-dist_man3_MANS =
+dist_man3_MANS = \
+	docs/man/sessnap_clean.3 \
+	docs/man/sessnap_clean_action_name.3
 
 # Section 5: file formats.
 dist_man5_MANS =
 
-DOCS_MD =
+DOCS_MD = \
+	docs/design.md \
+	docs/cleaning.md \
+	docs/performance.md
 
 EXTRA_DIST += $(DOCS_MD)
+
+# systemd user units for the cleaner (see docs/cleaning.md).
+SYSTEMD_UNITS = \
+	docs/systemd/sessnap-clean.service \
+	docs/systemd/sessnap-clean.timer
+EXTRA_DIST += $(SYSTEMD_UNITS)

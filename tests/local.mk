@@ -26,7 +26,8 @@ CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
 CLI_TESTS = \
 	tests/cli/snapshot-clean.sh \
-	tests/cli/sessnap.sh
+	tests/cli/sessnap.sh \
+	tests/cli/systemd-units.sh
 CLI_TEST_HELPERS =
 
 check_PROGRAMS += $(CHECK_TESTS)

@@ -1,8 +1,8 @@
 ## tests/bench/local.mk -- benchmarks, run by "make bench" (never by
 ## "make check": speed is measured here, not in unit tests).
 
-BENCH_SCRIPTS = tests/bench/clean-bench.sh
-EXTRA_DIST += $(BENCH_SCRIPTS)
+CLEAN_BENCH_FILES = tests/bench/clean-bench.sh
+EXTRA_DIST += $(CLEAN_BENCH_FILES)
 
 # Cleaning 100,000 old snapshots: snapshot-clean against find -delete.
 bench-clean: snapshot-clean tests/mksnap

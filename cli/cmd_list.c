@@ -125,7 +125,7 @@ int cmd_list(int argc, char **argv, const char *prog)
 						      info_json(&infos[i]));
 		json_object_object_add(doc, "sessions", arr);
 		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY |
+				   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else {

@@ -108,7 +108,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 		fprintf(stderr, "%s: note: %s\n", prog, li.notice);
 	if (asprintf(&buf, "%s\n",
 		     json_object_to_json_string_ext(
-			 state, JSON_C_TO_STRING_PRETTY |
+			 state, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 				    JSON_C_TO_STRING_NOSLASHESCAPE)) < 0) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		rc = EXIT_FAIL;

@@ -143,12 +143,12 @@ int cmd_show(int argc, char **argv, const char *prog)
 			json_object_object_add(doc, "state",
 					       json_object_get(state));
 		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY |
+				   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else if (want_state) {
 		printf("%s\n", json_object_to_json_string_ext(
-				   state, JSON_C_TO_STRING_PRETTY |
+				   state, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 					      JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		print_info(&info);

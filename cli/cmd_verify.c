@@ -162,7 +162,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 		json_object_object_add(doc, "bad",
 				       json_object_new_int64((int64_t)bad));
 		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY |
+				   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else {

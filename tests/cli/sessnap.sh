@@ -144,7 +144,11 @@ expect 0 "$S" show --dir "$d" $I1
 has "status:  *crashed" "$tmp/out"
 has "label:  *notes.txt" "$tmp/out"
 has "saved:.*ago" "$tmp/out"
-expect 0 "$S" show --dir "$d" 0000000000000000000000000000000 --state
+"$MKSNAP" "$d" abcd0000000000000000000000000005 --age 30 --state '{"n":5}'
+expect 0 "$S" show --dir "$d" abcd --state
+has '"n": 5' "$tmp/out"
+expect 0 "$S" discard --dir "$d" abcd
+has "discarded abcd0000000000000000000000000005" "$tmp/out"
 expect 1 "$S" show --dir "$d" 0000
 has "more than one" "$tmp/err"
 expect 0 "$S" show --dir "$d" $I1 --state

@@ -88,3 +88,7 @@ check_PROGRAMS += tests/mksnap
 tests_mksnap_SOURCES = tests/mksnap.c
 tests_mksnap_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_mksnap_LDADD = $(TEST_INTERNAL_LDADD)
+
+# The plain driver of the shell tests (SH_LOG_DRIVER): automake does not
+# install it by itself when LOG_DRIVER is overridden, so it is kept in git.
+EXTRA_DIST += build-aux/test-driver

@@ -159,9 +159,9 @@ static int recover(const char *dir, const char *id)
 	       (unsigned long long)info.seq, id,
 	       info.completed ? "completed" : "never ended", info.label,
 	       info.flags & SESSNAP_LOAD_FROM_PREV ? ", from .prev" : "");
-	printf("%s\n", json_object_to_json_string_ext(
-			       state, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_SPACED));
+	printf("%s\n",
+	       json_object_to_json_string_ext(
+		   state, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	printf("crashdemo: nothing saved was lost; the store stays in %s\n",
 	       dir);
 	ret = EXIT_SUCCESS;

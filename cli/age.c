@@ -55,9 +55,9 @@ int age_parse(int64_t *out_ms, const char *text, const char **errstr)
 	}
 	unit = unit_ms(text[len - 1]);
 	if (unit == 0) {
-		*errstr = (text[len - 1] >= '0' && text[len - 1] <= '9')
-			      ? "missing unit"
-			      : "unknown unit";
+		*errstr = (text[len - 1] >= '0' && text[len - 1] <= '9') ?
+			      "missing unit" :
+			      "unknown unit";
 		return -1;
 	}
 	if (len == 1) {
@@ -77,8 +77,8 @@ int age_parse(int64_t *out_ms, const char *text, const char **errstr)
 	num[len - 1] = '\0';
 	n = strtonum(num, 0, INT64_MAX / unit, &e);
 	if (e != NULL) {
-		*errstr = strcmp(e, "too large") == 0 ? "too large"
-						      : "not a whole number";
+		*errstr = strcmp(e, "too large") == 0 ? "too large" :
+							"not a whole number";
 		return -1;
 	}
 	*out_ms = (int64_t)n * unit;

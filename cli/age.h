@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* What age_parse() accepts, for error messages. */
-#define AGE_EXPECTED                                                          \
+#define AGE_EXPECTED                                                           \
 	"a whole number followed by s, m, h, d or w (90s, 15m, 12h, 7d, 2w)"
 
 /*

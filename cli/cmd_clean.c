@@ -105,15 +105,14 @@ static void print_event_json(struct run *r, const sessnap_clean_event *ev)
 	json_object_object_add(o, "id", json_object_new_string(ev->id));
 	json_object_object_add(o, "bytes",
 			       json_object_new_int64((int64_t)ev->bytes));
-	json_object_object_add(o, "age_ms",
-			       ev->age_ms < 0
-				   ? NULL
-				   : json_object_new_int64(ev->age_ms));
+	json_object_object_add(
+	    o, "age_ms",
+	    ev->age_ms < 0 ? NULL : json_object_new_int64(ev->age_ms));
 	json_object_object_add(
 	    o, "error",
-	    ev->action == SESSNAP_CLEAN_FAILED
-		? json_object_new_string(sessnap_last_error())
-		: NULL);
+	    ev->action == SESSNAP_CLEAN_FAILED ?
+		json_object_new_string(sessnap_last_error()) :
+		NULL);
 	printf("%s\n    %s", r->first_event ? "" : ",",
 	       json_object_to_json_string_ext(
 		   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -142,8 +141,7 @@ static void on_event(const sessnap_clean_event *ev, void *payload)
 		printf("%s %s (%s, %s file%s%s%s, %s)\n",
 		       ev->dry_run ? "would remove" : "removed", ev->name,
 		       action_words(ev->action), file_name(ev->file),
-		       ev->age_ms >= 0 ? ", " : "",
-		       ev->age_ms >= 0 ? age : "",
+		       ev->age_ms >= 0 ? ", " : "", ev->age_ms >= 0 ? age : "",
 		       ev->age_ms >= 0 ? " old" : "", size);
 		return;
 	}
@@ -169,8 +167,8 @@ static json_object *report_json(const sessnap_clean_report *rep)
 {
 	json_object *o = json_object_new_object();
 
-#define F(name)                                                               \
-	json_object_object_add(o, #name,                                      \
+#define F(name)                                                                \
+	json_object_object_add(o, #name,                                       \
 			       json_object_new_int64((int64_t)rep->name))
 	F(removed_completed);
 	F(removed_crashed);
@@ -195,33 +193,32 @@ static void json_store_open(struct run *r, const char *dir)
 {
 	json_object *d = json_object_new_string(dir);
 
-	printf("%s\n  {\"dir\": %s, \"events\": [", r->first_store ? "" : ",",
-	       json_object_to_json_string_ext(
-		   d, JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf(
+	    "%s\n  {\"dir\": %s, \"events\": [", r->first_store ? "" : ",",
+	    json_object_to_json_string_ext(d, JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(d);
 	r->first_store = false;
 	r->first_event = true;
 }
 
-static void json_store_close(const sessnap_clean_report *rep,
-			     const char *error)
+static void json_store_close(const sessnap_clean_report *rep, const char *error)
 {
 	json_object *rj = rep ? report_json(rep) : NULL;
 	json_object *ej = error ? json_object_new_string(error) : NULL;
 
 	printf("%s],\n   \"report\": %s,\n   \"error\": %s}",
 	       rep && rep->files_removed + rep->kept_running + rep->kept_young +
-			  rep->kept_newest + rep->kept_newer +
-			  rep->kept_corrupt + rep->kept_foreign +
-			  rep->skipped_unsafe + rep->failed >
-		      0
-		   ? "\n  "
-		   : "",
-	       rj ? json_object_to_json_string_ext(rj, JSON_C_TO_STRING_PLAIN)
-		  : "null",
+			       rep->kept_newest + rep->kept_newer +
+			       rep->kept_corrupt + rep->kept_foreign +
+			       rep->skipped_unsafe + rep->failed >
+			   0 ?
+		   "\n  " :
+		   "",
+	       rj ? json_object_to_json_string_ext(rj, JSON_C_TO_STRING_PLAIN) :
+		    "null",
 	       ej ? json_object_to_json_string_ext(
-				ej, JSON_C_TO_STRING_NOSLASHESCAPE)
-		  : "null");
+			ej, JSON_C_TO_STRING_NOSLASHESCAPE) :
+		    "null");
 	json_object_put(rj);
 	json_object_put(ej);
 }
@@ -376,30 +373,25 @@ static int parse_age(int64_t *out, const char *prog, const char *opt,
 	return EXIT_OK;
 }
 
-enum {
-	OPT_OLDER = 256,
-	OPT_CRASHED,
-	OPT_TMP,
-	OPT_CORRUPT,
-	OPT_JSON
-};
+enum { OPT_OLDER = 256, OPT_CRASHED, OPT_TMP, OPT_CORRUPT, OPT_JSON };
 
 int cmd_clean(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"all-apps", no_argument, NULL, 'A'},
-	    {"older-than", required_argument, NULL, OPT_OLDER},
-	    {"crashed-older-than", required_argument, NULL, OPT_CRASHED},
-	    {"tmp-older-than", required_argument, NULL, OPT_TMP},
-	    {"keep", required_argument, NULL, 'k'},
-	    {"include-corrupt", no_argument, NULL, OPT_CORRUPT},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0}};
+		STORE_OPTIONS,
+		{ "all-apps", no_argument, NULL, 'A' },
+		{ "older-than", required_argument, NULL, OPT_OLDER },
+		{ "crashed-older-than", required_argument, NULL, OPT_CRASHED },
+		{ "tmp-older-than", required_argument, NULL, OPT_TMP },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "include-corrupt", no_argument, NULL, OPT_CORRUPT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct run r;
 	sessnap_store *store = NULL;
 	const char *dir = NULL, *app = NULL, *e = NULL;
@@ -492,8 +484,8 @@ int cmd_clean(int argc, char **argv, const char *prog)
 	}
 	if (r.json)
 		printf("{\"version\": 1, \"dry_run\": %s, \"stores\": [",
-		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "true"
-							      : "false");
+		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "true" :
+							       "false");
 	if (all)
 		clean_all(&r);
 	else if (store != NULL)
@@ -509,27 +501,24 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		       "%llu, \"bytes_freed\": %llu, \"failed\": %llu}\n",
 		       r.first_store ? "" : "\n ",
 		       (unsigned long long)r.sessions,
-		       (unsigned long long)r.temps,
-		       (unsigned long long)r.locks,
-		       (unsigned long long)r.files,
-		       (unsigned long long)r.bytes,
+		       (unsigned long long)r.temps, (unsigned long long)r.locks,
+		       (unsigned long long)r.files, (unsigned long long)r.bytes,
 		       (unsigned long long)r.failed);
 	} else {
 		char size[16];
 
 		human_size(size, sizeof(size), r.bytes);
-		printf("%s %llu session%s, %llu temporary file%s, %llu lock "
-		       "file%s: %llu file%s, %s %s\n",
-		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would remove"
-							      : "removed",
-		       (unsigned long long)r.sessions,
-		       r.sessions == 1 ? "" : "s",
-		       (unsigned long long)r.temps, r.temps == 1 ? "" : "s",
-		       (unsigned long long)r.locks, r.locks == 1 ? "" : "s",
-		       (unsigned long long)r.files, r.files == 1 ? "" : "s",
-		       size,
-		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would be freed"
-							      : "freed");
+		printf(
+		    "%s %llu session%s, %llu temporary file%s, %llu lock "
+		    "file%s: %llu file%s, %s %s\n",
+		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would remove" :
+							    "removed",
+		    (unsigned long long)r.sessions, r.sessions == 1 ? "" : "s",
+		    (unsigned long long)r.temps, r.temps == 1 ? "" : "s",
+		    (unsigned long long)r.locks, r.locks == 1 ? "" : "s",
+		    (unsigned long long)r.files, r.files == 1 ? "" : "s", size,
+		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would be freed" :
+							    "freed");
 		if (r.failed)
 			fprintf(stderr, "%s: %llu removal%s failed\n", prog,
 				(unsigned long long)r.failed,

@@ -25,10 +25,10 @@ static void usage(FILE *f, const char *prog)
 
 int cmd_discard(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = { STORE_OPTIONS,
+					      { "help", no_argument, NULL,
+						'h' },
+					      { NULL, 0, NULL, 0 } };
 	const char *dir = NULL, *app = NULL;
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
@@ -58,8 +58,7 @@ int cmd_discard(int argc, char **argv, const char *prog)
 	}
 	if (optind >= argc)
 		return usage_error(prog, "give at least one session ID");
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_NOTHREAD,
-			false);
+	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_NOTHREAD, false);
 	if (rc != EXIT_OK)
 		return rc;
 	for (; optind < argc; optind++) {

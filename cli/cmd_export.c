@@ -31,10 +31,11 @@ static void usage(FILE *f, const char *prog)
 int cmd_export(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"output", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+		STORE_OPTIONS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = NULL, *app = NULL, *output = NULL, *text;
 	char label[SESSNAP_LABEL_MAX + 1], *buf = NULL;
 	sessnap_store *store = NULL;
@@ -69,8 +70,7 @@ int cmd_export(int argc, char **argv, const char *prog)
 	}
 	if (argc - optind != 1)
 		return usage_error(prog, "give exactly one session ID");
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY,
-			false);
+	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
 	if (rc != EXIT_OK)
 		return rc;
 	rc = find_session(&info, label, sizeof(label), prog, store,

@@ -47,23 +47,24 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 		human_size(size, sizeof(size), in->file_bytes);
 		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s  %s%s\n", in->id,
 		       status_color(in->status, color),
-		       sessnap_status_name(in->status), color_reset(color),
-		       ago, (unsigned long long)in->seq, size,
+		       sessnap_status_name(in->status), color_reset(color), ago,
+		       (unsigned long long)in->seq, size,
 		       in->label ? in->label : "",
-		       (in->flags & SESSNAP_INFO_FROM_PREV)
-			   ? " (from previous generation)"
-			   : "");
+		       (in->flags & SESSNAP_INFO_FROM_PREV) ?
+			   " (from previous generation)" :
+			   "");
 	}
 }
 
 int cmd_list(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"all", no_argument, NULL, 'l'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+		STORE_OPTIONS,
+		{ "all", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = NULL, *app = NULL;
 	bool all = false, json = false;
 	sessnap_store *store = NULL;
@@ -101,8 +102,7 @@ int cmd_list(int argc, char **argv, const char *prog)
 	if (optind < argc)
 		return usage_error(prog, "unexpected argument '%s'",
 				   argv[optind]);
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY,
-			false);
+	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
 	if (rc != EXIT_OK)
 		return rc;
 	if ((rc = sessnap_scan(&infos, &n, store, 0)) < 0) {
@@ -125,7 +125,8 @@ int cmd_list(int argc, char **argv, const char *prog)
 						      info_json(&infos[i]));
 		json_object_object_add(doc, "sessions", arr);
 		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				   doc, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else {

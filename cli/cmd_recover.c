@@ -40,11 +40,12 @@ static void usage(FILE *f, const char *prog)
 int cmd_recover(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"output", required_argument, NULL, 'o'},
-	    {"assume-tty", no_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+		STORE_OPTIONS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "assume-tty", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	sessnap_prompt_options po = SESSNAP_PROMPT_OPTIONS_INIT;
 	const char *dir = NULL, *app = NULL, *output = NULL;
 	char id[SESSNAP_ID_LEN + 1], *buf = NULL;
@@ -84,8 +85,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 	if (optind < argc)
 		return usage_error(prog, "unexpected argument '%s'",
 				   argv[optind]);
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_NOTHREAD,
-			false);
+	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_NOTHREAD, false);
 	if (rc != EXIT_OK)
 		return rc;
 	po.in = stdin;
@@ -108,7 +108,8 @@ int cmd_recover(int argc, char **argv, const char *prog)
 		fprintf(stderr, "%s: note: %s\n", prog, li.notice);
 	if (asprintf(&buf, "%s\n",
 		     json_object_to_json_string_ext(
-			 state, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			 state, JSON_C_TO_STRING_PRETTY |
+				    JSON_C_TO_STRING_SPACED |
 				    JSON_C_TO_STRING_NOSLASHESCAPE)) < 0) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		rc = EXIT_FAIL;

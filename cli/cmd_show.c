@@ -23,14 +23,14 @@
 
 static void usage(FILE *f, const char *prog)
 {
-	fprintf(f,
-		"Usage: %s (--dir DIR | --app APP) ID [--state] [--json]\n"
-		"Show one session.  ID is the full id or a unique prefix.\n\n"
-		STORE_HELP
-		"      --state       print the session's state (verified)\n"
-		"      --json        print JSON (see sessnap(1))\n"
-		"  -h, --help        show this help\n",
-		prog);
+	fprintf(
+	    f,
+	    "Usage: %s (--dir DIR | --app APP) ID [--state] [--json]\n"
+	    "Show one session.  ID is the full id or a unique prefix.\n\n" STORE_HELP
+	    "      --state       print the session's state (verified)\n"
+	    "      --json        print JSON (see sessnap(1))\n"
+	    "  -h, --help        show this help\n",
+	    prog);
 }
 
 static void when(const char *what, int64_t ms, int64_t now)
@@ -61,8 +61,8 @@ static void print_info(const sessnap_info *in)
 	printf("%-10s %u\n", "adoptions:", in->adoptions);
 	printf("%-10s pid %lld on %s\n", "owner:", (long long)in->owner.pid,
 	       in->owner.host[0] ? in->owner.host : "an unknown host");
-	printf("%-10s format %u, state schema %u\n", "version:",
-	       in->format_version, in->schema_version);
+	printf("%-10s format %u, state schema %u\n",
+	       "version:", in->format_version, in->schema_version);
 	human_size(a, sizeof(a), in->payload_bytes);
 	human_size(b, sizeof(b), in->file_bytes);
 	printf("%-10s state %s, file %s\n", "size:", a, b);
@@ -75,11 +75,12 @@ static void print_info(const sessnap_info *in)
 int cmd_show(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"state", no_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+		STORE_OPTIONS,
+		{ "state", no_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = NULL, *app = NULL;
 	bool want_state = false, json = false;
 	char label[SESSNAP_LABEL_MAX + 1];
@@ -118,8 +119,7 @@ int cmd_show(int argc, char **argv, const char *prog)
 	}
 	if (argc - optind != 1)
 		return usage_error(prog, "give exactly one session ID");
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY,
-			false);
+	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
 	if (rc != EXIT_OK)
 		return rc;
 	rc = find_session(&info, label, sizeof(label), prog, store,
@@ -143,12 +143,14 @@ int cmd_show(int argc, char **argv, const char *prog)
 			json_object_object_add(doc, "state",
 					       json_object_get(state));
 		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				   doc, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else if (want_state) {
 		printf("%s\n", json_object_to_json_string_ext(
-				   state, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				   state, JSON_C_TO_STRING_PRETTY |
+					      JSON_C_TO_STRING_SPACED |
 					      JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		print_info(&info);

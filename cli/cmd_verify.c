@@ -67,10 +67,11 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 int cmd_verify(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-	    STORE_OPTIONS,
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+		STORE_OPTIONS,
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = NULL, *app = NULL, *res;
 	bool json = false, color;
 	sessnap_store *store = NULL;
@@ -107,8 +108,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 	if (optind < argc)
 		return usage_error(prog, "unexpected argument '%s'",
 				   argv[optind]);
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY,
-			false);
+	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
 	if (rc != EXIT_OK)
 		return rc;
 	if ((rc = sessnap_scan(&infos, &n, store, 0)) < 0) {
@@ -162,7 +162,8 @@ int cmd_verify(int argc, char **argv, const char *prog)
 		json_object_object_add(doc, "bad",
 				       json_object_new_int64((int64_t)bad));
 		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				   doc, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else {

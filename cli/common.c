@@ -140,8 +140,7 @@ void human_size(char *buf, size_t len, uint64_t bytes)
 	 * "999B", "1.2K", "34M". */
 	char tmp[6];
 
-	if (humanize_number(tmp, sizeof(tmp), (int64_t)bytes, "",
-			    HN_AUTOSCALE,
+	if (humanize_number(tmp, sizeof(tmp), (int64_t)bytes, "", HN_AUTOSCALE,
 			    HN_B | HN_DECIMAL | HN_NOSPACE) < 0)
 		snprintf(tmp, sizeof(tmp), "?");
 	strlcpy(buf, tmp, len);

@@ -17,14 +17,14 @@
 #define EXIT_USAGE 2
 
 /* The long options every store-using command takes. */
-#define STORE_OPTIONS                                                         \
-	{"dir", required_argument, NULL, 'd'},                                \
-	{                                                                     \
-		"app", required_argument, NULL, 'a'                           \
+#define STORE_OPTIONS                                                          \
+	{ "dir", required_argument, NULL, 'd' },                               \
+	{                                                                      \
+		"app", required_argument, NULL, 'a'                            \
 	}
 
-#define STORE_HELP                                                            \
-	"  -d, --dir DIR     use the store directory DIR\n"                   \
+#define STORE_HELP                                                             \
+	"  -d, --dir DIR     use the store directory DIR\n"                    \
 	"  -a, --app APP     use the default store of application APP\n"
 
 /* Print "prog: message" and a pointer to --help on stderr; returns 2. */

@@ -22,10 +22,10 @@ json_object *info_json(const sessnap_info *in)
 
 	json_object_object_add(o, "id", json_object_new_string(in->id));
 	json_object_object_add(
-	    o, "status", json_object_new_string(sessnap_status_name(in->status)));
-	json_object_object_add(o, "label",
-			       in->label ? json_object_new_string(in->label)
-					 : NULL);
+	    o, "status",
+	    json_object_new_string(sessnap_status_name(in->status)));
+	json_object_object_add(
+	    o, "label", in->label ? json_object_new_string(in->label) : NULL);
 	json_object_object_add(o, "created_ms",
 			       json_object_new_int64(in->created_ms));
 	json_object_object_add(o, "saved_ms",

@@ -26,16 +26,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"list", cmd_list, "sessnap list", "list the sessions of a store"},
-    {"show", cmd_show, "sessnap show", "show one session, or its state"},
-    {"recover", cmd_recover, "sessnap recover",
-     "ask which crashed session to restore and print its state"},
-    {"discard", cmd_discard, "sessnap discard", "remove sessions"},
-    {"verify", cmd_verify, "sessnap verify",
-     "check every snapshot completely"},
-    {"export", cmd_export, "sessnap export", "write a session's state"},
-    {"clean", cmd_clean, "sessnap clean",
-     "remove old sessions (as snapshot-clean)"},
+	{ "list", cmd_list, "sessnap list", "list the sessions of a store" },
+	{ "show", cmd_show, "sessnap show", "show one session, or its state" },
+	{ "recover", cmd_recover, "sessnap recover",
+	  "ask which crashed session to restore and print its state" },
+	{ "discard", cmd_discard, "sessnap discard", "remove sessions" },
+	{ "verify", cmd_verify, "sessnap verify",
+	  "check every snapshot completely" },
+	{ "export", cmd_export, "sessnap export", "write a session's state" },
+	{ "clean", cmd_clean, "sessnap clean",
+	  "remove old sessions (as snapshot-clean)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -58,9 +58,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0}};
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	size_t i;
 	int c;
 

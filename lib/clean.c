@@ -335,14 +335,14 @@ static bool protected_newest(const struct ctx *c, const struct sess *s)
 		return false;
 	if (c->heap_len < c->pol.keep)
 		return true;
-	r.saved_ms = s->has_hdr ? s->hdr.saved_ms
-				: mtime_ms(s->has_snap ? &s->st_snap
-						       : &s->st_prev);
+	r.saved_ms = s->has_hdr ?
+			 s->hdr.saved_ms :
+			 mtime_ms(s->has_snap ? &s->st_snap : &s->st_prev);
 	strlcpy(r.id, s->id, sizeof(r.id));
 	return rank_cmp(&r, &c->heap[0]) >= 0;
 }
 
-/* ---- One session ---------------------------------------------------------- */
+/* ---- One session --------------------------------------------------------- */
 
 static void sess_names(struct sess *s, const char *id)
 {
@@ -384,8 +384,8 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 		return SESSNAP_CLEAN_SKIP_UNSAFE;
 
 	if (s->has_snap) {
-		rc_snap = sessnap__header_read(&s->hdr, NULL, c->store,
-					       s->snap, why, sizeof(why));
+		rc_snap = sessnap__header_read(&s->hdr, NULL, c->store, s->snap,
+					       why, sizeof(why));
 		if (rc_snap == SESSNAP_ENEWER)
 			return SESSNAP_CLEAN_KEEP_NEWER;
 		if (rc_snap < 0 && rc_snap != SESSNAP_ECORRUPT &&
@@ -455,9 +455,9 @@ static int unlink_one(struct ctx *c, const char *name)
 
 	if (SYS(unlinkat)(c->store->dfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
-	return sessnap__syserr(errno, "unlinkat",
-			       sessnap__path(path, sizeof(path), c->store,
-					     name));
+	return sessnap__syserr(
+	    errno, "unlinkat",
+	    sessnap__path(path, sizeof(path), c->store, name));
 }
 
 /*
@@ -490,8 +490,8 @@ static void remove_session(struct ctx *c, struct sess *s,
 		if (r == 1) {
 			emit(c, s->has_snap ? s->snap : s->prev, s->id,
 			     SESSNAP_CLEAN_KEEP_RUNNING,
-			     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT
-					 : SESSNAP_CLEAN_FILE_PREV,
+			     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+					   SESSNAP_CLEAN_FILE_PREV,
 			     0, 0, s->age_ms, true);
 			return;
 		}
@@ -502,8 +502,8 @@ static void remove_session(struct ctx *c, struct sess *s,
 	if (rc == SESSNAP_EBUSY) {
 		emit(c, s->has_snap ? s->snap : s->prev, s->id,
 		     SESSNAP_CLEAN_KEEP_RUNNING,
-		     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT
-				 : SESSNAP_CLEAN_FILE_PREV,
+		     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				   SESSNAP_CLEAN_FILE_PREV,
 		     0, 0, s->age_ms, true);
 		return;
 	}
@@ -514,9 +514,9 @@ static void remove_session(struct ctx *c, struct sess *s,
 	if (SYS(fstat)(fd, &st) < 0) {
 		char path[PATH_MAX];
 
-		rc = sessnap__syserr(errno, "fstat",
-				     sessnap__path(path, sizeof(path),
-						   c->store, s->lock));
+		rc = sessnap__syserr(
+		    errno, "fstat",
+		    sessnap__path(path, sizeof(path), c->store, s->lock));
 		fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, rc);
 		goto on_error;
 	}
@@ -546,8 +546,8 @@ static void remove_session(struct ctx *c, struct sess *s,
 		} else {
 			emit(c, s->has_snap ? s->snap : s->prev, s->id,
 			     (sessnap_clean_action)again,
-			     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT
-					 : SESSNAP_CLEAN_FILE_PREV,
+			     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+					   SESSNAP_CLEAN_FILE_PREV,
 			     0, 0, s->age_ms, true);
 			goto on_error;
 		}
@@ -610,23 +610,24 @@ static void clean_session(struct ctx *c, const char *id)
 		return;
 	if (a == SESSNAP_CLEAN_FAILED) {
 		fail(c, s.has_snap ? s.snap : s.prev, id,
-		     s.has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT
-				: SESSNAP_CLEAN_FILE_PREV,
+		     s.has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				  SESSNAP_CLEAN_FILE_PREV,
 		     err);
 		return;
 	}
 	if (a > SESSNAP_CLEAN_REMOVE_LOCK) {
 		emit(c, s.has_snap ? s.snap : s.prev, id,
 		     (sessnap_clean_action)a,
-		     s.has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT
-				: SESSNAP_CLEAN_FILE_PREV,
-		     0, 0, a == SESSNAP_CLEAN_SKIP_UNSAFE ? -1 : s.age_ms, true);
+		     s.has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				  SESSNAP_CLEAN_FILE_PREV,
+		     0, 0, a == SESSNAP_CLEAN_SKIP_UNSAFE ? -1 : s.age_ms,
+		     true);
 		return;
 	}
 	remove_session(c, &s, (sessnap_clean_action)a);
 }
 
-/* ---- Orphans ---------------------------------------------------------------- */
+/* ---- Orphans ------------------------------------------------------------- */
 
 /*
  * An orphaned temporary file: a save that died before its rename.  The
@@ -672,8 +673,8 @@ static void clean_temp(struct ctx *c, const char *name, const char *id)
 		fail(c, name, id, SESSNAP_CLEAN_FILE_TEMP, r);
 		return;
 	}
-	emit(c, name, id, SESSNAP_CLEAN_REMOVE_TEMP, SESSNAP_CLEAN_FILE_TEMP,
-	     0, freed(&st), age, true);
+	emit(c, name, id, SESSNAP_CLEAN_REMOVE_TEMP, SESSNAP_CLEAN_FILE_TEMP, 0,
+	     freed(&st), age, true);
 }
 
 /*
@@ -714,8 +715,8 @@ static void clean_lock(struct ctx *c, const char *id)
 			return;
 		}
 		emit(c, s.lock, id,
-		     r == 1 ? SESSNAP_CLEAN_KEEP_RUNNING
-			    : SESSNAP_CLEAN_REMOVE_LOCK,
+		     r == 1 ? SESSNAP_CLEAN_KEEP_RUNNING :
+			      SESSNAP_CLEAN_REMOVE_LOCK,
 		     SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
 		return;
 	}
@@ -753,7 +754,7 @@ on_error:
 	}
 }
 
-/* ---- The passes --------------------------------------------------------------- */
+/* ---- The passes ---------------------------------------------------------- */
 
 /*
  * Open a fresh stream on the store directory.  Each pass opens its own

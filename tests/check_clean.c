@@ -95,8 +95,7 @@ static void set_mtime(const char *name, int64_t ms)
 	tu_join(path, sizeof(path), tu_dir, name);
 	ts[0].tv_sec = ts[1].tv_sec = ms / 1000;
 	ts[0].tv_nsec = ts[1].tv_nsec = (ms % 1000) * 1000000;
-	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW),
-			 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
 }
 
 static bool exists(const char *name)
@@ -181,14 +180,14 @@ static int run(sessnap_clean_report *rep, sessnap_store *s,
 	return sessnap_clean(rep, s, p, NULL, NULL);
 }
 
-/* ---- core ------------------------------------------------------------------ */
+/* ---- core ---------------------------------------------------------------- */
 
 START_TEST(test_removes_old_completed_all_files)
 {
 	sessnap_store *s = open_store();
 	sessnap_clean_policy p = policy();
 	sessnap_clean_report r;
-	struct events ev = {0};
+	struct events ev = { 0 };
 	sessnap_clean_report init = SESSNAP_CLEAN_REPORT_INIT;
 
 	put_snap(".snap", ID1, NOW - 8 * DAY_MS, true);
@@ -267,7 +266,8 @@ START_TEST(test_orphan_temp_files)
 	sessnap_clean_policy p = policy();
 	sessnap_clean_report r;
 	const char *old_t = ".00000000000000000000000000000001.snap.aB3xYz";
-	const char *old_p = ".00000000000000000000000000000001.snap.prev.Qq1234";
+	const char *old_p =
+	    ".00000000000000000000000000000001.snap.prev.Qq1234";
 	const char *young = ".00000000000000000000000000000002.snap.zzzzzz";
 
 	tu_write_file(tu_dir, old_t, "partial", 7);
@@ -357,7 +357,7 @@ START_TEST(test_negative_age_never)
 }
 END_TEST
 
-/* ---- errors: the safety rules ------------------------------------------------ */
+/* ---- errors: the safety rules -------------------------------------------- */
 
 START_TEST(test_running_session_never_removed)
 {
@@ -517,8 +517,8 @@ START_TEST(test_symlink_outside_untouched)
 	 * completed snapshot that the cleaner would love to remove. */
 	tu_join(store, sizeof(store), tu_dir, "store");
 	ck_assert_int_eq(mkdir(store, 0700), 0);
-	put_snap_in(tu_dir, "outside.snap", ID1, NOW - 100 * DAY_MS, true,
-		    NULL, SESSNAP_FORMAT_VERSION);
+	put_snap_in(tu_dir, "outside.snap", ID1, NOW - 100 * DAY_MS, true, NULL,
+		    SESSNAP_FORMAT_VERSION);
 	tu_join(target, sizeof(target), tu_dir, "outside.snap");
 	tu_join(link, sizeof(link), store,
 		"00000000000000000000000000000001.snap");
@@ -562,8 +562,9 @@ static int racing_flopenat(int dfd, const char *path, int flags, mode_t mode)
 		race_fired = 1;
 		snap_bytes(&buf, &len, ID1, NOW, false, NULL,
 			   SESSNAP_FORMAT_VERSION);
-		tu_write_file(tu_dir, ".00000000000000000000000000000001.snap."
-				      "Fresh1",
+		tu_write_file(tu_dir,
+			      ".00000000000000000000000000000001.snap."
+			      "Fresh1",
 			      buf, len);
 		free(buf);
 		ck_assert_int_eq(
@@ -737,7 +738,7 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
-/* ---- edge ------------------------------------------------------------------ */
+/* ---- edge ---------------------------------------------------------------- */
 
 START_TEST(test_foreign_crashed_kept_completed_removed)
 {
@@ -787,13 +788,13 @@ START_TEST(test_foreign_names_ignored)
 	sessnap_clean_policy p = policy();
 	sessnap_clean_report r;
 	static const char *const names[] = {
-	    "notes.txt",
-	    "0000000000000000000000000000000A.snap",
-	    "0000000000000000000000000000001.snap",
-	    "00000000000000000000000000000001.snap.bak",
-	    ".00000000000000000000000000000001.snap.abc",
-	    ".00000000000000000000000000000001.snap.abcdefg",
-	    "x00000000000000000000000000000001.lock",
+		"notes.txt",
+		"0000000000000000000000000000000A.snap",
+		"0000000000000000000000000000001.snap",
+		"00000000000000000000000000000001.snap.bak",
+		".00000000000000000000000000000001.snap.abc",
+		".00000000000000000000000000000001.snap.abcdefg",
+		"x00000000000000000000000000000001.lock",
 	};
 	size_t i;
 
@@ -843,9 +844,9 @@ END_TEST
 
 START_TEST(test_action_names)
 {
-	ck_assert_str_eq(sessnap_clean_action_name(
-			     SESSNAP_CLEAN_REMOVE_COMPLETED),
-			 "removed-completed");
+	ck_assert_str_eq(
+	    sessnap_clean_action_name(SESSNAP_CLEAN_REMOVE_COMPLETED),
+	    "removed-completed");
 	ck_assert_str_eq(sessnap_clean_action_name(SESSNAP_CLEAN_FAILED),
 			 "failed");
 	ck_assert_str_eq(sessnap_clean_action_name((sessnap_clean_action)99),

@@ -11,8 +11,8 @@
  * to build stores with old, crashed, foreign or newer-format sessions
  * without waiting days.  The file's mtime is set to its saved time, as a
  * real save leaves it.  --count N writes N sessions, ID, ID+1, ... (the
- * benchmark's 100,000-file trees).  It links the internal library for the header
- * writer and the checksum.
+ * benchmark's 100,000-file trees).  It links the internal library for the
+ * header writer and the checksum.
  */
 #include "config.h"
 
@@ -27,15 +27,16 @@
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"age", required_argument, NULL, 'a'},
-	    {"completed", no_argument, NULL, 'c'},
-	    {"host", required_argument, NULL, 'H'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"name", required_argument, NULL, 'n'},
-	    {"label", required_argument, NULL, 'l'},
-	    {"state", required_argument, NULL, 's'},
-	    {"count", required_argument, NULL, 'N'},
-	    {NULL, 0, NULL, 0}};
+		{ "age", required_argument, NULL, 'a' },
+		{ "completed", no_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "state", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 }
+	};
 	sessnap__header h;
 	const char *name = NULL, *state = "{\"text\":\"hello\"}", *e = NULL;
 	char path[4096], *hdr;
@@ -61,8 +62,8 @@ int main(int argc, char **argv)
 			strlcpy(h.owner.host, optarg, sizeof(h.owner.host));
 			break;
 		case 'f':
-			h.format_version = (uint32_t)strtonum(optarg, 1,
-							      UINT32_MAX, &e);
+			h.format_version =
+			    (uint32_t)strtonum(optarg, 1, UINT32_MAX, &e);
 			break;
 		case 'n':
 			name = optarg;
@@ -99,11 +100,14 @@ int main(int argc, char **argv)
 	strlcpy(id, argv[optind + 1], sizeof(id));
 	for (i = 0; i < count; i++) {
 		if (i > 0) /* the next id: bump the last 8 hex digits */
-			snprintf(id + SESSNAP_ID_LEN - 8, 9, "%08llx",
-				 (unsigned long long)(strtoull(
-				     argv[optind + 1] + SESSNAP_ID_LEN - 8,
-				     NULL, 16) + (unsigned long long)i) &
-				     0xffffffffull);
+			snprintf(
+			    id + SESSNAP_ID_LEN - 8, 9, "%08llx",
+			    (unsigned long long)(strtoull(argv[optind + 1] +
+							      SESSNAP_ID_LEN -
+							      8,
+							  NULL, 16) +
+						 (unsigned long long)i) &
+				0xffffffffull);
 		strlcpy(h.id, id, sizeof(h.id));
 		if (sessnap__header_format(&hdr, &hlen, &h) < 0)
 			return 1;

@@ -18,10 +18,11 @@ dist_man3_MANS = \
 # Section 5: file formats.
 dist_man5_MANS =
 
-DOCS_MD = \
-	docs/design.md \
-	docs/cleaning.md \
-	docs/performance.md
+DOCS_MD =
+DOCS_MD += docs/design.md
+# Cleaning: the guide with the cron and systemd examples, and the
+# benchmark figures.
+DOCS_MD += docs/cleaning.md docs/performance.md
 
 EXTRA_DIST += $(DOCS_MD)
 

@@ -53,6 +53,18 @@ static void notice(sessnap_load_info *info, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Whether a failure to use one generation is a verdict on its content
+ * (missing, corrupt, rejected, too big, newer) rather than a failure to
+ * read it (EIO, EPERM, ...), which says nothing about what is on disk.
+ */
+static bool is_verdict(int rc)
+{
+	return rc == SESSNAP_ENOTFOUND || rc == SESSNAP_ECORRUPT ||
+	       rc == SESSNAP_EREJECTED || rc == SESSNAP_ETOOBIG ||
+	       rc == SESSNAP_ENEWER;
+}
+
 /* Read one generation and apply the validate callback to it. */
 static int try_one(json_object **out, sessnap__header *h,
 		   sessnap_store *store, const char *name, char *why,
@@ -126,8 +138,17 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 					      store->path);
 		} else if (rc_prev == SESSNAP_ENOMEM) {
 			return rc_prev;
+		} else if (!is_verdict(rc_main) || !is_verdict(rc_prev)) {
+			/* A read error says nothing about the content: never
+			 * call such a session corrupt. */
+			return sessnap__error(
+			    !is_verdict(rc_main) ? rc_main : rc_prev,
+			    "session %s could not be read: %s: %s; %s: %s",
+			    id, p1, why_main, p2, why_prev);
 		} else {
-			if (rc_main == SESSNAP_EREJECTED &&
+			if (rc_prev == SESSNAP_ENEWER)
+				rc = SESSNAP_ENEWER;
+			else if (rc_main == SESSNAP_EREJECTED &&
 			    (rc_prev == SESSNAP_EREJECTED ||
 			     rc_prev == SESSNAP_ENOTFOUND))
 				rc = SESSNAP_EREJECTED;
@@ -151,7 +172,8 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		rc = store->opts.migrate(&state, h.schema_version,
 					 store->opts.schema_version,
 					 store->opts.payload);
-		if (rc != 0 || state == NULL) {
+		/* NULL is json-c's JSON null: a valid state, not a failure. */
+		if (rc != 0) {
 			json_object_put(state);
 			return sessnap__error(
 			    SESSNAP_EMIGRATE,

@@ -31,3 +31,10 @@ SYSTEMD_UNITS = \
 	docs/systemd/sessnap-clean.service \
 	docs/systemd/sessnap-clean.timer
 EXTRA_DIST += $(SYSTEMD_UNITS)
+# Startup recovery: the scanner, adoption, discard and the prompt.
+dist_man3_MANS += \
+	docs/man/sessnap_discard.3 \
+	docs/man/sessnap_recovery_prompt.3 \
+	docs/man/sessnap_scan.3 \
+	docs/man/sessnap_scan_free.3 \
+	docs/man/sessnap_session_adopt.3

@@ -1,4 +1,4 @@
-## tests/bench/local.mk -- benchmarks, run by "make bench" (never by
+## tests/bench/clean.mk -- the clean benchmark, run by "make bench" (never by
 ## "make check": speed is measured here, not in unit tests).
 
 CLEAN_BENCH_FILES = tests/bench/clean-bench.sh

@@ -127,6 +127,14 @@ typedef void (*sessnap__trace_fn)(const struct sessnap__trace_event *ev,
  * the calls to trace start. */
 void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg);
 
+/*
+ * How many consecutive EINTR failures a read or write loop retries before
+ * it gives up with EINTR.  A signal interrupts a call now and then; a call
+ * that fails with EINTR every time (a signal storm, a broken FUSE file
+ * system, a persistent injected fault) must end in an error, not a hang.
+ */
+#define SESSNAP__EINTR_MAX 64
+
 /* ---- Errors (error.c) ---------------------------------------------------- */
 
 /* Set the thread-local message; returns code. */

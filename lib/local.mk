@@ -1,0 +1,37 @@
+## lib/local.mk -- libsessnap.
+##
+## All library sources go into the noinst convenience library
+## lib/libsessnap-internal.la; the installed lib/libsessnap.la only wraps it
+## and exports the public names (^sessnap_[a-z0-9]: sessnap__* stays hidden).
+## Unit tests link the internal library so they can reach sessnap__* calls.
+
+LIB_DEP_CFLAGS = $(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
+LIB_DEP_LIBS = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS)
+
+noinst_LTLIBRARIES += lib/libsessnap-internal.la
+lib_libsessnap_internal_la_SOURCES = \
+	lib/internal.h \
+	lib/error.c \
+	lib/sys.c \
+	lib/atomic.c \
+	lib/format.c \
+	lib/store.c \
+	lib/session.c \
+	lib/load.c \
+	lib/liveness.c \
+	lib/writer.h \
+	lib/writer.c
+lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/lib/include -I$(top_srcdir)/lib $(LIB_DEP_CFLAGS)
+lib_libsessnap_internal_la_LIBADD = $(LIB_DEP_LIBS)
+
+lib_LTLIBRARIES += lib/libsessnap.la
+lib_libsessnap_la_SOURCES =
+lib_libsessnap_la_LIBADD = lib/libsessnap-internal.la $(LIB_DEP_LIBS)
+lib_libsessnap_la_LDFLAGS = $(AM_LDFLAGS) \
+	-version-info $(LIBSESSNAP_VERSION_INFO) \
+	-export-symbols-regex '^sessnap_[a-z0-9]' \
+	-no-undefined
+
+include_HEADERS += lib/include/sessnap.h
+pkgconfig_DATA += lib/sessnap.pc

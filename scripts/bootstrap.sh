@@ -1,0 +1,57 @@
+#!/bin/bash
+# bootstrap.sh -- install what the build needs (Debian) and build sessnap in
+# the source tree.  Shared by scripts/demo.sh and scripts/test.sh.
+#
+# Missing Debian packages are installed with apt-get when running as root or
+# when "sudo -n" works; otherwise the exact command to run is printed and
+# the script exits 1.  Extra configure arguments may be given in
+# $CONFIGURE_FLAGS (used only when the tree is configured for the first
+# time; "make distclean" to start over).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential autoconf automake libtool pkg-config
+	libjson-c-dev libbsd-dev check libxxhash-dev valgrind groff-base)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+	for p in "${PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+else
+	echo "bootstrap: not a Debian system: make sure these are installed:" \
+		"${PACKAGES[*]}" >&2
+fi
+
+if ((${#missing[@]})); then
+	echo "bootstrap: installing ${missing[*]}"
+	if test "$(id -u)" -eq 0; then
+		sudo=()
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		sudo=(sudo)
+	else
+		echo "bootstrap: missing packages; install them with:" >&2
+		echo "  sudo apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! test -x configure; then
+	echo "bootstrap: ./autogen.sh"
+	./autogen.sh
+fi
+if ! test -f Makefile; then
+	echo "bootstrap: ./configure ${CONFIGURE_FLAGS:-}"
+	# shellcheck disable=SC2086
+	./configure ${CONFIGURE_FLAGS:-}
+fi
+# The Makefile reruns autoconf, automake and config.status itself when
+# their inputs changed.
+echo "bootstrap: make -j$(nproc)"
+make -j"$(nproc)"

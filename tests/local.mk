@@ -1,0 +1,75 @@
+## tests/local.mk -- unit suites and shell tests.
+##
+## Unit suites: one check binary per module, tests/check_<module>.c, each
+## built from its own source and linked with the test fixture library
+## tests/libtestutil.la (tests/testutil.c).  They link the internal
+## convenience library, so they may call sessnap__* and include lib/*.h.
+## tests/check_api is the exception: it links only the public library and
+## includes only <sessnap.h>, like a user.  To add a module suite, add it to
+## CHECK_INTERNAL_TESTS and give it a three-line block like those below.
+##
+## Shell tests: add tests/cli/<name>.sh to CLI_TESTS.  They run with the
+## plain test-driver (exit 0 pass, 77 skip, 99 error) and find the programs in
+## $SESSNAP, $SNAPSHOT_CLEAN, ... (AM_TESTS_ENVIRONMENT in Makefile.am).
+## Helper files they source go to CLI_TEST_HELPERS (distributed, not run).
+
+CHECK_INTERNAL_TESTS = \
+	tests/check_error \
+	tests/check_atomic \
+	tests/check_format \
+	tests/check_store \
+	tests/check_session \
+	tests/check_load
+
+CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
+
+CLI_TESTS =
+CLI_TEST_HELPERS =
+
+check_PROGRAMS += $(CHECK_TESTS)
+TESTS += $(CHECK_TESTS) $(CLI_TESTS)
+EXTRA_DIST += $(CLI_TESTS) $(CLI_TEST_HELPERS)
+
+# Temp-dir fixture and helpers shared by every suite (check, libc, libbsd).
+check_LTLIBRARIES += tests/libtestutil.la
+tests_libtestutil_la_SOURCES = tests/testutil.c tests/testutil.h
+tests_libtestutil_la_CPPFLAGS = $(AM_CPPFLAGS) $(CHECK_CFLAGS) $(BSD_CFLAGS)
+tests_libtestutil_la_LIBADD = $(CHECK_LIBS) $(BSD_LIBS)
+
+# Flags of every suite that links the internal library.
+TEST_INTERNAL_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/lib -I$(top_srcdir)/lib/include -I$(top_srcdir)/tests \
+	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS) $(CHECK_CFLAGS)
+TEST_INTERNAL_LDADD = tests/libtestutil.la lib/libsessnap-internal.la \
+	$(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) $(CHECK_LIBS)
+
+tests_check_error_SOURCES = tests/check_error.c
+tests_check_error_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_error_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_atomic_SOURCES = tests/check_atomic.c
+tests_check_atomic_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_atomic_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_format_SOURCES = tests/check_format.c
+tests_check_format_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_format_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_store_SOURCES = tests/check_store.c
+tests_check_store_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_store_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_session_SOURCES = tests/check_session.c
+tests_check_session_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_session_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_load_SOURCES = tests/check_load.c
+tests_check_load_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_load_LDADD = $(TEST_INTERNAL_LDADD)
+
+# The API suite: public header and public library only.
+tests_check_api_SOURCES = tests/check_api.c
+tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	-I$(top_srcdir)/tests $(JSONC_CFLAGS) $(CHECK_CFLAGS)
+tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
+	$(JSONC_LIBS) $(CHECK_LIBS)

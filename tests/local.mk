@@ -73,3 +73,14 @@ tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	-I$(top_srcdir)/tests $(JSONC_CFLAGS) $(CHECK_CFLAGS)
 tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
+
+## Reliability (docs/reliability.md): the fault walk and the hostile store
+## are unit suites; the crash loop and the concurrency run are helper
+## programs driven by shell tests, whose length the environment sets
+## (SESSNAP_CRASHLOOP_ITERATIONS, SESSNAP_CONCURRENCY_SECONDS): "make
+## check" runs the short versions, "make check-soak" the long ones.
+CHECK_INTERNAL_TESTS += tests/check_faults
+
+tests_check_faults_SOURCES = tests/check_faults.c
+tests_check_faults_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_faults_LDADD = $(TEST_INTERNAL_LDADD)

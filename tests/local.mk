@@ -84,3 +84,12 @@ CHECK_INTERNAL_TESTS += tests/check_faults
 tests_check_faults_SOURCES = tests/check_faults.c
 tests_check_faults_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_faults_LDADD = $(TEST_INTERNAL_LDADD)
+
+# Helper programs of the shell tests (public API only, like a user).
+check_PROGRAMS += tests/crashloop
+tests_crashloop_SOURCES = tests/crashloop.c
+tests_crashloop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS) $(BSD_CFLAGS)
+tests_crashloop_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
+
+CLI_TESTS += tests/cli/crashloop.sh

@@ -93,3 +93,18 @@ tests_crashloop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 tests_crashloop_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
 CLI_TESTS += tests/cli/crashloop.sh
+
+check_PROGRAMS += tests/concurrency
+tests_concurrency_SOURCES = tests/concurrency.c
+tests_concurrency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS) $(BSD_CFLAGS)
+tests_concurrency_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
+
+CLI_TESTS += tests/cli/concurrency.sh
+
+# The long versions: 10,000 kills and 60 s of concurrency.
+check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
+	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
+	  TESTS='tests/cli/crashloop.sh tests/cli/concurrency.sh' \
+	  SESSNAP_CRASHLOOP_ITERATIONS=10000 SESSNAP_CONCURRENCY_SECONDS=60
+.PHONY: check-soak

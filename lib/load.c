@@ -53,6 +53,13 @@ static void notice(sessnap_load_info *info, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The read failed for a reason outside the file's content. */
+static bool sys_failure(int rc)
+{
+	return rc == SESSNAP_EIO || rc == SESSNAP_EPERM ||
+	       rc == SESSNAP_ENOSPC;
+}
+
 /* Read one generation and apply the validate callback to it. */
 static int try_one(json_object **out, sessnap__header *h,
 		   sessnap_store *store, const char *name, char *why,
@@ -127,7 +134,17 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		} else if (rc_prev == SESSNAP_ENOMEM) {
 			return rc_prev;
 		} else {
-			if (rc_main == SESSNAP_EREJECTED &&
+			/*
+			 * A generation that could not be read (permission,
+			 * I/O error) is not known to be corrupt: say what
+			 * happened, so nobody discards a session that is
+			 * only unreadable for now.
+			 */
+			if (sys_failure(rc_main))
+				rc = rc_main;
+			else if (sys_failure(rc_prev))
+				rc = rc_prev;
+			else if (rc_main == SESSNAP_EREJECTED &&
 			    (rc_prev == SESSNAP_EREJECTED ||
 			     rc_prev == SESSNAP_ENOTFOUND))
 				rc = SESSNAP_EREJECTED;

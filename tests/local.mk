@@ -108,3 +108,8 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 	  TESTS='tests/cli/crashloop.sh tests/cli/concurrency.sh' \
 	  SESSNAP_CRASHLOOP_ITERATIONS=10000 SESSNAP_CONCURRENCY_SECONDS=60
 .PHONY: check-soak
+
+CHECK_INTERNAL_TESTS += tests/check_hostile
+tests_check_hostile_SOURCES = tests/check_hostile.c
+tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_hostile_LDADD = $(TEST_INTERNAL_LDADD)

@@ -43,7 +43,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -706,6 +711,207 @@ START_TEST(persistent_enospc_then_recovery)
 }
 END_TEST
 
+/* ---- disk full ------------------------------------------------------------ */
+
+/* A state of about `bytes` bytes. */
+static json_object *big_state(size_t bytes)
+{
+	json_object *st = json_object_new_object();
+	char *pad = malloc(bytes + 1);
+
+	ck_assert_ptr_nonnull(pad);
+	memset(pad, 'x', bytes);
+	pad[bytes] = '\0';
+	json_object_object_add(st, "pad", json_object_new_string(pad));
+	free(pad);
+	return st;
+}
+
+/*
+ * RLIMIT_FSIZE with SIGXFSZ ignored: a write past the limit is cut short,
+ * then fails with EFBIG.  _i = 0: as the file system behaves, fallocate
+ * fails first; _i = 1: without fallocate (the seam says EOPNOTSUPP), so
+ * the short write and the EFBIG are met by the write loop.  Either way the
+ * save fails cleanly, the old state stays, and once the limit is lifted
+ * the same pending state saves.
+ */
+START_TEST(disk_full_rlimit_fsize)
+{
+	struct rlimit old, lim;
+	struct world w;
+	char snap[SESSNAP__NAME_MAX];
+	json_object *st;
+	void (*old_handler)(int);
+	int rc;
+
+	world_setup(&w, 0);
+	ck_assert_int_eq(sessnap_session_save(w.s), 0); /* B committed */
+	sessnap__snap_name(snap, w.s_id);
+	st = big_state(64 * 1024);
+	ck_assert_int_eq(sessnap_session_update(w.s, st), 0);
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	old_handler = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 16 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	if (_i == 1)
+		sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, EOPNOTSUPP,
+				   SESSNAP__FAULT_PERSISTENT);
+	rc = sessnap_session_save(w.s);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+
+	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(),
+				     _i ? "write" : "fallocate"));
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), w.dir));
+	ck_assert(payload_is(&w, snap, B));
+	ck_assert_int_eq(tu_count_files(w.dir, "."), 0);
+	check_bystander(&w);
+
+	/* space again: the pending state is saved */
+	ck_assert_int_eq(sessnap_session_save(w.s), 0);
+	assert_loads(&w, w.s_id,
+		     json_object_to_json_string_ext(
+			 st, JSON_C_TO_STRING_PLAIN |
+				 JSON_C_TO_STRING_NOSLASHESCAPE),
+		     false);
+	json_object_put(st);
+	world_teardown(&w);
+}
+END_TEST
+
+static int write_id_map(const char *file, const char *line)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, line, strlen(line));
+	close(fd);
+	return n == (ssize_t)strlen(line) ? 0 : -1;
+}
+
+/*
+ * In a child: a new user and mount namespace, a 256 KiB tmpfs, a store on
+ * it, filled up with a filler file.  Exit 77 when namespaces or the mount
+ * are not permitted, 0 when every check passed, 1 otherwise (with a
+ * message).  Plain checks: this runs outside check's own process.
+ */
+#define FAILIF(cond, ...)                                                     \
+	do {                                                                  \
+		if (cond) {                                                   \
+			fprintf(stderr, "disk_full_tmpfs: " __VA_ARGS__);     \
+			fprintf(stderr, " (%s)\n", sessnap_last_error());     \
+			_exit(1);                                             \
+		}                                                             \
+	} while (0)
+
+static void tmpfs_child(const char *mnt)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	char map[64], store_dir[PATH_MAX], filler[PATH_MAX];
+	sessnap_store *store;
+	sessnap_session *s;
+	json_object *a, *b, *got;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int fd, rc;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		_exit(77);
+	snprintf(map, sizeof(map), "0 %lu 1", (unsigned long)uid);
+	if (write_id_map("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
+		_exit(77);
+	if (write_id_map("/proc/self/uid_map", map) < 0)
+		_exit(77);
+	snprintf(map, sizeof(map), "0 %lu 1", (unsigned long)gid);
+	if (write_id_map("/proc/self/gid_map", map) < 0)
+		_exit(77);
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0700") < 0)
+		_exit(77);
+
+	tu_join(store_dir, sizeof(store_dir), mnt, "store");
+	tu_join(filler, sizeof(filler), mnt, "filler");
+	opts.dir = store_dir;
+	opts.app = "diskfull";
+	opts.flags = SESSNAP_STORE_NOTHREAD;
+	FAILIF(sessnap_store_open(&store, &opts) < 0, "open");
+	FAILIF(sessnap_session_begin(&s, store, NULL) < 0, "begin");
+	a = big_state(4096);
+	FAILIF(sessnap_session_update(s, a) < 0, "update");
+	FAILIF(sessnap_session_save(s) < 0, "save A");
+
+	/* fill the file system to the last block */
+	fd = open(filler, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	FAILIF(fd < 0, "create filler");
+	{
+		char block[4096];
+
+		memset(block, 'f', sizeof(block));
+		while (write(fd, block, sizeof(block)) > 0)
+			;
+		while (write(fd, block, 1) > 0)
+			;
+		FAILIF(errno != ENOSPC, "filler stopped with %d", errno);
+	}
+	close(fd);
+
+	b = big_state(32 * 1024);
+	FAILIF(sessnap_session_update(s, b) < 0, "update B");
+	rc = sessnap_session_save(s);
+	FAILIF(rc != SESSNAP_ENOSPC, "save on a full disk returned %d", rc);
+	FAILIF(strstr(sessnap_last_error(), store_dir) == NULL,
+	       "message names no file");
+	FAILIF(tu_count_files(store_dir, ".") != 0, "temp file left");
+	FAILIF(sessnap_load(&got, NULL, store, sessnap_session_id(s)) < 0,
+	       "load after the failure");
+	FAILIF(!json_object_equal(got, a), "old state not kept");
+	json_object_put(got);
+
+	/* space again */
+	FAILIF(unlink(filler) < 0, "unlink filler");
+	FAILIF(sessnap_session_save(s) < 0, "save after space came back");
+	FAILIF(sessnap_load(&got, NULL, store, sessnap_session_id(s)) < 0,
+	       "load after recovery");
+	FAILIF(!json_object_equal(got, b), "new state not saved");
+	json_object_put(got);
+	json_object_put(a);
+	json_object_put(b);
+	FAILIF(sessnap_session_end(s, 0) < 0, "end");
+	sessnap_store_close(store);
+	_exit(0);
+}
+
+START_TEST(disk_full_tmpfs)
+{
+	char mnt[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	tu_join(mnt, sizeof(mnt), tu_dir, "mnt");
+	ck_assert_int_eq(mkdir(mnt, 0700), 0);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		tmpfs_child(mnt);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		printf("# disk_full_tmpfs: skipped: this system does not "
+		       "permit unshare --user --mount or a tmpfs mount\n");
+		fflush(stdout);
+		return;
+	}
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 /* ---- edge ------------------------------------------------------------------ */
 
 /* An orphaned temp file (a save that could not remove it) is never
@@ -778,6 +984,8 @@ Suite *faults_suite(void)
 	tcase_add_test(errors, dir_fsync_failure_is_edurability);
 	tcase_add_test(errors, eintr_on_write_retried);
 	tcase_add_test(errors, persistent_enospc_then_recovery);
+	tcase_add_loop_test(errors, disk_full_rlimit_fsize, 0, 2);
+	tcase_add_test(errors, disk_full_tmpfs);
 	suite_add_tcase(s, errors);
 
 	tu_tcase_add_tmpdir(edge);

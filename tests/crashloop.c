@@ -7,9 +7,11 @@
  * sends the session id to the parent through a pipe, and then loops:
  * seq += 1, update the state {"seq":seq,...}, flush, and acknowledge seq
  * through the pipe (8 bytes, atomic on a pipe).  The parent kills it with
- * SIGKILL after a random delay (0 to 15 ms from the fork, so kills land
- * before the first save, inside saves and between them), reaps it, reads
- * every acknowledgement, and loads the session:
+ * SIGKILL after a random delay: one time in ten 0 to 5 ms after the fork
+ * (while it opens the store or begins), otherwise 0 to 10 ms after the
+ * session began (before the first save, inside saves and between them).
+ * Then it reaps the writer, reads every acknowledgement, and loads the
+ * session:
  *
  *   - no acknowledgement: the session is absent, or holds a valid state;
  *   - last acknowledgement L: the state is valid (the loader verified its
@@ -29,6 +31,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +172,7 @@ static int iteration(sessnap_store *store, const char *dir,
 	json_object *st = NULL, *v;
 	uint64_t last = 0, seq, got;
 	int p[2], status, rc;
+	bool early;
 	pid_t pid;
 	ssize_t n;
 
@@ -182,8 +186,15 @@ static int iteration(sessnap_store *store, const char *dir,
 		writer(dir, p[1]);
 	}
 	close(p[1]);
+	/*
+	 * One kill in ten lands anywhere from the fork on (store open,
+	 * begin); the others after the session began, while it flushes.
+	 */
+	early = arc4random_uniform(10) == 0;
+	if (!early && read_full(p[0], id, SESSNAP_ID_LEN) != SESSNAP_ID_LEN)
+		early = true; /* the writer died: reported below */
 	delay.tv_sec = 0;
-	delay.tv_nsec = (long)arc4random_uniform(15000) * 1000;
+	delay.tv_nsec = (long)arc4random_uniform(early ? 5000 : 10000) * 1000;
 	nanosleep(&delay, NULL);
 	kill(pid, SIGKILL);
 	if (waitpid(pid, &status, 0) < 0)
@@ -193,7 +204,7 @@ static int iteration(sessnap_store *store, const char *dir,
 		return fail("writer exited on its own (status %d)", status);
 	}
 	t->kills++;
-	n = read_full(p[0], id, SESSNAP_ID_LEN);
+	n = early ? read_full(p[0], id, SESSNAP_ID_LEN) : SESSNAP_ID_LEN;
 	if (n != SESSNAP_ID_LEN) {
 		close(p[0]);
 		t->before_begin++;

@@ -113,3 +113,8 @@ CHECK_INTERNAL_TESTS += tests/check_hostile
 tests_check_hostile_SOURCES = tests/check_hostile.c
 tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_hostile_LDADD = $(TEST_INTERNAL_LDADD)
+
+CHECK_INTERNAL_TESTS += tests/check_powerloss
+tests_check_powerloss_SOURCES = tests/check_powerloss.c
+tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_powerloss_LDADD = $(TEST_INTERNAL_LDADD)

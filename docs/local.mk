@@ -15,5 +15,6 @@ dist_man3_MANS =
 dist_man5_MANS =
 
 DOCS_MD =
+DOCS_MD += docs/design.md
 
 EXTRA_DIST += $(DOCS_MD)

@@ -137,6 +137,16 @@ static int keep_previous(sessnap_store *store, const char *name,
 		*step = "rename to previous generation";
 		return -1;
 	}
+	/*
+	 * rename() of two links to the same file does nothing and succeeds
+	 * (POSIX), leaving the temporary name behind.  That is the case when
+	 * an earlier save failed between this step and its commit: `name`
+	 * and `prev_name` are then one inode.  Remove the temporary name
+	 * explicitly; ENOENT is the usual answer.  A failure here loses
+	 * nothing (prev_name holds the content either way) and the cleaner
+	 * removes orphaned temporary files, so it does not fail the save.
+	 */
+	SYS(unlinkat)(store->dfd, tmp, 0);
 	return 0;
 }
 

@@ -146,7 +146,14 @@ static bool get_int(json_object *obj, const char *key, int64_t min,
 		return false;
 	errno = 0;
 	*out = json_object_get_int64(v);
-	/* json-c clamps out-of-range numbers and sets errno. */
+	/*
+	 * json-c keeps integers above INT64_MAX as uint64 (clamped to
+	 * UINT64_MAX when larger still) and get_int64 then returns INT64_MAX
+	 * without setting errno: tell them apart through get_uint64.
+	 */
+	if (*out == INT64_MAX &&
+	    json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+		return false;
 	return errno == 0 && *out >= min && *out <= max;
 }
 
@@ -199,9 +206,15 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 		return BAD("missing or invalid \"id\"");
 	strlcpy(h->id, s, sizeof(h->id));
 	s = get_str(obj, "app");
-	strlcpy(h->app, s ? s : "", sizeof(h->app));
-	s = get_str(obj, "label");
-	strlcpy(h->label, s ? s : "", sizeof(h->label));
+	if (s == NULL || !sessnap__app_valid(s))
+		return BAD("missing or invalid \"app\"");
+	strlcpy(h->app, s, sizeof(h->app));
+	if (json_object_object_get_ex(obj, "label", &v)) {
+		if (!json_object_is_type(v, json_type_string))
+			return BAD("invalid \"label\"");
+		strlcpy(h->label, json_object_get_string(v),
+			sizeof(h->label));
+	}
 	if (!get_int(obj, "seq", 0, INT64_MAX, &n))
 		return BAD("missing or invalid \"seq\"");
 	h->seq = (uint64_t)n;
@@ -226,16 +239,30 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 		h->schema_version = (uint32_t)n;
 	}
 	memset(&h->owner, 0, sizeof(h->owner));
-	if (json_object_object_get_ex(obj, "owner", &owner) &&
-	    json_object_is_type(owner, json_type_object)) {
-		if (get_int(owner, "pid", 0, INT64_MAX, &n))
+	if (json_object_object_get_ex(obj, "owner", &owner)) {
+		/* Each owner field is optional, but typed when present. */
+		if (!json_object_is_type(owner, json_type_object))
+			return BAD("invalid \"owner\"");
+		if (json_object_object_get_ex(owner, "pid", &v)) {
+			if (!get_int(owner, "pid", 0, INT64_MAX, &n))
+				return BAD("invalid \"owner.pid\"");
 			h->owner.pid = n;
-		if ((s = get_str(owner, "host")) != NULL)
+		}
+		if (json_object_object_get_ex(owner, "host", &v)) {
+			if ((s = get_str(owner, "host")) == NULL)
+				return BAD("invalid \"owner.host\"");
 			strlcpy(h->owner.host, s, sizeof(h->owner.host));
-		if ((s = get_str(owner, "boot_id")) != NULL)
+		}
+		if (json_object_object_get_ex(owner, "boot_id", &v)) {
+			if ((s = get_str(owner, "boot_id")) == NULL)
+				return BAD("invalid \"owner.boot_id\"");
 			strlcpy(h->owner.boot_id, s, sizeof(h->owner.boot_id));
-		if (get_int(owner, "start", 0, INT64_MAX, &n))
+		}
+		if (json_object_object_get_ex(owner, "start", &v)) {
+			if (!get_int(owner, "start", 0, INT64_MAX, &n))
+				return BAD("invalid \"owner.start\"");
 			h->owner.start_time = (uint64_t)n;
+		}
 	}
 	if (!get_int(obj, "length", 0, INT64_MAX, &n))
 		return BAD("missing or invalid \"length\"");

@@ -53,11 +53,16 @@ static void notice(sessnap_load_info *info, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The read failed for a reason outside the file's content. */
-static bool sys_failure(int rc)
+/*
+ * Whether a failure to use one generation is a verdict on its content
+ * (missing, corrupt, rejected, too big, newer) rather than a failure to
+ * read it (EIO, EPERM, ...), which says nothing about what is on disk.
+ */
+static bool is_verdict(int rc)
 {
-	return rc == SESSNAP_EIO || rc == SESSNAP_EPERM ||
-	       rc == SESSNAP_ENOSPC;
+	return rc == SESSNAP_ENOTFOUND || rc == SESSNAP_ECORRUPT ||
+	       rc == SESSNAP_EREJECTED || rc == SESSNAP_ETOOBIG ||
+	       rc == SESSNAP_ENEWER;
 }
 
 /* Read one generation and apply the validate callback to it. */
@@ -133,17 +138,16 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 					      store->path);
 		} else if (rc_prev == SESSNAP_ENOMEM) {
 			return rc_prev;
+		} else if (!is_verdict(rc_main) || !is_verdict(rc_prev)) {
+			/* A read error says nothing about the content: never
+			 * call such a session corrupt. */
+			return sessnap__error(
+			    !is_verdict(rc_main) ? rc_main : rc_prev,
+			    "session %s could not be read: %s: %s; %s: %s",
+			    id, p1, why_main, p2, why_prev);
 		} else {
-			/*
-			 * A generation that could not be read (permission,
-			 * I/O error) is not known to be corrupt: say what
-			 * happened, so nobody discards a session that is
-			 * only unreadable for now.
-			 */
-			if (sys_failure(rc_main))
-				rc = rc_main;
-			else if (sys_failure(rc_prev))
-				rc = rc_prev;
+			if (rc_prev == SESSNAP_ENEWER)
+				rc = SESSNAP_ENEWER;
 			else if (rc_main == SESSNAP_EREJECTED &&
 			    (rc_prev == SESSNAP_EREJECTED ||
 			     rc_prev == SESSNAP_ENOTFOUND))
@@ -168,7 +172,8 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		rc = store->opts.migrate(&state, h.schema_version,
 					 store->opts.schema_version,
 					 store->opts.payload);
-		if (rc != 0 || state == NULL) {
+		/* NULL is json-c's JSON null: a valid state, not a failure. */
+		if (rc != 0) {
 			json_object_put(state);
 			return sessnap__error(
 			    SESSNAP_EMIGRATE,

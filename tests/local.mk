@@ -26,6 +26,23 @@ CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 CLI_TESTS =
 CLI_TEST_HELPERS =
 
+# install.sh: make install (DESTDIR) to a temporary root, then build
+# tests/install-example.c with only <sessnap.h> and pkg-config against it.
+# corrupt.sh: damage a main snapshot by hand, load the previous generation.
+CLI_TESTS += tests/cli/install.sh tests/cli/corrupt.sh
+AM_TESTS_ENVIRONMENT += \
+	CC='$(CC)'; export CC; MAKE='$(MAKE)'; export MAKE; \
+	SESSNAP_SANITIZE_FLAGS='$(SANITIZE_CFLAGS)'; \
+	export SESSNAP_SANITIZE_FLAGS;
+
+# The example user program, also built here (public header and library
+# only) for corrupt.sh.
+check_PROGRAMS += tests/install-example
+tests_install_example_SOURCES = tests/install-example.c
+tests_install_example_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS)
+tests_install_example_LDADD = lib/libsessnap.la $(JSONC_LIBS)
+
 check_PROGRAMS += $(CHECK_TESTS)
 TESTS += $(CHECK_TESTS) $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) $(CLI_TEST_HELPERS)
@@ -73,6 +90,11 @@ tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	-I$(top_srcdir)/tests $(JSONC_CFLAGS) $(CHECK_CFLAGS)
 tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
+
+# The plain driver of the shell tests (SH_LOG_DRIVER).  automake installs
+# it only when no extension has a driver of its own, so it is kept in the
+# tree, as tap-driver.sh is.
+EXTRA_DIST += build-aux/test-driver
 
 ## Reliability (docs/reliability.md): the fault walk and the hostile store
 ## are unit suites; the crash loop and the concurrency run are helper

@@ -1,0 +1,169 @@
+/*
+ * check_api.c - the library as a user sees it
+ *
+ * This suite includes no private header and links only the installed
+ * library (lib/libsessnap.la), as check's own check_check_export does: a
+ * program that uses <sessnap.h> alone must be able to open a store, write
+ * a session and read it back.  It also proves that the shared library
+ * exports none of the internal sessnap__* names: they are hidden by the
+ * link's -export-symbols-regex, and a user must never be able to call (or
+ * collide with) them.
+ */
+#define _GNU_SOURCE /* dladdr */
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sessnap.h>
+
+#include "testutil.h"
+
+static sessnap_store *open_store(void)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	int rc;
+
+	opts.dir = tu_dir;
+	opts.app = "apitest";
+	rc = sessnap_store_open(&store, &opts);
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	return store;
+}
+
+START_TEST(test_round_trip)
+{
+	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL;
+	json_object *state = json_object_new_object(), *got = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_load_info info;
+
+	so.label = "api test";
+	json_object_object_add(state, "text", json_object_new_string("hi"));
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert(json_object_equal(got, state));
+	ck_assert_str_eq(info.label, "api test");
+	ck_assert_uint_eq(info.seq, 1);
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id),
+			 SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+	json_object_put(state);
+}
+END_TEST
+
+START_TEST(test_errors_public)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	char file[PATH_MAX];
+
+	tu_write_file(tu_dir, "file", "x", 1);
+	tu_join(file, sizeof(file), tu_dir, "file");
+	opts.dir = file;
+	opts.app = "apitest";
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), SESSNAP_EUNSAFE);
+	ck_assert_str_eq(sessnap_err_name(SESSNAP_EUNSAFE), "SESSNAP_EUNSAFE");
+	ck_assert_str_eq(sessnap_strerror(SESSNAP_EUNSAFE),
+			 "store directory is not safe to use");
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), file));
+	ck_assert_str_eq(SESSNAP_VERSION_STRING, "0.1.0");
+}
+END_TEST
+
+/*
+ * Find the shared object that holds sessnap_strerror and look the names
+ * up in it.  Built without shared libraries there is no export table to
+ * check: say so rather than pass silently.
+ */
+START_TEST(test_no_internal_exports)
+{
+	static const char *const hidden[] = {
+		"sessnap__fault_arm",	   "sessnap__error", "sessnap__sys",
+		"sessnap__atomic_replace", "sessnap__load",
+	};
+	char exe[PATH_MAX];
+	Dl_info dli;
+	void *h, *sym;
+	size_t i;
+	ssize_t n;
+
+	sym = dlsym(RTLD_DEFAULT, "sessnap_strerror");
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	if (sym == NULL || dladdr(sym, &dli) == 0 ||
+	    strcmp(dli.dli_fname, exe) == 0) {
+		printf("# check_api: linked statically; the export table of "
+		       "the shared library is not checked in this build\n");
+		return;
+	}
+	ck_assert_ptr_nonnull(strstr(dli.dli_fname, "libsessnap"));
+	h = dlopen(dli.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+	ck_assert_msg(h != NULL, "dlopen %s: %s", dli.dli_fname, dlerror());
+	ck_assert_ptr_nonnull(dlsym(h, "sessnap_strerror"));
+	ck_assert_ptr_nonnull(dlsym(h, "sessnap_store_open"));
+	ck_assert_ptr_nonnull(dlsym(h, "sessnap_load"));
+	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+		ck_assert_msg(dlsym(h, hidden[i]) == NULL, "%s is exported",
+			      hidden[i]);
+	dlclose(h);
+}
+END_TEST
+
+START_TEST(test_options_init)
+{
+	sessnap_store_options opts;
+
+	memset(&opts, 0xff, sizeof(opts));
+	ck_assert_int_eq(
+	    sessnap_store_options_init(&opts, SESSNAP_STORE_OPTIONS_VERSION),
+	    0);
+	ck_assert_uint_eq(opts.version, SESSNAP_STORE_OPTIONS_VERSION);
+	ck_assert_ptr_null(opts.dir);
+	ck_assert(opts.validate == NULL);
+	ck_assert_uint_eq(opts.flags, 0);
+	ck_assert_int_eq(sessnap_store_options_init(NULL, 1), SESSNAP_EINVAL);
+}
+END_TEST
+
+Suite *api_suite(void);
+
+Suite *api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_round_trip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_errors_public);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("edge");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_no_internal_exports);
+	tcase_add_test(tc, test_options_init);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_MAIN(api_suite)

@@ -1,0 +1,722 @@
+/*
+ * check_format.c - the two-line snapshot format
+ *
+ * A snapshot is a header line (one JSON object) and a payload line (the
+ * state).  These tests prove that a header survives a format/parse round
+ * trip field by field, that every field is checked on the way in, that a
+ * header of a newer format version is reported as newer (never as
+ * corrupt), and that no damaged input - truncated, extended, flipped,
+ * zero-filled, empty, absurdly nested - gets past sessnap__snapshot_parse()
+ * or crashes it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+#define ID "0123456789abcdef0123456789abcdef"
+
+static void fill_header(sessnap__header *h, const char *payload, size_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->format_version = SESSNAP_FORMAT_VERSION;
+	strlcpy(h->app, "editor", sizeof(h->app));
+	strlcpy(h->id, ID, sizeof(h->id));
+	strlcpy(h->label, "notes.txt \xe2\x80\x94 3 buffers", sizeof(h->label));
+	h->seq = 42;
+	h->created_ms = 1700000000123;
+	h->saved_ms = 1700000009999;
+	h->completed = true;
+	h->adoptions = 2;
+	h->owner.pid = 4242;
+	strlcpy(h->owner.host, "laptop", sizeof(h->owner.host));
+	strlcpy(h->owner.boot_id, "6d3c2f38-0d7a-4f7e-9b55-2f1b6c1f6b41",
+		sizeof(h->owner.boot_id));
+	h->owner.start_time = 123456;
+	h->schema_version = 7;
+	h->length = len;
+	sessnap__checksum(h->checksum, payload, len);
+}
+
+/* A complete snapshot in memory: header line, payload, newline. */
+static char *make_snapshot(size_t *out_len, const char *payload, size_t plen,
+			   uint32_t version)
+{
+	sessnap__header h;
+	char *hbuf = NULL, *buf;
+	size_t hlen = 0;
+
+	fill_header(&h, payload, plen);
+	h.format_version = version;
+	ck_assert_int_eq(sessnap__header_format(&hbuf, &hlen, &h), 0);
+	buf = malloc(hlen + plen + 1);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, hbuf, hlen);
+	memcpy(buf + hlen, payload, plen);
+	buf[hlen + plen] = '\n';
+	free(hbuf);
+	*out_len = hlen + plen + 1;
+	return buf;
+}
+
+/* The formatted header as a json-c object, to damage one field. */
+static json_object *header_object(void)
+{
+	sessnap__header h;
+	json_object *obj;
+	char *hbuf = NULL;
+	size_t hlen = 0;
+
+	fill_header(&h, "{}", 2);
+	ck_assert_int_eq(sessnap__header_format(&hbuf, &hlen, &h), 0);
+	hbuf[hlen - 1] = '\0';
+	obj = json_tokener_parse(hbuf);
+	ck_assert_ptr_nonnull(obj);
+	free(hbuf);
+	return obj;
+}
+
+/* Parse obj as a header line; return the code and the reason. */
+static int parse_object(json_object *obj, char *why, size_t why_len)
+{
+	sessnap__header h;
+	const char *s;
+	size_t len;
+
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
+					      &len);
+	why[0] = '\0';
+	return sessnap__header_parse(&h, s, len, why, why_len);
+}
+
+START_TEST(test_header_round_trip)
+{
+	sessnap__header in, out;
+	char *hbuf = NULL, why[256] = "";
+	size_t hlen = 0;
+
+	fill_header(&in, "[1,2,3]", 7);
+	ck_assert_int_eq(sessnap__header_format(&hbuf, &hlen, &in), 0);
+	ck_assert_uint_lt(hlen, SESSNAP__HEADER_MAX);
+	ck_assert_int_eq(hbuf[hlen - 1], '\n');
+	ck_assert_ptr_null(memchr(hbuf, '\n', hlen - 1));
+	ck_assert_int_eq(
+	    sessnap__header_parse(&out, hbuf, hlen, why, sizeof(why)), 0);
+	ck_assert_uint_eq(out.format_version, in.format_version);
+	ck_assert_str_eq(out.app, in.app);
+	ck_assert_str_eq(out.id, in.id);
+	ck_assert_str_eq(out.label, in.label);
+	ck_assert_uint_eq(out.seq, in.seq);
+	ck_assert_int_eq(out.created_ms, in.created_ms);
+	ck_assert_int_eq(out.saved_ms, in.saved_ms);
+	ck_assert(out.completed == in.completed);
+	ck_assert_uint_eq(out.adoptions, in.adoptions);
+	ck_assert_int_eq(out.owner.pid, in.owner.pid);
+	ck_assert_str_eq(out.owner.host, in.owner.host);
+	ck_assert_str_eq(out.owner.boot_id, in.owner.boot_id);
+	ck_assert_uint_eq(out.owner.start_time, in.owner.start_time);
+	ck_assert_uint_eq(out.schema_version, in.schema_version);
+	ck_assert_uint_eq(out.length, in.length);
+	ck_assert_str_eq(out.checksum, in.checksum);
+	/* Without its newline too. */
+	ck_assert_int_eq(
+	    sessnap__header_parse(&out, hbuf, hlen - 1, why, sizeof(why)), 0);
+	free(hbuf);
+}
+END_TEST
+
+/* A header line is readable by jq: the documented field names. */
+START_TEST(test_header_fields_named)
+{
+	static const char *const keys[] = {
+		"format", "version", "app",    "id",	    "label",
+		"seq",	  "created", "saved",  "completed", "adoptions",
+		"owner",  "schema",  "length", "checksum",
+	};
+	json_object *obj = header_object(), *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ck_assert_msg(json_object_object_get_ex(obj, keys[i], &v),
+			      "no \"%s\"", keys[i]);
+	json_object_object_get_ex(obj, "checksum", &v);
+	ck_assert_int_eq(strncmp(json_object_get_string(v), "xxh3-128:", 9), 0);
+	json_object_put(obj);
+}
+END_TEST
+
+START_TEST(test_checksum_known)
+{
+	char a[SESSNAP__CHECKSUM_LEN + 1], b[SESSNAP__CHECKSUM_LEN + 1];
+
+	sessnap__checksum(a, "abc", 3);
+	ck_assert_uint_eq(strlen(a), SESSNAP__CHECKSUM_LEN);
+	sessnap__checksum(b, "abd", 3);
+	ck_assert_str_ne(a, b);
+	sessnap__checksum(b, "abc", 3);
+	ck_assert_str_eq(a, b);
+	/* XXH3-128 of the empty input, canonical (big-endian) form. */
+	sessnap__checksum(a, "", 0);
+	ck_assert_str_eq(a, "xxh3-128:99aa06d3014798d86001c324468d497f");
+}
+END_TEST
+
+START_TEST(test_snapshot_round_trip)
+{
+	static const char payload[] = "{\"buffers\":[\"a\",\"b\"],\"n\":3}";
+	json_object *state = NULL, *want;
+	sessnap__header h;
+	char why[256] = "";
+	size_t len;
+	char *buf = make_snapshot(&len, payload, sizeof(payload) - 1,
+				  SESSNAP_FORMAT_VERSION);
+
+	ck_assert_int_eq(
+	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)), 0);
+	want = json_tokener_parse(payload);
+	ck_assert(json_object_equal(state, want));
+	ck_assert_uint_eq(h.seq, 42);
+	json_object_put(want);
+	json_object_put(state);
+	free(buf);
+}
+END_TEST
+
+/* Top-level scalars are states too. */
+START_TEST(test_scalar_payloads)
+{
+	static const char *const payloads[] = {
+		"0",
+		"42",
+		"-17",
+		"3.5",
+		"-1e300",
+		"true",
+		"false",
+		"null",
+		"\"\"",
+		"\"text \\u00e9\"",
+		"[]",
+		"{}",
+		"9223372036854775807",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+		json_object *state = NULL, *want;
+		sessnap__header h;
+		char why[256] = "";
+		size_t len;
+		char *buf =
+		    make_snapshot(&len, payloads[i], strlen(payloads[i]),
+				  SESSNAP_FORMAT_VERSION);
+		int rc = sessnap__snapshot_parse(&state, &h, buf, len, why,
+						 sizeof(why));
+
+		ck_assert_msg(rc == 0, "%s: %d %s", payloads[i], rc, why);
+		want = json_tokener_parse(payloads[i]);
+		ck_assert_msg(json_object_equal(state, want), "%s differs",
+			      payloads[i]);
+		json_object_put(want);
+		json_object_put(state);
+		free(buf);
+	}
+}
+END_TEST
+
+/* Each required field, missing: corrupt, and the reason names it. */
+START_TEST(test_missing_fields)
+{
+	static const char *const required[] = {
+		"format", "version",   "id",	 "seq",	     "created",
+		"saved",  "completed", "length", "checksum", "app",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		json_object *obj = header_object();
+		char why[256];
+
+		json_object_object_del(obj, required[i]);
+		ck_assert_msg(parse_object(obj, why, sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "missing %s accepted", required[i]);
+		ck_assert_msg(strstr(why, required[i]) != NULL,
+			      "reason \"%s\" does not name %s", why,
+			      required[i]);
+		json_object_put(obj);
+	}
+}
+END_TEST
+
+/* Each field with a value of the wrong type or out of range. */
+START_TEST(test_wrong_types)
+{
+	struct {
+		const char *key;
+		const char *json;
+	} cases[] = {
+		{ "format", "\"other\"" },
+		{ "format", "1" },
+		{ "version", "\"1\"" },
+		{ "version", "0" },
+		{ "version", "-1" },
+		{ "version", "1.0" },
+		{ "id", "42" },
+		{ "seq", "\"1\"" },
+		{ "seq", "-1" },
+		{ "created", "true" },
+		{ "created", "-5" },
+		{ "saved", "null" },
+		{ "completed", "1" },
+		{ "completed", "\"true\"" },
+		{ "adoptions", "-1" },
+		{ "adoptions", "\"x\"" },
+		{ "adoptions", "4294967296" },
+		{ "schema", "[]" },
+		{ "schema", "-3" },
+		{ "length", "-1" },
+		{ "length", "\"12\"" },
+		{ "length", "1.5" },
+		{ "checksum", "7" },
+		{ "app", "7" },
+		{ "app", "\"../x\"" },
+		{ "label", "[1]" },
+		{ "owner", "\"me\"" },
+		{ "seq", "99999999999999999999" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *obj = header_object();
+		json_object *v = json_tokener_parse(cases[i].json);
+		char why[256];
+
+		/* json-c represents JSON null as NULL */
+		ck_assert(v != NULL || strcmp(cases[i].json, "null") == 0);
+		json_object_object_add(obj, cases[i].key, v);
+		ck_assert_msg(parse_object(obj, why, sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "%s=%s accepted", cases[i].key, cases[i].json);
+		ck_assert_msg(strstr(why, cases[i].key) != NULL ||
+				  strstr(why, "sessnap") != NULL,
+			      "reason \"%s\" for %s", why, cases[i].key);
+		json_object_put(obj);
+	}
+}
+END_TEST
+
+/* Owner fields are informative but typed: a wrong type is corrupt. */
+START_TEST(test_owner_fields)
+{
+	static const char *const keys[] = { "pid", "host", "boot_id", "start" };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_object *obj = header_object(), *owner;
+		char why[256];
+
+		json_object_object_get_ex(obj, "owner", &owner);
+		json_object_object_add(owner, keys[i], json_object_new_array());
+		ck_assert_msg(parse_object(obj, why, sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "owner.%s accepted", keys[i]);
+		ck_assert_ptr_nonnull(strstr(why, keys[i]));
+		json_object_put(obj);
+	}
+}
+END_TEST
+
+START_TEST(test_bad_ids)
+{
+	static const char *const ids[] = {
+		"",
+		"0123456789abcdef0123456789abcde",
+		"0123456789abcdef0123456789abcdef0",
+		"0123456789ABCDEF0123456789ABCDEF",
+		"0123456789abcdef0123456789abcdeg",
+		"../3456789abcdef0123456789abcdef",
+		"0123456789abcdef 123456789abcdef",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		json_object *obj = header_object();
+		char why[256];
+
+		json_object_object_add(obj, "id",
+				       json_object_new_string(ids[i]));
+		ck_assert_msg(parse_object(obj, why, sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "id \"%s\" accepted", ids[i]);
+		ck_assert_ptr_nonnull(strstr(why, "\"id\""));
+		json_object_put(obj);
+	}
+}
+END_TEST
+
+START_TEST(test_bad_checksums)
+{
+	static const char *const sums[] = {
+		"",
+		"xxh3-128:",
+		"xxh3-128:99aa06d3014798d86001c324468d497",
+		"xxh3-128:99aa06d3014798d86001c324468d497f0",
+		"xxh3-128:99AA06D3014798D86001C324468D497F",
+		"xxh3-128:99aa06d3014798d86001c324468d497g",
+		"xxh64:99aa06d3014798d86001c324468d497f00",
+		"sha256:99aa06d3014798d86001c324468d497f",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+		json_object *obj = header_object();
+		char why[256];
+
+		json_object_object_add(obj, "checksum",
+				       json_object_new_string(sums[i]));
+		ck_assert_msg(parse_object(obj, why, sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "checksum \"%s\" accepted", sums[i]);
+		ck_assert_ptr_nonnull(strstr(why, "checksum"));
+		json_object_put(obj);
+	}
+}
+END_TEST
+
+/* A newer version is ENEWER whatever else the header holds. */
+START_TEST(test_newer_version)
+{
+	json_object *obj = header_object();
+	sessnap__header h;
+	char why[256];
+	static const char odd[] =
+	    "{\"format\":\"sessnap\",\"version\":2,\"id\":7,\"totally\":[]}";
+
+	json_object_object_add(obj, "version", json_object_new_int(2));
+	ck_assert_int_eq(parse_object(obj, why, sizeof(why)), SESSNAP_ENEWER);
+	ck_assert_ptr_nonnull(strstr(why, "version 2"));
+	/* Every other field may change in a newer format. */
+	json_object_object_del(obj, "checksum");
+	json_object_object_del(obj, "length");
+	json_object_object_add(obj, "seq", json_object_new_string("x"));
+	ck_assert_int_eq(parse_object(obj, why, sizeof(why)), SESSNAP_ENEWER);
+	json_object_put(obj);
+	ck_assert_int_eq(
+	    sessnap__header_parse(&h, odd, sizeof(odd) - 1, why, sizeof(why)),
+	    SESSNAP_ENEWER);
+	ck_assert_uint_eq(h.format_version, 2);
+}
+END_TEST
+
+/* A whole newer snapshot (any payload) is ENEWER, not ECORRUPT. */
+START_TEST(test_newer_snapshot)
+{
+	json_object *state = NULL;
+	sessnap__header h;
+	char why[256] = "";
+	size_t len;
+	char *buf = make_snapshot(&len, "{\"x\":1}", 7, 3);
+
+	/* Even with a damaged payload. */
+	buf[len - 3] = '9';
+	ck_assert_int_eq(
+	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)),
+	    SESSNAP_ENEWER);
+	ck_assert_ptr_null(state);
+	ck_assert_uint_eq(h.format_version, 3);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_header_too_long)
+{
+	json_object *obj = header_object();
+	sessnap__header h;
+	char why[256];
+	char *label = malloc(5000);
+	const char *s;
+	size_t len;
+
+	memset(label, 'x', 4999);
+	label[4999] = '\0';
+	json_object_object_add(obj, "label", json_object_new_string(label));
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
+					      &len);
+	ck_assert_uint_gt(len, SESSNAP__HEADER_MAX);
+	ck_assert_int_eq(sessnap__header_parse(&h, s, len, why, sizeof(why)),
+			 SESSNAP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(why, "longer than"));
+	json_object_put(obj);
+	free(label);
+}
+END_TEST
+
+START_TEST(test_header_nul)
+{
+	json_object *obj = header_object();
+	sessnap__header h;
+	char why[256];
+	char *copy;
+	const char *s;
+	size_t len;
+
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
+					      &len);
+	copy = strdup(s);
+	/* Inside the label string, where JSON would otherwise accept it. */
+	copy[strstr(copy, "notes") - copy] = '\0';
+	ck_assert_int_eq(sessnap__header_parse(&h, copy, len, why, sizeof(why)),
+			 SESSNAP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(why, "NUL"));
+	free(copy);
+	json_object_put(obj);
+}
+END_TEST
+
+START_TEST(test_header_not_object)
+{
+	static const char *const lines[] = {
+		"",	"\n",	   "[1,2]",   "\"sessnap\"",
+		"{",	"{}",	   "{} {}",   "{\"format\":\"sessnap\"} x",
+		"null", "garbage", "{'a':1}", "{\"a\":1,}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		sessnap__header h;
+		char why[256] = "";
+
+		ck_assert_msg(
+		    sessnap__header_parse(&h, lines[i], strlen(lines[i]), why,
+					  sizeof(why)) == SESSNAP_ECORRUPT,
+		    "\"%s\" accepted", lines[i]);
+		ck_assert_uint_gt(strlen(why), 0);
+	}
+}
+END_TEST
+
+/* Every proper prefix of a snapshot is corrupt, with a reason. */
+START_TEST(test_truncated)
+{
+	static const char payload[] = "{\"text\":\"hello world\"}";
+	json_object *state = NULL;
+	sessnap__header h;
+	size_t len, cut;
+	char *buf = make_snapshot(&len, payload, sizeof(payload) - 1,
+				  SESSNAP_FORMAT_VERSION);
+
+	for (cut = 0; cut < len; cut++) {
+		char why[256] = "";
+		char *copy = malloc(cut + 1);
+
+		memcpy(copy, buf, cut);
+		ck_assert_msg(sessnap__snapshot_parse(&state, &h, copy, cut,
+						      why, sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "prefix of %zu bytes accepted", cut);
+		ck_assert_ptr_null(state);
+		ck_assert_uint_gt(strlen(why), 0);
+		free(copy);
+	}
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_extended)
+{
+	static const char payload[] = "[1,2,3]";
+	static const char *const tails[] = { "\n", "x", "\0", "[4]\n" };
+	json_object *state = NULL;
+	sessnap__header h;
+	size_t len, i;
+	char *buf = make_snapshot(&len, payload, sizeof(payload) - 1,
+				  SESSNAP_FORMAT_VERSION);
+
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		size_t tl = tails[i][0] ? strlen(tails[i]) : 1;
+		char *copy = malloc(len + tl);
+		char why[256] = "";
+
+		memcpy(copy, buf, len);
+		memcpy(copy + len, tails[i], tl);
+		ck_assert_int_eq(sessnap__snapshot_parse(&state, &h, copy,
+							 len + tl, why,
+							 sizeof(why)),
+				 SESSNAP_ECORRUPT);
+		ck_assert_ptr_nonnull(strstr(why, "longer"));
+		free(copy);
+	}
+	free(buf);
+}
+END_TEST
+
+/* Flipping any bit of any payload byte (or its newline) is caught. */
+START_TEST(test_flipped)
+{
+	static const char payload[] = "{\"k\":[1,2,{\"deep\":\"value\"}],\"n\":"
+				      "null}";
+	json_object *state = NULL;
+	sessnap__header h;
+	size_t len, i, hlen;
+	int bit;
+	char *buf = make_snapshot(&len, payload, sizeof(payload) - 1,
+				  SESSNAP_FORMAT_VERSION);
+
+	hlen = len - sizeof(payload);
+	for (i = hlen; i < len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			char why[256] = "";
+
+			buf[i] ^= (char)(1 << bit);
+			ck_assert_msg(sessnap__snapshot_parse(
+					  &state, &h, buf, len, why,
+					  sizeof(why)) == SESSNAP_ECORRUPT,
+				      "flip at %zu bit %d accepted", i, bit);
+			ck_assert_uint_gt(strlen(why), 0);
+			buf[i] ^= (char)(1 << bit);
+		}
+	}
+	/* A flip in the header's length or checksum is caught too. */
+	for (i = 0; i < hlen; i++) {
+		if (strncmp(buf + i, "\"length\":", 9) == 0 ||
+		    strncmp(buf + i, "\"checksum\":\"xxh3-128:", 21) == 0) {
+			char *p = strchr(buf + i, ':') + 1;
+			char why[256] = "";
+
+			p += (*p == '"') ? 10 : 0;
+			*p = (char)(*p == '1' ? '2' : '1');
+			ck_assert_int_eq(sessnap__snapshot_parse(&state, &h,
+								 buf, len, why,
+								 sizeof(why)),
+					 SESSNAP_ECORRUPT);
+			free(buf);
+			buf = make_snapshot(&len, payload, sizeof(payload) - 1,
+					    SESSNAP_FORMAT_VERSION);
+		}
+	}
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_zero_filled_and_empty)
+{
+	json_object *state = NULL;
+	sessnap__header h;
+	char why[256] = "";
+	char *zeros = calloc(1, 300);
+
+	ck_assert_int_eq(
+	    sessnap__snapshot_parse(&state, &h, zeros, 300, why, sizeof(why)),
+	    SESSNAP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(why, "zero-filled"));
+	ck_assert_int_eq(
+	    sessnap__snapshot_parse(&state, &h, zeros, 0, why, sizeof(why)),
+	    SESSNAP_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(why, "empty"));
+	ck_assert_ptr_null(state);
+	free(zeros);
+}
+END_TEST
+
+/* A checksum-valid payload that is not JSON is still refused. */
+START_TEST(test_payload_not_json)
+{
+	static const char *const payloads[] = { "{",   "[1,2",	     "nul",
+						"1 2", "{\"a\":1}}", "\"open" };
+	size_t i;
+
+	for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+		json_object *state = NULL;
+		sessnap__header h;
+		char why[256] = "";
+		size_t len;
+		char *buf =
+		    make_snapshot(&len, payloads[i], strlen(payloads[i]),
+				  SESSNAP_FORMAT_VERSION);
+
+		ck_assert_msg(sessnap__snapshot_parse(&state, &h, buf, len, why,
+						      sizeof(why)) ==
+				  SESSNAP_ECORRUPT,
+			      "payload %s accepted", payloads[i]);
+		ck_assert_ptr_null(state);
+		ck_assert_ptr_nonnull(strstr(why, "payload"));
+		free(buf);
+	}
+}
+END_TEST
+
+/* 100000 levels of nesting: an error, not a stack overflow. */
+START_TEST(test_deep_nesting)
+{
+	const size_t depth = 100000;
+	json_object *state = NULL;
+	sessnap__header h;
+	char why[256] = "";
+	char *payload = malloc(2 * depth), *buf;
+	size_t len;
+
+	memset(payload, '[', depth);
+	memset(payload + depth, ']', depth);
+	buf = make_snapshot(&len, payload, 2 * depth, SESSNAP_FORMAT_VERSION);
+	ck_assert_int_eq(
+	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)),
+	    SESSNAP_ECORRUPT);
+	ck_assert_ptr_null(state);
+	ck_assert_ptr_nonnull(strstr(why, "payload"));
+	free(buf);
+	free(payload);
+}
+END_TEST
+
+Suite *format_suite(void);
+
+Suite *format_suite(void)
+{
+	Suite *s = suite_create("format");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_header_round_trip);
+	tcase_add_test(tc, test_header_fields_named);
+	tcase_add_test(tc, test_checksum_known);
+	tcase_add_test(tc, test_snapshot_round_trip);
+	tcase_add_test(tc, test_scalar_payloads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_missing_fields);
+	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_owner_fields);
+	tcase_add_test(tc, test_bad_ids);
+	tcase_add_test(tc, test_bad_checksums);
+	tcase_add_test(tc, test_newer_version);
+	tcase_add_test(tc, test_newer_snapshot);
+	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_extended);
+	tcase_add_test(tc, test_flipped);
+	tcase_add_test(tc, test_zero_filled_and_empty);
+	tcase_add_test(tc, test_payload_not_json);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("edge");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_header_too_long);
+	tcase_add_test(tc, test_header_nul);
+	tcase_add_test(tc, test_header_not_object);
+	tcase_add_test(tc, test_deep_nesting);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_MAIN(format_suite)

@@ -16,5 +16,6 @@ dist_man5_MANS =
 
 DOCS_MD =
 DOCS_MD += docs/design.md
+DOCS_MD += docs/reliability.md
 
 EXTRA_DIST += $(DOCS_MD)

@@ -124,6 +124,9 @@ tests_concurrency_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
 CLI_TESTS += tests/cli/concurrency.sh
 
+# No system call in lib/ bypasses the seam.
+CLI_TESTS += tests/cli/seam.sh
+
 # The long versions: 10,000 kills and 60 s of concurrency.
 check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \

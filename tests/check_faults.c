@@ -65,7 +65,7 @@
 /* The largest N tried before the walk calls the operation endless. */
 #define WALK_MAX 5000
 
-static const int walk_errs[] = {EIO, ENOSPC, EDQUOT, EINTR, EACCES};
+static const int walk_errs[] = { EIO, ENOSPC, EDQUOT, EINTR, EACCES };
 
 /* One iteration's world. */
 struct world {
@@ -89,9 +89,8 @@ struct outcome {
 	char msg[1024];
 };
 
-typedef void (*op_fn)(struct world *w, struct outcome *out,
-		      unsigned int kinds, unsigned long nth, int err,
-		      unsigned int flags);
+typedef void (*op_fn)(struct world *w, struct outcome *out, unsigned int kinds,
+		      unsigned long nth, int err, unsigned int flags);
 typedef void (*check_fn)(struct world *w, const struct outcome *out);
 
 static void update_str(sessnap_session *s, const char *json)
@@ -159,8 +158,8 @@ static void assert_loads(struct world *w, const char *id, const char *want,
 
 	rc = sessnap_load(&st, &info, w->store, id);
 	ck_assert_msg(rc == 0, "load %s: %s", id, sessnap_last_error());
-	got = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	got = json_object_to_json_string_ext(
+	    st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	ck_assert_str_eq(got, want);
 	ck_assert_int_eq(!!(info.flags & SESSNAP_LOAD_FROM_PREV), from_prev);
 	json_object_put(st);
@@ -462,8 +461,8 @@ static void op_load(struct world *w, struct outcome *out, unsigned int kinds,
 	if (out->rc == 0) {
 		/* a fault on the main snapshot may fall back, flagged */
 		got = json_object_to_json_string_ext(
-		    st, JSON_C_TO_STRING_PLAIN |
-			    JSON_C_TO_STRING_NOSLASHESCAPE);
+		    st,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		if (info.flags & SESSNAP_LOAD_FROM_PREV) {
 			ck_assert_str_eq(got, A1);
 			ck_assert(info.notice[0] != '\0');
@@ -525,9 +524,9 @@ static void check_open(struct world *w, const struct outcome *out)
  * the store's and the sessions' own descriptors; `fd_delta` is how many of
  * those the operation releases by design (an ended session's lock).
  */
-static bool walk_one(op_fn op, check_fn check, int fd_delta,
-		     unsigned long iter, unsigned int kinds, unsigned long nth,
-		     int err, unsigned int flags)
+static bool walk_one(op_fn op, check_fn check, int fd_delta, unsigned long iter,
+		     unsigned int kinds, unsigned long nth, int err,
+		     unsigned int flags)
 {
 	struct outcome out;
 	struct world w;
@@ -555,14 +554,13 @@ static bool walk_one(op_fn op, check_fn check, int fd_delta,
 static unsigned long walk(const char *name, op_fn op, check_fn check,
 			  int fd_delta)
 {
-	static const unsigned int modes[] = {0, SESSNAP__FAULT_PERSISTENT};
+	static const unsigned int modes[] = { 0, SESSNAP__FAULT_PERSISTENT };
 	unsigned long points = 0, iter = 0, nth;
 	size_t e, m;
 
 	unsetenv("SESSNAP_TEST_FSYNC");
 	for (m = 0; m < 2; m++) {
-		for (e = 0; e < sizeof(walk_errs) / sizeof(walk_errs[0]);
-		     e++) {
+		for (e = 0; e < sizeof(walk_errs) / sizeof(walk_errs[0]); e++) {
 			for (nth = 1;; nth++) {
 				ck_assert_int_lt(nth, WALK_MAX);
 				if (!walk_one(op, check, fd_delta, iter++,
@@ -711,7 +709,8 @@ START_TEST(persistent_enospc_then_recovery)
 }
 END_TEST
 
-/* ---- disk full ------------------------------------------------------------ */
+/* ---- disk full ------------------------------------------------------------
+ */
 
 /* A state of about `bytes` bytes. */
 static json_object *big_state(size_t bytes)
@@ -764,8 +763,8 @@ START_TEST(disk_full_rlimit_fsize)
 	signal(SIGXFSZ, old_handler);
 
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(),
-				     _i ? "write" : "fallocate"));
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_last_error(), _i ? "write" : "fallocate"));
 	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), w.dir));
 	ck_assert(payload_is(&w, snap, B));
 	ck_assert_int_eq(tu_count_files(w.dir, "."), 0);
@@ -773,11 +772,11 @@ START_TEST(disk_full_rlimit_fsize)
 
 	/* space again: the pending state is saved */
 	ck_assert_int_eq(sessnap_session_save(w.s), 0);
-	assert_loads(&w, w.s_id,
-		     json_object_to_json_string_ext(
-			 st, JSON_C_TO_STRING_PLAIN |
-				 JSON_C_TO_STRING_NOSLASHESCAPE),
-		     false);
+	assert_loads(
+	    &w, w.s_id,
+	    json_object_to_json_string_ext(
+		st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    false);
 	json_object_put(st);
 	world_teardown(&w);
 }
@@ -801,13 +800,13 @@ static int write_id_map(const char *file, const char *line)
  * are not permitted, 0 when every check passed, 1 otherwise (with a
  * message).  Plain checks: this runs outside check's own process.
  */
-#define FAILIF(cond, ...)                                                     \
-	do {                                                                  \
-		if (cond) {                                                   \
-			fprintf(stderr, "disk_full_tmpfs: " __VA_ARGS__);     \
-			fprintf(stderr, " (%s)\n", sessnap_last_error());     \
-			_exit(1);                                             \
-		}                                                             \
+#define FAILIF(cond, ...)                                                      \
+	do {                                                                   \
+		if (cond) {                                                    \
+			fprintf(stderr, "disk_full_tmpfs: " __VA_ARGS__);      \
+			fprintf(stderr, " (%s)\n", sessnap_last_error());      \
+			_exit(1);                                              \
+		}                                                              \
 	} while (0)
 
 static void tmpfs_child(const char *mnt)
@@ -912,7 +911,8 @@ START_TEST(disk_full_tmpfs)
 }
 END_TEST
 
-/* ---- edge ------------------------------------------------------------------ */
+/* ---- edge ------------------------------------------------------------------
+ */
 
 /* An orphaned temp file (a save that could not remove it) is never
  * promoted by the loader, and the next save does not trip on it. */

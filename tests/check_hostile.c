@@ -81,7 +81,7 @@ static void make_session(char out[SESSNAP_ID_LEN + 1], const char *prev,
 {
 	sessnap_session *s;
 	json_object *st;
-	const char *states[2] = {prev, cur};
+	const char *states[2] = { prev, cur };
 	int i;
 
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
@@ -98,8 +98,7 @@ static void make_session(char out[SESSNAP_ID_LEN + 1], const char *prev,
 	sessnap_session_release(s);
 }
 
-static void path_of(char *out, size_t len, const char *id,
-		    const char *suffix)
+static void path_of(char *out, size_t len, const char *id, const char *suffix)
 {
 	char name[SESSNAP__NAME_MAX];
 
@@ -128,9 +127,9 @@ static void expect_prev_or_error(const char *id, bool has_prev)
 	if (has_prev) {
 		ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
 		ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
-		ck_assert_str_eq(json_object_to_json_string_ext(
-				     st, JSON_C_TO_STRING_PLAIN),
-				 PREV);
+		ck_assert_str_eq(
+		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
+		    PREV);
 		ck_assert(info.notice[0] != '\0');
 		json_object_put(st);
 	} else {
@@ -388,9 +387,8 @@ START_TEST(header_claims_huge_payload)
 	rc = sessnap_load(&st, NULL, store, id);
 	/* the size check refuses it before any allocation: prev is used */
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(json_object_to_json_string_ext(
-			     st, JSON_C_TO_STRING_PLAIN),
-			 PREV);
+	ck_assert_str_eq(
+	    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), PREV);
 	json_object_put(st);
 	ck_assert(still_there(id, ".snap"));
 }
@@ -423,9 +421,14 @@ END_TEST
 START_TEST(names_not_ids)
 {
 	static const char *const bad[] = {
-	    "../../../../etc/passwd", "", ".", "..",
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "\xff\xfe\xfd",
-	    "0123456789abcdef0123456789abcdef0", "0123456789abcdef/123456789abcde",
+		"../../../../etc/passwd",
+		"",
+		".",
+		"..",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"\xff\xfe\xfd",
+		"0123456789abcdef0123456789abcdef0",
+		"0123456789abcdef/123456789abcde",
 	};
 	json_object *st = NULL;
 	size_t i;
@@ -452,9 +455,8 @@ START_TEST(non_utf8_names_beside)
 	tu_write_file(store_dir, ".\x80.snap.XXXXXX", junk, 1);
 	rc = sessnap_load(&st, NULL, store, id);
 	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
-	ck_assert_str_eq(json_object_to_json_string_ext(
-			     st, JSON_C_TO_STRING_PLAIN),
-			 GOOD);
+	ck_assert_str_eq(
+	    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), GOOD);
 	json_object_put(st);
 	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);
 }

@@ -235,7 +235,8 @@ static void materialize(const struct model *m, const char *dir, bool zero)
 	}
 }
 
-/* ---- the test ---------------------------------------------------------------- */
+/* ---- the test
+ * ---------------------------------------------------------------- */
 
 static char state_json[SAVES + 1][64];
 
@@ -320,14 +321,14 @@ static size_t replay(bool zero)
 			      "power loss after event %zu of %zu (%d saves "
 			      "returned): load failed: %s",
 			      k, nevents, d, sessnap_last_error());
-		got = json_object_to_json_string_ext(st,
-						     JSON_C_TO_STRING_PLAIN);
-		ck_assert_msg((d > 0 && strcmp(got, state_json[d]) == 0) ||
-				  (d < SAVES &&
-				   strcmp(got, state_json[d + 1]) == 0),
-			      "power loss after event %zu (%d saves "
-			      "returned): loaded %s",
-			      k, d, got);
+		got =
+		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
+		ck_assert_msg(
+		    (d > 0 && strcmp(got, state_json[d]) == 0) ||
+			(d < SAVES && strcmp(got, state_json[d + 1]) == 0),
+		    "power loss after event %zu (%d saves "
+		    "returned): loaded %s",
+		    k, d, got);
 		json_object_put(st);
 		sessnap_store_close(store);
 		ck_assert_int_eq(tu_rm_rf(scratch), 0);

@@ -112,18 +112,17 @@ static int check_session(sessnap_store *store, const char *id, int w, int k,
 		fail("writer %d session %s: flushed seq %" PRIu64
 		     " but loaded %s%s",
 		     w, id, seq, json_object_to_json_string(st),
-		     (info.flags & SESSNAP_LOAD_FROM_PREV) ? " (from prev)"
-							    : "");
+		     (info.flags & SESSNAP_LOAD_FROM_PREV) ? " (from prev)" :
+							     "");
 	json_object_put(want);
 	json_object_put(st);
 	return ok ? 0 : -1;
 }
 
-static int writer(const char *dir, int w, double deadline,
-		  struct shared *sh)
+static int writer(const char *dir, int w, double deadline, struct shared *sh)
 {
 	sessnap_session *s[SESSIONS];
-	uint64_t seq[SESSIONS] = {0};
+	uint64_t seq[SESSIONS] = { 0 };
 	sessnap_store *store;
 	json_object *st;
 	int k, rc = 0;
@@ -225,8 +224,7 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 				fail("reader: load %s: %s", id,
 				     sessnap_last_error());
 				bad = 1;
-			} else if (!json_object_is_type(st,
-							json_type_object)) {
+			} else if (!json_object_is_type(st, json_type_object)) {
 				fail("reader: %s: not an object", id);
 				bad = 1;
 			}
@@ -281,8 +279,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pids[i] == 0)
-			_exit(i < WRITERS ? writer(argv[1], i, deadline, sh)
-					  : reader(argv[1], deadline, sh));
+			_exit(i < WRITERS ? writer(argv[1], i, deadline, sh) :
+					    reader(argv[1], deadline, sh));
 	}
 	for (i = 0; i <= WRITERS; i++) {
 		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||

@@ -107,8 +107,8 @@ static void writer(const char *dir, int ack)
 	for (;;) {
 		seq++;
 		st = json_object_new_object();
-		json_object_object_add(st, "seq", json_object_new_int64(
-						      (int64_t)seq));
+		json_object_object_add(st, "seq",
+				       json_object_new_int64((int64_t)seq));
 		json_object_object_add(st, "pad", json_object_new_string(pad));
 		if (sessnap_session_update(s, st) < 0 ||
 		    sessnap_session_flush(s) < 0) {
@@ -143,7 +143,7 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 
 static void remove_session(const char *dir, const char *id)
 {
-	static const char *const sfx[] = {".snap", ".snap.prev", ".lock"};
+	static const char *const sfx[] = { ".snap", ".snap.prev", ".lock" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -163,8 +163,7 @@ struct tally {
 };
 
 /* One kill and its check; returns 0 or 1 (failure, reported). */
-static int iteration(sessnap_store *store, const char *dir,
-		     struct tally *t)
+static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 {
 	char id[SESSNAP_ID_LEN + 1];
 	struct timespec delay;

@@ -129,6 +129,8 @@ CLI_TESTS += tests/cli/seam.sh
 
 # The long versions: 10,000 kills and 60 s of concurrency.
 check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
+	rm -f tests/cli/crashloop.log tests/cli/crashloop.trs \
+	  tests/cli/concurrency.log tests/cli/concurrency.trs
 	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
 	  TESTS='tests/cli/crashloop.sh tests/cli/concurrency.sh' \
 	  SESSNAP_CRASHLOOP_ITERATIONS=10000 SESSNAP_CONCURRENCY_SECONDS=60

@@ -340,6 +340,10 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 		if (errno == ELOOP)
 			return why_set(why, why_len, SESSNAP_ECORRUPT,
 				       "is a symlink (not followed)");
+		/* a socket or a device without a driver: not a snapshot */
+		if (errno == ENXIO || errno == ENODEV)
+			return why_set(why, why_len, SESSNAP_ECORRUPT,
+				       "is not a regular file");
 		rc = sessnap__syserr(errno, "open",
 				     sessnap__path(path, sizeof(path), store,
 						   name));

@@ -797,7 +797,9 @@ static int write_id_map(const char *file, const char *line)
  * In a child: a new user and mount namespace, a 256 KiB tmpfs, a store on
  * it, filled up with a filler file.  Exit 77 when namespaces or the mount
  * are not permitted, 0 when every check passed, 1 otherwise (with a
- * message).  Plain checks: this runs outside check's own process.
+ * message).  Plain checks, no ck_assert: this runs in a child of the
+ * test, and with CK_FORK=no a failed assertion would unwind into check's
+ * runner inside the child.
  */
 #define FAILIF(cond, ...)                                                      \
 	do {                                                                   \
@@ -807,6 +809,22 @@ static int write_id_map(const char *file, const char *line)
 			_exit(1);                                              \
 		}                                                              \
 	} while (0)
+
+/* big_state() without check's assertions, which a forked child of a
+ * CK_FORK=no run must not use (a failure would unwind into the runner). */
+static json_object *child_state(size_t bytes)
+{
+	json_object *st = json_object_new_object();
+	char *pad = malloc(bytes + 1);
+
+	if (st == NULL || pad == NULL)
+		_exit(1);
+	memset(pad, 'x', bytes);
+	pad[bytes] = '\0';
+	json_object_object_add(st, "pad", json_object_new_string(pad));
+	free(pad);
+	return st;
+}
 
 static void tmpfs_child(const char *mnt)
 {
@@ -833,14 +851,17 @@ static void tmpfs_child(const char *mnt)
 	    mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0700") < 0)
 		_exit(77);
 
-	tu_join(store_dir, sizeof(store_dir), mnt, "store");
-	tu_join(filler, sizeof(filler), mnt, "filler");
+	FAILIF(snprintf(store_dir, sizeof(store_dir), "%s/%s", mnt, "store") >=
+		       (int)sizeof(store_dir) ||
+		   snprintf(filler, sizeof(filler), "%s/%s", mnt, "filler") >=
+		       (int)sizeof(filler),
+	       "path too long");
 	opts.dir = store_dir;
 	opts.app = "diskfull";
 	opts.flags = SESSNAP_STORE_NOTHREAD;
 	FAILIF(sessnap_store_open(&store, &opts) < 0, "open");
 	FAILIF(sessnap_session_begin(&s, store, NULL) < 0, "begin");
-	a = big_state(4096);
+	a = child_state(4096);
 	FAILIF(sessnap_session_update(s, a) < 0, "update");
 	FAILIF(sessnap_session_save(s) < 0, "save A");
 
@@ -859,7 +880,7 @@ static void tmpfs_child(const char *mnt)
 	}
 	close(fd);
 
-	b = big_state(32 * 1024);
+	b = child_state(32 * 1024);
 	FAILIF(sessnap_session_update(s, b) < 0, "update B");
 	rc = sessnap_session_save(s);
 	FAILIF(rc != SESSNAP_ENOSPC, "save on a full disk returned %d", rc);

@@ -19,3 +19,11 @@ DOCS_MD += docs/design.md
 DOCS_MD += docs/reliability.md
 
 EXTRA_DIST += $(DOCS_MD)
+
+# Startup recovery: the scanner, adoption, discard and the prompt.
+dist_man3_MANS += \
+	docs/man/sessnap_discard.3 \
+	docs/man/sessnap_recovery_prompt.3 \
+	docs/man/sessnap_scan.3 \
+	docs/man/sessnap_scan_free.3 \
+	docs/man/sessnap_session_adopt.3

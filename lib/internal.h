@@ -174,6 +174,19 @@ int sessnap__lock_take(int *fd, sessnap_store *store, const char *id);
  * absent, negative on error.
  */
 int sessnap__lock_probe(sessnap_store *store, const char *id);
+/*
+ * True when `owner` was recorded on another host than `self` (an empty
+ * host, from an old writer, counts as ours).  Locks on another host are
+ * invisible here, so such a session is never called crashed (scan.c).
+ */
+bool sessnap__owner_foreign(const sessnap_owner *owner,
+			    const sessnap_owner *self);
+
+/* ---- Recovery (recover.c) ------------------------------------------------ */
+
+/* "5 minutes ago", "just now", "2 days ago": the age of then_ms at now_ms. */
+void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
+			 int64_t then_ms);
 
 /* ---- Format (format.c) ---------------------------------------------------- */
 

@@ -125,8 +125,7 @@ int sessnap__lock_take(int *out, sessnap_store *store, const char *id)
 int sessnap__lock_probe(sessnap_store *store, const char *id)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
-	struct stat st;
-	int fd, rc;
+	int fd;
 
 	sessnap__lock_name(name, id);
 	fd = SYS(openat)(store->dfd, name,
@@ -138,20 +137,12 @@ int sessnap__lock_probe(sessnap_store *store, const char *id)
 				       sessnap__path(path, sizeof(path), store,
 						     name));
 	}
-	if (SYS(fstat)(fd, &st) < 0) {
-		rc = sessnap__syserr(errno, "fstat",
-				     sessnap__path(path, sizeof(path), store,
-						   name));
-		SYS(close)(fd);
-		return rc;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		SYS(close)(fd);
-		return 0;
-	}
 	/*
 	 * A shared probe: it fails only while an exclusive owner holds the
-	 * lock.  The lock, if we get it, goes with the close.
+	 * lock.  The lock, if we get it, goes with the close.  No fstat: the
+	 * scanner probes every session, this is its hot path, and the answer
+	 * for a FIFO or a directory named like a lock file is the same
+	 * without it (nobody holds it: free).
 	 */
 	if (SYS(flock)(fd, LOCK_SH | LOCK_NB) < 0) {
 		int err = errno;

@@ -19,6 +19,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/session.c \
 	lib/load.c \
 	lib/liveness.c \
+	lib/scan.c \
+	lib/recover.c \
 	lib/writer.h \
 	lib/writer.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \

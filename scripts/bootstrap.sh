@@ -30,7 +30,7 @@ else
 fi
 
 if ((${#missing[@]})); then
-	echo "bootstrap: installing ${missing[*]}"
+	echo "bootstrap: missing Debian packages: ${missing[*]}"
 	if test "$(id -u)" -eq 0; then
 		sudo=()
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -40,6 +40,7 @@ if ((${#missing[@]})); then
 		echo "  sudo apt-get install ${missing[*]}" >&2
 		exit 1
 	fi
+	echo "bootstrap: installing them with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -q
 	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -19,7 +19,9 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_format \
 	tests/check_store \
 	tests/check_session \
-	tests/check_load
+	tests/check_load \
+	tests/check_scan \
+	tests/check_recover
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
 
@@ -83,6 +85,16 @@ tests_check_session_LDADD = $(TEST_INTERNAL_LDADD)
 tests_check_load_SOURCES = tests/check_load.c
 tests_check_load_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_load_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_scan_SOURCES = tests/check_scan.c tests/scanutil.c \
+	tests/scanutil.h
+tests_check_scan_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_scan_LDADD = $(TEST_INTERNAL_LDADD)
+
+tests_check_recover_SOURCES = tests/check_recover.c tests/scanutil.c \
+	tests/scanutil.h
+tests_check_recover_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_recover_LDADD = $(TEST_INTERNAL_LDADD)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c

@@ -419,29 +419,47 @@ typedef struct {
 	/** Size of the state payload and of the snapshot file, in bytes. */
 	uint64_t payload_bytes;
 	uint64_t file_bytes;
+	/** Modification time of the file described, in milliseconds since
+	 * the epoch: the age of a corrupt or newer-format session. */
+	int64_t mtime_ms;
 } sessnap_info;
 
 /* sessnap_scan() flags */
-/** Also list completed sessions (listed by default: set
- * SESSNAP_SCAN_RECOVERABLE to list crashed ones only). */
+/** List only the sessions a user can recover: SESSNAP_STATUS_CRASHED
+ * (without it, every session is listed). */
 #define SESSNAP_SCAN_RECOVERABLE (1u << 0)
 
 /**
  * List the store's sessions, newest first, each classified.  Reads only the
- * header of each snapshot, with a bounded read.  Skips temporary files,
- * lock files without a snapshot, and anything not named like a snapshot.
+ * header of each snapshot, with a bounded read, and probes its lock: the
+ * cost grows with the number of sessions, not with the size of their
+ * states.  Skips temporary (dot) files, lock files without a snapshot,
+ * symlinks, FIFOs, directories and anything not named like a snapshot.
  *
- * @param out receives an array; free it with sessnap_scan_free()
+ * Classification: a held lock makes a session SESSNAP_STATUS_RUNNING
+ * whatever its files say; otherwise a newer format version gives
+ * SESSNAP_STATUS_NEWER, no valid header in either generation
+ * SESSNAP_STATUS_CORRUPT, the completed mark SESSNAP_STATUS_COMPLETED, a
+ * different host SESSNAP_STATUS_FOREIGN, and anything else
+ * SESSNAP_STATUS_CRASHED.  Sorted by saved time (by mtime when there is no
+ * usable header), newest first.
+ *
+ * @param out receives an array owned by the caller (NULL when empty); free
+ *        it with sessnap_scan_free()
  * @param out_count receives its length
  * @param store an open store
- * @param flags SESSNAP_SCAN_* flags, or 0 for every session
- * @return 0, SESSNAP_EIO, SESSNAP_ENOMEM
+ * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every session
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EIO, SESSNAP_EPERM, SESSNAP_ENOMEM
+ *         (a system error on any file fails the whole scan, rather than
+ *         guess)
  */
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags);
 
 /**
  * Free a scan result.
+ * @param infos an array from sessnap_scan(), or NULL
+ * @param count its length
  */
 void sessnap_scan_free(sessnap_info *infos, size_t count);
 
@@ -487,25 +505,45 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
 
 /**
  * Adopt a crashed session: take its lock (exactly one process wins), load
- * its state (as sessnap_load()), and continue it with the same id and
- * sequence.  The recovered files stay on disk until the adopter's first
- * successful save.
+ * its state (as sessnap_load(): checksum, `.prev` fallback, validation,
+ * migration), and continue it with the same id, creation time, label and
+ * sequence.
  *
- * @param out receives the session
- * @param state receives the recovered state (a new reference), or NULL
- * @param info receives what was found, or NULL
- * @param store an open store
+ * Before returning, the adoption is written: the recovered payload,
+ * unchanged, with the next sequence number, this process as owner and the
+ * adoption counter plus one (reset to 0 for a session that had completed).
+ * The atomic replace keeps the recovered snapshot as `<id>.snap.prev`, so
+ * the recovered data stays on disk until the adopter's first own save,
+ * and a state that crashes the app while it is restored is counted.
+ *
+ * @param out receives the session, owned by the caller (end or release
+ *        it); NULL on error
+ * @param state receives the recovered state (a new reference, owned by
+ *        the caller), or NULL when not wanted
+ * @param info receives what was found (seq and adoptions as adopted), or
+ *        NULL
+ * @param store an open store, not SESSNAP_STORE_READONLY, opened by this
+ *        process
  * @param id the session id
- * @return 0, SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN,
- *         or an error of sessnap_load()
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
+ *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
+ *         (written on another host), SESSNAP_ENOSPC or another error of
+ *         the write, or an error of sessnap_load(); on error nothing on
+ *         disk has changed and the lock is released
  */
 int sessnap_session_adopt(sessnap_session **out, json_object **state,
 			  sessnap_load_info *info, sessnap_store *store,
 			  const char *id);
 
 /**
- * Remove a session's files.  Refuses a running session.
- * @return 0, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND, SESSNAP_EBUSY,
+ * Remove a session's files: `.prev`, the snapshot, its temporary files
+ * (`.<id>.snap.*`), then its lock file last, all while holding its lock.
+ * Refuses a running session.  Allowed on a read-only store.
+ *
+ * @param store an open store
+ * @param id the session id
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (neither
+ *         generation exists; nothing is created), SESSNAP_EBUSY,
  *         SESSNAP_EIO, SESSNAP_EPERM
  */
 int sessnap_discard(sessnap_store *store, const char *id);
@@ -544,18 +582,24 @@ typedef struct {
 
 /**
  * Ask a terminal user which crashed session to restore:
- * "2 sessions did not end cleanly: ... Restore? [Y/n/list/discard]".
- * Lists only sessions whose owner is gone (never a running one), with
- * label, age, update count and size, and warns about a session that
- * crashed again after it was restored.  On EOF or a non-terminal it
- * keeps every snapshot, restores nothing and says so.
+ * "2 sessions did not end cleanly: ... Restore the newest one?
+ * [Y/n/list/discard]".  Lists only crashed sessions of this host (never a
+ * running one), newest first, with label, age, update count and size, and
+ * warns about a session that crashed again after it was restored.
+ * Answers: y or Enter (the newest), a number, n / "not now" (keep all, ask
+ * again next start), list (all, with ids), discard (after a
+ * confirmation).  On EOF, after five unusable answers, or when `in` is
+ * not a terminal (unless assume_tty), it keeps every snapshot, restores
+ * nothing and says so.  The prompt only chooses: adopt the returned id.
  *
- * @param out receives the chosen session id (SESSNAP_PROMPT_RESTORE only);
- *        adopt it with sessnap_session_adopt()
+ * @param out receives the chosen session id (SESSNAP_PROMPT_RESTORE only;
+ *        "" otherwise); adopt it with sessnap_session_adopt()
  * @param answer receives what the user answered
  * @param store an open store
- * @param opts options, or NULL for the defaults
- * @return 0, or an error of sessnap_scan() / sessnap_discard()
+ * @param opts options, or NULL for the defaults; the streams stay the
+ *        caller's
+ * @return 0, SESSNAP_EINVAL, or an error of sessnap_scan() (nothing was
+ *         asked) / sessnap_discard() (the rest is kept)
  */
 int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 			    sessnap_prompt_answer *answer,

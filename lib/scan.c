@@ -1,0 +1,397 @@
+/*
+ * scan.c - list a store's sessions and say, for each, who it belongs to
+ *
+ * At startup an app asks which of its sessions did not end cleanly and
+ * whether their owners are really gone.  A wrong answer is worse than
+ * none: it either offers to "recover" a session another window is still
+ * using, or it silently forgets work.  So the scanner decides liveness by
+ * the session's flock (liveness.c), never by a pid, and it reads nothing
+ * it does not need:
+ *
+ *  1. one pass of readdir over the store, keeping only the names
+ *     <32 hex>.snap and <32 hex>.snap.prev of regular files (dotfiles -
+ *     temporary files -, lock files, symlinks, FIFOs, directories and
+ *     unrelated names are skipped);
+ *  2. for each session id, probe its lock FIRST, then read the header of
+ *     <id>.snap (one bounded read: format.c), and only when that is
+ *     missing or unusable the header of <id>.snap.prev.  Probing first
+ *     matters: a session that ends cleanly between the two steps removes
+ *     its files while it still holds the lock, so a free lock followed by
+ *     a present snapshot always means the owner is gone;
+ *  3. classify: running (lock held; it wins over everything else, since
+ *     the owner is alive and will write again), newer-format, corrupt
+ *     (neither generation readable), completed, foreign (written on
+ *     another host, whose locks this host cannot see), crashed;
+ *  4. sort newest first by the header's saved time (by the file's mtime
+ *     when there is no usable header).
+ *
+ * The cost is a few system calls and one small read per session, whatever
+ * the size of the states; the memory is one fixed-size record per session
+ * plus its label.  A system error (EIO, EACCES, EMFILE...) fails the whole
+ * scan rather than guess: a guess could call a live session crashed.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* What readdir showed for one session id. */
+#define HAS_SNAP (1u << 0)
+#define HAS_PREV (1u << 1)
+
+struct cand {
+	char id[SESSNAP_ID_LEN + 1];
+	unsigned char has;
+};
+
+const char *sessnap_status_name(sessnap_status status)
+{
+	switch (status) {
+	case SESSNAP_STATUS_RUNNING:
+		return "running";
+	case SESSNAP_STATUS_CRASHED:
+		return "crashed";
+	case SESSNAP_STATUS_COMPLETED:
+		return "completed";
+	case SESSNAP_STATUS_FOREIGN:
+		return "foreign";
+	case SESSNAP_STATUS_NEWER:
+		return "newer";
+	case SESSNAP_STATUS_CORRUPT:
+		return "corrupt";
+	}
+	return "unknown";
+}
+
+/*
+ * Which session file a directory entry is, if any: HAS_SNAP for
+ * "<id>.snap", HAS_PREV for "<id>.snap.prev", 0 for anything else.
+ */
+static unsigned int name_kind(char id[SESSNAP_ID_LEN + 1], const char *name)
+{
+	size_t len = strlen(name);
+	unsigned int kind;
+
+	if (len == SESSNAP_ID_LEN + sizeof(".snap") - 1 &&
+	    strcmp(name + SESSNAP_ID_LEN, ".snap") == 0)
+		kind = HAS_SNAP;
+	else if (len == SESSNAP_ID_LEN + sizeof(".snap.prev") - 1 &&
+		 strcmp(name + SESSNAP_ID_LEN, ".snap.prev") == 0)
+		kind = HAS_PREV;
+	else
+		return 0;
+	memcpy(id, name, SESSNAP_ID_LEN);
+	id[SESSNAP_ID_LEN] = '\0';
+	return sessnap__id_valid(id) ? kind : 0;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cand *)a)->id,
+		      ((const struct cand *)b)->id);
+}
+
+/*
+ * Read the store directory once and return the session ids seen, sorted
+ * and merged, each with the generations that were present.  The directory
+ * is opened anew with openat(".") rather than dup'ed: a dup would share
+ * its read position with store->dfd, and the store may be scanned from
+ * several threads at once.
+ */
+static int list_candidates(struct cand **out, size_t *out_n,
+			   sessnap_store *store)
+{
+	struct cand *c = NULL, *tmp;
+	size_t n = 0, cap = 0, i, j;
+	struct dirent *de;
+	DIR *dir = NULL;
+	int fd, rc, saved_errno;
+	const char *step;
+
+	*out = NULL;
+	*out_n = 0;
+	fd = SYS(openat)(store->dfd, ".",
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		step = "open";
+		goto on_syserr;
+	}
+	dir = SYS(fdopendir)(fd);
+	if (dir == NULL) {
+		step = "opendir";
+		goto on_syserr;
+	}
+	for (;;) {
+		char id[SESSNAP_ID_LEN + 1];
+		unsigned int kind;
+
+		errno = 0;
+		de = SYS(readdir)(dir);
+		if (de == NULL) {
+			if (errno != 0) {
+				step = "readdir";
+				goto on_syserr;
+			}
+			break;
+		}
+		/* Symlinks, FIFOs, devices, directories: not ours. */
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if ((kind = name_kind(id, de->d_name)) == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			tmp = reallocarray(c, cap, sizeof(*c));
+			if (tmp == NULL) {
+				rc = sessnap__error(SESSNAP_ENOMEM,
+						    "out of memory");
+				goto on_error;
+			}
+			c = tmp;
+		}
+		memcpy(c[n].id, id, sizeof(id));
+		c[n].has = (unsigned char)kind;
+		n++;
+	}
+	SYS(closedir)(dir);
+	dir = NULL;
+
+	if (n > 0)
+		qsort(c, n, sizeof(*c), cand_cmp);
+	for (i = 0, j = 0; i < n; i++) {
+		if (j > 0 && strcmp(c[j - 1].id, c[i].id) == 0)
+			c[j - 1].has |= c[i].has;
+		else
+			c[j++] = c[i];
+	}
+	*out = c;
+	*out_n = j;
+	return 0;
+
+on_syserr : {
+	char path[PATH_MAX];
+
+	rc = sessnap__syserr(errno, step,
+			     sessnap__path(path, sizeof(path), store, "."));
+}
+on_error:
+	saved_errno = errno;
+	if (dir != NULL)
+		SYS(closedir)(dir);
+	else if (fd >= 0)
+		SYS(close)(fd);
+	free(c);
+	errno = saved_errno;
+	return rc;
+}
+
+static int64_t mtime_ms(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000 +
+	       st->st_mtim.tv_nsec / 1000000;
+}
+
+/*
+ * Read one generation's header.  Returns 0, SESSNAP_ENEWER,
+ * SESSNAP_ECORRUPT, SESSNAP_ENOTFOUND (also for a name that is not a
+ * regular file, or a symlink: those are not ours and are skipped), or a
+ * system error that fails the scan.
+ */
+static int read_gen(sessnap__header *h, struct stat *st, sessnap_store *store,
+		    const char *id, const char *name, char *why, size_t why_len)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = sessnap__header_read(h, st, store, name, why, why_len);
+	/* header_read fills st only once it opened a regular file. */
+	if (rc == SESSNAP_ECORRUPT && st->st_mode == 0)
+		return SESSNAP_ENOTFOUND;
+	if (rc == 0 && strcmp(h->id, id) != 0) {
+		snprintf(why, why_len, "header names session %s, not %s", h->id,
+			 id);
+		return SESSNAP_ECORRUPT;
+	}
+	return rc;
+}
+
+static void fill_from_header(sessnap_info *info, const sessnap__header *h)
+{
+	info->created_ms = h->created_ms;
+	info->saved_ms = h->saved_ms;
+	info->seq = h->seq;
+	info->adoptions = h->adoptions;
+	info->format_version = h->format_version;
+	info->schema_version = h->schema_version;
+	info->owner = h->owner;
+	info->payload_bytes = h->length;
+}
+
+/*
+ * Classify one session.  Returns 1 when *info was filled, 0 when the
+ * session vanished meanwhile (nothing to list), or a negative error.
+ */
+static int classify(sessnap_info *info, sessnap_store *store,
+		    const struct cand *c)
+{
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX], why[256];
+	sessnap__header h;
+	struct stat st;
+	bool have_header = false;
+	int live, rc, rc_prev;
+
+	memset(info, 0, sizeof(*info));
+	memcpy(info->id, c->id, sizeof(info->id));
+	sessnap__snap_name(snap, c->id);
+	sessnap__prev_name(prev, c->id);
+
+	/* The lock first: see the essay at the top. */
+	if ((live = sessnap__lock_probe(store, c->id)) < 0)
+		return live;
+
+	rc = read_gen(&h, &st, store, c->id, snap, why, sizeof(why));
+	if (rc == SESSNAP_ECORRUPT || rc == SESSNAP_ENOTFOUND) {
+		struct stat st_main = st;
+
+		rc_prev =
+		    read_gen(&h, &st, store, c->id, prev, why, sizeof(why));
+		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
+			info->flags |= SESSNAP_INFO_FROM_PREV;
+			rc = rc_prev;
+		} else if (rc_prev != SESSNAP_ECORRUPT &&
+			   rc_prev != SESSNAP_ENOTFOUND) {
+			return rc_prev;
+		} else if (rc == SESSNAP_ENOTFOUND &&
+			   rc_prev == SESSNAP_ENOTFOUND) {
+			return 0;
+		} else {
+			/* Corrupt: describe the main file if it exists. */
+			if (st_main.st_mode != 0)
+				st = st_main;
+			rc = SESSNAP_ECORRUPT;
+		}
+	} else if (rc < 0 && rc != SESSNAP_ENEWER) {
+		return rc;
+	}
+	info->file_bytes = (uint64_t)st.st_size;
+	info->mtime_ms = mtime_ms(&st);
+
+	if (rc == 0) {
+		have_header = true;
+		fill_from_header(info, &h);
+		if (h.label[0] != '\0' &&
+		    (info->label = strdup(h.label)) == NULL)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	} else if (rc == SESSNAP_ENEWER) {
+		info->format_version = h.format_version;
+	}
+
+	if (live)
+		info->status = SESSNAP_STATUS_RUNNING;
+	else if (rc == SESSNAP_ENEWER)
+		info->status = SESSNAP_STATUS_NEWER;
+	else if (!have_header)
+		info->status = SESSNAP_STATUS_CORRUPT;
+	else if (h.completed)
+		info->status = SESSNAP_STATUS_COMPLETED;
+	else if (sessnap__owner_foreign(&h.owner, &store->self))
+		info->status = SESSNAP_STATUS_FOREIGN;
+	else
+		info->status = SESSNAP_STATUS_CRASHED;
+	return 1;
+}
+
+bool sessnap__owner_foreign(const sessnap_owner *owner,
+			    const sessnap_owner *self)
+{
+	return owner->host[0] != '\0' && strcmp(owner->host, self->host) != 0;
+}
+
+static int64_t sort_key(const sessnap_info *i)
+{
+	return i->saved_ms > 0 ? i->saved_ms : i->mtime_ms;
+}
+
+/* Newest first; the id breaks ties so the order is stable. */
+static int info_cmp(const void *a, const void *b)
+{
+	const sessnap_info *x = a, *y = b;
+	int64_t kx = sort_key(x), ky = sort_key(y);
+
+	if (kx != ky)
+		return kx > ky ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+		 unsigned int flags)
+{
+	struct cand *c = NULL;
+	sessnap_info *infos = NULL;
+	size_t n = 0, i, count = 0;
+	int rc;
+
+	if (out == NULL || out_count == NULL || store == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_scan: NULL argument");
+	*out = NULL;
+	*out_count = 0;
+	if (flags & ~SESSNAP_SCAN_RECOVERABLE)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_scan: unknown flags %#x",
+				      flags & ~SESSNAP_SCAN_RECOVERABLE);
+	if ((rc = list_candidates(&c, &n, store)) < 0)
+		return rc;
+	if (n > 0 && (infos = calloc(n, sizeof(*infos))) == NULL) {
+		rc = sessnap__error(SESSNAP_ENOMEM, "out of memory");
+		goto on_error;
+	}
+	for (i = 0; i < n; i++) {
+		rc = classify(&infos[count], store, &c[i]);
+		if (rc < 0)
+			goto on_error;
+		if (rc == 0)
+			continue;
+		if ((flags & SESSNAP_SCAN_RECOVERABLE) &&
+		    infos[count].status != SESSNAP_STATUS_CRASHED) {
+			free(infos[count].label);
+			infos[count].label = NULL;
+			continue;
+		}
+		count++;
+	}
+	free(c);
+	if (count > 0)
+		qsort(infos, count, sizeof(*infos), info_cmp);
+	if (count == 0) {
+		free(infos);
+		infos = NULL;
+	}
+	*out = infos;
+	*out_count = count;
+	return 0;
+
+on_error:
+	free(c);
+	sessnap_scan_free(infos, count);
+	return rc;
+}
+
+void sessnap_scan_free(sessnap_info *infos, size_t count)
+{
+	size_t i;
+
+	if (infos == NULL)
+		return;
+	for (i = 0; i < count; i++)
+		free(infos[i].label);
+	free(infos);
+}

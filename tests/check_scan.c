@@ -1,0 +1,587 @@
+/*
+ * check_scan.c -- the scanner: who crashed, who is running, what is not
+ * ours.
+ *
+ * Liveness is tested with real processes: a child that saved and was
+ * SIGKILLed, a child still running, a child that ended cleanly.  The rest
+ * uses hand-made files: newer format, another host, a corrupt main file
+ * with a good previous generation, and the things a store may hold that
+ * are not sessions (temp files, stray locks, symlinks, FIFOs,
+ * directories).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "internal.h"
+#include "scanutil.h"
+#include "testutil.h"
+
+#define NOW_MS ((int64_t)1700000000000)
+
+static sessnap_info *scan_all(sessnap_store *store, size_t *n)
+{
+	sessnap_info *infos = NULL;
+	int rc = sessnap_scan(&infos, n, store, 0);
+
+	ck_assert_msg(rc == 0, "scan: %s", sessnap_last_error());
+	return infos;
+}
+
+/* The one session the store is expected to list. */
+static sessnap_status scan_one(sessnap_store *store, const char *id,
+			       unsigned int *flags)
+{
+	sessnap_info *infos;
+	sessnap_status st;
+	size_t n = 0;
+
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, id);
+	st = infos[0].status;
+	if (flags != NULL)
+		*flags = infos[0].flags;
+	sessnap_scan_free(infos, n);
+	return st;
+}
+
+/* ---- core ---------------------------------------------------------------- */
+
+START_TEST(test_killed_child_is_crashed)
+{
+	sessnap_store *store = su_store_open();
+	struct su_child c;
+	sessnap_info *infos;
+	size_t n = 0;
+
+	su_child_start(&c, SU_CHILD_WAIT, "notes.txt", 7);
+	/* Alive: running, never crashed. */
+	ck_assert_int_eq(scan_one(store, c.id, NULL), SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(sessnap__lock_probe(store, c.id), 1);
+	su_child_kill(&c);
+
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_str_eq(infos[0].label, "notes.txt");
+	ck_assert_uint_eq(infos[0].seq, 1);
+	ck_assert_uint_eq(infos[0].flags, 0);
+	ck_assert_uint_eq(infos[0].payload_bytes, strlen("{\"n\":7}"));
+	ck_assert_uint_gt(infos[0].file_bytes, infos[0].payload_bytes);
+	ck_assert_int_gt(infos[0].saved_ms, 0);
+	ck_assert_uint_eq(infos[0].format_version, SESSNAP_FORMAT_VERSION);
+	sessnap_scan_free(infos, n);
+
+	/* RECOVERABLE lists it too. */
+	ck_assert_int_eq(
+	    sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
+	ck_assert_uint_eq(n, 1);
+	sessnap_scan_free(infos, n);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_running_child_never_crashed)
+{
+	sessnap_store *store = su_store_open();
+	struct su_child c;
+	sessnap_info *infos;
+	size_t n = 9;
+
+	su_child_start(&c, SU_CHILD_WAIT, NULL, 1);
+	ck_assert_int_eq(scan_one(store, c.id, NULL), SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(
+	    sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(infos);
+	su_child_kill(&c);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_clean_end_completed_or_gone)
+{
+	sessnap_store *store = su_store_open();
+	struct su_child kept, gone;
+	sessnap_info *infos;
+	size_t n = 0;
+
+	su_child_start(&kept, SU_CHILD_END_KEEP, "kept", 1);
+	su_child_start(&gone, SU_CHILD_END, "gone", 2);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, kept.id);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_COMPLETED);
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(
+	    sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
+	ck_assert_uint_eq(n, 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * The recorded pid is alive (it is ours), but nobody holds the lock: the
+ * owner that wrote the snapshot is gone, whatever process got its pid.
+ */
+START_TEST(test_live_pid_free_lock_is_crashed)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], snap[64], lock[64];
+	sessnap__header h;
+
+	su_id(id, 1);
+	su_header(&h, id, NOW_MS);
+	h.owner.pid = getpid();
+	snprintf(snap, sizeof(snap), "%s.snap", id);
+	snprintf(lock, sizeof(lock), "%s.lock", id);
+	su_put_snap(snap, &h, "[1,2]");
+	tu_write_file(tu_dir, lock, "", 0);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CRASHED);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_sorted_newest_first)
+{
+	sessnap_store *store = su_store_open();
+	char ids[4][SESSNAP_ID_LEN + 1], name[160], path[4096];
+	const int64_t saved[3] = { NOW_MS - 5000, NOW_MS, NOW_MS - 100 };
+	struct timespec ts[2];
+	sessnap__header h;
+	sessnap_info *infos;
+	size_t n = 0, i;
+
+	for (i = 0; i < 3; i++) {
+		su_id(ids[i], (unsigned int)i + 10);
+		su_header(&h, ids[i], saved[i]);
+		snprintf(name, sizeof(name), "%s.snap", ids[i]);
+		su_put_snap(name, &h, "{}");
+	}
+	/* A corrupt one sorts by its mtime: between the first two. */
+	su_id(ids[3], 20);
+	snprintf(name, sizeof(name), "%s.snap", ids[3]);
+	tu_write_file(tu_dir, name, "garbage\n", 8);
+	tu_join(path, sizeof(path), tu_dir, name);
+	ts[0].tv_sec = ts[1].tv_sec = (NOW_MS - 50) / 1000;
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)((NOW_MS - 50) % 1000) * 1000000;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(infos[0].id, ids[1]);
+	ck_assert_str_eq(infos[1].id, ids[3]);
+	ck_assert_int_eq(infos[1].status, SESSNAP_STATUS_CORRUPT);
+	ck_assert_int_eq(infos[1].saved_ms, 0);
+	ck_assert_int_eq(infos[1].mtime_ms, NOW_MS - 50);
+	ck_assert_str_eq(infos[2].id, ids[2]);
+	ck_assert_str_eq(infos[3].id, ids[0]);
+	for (i = 0; i < n; i++)
+		if (i != 1)
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+	sessnap_scan_free(infos, n);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_status_names)
+{
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_RUNNING),
+			 "running");
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_CRASHED),
+			 "crashed");
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_COMPLETED),
+			 "completed");
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_FOREIGN),
+			 "foreign");
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_NEWER), "newer");
+	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_CORRUPT),
+			 "corrupt");
+	ck_assert_str_eq(sessnap_status_name((sessnap_status)99), "unknown");
+}
+END_TEST
+
+/* ---- errors -------------------------------------------------------------- */
+
+START_TEST(test_bad_arguments)
+{
+	sessnap_store *store = su_store_open();
+	sessnap_info *infos;
+	size_t n;
+
+	ck_assert_int_eq(sessnap_scan(NULL, &n, store, 0), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_scan(&infos, NULL, store, 0), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_scan(&infos, &n, NULL, 0), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 1u << 7),
+			 SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "flags"));
+	sessnap_scan_free(NULL, 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * Fail each system call of a scan in turn, once: every failure is
+ * reported with a message naming the store, returns no result, and leaks
+ * no descriptor; then the scan succeeds.
+ */
+static void fault_loop(unsigned int kinds, int err, int want)
+{
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap_store *store = su_store_open();
+	sessnap__header h;
+	sessnap_info *infos;
+	unsigned long nth;
+	size_t n;
+	int fds, rc;
+
+	su_id(id, 1);
+	su_header(&h, id, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{\"a\":1}");
+	snprintf(name, sizeof(name), "%s.snap.prev", id);
+	su_put_snap(name, &h, "{\"a\":0}");
+	snprintf(name, sizeof(name), "%s.lock", id);
+	tu_write_file(tu_dir, name, "", 0); /* a free lock: probed */
+	su_id(id, 2);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	tu_write_file(tu_dir, name, "x", 1); /* corrupt: reads .prev too */
+
+	fds = tu_count_fds();
+	for (nth = 1; nth < 100; nth++) {
+		sessnap__fault_arm(kinds, nth, err, 0);
+		infos = (sessnap_info *)1;
+		n = 7;
+		rc = sessnap_scan(&infos, &n, store, 0);
+		sessnap__fault_disarm();
+		ck_assert_int_eq(tu_count_fds(), fds);
+		if (sessnap__fault_fired() == 0) {
+			ck_assert_int_eq(rc, 0);
+			ck_assert_uint_eq(n, 2);
+			sessnap_scan_free(infos, n);
+			break;
+		}
+		ck_assert_msg(rc == want, "call %lu: %d (%s)", nth, rc,
+			      sessnap_last_error());
+		ck_assert_ptr_null(infos);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
+	}
+	ck_assert_uint_gt(nth, 1);
+	ck_assert_uint_lt(nth, 100);
+	sessnap_store_close(store);
+}
+
+START_TEST(test_fault_open)
+{
+	fault_loop(SESSNAP__SYS_OPEN, EACCES, SESSNAP_EPERM);
+}
+END_TEST
+
+START_TEST(test_fault_read_stat_dir)
+{
+	fault_loop(SESSNAP__SYS_READ, EIO, SESSNAP_EIO);
+	fault_loop(SESSNAP__SYS_STAT, EIO, SESSNAP_EIO);
+	fault_loop(SESSNAP__SYS_READDIR, EIO, SESSNAP_EIO);
+	fault_loop(SESSNAP__SYS_FLOCK, EIO, SESSNAP_EIO);
+}
+END_TEST
+
+START_TEST(test_fault_emfile)
+{
+	fault_loop(SESSNAP__SYS_OPEN, EMFILE, SESSNAP_EIO);
+}
+END_TEST
+
+/* ---- edge ---------------------------------------------------------------- */
+
+START_TEST(test_empty_store)
+{
+	sessnap_store *store = su_store_open();
+	sessnap_info *infos = (sessnap_info *)1;
+	size_t n = 5;
+
+	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(infos);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_newer_format)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+	sessnap_info *infos;
+	unsigned int flags;
+	size_t n = 0;
+
+	su_id(id, 3);
+	su_header(&h, id, NOW_MS);
+	h.format_version = SESSNAP_FORMAT_VERSION + 1;
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{\"v\":2}");
+	/* A valid older generation must not hide the newer one. */
+	su_header(&h, id, NOW_MS - 10);
+	snprintf(name, sizeof(name), "%s.snap.prev", id);
+	su_put_snap(name, &h, "{}");
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_NEWER);
+	ck_assert_uint_eq(infos[0].format_version, SESSNAP_FORMAT_VERSION + 1);
+	ck_assert_uint_eq(infos[0].flags, 0);
+	sessnap_scan_free(infos, n);
+
+	/* Only a newer .prev: still newer, from .prev. */
+	snprintf(name, sizeof(name), "%s.snap", id);
+	tu_write_file(tu_dir, name, "", 0);
+	h.format_version = 7;
+	snprintf(name, sizeof(name), "%s.snap.prev", id);
+	su_put_snap(name, &h, "{}");
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_NEWER);
+	ck_assert_uint_eq(flags, SESSNAP_INFO_FROM_PREV);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_foreign_host)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+	int fd;
+
+	su_id(id, 4);
+	su_header(&h, id, NOW_MS);
+	strlcpy(h.owner.host, "elsewhere.example", sizeof(h.owner.host));
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{}");
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_FOREIGN);
+
+	/* A held lock still wins. */
+	ck_assert_int_eq(sessnap__lock_take(&fd, store, id), 0);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_RUNNING);
+	close(fd);
+
+	/* Completed on another host: nothing to recover. */
+	h.completed = true;
+	su_put_snap(name, &h, "{}");
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_COMPLETED);
+
+	/* No host recorded (an old writer): ours. */
+	h.completed = false;
+	h.owner.host[0] = '\0';
+	su_put_snap(name, &h, "{}");
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CRASHED);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_corrupt_main_good_prev)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+	sessnap_info *infos;
+	unsigned int flags;
+	size_t n = 0;
+
+	su_id(id, 5);
+	su_header(&h, id, NOW_MS);
+	h.seq = 41;
+	snprintf(name, sizeof(name), "%s.snap.prev", id);
+	su_put_snap(name, &h, "{\"old\":true}");
+	snprintf(name, sizeof(name), "%s.snap", id);
+	/* ext4's zero-filled file after a crash. */
+	tu_write_file(tu_dir, name, "\0\0\0\0\0\0\0\0", 8);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_PREV);
+	ck_assert_uint_eq(infos[0].seq, 41);
+	sessnap_scan_free(infos, n);
+
+	/* Main missing: the .prev alone still counts. */
+	ck_assert_int_eq(unlinkat(store->dfd, name, 0), 0);
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_CRASHED);
+	ck_assert_uint_eq(flags, SESSNAP_INFO_FROM_PREV);
+
+	/* Both bad: corrupt. */
+	snprintf(name, sizeof(name), "%s.snap.prev", id);
+	tu_write_file(tu_dir, name, "{\"format\":\"x\"}\n", 15);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+
+	/* A truncated main file (size differs from the header): corrupt. */
+	su_header(&h, id, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{\"a\":1}");
+	{
+		char path[4096];
+		struct stat st;
+
+		tu_join(path, sizeof(path), tu_dir, name);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(truncate(path, st.st_size - 3), 0);
+	}
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_header_id_mismatch)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], other[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+
+	su_id(id, 6);
+	su_id(other, 7);
+	su_header(&h, other, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{}");
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * A store holding one real session and everything else that may lie
+ * around: only the session is listed, and a FIFO named like a snapshot
+ * does not hang the scan.
+ */
+START_TEST(test_ignores_what_is_not_a_session)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], other[SESSNAP_ID_LEN + 1];
+	char name[128], path[4096], target[4096];
+	sessnap__header h;
+	sessnap_info *infos;
+	size_t n = 0;
+
+	su_id(id, 8);
+	su_header(&h, id, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{}");
+	tu_join(target, sizeof(target), tu_dir, name);
+
+	/* Temp files of a writer, of the .prev step, and a stray lock. */
+	snprintf(name, sizeof(name), ".%s.snap.Ab12Cd", id);
+	su_put_snap(name, &h, "{}");
+	snprintf(name, sizeof(name), ".%s.snap.prev.Xy34Zw", id);
+	su_put_snap(name, &h, "{}");
+	su_id(other, 9);
+	snprintf(name, sizeof(name), "%s.lock", other);
+	tu_write_file(tu_dir, name, "", 0);
+	/* Unrelated and almost-right names. */
+	tu_write_file(tu_dir, "notes.txt", "hi", 2);
+	snprintf(name, sizeof(name), "%s.snapx", other);
+	su_put_snap(name, &h, "{}");
+	snprintf(name, sizeof(name), "%s.snap.prev.old", other);
+	su_put_snap(name, &h, "{}");
+	tu_write_file(tu_dir, "0123456789ABCDEF0123456789ABCDEF.snap", "x", 1);
+	tu_write_file(tu_dir, "0123456789abcdef.snap", "x", 1);
+	/* A symlink, a FIFO and a directory named like snapshots. */
+	su_id(other, 10);
+	snprintf(name, sizeof(name), "%s.snap", other);
+	tu_join(path, sizeof(path), tu_dir, name);
+	ck_assert_int_eq(symlink(target, path), 0);
+	su_id(other, 11);
+	snprintf(name, sizeof(name), "%s.snap", other);
+	tu_join(path, sizeof(path), tu_dir, name);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	su_id(other, 12);
+	snprintf(name, sizeof(name), "%s.snap.prev", other);
+	tu_join(path, sizeof(path), tu_dir, name);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, id);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	sessnap_scan_free(infos, n);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* The scan reads a bounded header: a big state costs no more. */
+START_TEST(test_big_state_header_only)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	size_t big = (size_t)8 << 20, n = 0;
+	sessnap__header h;
+	sessnap_info *infos;
+	unsigned long reads;
+	char *payload;
+
+	payload = malloc(big + 1);
+	ck_assert_ptr_nonnull(payload);
+	memset(payload, ' ', big);
+	payload[0] = '1';
+	payload[big] = '\0';
+	su_id(id, 13);
+	su_header(&h, id, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, payload);
+	free(payload);
+	/* Count the reads: an armed fault that never fires counts calls. */
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1000000, EIO, 0);
+	infos = scan_all(store, &n);
+	reads = sessnap__fault_disarm();
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(infos[0].payload_bytes, big);
+	ck_assert_uint_le(reads, 2);
+	sessnap_scan_free(infos, n);
+	sessnap_store_close(store);
+}
+END_TEST
+
+Suite *scan_suite(void);
+
+Suite *scan_suite(void)
+{
+	Suite *s = suite_create("scan");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_killed_child_is_crashed);
+	tcase_add_test(tc, test_running_child_never_crashed);
+	tcase_add_test(tc, test_clean_end_completed_or_gone);
+	tcase_add_test(tc, test_live_pid_free_lock_is_crashed);
+	tcase_add_test(tc, test_sorted_newest_first);
+	tcase_add_test(tc, test_status_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_bad_arguments);
+	tcase_add_test(tc, test_fault_open);
+	tcase_add_test(tc, test_fault_read_stat_dir);
+	tcase_add_test(tc, test_fault_emfile);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("edge");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_empty_store);
+	tcase_add_test(tc, test_newer_format);
+	tcase_add_test(tc, test_foreign_host);
+	tcase_add_test(tc, test_corrupt_main_good_prev);
+	tcase_add_test(tc, test_header_id_mismatch);
+	tcase_add_test(tc, test_ignores_what_is_not_a_session);
+	tcase_add_test(tc, test_big_state_header_only);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_MAIN(scan_suite)

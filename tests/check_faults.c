@@ -514,6 +514,133 @@ static void check_open(struct world *w, const struct outcome *out)
 	check_bystander(w);
 }
 
+/*
+ * Scan, adopt and discard work on a crashed session: S is released (its
+ * owner "died" with B still pending, which is lost as it would be in a
+ * crash), so its last committed state is A.  The release happens before
+ * the fault is armed; it frees S's lock descriptor (fd_delta 1).
+ */
+static void crash_s(struct world *w)
+{
+	sessnap_session_release(w->s);
+	w->s = NULL;
+}
+
+static void op_scan(struct world *w, struct outcome *out, unsigned int kinds,
+		    unsigned long nth, int err, unsigned int flags)
+{
+	sessnap_info *infos = NULL;
+	size_t n = 0, i;
+
+	crash_s(w);
+	sessnap__fault_arm(kinds, nth, err, flags);
+	out->rc = sessnap_scan(&infos, &n, w->store, 0);
+	run_armed(out);
+	if (out->rc < 0) {
+		ck_assert_ptr_null(infos);
+		return;
+	}
+	/* a fault never makes a session look corrupt, or vanish */
+	ck_assert_uint_eq(n, 2);
+	for (i = 0; i < n; i++) {
+		if (strcmp(infos[i].id, w->s_id) == 0) {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+			ck_assert_uint_eq(infos[i].seq, 2);
+		} else {
+			ck_assert_str_eq(infos[i].id, w->o_id);
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_RUNNING);
+		}
+	}
+	sessnap_scan_free(infos, n);
+}
+
+/* After scan, adopt or discard: S holds A (or is gone, discard only). */
+static void check_crashed(struct world *w, const struct outcome *out,
+			  bool may_be_gone)
+{
+	char snap[SESSNAP__NAME_MAX];
+
+	if (out->rc < 0)
+		check_reported(w, out);
+	sessnap__snap_name(snap, w->s_id);
+	ck_assert_int_eq(sessnap__lock_probe(w->store, w->s_id), 0);
+	check_temps(w, out);
+	check_bystander(w);
+	if (may_be_gone && !exists_in(w, snap))
+		return;
+	ck_assert_msg(payload_is(w, snap, A),
+		      "%s does not hold the last committed state (rc %d: %s)",
+		      snap, out->rc, out->msg);
+	assert_loads(w, w->s_id, A, false);
+}
+
+static void check_scan(struct world *w, const struct outcome *out)
+{
+	check_crashed(w, out, false);
+}
+
+static void op_adopt(struct world *w, struct outcome *out, unsigned int kinds,
+		     unsigned long nth, int err, unsigned int flags)
+{
+	sessnap_session *n = NULL;
+	sessnap_load_info info;
+	json_object *st = NULL;
+
+	crash_s(w);
+	sessnap__fault_arm(kinds, nth, err, flags);
+	out->rc = sessnap_session_adopt(&n, &st, &info, w->store, w->s_id);
+	run_armed(out);
+	if (out->rc < 0) {
+		ck_assert_ptr_null(n);
+		ck_assert_ptr_null(st);
+		return;
+	}
+	ck_assert_str_eq(
+	    json_object_to_json_string_ext(
+		st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    A);
+	ck_assert_int_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
+	json_object_put(st);
+	/* only one adopter: the lock is ours until released */
+	ck_assert_int_eq(sessnap__lock_probe(w->store, w->s_id), 1);
+	sessnap_session_release(n);
+}
+
+static void check_adopt(struct world *w, const struct outcome *out)
+{
+	check_crashed(w, out, false);
+}
+
+static void op_discard(struct world *w, struct outcome *out, unsigned int kinds,
+		       unsigned long nth, int err, unsigned int flags)
+{
+	crash_s(w);
+	sessnap__fault_arm(kinds, nth, err, flags);
+	out->rc = sessnap_discard(w->store, w->s_id);
+	run_armed(out);
+}
+
+/*
+ * A failed discard leaves the session loadable, or (when only the lock
+ * file's removal failed) already without data: that was the intent.
+ */
+static void check_discard(struct world *w, const struct outcome *out)
+{
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
+
+	sessnap__snap_name(snap, w->s_id);
+	sessnap__prev_name(prev, w->s_id);
+	if (out->rc == 0) {
+		ck_assert(!exists_in(w, snap) && !exists_in(w, prev));
+		check_temps(w, out);
+		check_bystander(w);
+		return;
+	}
+	check_crashed(w, out, true);
+}
+
 /* ---- the walk ------------------------------------------------------------ */
 
 /*
@@ -614,6 +741,24 @@ END_TEST
 START_TEST(walk_load)
 {
 	walk("load", op_load, check_load, 0);
+}
+END_TEST
+
+START_TEST(walk_scan)
+{
+	walk("scan", op_scan, check_scan, 1);
+}
+END_TEST
+
+START_TEST(walk_adopt)
+{
+	walk("adopt", op_adopt, check_adopt, 1);
+}
+END_TEST
+
+START_TEST(walk_discard)
+{
+	walk("discard", op_discard, check_discard, 1);
 }
 END_TEST
 
@@ -997,6 +1142,9 @@ Suite *faults_suite(void)
 	tcase_add_test(core, walk_begin);
 	tcase_add_test(core, walk_load);
 	tcase_add_test(core, walk_open);
+	tcase_add_test(core, walk_scan);
+	tcase_add_test(core, walk_adopt);
+	tcase_add_test(core, walk_discard);
 	suite_add_tcase(s, core);
 
 	tu_tcase_add_tmpdir(errors);

@@ -10,8 +10,9 @@
  * watchdog kills a test that blocks, e.g. on a FIFO), never follow a link
  * (the target's content is never returned), and never delete or change
  * what it finds.  Where a previous generation is valid it must be used,
- * flagged.  As the scanner and the cleaner land, they join the same
- * tests.
+ * flagged.  The scanner sees the same store: it lists the session as
+ * crashed (from the previous generation) or corrupt, never reads through
+ * a link, and never removes anything.
  */
 #include "config.h"
 
@@ -139,6 +140,40 @@ static void expect_prev_or_error(const char *id, bool has_prev)
 	}
 }
 
+/*
+ * The scanner lists the session as crashed from its previous generation;
+ * without one, as corrupt or not at all; never anything read through the
+ * planted thing.
+ */
+static void expect_scan(const char *id, bool has_prev)
+{
+	sessnap_info *infos = NULL;
+	size_t n = 0, i, found = 0;
+
+	ck_assert_msg(sessnap_scan(&infos, &n, store, 0) == 0, "scan: %s",
+		      sessnap_last_error());
+	for (i = 0; i < n; i++) {
+		if (strcmp(infos[i].id, id) != 0)
+			continue;
+		found++;
+		if (has_prev) {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+			ck_assert(infos[i].flags & SESSNAP_INFO_FROM_PREV);
+		} else {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CORRUPT);
+		}
+	}
+	/* a session whose only "snapshot" is not a regular file may be
+	 * left out of the listing: it holds nothing to recover */
+	if (has_prev)
+		ck_assert_uint_eq(found, 1);
+	else
+		ck_assert_uint_le(found, 1);
+	sessnap_scan_free(infos, n);
+}
+
 static bool still_there(const char *id, const char *suffix)
 {
 	char path[PATH_MAX];
@@ -237,6 +272,7 @@ static void hostile_case(void (*plant)(const char *path), bool with_prev)
 	before = tu_read_file(outside, &len);
 	ck_assert_ptr_nonnull(before);
 	expect_prev_or_error(id, with_prev);
+	expect_scan(id, with_prev);
 	/* nothing deleted, the link target unchanged and never returned */
 	ck_assert(still_there(id, ".snap"));
 	ck_assert_int_eq(with_prev, still_there(id, ".snap.prev"));
@@ -442,6 +478,8 @@ START_TEST(names_not_ids)
 		ck_assert_int_eq(sessnap_load(&st, NULL, store, bad[i]),
 				 SESSNAP_EBADNAME);
 		ck_assert_ptr_null(st);
+		ck_assert_int_eq(sessnap_discard(store, bad[i]),
+				 SESSNAP_EBADNAME);
 	}
 }
 END_TEST
@@ -463,6 +501,16 @@ START_TEST(non_utf8_names_beside)
 	ck_assert_str_eq(
 	    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), GOOD);
 	json_object_put(st);
+	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);
+	{
+		sessnap_info *infos = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_str_eq(infos[0].id, id);
+		sessnap_scan_free(infos, n);
+	}
 	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);
 }
 END_TEST

@@ -18,7 +18,10 @@
  *     checksum) and its seq is L - 1, L or L + 1: the last or next-to-last
  *     acknowledged, or the one update that was in flight - never older.
  *
- * Then it removes the session's files and goes on.  The store's durability
+ * Then it takes the session off the store through the library - adopting
+ * it (the adopted state must be the one just loaded) and ending it every
+ * other time, discarding it otherwise - and goes on; the store must end
+ * empty.  The store's durability
  * is whatever the environment sets (SESSNAP_TEST_FSYNC=0 in "make check"):
  * a process crash keeps the page cache, so durability NONE must already
  * survive it.  Exit status 0 when every iteration passed; the last line of
@@ -141,16 +144,41 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static void remove_session(const char *dir, const char *id)
+/*
+ * Take the crashed session off the store through the library, as an app
+ * would: every other time adopt it (it must hold the state just loaded,
+ * `want`) and end it; otherwise discard it.  Returns 0 or 1 (reported).
+ */
+static int finish_session(sessnap_store *store, const char *id,
+			  const json_object *want, unsigned long kill_no)
 {
-	static const char *const sfx[] = { ".snap", ".snap.prev", ".lock" };
-	char path[PATH_MAX];
-	size_t i;
+	sessnap_session *s;
+	json_object *st = NULL;
+	int rc;
 
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s%s", dir, id, sfx[i]);
-		(void)unlink(path);
+	if (want != NULL && kill_no % 2 == 0) {
+		rc = sessnap_session_adopt(&s, &st, NULL, store, id);
+		if (rc < 0)
+			return fail("kill %lu: adopt %s: %s", kill_no, id,
+				    sessnap_last_error());
+		rc = json_object_equal(st, (json_object *)want);
+		json_object_put(st);
+		if (!rc) {
+			sessnap_session_release(s);
+			return fail("kill %lu: adopted a state other than the "
+				    "one loaded",
+				    kill_no);
+		}
+		if (sessnap_session_end(s, 0) < 0)
+			return fail("kill %lu: end %s: %s", kill_no, id,
+				    sessnap_last_error());
+		return 0;
 	}
+	rc = sessnap_discard(store, id);
+	if (rc < 0 && rc != SESSNAP_ENOTFOUND)
+		return fail("kill %lu: discard %s: %s", kill_no, id,
+			    sessnap_last_error());
+	return 0;
 }
 
 struct tally {
@@ -220,7 +248,7 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	if (last == 0) {
 		t->no_ack++;
 		if (rc == SESSNAP_ENOTFOUND)
-			goto done;
+			return finish_session(store, id, NULL, t->kills);
 	}
 	if (rc < 0)
 		return fail("kill %lu: session %s (last ack %" PRIu64
@@ -229,13 +257,14 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	if (!json_object_object_get_ex(st, "seq", &v))
 		return fail("kill %lu: state without seq", t->kills);
 	got = (uint64_t)json_object_get_int64(v);
-	json_object_put(st);
 	if (info.flags & SESSNAP_LOAD_FROM_PREV)
 		t->from_prev++;
-	if (got + 1 < last || got > last + 1)
+	if (got + 1 < last || got > last + 1) {
+		json_object_put(st);
 		return fail("kill %lu: session %s recovered seq %" PRIu64
 			    ", last acknowledged %" PRIu64,
 			    t->kills, id, got, last);
+	}
 	if (last > 0) {
 		if (got == last)
 			t->at_last++;
@@ -244,9 +273,9 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 		else
 			t->at_next++;
 	}
-done:
-	remove_session(dir, id);
-	return 0;
+	rc = finish_session(store, id, st, t->kills);
+	json_object_put(st);
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -13,8 +13,8 @@
  * Meanwhile another process walks the store in a loop and loads every
  * snapshot it finds: each must load (never corrupt, never from the
  * previous generation while its owner is alive and saving with atomic
- * renames) and belong to a live writer.  When the scanner and cleaner land,
- * the same process scans and cleans in that loop.
+ * renames), and sessnap_scan() must classify every session as running.
+ * When the cleaner lands, the same process cleans in that loop.
  *
  * Exit status 0 when every process passed; the last line gives the figures.
  */
@@ -44,6 +44,7 @@
 struct shared {
 	unsigned long flushes[WRITERS];
 	unsigned long loads;
+	unsigned long scanned;
 	unsigned long passes;
 };
 
@@ -184,6 +185,33 @@ static int snap_id(char id[SESSNAP_ID_LEN + 1], const char *name)
 }
 
 /*
+ * Scan the store: every session listed belongs to a live writer, so it
+ * must be classified running - never crashed, never corrupt.
+ */
+static int scan_all(sessnap_store *store, struct shared *sh)
+{
+	sessnap_info *infos = NULL;
+	size_t n = 0, i;
+	int bad = 0;
+
+	if (sessnap_scan(&infos, &n, store, 0) < 0) {
+		fail("reader: scan: %s", sessnap_last_error());
+		return 1;
+	}
+	for (i = 0; i < n && !bad; i++) {
+		if (infos[i].status != SESSNAP_STATUS_RUNNING) {
+			fail("reader: scan: session %s of a live writer is "
+			     "%s",
+			     infos[i].id, sessnap_status_name(infos[i].status));
+			bad = 1;
+		}
+	}
+	sh->scanned += n;
+	sessnap_scan_free(infos, n);
+	return bad;
+}
+
+/*
  * The reader: load every snapshot in the store, in a loop.  A session may
  * end between the listing and the load (ENOTFOUND); anything else that is
  * not a clean load is a failure.
@@ -232,6 +260,8 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 			sh->loads++;
 		}
 		closedir(d);
+		if (!bad)
+			bad = scan_all(store, sh);
 		sh->passes++;
 	}
 	sessnap_store_close(store);
@@ -293,9 +323,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < WRITERS; i++)
 		total += sh->flushes[i];
 	printf("concurrency: %d writers x %d sessions for %llds: %lu flushes "
-	       "checked, %lu loads by the reader in %lu passes: %s\n",
-	       WRITERS, SESSIONS, secs, total, sh->loads, sh->passes,
-	       failed ? "FAILED" : "ok");
+	       "checked, %lu loads and %lu scanned sessions by the reader in "
+	       "%lu passes: %s\n",
+	       WRITERS, SESSIONS, secs, total, sh->loads, sh->scanned,
+	       sh->passes, failed ? "FAILED" : "ok");
 	munmap(sh, sizeof(*sh));
 	return failed;
 }

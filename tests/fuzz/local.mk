@@ -11,8 +11,8 @@ FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
 FUZZ_LINK = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) -pthread
 
-EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c tests/fuzz/fuzz_age.c \
-	tests/fuzz/run.sh tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
+	tests/fuzz/fuzz_age.c tests/fuzz/run.sh tests/fuzz/corpus
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)

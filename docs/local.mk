@@ -25,6 +25,7 @@ DOCS_MD =
 DOCS_MD += docs/design.md
 DOCS_MD += docs/integration.md
 DOCS_MD += docs/performance.md
+DOCS_MD += docs/reliability.md
 
 EXTRA_DIST += $(DOCS_MD)
 

@@ -11,18 +11,27 @@ dist_man1_MANS = \
 	docs/man/snapshot-clean.1
 
 # Section 3: library functions, one page per exported symbol.
-dist_man3_MANS = \
-	docs/man/sessnap_clean.3 \
-	docs/man/sessnap_clean_action_name.3
+dist_man3_MANS =
+dist_man3_MANS += docs/man/sessnap_session_save_due.3
+dist_man3_MANS += docs/man/sessnap_session_set_collect.3
+dist_man3_MANS += docs/man/sessnap_session_status.3
+dist_man3_MANS += docs/man/sessnap_session_touch.3
+dist_man3_MANS += docs/man/sessnap_store_dispatch.3
+dist_man3_MANS += docs/man/sessnap_store_next_deadline.3
+dist_man3_MANS += docs/man/sessnap_store_tick.3
+dist_man3_MANS += docs/man/sessnap_clean.3
+dist_man3_MANS += docs/man/sessnap_clean_action_name.3
 
 # Section 5: file formats.
 dist_man5_MANS =
 
 DOCS_MD =
 DOCS_MD += docs/design.md
-# Cleaning: the guide with the cron and systemd examples, and the
-# benchmark figures.
-DOCS_MD += docs/cleaning.md docs/performance.md
+DOCS_MD += docs/integration.md
+DOCS_MD += docs/performance.md
+DOCS_MD += docs/reliability.md
+# Cleaning: the guide with the cron and systemd examples.
+DOCS_MD += docs/cleaning.md
 
 EXTRA_DIST += $(DOCS_MD)
 

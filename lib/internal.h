@@ -72,7 +72,7 @@ enum sessnap__sys_kind {
 	SESSNAP__SYS_UNLINK = 1u << 7,
 	SESSNAP__SYS_MKDIR = 1u << 8,
 	SESSNAP__SYS_FLOCK = 1u << 9, /* flock, flopenat's lock */
-	SESSNAP__SYS_CLOSE = 1u << 10,
+	SESSNAP__SYS_CLOSE = 1u << 10, /* close, closedir */
 	SESSNAP__SYS_STAT = 1u << 11, /* fstat, fstatat */
 	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
 	SESSNAP__SYS_ALL = (1u << 13) - 1
@@ -88,6 +88,52 @@ void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
 unsigned long sessnap__fault_disarm(void);
 /* How many injected failures have fired since the last arm. */
 unsigned long sessnap__fault_fired(void);
+/* The kinds of the calls that an injected failure hit since the last arm. */
+unsigned int sessnap__fault_fired_kinds(void);
+
+/*
+ * Tracing of the mutating calls, for the power-loss simulation in the test
+ * suite: with a tracer set, every successful call that changes the store
+ * (a create, write, fsync, rename, link, unlink, mkdir, close) is reported
+ * after it returned, with its arguments and result.  Names are as passed
+ * (relative to dfd); `fd` is the descriptor written, synced or closed, or
+ * the one a create returned.  The tracer runs on the calling thread.
+ */
+enum sessnap__trace_op {
+	SESSNAP__TRACE_CREATE,
+	SESSNAP__TRACE_WRITE,
+	SESSNAP__TRACE_FSYNC, /* fsync or fdatasync of fd */
+	SESSNAP__TRACE_FALLOCATE,
+	SESSNAP__TRACE_RENAME,
+	SESSNAP__TRACE_LINK,
+	SESSNAP__TRACE_UNLINK,
+	SESSNAP__TRACE_MKDIR,
+	SESSNAP__TRACE_CLOSE
+};
+
+struct sessnap__trace_event {
+	enum sessnap__trace_op op;
+	int fd;
+	int dfd;
+	const char *path;
+	const char *path2; /* rename and link: the new name */
+	const void *buf; /* write: the bytes written */
+	size_t len; /* write: how many were written */
+};
+
+typedef void (*sessnap__trace_fn)(const struct sessnap__trace_event *ev,
+				  void *arg);
+/* Set (or with NULL clear) the tracer.  Not thread-safe: set it before
+ * the calls to trace start. */
+void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg);
+
+/*
+ * How many consecutive EINTR failures a read or write loop retries before
+ * it gives up with EINTR.  A signal interrupts a call now and then; a call
+ * that fails with EINTR every time (a signal storm, a broken FUSE file
+ * system, a persistent injected fault) must end in an error, not a hang.
+ */
+#define SESSNAP__EINTR_MAX 64
 
 /* ---- Errors (error.c) ---------------------------------------------------- */
 
@@ -258,6 +304,13 @@ struct sessnap_store {
 	bool writer_running;
 	bool writer_stop;
 	pthread_t writer;
+	pthread_cond_t writer_cond; /* wakes the writer (CLOCK_MONOTONIC) */
+	bool writer_sleeping; /* waiting on writer_cond until writer_wake_at */
+	int64_t writer_wake_at; /* monotonic ms; INT64_MAX: no deadline */
+	bool writer_registered; /* in the fork registry (writer.c) */
+	struct sessnap_store *fork_next; /* guarded by the fork registry */
+	unsigned int retry_max_ms; /* cap of the retry backoff */
+	uint64_t dispatch_round; /* sessnap_store_dispatch() rounds */
 	pid_t pid; /* the process that opened the store */
 };
 
@@ -290,6 +343,9 @@ struct sessnap_session {
 	bool label_dirty; /* the label changed since the last save */
 	char *pending; /* serialized state waiting to be written */
 	size_t pending_len;
+	size_t pending_cap; /* allocated size of pending */
+	char *spare; /* a written state's buffer, reused by the next update */
+	size_t spare_cap;
 	XXH128_hash_t pending_hash;
 	bool has_pending;
 	uint64_t gen_queued; /* bumped by every update */
@@ -299,6 +355,24 @@ struct sessnap_session {
 	int last_error;
 	int64_t durable_wall_ms; /* wall clock of the newest durable save */
 	bool saving; /* a save of this session is in progress */
+	bool flush_req; /* a flush waits: save now, ignore the interval */
+	int64_t take_ms; /* monotonic; start of the last save attempt */
+	unsigned int failures; /* consecutive failed save attempts */
+	int64_t retry_at_ms; /* monotonic; no attempt before (after failure) */
+	uint64_t attempts_started;
+	uint64_t attempts_done;
+	uint64_t saves; /* snapshots written */
+	uint64_t skips; /* saves skipped: identical bytes */
+	uint64_t seq_durable; /* copy of seq, readable under store->mu */
+	char err_msg[512]; /* message of last_error */
+	sessnap_collect_cb collect;
+	void *collect_payload;
+	uint64_t dispatch_round; /* last dispatch round that visited it */
+
+	/* Pull mode: monotonic time of the first touch since the last
+	 * collect, 0 when clean.  Lock-free: touch() is one relaxed load
+	 * when already dirty. */
+	_Atomic int64_t touch_since_ms;
 
 	/* Owned by whoever holds `saving`. */
 	uint64_t seq; /* sequence of the last committed snapshot */
@@ -314,6 +388,9 @@ struct sessnap_session {
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
 			 unsigned int flags);
+/* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
+ * returns the buffer the caller must free once the mutex is dropped. */
+char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);
 /* Queue serialized state bytes; ownership of buf passes to the session. */
 int sessnap__session_queue(sessnap_session *s, char *buf, size_t len);
 /*
@@ -330,6 +407,32 @@ int sessnap__load(json_object **out, sessnap_load_info *info,
  */
 int sessnap__session_write(sessnap_session *s, const char *payload,
 			   size_t len, bool completed);
+/*
+ * One save attempt, split in three so that the writer can pick a session
+ * and mark it `saving` under one hold of store->mu: take (mu held) moves
+ * the pending bytes into the job, write (mu not held) writes them unless
+ * they equal the durable ones, finish (mu held) records the outcome, puts
+ * the bytes back on failure unless a newer state arrived, and wakes
+ * waiters.
+ */
+typedef struct {
+	char *buf;
+	size_t len;
+	size_t cap;
+	XXH128_hash_t hash;
+	uint64_t gen;
+	bool label_dirty;
+	bool skipped;
+	int64_t dirty_since_ms;
+} sessnap__save_job;
+
+void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);
+int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s);
+/* On return job->buf is a buffer the caller frees after dropping the
+ * mutex (or NULL). */
+void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
+			     int rc);
+
 /*
  * Save the pending state of `s` now on the calling thread, if any:
  * takes the pending bytes under store->mu, writes, updates the durable

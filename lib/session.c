@@ -65,7 +65,7 @@ static char *label_dup(const char *label)
 
 static int check_owner(const sessnap_session *s, const char *what)
 {
-	if (s->pid != getpid())
+	if (s->pid != sessnap__self_pid())
 		return sessnap__error(SESSNAP_ESTATE,
 				      "%s: session %s belongs to the parent "
 				      "process; a forked child may only "
@@ -178,30 +178,85 @@ int sessnap_session_set_label(sessnap_session *s, const char *label)
 	return 0;
 }
 
-/* Queue serialized bytes (ownership passes to the session). */
-int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
+/*
+ * Hand a buffer that a save no longer needs back to the session as its
+ * spare (mu held), so the next update copies into memory that is already
+ * allocated and mapped instead of calling malloc: for states above glibc's
+ * mmap threshold every fresh buffer would cost an mmap, page faults and a
+ * munmap on the app thread.  Returns what the caller must free after
+ * dropping the mutex (NULL if the buffer was kept).
+ */
+char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
+{
+	char *drop;
+
+	if (buf == NULL)
+		return NULL;
+	if (s->spare == NULL || s->spare_cap < cap) {
+		drop = s->spare;
+		s->spare = buf;
+		s->spare_cap = cap;
+		return drop;
+	}
+	return buf;
+}
+
+/*
+ * Queue serialized bytes (ownership of buf, cap bytes allocated, passes to
+ * the session).  The writer is woken only when this update makes the
+ * session due earlier than the writer means to wake anyway: most updates
+ * replace a pending state and cost no system call at all.
+ */
+static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 {
 	sessnap_store *store = s->store;
 	XXH128_hash_t hash = XXH3_128bits(buf, len);
+	int64_t touched, now = sessnap__mono_ms(), due = -1;
+	bool wake = false;
+	char *drop;
 
+	/*
+	 * A state handed over in pull mode has been unsaved since the first
+	 * touch, not since now: the writer's deadline counts from there.
+	 */
+	touched = atomic_exchange(&s->touch_since_ms, (int64_t)0);
+	if (touched != 0 && touched < now)
+		now = touched;
 	pthread_mutex_lock(&store->mu);
-	free(s->pending);
+	drop = s->has_pending ? sessnap__session_keep_spare(s, s->pending,
+							    s->pending_cap)
+			      : NULL;
 	s->pending = buf;
 	s->pending_len = len;
+	s->pending_cap = cap;
 	s->pending_hash = hash;
-	if (!s->has_pending)
-		s->dirty_since_ms = sessnap__mono_ms();
+	if (!s->has_pending || s->dirty_since_ms == 0 ||
+	    now < s->dirty_since_ms) {
+		s->dirty_since_ms = now;
+		due = now + store->interval_ms;
+		if (s->take_ms != 0 && s->take_ms + store->interval_ms > due)
+			due = s->take_ms + store->interval_ms;
+	}
 	s->has_pending = true;
 	s->gen_queued++;
-	sessnap__writer_notify(store);
+	if (due >= 0)
+		wake = sessnap__writer_notify(store, due);
 	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
+	free(drop);
 	return 0;
+}
+
+int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
+{
+	return queue_buf(s, buf, len, len + 1);
 }
 
 int sessnap_session_update(sessnap_session *s, const json_object *state)
 {
 	const char *str;
-	size_t len;
+	size_t len, cap;
 	char *buf;
 	int rc;
 
@@ -224,16 +279,32 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 				      "than the store's read bound of %zu: it "
 				      "could not be loaded back",
 				      s->id, len, s->store->read_bound);
-	buf = malloc(len + 1);
-	if (buf == NULL)
-		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->store->mu);
+	buf = s->spare;
+	cap = s->spare_cap;
+	s->spare = NULL;
+	s->spare_cap = 0;
+	pthread_mutex_unlock(&s->store->mu);
+	if (buf == NULL || cap < len + 1) {
+		free(buf);
+		cap = len + 1;
+		buf = malloc(cap);
+		if (buf == NULL)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
 	memcpy(buf, str, len);
 	buf[len] = '\0';
-	return sessnap__session_queue(s, buf, len);
+	return queue_buf(s, buf, len, cap);
 }
 
-int sessnap__session_write(sessnap_session *s, const char *payload,
-			   size_t len, bool completed)
+/*
+ * Write one snapshot.  When newline_follows is true, payload[len] already
+ * holds the line's closing '\n' and the payload goes out in one write()
+ * with it: a separate one-byte write after megabytes of payload was seen
+ * to pay the kernel's dirty-page throttling a second time.
+ */
+static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
+			  bool newline_follows, bool completed)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -267,12 +338,13 @@ int sessnap__session_write(sessnap_session *s, const char *payload,
 	bufs[0].base = hbuf;
 	bufs[0].len = hlen;
 	bufs[1].base = payload;
-	bufs[1].len = len;
+	bufs[1].len = newline_follows ? len + 1 : len;
 	bufs[2].base = "\n";
 	bufs[2].len = 1;
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
-	rc = sessnap__atomic_replace(store, snap, prev, bufs, 3,
+	rc = sessnap__atomic_replace(store, snap, prev, bufs,
+				     newline_follows ? 2 : 3,
 				     store->durability, &committed);
 	free(hbuf);
 	if (committed)
@@ -284,15 +356,107 @@ int sessnap__session_write(sessnap_session *s, const char *payload,
 	return rc;
 }
 
+int sessnap__session_write(sessnap_session *s, const char *payload,
+			   size_t len, bool completed)
+{
+	return write_snapshot(s, payload, len, false, completed);
+}
+
+void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
+{
+	job->buf = s->pending;
+	job->len = s->pending_len;
+	job->cap = s->pending_cap;
+	job->hash = s->pending_hash;
+	job->gen = s->gen_queued;
+	job->label_dirty = s->label_dirty;
+	job->skipped = false;
+	job->dirty_since_ms = s->dirty_since_ms;
+	s->pending = NULL;
+	s->has_pending = false;
+	s->label_dirty = false;
+	s->saving = true;
+	s->take_ms = sessnap__mono_ms();
+	s->attempts_started++;
+}
+
+int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
+{
+	int rc;
+
+	/* The same bytes as the last durable snapshot: nothing to write. */
+	if (s->has_durable && !job->label_dirty &&
+	    XXH128_isEqual(job->hash, s->durable_hash)) {
+		job->skipped = true;
+		return 0;
+	}
+	if (job->cap > job->len) {
+		/* the buffer's spare byte (a NUL) becomes the newline */
+		job->buf[job->len] = '\n';
+		rc = write_snapshot(s, job->buf, job->len, true, false);
+		job->buf[job->len] = '\0';
+		return rc;
+	}
+	return write_snapshot(s, job->buf, job->len, false, false);
+}
+
+void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
+			     int rc)
+{
+	s->saving = false;
+	s->last_save_ms = sessnap__mono_ms();
+	s->last_error = rc;
+	s->attempts_done++;
+	if (rc < 0)
+		strlcpy(s->err_msg, sessnap_last_error(), sizeof(s->err_msg));
+	else
+		s->err_msg[0] = '\0';
+	s->seq_durable = s->seq;
+	if (rc == 0 || rc == SESSNAP_EDURABILITY) {
+		if (job->skipped)
+			s->skips++;
+		else
+			s->saves++;
+		s->failures = 0;
+		s->retry_at_ms = 0;
+		if (job->gen > s->gen_durable)
+			s->gen_durable = job->gen;
+		s->durable_hash = job->hash;
+		s->has_durable = true;
+		if (!job->skipped || s->durable_wall_ms == 0)
+			s->durable_wall_ms = sessnap__now_ms();
+		if (!s->has_pending)
+			s->dirty_since_ms = 0;
+		job->buf = sessnap__session_keep_spare(s, job->buf, job->cap);
+	} else {
+		s->failures++;
+		if (!s->has_pending) {
+			/* Keep the newest state: the next attempt retries it. */
+			s->pending = job->buf;
+			s->pending_len = job->len;
+			s->pending_cap = job->cap;
+			s->pending_hash = job->hash;
+			s->has_pending = true;
+			job->buf = NULL;
+		} else {
+			job->buf = sessnap__session_keep_spare(s, job->buf,
+							       job->cap);
+		}
+		/* Still unsaved since the first update of the failed job. */
+		if (job->dirty_since_ms != 0 &&
+		    (s->dirty_since_ms == 0 ||
+		     job->dirty_since_ms < s->dirty_since_ms))
+			s->dirty_since_ms = job->dirty_since_ms;
+		s->label_dirty = s->label_dirty || job->label_dirty;
+	}
+	pthread_cond_broadcast(&s->store->cond);
+}
+
 int sessnap__session_save_pending(sessnap_session *s)
 {
 	sessnap_store *store = s->store;
-	XXH128_hash_t hash;
-	uint64_t gen;
-	size_t len;
-	char *buf;
-	bool label_dirty;
-	int rc = 0;
+	sessnap__save_job job;
+	int rc;
 
 	pthread_mutex_lock(&store->mu);
 	while (s->saving)
@@ -301,48 +465,15 @@ int sessnap__session_save_pending(sessnap_session *s)
 		pthread_mutex_unlock(&store->mu);
 		return 0;
 	}
-	buf = s->pending;
-	len = s->pending_len;
-	hash = s->pending_hash;
-	gen = s->gen_queued;
-	label_dirty = s->label_dirty;
-	s->pending = NULL;
-	s->has_pending = false;
-	s->label_dirty = false;
-	s->saving = true;
+	sessnap__session_take(&job, s);
 	pthread_mutex_unlock(&store->mu);
 
-	/* The same bytes as the last durable snapshot: nothing to write. */
-	if (!(s->has_durable && !label_dirty &&
-	      XXH128_isEqual(hash, s->durable_hash)))
-		rc = sessnap__session_write(s, buf, len, false);
+	rc = sessnap__session_write_job(&job, s);
 
 	pthread_mutex_lock(&store->mu);
-	s->saving = false;
-	s->last_save_ms = sessnap__mono_ms();
-	s->last_error = rc;
-	if (rc == 0 || rc == SESSNAP_EDURABILITY) {
-		if (gen > s->gen_durable)
-			s->gen_durable = gen;
-		s->durable_hash = hash;
-		s->has_durable = true;
-		s->durable_wall_ms = sessnap__now_ms();
-		if (!s->has_pending)
-			s->dirty_since_ms = 0;
-		free(buf);
-	} else if (!s->has_pending) {
-		/* Keep the newest state: it is retried by the next save. */
-		s->pending = buf;
-		s->pending_len = len;
-		s->pending_hash = hash;
-		s->has_pending = true;
-		s->label_dirty = s->label_dirty || label_dirty;
-	} else {
-		free(buf);
-		s->label_dirty = s->label_dirty || label_dirty;
-	}
-	pthread_cond_broadcast(&store->cond);
+	sessnap__session_finish(&job, s, rc);
 	pthread_mutex_unlock(&store->mu);
+	free(job.buf);
 	return rc;
 }
 
@@ -394,6 +525,7 @@ void sessnap_session_release(sessnap_session *s)
 	if (s->lock_fd >= 0)
 		SYS(close)(s->lock_fd);
 	free(s->pending);
+	free(s->spare);
 	free(s->label);
 	free(s);
 }

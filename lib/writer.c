@@ -1,31 +1,651 @@
 /*
- * writer.c - when pending states are written
+ * writer.c - when pending states are written, and by whom
  *
- * This version saves synchronously: an update stays pending until the app
- * calls sessnap_session_save(), sessnap_session_flush() or
- * sessnap_session_end(), which write it on the calling thread.
+ * The app hands over states (session.c queues serialized bytes under
+ * store->mu, or marks the session touched in pull mode); this module
+ * decides when they reach the disk.  Each store owns one writer thread
+ * that serves all of its sessions and does all of their file I/O, so the
+ * app thread never waits on write() or fsync():
+ *
+ *	sessnap_store_open()   sessnap__writer_start(): registry, thread
+ *	update()/touch()       queue bytes / mark dirty (never blocks on I/O)
+ *	    the writer sleeps until the earliest deadline of any session,
+ *	    takes that session's newest bytes under the mutex, writes them
+ *	    without it, and records the outcome under it again
+ *	flush()/end()          wait on store->cond until the queued
+ *	                       generation is durable or an attempt failed
+ *	sessnap_store_close()  flush everything, then sessnap__writer_stop()
+ *
+ * Scheduling.  A dirty session is due one interval after its first unsaved
+ * change, and no sooner than one interval after the start of its last save
+ * attempt: saves of a session are at least one interval apart and come at
+ * most one interval after the change.  Newer states replace pending ones in
+ * the meantime (coalescing), and bytes equal to the durable ones are not
+ * written at all (session.c compares their XXH3-128 hashes).  A flush asks
+ * for an immediate save and ignores both limits.
+ *
+ * Disk trouble.  A failed save puts its bytes back (unless a newer state
+ * arrived), and the session is retried after a backoff that starts at one
+ * interval and doubles with each consecutive failure, up to
+ * store->retry_max_ms.  Each failure is logged and recorded for
+ * sessnap_session_status(); the first success after failures is logged too.
+ *
+ * Pull mode.  sessnap_session_touch() only stores the time of the first
+ * change in an atomic (one relaxed load when already dirty).  The state is
+ * collected on the app's thread - json-c objects are not thread-safe - by
+ * sessnap_store_dispatch(), sessnap_store_tick(), flush or end, and then
+ * queued like a pushed update whose change time is that of the first touch.
+ *
+ * No-thread mode (SESSNAP_STORE_NOTHREAD).  No thread is started; the app
+ * sleeps for sessnap_store_next_deadline() and calls sessnap_store_tick(),
+ * which does the writer's work on its thread.  Flush saves on the caller's
+ * thread.
+ *
+ * fork().  Only the forking thread exists in the child, so a mutex held by
+ * the writer at that moment would stay locked forever.  pthread_atfork
+ * handlers therefore take every store's mutex before fork() (the writer
+ * holds it only for short bookkeeping, never across I/O) and release it in
+ * both processes afterwards; the child also re-initialises the condition
+ * variables, whose waiters do not exist there, and marks the store as
+ * having no writer.  In the child, sessions inherited from the parent can
+ * only be released (session.c checks the owner pid): the child must not
+ * write a snapshot that the parent is writing.  The child may open a store
+ * of its own, which gets its own writer.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "writer.h"
+
+#define RETRY_MAX_MS 300000u
+
+/* Every store with a writer state, for the fork handlers. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static sessnap_store *registry;
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+static _Atomic pid_t self_pid;
+
+static void init_conds(sessnap_store *store)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&store->writer_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static void fork_prepare(void)
+{
+	sessnap_store *st;
+
+	pthread_mutex_lock(&registry_mu);
+	for (st = registry; st != NULL; st = st->fork_next)
+		pthread_mutex_lock(&st->mu);
+}
+
+static void fork_parent(void)
+{
+	sessnap_store *st;
+
+	for (st = registry; st != NULL; st = st->fork_next)
+		pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&registry_mu);
+}
+
+/*
+ * In the child: the writer threads are gone.  Their condition variables
+ * may still count them as waiters, and destroying such a variable would
+ * wait for them forever, so both are made afresh.
+ */
+static void fork_child(void)
+{
+	sessnap_store *st;
+
+	atomic_store(&self_pid, getpid());
+	for (st = registry; st != NULL; st = st->fork_next) {
+		st->writer_running = false;
+		memset(&st->cond, 0, sizeof(st->cond));
+		pthread_cond_init(&st->cond, NULL);
+		memset(&st->writer_cond, 0, sizeof(st->writer_cond));
+		init_conds(st);
+		pthread_mutex_unlock(&st->mu);
+	}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+static void registry_init(void)
+{
+	atomic_store(&self_pid, getpid());
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static bool is_owner_process(pid_t pid)
+{
+	return pid == atomic_load_explicit(&self_pid, memory_order_relaxed);
+}
+
+static int check_session(const sessnap_session *s, const char *what)
+{
+	if (s == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "%s: session is NULL",
+				      what);
+	if (!is_owner_process(s->pid))
+		return sessnap__error(SESSNAP_ESTATE,
+				      "%s: session %s belongs to the parent "
+				      "process; a forked child may only "
+				      "release it",
+				      what, s->id);
+	return 0;
+}
+
+static int check_store(const sessnap_store *store, const char *what)
+{
+	if (store == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "%s: store is NULL",
+				      what);
+	if (!store->writer_registered)
+		return sessnap__error(SESSNAP_ESTATE,
+				      "%s: store %s was opened read-only", what,
+				      store->path);
+	if (!is_owner_process(store->pid))
+		return sessnap__error(SESSNAP_ESTATE,
+				      "%s: store %s was opened by the parent "
+				      "process; open it again in the child",
+				      what, store->path);
+	return 0;
+}
+
+/* When the writer may next save `s` (monotonic ms); s has a pending state. */
+static int64_t due_at(const sessnap_session *s, unsigned int interval)
+{
+	int64_t due;
+
+	if (s->flush_req)
+		return 0;
+	due = s->dirty_since_ms + interval;
+	if (s->take_ms != 0 && s->take_ms + interval > due)
+		due = s->take_ms + interval;
+	if (s->failures > 0 && s->retry_at_ms > due)
+		due = s->retry_at_ms;
+	return due;
+}
+
+/*
+ * The session to save now (store->mu held), or NULL; *next receives the
+ * earliest later deadline, or -1 when no session waits.
+ */
+static sessnap_session *pick(sessnap_store *store, int64_t now, int64_t *next)
+{
+	sessnap_session *s, *best = NULL;
+	int64_t due, best_due = 0;
+
+	*next = -1;
+	for (s = store->sessions; s != NULL; s = s->next) {
+		if (!s->has_pending || s->saving || s->ended ||
+		    !is_owner_process(s->pid))
+			continue;
+		due = due_at(s, store->interval_ms);
+		if (due <= now) {
+			if (best == NULL || due < best_due) {
+				best = s;
+				best_due = due;
+			}
+		} else if (*next < 0 || due < *next) {
+			*next = due;
+		}
+	}
+	return best;
+}
+
+/*
+ * One save attempt of `s`, called and returning with store->mu held; the
+ * mutex is dropped during the write, while `saving` keeps the session
+ * alive (release waits for it).  After a failure the next attempt is
+ * scheduled with exponential backoff.  Log messages are built under the
+ * mutex and sent after it is dropped, so a slow log callback never holds
+ * up the app's updates.
+ */
+static int save_locked(sessnap_store *store, sessnap_session *s)
+{
+	sessnap__save_job job;
+	char msg[768], *drop;
+	unsigned int failures, shift;
+	uint64_t backoff;
+	bool recovered;
+	int rc;
+
+	sessnap__session_take(&job, s);
+	s->flush_req = false;
+	recovered = s->failures > 0;
+	pthread_mutex_unlock(&store->mu);
+
+	rc = sessnap__session_write_job(&job, s);
+
+	pthread_mutex_lock(&store->mu);
+	sessnap__session_finish(&job, s, rc);
+	drop = job.buf;
+	msg[0] = '\0';
+	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
+		failures = s->failures;
+		shift = failures - 1 < 20 ? failures - 1 : 20;
+		backoff = (uint64_t)store->interval_ms << shift;
+		if (backoff > store->retry_max_ms)
+			backoff = store->retry_max_ms;
+		s->retry_at_ms = sessnap__mono_ms() + (int64_t)backoff;
+		snprintf(msg, sizeof(msg),
+			 "session %s: save failed (%u in a row): %s; the "
+			 "newest state is kept in memory, next attempt in "
+			 "%llu ms",
+			 s->id, failures, s->err_msg,
+			 (unsigned long long)backoff);
+	} else if (recovered) {
+		snprintf(msg, sizeof(msg),
+			 "session %s: saved again after earlier failures",
+			 s->id);
+	}
+	pthread_mutex_unlock(&store->mu);
+	free(drop);
+	if (msg[0] != '\0')
+		sessnap__log(store,
+			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
+			     "%s", msg);
+	pthread_mutex_lock(&store->mu);
+	return rc;
+}
+
+static void deadline_ts(struct timespec *ts, int64_t mono_ms)
+{
+	ts->tv_sec = (time_t)(mono_ms / 1000);
+	ts->tv_nsec = (long)(mono_ms % 1000) * 1000000L;
+}
+
+static void *writer_main(void *arg)
+{
+	sessnap_store *store = arg;
+	sessnap_session *s;
+	struct timespec ts;
+	int64_t next;
+
+	pthread_mutex_lock(&store->mu);
+	while (!store->writer_stop) {
+		s = pick(store, sessnap__mono_ms(), &next);
+		if (s != NULL) {
+			save_locked(store, s);
+			continue;
+		}
+		store->writer_sleeping = true;
+		store->writer_wake_at = next < 0 ? INT64_MAX : next;
+		if (next < 0) {
+			pthread_cond_wait(&store->writer_cond, &store->mu);
+		} else {
+			deadline_ts(&ts, next);
+			pthread_cond_timedwait(&store->writer_cond, &store->mu,
+					       &ts);
+		}
+		store->writer_sleeping = false;
+	}
+	pthread_mutex_unlock(&store->mu);
+	return NULL;
+}
 
 int sessnap__writer_start(sessnap_store *store)
 {
-	(void)store;
+	sigset_t all, old;
+	int err;
+
+	pthread_once(&registry_once, registry_init);
+	init_conds(store);
+	store->retry_max_ms = store->interval_ms > RETRY_MAX_MS ?
+				  store->interval_ms :
+				  RETRY_MAX_MS;
+	pthread_mutex_lock(&registry_mu);
+	store->fork_next = registry;
+	registry = store;
+	store->writer_registered = true;
+	pthread_mutex_unlock(&registry_mu);
+	if (store->opts.flags & SESSNAP_STORE_NOTHREAD)
+		return 0;
+
+	/* The app's signal handlers must run on the app's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&store->writer, NULL, writer_main, store);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		sessnap__writer_stop(store);
+		return sessnap__syserr(err, "start of the writer thread for",
+				       store->path);
+	}
+	store->writer_running = true;
 	return 0;
 }
 
 void sessnap__writer_stop(sessnap_store *store)
 {
-	(void)store;
+	sessnap_store **pp;
+
+	if (!store->writer_registered)
+		return;
+	if (store->writer_running) {
+		pthread_mutex_lock(&store->mu);
+		store->writer_stop = true;
+		pthread_cond_signal(&store->writer_cond);
+		pthread_mutex_unlock(&store->mu);
+		pthread_join(store->writer, NULL);
+		store->writer_running = false;
+	}
+	pthread_mutex_lock(&registry_mu);
+	for (pp = &registry; *pp != NULL; pp = &(*pp)->fork_next) {
+		if (*pp == store) {
+			*pp = store->fork_next;
+			break;
+		}
+	}
+	store->writer_registered = false;
+	pthread_mutex_unlock(&registry_mu);
+	pthread_cond_destroy(&store->writer_cond);
 }
 
-void sessnap__writer_notify(sessnap_store *store)
+bool sessnap__writer_notify(sessnap_store *store, int64_t due_ms)
 {
-	(void)store;
+	if (store->writer_running && store->writer_sleeping &&
+	    due_ms < store->writer_wake_at) {
+		/* Once woken it rescans; later notifies need not signal. */
+		store->writer_sleeping = false;
+		return true;
+	}
+	return false;
+}
+
+void sessnap__writer_wake(sessnap_store *store)
+{
+	pthread_cond_signal(&store->writer_cond);
+}
+
+pid_t sessnap__self_pid(void)
+{
+	pthread_once(&registry_once, registry_init);
+	return atomic_load_explicit(&self_pid, memory_order_relaxed);
+}
+
+/*
+ * Ask the collect callback for the state and queue it.  A callback that
+ * returns NULL leaves the session dirty; it is asked again one interval
+ * later.
+ */
+static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
+{
+	json_object *state;
+	int rc;
+
+	state = cb(s, payload);
+	if (state == NULL) {
+		atomic_store(&s->touch_since_ms, sessnap__mono_ms());
+		return 0;
+	}
+	rc = sessnap_session_update(s, state);
+	json_object_put(state);
+	if (rc < 0)
+		sessnap__log(s->store, SESSNAP_LOG_ERROR,
+			     "session %s: collected state not queued: %s",
+			     s->id, sessnap_last_error());
+	return rc;
+}
+
+/* Collect a touched session's state now (flush, end). */
+static int collect_if_touched(sessnap_session *s)
+{
+	sessnap_collect_cb cb;
+	void *payload;
+
+	if (atomic_load(&s->touch_since_ms) == 0)
+		return 0;
+	pthread_mutex_lock(&s->store->mu);
+	cb = s->collect;
+	payload = s->collect_payload;
+	pthread_mutex_unlock(&s->store->mu);
+	if (cb == NULL)
+		return 0;
+	return collect_one(s, cb, payload);
 }
 
 int sessnap__writer_flush(sessnap_session *s)
 {
-	return sessnap__session_save_pending(s);
+	sessnap_store *store = s->store;
+	uint64_t target, start;
+	int rc;
+
+	if ((rc = collect_if_touched(s)) < 0)
+		return rc;
+	if (!store->writer_running) {
+		/* No writer thread: the caller waits anyway, so it saves. */
+		pthread_mutex_lock(&store->mu);
+		while (s->saving)
+			pthread_cond_wait(&store->cond, &store->mu);
+		rc = s->has_pending ? save_locked(store, s) : 0;
+		pthread_mutex_unlock(&store->mu);
+		return rc;
+	}
+
+	pthread_mutex_lock(&store->mu);
+	target = s->gen_queued;
+	start = s->attempts_started;
+	if (s->gen_durable < target) {
+		s->flush_req = true;
+		if (sessnap__writer_notify(store, 0))
+			sessnap__writer_wake(store);
+	}
+	while (s->gen_durable < target) {
+		/* An attempt that began after this request failed. */
+		if (s->attempts_done > start && s->last_error < 0 &&
+		    s->last_error != SESSNAP_EDURABILITY) {
+			rc = sessnap__error(s->last_error, "%s", s->err_msg);
+			break;
+		}
+		pthread_cond_wait(&store->cond, &store->mu);
+	}
+	if (rc == 0 && s->attempts_done > start &&
+	    s->last_error == SESSNAP_EDURABILITY)
+		rc = sessnap__error(s->last_error, "%s", s->err_msg);
+	s->flush_req = false;
+	pthread_mutex_unlock(&store->mu);
+	return rc;
+}
+
+int sessnap_session_touch(sessnap_session *s)
+{
+	int64_t zero = 0;
+
+	if (s == NULL)
+		return sessnap__error(SESSNAP_EINVAL, "touch: session is NULL");
+	if (!is_owner_process(s->pid))
+		return check_session(s, "touch");
+	if (atomic_load_explicit(&s->touch_since_ms, memory_order_relaxed) == 0)
+		atomic_compare_exchange_strong(&s->touch_since_ms, &zero,
+					       sessnap__mono_ms());
+	return 0;
+}
+
+int sessnap_session_set_collect(sessnap_session *s, sessnap_collect_cb collect,
+				void *payload)
+{
+	int rc;
+
+	if ((rc = check_session(s, "set_collect")) < 0)
+		return rc;
+	pthread_mutex_lock(&s->store->mu);
+	if (s->ended) {
+		pthread_mutex_unlock(&s->store->mu);
+		return sessnap__error(
+		    SESSNAP_ESTATE, "set_collect: session %s has ended", s->id);
+	}
+	s->collect = collect;
+	s->collect_payload = payload;
+	pthread_mutex_unlock(&s->store->mu);
+	return 0;
+}
+
+int sessnap_session_save_due(const sessnap_session *s)
+{
+	int64_t t;
+	int rc;
+
+	if ((rc = check_session(s, "save_due")) < 0)
+		return rc;
+	t = atomic_load(&((sessnap_session *)s)->touch_since_ms);
+	if (t == 0)
+		return 0;
+	return sessnap__mono_ms() >= t + (int64_t)s->store->interval_ms;
+}
+
+int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
+{
+	sessnap_session *s = (sessnap_session *)cs;
+	sessnap_store *store;
+	int64_t now;
+
+	if (out == NULL || s == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_session_status: NULL argument");
+	if (out->version != SESSNAP_SAVE_STATUS_VERSION)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "unknown save status version %u (this "
+				      "library knows %u)",
+				      out->version,
+				      SESSNAP_SAVE_STATUS_VERSION);
+	store = s->store;
+	pthread_mutex_lock(&store->mu);
+	now = sessnap__mono_ms();
+	out->last_error = s->last_error;
+	strlcpy(out->last_message, s->err_msg, sizeof(out->last_message));
+	out->pending = s->has_pending || s->gen_queued > s->gen_durable ||
+		       atomic_load(&s->touch_since_ms) != 0;
+	out->failures = s->failures;
+	out->retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
+			       s->retry_at_ms - now :
+			       0;
+	out->durable_age_ms = s->durable_wall_ms != 0 ?
+				  sessnap__now_ms() - s->durable_wall_ms :
+				  -1;
+	if (out->durable_age_ms < -1)
+		out->durable_age_ms = 0;
+	out->seq = s->seq_durable;
+	out->saves = s->saves;
+	out->skips = s->skips;
+	pthread_mutex_unlock(&store->mu);
+	return 0;
+}
+
+/*
+ * Visit each session at most once per call: the callback runs without the
+ * mutex, so the list is scanned again after each one, and the round stamp
+ * says which sessions were already visited.
+ */
+int sessnap_store_dispatch(sessnap_store *store)
+{
+	sessnap_session *s;
+	sessnap_collect_cb cb;
+	void *payload;
+	uint64_t round;
+	int64_t t, now;
+	int rc, first_err = 0, count = 0;
+
+	if ((rc = check_store(store, "dispatch")) < 0)
+		return rc;
+	pthread_mutex_lock(&store->mu);
+	round = ++store->dispatch_round;
+	for (;;) {
+		now = sessnap__mono_ms();
+		for (s = store->sessions; s != NULL; s = s->next) {
+			if (s->collect == NULL || s->ended ||
+			    s->dispatch_round == round ||
+			    !is_owner_process(s->pid))
+				continue;
+			t = atomic_load(&s->touch_since_ms);
+			if (t != 0 && now >= t + (int64_t)store->interval_ms)
+				break;
+		}
+		if (s == NULL)
+			break;
+		s->dispatch_round = round;
+		cb = s->collect;
+		payload = s->collect_payload;
+		pthread_mutex_unlock(&store->mu);
+		rc = collect_one(s, cb, payload);
+		pthread_mutex_lock(&store->mu);
+		if (rc < 0 && first_err == 0)
+			first_err = rc;
+		else if (rc == 0)
+			count++;
+	}
+	pthread_mutex_unlock(&store->mu);
+	return first_err < 0 ? first_err : count;
+}
+
+int sessnap_store_next_deadline(int64_t *out_ms, sessnap_store *store)
+{
+	sessnap_session *s;
+	int64_t now, t, next = -1;
+	bool nothread;
+	int rc;
+
+	if (out_ms == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "next_deadline: out_ms is NULL");
+	*out_ms = -1;
+	if ((rc = check_store(store, "next_deadline")) < 0)
+		return rc;
+	nothread = (store->opts.flags & SESSNAP_STORE_NOTHREAD) != 0;
+	pthread_mutex_lock(&store->mu);
+	now = sessnap__mono_ms();
+	if (nothread)
+		pick(store, INT64_MIN, &next);
+	for (s = store->sessions; s != NULL; s = s->next) {
+		if (s->ended || !is_owner_process(s->pid))
+			continue;
+		t = atomic_load(&s->touch_since_ms);
+		if (t == 0)
+			continue;
+		t += store->interval_ms;
+		if (next < 0 || t < next)
+			next = t;
+	}
+	pthread_mutex_unlock(&store->mu);
+	if (next >= 0)
+		*out_ms = next > now ? next - now : 0;
+	return 0;
+}
+
+int sessnap_store_tick(sessnap_store *store)
+{
+	sessnap_session *s;
+	int64_t next;
+	int rc, first_err = 0;
+
+	if ((rc = check_store(store, "tick")) < 0)
+		return rc;
+	if (!(store->opts.flags & SESSNAP_STORE_NOTHREAD))
+		return sessnap__error(SESSNAP_ESTATE,
+				      "tick: store %s has a writer thread; "
+				      "open it with SESSNAP_STORE_NOTHREAD "
+				      "to drive saves from an event loop",
+				      store->path);
+	if ((rc = sessnap_store_dispatch(store)) < 0)
+		first_err = rc;
+	pthread_mutex_lock(&store->mu);
+	while ((s = pick(store, sessnap__mono_ms(), &next)) != NULL) {
+		rc = save_locked(store, s);
+		if (rc < 0 && first_err == 0)
+			first_err = rc;
+	}
+	pthread_mutex_unlock(&store->mu);
+	return first_err;
 }

@@ -358,8 +358,172 @@ int sessnap_session_end(sessnap_session *session, unsigned int flags);
  * Release a session handle without ending it and without writing anything:
  * the lock is released and the session becomes "crashed" for the scanner.
  * This is what a forked child must call for the sessions it inherited.
+ *
+ * fork(): the child has no writer thread, and it must not write the
+ * parent's sessions: there, sessnap_session_update(), _touch(), _save(),
+ * _flush(), _end(), sessnap_store_dispatch() and sessnap_session_begin()
+ * on the parent's store return SESSNAP_ESTATE.  The child may release the
+ * inherited sessions (this does not release the parent's locks: the lock
+ * belongs to the open file, which the parent still holds) and close the
+ * inherited store, and it may open a store of its own.  Do not call fork()
+ * from a library callback.
  */
 void sessnap_session_release(sessnap_session *session);
+
+/*
+ * Autosave.  Two ways to hand over state:
+ *
+ *  - Push: call sessnap_session_update() whenever the state changes.  It
+ *    serializes on the calling thread every time, so use it when changes
+ *    are rare (a few a second at most) or the state is small (a few KiB).
+ *  - Pull: call sessnap_session_touch() on every change - it costs a few
+ *    nanoseconds and allocates nothing - and let the library ask for the
+ *    state when a save is due: through a collect callback run from
+ *    sessnap_store_dispatch() (or sessnap_store_tick()) on the app's own
+ *    thread, or by asking sessnap_session_save_due() and then calling
+ *    sessnap_session_update().  The state is then serialized at most once
+ *    per autosave interval, however often it changes.  Use it for large
+ *    states or changes on every keystroke.
+ *
+ * Either way, a dirty session is saved no more often than the store's
+ * autosave interval and no later than one interval after its first unsaved
+ * change (plus, in pull mode, the delay until the app dispatches).
+ */
+
+/**
+ * Supplies the state of a session in pull mode.  Runs on the thread that
+ * calls sessnap_store_dispatch(), sessnap_store_tick(),
+ * sessnap_session_flush() or sessnap_session_end(); it must not end or
+ * release `session`.
+ *
+ * @param session the session whose state is due
+ * @param payload the pointer given to sessnap_session_set_collect()
+ * @return a new reference to the state (the library serializes it and
+ *         drops the reference), or NULL to save nothing this time (the
+ *         session stays dirty and is asked again after one interval)
+ */
+typedef json_object *(*sessnap_collect_cb)(sessnap_session *session,
+					   void *payload);
+
+/**
+ * Mark the session's state as changed (pull mode).  O(1), lock-free and
+ * allocation-free: call it on every change.  The state itself is asked for
+ * later, when a save is due (see sessnap_session_set_collect() and
+ * sessnap_session_save_due()).
+ *
+ * @param session the session
+ * @return 0, SESSNAP_EINVAL (NULL session), SESSNAP_ESTATE (in a forked
+ *         child)
+ */
+int sessnap_session_touch(sessnap_session *session);
+
+/**
+ * Set the callback that supplies the session's state in pull mode.  The
+ * library calls it from sessnap_store_dispatch() or sessnap_store_tick()
+ * once the session has been touched and a save is due, and from
+ * sessnap_session_flush() and sessnap_session_end() when it was touched.
+ *
+ * @param session the session
+ * @param collect the callback, or NULL to remove it
+ * @param payload passed to the callback; owned by the caller
+ * @return 0, SESSNAP_EINVAL, SESSNAP_ESTATE (ended, or in a forked child)
+ */
+int sessnap_session_set_collect(sessnap_session *session,
+				sessnap_collect_cb collect, void *payload);
+
+/**
+ * Ask whether a save is due (pull mode without a callback): true once the
+ * session was touched at least one autosave interval ago.  Hand the state
+ * over with sessnap_session_update(), which clears the touch.
+ *
+ * @param session the session
+ * @return 1 when due, 0 when not, SESSNAP_EINVAL, SESSNAP_ESTATE
+ */
+int sessnap_session_save_due(const sessnap_session *session);
+
+/** What sessnap_session_status() reports. */
+typedef struct {
+	unsigned int version;
+	/** 0, or the SESSNAP_E* code of the last save attempt. */
+	int last_error;
+	/** The message of last_error ("" when last_error is 0). */
+	char last_message[512];
+	/** 1 when a state newer than the durable one is held in memory
+	 * (queued, being saved, or touched and not yet collected). */
+	int pending;
+	/** Consecutive failed save attempts (0 when the last one worked). */
+	unsigned int failures;
+	/** Milliseconds until the next retry after a failure, else 0. */
+	int64_t retry_in_ms;
+	/** Age in milliseconds of the newest durable state, -1 if none. */
+	int64_t durable_age_ms;
+	/** Sequence number of the last committed snapshot (0: none yet). */
+	uint64_t seq;
+	/** Snapshots written by this handle. */
+	uint64_t saves;
+	/** Saves skipped because the state's bytes equalled the durable
+	 * ones. */
+	uint64_t skips;
+} sessnap_save_status;
+
+#define SESSNAP_SAVE_STATUS_VERSION 1
+#define SESSNAP_SAVE_STATUS_INIT                                              \
+	{                                                                     \
+		SESSNAP_SAVE_STATUS_VERSION, 0, "", 0, 0, 0, 0, 0, 0, 0       \
+	}
+
+/**
+ * Report how saving a session goes: the last error and its message, the
+ * age of the newest durable state, whether newer state waits in memory.
+ * Never blocks on the disk.  When the disk fails, the writer keeps the
+ * newest state in memory and retries with exponential backoff (from one
+ * autosave interval, doubling, capped at five minutes); this call and the
+ * store's log callback are how the app learns of it.
+ *
+ * @param out filled in; set out->version = SESSNAP_SAVE_STATUS_VERSION
+ *        (or initialise with SESSNAP_SAVE_STATUS_INIT)
+ * @param session the session
+ * @return 0, SESSNAP_EINVAL (NULL argument or unknown version)
+ */
+int sessnap_session_status(sessnap_save_status *out,
+			   const sessnap_session *session);
+
+/**
+ * Run the collect callbacks of this store's sessions whose save is due, on
+ * the calling thread, and queue their states for the writer.  Call it from
+ * the app's event loop, when sessnap_store_next_deadline() says.
+ *
+ * @param store the store
+ * @return the number of states collected (0 or more), SESSNAP_EINVAL,
+ *         SESSNAP_ESTATE (in a forked child), SESSNAP_ENOMEM,
+ *         SESSNAP_ETOOBIG (a state exceeds the read bound)
+ */
+int sessnap_store_dispatch(sessnap_store *store);
+
+/**
+ * How long the app's event loop may sleep before it must call
+ * sessnap_store_tick() (SESSNAP_STORE_NOTHREAD) or
+ * sessnap_store_dispatch() (pull mode).
+ *
+ * @param out_ms receives milliseconds from now (0: now), or -1 when
+ *        nothing is scheduled
+ * @param store the store
+ * @return 0, SESSNAP_EINVAL, SESSNAP_ESTATE (in a forked child)
+ */
+int sessnap_store_next_deadline(int64_t *out_ms, sessnap_store *store);
+
+/**
+ * Do the writer's work on the calling thread (SESSNAP_STORE_NOTHREAD): run
+ * due collect callbacks, then save every session whose save is due.  Saves
+ * block on the disk; an app that must never wait uses the writer thread.
+ * A failed save keeps the state in memory and is retried with backoff.
+ *
+ * @param store the store, opened with SESSNAP_STORE_NOTHREAD
+ * @return 0, or the first error met (every due session is still tried):
+ *         SESSNAP_EINVAL, SESSNAP_ESTATE (a writer thread runs, or in a
+ *         forked child), an error of sessnap_session_save()
+ */
+int sessnap_store_tick(sessnap_store *store);
 
 /** Classification of a session by the scanner. */
 typedef enum {

@@ -1,0 +1,20 @@
+## examples/local.mk -- example programs from docs/integration.md.
+##
+## They are compiled (and run) by "make check", so the documented code
+## cannot rot; the GLib one only when configure found glib-2.0.
+
+EXAMPLE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include $(JSONC_CFLAGS)
+EXAMPLE_LDADD = lib/libsessnap.la $(JSONC_LIBS)
+
+check_PROGRAMS += examples/poll-loop
+examples_poll_loop_SOURCES = examples/poll-loop.c
+examples_poll_loop_CPPFLAGS = $(EXAMPLE_CPPFLAGS)
+examples_poll_loop_LDADD = $(EXAMPLE_LDADD)
+
+if HAVE_GLIB
+check_PROGRAMS += examples/glib-loop
+examples_glib_loop_SOURCES = examples/glib-loop.c
+examples_glib_loop_CPPFLAGS = $(EXAMPLE_CPPFLAGS) $(GLIB_CFLAGS)
+examples_glib_loop_LDADD = $(EXAMPLE_LDADD) $(GLIB_LIBS)
+endif
+EXTRA_DIST += examples/glib-loop.c

@@ -1,0 +1,709 @@
+/*
+ * sessnap-bench.c - what autosave costs, against what the disk allows
+ *
+ * One run measures, for states of 1 KiB, 16 KiB, 256 KiB and 4 MiB:
+ *
+ *  save/<kind>   durable save latency, median and p99:
+ *                  sessnap   update() untimed, then flush() timed: the
+ *                            writer thread's full save (header, checksum,
+ *                            temp file, fdatasync, previous generation,
+ *                            rename, directory fsync) plus the handoff;
+ *                  floor     the same bytes written by this program with
+ *                            the minimum durable replace: open, write,
+ *                            fsync, rename, fsync of the directory;
+ *                  glib      g_file_set_contents_full(CONSISTENT|DURABLE)
+ *                            (when configure found glib-2.0);
+ *                  sqlite    one row per session in a WAL database with
+ *                            synchronous=FULL (when configure found it).
+ *  update        app-thread cost of sessnap_session_update() while the
+ *                writer makes durable saves of 64 sessions, against bare
+ *                json-c serialization of the same state ("serialize");
+ *  touch         app-thread cost of sessnap_session_touch() in the same
+ *                conditions (pull mode, collect callbacks dispatched);
+ *  soak_rss      with --soak SECONDS: resident set size while 64 sessions
+ *                are updated and saved for that long.
+ *
+ * Saves run with durability FULL (SESSNAP_TEST_FSYNC is ignored) in --dir,
+ * or in a new directory under the current one: /tmp is often a tmpfs,
+ * where fsync costs nothing and the numbers would mean nothing.
+ *
+ * Output: a table for people, or with --json one object per line per case:
+ * {"case":..., "bytes":..., "median_us":..., "p99_us":...,
+ *  "ratio":{"<baseline>":...}} where a ratio is ours over the baseline's
+ * median (for saves) or p99 (for the app-thread costs).
+ *
+ * More cases: add a function to the `cases` table at the bottom.  The
+ * startup scan of 1,000 and 10,000 sessions, against reading and parsing
+ * every file fully, is tests/bench/scan-bench; "make bench" runs both.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sessnap.h>
+#ifdef HAVE_GLIB
+#include <glib.h>
+#include <glib/gstdio.h>
+#endif
+#ifdef HAVE_SQLITE
+#include <sqlite3.h>
+#endif
+
+#define TMPFS_MAGIC_ 0x01021994
+#define NSESSIONS 64
+#define MAX_RATIOS 4
+
+static const size_t sizes[] = { 1024, 16384, 262144, 4194304 };
+
+static struct {
+	const char *dir;
+	int json;
+	const char *only; /* run only this case */
+	double scale;	  /* multiplies iteration counts */
+	long soak_s;
+} cfg = { NULL, 0, NULL, 1.0, 0 };
+
+typedef struct {
+	double median, p99, max;
+} stats;
+
+typedef struct {
+	const char *name;
+	double value;
+} ratio;
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static stats summarize(double *v, size_t n)
+{
+	stats s;
+	size_t i99;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	i99 = (size_t)((double)n * 0.99);
+	if (i99 >= n)
+		i99 = n - 1;
+	s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	s.p99 = v[i99];
+	s.max = v[n - 1];
+	return s;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "sessnap-bench: %s: %s\n", what,
+		errno ? strerror(errno) : sessnap_last_error());
+	exit(1);
+}
+
+static void die_sn(const char *what, int rc)
+{
+	fprintf(stderr, "sessnap-bench: %s: %s (%s)\n", what,
+		sessnap_last_error(), sessnap_strerror(rc));
+	exit(1);
+}
+
+static void report(const char *name, size_t bytes, stats s, const ratio *r,
+		   size_t nr)
+{
+	size_t i;
+
+	if (cfg.json) {
+		printf("{\"case\":\"%s\",\"bytes\":%zu,\"median_us\":%.1f,"
+		       "\"p99_us\":%.1f,\"max_us\":%.1f,\"ratio\":{",
+		       name, bytes, s.median, s.p99, s.max);
+		for (i = 0; i < nr; i++)
+			printf("%s\"%s\":%.3f", i ? "," : "", r[i].name,
+			       r[i].value);
+		printf("}}\n");
+	} else {
+		printf("%-16s %8zu %12.1f %12.1f %12.1f  ", name, bytes,
+		       s.median, s.p99, s.max);
+		for (i = 0; i < nr; i++)
+			printf("%s%s %.2fx", i ? ", " : "", r[i].name,
+			       r[i].value);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+/* A state whose serialization is about `bytes` long; "n" changes. */
+static json_object *make_state(size_t bytes)
+{
+	json_object *o = json_object_new_object(), *arr;
+	char chunk[128];
+	size_t have = 0;
+	unsigned int i = 0;
+
+	json_object_object_add(o, "n", json_object_new_int(0));
+	arr = json_object_new_array();
+	json_object_object_add(o, "buffers", arr);
+	while (have + 96 < bytes) {
+		snprintf(chunk, sizeof(chunk),
+			 "line %06u: the quick brown fox jumps over the lazy "
+			 "dog, again and again",
+			 i++);
+		json_object_array_add(arr, json_object_new_string(chunk));
+		have += strlen(chunk) + 3;
+	}
+	return o;
+}
+
+static void set_n(json_object *o, int n)
+{
+	json_object_object_add(o, "n", json_object_new_int(n));
+}
+
+static size_t iterations(size_t bytes)
+{
+	size_t n = bytes <= 16384 ? 300 : bytes <= 262144 ? 100 : 20;
+
+	n = (size_t)((double)n * cfg.scale);
+	return n < 5 ? 5 : n;
+}
+
+static sessnap_store *open_store(const char *sub, unsigned int interval_ms,
+				 unsigned int flags)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	char path[PATH_MAX];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", cfg.dir, sub);
+	o.dir = path;
+	o.app = "bench";
+	o.durability = SESSNAP_DURABILITY_FULL;
+	o.autosave_interval_ms = interval_ms;
+	o.flags = flags;
+	if ((rc = sessnap_store_open(&store, &o)) < 0)
+		die_sn("store open", rc);
+	return store;
+}
+
+/* ---- durable save latency ---------------------------------------------- */
+
+static double time_ours(json_object *state, int n, sessnap_session *s)
+{
+	double t0;
+	int rc;
+
+	set_n(state, n);
+	if ((rc = sessnap_session_update(s, state)) < 0)
+		die_sn("update", rc);
+	t0 = now_us();
+	if ((rc = sessnap_session_flush(s)) < 0)
+		die_sn("flush", rc);
+	return now_us() - t0;
+}
+
+/* The floor: the least a durable atomic replace can do. */
+static double time_floor(int dfd, const char *bytes, size_t len)
+{
+	const char *p = bytes;
+	size_t left = len;
+	ssize_t w;
+	double t0 = now_us();
+	int fd;
+
+	fd = openat(dfd, ".floor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		die("floor open");
+	while (left > 0) {
+		if ((w = write(fd, p, left)) <= 0)
+			die("floor write");
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		die("floor fsync");
+	if (renameat(dfd, ".floor.tmp", dfd, "floor.snap") < 0)
+		die("floor rename");
+	if (fsync(dfd) < 0)
+		die("floor fsync dir");
+	return now_us() - t0;
+}
+
+#ifdef HAVE_GLIB
+static double time_glib(const char *path, const char *bytes, size_t len)
+{
+	GError *err = NULL;
+	double t0 = now_us();
+
+	if (!g_file_set_contents_full(path, bytes, (gssize)len,
+				      G_FILE_SET_CONTENTS_CONSISTENT |
+					  G_FILE_SET_CONTENTS_DURABLE,
+				      0600, &err)) {
+		fprintf(stderr, "sessnap-bench: glib: %s\n", err->message);
+		exit(1);
+	}
+	return now_us() - t0;
+}
+#endif
+
+#ifdef HAVE_SQLITE
+typedef struct {
+	sqlite3 *db;
+	sqlite3_stmt *put;
+} sqlite_bench;
+
+static void sqlite_open(sqlite_bench *b, const char *path)
+{
+	char *err = NULL;
+
+	if (sqlite3_open(path, &b->db) != SQLITE_OK ||
+	    sqlite3_exec(b->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "CREATE TABLE IF NOT EXISTS sessions (id TEXT "
+			 "PRIMARY KEY, state BLOB)",
+			 NULL, NULL, &err) != SQLITE_OK ||
+	    sqlite3_prepare_v2(b->db,
+			       "INSERT OR REPLACE INTO sessions VALUES (?, ?)",
+			       -1, &b->put, NULL) != SQLITE_OK) {
+		fprintf(stderr, "sessnap-bench: sqlite: %s\n",
+			err ? err : sqlite3_errmsg(b->db));
+		exit(1);
+	}
+}
+
+static double time_sqlite(sqlite_bench *b, const char *id, const char *bytes,
+			  size_t len)
+{
+	double t0 = now_us();
+
+	sqlite3_bind_text(b->put, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(b->put, 2, bytes, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(b->put) != SQLITE_DONE) {
+		fprintf(stderr, "sessnap-bench: sqlite: %s\n",
+			sqlite3_errmsg(b->db));
+		exit(1);
+	}
+	sqlite3_reset(b->put);
+	return now_us() - t0;
+}
+#endif
+
+/*
+ * The contenders take turns within each iteration, so that a slow patch
+ * of the disk (another tenant, writeback) hits all of them alike.
+ */
+static void case_save(void)
+{
+	size_t k, i, n, len, nr;
+	sessnap_store *store = open_store("save", 3600000, 0);
+	sessnap_session *s = NULL;
+	char path[PATH_MAX];
+	int dfd, rc;
+
+	if ((rc = sessnap_session_begin(&s, store, NULL)) < 0)
+		die_sn("begin", rc);
+	dfd = open(sessnap_store_path(store), O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		die("open store dir");
+#ifdef HAVE_SQLITE
+	sqlite_bench sq;
+
+	snprintf(path, sizeof(path), "%s/sqlite.db", cfg.dir);
+	sqlite_open(&sq, path);
+#endif
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		json_object *state = make_state(sizes[k]);
+		double *ours, *floor_v, *glib_v, *sql_v;
+		const char *bytes;
+		stats so, sf;
+		ratio r[MAX_RATIOS];
+
+		n = iterations(sizes[k]);
+		ours = calloc(n, sizeof(double));
+		floor_v = calloc(n, sizeof(double));
+		glib_v = calloc(n, sizeof(double));
+		sql_v = calloc(n, sizeof(double));
+		if (!ours || !floor_v || !glib_v || !sql_v)
+			die("calloc");
+		for (i = 0; i < n; i++) {
+			ours[i] = time_ours(state, (int)i + 1, s);
+			bytes = json_object_to_json_string_length(
+			    state, JSON_C_TO_STRING_PLAIN, &len);
+			floor_v[i] = time_floor(dfd, bytes, len);
+#ifdef HAVE_GLIB
+			snprintf(path, sizeof(path), "%s/glib.snap",
+				 sessnap_store_path(store));
+			glib_v[i] = time_glib(path, bytes, len);
+#endif
+#ifdef HAVE_SQLITE
+			sql_v[i] =
+			    time_sqlite(&sq, sessnap_session_id(s), bytes, len);
+#endif
+		}
+		bytes = json_object_to_json_string_length(
+		    state, JSON_C_TO_STRING_PLAIN, &len);
+		so = summarize(ours, n);
+		sf = summarize(floor_v, n);
+		nr = 0;
+		r[nr].name = "floor";
+		r[nr++].value = so.median / sf.median;
+#ifdef HAVE_GLIB
+		stats sg = summarize(glib_v, n);
+
+		r[nr].name = "glib";
+		r[nr++].value = so.median / sg.median;
+#endif
+#ifdef HAVE_SQLITE
+		stats sq_s = summarize(sql_v, n);
+
+		r[nr].name = "sqlite";
+		r[nr++].value = so.median / sq_s.median;
+#endif
+		report("save/sessnap", len, so, r, nr);
+		report("save/floor", len, sf, NULL, 0);
+#ifdef HAVE_GLIB
+		report("save/glib", len, sg, NULL, 0);
+#endif
+#ifdef HAVE_SQLITE
+		report("save/sqlite", len, sq_s, NULL, 0);
+#endif
+		free(ours);
+		free(floor_v);
+		free(glib_v);
+		free(sql_v);
+		json_object_put(state);
+	}
+#ifdef HAVE_SQLITE
+	sqlite3_finalize(sq.put);
+	sqlite3_close(sq.db);
+#endif
+	unlinkat(dfd, "floor.snap", 0);
+	unlinkat(dfd, "glib.snap", 0);
+	close(dfd);
+	if ((rc = sessnap_session_end(s, 0)) < 0)
+		die_sn("end", rc);
+	sessnap_store_close(store);
+}
+
+/* ---- app-thread cost ------------------------------------------------------
+ */
+
+static json_object *collect_state(sessnap_session *s, void *payload)
+{
+	(void)s;
+	return json_object_get(payload);
+}
+
+/*
+ * 64 sessions share one writer, with a 20 ms interval so that durable
+ * saves are in flight all the time; the app thread updates them round
+ * robin over about two seconds, timing each call.  Serialization alone, of the
+ * same object, is timed in the same loop as the baseline.
+ */
+static void case_app_thread(void)
+{
+	sessnap_store *store = open_store("app", 20, 0);
+	sessnap_session *ss[NSESSIONS];
+	size_t k, i, n, len;
+	int rc;
+
+	for (i = 0; i < NSESSIONS; i++)
+		if ((rc = sessnap_session_begin(&ss[i], store, NULL)) < 0)
+			die_sn("begin", rc);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		json_object *state = make_state(sizes[k]);
+		double *upd, *ser, *tch, t0;
+		useconds_t pace_us;
+		stats su, sb, st;
+		ratio r[1];
+
+		n = iterations(sizes[k]) * 4;
+		if (n < 4 * NSESSIONS)
+			n = 4 * NSESSIONS;
+		pace_us = (useconds_t)(2e6 / (double)n);
+		/*
+		 * Warm up: every session's buffers exist and have been
+		 * written once, as in an app that has been running; else the
+		 * first update of each session measures page faults.
+		 */
+		for (i = 0; i < 2 * NSESSIONS; i++) {
+			set_n(state, -(int)i - 1);
+			if ((rc = sessnap_session_update(ss[i % NSESSIONS],
+							 state)) < 0 ||
+			    (i >= NSESSIONS && (rc = sessnap_session_flush(
+						    ss[i % NSESSIONS])) < 0))
+				die_sn("warm-up", rc);
+		}
+		upd = calloc(n, sizeof(double));
+		ser = calloc(n, sizeof(double));
+		tch = calloc(n * 16, sizeof(double));
+		if (!upd || !ser || !tch)
+			die("calloc");
+		for (i = 0; i < n; i++) {
+			set_n(state, (int)i);
+			t0 = now_us();
+			json_object_to_json_string_length(
+			    state, JSON_C_TO_STRING_PLAIN, &len);
+			ser[i] = now_us() - t0;
+			set_n(state, (int)i + 1);
+			t0 = now_us();
+			rc = sessnap_session_update(ss[i % NSESSIONS], state);
+			upd[i] = now_us() - t0;
+			if (rc < 0)
+				die_sn("update", rc);
+			/* Spread the updates over about two seconds, so that
+			 * they meet the writer in every phase of its saves. */
+			if (pace_us > 0)
+				usleep(pace_us);
+		}
+		/* Pull mode: touch, and collect when due, saves in flight. */
+		for (i = 0; i < NSESSIONS; i++)
+			sessnap_session_set_collect(ss[i], collect_state,
+						    state);
+		for (i = 0; i < n * 16; i++) {
+			t0 = now_us();
+			sessnap_session_touch(ss[i % NSESSIONS]);
+			tch[i] = now_us() - t0;
+			if (i % 256 == 255)
+				sessnap_store_dispatch(store);
+		}
+		for (i = 0; i < NSESSIONS; i++) {
+			sessnap_session_set_collect(ss[i], NULL, NULL);
+			if ((rc = sessnap_session_flush(ss[i])) < 0)
+				die_sn("flush", rc);
+		}
+		json_object_to_json_string_length(state, JSON_C_TO_STRING_PLAIN,
+						  &len);
+		su = summarize(upd, n);
+		sb = summarize(ser, n);
+		st = summarize(tch, n * 16);
+		r[0].name = "serialize";
+		r[0].value = su.p99 / sb.p99;
+		report("update", len, su, r, 1);
+		report("serialize", len, sb, NULL, 0);
+		r[0].value = st.p99 / sb.p99;
+		report("touch", len, st, r, 1);
+		free(upd);
+		free(ser);
+		free(tch);
+		json_object_put(state);
+	}
+	for (i = 0; i < NSESSIONS; i++)
+		sessnap_session_end(ss[i], 0);
+	sessnap_store_close(store);
+}
+
+/* ---- soak -----------------------------------------------------------------
+ */
+
+static long rss_kib(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = -1;
+	fclose(f);
+	return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void case_soak(void)
+{
+	sessnap_store *store;
+	sessnap_session *ss[NSESSIONS];
+	json_object *state;
+	double start, *samples;
+	long first = -1, last = -1, peak = 0, r;
+	size_t i, nsamples = 0, cap;
+	int rc, n = 0;
+	stats s;
+
+	if (cfg.soak_s <= 0)
+		return;
+	store = open_store("soak", 100, 0);
+	state = make_state(16384);
+	for (i = 0; i < NSESSIONS; i++)
+		if ((rc = sessnap_session_begin(&ss[i], store, NULL)) < 0)
+			die_sn("begin", rc);
+	cap = (size_t)cfg.soak_s + 2;
+	samples = calloc(cap, sizeof(double));
+	if (samples == NULL)
+		die("calloc");
+	start = now_us();
+	while (now_us() - start < (double)cfg.soak_s * 1e6) {
+		double sec = now_us();
+
+		while (now_us() - sec < 1e6) {
+			set_n(state, ++n);
+			if ((rc = sessnap_session_update(ss[n % NSESSIONS],
+							 state)) < 0)
+				die_sn("update", rc);
+			usleep(1000);
+		}
+		r = rss_kib();
+		if (first < 0)
+			first = r;
+		last = r;
+		if (r > peak)
+			peak = r;
+		if (nsamples < cap)
+			samples[nsamples++] = (double)r;
+	}
+	for (i = 0; i < NSESSIONS; i++)
+		sessnap_session_end(ss[i], 0);
+	sessnap_store_close(store);
+	json_object_put(state);
+	s = summarize(samples, nsamples);
+	if (cfg.json)
+		printf("{\"case\":\"soak_rss\",\"bytes\":16384,"
+		       "\"seconds\":%ld,\"updates\":%d,\"rss_first_kib\":%ld,"
+		       "\"rss_median_kib\":%.0f,\"rss_last_kib\":%ld,"
+		       "\"rss_peak_kib\":%ld,\"ratio\":{\"first\":%.3f}}\n",
+		       cfg.soak_s, n, first, s.median, last, peak,
+		       first > 0 ? (double)last / (double)first : 0);
+	else
+		printf("soak_rss         %8d  %lds, %d updates: RSS first %ld "
+		       "KiB, median %.0f, last %ld, peak %ld (last/first "
+		       "%.2fx)\n",
+		       16384, cfg.soak_s, n, first, s.median, last, peak,
+		       first > 0 ? (double)last / (double)first : 0);
+	free(samples);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} cases[] = {
+	{ "save", case_save },
+	{ "app", case_app_thread },
+	{ "soak", case_soak },
+	/* the startup scan is measured by tests/bench/scan-bench */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sessnap-bench [--json] [--dir DIR] [--scale X] "
+		"[--soak SECONDS] [--only CASE]\n"
+		"  --dir DIR       where to write (default: a new directory "
+		"under the current one)\n"
+		"  --json          one JSON object per line per case\n"
+		"  --scale X       multiply iteration counts by X (default 1)\n"
+		"  --soak SECONDS  also measure RSS while saving for SECONDS\n"
+		"  --only CASE     run one case: save, app or soak\n");
+}
+
+static int rm_one(const char *path, const struct stat *st, int type,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+/* Remove the directory this run made (never one given with --dir). */
+static int rm_dir(const char *dir)
+{
+	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "soak", required_argument, NULL, 'S' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char tmpl[] = "sessnap-bench.XXXXXX";
+	const char *errstr = NULL;
+	struct statfs sfs;
+	char *made = NULL;
+	size_t i;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jd:s:S:o:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'j':
+			cfg.json = 1;
+			break;
+		case 'd':
+			cfg.dir = optarg;
+			break;
+		case 's':
+			cfg.scale = strtod(optarg, NULL);
+			if (cfg.scale <= 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'S':
+			cfg.soak_s = (long)strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr,
+					"sessnap-bench: --soak %s: %s\n",
+					optarg, errstr);
+				return 2;
+			}
+			break;
+		case 'o':
+			cfg.only = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* Real fsync: this measures the disk, not the page cache. */
+	unsetenv("SESSNAP_TEST_FSYNC");
+	if (cfg.dir == NULL) {
+		if ((made = mkdtemp(tmpl)) == NULL)
+			die("mkdtemp");
+		cfg.dir = made;
+	}
+	if (statfs(cfg.dir, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC_)
+		fprintf(stderr,
+			"sessnap-bench: warning: %s is a tmpfs: fsync "
+			"is free there, the numbers say nothing about "
+			"a disk\n",
+			cfg.dir);
+	if (!cfg.json)
+		printf("%-16s %8s %12s %12s %12s  %s\n", "case", "bytes",
+		       "median_us", "p99_us", "max_us", "ratio");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (cfg.only == NULL || strcmp(cfg.only, cases[i].name) == 0)
+			cases[i].run();
+	if (made != NULL && rm_dir(made) != 0)
+		fprintf(stderr, "sessnap-bench: could not remove %s\n", made);
+	return 0;
+}

@@ -110,8 +110,16 @@ void age_ago(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 		snprintf(buf, len, "unknown");
 		return;
 	}
-	if (then_ms > now_ms + 60 * SEC_MS) {
-		snprintf(buf, len, "in the future");
+	/*
+	 * Compare without adding to now_ms: a clock near INT64_MAX (or a
+	 * negative one) must not overflow.  Here then_ms > 0, so
+	 * now_ms - then_ms cannot overflow once now_ms >= then_ms.
+	 */
+	if (now_ms < then_ms) {
+		if (now_ms < 0 || then_ms - now_ms > 60 * SEC_MS)
+			snprintf(buf, len, "in the future");
+		else
+			snprintf(buf, len, "just now");
 		return;
 	}
 	if (now_ms - then_ms < 5 * SEC_MS) {

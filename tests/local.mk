@@ -25,7 +25,7 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_scan \
 	tests/check_recover
 
-CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
+CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
 CLI_TESTS =
 CLI_TESTS += tests/cli/event-loops.sh
@@ -116,6 +116,12 @@ tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	-I$(top_srcdir)/tests $(JSONC_CFLAGS) $(CHECK_CFLAGS)
 tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
+
+# The command line's age parser (cli/age.c), tested on its own.
+tests_check_age_SOURCES = tests/check_age.c cli/age.c cli/age.h
+tests_check_age_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
+	-I$(top_srcdir)/tests $(BSD_CFLAGS) $(CHECK_CFLAGS)
+tests_check_age_LDADD = tests/libtestutil.la $(BSD_LIBS) $(CHECK_LIBS)
 
 # mksnap: writes hand-made snapshot files (old, foreign, newer-format) for
 # the shell tests, which find it as $TOP_BUILDDIR/tests/mksnap.

@@ -4,7 +4,8 @@
 ## -fsanitize=fuzzer,address,undefined, so it does not touch the normal
 ## build.  tests/fuzz/run.sh runs them (60 s each by default).
 
-FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT)
+FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT) \
+	tests/fuzz/fuzz_age$(EXEEXT)
 FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/lib/include \
@@ -36,6 +37,13 @@ tests/fuzz/fuzz_header$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 tests/fuzz/fuzz_load$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_load.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
+
+# The age parser belongs to the command line: it is built with cli/age.c.
+tests/fuzz/fuzz_age$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_age.c \
+		$(srcdir)/cli/age.c $(srcdir)/cli/age.h config.h
+	$(AM_V_CCLD)mkdir -p tests/fuzz && \
+	$(CLANG) $(FUZZ_CC_FLAGS) -I$(top_srcdir)/cli $(BSD_CFLAGS) -o $@ \
+	  $(srcdir)/tests/fuzz/fuzz_age.c $(srcdir)/cli/age.c $(BSD_LIBS)
 
 clean-fuzz:
 	rm -rf tests/fuzz/work

@@ -16,3 +16,20 @@ noinst_PROGRAMS += sessnap-demo
 sessnap_demo_SOURCES = cli/demo.c
 sessnap_demo_CPPFLAGS = $(CLI_CPPFLAGS)
 sessnap_demo_LDADD = $(CLI_LDADD)
+
+# snapshot-clean and sessnap: the cleaner and the session manager.  Both
+# share cmd_clean.c (the cleaner), age.c and common.c.
+CLI_COMMON_SOURCES = cli/age.c cli/age.h cli/common.c cli/common.h \
+	cli/commands.h cli/cmd_clean.c
+
+bin_PROGRAMS += snapshot-clean
+snapshot_clean_SOURCES = cli/snapshot-clean.c $(CLI_COMMON_SOURCES)
+snapshot_clean_CPPFLAGS = $(CLI_CPPFLAGS)
+snapshot_clean_LDADD = $(CLI_LDADD)
+
+bin_PROGRAMS += sessnap
+sessnap_SOURCES = cli/sessnap.c $(CLI_COMMON_SOURCES) cli/sessions.c \
+	cli/cmd_list.c cli/cmd_show.c cli/cmd_recover.c cli/cmd_discard.c \
+	cli/cmd_verify.c cli/cmd_export.c
+sessnap_CPPFLAGS = $(CLI_CPPFLAGS)
+sessnap_LDADD = $(CLI_LDADD)

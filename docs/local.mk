@@ -6,7 +6,9 @@
 ## docs/man/<symbol>.3.  Markdown documents go to DOCS_MD.
 
 # Section 1: programs.
-dist_man1_MANS =
+dist_man1_MANS = \
+	docs/man/sessnap.1 \
+	docs/man/snapshot-clean.1
 
 # Section 3: library functions, one page per exported symbol.
 dist_man3_MANS =
@@ -17,6 +19,8 @@ dist_man3_MANS += docs/man/sessnap_session_touch.3
 dist_man3_MANS += docs/man/sessnap_store_dispatch.3
 dist_man3_MANS += docs/man/sessnap_store_next_deadline.3
 dist_man3_MANS += docs/man/sessnap_store_tick.3
+dist_man3_MANS += docs/man/sessnap_clean.3
+dist_man3_MANS += docs/man/sessnap_clean_action_name.3
 dist_man3_MANS += docs/man/sessnap.3
 dist_man3_MANS += docs/man/sessnap_err_name.3
 dist_man3_MANS += docs/man/sessnap_last_error.3
@@ -45,10 +49,18 @@ DOCS_MD =
 DOCS_MD += docs/design.md
 DOCS_MD += docs/integration.md
 DOCS_MD += docs/performance.md
+DOCS_MD += docs/reliability.md
+# Cleaning: the guide with the cron and systemd examples.
+DOCS_MD += docs/cleaning.md
 DOCS_MD += docs/format.md
 
 EXTRA_DIST += $(DOCS_MD)
 
+# systemd user units for the cleaner (see docs/cleaning.md).
+SYSTEMD_UNITS = \
+	docs/systemd/sessnap-clean.service \
+	docs/systemd/sessnap-clean.timer
+EXTRA_DIST += $(SYSTEMD_UNITS)
 # Startup recovery: the scanner, adoption, discard and the prompt.
 dist_man3_MANS += \
 	docs/man/sessnap_discard.3 \

@@ -16,8 +16,9 @@
  *     and listings; O_EXCL|O_NOFOLLOW means a planted file or symlink is
  *     never written through; fallocate surfaces ENOSPC/EFBIG/EDQUOT before
  *     a single byte is written (file systems without it are fine).
- *  2. write everything, retrying EINTR and continuing after short writes;
- *     a write that returns 0 is an error (it would loop forever).
+ *  2. write everything, retrying EINTR (a bounded number of times in a
+ *     row) and continuing after short writes; a write that returns 0 is an
+ *     error (it would loop forever).
  *  3. fdatasync the temp file, so its data is on disk before its name can
  *     be.  Without this, ext4's delayed allocation could commit the rename
  *     and lose the data: the 2009 zero-length-file reports.  If it fails,
@@ -71,14 +72,16 @@ static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	ssize_t n;
+	int eintr = 0;
 
 	while (len > 0) {
 		n = SYS(write)(fd, p, len);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
 				continue;
 			return -1;
 		}
+		eintr = 0;
 		if (n == 0) {
 			/* No progress and no error: treat as a full disk
 			 * rather than spin. */

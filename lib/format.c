@@ -340,6 +340,10 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 		if (errno == ELOOP)
 			return why_set(why, why_len, SESSNAP_ECORRUPT,
 				       "is a symlink (not followed)");
+		/* a socket or a device without a driver: not a snapshot */
+		if (errno == ENXIO || errno == ENODEV)
+			return why_set(why, why_len, SESSNAP_ECORRUPT,
+				       "is not a regular file");
 		rc = sessnap__syserr(errno, "open",
 				     sessnap__path(path, sizeof(path), store,
 						   name));
@@ -361,19 +365,22 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 	return 0;
 }
 
-/* Read up to len bytes, retrying EINTR and short reads; stops at EOF. */
+/* Read up to len bytes, retrying EINTR (up to SESSNAP__EINTR_MAX in a row)
+ * and short reads; stops at EOF. */
 static ssize_t read_full(int fd, char *buf, size_t len)
 {
 	size_t got = 0;
 	ssize_t n;
+	int eintr = 0;
 
 	while (got < len) {
 		n = SYS(read)(fd, buf + got, len - got);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
 				continue;
 			return -1;
 		}
+		eintr = 0;
 		if (n == 0)
 			break;
 		got += (size_t)n;

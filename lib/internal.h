@@ -72,7 +72,7 @@ enum sessnap__sys_kind {
 	SESSNAP__SYS_UNLINK = 1u << 7,
 	SESSNAP__SYS_MKDIR = 1u << 8,
 	SESSNAP__SYS_FLOCK = 1u << 9, /* flock, flopenat's lock */
-	SESSNAP__SYS_CLOSE = 1u << 10,
+	SESSNAP__SYS_CLOSE = 1u << 10, /* close, closedir */
 	SESSNAP__SYS_STAT = 1u << 11, /* fstat, fstatat */
 	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
 	SESSNAP__SYS_ALL = (1u << 13) - 1
@@ -88,6 +88,52 @@ void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
 unsigned long sessnap__fault_disarm(void);
 /* How many injected failures have fired since the last arm. */
 unsigned long sessnap__fault_fired(void);
+/* The kinds of the calls that an injected failure hit since the last arm. */
+unsigned int sessnap__fault_fired_kinds(void);
+
+/*
+ * Tracing of the mutating calls, for the power-loss simulation in the test
+ * suite: with a tracer set, every successful call that changes the store
+ * (a create, write, fsync, rename, link, unlink, mkdir, close) is reported
+ * after it returned, with its arguments and result.  Names are as passed
+ * (relative to dfd); `fd` is the descriptor written, synced or closed, or
+ * the one a create returned.  The tracer runs on the calling thread.
+ */
+enum sessnap__trace_op {
+	SESSNAP__TRACE_CREATE,
+	SESSNAP__TRACE_WRITE,
+	SESSNAP__TRACE_FSYNC, /* fsync or fdatasync of fd */
+	SESSNAP__TRACE_FALLOCATE,
+	SESSNAP__TRACE_RENAME,
+	SESSNAP__TRACE_LINK,
+	SESSNAP__TRACE_UNLINK,
+	SESSNAP__TRACE_MKDIR,
+	SESSNAP__TRACE_CLOSE
+};
+
+struct sessnap__trace_event {
+	enum sessnap__trace_op op;
+	int fd;
+	int dfd;
+	const char *path;
+	const char *path2; /* rename and link: the new name */
+	const void *buf; /* write: the bytes written */
+	size_t len; /* write: how many were written */
+};
+
+typedef void (*sessnap__trace_fn)(const struct sessnap__trace_event *ev,
+				  void *arg);
+/* Set (or with NULL clear) the tracer.  Not thread-safe: set it before
+ * the calls to trace start. */
+void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg);
+
+/*
+ * How many consecutive EINTR failures a read or write loop retries before
+ * it gives up with EINTR.  A signal interrupts a call now and then; a call
+ * that fails with EINTR every time (a signal storm, a broken FUSE file
+ * system, a persistent injected fault) must end in an error, not a hang.
+ */
+#define SESSNAP__EINTR_MAX 64
 
 /* ---- Errors (error.c) ---------------------------------------------------- */
 

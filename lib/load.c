@@ -116,6 +116,19 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		    p1, why_main);
 	if (rc_main == SESSNAP_ENOMEM)
 		return rc_main;
+	/*
+	 * A main snapshot that could not be read (EIO, EACCES) may well be
+	 * intact and newer than the previous generation: falling back would
+	 * hand the app an older state, and the app's next save would make
+	 * that loss permanent.  Report the error instead; a later load may
+	 * succeed.
+	 */
+	if (rc_main < 0 && !is_verdict(rc_main))
+		return sessnap__error(rc_main,
+				      "session %s could not be read: %s: %s; "
+				      "its previous generation was not used, "
+				      "as %s may be intact",
+				      id, p1, why_main, p1);
 	if (rc_main < 0) {
 		rc_prev = try_one(&state, &h, store, prev, why_prev,
 				  sizeof(why_prev));

@@ -19,6 +19,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/session.c \
 	lib/load.c \
 	lib/liveness.c \
+	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
 	lib/writer.h \

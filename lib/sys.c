@@ -13,6 +13,12 @@
  *
  * The injector's state is global and atomic: the store's writer thread may
  * make the calls.  When nothing is armed the cost is one relaxed load.
+ *
+ * The seam can also trace: with a tracer set, each successful call that
+ * changes the store is reported after it returned.  The test suite replays
+ * every prefix of such a trace into a scratch directory, dropping what was
+ * not yet synced, to show that the loader recovers whatever the instant of
+ * a power loss.  Without a tracer the cost is one load of a pointer.
  */
 #include "config.h"
 
@@ -32,6 +38,40 @@ static atomic_ulong fault_count;
 static atomic_ulong fault_fired_count;
 static atomic_int fault_err;
 static atomic_uint fault_flags;
+static atomic_uint fault_fired_kinds;
+
+static sessnap__trace_fn trace_fn;
+static void *trace_arg;
+
+void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg)
+{
+	trace_arg = arg;
+	trace_fn = fn;
+}
+
+static void trace(enum sessnap__trace_op op, int fd, int dfd,
+		  const char *path, const char *path2, const void *buf,
+		  size_t len)
+{
+	struct sessnap__trace_event ev;
+	int saved_errno = errno;
+
+	ev.op = op;
+	ev.fd = fd;
+	ev.dfd = dfd;
+	ev.path = path;
+	ev.path2 = path2;
+	ev.buf = buf;
+	ev.len = len;
+	trace_fn(&ev, trace_arg);
+	errno = saved_errno;
+}
+
+#define TRACE(cond, ...)                                                      \
+	do {                                                                  \
+		if (trace_fn != NULL && (cond))                               \
+			trace(__VA_ARGS__);                                   \
+	} while (0)
 
 void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
 			unsigned int flags)
@@ -39,6 +79,7 @@ void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
 	atomic_store(&fault_kinds, 0u);
 	atomic_store(&fault_count, 0ul);
 	atomic_store(&fault_fired_count, 0ul);
+	atomic_store(&fault_fired_kinds, 0u);
 	atomic_store(&fault_nth, nth);
 	atomic_store(&fault_err, err);
 	atomic_store(&fault_flags, flags);
@@ -54,6 +95,11 @@ unsigned long sessnap__fault_disarm(void)
 unsigned long sessnap__fault_fired(void)
 {
 	return atomic_load(&fault_fired_count);
+}
+
+unsigned int sessnap__fault_fired_kinds(void)
+{
+	return atomic_load(&fault_fired_kinds);
 }
 
 /*
@@ -72,6 +118,7 @@ static int fault_check(unsigned int kind)
 	flags = atomic_load(&fault_flags);
 	if (n == nth || (n > nth && (flags & SESSNAP__FAULT_PERSISTENT))) {
 		atomic_fetch_add(&fault_fired_count, 1ul);
+		atomic_fetch_or(&fault_fired_kinds, kind);
 		if (flags & SESSNAP__FAULT_SHORT)
 			return -1;
 		return atomic_load(&fault_err);
@@ -90,15 +137,25 @@ static int fault_check(unsigned int kind)
 
 static int sys_openat(int dfd, const char *path, int flags, mode_t mode)
 {
+	int fd;
+
 	FAULT(SESSNAP__SYS_OPEN, -1);
-	return openat(dfd, path, flags, mode);
+	fd = openat(dfd, path, flags, mode);
+	TRACE(fd >= 0 && (flags & O_CREAT), SESSNAP__TRACE_CREATE, fd, dfd,
+	      path, NULL, NULL, 0);
+	return fd;
 }
 
 static int sys_flopenat(int dfd, const char *path, int flags, mode_t mode)
 {
+	int fd;
+
 	FAULT(SESSNAP__SYS_OPEN, -1);
 	FAULT(SESSNAP__SYS_FLOCK, -1);
-	return flopenat(dfd, path, flags, mode);
+	fd = flopenat(dfd, path, flags, mode);
+	TRACE(fd >= 0 && (flags & O_CREAT), SESSNAP__TRACE_CREATE, fd, dfd,
+	      path, NULL, NULL, 0);
+	return fd;
 }
 
 static ssize_t sys_read(int fd, void *buf, size_t len)
@@ -115,52 +172,85 @@ static ssize_t sys_write(int fd, const void *buf, size_t len)
 		errno = f;
 		return -1;
 	}
+	ssize_t n;
+
 	if (f < 0 && len > 1)
 		len /= 2;
-	return write(fd, buf, len);
+	n = write(fd, buf, len);
+	TRACE(n > 0, SESSNAP__TRACE_WRITE, fd, -1, NULL, NULL, buf, (size_t)n);
+	return n;
 }
 
 static int sys_fsync(int fd)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_FSYNC, -1);
-	return fsync(fd);
+	r = fsync(fd);
+	TRACE(r == 0, SESSNAP__TRACE_FSYNC, fd, -1, NULL, NULL, NULL, 0);
+	return r;
 }
 
 static int sys_fdatasync(int fd)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_FSYNC, -1);
-	return fdatasync(fd);
+	r = fdatasync(fd);
+	TRACE(r == 0, SESSNAP__TRACE_FSYNC, fd, -1, NULL, NULL, NULL, 0);
+	return r;
 }
 
 static int sys_fallocate(int fd, int mode, off_t off, off_t len)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_FALLOCATE, -1);
-	return fallocate(fd, mode, off, len);
+	r = fallocate(fd, mode, off, len);
+	TRACE(r == 0, SESSNAP__TRACE_FALLOCATE, fd, -1, NULL, NULL, NULL,
+	      (size_t)(off + len));
+	return r;
 }
 
 static int sys_renameat(int odfd, const char *oldp, int ndfd, const char *newp)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_RENAME, -1);
-	return renameat(odfd, oldp, ndfd, newp);
+	r = renameat(odfd, oldp, ndfd, newp);
+	TRACE(r == 0, SESSNAP__TRACE_RENAME, -1, odfd, oldp, newp, NULL, 0);
+	return r;
 }
 
 static int sys_linkat(int odfd, const char *oldp, int ndfd, const char *newp,
 		      int flags)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_LINK, -1);
-	return linkat(odfd, oldp, ndfd, newp, flags);
+	r = linkat(odfd, oldp, ndfd, newp, flags);
+	TRACE(r == 0, SESSNAP__TRACE_LINK, -1, odfd, oldp, newp, NULL, 0);
+	return r;
 }
 
 static int sys_unlinkat(int dfd, const char *path, int flags)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_UNLINK, -1);
-	return unlinkat(dfd, path, flags);
+	r = unlinkat(dfd, path, flags);
+	TRACE(r == 0, SESSNAP__TRACE_UNLINK, -1, dfd, path, NULL, NULL, 0);
+	return r;
 }
 
 static int sys_mkdirat(int dfd, const char *path, mode_t mode)
 {
+	int r;
+
 	FAULT(SESSNAP__SYS_MKDIR, -1);
-	return mkdirat(dfd, path, mode);
+	r = mkdirat(dfd, path, mode);
+	TRACE(r == 0, SESSNAP__TRACE_MKDIR, -1, dfd, path, NULL, NULL, 0);
+	return r;
 }
 
 static int sys_flock(int fd, int op)
@@ -177,12 +267,17 @@ static int sys_close(int fd)
 {
 	int f = fault_check(SESSNAP__SYS_CLOSE);
 
+	int r;
+
 	if (f > 0) {
 		close(fd);
+		TRACE(true, SESSNAP__TRACE_CLOSE, fd, -1, NULL, NULL, NULL, 0);
 		errno = f;
 		return -1;
 	}
-	return close(fd);
+	r = close(fd);
+	TRACE(true, SESSNAP__TRACE_CLOSE, fd, -1, NULL, NULL, NULL, 0);
+	return r;
 }
 
 static int sys_fstat(int fd, struct stat *st)
@@ -209,8 +304,16 @@ static struct dirent *sys_readdir(DIR *dir)
 	return readdir(dir);
 }
 
+/* Like close: an injected failure still releases the stream. */
 static int sys_closedir(DIR *dir)
 {
+	int f = fault_check(SESSNAP__SYS_CLOSE);
+
+	if (f > 0) {
+		closedir(dir);
+		errno = f;
+		return -1;
+	}
 	return closedir(dir);
 }
 

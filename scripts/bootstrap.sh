@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
 	libjson-c-dev libbsd-dev check libxxhash-dev valgrind groff-base)
+# make fuzz: clang, and libFuzzer, which Debian ships in libclang-rt-dev
+# (only recommended by clang, and recommends are not installed here).
+PACKAGES+=(clang libclang-rt-dev)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -20,14 +20,18 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_store \
 	tests/check_session \
 	tests/check_load \
+	tests/check_clean \
 	tests/check_writer \
 	tests/check_scan \
 	tests/check_recover
 
-CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api
+CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
 CLI_TESTS =
 CLI_TESTS += tests/cli/event-loops.sh
+CLI_TESTS += tests/cli/snapshot-clean.sh
+CLI_TESTS += tests/cli/sessnap.sh
+CLI_TESTS += tests/cli/systemd-units.sh
 CLI_TESTS += tests/cli/demo-end.sh
 CLI_TESTS += tests/cli/demo-scenario.sh
 CLI_TESTS += tests/cli/readme-example.sh
@@ -91,6 +95,10 @@ tests_check_load_SOURCES = tests/check_load.c
 tests_check_load_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_load_LDADD = $(TEST_INTERNAL_LDADD)
 
+tests_check_clean_SOURCES = tests/check_clean.c
+tests_check_clean_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_clean_LDADD = $(TEST_INTERNAL_LDADD)
+
 tests_check_writer_SOURCES = tests/check_writer.c
 tests_check_writer_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_writer_LDADD = $(TEST_INTERNAL_LDADD)
@@ -112,6 +120,19 @@ tests_check_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
 
+# The command line's age parser (cli/age.c), tested on its own.
+tests_check_age_SOURCES = tests/check_age.c cli/age.c cli/age.h
+tests_check_age_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
+	-I$(top_srcdir)/tests $(BSD_CFLAGS) $(CHECK_CFLAGS)
+tests_check_age_LDADD = tests/libtestutil.la $(BSD_LIBS) $(CHECK_LIBS)
+
+# mksnap: writes hand-made snapshot files (old, foreign, newer-format) for
+# the shell tests, which find it as $TOP_BUILDDIR/tests/mksnap.
+check_PROGRAMS += tests/mksnap
+tests_mksnap_SOURCES = tests/mksnap.c
+tests_mksnap_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_mksnap_LDADD = $(TEST_INTERNAL_LDADD)
+
 # The README's integration example: built by make check, so it cannot rot,
 # and run by tests/cli/readme-example.sh.  Public header and library only.
 check_PROGRAMS += examples/readme-example
@@ -124,3 +145,53 @@ examples_readme_example_LDADD = lib/libsessnap.la $(JSONC_LIBS)
 # it only when no extension has a driver of its own, so it is kept in the
 # tree, as tap-driver.sh is.
 EXTRA_DIST += build-aux/test-driver
+
+## Reliability (docs/reliability.md): the fault walk and the hostile store
+## are unit suites; the crash loop and the concurrency run are helper
+## programs driven by shell tests, whose length the environment sets
+## (SESSNAP_CRASHLOOP_ITERATIONS, SESSNAP_CONCURRENCY_SECONDS): "make
+## check" runs the short versions, "make check-soak" the long ones.
+CHECK_INTERNAL_TESTS += tests/check_faults
+
+tests_check_faults_SOURCES = tests/check_faults.c
+tests_check_faults_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_faults_LDADD = $(TEST_INTERNAL_LDADD)
+
+# Helper programs of the shell tests (public API only, like a user).
+check_PROGRAMS += tests/crashloop
+tests_crashloop_SOURCES = tests/crashloop.c
+tests_crashloop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS) $(BSD_CFLAGS)
+tests_crashloop_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
+
+CLI_TESTS += tests/cli/crashloop.sh
+
+check_PROGRAMS += tests/concurrency
+tests_concurrency_SOURCES = tests/concurrency.c
+tests_concurrency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS) $(BSD_CFLAGS)
+tests_concurrency_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
+
+CLI_TESTS += tests/cli/concurrency.sh
+
+# No system call in lib/ bypasses the seam.
+CLI_TESTS += tests/cli/seam.sh
+
+# The long versions: 10,000 kills and 60 s of concurrency.
+check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
+	rm -f tests/cli/crashloop.log tests/cli/crashloop.trs \
+	  tests/cli/concurrency.log tests/cli/concurrency.trs
+	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
+	  TESTS='tests/cli/crashloop.sh tests/cli/concurrency.sh' \
+	  SESSNAP_CRASHLOOP_ITERATIONS=10000 SESSNAP_CONCURRENCY_SECONDS=60
+.PHONY: check-soak
+
+CHECK_INTERNAL_TESTS += tests/check_hostile
+tests_check_hostile_SOURCES = tests/check_hostile.c
+tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_hostile_LDADD = $(TEST_INTERNAL_LDADD)
+
+CHECK_INTERNAL_TESTS += tests/check_powerloss
+tests_check_powerloss_SOURCES = tests/check_powerloss.c
+tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_powerloss_LDADD = $(TEST_INTERNAL_LDADD)

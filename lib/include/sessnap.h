@@ -770,6 +770,189 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 			    sessnap_store *store,
 			    const sessnap_prompt_options *opts);
 
+/* ---- Cleaning ------------------------------------------------------------ */
+
+/** What the cleaner did with one file (or would do, in a dry run). */
+typedef enum {
+	/** Removed: part of a completed session older than its age. */
+	SESSNAP_CLEAN_REMOVE_COMPLETED = 0,
+	/** Removed: part of a crashed session older than its age. */
+	SESSNAP_CLEAN_REMOVE_CRASHED = 1,
+	/** Removed: part of a corrupt session (SESSNAP_CLEAN_INCLUDE_CORRUPT). */
+	SESSNAP_CLEAN_REMOVE_CORRUPT = 2,
+	/** Removed: an orphaned temporary file whose writer is gone. */
+	SESSNAP_CLEAN_REMOVE_TEMP = 3,
+	/** Removed: a free lock file whose session has no snapshot. */
+	SESSNAP_CLEAN_REMOVE_LOCK = 4,
+	/** Kept: the session's lock is held by a live process. */
+	SESSNAP_CLEAN_KEEP_RUNNING = 5,
+	/** Kept: younger than the policy's age for its kind. */
+	SESSNAP_CLEAN_KEEP_YOUNG = 6,
+	/** Kept: among the policy's `keep` newest sessions. */
+	SESSNAP_CLEAN_KEEP_NEWEST = 7,
+	/** Kept: written by a newer format version (never removed). */
+	SESSNAP_CLEAN_KEEP_NEWER = 8,
+	/** Kept: corrupt, and SESSNAP_CLEAN_INCLUDE_CORRUPT is not set. */
+	SESSNAP_CLEAN_KEEP_CORRUPT = 9,
+	/** Kept: an unfinished session of another host, whose lock this host
+	 * cannot see. */
+	SESSNAP_CLEAN_KEEP_FOREIGN = 10,
+	/** Skipped: named like a store file but not a regular file (symlink,
+	 * directory, FIFO, ...); never touched. */
+	SESSNAP_CLEAN_SKIP_UNSAFE = 11,
+	/** A removal (or the check before it) failed; `error` says why. */
+	SESSNAP_CLEAN_FAILED = 12
+} sessnap_clean_action;
+
+/** Which file of a session an event is about. */
+typedef enum {
+	SESSNAP_CLEAN_FILE_SNAPSHOT = 0, /**< <id>.snap */
+	SESSNAP_CLEAN_FILE_PREV = 1,	 /**< <id>.snap.prev */
+	SESSNAP_CLEAN_FILE_LOCK = 2,	 /**< <id>.lock */
+	SESSNAP_CLEAN_FILE_TEMP = 3	 /**< .<id>.snap.XXXXXX and
+					      .<id>.snap.prev.XXXXXX */
+} sessnap_clean_file;
+
+/* sessnap_clean_policy.flags */
+/** Decide and report, but remove nothing and create nothing. */
+#define SESSNAP_CLEAN_DRY_RUN (1u << 0)
+/** Also remove corrupt sessions (neither generation valid) older than
+ * `completed_age_ms` (by mtime).  Without it they are only reported. */
+#define SESSNAP_CLEAN_INCLUDE_CORRUPT (1u << 1)
+
+/** The largest `keep` accepted (the cleaner holds that many entries). */
+#define SESSNAP_CLEAN_KEEP_MAX 1000000u
+
+/** What sessnap_clean() removes.  Ages are in milliseconds; a negative age
+ * means "never remove this kind". */
+typedef struct {
+	unsigned int version;
+	/** Completed sessions older than this (default 7 days). */
+	int64_t completed_age_ms;
+	/** Crashed sessions older than this (default 30 days): they still
+	 * hold work that can be recovered. */
+	int64_t crashed_age_ms;
+	/** Orphaned temporary files older than this (default 1 hour). */
+	int64_t temp_age_ms;
+	/** Never remove the `keep` newest sessions (by saved time); 0: no
+	 * such protection.  At most SESSNAP_CLEAN_KEEP_MAX. */
+	unsigned int keep;
+	/** SESSNAP_CLEAN_* flags. */
+	unsigned int flags;
+	/** The current time in milliseconds since the epoch; 0: the clock. */
+	int64_t now_ms;
+} sessnap_clean_policy;
+
+#define SESSNAP_CLEAN_POLICY_VERSION 1
+#define SESSNAP_CLEAN_POLICY_INIT                                             \
+	{                                                                     \
+		SESSNAP_CLEAN_POLICY_VERSION, INT64_C(604800000),             \
+		    INT64_C(2592000000), INT64_C(3600000), 0, 0, 0            \
+	}
+
+/** One decision of the cleaner, handed to the callback. */
+typedef struct {
+	/** The file's name inside the store (owned by the cleaner). */
+	const char *name;
+	/** The session id the file belongs to. */
+	const char *id;
+	sessnap_clean_action action;
+	sessnap_clean_file file;
+	/** SESSNAP_CLEAN_FAILED: the error code (sessnap_last_error() has
+	 * the message while the callback runs); otherwise 0. */
+	int error;
+	/** Size of the file in bytes (0 for a lock file). */
+	uint64_t bytes;
+	/** Age used for the decision in milliseconds; -1 when none. */
+	int64_t age_ms;
+	/** Non-zero in a dry run: nothing was actually removed. */
+	int dry_run;
+} sessnap_clean_event;
+
+/**
+ * Receives each decision of sessnap_clean(): one event per removed file,
+ * and one per kept or skipped session or file.  It must not call back into
+ * the library with the same store.
+ */
+typedef void (*sessnap_clean_cb)(const sessnap_clean_event *event,
+				 void *payload);
+
+/** What sessnap_clean() did: sessions (or stray files) per action. */
+typedef struct {
+	unsigned int version;
+	uint64_t removed_completed;
+	uint64_t removed_crashed;
+	uint64_t removed_corrupt;
+	uint64_t removed_temp;
+	uint64_t removed_lock;
+	uint64_t kept_running;
+	uint64_t kept_young;
+	uint64_t kept_newest;
+	uint64_t kept_newer;
+	uint64_t kept_corrupt;
+	uint64_t kept_foreign;
+	uint64_t skipped_unsafe;
+	/** Sessions or files whose removal failed. */
+	uint64_t failed;
+	/** Files removed (or that would be), all kinds together. */
+	uint64_t files_removed;
+	/** Bytes freed: sizes of removed files that had no other link. */
+	uint64_t bytes_freed;
+} sessnap_clean_report;
+
+#define SESSNAP_CLEAN_REPORT_VERSION 1
+#define SESSNAP_CLEAN_REPORT_INIT                                             \
+	{                                                                     \
+		SESSNAP_CLEAN_REPORT_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   \
+		    0, 0, 0, 0, 0                                             \
+	}
+
+/**
+ * Remove old sessions and orphaned files from a store, safely.
+ *
+ * Removes completed sessions older than `completed_age_ms`, crashed ones
+ * older than `crashed_age_ms`, orphaned temporary files older than
+ * `temp_age_ms` whose session is not running, and free lock files of
+ * sessions that have no snapshot.  A session's age comes from the saved
+ * time in its header, else from the file's mtime (never atime or ctime).
+ *
+ * It never touches a running session (its lock is held), a newer-format
+ * file, a corrupt session without SESSNAP_CLEAN_INCLUDE_CORRUPT, or
+ * anything that is not a regular file named like the store's own files;
+ * it never follows a symlink and works only relative to the store's
+ * directory descriptor.  Each session is locked, then re-checked (a live
+ * writer may have renamed a fresh snapshot in), then its snapshot,
+ * previous generation and lock file are unlinked, the lock file last.
+ *
+ * The directory is streamed: memory does not grow with the number of
+ * files.  With `keep`, a first pass holds the `keep` newest entries.
+ *
+ * A failure on one session is reported through the callback, counted in
+ * `failed`, and the cleaner carries on with the others.
+ *
+ * @param out receives the report (initialise it with
+ *        SESSNAP_CLEAN_REPORT_INIT); may be NULL
+ * @param store an open store (SESSNAP_STORE_READONLY is enough)
+ * @param policy the policy, or NULL for SESSNAP_CLEAN_POLICY_INIT
+ * @param cb called for each decision, or NULL
+ * @param payload handed to `cb`
+ * @return 0; the code of the first failed removal (the message names its
+ *         file) when some failed and the others were done; SESSNAP_EINVAL
+ *         (bad version, keep too large); SESSNAP_EIO, SESSNAP_ENOMEM or
+ *         SESSNAP_EPERM when the store cannot be listed
+ */
+int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
+		  const sessnap_clean_policy *policy, sessnap_clean_cb cb,
+		  void *payload);
+
+/**
+ * The name of a cleaner action ("removed-completed", "kept-running", ...),
+ * as used in `snapshot-clean --json`.
+ * @return a static string; "unknown" for an unknown value
+ */
+const char *sessnap_clean_action_name(sessnap_clean_action action);
+
+
 #ifdef __cplusplus
 }
 #endif

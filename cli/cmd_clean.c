@@ -1,0 +1,533 @@
+/*
+ * cmd_clean.c - "snapshot-clean" and "sessnap clean": run the cleaner
+ *
+ * Both programs are this one function: snapshot-clean is the name that
+ * cron jobs and systemd timers call, "sessnap clean" the one people find
+ * next to list and discard.  It turns the command line into a
+ * sessnap_clean_policy, runs sessnap_clean() on one store, on the store of
+ * one application, or on every application's store under the default base
+ * directory (--all-apps), and prints each decision as it is made: a line
+ * per removed file, or one JSON event per decision with --json.  Output
+ * is streamed, so cleaning a huge store takes no more memory than a small
+ * one.
+ *
+ * Exit status: 0 when everything that should go is gone, 1 when some
+ * removal (or the opening of a store) failed, 2 on a usage error.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "age.h"
+#include "commands.h"
+#include "common.h"
+
+struct run {
+	const char *prog;
+	bool json, verbose;
+	sessnap_clean_policy pol;
+	/* Totals over every store. */
+	uint64_t sessions, temps, locks, files, bytes, failed;
+	bool first_store, first_event;
+	int64_t now;
+};
+
+static const char *file_name(sessnap_clean_file f)
+{
+	switch (f) {
+	case SESSNAP_CLEAN_FILE_SNAPSHOT:
+		return "snapshot";
+	case SESSNAP_CLEAN_FILE_PREV:
+		return "previous";
+	case SESSNAP_CLEAN_FILE_LOCK:
+		return "lock";
+	case SESSNAP_CLEAN_FILE_TEMP:
+		return "temporary";
+	}
+	return "unknown";
+}
+
+/* Words for a decision in the terminal output. */
+static const char *action_words(sessnap_clean_action a)
+{
+	switch (a) {
+	case SESSNAP_CLEAN_REMOVE_COMPLETED:
+		return "completed session";
+	case SESSNAP_CLEAN_REMOVE_CRASHED:
+		return "crashed session";
+	case SESSNAP_CLEAN_REMOVE_CORRUPT:
+		return "corrupt session";
+	case SESSNAP_CLEAN_REMOVE_TEMP:
+		return "orphaned temporary file";
+	case SESSNAP_CLEAN_REMOVE_LOCK:
+		return "lock file without a snapshot";
+	case SESSNAP_CLEAN_KEEP_RUNNING:
+		return "running";
+	case SESSNAP_CLEAN_KEEP_YOUNG:
+		return "not old enough";
+	case SESSNAP_CLEAN_KEEP_NEWEST:
+		return "among the --keep newest";
+	case SESSNAP_CLEAN_KEEP_NEWER:
+		return "written by a newer format version";
+	case SESSNAP_CLEAN_KEEP_CORRUPT:
+		return "corrupt (use --include-corrupt to remove it)";
+	case SESSNAP_CLEAN_KEEP_FOREIGN:
+		return "unfinished session of another host";
+	case SESSNAP_CLEAN_SKIP_UNSAFE:
+		return "not a regular file, never touched";
+	case SESSNAP_CLEAN_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+static void print_event_json(struct run *r, const sessnap_clean_event *ev)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(
+	    o, "action",
+	    json_object_new_string(sessnap_clean_action_name(ev->action)));
+	json_object_object_add(o, "file",
+			       json_object_new_string(file_name(ev->file)));
+	json_object_object_add(o, "name", json_object_new_string(ev->name));
+	json_object_object_add(o, "id", json_object_new_string(ev->id));
+	json_object_object_add(o, "bytes",
+			       json_object_new_int64((int64_t)ev->bytes));
+	json_object_object_add(
+	    o, "age_ms",
+	    ev->age_ms < 0 ? NULL : json_object_new_int64(ev->age_ms));
+	json_object_object_add(
+	    o, "error",
+	    ev->action == SESSNAP_CLEAN_FAILED ?
+		json_object_new_string(sessnap_last_error()) :
+		NULL);
+	printf("%s\n    %s", r->first_event ? "" : ",",
+	       json_object_to_json_string_ext(
+		   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	r->first_event = false;
+	json_object_put(o);
+}
+
+static void on_event(const sessnap_clean_event *ev, void *payload)
+{
+	struct run *r = payload;
+	char size[16], age[32];
+
+	if (r->json) {
+		print_event_json(r, ev);
+		return;
+	}
+	if (ev->action == SESSNAP_CLEAN_FAILED) {
+		fprintf(stderr, "%s: could not remove %s: %s\n", r->prog,
+			ev->name, sessnap_last_error());
+		return;
+	}
+	if (ev->action <= SESSNAP_CLEAN_REMOVE_LOCK) {
+		human_size(size, sizeof(size), ev->bytes);
+		if (ev->age_ms >= 0)
+			age_span(age, sizeof(age), ev->age_ms);
+		printf("%s %s (%s, %s file%s%s%s, %s)\n",
+		       ev->dry_run ? "would remove" : "removed", ev->name,
+		       action_words(ev->action), file_name(ev->file),
+		       ev->age_ms >= 0 ? ", " : "", ev->age_ms >= 0 ? age : "",
+		       ev->age_ms >= 0 ? " old" : "", size);
+		return;
+	}
+	/* Kept files are listed with -v; the ones a person must look at
+	 * (corrupt, not regular) always. */
+	if (r->verbose || ev->action == SESSNAP_CLEAN_KEEP_CORRUPT ||
+	    ev->action == SESSNAP_CLEAN_SKIP_UNSAFE)
+		printf("kept %s: %s\n", ev->name, action_words(ev->action));
+}
+
+static void add_totals(struct run *r, const sessnap_clean_report *rep)
+{
+	r->sessions += rep->removed_completed + rep->removed_crashed +
+		       rep->removed_corrupt;
+	r->temps += rep->removed_temp;
+	r->locks += rep->removed_lock;
+	r->files += rep->files_removed;
+	r->bytes += rep->bytes_freed;
+	r->failed += rep->failed;
+}
+
+static json_object *report_json(const sessnap_clean_report *rep)
+{
+	json_object *o = json_object_new_object();
+
+#define F(name)                                                                \
+	json_object_object_add(o, #name,                                       \
+			       json_object_new_int64((int64_t)rep->name))
+	F(removed_completed);
+	F(removed_crashed);
+	F(removed_corrupt);
+	F(removed_temp);
+	F(removed_lock);
+	F(kept_running);
+	F(kept_young);
+	F(kept_newest);
+	F(kept_newer);
+	F(kept_corrupt);
+	F(kept_foreign);
+	F(skipped_unsafe);
+	F(failed);
+	F(files_removed);
+	F(bytes_freed);
+#undef F
+	return o;
+}
+
+static void json_store_open(struct run *r, const char *dir)
+{
+	json_object *d = json_object_new_string(dir);
+
+	printf(
+	    "%s\n  {\"dir\": %s, \"events\": [", r->first_store ? "" : ",",
+	    json_object_to_json_string_ext(d, JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(d);
+	r->first_store = false;
+	r->first_event = true;
+}
+
+static void json_store_close(const sessnap_clean_report *rep, const char *error)
+{
+	json_object *rj = rep ? report_json(rep) : NULL;
+	json_object *ej = error ? json_object_new_string(error) : NULL;
+
+	printf("%s],\n   \"report\": %s,\n   \"error\": %s}",
+	       rep && rep->files_removed + rep->kept_running + rep->kept_young +
+			       rep->kept_newest + rep->kept_newer +
+			       rep->kept_corrupt + rep->kept_foreign +
+			       rep->skipped_unsafe + rep->failed >
+			   0 ?
+		   "\n  " :
+		   "",
+	       rj ? json_object_to_json_string_ext(rj, JSON_C_TO_STRING_PLAIN) :
+		    "null",
+	       ej ? json_object_to_json_string_ext(
+			ej, JSON_C_TO_STRING_NOSLASHESCAPE) :
+		    "null");
+	json_object_put(rj);
+	json_object_put(ej);
+}
+
+/* Clean an open store, and close it. */
+static void clean_store(struct run *r, sessnap_store *store)
+{
+	sessnap_clean_report rep = SESSNAP_CLEAN_REPORT_INIT;
+	int rc;
+
+	if (r->json)
+		json_store_open(r, sessnap_store_path(store));
+	else if (r->verbose)
+		printf("cleaning %s\n", sessnap_store_path(store));
+	rc = sessnap_clean(&rep, store, &r->pol, on_event, r);
+	if (rc < 0 && rep.failed == 0) {
+		/* The store could not be listed at all. */
+		rep.failed++;
+		if (!r->json)
+			lib_error(r->prog, rc, "cleaning %s failed",
+				  sessnap_store_path(store));
+	}
+	add_totals(r, &rep);
+	if (r->json)
+		json_store_close(&rep, rc < 0 ? sessnap_last_error() : NULL);
+	sessnap_store_close(store);
+}
+
+/*
+ * Open one store (dir/app as for open_store()).  Returns EXIT_OK with
+ * *out set, or NULL when it does not exist and that is fine; EXIT_FAIL
+ * when it cannot be opened (counted as a failure; open_store() already
+ * said why); EXIT_USAGE for a bad name.
+ */
+static int open_one(sessnap_store **out, struct run *r, const char *dir,
+		    const char *app, bool missing_ok)
+{
+	int rc = open_store(out, r->prog, dir, app, SESSNAP_STORE_READONLY,
+			    missing_ok);
+
+	if (rc == EXIT_FAIL)
+		r->failed++;
+	return rc;
+}
+
+/* Report a store that could not be opened in the JSON document. */
+static void json_store_failed(struct run *r, const char *name)
+{
+	if (r->json) {
+		json_store_open(r, name);
+		json_store_close(NULL, sessnap_last_error());
+	}
+}
+
+/* Every application's store under the default base directory. */
+static int clean_all(struct run *r)
+{
+	char *probe = NULL, *slash, path[PATH_MAX];
+	sessnap_store *store;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc;
+
+	/* The base is the parent of any application's default store. */
+	if ((rc = sessnap_store_default_dir(&probe, "sessnap")) < 0) {
+		lib_error(r->prog, rc, "cannot find the default stores");
+		return EXIT_FAIL;
+	}
+	slash = strrchr(probe, '/');
+	*slash = '\0';
+	d = opendir(probe);
+	if (d == NULL) {
+		rc = errno;
+		if (rc == ENOENT) {
+			if (r->verbose && !r->json)
+				printf("no stores under %s\n", probe);
+			free(probe);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "%s: cannot list %s: %s\n", r->prog, probe,
+			strerror(rc));
+		free(probe);
+		r->failed++;
+		return EXIT_FAIL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", probe,
+				     de->d_name) >= sizeof(path))
+			continue;
+		if (open_one(&store, r, path, NULL, false) == EXIT_OK)
+			clean_store(r, store);
+		else
+			json_store_failed(r, path);
+	}
+	closedir(d);
+	free(probe);
+	return EXIT_OK;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s (--dir DIR | --app APP | --all-apps) [OPTION]...\n"
+		"Remove old sessnap sessions and orphaned files, safely.\n"
+		"\n"
+		"  -d, --dir DIR                 clean the store directory "
+		"DIR\n"
+		"  -a, --app APP                 clean the default store of "
+		"APP\n"
+		"  -A, --all-apps                clean every application's "
+		"default store\n"
+		"      --older-than AGE          completed sessions older "
+		"than AGE (7d)\n"
+		"      --crashed-older-than AGE  crashed sessions older than "
+		"AGE (30d)\n"
+		"      --tmp-older-than AGE      orphaned temporary files "
+		"older than AGE (1h)\n"
+		"  -k, --keep N                  always keep the N newest "
+		"sessions\n"
+		"      --include-corrupt         also remove corrupt "
+		"sessions\n"
+		"  -n, --dry-run                 show what would be removed, "
+		"remove nothing\n"
+		"      --json                    print JSON (see "
+		"snapshot-clean(1))\n"
+		"  -v, --verbose                 also list what is kept and "
+		"why\n"
+		"  -h, --help                    show this help\n"
+		"  -V, --version                 show the version\n"
+		"\n"
+		"AGE is %s.\n"
+		"Exit status: 0 success, 1 some removals failed, 2 usage "
+		"error.\n",
+		prog, AGE_EXPECTED);
+}
+
+static int parse_age(int64_t *out, const char *prog, const char *opt,
+		     const char *arg)
+{
+	const char *e = NULL;
+
+	if (age_parse(out, arg, &e) < 0)
+		return usage_error(prog, "%s '%s': %s; expected %s", opt, arg,
+				   e, AGE_EXPECTED);
+	return EXIT_OK;
+}
+
+enum { OPT_OLDER = 256, OPT_CRASHED, OPT_TMP, OPT_CORRUPT, OPT_JSON };
+
+int cmd_clean(int argc, char **argv, const char *prog)
+{
+	static const struct option opts[] = {
+		STORE_OPTIONS,
+		{ "all-apps", no_argument, NULL, 'A' },
+		{ "older-than", required_argument, NULL, OPT_OLDER },
+		{ "crashed-older-than", required_argument, NULL, OPT_CRASHED },
+		{ "tmp-older-than", required_argument, NULL, OPT_TMP },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "include-corrupt", no_argument, NULL, OPT_CORRUPT },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run r;
+	sessnap_store *store = NULL;
+	const char *dir = NULL, *app = NULL, *e = NULL;
+	bool all = false;
+	int c, rc;
+
+	memset(&r, 0, sizeof(r));
+	r.pol = (sessnap_clean_policy)SESSNAP_CLEAN_POLICY_INIT;
+	r.prog = prog;
+	r.first_store = true;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:a:Ak:nvhV", opts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'a':
+			app = optarg;
+			break;
+		case 'A':
+			all = true;
+			break;
+		case OPT_OLDER:
+			if ((rc = parse_age(&r.pol.completed_age_ms, prog,
+					    "--older-than", optarg)))
+				return rc;
+			break;
+		case OPT_CRASHED:
+			if ((rc = parse_age(&r.pol.crashed_age_ms, prog,
+					    "--crashed-older-than", optarg)))
+				return rc;
+			break;
+		case OPT_TMP:
+			if ((rc = parse_age(&r.pol.temp_age_ms, prog,
+					    "--tmp-older-than", optarg)))
+				return rc;
+			break;
+		case 'k':
+			r.pol.keep = (unsigned int)strtonum(
+			    optarg, 0, SESSNAP_CLEAN_KEEP_MAX, &e);
+			if (e != NULL)
+				return usage_error(
+				    prog,
+				    "--keep '%s': %s; expected a whole "
+				    "number from 0 to %u",
+				    optarg, e, SESSNAP_CLEAN_KEEP_MAX);
+			break;
+		case OPT_CORRUPT:
+			r.pol.flags |= SESSNAP_CLEAN_INCLUDE_CORRUPT;
+			break;
+		case 'n':
+			r.pol.flags |= SESSNAP_CLEAN_DRY_RUN;
+			break;
+		case OPT_JSON:
+			r.json = true;
+			break;
+		case 'v':
+			r.verbose = true;
+			break;
+		case 'h':
+			usage(stdout, prog);
+			return EXIT_OK;
+		case 'V':
+			printf("%s (sessnap) %s\n", prog,
+			       SESSNAP_VERSION_STRING);
+			return EXIT_OK;
+		case ':':
+			return usage_error(prog, "option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error(prog, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error(prog, "unexpected argument '%s'",
+				   argv[optind]);
+	if ((dir != NULL) + (app != NULL) + all != 1)
+		return usage_error(prog, "give exactly one of --dir DIR, "
+					 "--app APP or --all-apps");
+
+	/* A single store is opened first: a bad name is a usage error
+	 * before anything is printed. */
+	if (!all) {
+		rc = open_one(&store, &r, dir, app, app != NULL);
+		if (rc == EXIT_USAGE)
+			return rc;
+	}
+	if (r.json)
+		printf("{\"version\": 1, \"dry_run\": %s, \"stores\": [",
+		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "true" :
+							       "false");
+	if (all)
+		clean_all(&r);
+	else if (store != NULL)
+		clean_store(&r, store);
+	else if (rc != EXIT_OK)
+		json_store_failed(&r, dir ? dir : app);
+	else if (r.verbose && !r.json)
+		printf("no store for %s: nothing to clean\n", app);
+
+	if (r.json) {
+		printf("%s],\n \"sessions_removed\": %llu, \"temp_removed\": "
+		       "%llu, \"locks_removed\": %llu, \"files_removed\": "
+		       "%llu, \"bytes_freed\": %llu, \"failed\": %llu}\n",
+		       r.first_store ? "" : "\n ",
+		       (unsigned long long)r.sessions,
+		       (unsigned long long)r.temps, (unsigned long long)r.locks,
+		       (unsigned long long)r.files, (unsigned long long)r.bytes,
+		       (unsigned long long)r.failed);
+	} else {
+		char size[16];
+
+		human_size(size, sizeof(size), r.bytes);
+		printf(
+		    "%s %llu session%s, %llu temporary file%s, %llu lock "
+		    "file%s: %llu file%s, %s %s\n",
+		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would remove" :
+							    "removed",
+		    (unsigned long long)r.sessions, r.sessions == 1 ? "" : "s",
+		    (unsigned long long)r.temps, r.temps == 1 ? "" : "s",
+		    (unsigned long long)r.locks, r.locks == 1 ? "" : "s",
+		    (unsigned long long)r.files, r.files == 1 ? "" : "s", size,
+		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would be freed" :
+							    "freed");
+		if (r.failed)
+			fprintf(stderr, "%s: %llu removal%s failed\n", prog,
+				(unsigned long long)r.failed,
+				r.failed == 1 ? "" : "s");
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "%s: write to stdout failed: %s\n", prog,
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	return r.failed ? EXIT_FAIL : EXIT_OK;
+}

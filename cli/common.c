@@ -1,0 +1,221 @@
+/*
+ * common.c - helpers shared by sessnap and snapshot-clean
+ *
+ * The commands see only <sessnap.h>, like any program that links the
+ * library.  This module holds what they all need: one way to report a
+ * usage error (exit 2) or a failure (exit 1), one way to open the store the
+ * user named, and the small formatting rules of the terminal output
+ * (colour only on a terminal and never with NO_COLOR, humanized sizes).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libutil.h>
+
+#include "common.h"
+
+int usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	return EXIT_USAGE;
+}
+
+void lib_error(const char *prog, int code, const char *fmt, ...)
+{
+	va_list ap;
+	const char *msg = sessnap_last_error();
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", msg[0] ? msg : sessnap_strerror(code));
+}
+
+/* The application name a bare --dir stands for: its last component. */
+static const char *app_of_dir(char *buf, size_t len, const char *dir)
+{
+	const char *base;
+	size_t n;
+
+	if (strlcpy(buf, dir, len) >= len)
+		return "sessnap";
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	base = strrchr(buf, '/');
+	base = base ? base + 1 : buf;
+	for (n = 0; base[n] != '\0'; n++)
+		if (!((base[n] >= 'a' && base[n] <= 'z') ||
+		      (base[n] >= 'A' && base[n] <= 'Z') ||
+		      (base[n] >= '0' && base[n] <= '9') || base[n] == '-' ||
+		      base[n] == '_' || base[n] == '.'))
+			return "sessnap";
+	if (n == 0 || n > SESSNAP_APP_MAX || base[0] == '.')
+		return "sessnap";
+	return base;
+}
+
+int open_store(sessnap_store **out, const char *prog, const char *dir,
+	       const char *app, unsigned int flags, bool missing_ok)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	char buf[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if (dir != NULL && app != NULL)
+		return usage_error(prog, "give --dir or --app, not both");
+	if (dir == NULL && app == NULL)
+		return usage_error(prog, "which store? give --dir DIR or "
+					 "--app APP");
+	o.dir = dir;
+	o.app = app ? app : app_of_dir(buf, sizeof(buf), dir);
+	o.flags = flags | SESSNAP_STORE_NOCREATE;
+	rc = sessnap_store_open(out, &o);
+	if (rc == SESSNAP_ENOTFOUND && missing_ok)
+		return EXIT_OK;
+	if (rc == SESSNAP_EBADNAME)
+		return usage_error(prog, "%s", sessnap_last_error());
+	if (rc < 0) {
+		lib_error(prog, rc, "cannot open the store");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+bool use_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (nc != NULL && nc[0] != '\0')
+		return false;
+	return isatty(fileno(f)) == 1;
+}
+
+const char *status_color(sessnap_status st, bool color)
+{
+	if (!color)
+		return "";
+	switch (st) {
+	case SESSNAP_STATUS_RUNNING:
+		return "\033[32m";
+	case SESSNAP_STATUS_CRASHED:
+		return "\033[33m";
+	case SESSNAP_STATUS_COMPLETED:
+		return "\033[2m";
+	case SESSNAP_STATUS_FOREIGN:
+		return "\033[36m";
+	case SESSNAP_STATUS_NEWER:
+		return "\033[35m";
+	case SESSNAP_STATUS_CORRUPT:
+		return "\033[31m";
+	}
+	return "";
+}
+
+const char *color_reset(bool color)
+{
+	return color ? "\033[0m" : "";
+}
+
+void human_size(char *buf, size_t len, uint64_t bytes)
+{
+	/* Five characters plus the NUL make humanize_number scale:
+	 * "999B", "1.2K", "34M". */
+	char tmp[6];
+
+	if (humanize_number(tmp, sizeof(tmp), (int64_t)bytes, "", HN_AUTOSCALE,
+			    HN_B | HN_DECIMAL | HN_NOSPACE) < 0)
+		snprintf(tmp, sizeof(tmp), "?");
+	strlcpy(buf, tmp, len);
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Write through a temporary file in the same directory, then rename: the
+ * target is either untouched or complete.  On any failure the temporary
+ * file is removed.
+ */
+int write_output(const char *prog, const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(text);
+	FILE *f;
+	int fd, saved_errno;
+	const char *step = "write";
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
+			fprintf(stderr, "%s: write to stdout failed: %s\n",
+				prog, strerror(errno));
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp)) {
+		fprintf(stderr, "%s: %s: path too long\n", prog, path);
+		return EXIT_FAIL;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot create %s: %s\n", prog, tmp,
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		step = "fdopen";
+		close(fd);
+		goto on_error;
+	}
+	if (fwrite(text, 1, len, f) != len) {
+		fclose(f);
+		goto on_error;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		step = "flush";
+		fclose(f);
+		goto on_error;
+	}
+	if (fclose(f) != 0) {
+		step = "close";
+		goto on_error;
+	}
+	if (rename(tmp, path) != 0) {
+		step = "rename";
+		goto on_error;
+	}
+	return EXIT_OK;
+
+on_error:
+	saved_errno = errno;
+	unlink(tmp);
+	errno = saved_errno;
+	fprintf(stderr, "%s: %s of %s failed: %s\n", prog, step, tmp,
+		strerror(errno));
+	return EXIT_FAIL;
+}

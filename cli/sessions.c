@@ -1,0 +1,101 @@
+/*
+ * sessions.c - helpers of the sessnap commands that look at sessions
+ *
+ * The JSON shape of one session (shared by "list --json" and "show
+ * --json", documented in sessnap(1) and kept stable: members are only
+ * ever added), and finding a session by a unique id prefix.  Kept apart
+ * from common.c so that snapshot-clean links nothing of the scanner.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "common.h"
+
+json_object *info_json(const sessnap_info *in)
+{
+	json_object *o = json_object_new_object();
+	json_object *owner = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(in->id));
+	json_object_object_add(
+	    o, "status",
+	    json_object_new_string(sessnap_status_name(in->status)));
+	json_object_object_add(
+	    o, "label", in->label ? json_object_new_string(in->label) : NULL);
+	json_object_object_add(o, "created_ms",
+			       json_object_new_int64(in->created_ms));
+	json_object_object_add(o, "saved_ms",
+			       json_object_new_int64(in->saved_ms));
+	json_object_object_add(o, "seq",
+			       json_object_new_int64((int64_t)in->seq));
+	json_object_object_add(o, "adoptions",
+			       json_object_new_int64(in->adoptions));
+	json_object_object_add(o, "format_version",
+			       json_object_new_int64(in->format_version));
+	json_object_object_add(o, "schema_version",
+			       json_object_new_int64(in->schema_version));
+	json_object_object_add(
+	    o, "from_prev",
+	    json_object_new_boolean((in->flags & SESSNAP_INFO_FROM_PREV) != 0));
+	json_object_object_add(owner, "pid",
+			       json_object_new_int64(in->owner.pid));
+	json_object_object_add(owner, "host",
+			       json_object_new_string(in->owner.host));
+	json_object_object_add(owner, "boot_id",
+			       json_object_new_string(in->owner.boot_id));
+	json_object_object_add(
+	    owner, "start_time",
+	    json_object_new_int64((int64_t)in->owner.start_time));
+	json_object_object_add(o, "owner", owner);
+	json_object_object_add(
+	    o, "payload_bytes",
+	    json_object_new_int64((int64_t)in->payload_bytes));
+	json_object_object_add(o, "file_bytes",
+			       json_object_new_int64((int64_t)in->file_bytes));
+	return o;
+}
+
+int find_session(sessnap_info *out, char *label_buf, size_t label_len,
+		 const char *prog, sessnap_store *store, const char *id)
+{
+	sessnap_info *infos = NULL;
+	size_t n = 0, i, len = strlen(id), hits = 0, hit = 0;
+	int rc;
+
+	if (len < 4 || len > SESSNAP_ID_LEN) {
+		fprintf(stderr,
+			"%s: '%s' is not a session id (32 hex digits, or a "
+			"unique prefix of at least 4)\n",
+			prog, id);
+		return EXIT_FAIL;
+	}
+	if ((rc = sessnap_scan(&infos, &n, store, 0)) < 0) {
+		lib_error(prog, rc, "cannot list the sessions of %s",
+			  sessnap_store_path(store));
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		if (strncmp(infos[i].id, id, len) == 0) {
+			hits++;
+			hit = i;
+		}
+	}
+	if (hits != 1) {
+		fprintf(stderr, "%s: %s session %s in %s\n", prog,
+			hits ? "more than one" : "no", id,
+			sessnap_store_path(store));
+		sessnap_scan_free(infos, n);
+		return EXIT_FAIL;
+	}
+	*out = infos[hit];
+	label_buf[0] = '\0';
+	if (infos[hit].label != NULL)
+		strlcpy(label_buf, infos[hit].label, label_len);
+	out->label = infos[hit].label ? label_buf : NULL;
+	sessnap_scan_free(infos, n);
+	return EXIT_OK;
+}

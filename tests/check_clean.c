@@ -1,0 +1,909 @@
+/*
+ * check_clean.c - the cleaner: what it removes, and everything it must not
+ *
+ * Snapshots are written by hand here (sessnap__header_format plus a
+ * payload), so each test sets the saved time, the completed flag, the
+ * owner's host and the format version it needs; time is passed to the
+ * cleaner as policy.now_ms, never slept.  Each safety rule has its own
+ * test that fails when the rule is taken out of lib/clean.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+#define DAY_MS INT64_C(86400000)
+#define NOW (INT64_C(1800000000000))
+
+static const char *ID1 = "00000000000000000000000000000001";
+static const char *ID2 = "00000000000000000000000000000002";
+static const char *ID3 = "00000000000000000000000000000003";
+
+static const char payload[] = "{\"text\":\"hello\"}";
+
+/* The host this process records as a snapshot's owner. */
+static char self_host[SESSNAP_HOST_MAX + 1];
+
+static void snap_bytes(char **out, size_t *out_len, const char *id,
+		       int64_t saved_ms, bool completed, const char *host,
+		       uint32_t format)
+{
+	sessnap__header h;
+	char *hdr, *buf;
+	size_t hlen, plen = strlen(payload);
+
+	memset(&h, 0, sizeof(h));
+	h.format_version = format;
+	strlcpy(h.app, "t", sizeof(h.app));
+	strlcpy(h.id, id, sizeof(h.id));
+	h.seq = 1;
+	h.created_ms = saved_ms;
+	h.saved_ms = saved_ms;
+	h.completed = completed;
+	h.owner.pid = 1;
+	strlcpy(h.owner.host, host ? host : self_host, sizeof(h.owner.host));
+	h.length = plen;
+	sessnap__checksum(h.checksum, payload, plen);
+	ck_assert_int_eq(sessnap__header_format(&hdr, &hlen, &h), 0);
+	buf = malloc(hlen + plen + 1);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, hdr, hlen);
+	memcpy(buf + hlen, payload, plen);
+	buf[hlen + plen] = '\n';
+	free(hdr);
+	*out = buf;
+	*out_len = hlen + plen + 1;
+}
+
+/* Write a snapshot file `name` into dir. */
+static void put_snap_in(const char *dir, const char *name, const char *id,
+			int64_t saved_ms, bool completed, const char *host,
+			uint32_t format)
+{
+	char *buf;
+	size_t len;
+
+	snap_bytes(&buf, &len, id, saved_ms, completed, host, format);
+	tu_write_file(dir, name, buf, len);
+	free(buf);
+}
+
+static void put_snap(const char *suffix, const char *id, int64_t saved_ms,
+		     bool completed)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s%s", id, suffix);
+	put_snap_in(tu_dir, name, id, saved_ms, completed, NULL,
+		    SESSNAP_FORMAT_VERSION);
+}
+
+static void set_mtime(const char *name, int64_t ms)
+{
+	char path[PATH_MAX];
+	struct timespec ts[2];
+
+	tu_join(path, sizeof(path), tu_dir, name);
+	ts[0].tv_sec = ts[1].tv_sec = ms / 1000;
+	ts[0].tv_nsec = ts[1].tv_nsec = (ms % 1000) * 1000000;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static bool exists(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	tu_join(path, sizeof(path), tu_dir, name);
+	return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool exists_id(const char *id, const char *suffix)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s%s", id, suffix);
+	return exists(name);
+}
+
+static sessnap_store *open_store_at(const char *dir)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *s = NULL;
+
+	o.dir = dir;
+	o.app = "t";
+	o.flags = SESSNAP_STORE_READONLY;
+	ck_assert_msg(sessnap_store_open(&s, &o) == 0, "%s",
+		      sessnap_last_error());
+	strlcpy(self_host, s->self.host, sizeof(self_host));
+	return s;
+}
+
+static sessnap_store *open_store(void)
+{
+	return open_store_at(tu_dir);
+}
+
+static sessnap_clean_policy policy(void)
+{
+	sessnap_clean_policy p = SESSNAP_CLEAN_POLICY_INIT;
+
+	p.now_ms = NOW;
+	return p;
+}
+
+/* Fill self_host before the first snapshot is written. */
+static void host_setup(void)
+{
+	sessnap_owner o;
+
+	sessnap__owner_self(&o);
+	strlcpy(self_host, o.host, sizeof(self_host));
+}
+
+/* A callback that records the events of one run. */
+struct events {
+	int n;
+	sessnap_clean_action action[64];
+	sessnap_clean_file file[64];
+	char name[64][80];
+};
+
+static void record(const sessnap_clean_event *ev, void *payload_)
+{
+	struct events *e = payload_;
+
+	if (e->n < 64) {
+		e->action[e->n] = ev->action;
+		e->file[e->n] = ev->file;
+		strlcpy(e->name[e->n], ev->name, sizeof(e->name[0]));
+		e->n++;
+	}
+}
+
+static int run(sessnap_clean_report *rep, sessnap_store *s,
+	       const sessnap_clean_policy *p)
+{
+	sessnap_clean_report init = SESSNAP_CLEAN_REPORT_INIT;
+
+	*rep = init;
+	return sessnap_clean(rep, s, p, NULL, NULL);
+}
+
+/* ---- core ---------------------------------------------------------------- */
+
+START_TEST(test_removes_old_completed_all_files)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	struct events ev = { 0 };
+	sessnap_clean_report init = SESSNAP_CLEAN_REPORT_INIT;
+
+	put_snap(".snap", ID1, NOW - 8 * DAY_MS, true);
+	put_snap(".snap.prev", ID1, NOW - 9 * DAY_MS, true);
+	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
+	r = init;
+	ck_assert_int_eq(sessnap_clean(&r, s, &p, record, &ev), 0);
+	ck_assert(!exists_id(ID1, ".snap"));
+	ck_assert(!exists_id(ID1, ".snap.prev"));
+	ck_assert(!exists_id(ID1, ".lock"));
+	ck_assert_uint_eq(r.removed_completed, 1);
+	ck_assert_uint_eq(r.files_removed, 3);
+	ck_assert_uint_gt(r.bytes_freed, 2 * strlen(payload));
+	/* The lock file is the last file of the session to go. */
+	ck_assert_int_eq(ev.n, 3);
+	ck_assert_int_eq(ev.file[2], SESSNAP_CLEAN_FILE_LOCK);
+	ck_assert_int_eq(ev.action[0], SESSNAP_CLEAN_REMOVE_COMPLETED);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_keeps_young_completed)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap", ID1, NOW - 6 * DAY_MS, true);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert_uint_eq(r.kept_young, 1);
+	ck_assert_uint_eq(r.files_removed, 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_crashed_uses_longer_age)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap", ID1, NOW - 10 * DAY_MS, false);
+	put_snap(".snap", ID2, NOW - 31 * DAY_MS, false);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(!exists_id(ID2, ".snap"));
+	ck_assert_uint_eq(r.removed_crashed, 1);
+	ck_assert_uint_eq(r.kept_young, 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_age_from_header_not_mtime)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	/* Header says young, mtime says old: kept. */
+	put_snap(".snap", ID1, NOW - DAY_MS, true);
+	set_mtime("00000000000000000000000000000001.snap", NOW - 100 * DAY_MS);
+	/* Header says old, mtime says young: removed. */
+	put_snap(".snap", ID2, NOW - 100 * DAY_MS, true);
+	set_mtime("00000000000000000000000000000002.snap", NOW);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(!exists_id(ID2, ".snap"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_orphan_temp_files)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	const char *old_t = ".00000000000000000000000000000001.snap.aB3xYz";
+	const char *old_p =
+	    ".00000000000000000000000000000001.snap.prev.Qq1234";
+	const char *young = ".00000000000000000000000000000002.snap.zzzzzz";
+
+	tu_write_file(tu_dir, old_t, "partial", 7);
+	tu_write_file(tu_dir, old_p, "partial", 7);
+	tu_write_file(tu_dir, young, "partial", 7);
+	set_mtime(old_t, NOW - 2 * 3600000);
+	set_mtime(old_p, NOW - 2 * 3600000);
+	set_mtime(young, NOW - 60000);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(!exists(old_t));
+	ck_assert(!exists(old_p));
+	ck_assert(exists(young));
+	ck_assert_uint_eq(r.removed_temp, 2);
+	ck_assert_uint_eq(r.bytes_freed, 14);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_stray_lock_removed_when_free)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(!exists_id(ID1, ".lock"));
+	ck_assert_uint_eq(r.removed_lock, 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_dry_run_removes_nothing)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int before;
+
+	put_snap(".snap", ID1, NOW - 8 * DAY_MS, true);
+	put_snap(".snap", ID2, NOW - 40 * DAY_MS, false);
+	before = tu_count_files(tu_dir, NULL);
+	p.flags = SESSNAP_CLEAN_DRY_RUN;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	ck_assert_uint_eq(r.removed_crashed, 1);
+	/* Nothing removed, and no lock file created either. */
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), before);
+	p.flags = 0;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_keep_newest)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap", ID1, NOW - 10 * DAY_MS, true);
+	put_snap(".snap", ID2, NOW - 20 * DAY_MS, true);
+	put_snap(".snap", ID3, NOW - 30 * DAY_MS, true);
+	p.keep = 2;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(exists_id(ID2, ".snap"));
+	ck_assert(!exists_id(ID3, ".snap"));
+	ck_assert_uint_eq(r.kept_newest, 2);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_negative_age_never)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap", ID1, NOW - 1000 * DAY_MS, false);
+	p.crashed_age_ms = -1;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+/* ---- errors: the safety rules -------------------------------------------- */
+
+START_TEST(test_running_session_never_removed)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *w = NULL, *s;
+	sessnap_session *sess = NULL;
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	json_object *state = json_object_new_object();
+	char name[64];
+
+	o.dir = tu_dir;
+	o.app = "t";
+	o.flags = SESSNAP_STORE_NOTHREAD;
+	ck_assert_int_eq(sessnap_store_open(&w, &o), 0);
+	ck_assert_int_eq(sessnap_session_begin(&sess, w, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(sess, state), 0);
+	ck_assert_int_eq(sessnap_session_save(sess), 0);
+	s = open_store();
+	/* Far in the future: every age limit is passed. */
+	p.now_ms = sessnap__now_ms() + 1000 * DAY_MS;
+	p.completed_age_ms = 0;
+	p.crashed_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	snprintf(name, sizeof(name), "%s.snap", sessnap_session_id(sess));
+	ck_assert(exists(name));
+	snprintf(name, sizeof(name), "%s.lock", sessnap_session_id(sess));
+	ck_assert(exists(name));
+	ck_assert_uint_eq(r.kept_running, 1);
+	ck_assert_uint_eq(r.files_removed, 0);
+	/* Released (the owner is gone): now it goes. */
+	sessnap_session_release(sess);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.removed_crashed, 1);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	json_object_put(state);
+	sessnap_store_close(s);
+	sessnap_store_close(w);
+}
+END_TEST
+
+START_TEST(test_running_temp_and_lock_kept)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *w = NULL, *s;
+	sessnap_session *sess = NULL;
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char name[80];
+
+	o.dir = tu_dir;
+	o.app = "t";
+	o.flags = SESSNAP_STORE_NOTHREAD;
+	ck_assert_int_eq(sessnap_store_open(&w, &o), 0);
+	ck_assert_int_eq(sessnap_session_begin(&sess, w, NULL), 0);
+	/* A begun session with no snapshot yet, and an old temp file. */
+	snprintf(name, sizeof(name), ".%s.snap.abcdef",
+		 sessnap_session_id(sess));
+	tu_write_file(tu_dir, name, "x", 1);
+	set_mtime(name, NOW - 100 * DAY_MS);
+	s = open_store();
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists(name));
+	snprintf(name, sizeof(name), "%s.lock", sessnap_session_id(sess));
+	ck_assert(exists(name));
+	ck_assert_uint_eq(r.kept_running, 2);
+	sessnap_session_release(sess);
+	sessnap_store_close(s);
+	sessnap_store_close(w);
+}
+END_TEST
+
+START_TEST(test_newer_format_never_removed)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap_in(tu_dir, "00000000000000000000000000000001.snap", ID1,
+		    NOW - 1000 * DAY_MS, true, NULL,
+		    SESSNAP_FORMAT_VERSION + 1);
+	/* A valid old main, but a newer-format previous generation. */
+	put_snap(".snap", ID2, NOW - 1000 * DAY_MS, true);
+	put_snap_in(tu_dir, "00000000000000000000000000000002.snap.prev", ID2,
+		    NOW - 1000 * DAY_MS, true, NULL,
+		    SESSNAP_FORMAT_VERSION + 1);
+	p.completed_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(exists_id(ID2, ".snap"));
+	ck_assert(exists_id(ID2, ".snap.prev"));
+	ck_assert_uint_eq(r.kept_newer, 2);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_fifo_untouched)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char path[PATH_MAX];
+	struct stat st;
+
+	tu_join(path, sizeof(path), tu_dir,
+		"00000000000000000000000000000001.snap");
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	tu_join(path, sizeof(path), tu_dir,
+		".00000000000000000000000000000002.snap.abcdef");
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	p.completed_age_ms = p.crashed_age_ms = p.temp_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert_uint_eq(r.skipped_unsafe, 2);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_directory_named_like_snapshot_untouched)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char path[PATH_MAX];
+
+	tu_join(path, sizeof(path), tu_dir,
+		"00000000000000000000000000000001.snap");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	tu_write_file(path, "inside", "x", 1);
+	tu_join(path, sizeof(path), tu_dir,
+		"00000000000000000000000000000002.lock");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	p.completed_age_ms = p.crashed_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists("00000000000000000000000000000001.snap/inside"));
+	ck_assert(exists_id(ID2, ".lock"));
+	ck_assert_uint_eq(r.skipped_unsafe, 2);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_symlink_outside_untouched)
+{
+	sessnap_store *s;
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char store[PATH_MAX], target[PATH_MAX], link[PATH_MAX];
+	struct stat st;
+
+	/* The store is a subdirectory; the target sits outside it, an old
+	 * completed snapshot that the cleaner would love to remove. */
+	tu_join(store, sizeof(store), tu_dir, "store");
+	ck_assert_int_eq(mkdir(store, 0700), 0);
+	put_snap_in(tu_dir, "outside.snap", ID1, NOW - 100 * DAY_MS, true, NULL,
+		    SESSNAP_FORMAT_VERSION);
+	tu_join(target, sizeof(target), tu_dir, "outside.snap");
+	tu_join(link, sizeof(link), store,
+		"00000000000000000000000000000001.snap");
+	ck_assert_int_eq(symlink(target, link), 0);
+	tu_join(link, sizeof(link), store,
+		".00000000000000000000000000000001.snap.abcdef");
+	ck_assert_int_eq(symlink(target, link), 0);
+	tu_join(link, sizeof(link), store,
+		"00000000000000000000000000000002.lock");
+	ck_assert_int_eq(symlink(target, link), 0);
+	s = open_store_at(store);
+	p.completed_age_ms = p.crashed_age_ms = p.temp_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_int_eq(stat(target, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(lstat(link, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	ck_assert_int_eq(tu_count_files(store, NULL), 3);
+	ck_assert_uint_eq(r.skipped_unsafe, 3);
+	ck_assert_uint_eq(r.files_removed, 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * The race with a live writer.  The seam's flopenat is wrapped: just
+ * before the cleaner takes the session's lock, an adopter "saves" a fresh
+ * snapshot by renaming it over <id>.snap (as atomic.c does).  The cleaner
+ * must notice under the lock and keep the fresh snapshot.
+ */
+static int (*real_flopenat)(int, const char *, int, mode_t);
+static int race_fired;
+
+static int racing_flopenat(int dfd, const char *path, int flags, mode_t mode)
+{
+	char *buf;
+	size_t len;
+
+	if (!race_fired) {
+		race_fired = 1;
+		snap_bytes(&buf, &len, ID1, NOW, false, NULL,
+			   SESSNAP_FORMAT_VERSION);
+		tu_write_file(tu_dir,
+			      ".00000000000000000000000000000001.snap."
+			      "Fresh1",
+			      buf, len);
+		free(buf);
+		ck_assert_int_eq(
+		    renameat(dfd,
+			     ".00000000000000000000000000000001.snap.Fresh1",
+			     dfd, "00000000000000000000000000000001.snap"),
+		    0);
+	}
+	return real_flopenat(dfd, path, flags, mode);
+}
+
+START_TEST(test_race_with_live_writer)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	json_object *state = NULL;
+	sessnap_load_info info;
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, false);
+	real_flopenat = sessnap__sys.flopenat;
+	sessnap__sys.flopenat = racing_flopenat;
+	race_fired = 0;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	sessnap__sys.flopenat = real_flopenat;
+	ck_assert_int_eq(race_fired, 1);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert_int_eq(sessnap_load(&state, &info, s, ID1), 0);
+	ck_assert(info.saved_ms == NOW);
+	ck_assert_uint_eq(r.kept_young, 1);
+	ck_assert_uint_eq(r.files_removed, 0);
+	json_object_put(state);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_corrupt_only_with_flag)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	const char *name = "00000000000000000000000000000001.snap";
+
+	tu_write_file(tu_dir, name, "garbage\n", 8);
+	set_mtime(name, NOW - 100 * DAY_MS);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists(name));
+	ck_assert_uint_eq(r.kept_corrupt, 1);
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(!exists(name));
+	ck_assert_uint_eq(r.removed_corrupt, 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_relative_to_store_descriptor)
+{
+	sessnap_store *s;
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char a[PATH_MAX], b[PATH_MAX];
+
+	tu_join(a, sizeof(a), tu_dir, "store");
+	tu_join(b, sizeof(b), tu_dir, "moved");
+	ck_assert_int_eq(mkdir(a, 0700), 0);
+	put_snap_in(a, "00000000000000000000000000000001.snap", ID1,
+		    NOW - 100 * DAY_MS, true, NULL, SESSNAP_FORMAT_VERSION);
+	s = open_store_at(a);
+	/* Move the store away and put a decoy where its path was. */
+	ck_assert_int_eq(rename(a, b), 0);
+	ck_assert_int_eq(mkdir(a, 0700), 0);
+	put_snap_in(a, "00000000000000000000000000000001.snap", ID1,
+		    NOW - 100 * DAY_MS, true, NULL, SESSNAP_FORMAT_VERSION);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	ck_assert_int_eq(tu_count_files(b, NULL), 0);
+	ck_assert_int_eq(tu_count_files(a, NULL), 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_unlink_failure_reported_and_continues)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int rc, fds = tu_count_fds();
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	put_snap(".snap", ID2, NOW - 100 * DAY_MS, true);
+	sessnap__fault_arm(SESSNAP__SYS_UNLINK, 1, EIO, 0);
+	rc = run(&r, s, &p);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(rc, SESSNAP_EIO);
+	ck_assert_msg(strstr(sessnap_last_error(), "unlinkat of ") != NULL &&
+			  strstr(sessnap_last_error(), ".snap failed") != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	/* The failed session lost nothing: snapshot and lock still there. */
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 2);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_lock_failure_reported)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int fds = tu_count_fds();
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EACCES,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EPERM);
+	sessnap__fault_disarm();
+	ck_assert(strstr(sessnap_last_error(), ".lock") != NULL);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_readdir_failure)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int fds = tu_count_fds();
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	sessnap__fault_arm(SESSNAP__SYS_READDIR, 2, EIO, 0);
+	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	ck_assert(strstr(sessnap_last_error(), "readdir") != NULL ||
+		  strstr(sessnap_last_error(), "fdopendir") != NULL);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EMFILE, 0);
+	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	ck_assert(exists_id(ID1, ".snap"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+
+	ck_assert_int_eq(sessnap_clean(&r, NULL, &p, NULL, NULL),
+			 SESSNAP_EINVAL);
+	p.version = 99;
+	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	ck_assert(strstr(sessnap_last_error(), "version") != NULL);
+	p = policy();
+	p.keep = SESSNAP_CLEAN_KEEP_MAX + 1;
+	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	p = policy();
+	p.flags = 1u << 7;
+	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	r.version = 0;
+	p = policy();
+	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/* ---- edge ---------------------------------------------------------------- */
+
+START_TEST(test_foreign_crashed_kept_completed_removed)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap_in(tu_dir, "00000000000000000000000000000001.snap", ID1,
+		    NOW - 100 * DAY_MS, false, "elsewhere.example",
+		    SESSNAP_FORMAT_VERSION);
+	put_snap_in(tu_dir, "00000000000000000000000000000002.snap", ID2,
+		    NOW - 100 * DAY_MS, true, "elsewhere.example",
+		    SESSNAP_FORMAT_VERSION);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(!exists_id(ID2, ".snap"));
+	ck_assert_uint_eq(r.kept_foreign, 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_prev_only_session)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap.prev", ID1, NOW - 100 * DAY_MS, false);
+	/* Main corrupt, .prev valid and young: not corrupt, and young. */
+	tu_write_file(tu_dir, "00000000000000000000000000000002.snap", "\0\0",
+		      2);
+	set_mtime("00000000000000000000000000000002.snap", NOW - 100 * DAY_MS);
+	put_snap(".snap.prev", ID2, NOW - DAY_MS, false);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(!exists_id(ID1, ".snap.prev"));
+	ck_assert(exists_id(ID2, ".snap"));
+	ck_assert_uint_eq(r.removed_crashed, 1);
+	ck_assert_uint_eq(r.kept_young, 1);
+	ck_assert_uint_eq(r.kept_corrupt, 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_foreign_names_ignored)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	static const char *const names[] = {
+		"notes.txt",
+		"0000000000000000000000000000000A.snap",
+		"0000000000000000000000000000001.snap",
+		"00000000000000000000000000000001.snap.bak",
+		".00000000000000000000000000000001.snap.abc",
+		".00000000000000000000000000000001.snap.abcdefg",
+		"x00000000000000000000000000000001.lock",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		tu_write_file(tu_dir, names[i], "x", 1);
+		set_mtime(names[i], NOW - 1000 * DAY_MS);
+	}
+	p.completed_age_ms = p.crashed_age_ms = p.temp_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL),
+			 (int)(sizeof(names) / sizeof(names[0])));
+	ck_assert_uint_eq(r.files_removed, 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_age_boundary)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap", ID1, NOW - 7 * DAY_MS, true);
+	put_snap(".snap", ID2, NOW - 7 * DAY_MS + 1, true);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(!exists_id(ID1, ".snap"));
+	ck_assert(exists_id(ID2, ".snap"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_keep_more_than_sessions)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	p.keep = 5;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert_uint_eq(r.kept_newest, 1);
+	sessnap_store_close(s);
+}
+END_TEST
+
+START_TEST(test_action_names)
+{
+	ck_assert_str_eq(
+	    sessnap_clean_action_name(SESSNAP_CLEAN_REMOVE_COMPLETED),
+	    "removed-completed");
+	ck_assert_str_eq(sessnap_clean_action_name(SESSNAP_CLEAN_FAILED),
+			 "failed");
+	ck_assert_str_eq(sessnap_clean_action_name((sessnap_clean_action)99),
+			 "unknown");
+}
+END_TEST
+
+Suite *clean_suite(void);
+
+Suite *clean_suite(void)
+{
+	Suite *s = suite_create("clean");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_checked_fixture(tc, host_setup, NULL);
+	tcase_add_test(tc, test_removes_old_completed_all_files);
+	tcase_add_test(tc, test_keeps_young_completed);
+	tcase_add_test(tc, test_crashed_uses_longer_age);
+	tcase_add_test(tc, test_age_from_header_not_mtime);
+	tcase_add_test(tc, test_orphan_temp_files);
+	tcase_add_test(tc, test_stray_lock_removed_when_free);
+	tcase_add_test(tc, test_dry_run_removes_nothing);
+	tcase_add_test(tc, test_keep_newest);
+	tcase_add_test(tc, test_negative_age_never);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_checked_fixture(tc, host_setup, NULL);
+	tcase_add_test(tc, test_running_session_never_removed);
+	tcase_add_test(tc, test_running_temp_and_lock_kept);
+	tcase_add_test(tc, test_newer_format_never_removed);
+	tcase_add_test(tc, test_fifo_untouched);
+	tcase_add_test(tc, test_directory_named_like_snapshot_untouched);
+	tcase_add_test(tc, test_symlink_outside_untouched);
+	tcase_add_test(tc, test_race_with_live_writer);
+	tcase_add_test(tc, test_corrupt_only_with_flag);
+	tcase_add_test(tc, test_relative_to_store_descriptor);
+	tcase_add_test(tc, test_unlink_failure_reported_and_continues);
+	tcase_add_test(tc, test_lock_failure_reported);
+	tcase_add_test(tc, test_readdir_failure);
+	tcase_add_test(tc, test_bad_arguments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("edge");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_checked_fixture(tc, host_setup, NULL);
+	tcase_add_test(tc, test_foreign_crashed_kept_completed_removed);
+	tcase_add_test(tc, test_prev_only_session);
+	tcase_add_test(tc, test_foreign_names_ignored);
+	tcase_add_test(tc, test_age_boundary);
+	tcase_add_test(tc, test_keep_more_than_sessions);
+	tcase_add_test(tc, test_action_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_MAIN(clean_suite)

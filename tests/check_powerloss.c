@@ -1,0 +1,420 @@
+/*
+ * check_powerloss.c - a power loss at every instant of a sequence of saves
+ *
+ * A kill -9 proves process crashes only: the page cache survives them.  To
+ * simulate a power loss, this suite traces every mutating call that a
+ * sequence of saves makes at the seam (sessnap__sys_set_trace()), then
+ * replays each prefix of the trace into a model of a file system that
+ * keeps only what was made durable:
+ *
+ *   - a file's content survives as of its last fsync/fdatasync; content
+ *     written after it (or never synced) is dropped - or, in the second
+ *     variant, replaced by zeros of the same length, as ext4's delayed
+ *     allocation did in 2009;
+ *   - the directory's entries (create, link, rename, unlink) survive as of
+ *     the directory's last fsync.
+ *
+ * After each prefix the surviving files are written to a scratch store and
+ * loaded (as ALICE and SQLite's test6.c do).  With durability FULL the
+ * loaded state must be valid and equal to the last save that returned
+ * before the crash, or to the one in progress; before the first save
+ * returned, the session may also be absent.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+#define SAVES 5
+#define MAX_EVENTS 1024
+#define MAX_FILES 64
+#define MAX_INODES 256
+#define MAX_FDS 64
+
+struct event {
+	enum sessnap__trace_op op;
+	int fd;
+	char path[SESSNAP__NAME_MAX + 32];
+	char path2[SESSNAP__NAME_MAX + 32];
+	char *buf;
+	size_t len;
+};
+
+static struct event events[MAX_EVENTS];
+static size_t nevents;
+
+static void record(const struct sessnap__trace_event *ev, void *arg)
+{
+	struct event *e;
+
+	(void)arg;
+	ck_assert_int_lt(nevents, MAX_EVENTS);
+	e = &events[nevents++];
+	memset(e, 0, sizeof(*e));
+	e->op = ev->op;
+	e->fd = ev->fd;
+	if (ev->path != NULL)
+		strlcpy(e->path, ev->path, sizeof(e->path));
+	if (ev->path2 != NULL)
+		strlcpy(e->path2, ev->path2, sizeof(e->path2));
+	e->len = ev->len;
+	if (ev->op == SESSNAP__TRACE_WRITE) {
+		e->buf = malloc(ev->len);
+		ck_assert_ptr_nonnull(e->buf);
+		memcpy(e->buf, ev->buf, ev->len);
+	}
+}
+
+/* ---- the model ----------------------------------------------------------- */
+
+struct inode {
+	char *vol; /* what a reader sees now */
+	size_t vol_len;
+	char *dur; /* what survives a power loss */
+	size_t dur_len;
+	bool synced;
+};
+
+struct entry {
+	char name[SESSNAP__NAME_MAX + 32];
+	int ino;
+};
+
+struct model {
+	struct inode ino[MAX_INODES];
+	int ninodes;
+	struct entry vol[MAX_FILES]; /* the directory now */
+	int nvol;
+	struct entry dur[MAX_FILES]; /* the directory as last synced */
+	int ndur;
+	int fd_ino[MAX_FDS];
+	size_t fd_off[MAX_FDS];
+};
+
+static int lookup(const struct model *m, const char *name)
+{
+	int i;
+
+	for (i = 0; i < m->nvol; i++)
+		if (strcmp(m->vol[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static void dir_set(struct model *m, const char *name, int ino)
+{
+	int i = lookup(m, name);
+
+	if (i < 0) {
+		ck_assert_int_lt(m->nvol, MAX_FILES);
+		i = m->nvol++;
+		strlcpy(m->vol[i].name, name, sizeof(m->vol[i].name));
+	}
+	m->vol[i].ino = ino;
+}
+
+static void dir_del(struct model *m, const char *name)
+{
+	int i = lookup(m, name);
+
+	ck_assert_int_ge(i, 0);
+	m->vol[i] = m->vol[--m->nvol];
+}
+
+static void grow(struct inode *n, size_t len)
+{
+	if (len <= n->vol_len)
+		return;
+	n->vol = realloc(n->vol, len);
+	ck_assert_ptr_nonnull(n->vol);
+	memset(n->vol + n->vol_len, 0, len - n->vol_len);
+	n->vol_len = len;
+}
+
+static void apply(struct model *m, const struct event *e)
+{
+	struct inode *n;
+	int i;
+
+	switch (e->op) {
+	case SESSNAP__TRACE_CREATE:
+		ck_assert(e->fd >= 0 && e->fd < MAX_FDS);
+		i = lookup(m, e->path);
+		if (i >= 0) {
+			m->fd_ino[e->fd] = m->vol[i].ino; /* opened, existed */
+		} else {
+			ck_assert_int_lt(m->ninodes, MAX_INODES);
+			m->fd_ino[e->fd] = m->ninodes++;
+			dir_set(m, e->path, m->fd_ino[e->fd]);
+		}
+		m->fd_off[e->fd] = 0;
+		break;
+	case SESSNAP__TRACE_WRITE:
+		n = &m->ino[m->fd_ino[e->fd]];
+		grow(n, m->fd_off[e->fd] + e->len);
+		memcpy(n->vol + m->fd_off[e->fd], e->buf, e->len);
+		m->fd_off[e->fd] += e->len;
+		break;
+	case SESSNAP__TRACE_FALLOCATE:
+		grow(&m->ino[m->fd_ino[e->fd]], e->len);
+		break;
+	case SESSNAP__TRACE_FSYNC:
+		if (e->fd >= 0 && e->fd < MAX_FDS && m->fd_ino[e->fd] >= 0) {
+			n = &m->ino[m->fd_ino[e->fd]];
+			free(n->dur);
+			n->dur = malloc(n->vol_len + 1);
+			ck_assert_ptr_nonnull(n->dur);
+			memcpy(n->dur, n->vol, n->vol_len);
+			n->dur_len = n->vol_len;
+			n->synced = true;
+		} else {
+			/* the store directory's descriptor */
+			memcpy(m->dur, m->vol, sizeof(m->vol));
+			m->ndur = m->nvol;
+		}
+		break;
+	case SESSNAP__TRACE_RENAME:
+		i = lookup(m, e->path);
+		ck_assert_int_ge(i, 0);
+		dir_set(m, e->path2, m->vol[i].ino);
+		dir_del(m, e->path);
+		break;
+	case SESSNAP__TRACE_LINK:
+		i = lookup(m, e->path);
+		ck_assert_int_ge(i, 0);
+		dir_set(m, e->path2, m->vol[i].ino);
+		break;
+	case SESSNAP__TRACE_UNLINK:
+		dir_del(m, e->path);
+		break;
+	case SESSNAP__TRACE_MKDIR:
+		break;
+	case SESSNAP__TRACE_CLOSE:
+		if (e->fd >= 0 && e->fd < MAX_FDS)
+			m->fd_ino[e->fd] = -1;
+		break;
+	}
+}
+
+/*
+ * Write what survives into dir: the synced directory entries, each with
+ * its inode's synced content; an inode never synced is empty, or (zero)
+ * zero-filled to the length it had.
+ */
+static void materialize(const struct model *m, const char *dir, bool zero)
+{
+	const struct inode *n;
+	char *z;
+	int i;
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	for (i = 0; i < m->ndur; i++) {
+		n = &m->ino[m->dur[i].ino];
+		if (n->synced) {
+			tu_write_file(dir, m->dur[i].name, n->dur, n->dur_len);
+		} else if (zero) {
+			z = calloc(1, n->vol_len + 1);
+			ck_assert_ptr_nonnull(z);
+			tu_write_file(dir, m->dur[i].name, z, n->vol_len);
+			free(z);
+		} else {
+			tu_write_file(dir, m->dur[i].name, "", 0);
+		}
+	}
+}
+
+/* ---- the test
+ * ---------------------------------------------------------------- */
+
+static char state_json[SAVES + 1][64];
+
+static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
+			 size_t done_at[SAVES + 1])
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store;
+	sessnap_session *s;
+	json_object *st;
+	int i;
+
+	unsetenv("SESSNAP_TEST_FSYNC");
+	opts.dir = dir;
+	opts.app = "powerloss";
+	opts.durability = SESSNAP_DURABILITY_FULL;
+	opts.flags = SESSNAP_STORE_NOTHREAD;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	nevents = 0;
+	sessnap__sys_set_trace(record, NULL);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), SESSNAP_ID_LEN + 1);
+	done_at[0] = nevents;
+	for (i = 1; i <= SAVES; i++) {
+		snprintf(state_json[i], sizeof(state_json[i]),
+			 "{\"save\":%d,\"text\":\"generation %d\"}", i, i);
+		st = json_tokener_parse(state_json[i]);
+		ck_assert_int_eq(sessnap_session_update(s, st), 0);
+		ck_assert_int_eq(sessnap_session_save(s), 0);
+		json_object_put(st);
+		done_at[i] = nevents;
+	}
+	sessnap__sys_set_trace(NULL, NULL);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+
+/* Replay every prefix; returns how many crash points were checked. */
+static size_t replay(bool zero)
+{
+	char rec_dir[PATH_MAX], scratch[PATH_MAX], name[64];
+	char id[SESSNAP_ID_LEN + 1];
+	size_t done_at[SAVES + 1], k, checked = 0;
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_load_info info;
+	struct model *m;
+	sessnap_store *store;
+	json_object *st;
+	const char *got;
+	int d, rc, i;
+
+	tu_join(rec_dir, sizeof(rec_dir), tu_dir, "recorded");
+	record_saves(rec_dir, id, done_at);
+	ck_assert_int_gt(nevents, SAVES * 5);
+
+	m = calloc(1, sizeof(*m));
+	ck_assert_ptr_nonnull(m);
+	for (i = 0; i < MAX_FDS; i++)
+		m->fd_ino[i] = -1;
+	for (k = 0; k <= nevents; k++) {
+		if (k > 0)
+			apply(m, &events[k - 1]);
+		/* saves that returned before the crash */
+		for (d = 0; d < SAVES && done_at[d + 1] <= k; d++)
+			;
+		snprintf(name, sizeof(name), "crash%zu", k);
+		tu_join(scratch, sizeof(scratch), tu_dir, name);
+		materialize(m, scratch, zero);
+		opts.dir = scratch;
+		opts.app = "powerloss";
+		opts.flags = SESSNAP_STORE_READONLY;
+		ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+		st = NULL;
+		rc = sessnap_load(&st, &info, store, id);
+		if (d == 0 && rc == SESSNAP_ENOTFOUND) {
+			sessnap_store_close(store);
+			ck_assert_int_eq(tu_rm_rf(scratch), 0);
+			checked++;
+			continue;
+		}
+		ck_assert_msg(rc == 0,
+			      "power loss after event %zu of %zu (%d saves "
+			      "returned): load failed: %s",
+			      k, nevents, d, sessnap_last_error());
+		got =
+		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
+		ck_assert_msg(
+		    (d > 0 && strcmp(got, state_json[d]) == 0) ||
+			(d < SAVES && strcmp(got, state_json[d + 1]) == 0),
+		    "power loss after event %zu (%d saves "
+		    "returned): loaded %s",
+		    k, d, got);
+		json_object_put(st);
+		sessnap_store_close(store);
+		ck_assert_int_eq(tu_rm_rf(scratch), 0);
+		checked++;
+	}
+	for (k = 0; k < nevents; k++)
+		free(events[k].buf);
+	for (i = 0; i < m->ninodes; i++) {
+		free(m->ino[i].vol);
+		free(m->ino[i].dur);
+	}
+	free(m);
+	return checked;
+}
+
+START_TEST(every_prefix_drop_unsynced)
+{
+	size_t n = replay(false);
+
+	printf("# power loss: %zu crash points checked (unsynced data "
+	       "dropped)\n",
+	       n);
+	fflush(stdout);
+}
+END_TEST
+
+START_TEST(every_prefix_zero_unsynced)
+{
+	size_t n = replay(true);
+
+	printf("# power loss: %zu crash points checked (unsynced data "
+	       "zero-filled)\n",
+	       n);
+	fflush(stdout);
+}
+END_TEST
+
+/* The tracer sees the calls of a save in the protocol's order. */
+START_TEST(trace_follows_the_protocol)
+{
+	char rec_dir[PATH_MAX], id[SESSNAP_ID_LEN + 1];
+	size_t done_at[SAVES + 1], k, fsync_data = 0, fsync_dir = 0;
+	size_t commit = 0;
+	char snap[SESSNAP__NAME_MAX];
+
+	tu_join(rec_dir, sizeof(rec_dir), tu_dir, "recorded");
+	record_saves(rec_dir, id, done_at);
+	sessnap__snap_name(snap, id);
+	/* last save: data fsync < commit rename < directory fsync */
+	for (k = done_at[SAVES - 1]; k < done_at[SAVES]; k++) {
+		if (events[k].op == SESSNAP__TRACE_FSYNC && commit == 0 &&
+		    fsync_data == 0)
+			fsync_data = k + 1;
+		else if (events[k].op == SESSNAP__TRACE_RENAME &&
+			 strcmp(events[k].path2, snap) == 0)
+			commit = k + 1;
+		else if (events[k].op == SESSNAP__TRACE_FSYNC && commit != 0)
+			fsync_dir = k + 1;
+	}
+	ck_assert_uint_gt(fsync_data, 0);
+	ck_assert_uint_gt(commit, fsync_data);
+	ck_assert_uint_gt(fsync_dir, commit);
+	for (k = 0; k < nevents; k++)
+		free(events[k].buf);
+}
+END_TEST
+
+Suite *powerloss_suite(void);
+
+Suite *powerloss_suite(void)
+{
+	Suite *s = suite_create("powerloss");
+	TCase *core = tcase_create("core");
+	TCase *errors = tcase_create("errors");
+	TCase *edge = tcase_create("edge");
+
+	tu_tcase_add_tmpdir(core);
+	tcase_add_test(core, every_prefix_drop_unsynced);
+	suite_add_tcase(s, core);
+	tu_tcase_add_tmpdir(errors);
+	tcase_add_test(errors, every_prefix_zero_unsynced);
+	suite_add_tcase(s, errors);
+	tu_tcase_add_tmpdir(edge);
+	tcase_add_test(edge, trace_follows_the_protocol);
+	suite_add_tcase(s, edge);
+	return s;
+}
+
+TU_MAIN(powerloss_suite)

@@ -1,0 +1,27 @@
+#!/bin/sh
+# crashloop.sh -- SIGKILL a writer at random moments and recover each time
+# (tests/crashloop.c).  SESSNAP_CRASHLOOP_ITERATIONS sets the number of
+# kills: 200 by default, 10000 under "make check-soak".
+set -eu
+
+iterations=${SESSNAP_CRASHLOOP_ITERATIONS:-200}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$TOP_BUILDDIR/tests/crashloop" "$tmp/store" "$iterations"
+
+# Every crashed session was adopted and ended, or discarded: no snapshot
+# may remain.  What a kill leaves behind besides - the temporary file of a
+# save it interrupted, the lock file of a session killed before its first
+# save - is the cleaner's to remove.
+left=$(find "$tmp/store" -name '*.snap' -o -name '*.snap.prev' | wc -l)
+if test "$left" -ne 0; then
+	echo "crashloop.sh: $left snapshot file(s) left after adopt/end" \
+		"and discard:" >&2
+	ls -la "$tmp/store" >&2
+	exit 1
+fi
+temps=$(find "$tmp/store" -name '.*' -type f | wc -l)
+locks=$(find "$tmp/store" -name '*.lock' | wc -l)
+echo "crashloop.sh: left for the cleaner: $temps interrupted temporary" \
+	"file(s), $locks lock file(s) of sessions that never saved"

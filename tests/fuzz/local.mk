@@ -1,0 +1,51 @@
+## tests/fuzz/local.mk -- libFuzzer targets, built with clang by "make fuzz".
+##
+## Each target compiles the library sources together with its harness under
+## -fsanitize=fuzzer,address,undefined, so it does not touch the normal
+## build.  tests/fuzz/run.sh runs them (60 s each by default).
+
+FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT) \
+	tests/fuzz/fuzz_age$(EXEEXT)
+FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
+FUZZ_LINK = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) -pthread
+
+EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
+	tests/fuzz/fuzz_age.c tests/fuzz/run.sh tests/fuzz/corpus
+CLEANFILES += $(FUZZ_TARGETS)
+
+fuzz: $(FUZZ_TARGETS)
+
+# One rule per target (automake refuses %-pattern rules).
+FUZZ_BUILD = \
+	if test -z '$(CLANG)'; then \
+	  echo "fuzz: clang not found: install it with: apt-get install clang libclang-rt-14-dev" >&2; \
+	  exit 1; \
+	fi; \
+	mkdir -p tests/fuzz && \
+	srcs=; \
+	for f in $(lib_libsessnap_internal_la_SOURCES); do \
+	  case $$f in *.c) srcs="$$srcs $(srcdir)/$$f";; esac; \
+	done; \
+	$(CLANG) $(FUZZ_CC_FLAGS) -o $@ \
+	  $(srcdir)/tests/fuzz/`basename $@ $(EXEEXT)`.c $$srcs $(FUZZ_LINK)
+FUZZ_DEPS = $(lib_libsessnap_internal_la_SOURCES) config.h
+
+tests/fuzz/fuzz_header$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header.c $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_BUILD)
+tests/fuzz/fuzz_load$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_load.c $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_BUILD)
+
+# The age parser belongs to the command line: it is built with cli/age.c.
+tests/fuzz/fuzz_age$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_age.c \
+		$(srcdir)/cli/age.c $(srcdir)/cli/age.h config.h
+	$(AM_V_CCLD)mkdir -p tests/fuzz && \
+	$(CLANG) $(FUZZ_CC_FLAGS) -I$(top_srcdir)/cli $(BSD_CFLAGS) -o $@ \
+	  $(srcdir)/tests/fuzz/fuzz_age.c $(srcdir)/cli/age.c $(BSD_LIBS)
+
+clean-fuzz:
+	rm -rf tests/fuzz/work
+
+.PHONY: fuzz clean-fuzz

@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
-	libjson-c-dev libbsd-dev check libxxhash-dev valgrind groff-base)
+	libjson-c-dev libbsd-dev check libxxhash-dev libjsmn-dev valgrind
+	groff-base)
 # make fuzz: clang, and libFuzzer, which Debian ships in libclang-rt-dev
 # (only recommended by clang, and recommends are not installed here).
 PACKAGES+=(clang libclang-rt-dev)

@@ -167,7 +167,7 @@ static const char *get_str(json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
-static bool checksum_valid(const char *s)
+bool sessnap__checksum_valid(const char *s)
 {
 	size_t i, p = sizeof(CHECKSUM_PREFIX) - 1;
 
@@ -268,15 +268,15 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 		return BAD("missing or invalid \"length\"");
 	h->length = (uint64_t)n;
 	s = get_str(obj, "checksum");
-	if (s == NULL || !checksum_valid(s))
+	if (s == NULL || !sessnap__checksum_valid(s))
 		return BAD("missing or invalid \"checksum\"");
 	strlcpy(h->checksum, s, sizeof(h->checksum));
 #undef BAD
 	return 0;
 }
 
-int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
-			  char *why, size_t why_len)
+int sessnap__header_parse_json(sessnap__header *out, const char *line,
+			       size_t len, char *why, size_t why_len)
 {
 	json_tokener *tok;
 	json_object *obj;
@@ -319,6 +319,21 @@ int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
 	rc = parse_fields(out, obj, why, why_len);
 	json_object_put(obj);
 	return rc;
+}
+
+/*
+ * The allocation-free parser (header.c) decides the lines laid out as
+ * sessnap__header_format() writes them; json-c, the reference, decides
+ * everything else, and writes every refusal's message.
+ */
+int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
+			  char *why, size_t why_len)
+{
+	int rc = sessnap__header_parse_fast(out, line, len, why, why_len);
+
+	if (rc != SESSNAP__HEADER_DEFERRED)
+		return rc;
+	return sessnap__header_parse_json(out, line, len, why, why_len);
 }
 
 /*

@@ -231,6 +231,22 @@ int sessnap__header_format(char **out, size_t *out_len,
 int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
 			  char *why, size_t why_len);
 /*
+ * The two parsers behind sessnap__header_parse(), exposed for the
+ * differential fuzzer and the tests.  The json-c one is the reference and
+ * returns what sessnap__header_parse() documents.  The fast one (header.c)
+ * allocates nothing and either decides as the reference would (0 or
+ * SESSNAP_ENEWER, same fields, same message) or returns
+ * SESSNAP__HEADER_DEFERRED (positive) and leaves *out zeroed: it never
+ * refuses a line itself.
+ */
+#define SESSNAP__HEADER_DEFERRED 1
+int sessnap__header_parse_json(sessnap__header *out, const char *line,
+			       size_t len, char *why, size_t why_len);
+int sessnap__header_parse_fast(sessnap__header *out, const char *line,
+			       size_t len, char *why, size_t why_len);
+/* "xxh3-128:" followed by 32 lowercase hex digits, and nothing more. */
+bool sessnap__checksum_valid(const char *s);
+/*
  * Read and parse the header of snapshot file `name` in the store with one
  * bounded read.  Refuses symlinks, FIFOs and devices (O_NOFOLLOW,
  * O_NONBLOCK, fstat S_ISREG) and checks that the file size matches the

@@ -15,6 +15,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/sys.c \
 	lib/atomic.c \
 	lib/format.c \
+	lib/header.c \
 	lib/store.c \
 	lib/session.c \
 	lib/load.c \

@@ -5,7 +5,7 @@
 ## build.  tests/fuzz/run.sh runs them (60 s each by default).
 
 FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT) \
-	tests/fuzz/fuzz_age$(EXEEXT)
+	tests/fuzz/fuzz_age$(EXEEXT) tests/fuzz/fuzz_header_diff$(EXEEXT)
 FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/lib/include \
@@ -13,7 +13,7 @@ FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 FUZZ_LINK = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) -pthread
 
 EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
-	tests/fuzz/fuzz_age.c tests/fuzz/run.sh tests/fuzz/corpus
+	tests/fuzz/fuzz_age.c tests/fuzz/fuzz_header_diff.c tests/fuzz/run.sh tests/fuzz/corpus
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)
@@ -36,6 +36,9 @@ FUZZ_DEPS = $(lib_libsessnap_internal_la_SOURCES) config.h
 tests/fuzz/fuzz_header$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 tests/fuzz/fuzz_load$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_load.c $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_BUILD)
+tests/fuzz/fuzz_header_diff$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header_diff.c \
+		$(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 
 # The age parser belongs to the command line: it is built with cli/age.c.

@@ -13,7 +13,7 @@ set -eu
 
 seconds=${1:-60}
 test $# -gt 0 && shift
-targets=${*:-"header load age"}
+targets=${*:-"header header_diff load age"}
 srcdir=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 status=0
 

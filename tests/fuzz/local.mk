@@ -13,7 +13,8 @@ FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 FUZZ_LINK = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) -pthread
 
 EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
-	tests/fuzz/fuzz_age.c tests/fuzz/fuzz_header_diff.c tests/fuzz/run.sh tests/fuzz/corpus
+	tests/fuzz/fuzz_age.c tests/fuzz/fuzz_header_diff.c \
+	tests/fuzz/header_diff.dict tests/fuzz/run.sh tests/fuzz/corpus
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)

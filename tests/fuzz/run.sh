@@ -4,7 +4,8 @@
 #	tests/fuzz/run.sh [SECONDS [TARGET...]]
 #
 # Run from the build directory after "make fuzz".  Each target starts from
-# its seed corpus tests/fuzz/corpus/<target>/ (read only) and keeps what it
+# its seed corpus tests/fuzz/corpus/<target>/ (read only), with the
+# dictionary tests/fuzz/<target>.dict when there is one, and keeps what it
 # finds in tests/fuzz/work/<target>/; one process per target, one target
 # at a time.  A crash, leak or timeout stops the run with the reproducer
 # in tests/fuzz/work/ (crash-*, leak-*, timeout-*): turn it into a
@@ -26,9 +27,13 @@ for t in $targets; do
 	work=tests/fuzz/work/$t
 	mkdir -p "$work"
 	log=tests/fuzz/work/$t.log
+	dict=
+	if test -f "$srcdir/tests/fuzz/$t.dict"; then
+		dict=-dict=$srcdir/tests/fuzz/$t.dict
+	fi
 	if (cd "$work" && "../../../../$bin" -max_total_time="$seconds" \
 		-print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix=./ . "$srcdir/tests/fuzz/corpus/$t") \
+		-artifact_prefix=./ $dict . "$srcdir/tests/fuzz/corpus/$t") \
 		>"$log" 2>&1; then
 		res=ok
 	else

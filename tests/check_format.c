@@ -7,7 +7,9 @@
  * header of a newer format version is reported as newer (never as
  * corrupt), and that no damaged input - truncated, extended, flipped,
  * zero-filled, empty, absurdly nested - gets past sessnap__snapshot_parse()
- * or crashes it.
+ * or crashes it.  The "fastpath" cases prove that the header parser's
+ * allocation-free path takes what sessnap__header_format() writes, agrees
+ * with the json-c reference on it, and defers everything unusual.
  */
 #include "config.h"
 
@@ -677,6 +679,316 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+/* ---- The fast path (header.c) against the reference (json-c) ---------- */
+
+/* The canonical header line of fill_header(), without its newline. */
+static char *canonical_line(size_t *out_len, const sessnap__header *h)
+{
+	char *hbuf = NULL;
+	size_t hlen = 0;
+
+	ck_assert_int_eq(sessnap__header_format(&hbuf, &hlen, h), 0);
+	hbuf[--hlen] = '\0';
+	*out_len = hlen;
+	return hbuf;
+}
+
+/* line with the first `from` replaced by `to` (malloc'd). */
+static char *replace(const char *line, const char *from, const char *to)
+{
+	const char *at = strstr(line, from);
+	size_t n, pre;
+	char *out;
+
+	ck_assert_msg(at != NULL, "\"%s\" not in the line", from);
+	pre = (size_t)(at - line);
+	n = strlen(line) - strlen(from) + strlen(to) + 1;
+	out = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, n, "%.*s%s%s", (int)pre, line, to, at + strlen(from));
+	return out;
+}
+
+/*
+ * Both parsers on one line: the fast path must either defer (and leave the
+ * header zeroed) or agree with the reference in code, message and every
+ * field.  Returns the fast path's code; *ref_rc gets the reference's.
+ */
+static int both(const char *line, size_t len, sessnap__header *ref,
+		int *ref_rc)
+{
+	static const sessnap__header zero;
+	sessnap__header fast;
+	char why_fast[256] = "", why_ref[256] = "";
+	int rf;
+
+	rf = sessnap__header_parse_fast(&fast, line, len, why_fast,
+					sizeof(why_fast));
+	*ref_rc = sessnap__header_parse_json(ref, line, len, why_ref,
+					     sizeof(why_ref));
+	if (rf == SESSNAP__HEADER_DEFERRED) {
+		ck_assert_mem_eq(&fast, &zero, sizeof(fast));
+		return rf;
+	}
+	ck_assert_int_eq(rf, *ref_rc);
+	ck_assert_str_eq(why_fast, why_ref);
+	ck_assert_mem_eq(&fast, ref, sizeof(fast));
+	return rf;
+}
+
+/* What sessnap__header_format() writes takes the fast path. */
+START_TEST(test_fast_canonical)
+{
+	sessnap__header in, ref;
+	char *line;
+	size_t len;
+	int rr, i;
+
+	for (i = 0; i < 6; i++) {
+		fill_header(&in, "[1,2,3]", 7);
+		switch (i) {
+		case 1:
+			in.completed = false;
+			in.label[0] = '\0';
+			in.owner.host[0] = '\0';
+			in.owner.boot_id[0] = '\0';
+			break;
+		case 2: /* the largest values */
+			in.seq = INT64_MAX;
+			in.created_ms = INT64_MAX;
+			in.saved_ms = INT64_MAX;
+			in.adoptions = UINT32_MAX;
+			in.schema_version = UINT32_MAX;
+			in.owner.pid = INT64_MAX;
+			in.owner.start_time = INT64_MAX;
+			in.length = INT64_MAX;
+			break;
+		case 3: /* the smallest */
+			in.seq = 0;
+			in.created_ms = 0;
+			in.saved_ms = 0;
+			in.adoptions = 0;
+			in.schema_version = 0;
+			in.owner.pid = 0;
+			in.owner.start_time = 0;
+			in.length = 0;
+			break;
+		case 4: /* the longest label, every byte not escaped */
+			memset(in.label, 'x', SESSNAP_LABEL_MAX);
+			in.label[SESSNAP_LABEL_MAX] = '\0';
+			in.label[7] = '\xc3';
+			in.label[8] = '\xa9';
+			in.label[9] = '\x7f';
+			break;
+		case 5:
+			memset(in.owner.host, 'h', SESSNAP_HOST_MAX);
+			in.owner.host[SESSNAP_HOST_MAX] = '\0';
+			strlcpy(in.app, "A.b_c-9", sizeof(in.app));
+			break;
+		}
+		line = canonical_line(&len, &in);
+		ck_assert_int_eq(both(line, len, &ref, &rr), 0);
+		ck_assert_int_eq(rr, 0);
+		ck_assert_str_eq(ref.label, in.label);
+		ck_assert_str_eq(ref.owner.host, in.owner.host);
+		ck_assert_uint_eq(ref.seq, in.seq);
+		ck_assert_uint_eq(ref.length, in.length);
+		/* With its newline, as the scanner passes it. */
+		line[len] = '\n';
+		ck_assert_int_eq(both(line, len + 1, &ref, &rr), 0);
+		free(line);
+	}
+}
+END_TEST
+
+/* A newer version is decided by the fast path too, with the same words. */
+START_TEST(test_fast_newer)
+{
+	sessnap__header in, ref;
+	char *line, *odd;
+	size_t len;
+	int rr;
+
+	fill_header(&in, "{}", 2);
+	in.format_version = SESSNAP_FORMAT_VERSION + 1;
+	line = canonical_line(&len, &in);
+	ck_assert_int_eq(both(line, len, &ref, &rr), SESSNAP_ENEWER);
+	ck_assert_uint_eq(ref.format_version, SESSNAP_FORMAT_VERSION + 1);
+	/* Whatever the other fields hold. */
+	odd = replace(line, "\"id\":\"" ID "\"", "\"id\":17");
+	ck_assert_int_eq(both(odd, strlen(odd), &ref, &rr), SESSNAP_ENEWER);
+	free(odd);
+	free(line);
+}
+END_TEST
+
+/* Unknown keys with simple values are skipped, as json-c skips them. */
+START_TEST(test_fast_unknown_keys)
+{
+	sessnap__header in, ref;
+	char *line, *odd, *odd2;
+	size_t len;
+	int rr;
+
+	fill_header(&in, "{}", 2);
+	line = canonical_line(&len, &in);
+	odd = replace(line, "\"seq\"",
+		      "\"later\":\"x\",\"n\":null,\"t\":true,\"f\":false,"
+		      "\"k\":12,\"seq\"");
+	odd2 = replace(odd, "\"pid\"", "\"uid\":1000,\"pid\"");
+	ck_assert_int_eq(both(odd2, strlen(odd2), &ref, &rr), 0);
+	ck_assert_int_eq(rr, 0);
+	ck_assert_uint_eq(ref.seq, 42);
+	ck_assert_int_eq(ref.owner.pid, 4242);
+	free(odd2);
+	free(odd);
+	free(line);
+}
+END_TEST
+
+/*
+ * Lines off the canonical layout defer, and the reference still parses
+ * them: escapes, duplicates, whitespace, numbers that are not plain
+ * integers, nesting the format does not have.
+ */
+START_TEST(test_fast_defers)
+{
+	static const struct {
+		const char *from, *to;
+		int rc; /* the reference's verdict */
+	} cases[] = {
+		{ "\"laptop\"", "\"lap\\u0074op\"", 0 },
+		{ "\"laptop\"", "\"lap\\/top\"", 0 },
+		{ "\"notes.txt", "\"\\\"notes.txt", 0 },
+		{ "\"seq\":42", "\"seq\":1,\"seq\":42", 0 },
+		{ "\"pid\":4242", "\"pid\":1,\"pid\":4242", 0 },
+		{ ",\"seq\"", ", \"seq\"", 0 },
+		{ "\"seq\":42", "\"seq\" : 42", 0 },
+		{ "\"seq\":42", "\"seq\":-0", 0 },
+		{ "\"seq\":42", "\"seq\":-1", SESSNAP_ECORRUPT },
+		{ "\"seq\":42", "\"seq\":042", SESSNAP_ECORRUPT },
+		{ "\"seq\":42", "\"seq\":42.0", SESSNAP_ECORRUPT },
+		{ "\"seq\":42", "\"seq\":4e1", SESSNAP_ECORRUPT },
+		{ "\"seq\":42", "\"seq\":9223372036854775808",
+		  SESSNAP_ECORRUPT },
+		{ "\"seq\":42", "\"seq\":42,\"x\":{\"y\":1}", 0 },
+		{ "\"seq\":42", "\"seq\":42,\"x\":[1]", 0 },
+		{ "\"pid\":4242", "\"pid\":4242,\"x\":{}", 0 },
+		{ "\"seq\":42", "\"seq\":\"42\"", SESSNAP_ECORRUPT },
+		{ "\"seq\":42", "\"seq\":tru", SESSNAP_ECORRUPT },
+		{ "\"completed\":true", "\"completed\":1", SESSNAP_ECORRUPT },
+		{ "\"id\":\"", "\"id\":\"x", SESSNAP_ECORRUPT },
+		{ "{\"format\"", "\t{\"format\"", 0 },
+	};
+	sessnap__header in, ref;
+	char *line, *odd;
+	size_t len, i;
+	int rr;
+
+	fill_header(&in, "{}", 2);
+	line = canonical_line(&len, &in);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		odd = replace(line, cases[i].from, cases[i].to);
+		ck_assert_msg(both(odd, strlen(odd), &ref, &rr) ==
+				  SESSNAP__HEADER_DEFERRED,
+			      "not deferred: %s", odd);
+		ck_assert_msg(rr == cases[i].rc, "%s: %d", odd, rr);
+		/* And the dispatcher gives the reference's answer. */
+		ck_assert_int_eq(
+		    sessnap__header_parse(&in, odd, strlen(odd), NULL, 0), rr);
+		if (rr == 0)
+			ck_assert_mem_eq(&in, &ref, sizeof(in));
+		free(odd);
+	}
+	/* Through json-c: the escape decoded, the last duplicate kept. */
+	odd = replace(line, "\"laptop\"", "\"lap\\u0074op\"");
+	ck_assert_int_eq(sessnap__header_parse(&ref, odd, strlen(odd), NULL, 0),
+			 0);
+	ck_assert_str_eq(ref.owner.host, "laptop");
+	free(odd);
+	odd = replace(line, "\"seq\":42", "\"seq\":1,\"seq\":42");
+	ck_assert_int_eq(sessnap__header_parse(&ref, odd, strlen(odd), NULL, 0),
+			 0);
+	ck_assert_uint_eq(ref.seq, 42);
+	free(odd);
+	free(line);
+}
+END_TEST
+
+/* The fast path never refuses: a bad field defers to json-c's message. */
+START_TEST(test_fast_never_refuses)
+{
+	static const struct {
+		const char *from, *to, *why;
+	} cases[] = {
+		{ "\"format\":\"sessnap\"", "\"format\":\"other\"",
+		  "header: not a sessnap snapshot" },
+		{ "\"version\":1", "\"version\":0", "\"version\"" },
+		{ "\"id\":\"0123", "\"id\":\"Z123", "\"id\"" },
+		{ "\"app\":\"editor\"", "\"app\":\".x\"", "\"app\"" },
+		{ "\"label\":\"", "\"label\":null,\"x\":\"", "\"label\"" },
+		{ "\"adoptions\":2", "\"adoptions\":4294967296",
+		  "\"adoptions\"" },
+		{ "\"schema\":7", "\"schema\":false", "\"schema\"" },
+		{ "\"pid\":4242", "\"pid\":\"4242\"", "\"owner.pid\"" },
+		{ "\"host\":\"laptop\"", "\"host\":1", "\"owner.host\"" },
+		{ "\"checksum\":\"xxh3", "\"checksum\":\"md5", "\"checksum\"" },
+		{ "\"length\":2", "\"length\":null", "\"length\"" },
+		{ "\"owner\":{", "\"owner\":{{", "JSON" },
+		{ "\"owner\":{", "\"owner\":[{", "JSON" },
+	};
+	sessnap__header in, ref;
+	char *line, *odd, why[256];
+	size_t len, i;
+	int rr;
+
+	fill_header(&in, "{}", 2);
+	line = canonical_line(&len, &in);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		odd = replace(line, cases[i].from, cases[i].to);
+		ck_assert_int_eq(both(odd, strlen(odd), &ref, &rr),
+				 SESSNAP__HEADER_DEFERRED);
+		ck_assert_msg(rr == SESSNAP_ECORRUPT, "%s: %d", odd, rr);
+		why[0] = '\0';
+		ck_assert_int_eq(sessnap__header_parse(&in, odd, strlen(odd),
+						       why, sizeof(why)),
+				 SESSNAP_ECORRUPT);
+		ck_assert_msg(strstr(why, cases[i].why) != NULL, "%s: %s", odd,
+			      why);
+		free(odd);
+	}
+	free(line);
+}
+END_TEST
+
+/* A NUL byte, an empty or overlong line: deferred, refused by json-c. */
+START_TEST(test_fast_bounds)
+{
+	sessnap__header in, ref;
+	char *line, *big;
+	size_t len;
+	int rr;
+
+	fill_header(&in, "{}", 2);
+	line = canonical_line(&len, &in);
+	line[len / 2] = '\0';
+	ck_assert_int_eq(both(line, len, &ref, &rr), SESSNAP__HEADER_DEFERRED);
+	ck_assert_int_eq(rr, SESSNAP_ECORRUPT);
+	ck_assert_int_eq(both(line, 0, &ref, &rr), SESSNAP__HEADER_DEFERRED);
+	ck_assert_int_eq(both("\n", 1, &ref, &rr), SESSNAP__HEADER_DEFERRED);
+	free(line);
+	big = malloc(SESSNAP__HEADER_MAX + 1);
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', SESSNAP__HEADER_MAX + 1);
+	big[0] = '{';
+	big[SESSNAP__HEADER_MAX - 1] = '}';
+	ck_assert_int_eq(both(big, SESSNAP__HEADER_MAX, &ref, &rr),
+			 SESSNAP__HEADER_DEFERRED);
+	ck_assert_int_eq(rr, SESSNAP_ECORRUPT);
+	free(big);
+}
+END_TEST
+
 Suite *format_suite(void);
 
 Suite *format_suite(void)
@@ -715,6 +1027,15 @@ Suite *format_suite(void)
 	tcase_add_test(tc, test_header_nul);
 	tcase_add_test(tc, test_header_not_object);
 	tcase_add_test(tc, test_deep_nesting);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fastpath");
+	tcase_add_test(tc, test_fast_canonical);
+	tcase_add_test(tc, test_fast_newer);
+	tcase_add_test(tc, test_fast_unknown_keys);
+	tcase_add_test(tc, test_fast_defers);
+	tcase_add_test(tc, test_fast_never_refuses);
+	tcase_add_test(tc, test_fast_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }

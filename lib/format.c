@@ -169,16 +169,11 @@ static const char *get_str(json_object *obj, const char *key)
 
 bool sessnap__checksum_valid(const char *s)
 {
-	size_t i, p = sizeof(CHECKSUM_PREFIX) - 1;
+	size_t p = sizeof(CHECKSUM_PREFIX) - 1;
 
-	if (strncmp(s, CHECKSUM_PREFIX, p) != 0 ||
-	    strlen(s) != SESSNAP__CHECKSUM_LEN)
-		return false;
-	for (i = p; i < SESSNAP__CHECKSUM_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return strncmp(s, CHECKSUM_PREFIX, p) == 0 &&
+	       strspn(s + p, "0123456789abcdef") == SESSNAP__CHECKSUM_LEN - p &&
+	       s[SESSNAP__CHECKSUM_LEN] == '\0';
 }
 
 static int parse_fields(sessnap__header *h, json_object *obj, char *why,

@@ -34,6 +34,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,12 +122,30 @@ static bool at(const struct walk *w, size_t pos, char c)
 	return pos < w->len && w->line[pos] == c;
 }
 
-/* A string the fast path can take verbatim: no escape, no control byte. */
-static bool plain(const char *s, size_t len)
+/*
+ * A line whose strings the fast path can take verbatim: no backslash (so
+ * no escape) and no control byte, anywhere (outside the strings, either is
+ * whitespace or invalid, which defers anyway).  Eight bytes at a time:
+ * hasless(w, n) below is true exactly when some byte of w is below n (for
+ * n <= 128; "Bit Twiddling Hacks"), and a byte equals '\\' exactly when
+ * the same byte of w ^ "\\\\..." is below 1.
+ */
+static bool line_plain(const char *s, size_t len)
 {
-	size_t i;
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	uint64_t w, x;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++)
+#define HASLESS(v, n) (((v) - ones * (n)) & ~(v) & highs)
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		x = w ^ (ones * '\\');
+		if (HASLESS(w, 0x20) || HASLESS(x, 1))
+			return false;
+	}
+#undef HASLESS
+	for (; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == '\\')
 			return false;
 	return true;
@@ -172,15 +191,16 @@ static bool classify(struct slot *v, const char *s, size_t len)
 /* The known key named s[0..len) among keys[first..last), or -1. */
 static int lookup(const char *s, size_t len, int first, int last, int hint)
 {
-	int i, k;
+	int k;
 
-	/* Keys usually come in the order the writer emits them: try the one
-	 * after the last match first. */
-	for (i = 0; i < last - first; i++) {
-		k = first + (hint - first + i) % (last - first);
+	/* Keys usually come in the order the writer emits them: start with
+	 * the one after the last match. */
+	for (k = hint; k < last; k++)
 		if (keys[k].len == len && memcmp(keys[k].name, s, len) == 0)
 			return k;
-	}
+	for (k = first; k < hint; k++)
+		if (keys[k].len == len && memcmp(keys[k].name, s, len) == 0)
+			return k;
 	return -1;
 }
 
@@ -232,8 +252,6 @@ static bool walk_object(struct walk *w, int first, int last, bool top)
 		if (k->type != JSMN_STRING || k->size != 1 ||
 		    (size_t)k->start != pos + 1 || !at(w, pos, '"'))
 			return false;
-		if (!plain(w->line + k->start, (size_t)(k->end - k->start)))
-			return false;
 		pos = (size_t)k->end + 1;
 		if (!at(w, pos++, ':'))
 			return false;
@@ -259,8 +277,6 @@ static bool walk_object(struct walk *w, int first, int last, bool top)
 			slot->kind = K_STRING;
 			slot->s = w->line + v->start;
 			slot->len = (size_t)(v->end - v->start);
-			if (!plain(slot->s, slot->len))
-				return false;
 			pos = (size_t)v->end + 1;
 			w->next++;
 			break;
@@ -409,7 +425,7 @@ int sessnap__header_parse_fast(sessnap__header *out, const char *line,
 	memset(out, 0, sizeof(*out));
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
-	if (len == 0 || len >= SESSNAP__HEADER_MAX)
+	if (len == 0 || len >= SESSNAP__HEADER_MAX || !line_plain(line, len))
 		return SESSNAP__HEADER_DEFERRED;
 	jsmn_init(&parser);
 	r = jsmn_parse(&parser, line, len, tok, TOKENS_MAX);

@@ -59,15 +59,8 @@ bool sessnap__id_valid(const char *id)
 
 	if (id == NULL)
 		return false;
-	for (n = 0; id[n] != '\0'; n++) {
-		char c = id[n];
-
-		if (n >= SESSNAP_ID_LEN)
-			return false;
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-	}
-	return n == SESSNAP_ID_LEN;
+	n = strspn(id, "0123456789abcdef");
+	return n == SESSNAP_ID_LEN && id[n] == '\0';
 }
 
 int64_t sessnap__now_ms(void)
@@ -86,19 +79,34 @@ int64_t sessnap__mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The scanner and the cleaner build two or three names per session, so
+ * these are two memcpy calls rather than snprintf's format machinery.  An
+ * id longer than SESSNAP_ID_LEN (never valid) is cut so that the suffix
+ * always fits.
+ */
+static void name_of(char out[SESSNAP__NAME_MAX], const char *id,
+		    const char *suffix, size_t suffix_len)
+{
+	size_t n = strnlen(id, SESSNAP__NAME_MAX - 1 - suffix_len);
+
+	memcpy(out, id, n);
+	memcpy(out + n, suffix, suffix_len + 1);
+}
+
 void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id)
 {
-	snprintf(out, SESSNAP__NAME_MAX, "%s.snap", id);
+	name_of(out, id, ".snap", sizeof(".snap") - 1);
 }
 
 void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id)
 {
-	snprintf(out, SESSNAP__NAME_MAX, "%s.snap.prev", id);
+	name_of(out, id, ".snap.prev", sizeof(".snap.prev") - 1);
 }
 
 void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id)
 {
-	snprintf(out, SESSNAP__NAME_MAX, "%s.lock", id);
+	name_of(out, id, ".lock", sizeof(".lock") - 1);
 }
 
 const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,

@@ -346,7 +346,6 @@ struct sessnap_session {
 	size_t pending_cap; /* allocated size of pending */
 	char *spare; /* a written state's buffer, reused by the next update */
 	size_t spare_cap;
-	XXH128_hash_t pending_hash;
 	bool has_pending;
 	uint64_t gen_queued; /* bumped by every update */
 	uint64_t gen_durable; /* the generation last made durable */

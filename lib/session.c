@@ -210,7 +210,6 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
 static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 {
 	sessnap_store *store = s->store;
-	XXH128_hash_t hash = XXH3_128bits(buf, len);
 	int64_t touched, now = sessnap__mono_ms(), due = -1;
 	bool wake = false;
 	char *drop;
@@ -229,7 +228,6 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_cap = cap;
-	s->pending_hash = hash;
 	if (!s->has_pending || s->dirty_since_ms == 0 ||
 	    now < s->dirty_since_ms) {
 		s->dirty_since_ms = now;
@@ -367,7 +365,6 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->buf = s->pending;
 	job->len = s->pending_len;
 	job->cap = s->pending_cap;
-	job->hash = s->pending_hash;
 	job->gen = s->gen_queued;
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
@@ -384,6 +381,12 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 {
 	int rc;
 
+	/*
+	 * The content hash is computed here, on the saving thread, not in
+	 * update(): at megabytes of state it is a noticeable share of the
+	 * app thread's cost, and only one state per interval is saved.
+	 */
+	job->hash = XXH3_128bits(job->buf, job->len);
 	/* The same bytes as the last durable snapshot: nothing to write. */
 	if (s->has_durable && !job->label_dirty &&
 	    XXH128_isEqual(job->hash, s->durable_hash)) {
@@ -435,7 +438,6 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->pending = job->buf;
 			s->pending_len = job->len;
 			s->pending_cap = job->cap;
-			s->pending_hash = job->hash;
 			s->has_pending = true;
 			job->buf = NULL;
 		} else {

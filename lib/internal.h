@@ -217,6 +217,9 @@ typedef struct {
 /* The payload checksum: "xxh3-128:<32 hex digits>". */
 void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
 		       size_t len);
+/* The same, from an XXH3-128 hash of the payload already computed. */
+void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
+			       XXH128_hash_t h);
 /*
  * Serialize a header line (newline included) into a malloc'd buffer.
  * Returns 0 or SESSNAP_ENOMEM.

@@ -301,8 +301,14 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  * with it: a separate one-byte write after megabytes of payload was seen
  * to pay the kernel's dirty-page throttling a second time.
  */
+/*
+ * hash, when not NULL, is the XXH3-128 of the payload already computed for
+ * the identical-state check: the checksum is the same function of the same
+ * bytes, so a save reads its payload once, not twice.
+ */
 static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
-			  bool newline_follows, bool completed)
+			  const XXH128_hash_t *hash, bool newline_follows,
+			  bool completed)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -329,7 +335,10 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	h.owner = store->self;
 	h.schema_version = store->opts.schema_version;
 	h.length = len;
-	sessnap__checksum(h.checksum, payload, len);
+	if (hash != NULL)
+		sessnap__checksum_of_hash(h.checksum, *hash);
+	else
+		sessnap__checksum(h.checksum, payload, len);
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		return rc;
 
@@ -357,7 +366,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 int sessnap__session_write(sessnap_session *s, const char *payload,
 			   size_t len, bool completed)
 {
-	return write_snapshot(s, payload, len, false, completed);
+	return write_snapshot(s, payload, len, NULL, false, completed);
 }
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
@@ -396,11 +405,13 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 	if (job->cap > job->len) {
 		/* the buffer's spare byte (a NUL) becomes the newline */
 		job->buf[job->len] = '\n';
-		rc = write_snapshot(s, job->buf, job->len, true, false);
+		rc = write_snapshot(s, job->buf, job->len, &job->hash, true,
+				    false);
 		job->buf[job->len] = '\0';
 		return rc;
 	}
-	return write_snapshot(s, job->buf, job->len, false, false);
+	return write_snapshot(s, job->buf, job->len, &job->hash, false,
+			      false);
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,

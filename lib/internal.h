@@ -357,7 +357,6 @@ struct sessnap_session {
 	int last_error;
 	int64_t durable_wall_ms; /* wall clock of the newest durable save */
 	bool saving; /* a save of this session is in progress */
-	bool flush_req; /* a flush waits: save now, ignore the interval */
 	int64_t take_ms; /* monotonic; start of the last save attempt */
 	unsigned int failures; /* consecutive failed save attempts */
 	int64_t retry_at_ms; /* monotonic; no attempt before (after failure) */

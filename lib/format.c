@@ -57,7 +57,12 @@ static int why_set(char *why, size_t why_len, int code, const char *fmt, ...)
 void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
 		       size_t len)
 {
-	XXH128_hash_t h = XXH3_128bits(data, len);
+	sessnap__checksum_of_hash(out, XXH3_128bits(data, len));
+}
+
+void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
+			       XXH128_hash_t h)
+{
 	XXH128_canonical_t c;
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = sizeof(CHECKSUM_PREFIX) - 1;

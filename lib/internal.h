@@ -217,6 +217,9 @@ typedef struct {
 /* The payload checksum: "xxh3-128:<32 hex digits>". */
 void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
 		       size_t len);
+/* The same, from an XXH3-128 hash of the payload already computed. */
+void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
+			       XXH128_hash_t h);
 /*
  * Serialize a header line (newline included) into a malloc'd buffer.
  * Returns 0 or SESSNAP_ENOMEM.
@@ -362,7 +365,6 @@ struct sessnap_session {
 	size_t pending_cap; /* allocated size of pending */
 	char *spare; /* a written state's buffer, reused by the next update */
 	size_t spare_cap;
-	XXH128_hash_t pending_hash;
 	bool has_pending;
 	uint64_t gen_queued; /* bumped by every update */
 	uint64_t gen_durable; /* the generation last made durable */
@@ -371,7 +373,6 @@ struct sessnap_session {
 	int last_error;
 	int64_t durable_wall_ms; /* wall clock of the newest durable save */
 	bool saving; /* a save of this session is in progress */
-	bool flush_req; /* a flush waits: save now, ignore the interval */
 	int64_t take_ms; /* monotonic; start of the last save attempt */
 	unsigned int failures; /* consecutive failed save attempts */
 	int64_t retry_at_ms; /* monotonic; no attempt before (after failure) */

@@ -210,7 +210,6 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
 static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 {
 	sessnap_store *store = s->store;
-	XXH128_hash_t hash = XXH3_128bits(buf, len);
 	int64_t touched, now = sessnap__mono_ms(), due = -1;
 	bool wake = false;
 	char *drop;
@@ -229,7 +228,6 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_cap = cap;
-	s->pending_hash = hash;
 	if (!s->has_pending || s->dirty_since_ms == 0 ||
 	    now < s->dirty_since_ms) {
 		s->dirty_since_ms = now;
@@ -303,8 +301,14 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  * with it: a separate one-byte write after megabytes of payload was seen
  * to pay the kernel's dirty-page throttling a second time.
  */
+/*
+ * hash, when not NULL, is the XXH3-128 of the payload already computed for
+ * the identical-state check: the checksum is the same function of the same
+ * bytes, so a save reads its payload once, not twice.
+ */
 static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
-			  bool newline_follows, bool completed)
+			  const XXH128_hash_t *hash, bool newline_follows,
+			  bool completed)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -331,7 +335,10 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	h.owner = store->self;
 	h.schema_version = store->opts.schema_version;
 	h.length = len;
-	sessnap__checksum(h.checksum, payload, len);
+	if (hash != NULL)
+		sessnap__checksum_of_hash(h.checksum, *hash);
+	else
+		sessnap__checksum(h.checksum, payload, len);
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		return rc;
 
@@ -359,7 +366,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 int sessnap__session_write(sessnap_session *s, const char *payload,
 			   size_t len, bool completed)
 {
-	return write_snapshot(s, payload, len, false, completed);
+	return write_snapshot(s, payload, len, NULL, false, completed);
 }
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
@@ -367,7 +374,6 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->buf = s->pending;
 	job->len = s->pending_len;
 	job->cap = s->pending_cap;
-	job->hash = s->pending_hash;
 	job->gen = s->gen_queued;
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
@@ -384,6 +390,12 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 {
 	int rc;
 
+	/*
+	 * The content hash is computed here, on the saving thread, not in
+	 * update(): at megabytes of state it is a noticeable share of the
+	 * app thread's cost, and only one state per interval is saved.
+	 */
+	job->hash = XXH3_128bits(job->buf, job->len);
 	/* The same bytes as the last durable snapshot: nothing to write. */
 	if (s->has_durable && !job->label_dirty &&
 	    XXH128_isEqual(job->hash, s->durable_hash)) {
@@ -393,11 +405,13 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 	if (job->cap > job->len) {
 		/* the buffer's spare byte (a NUL) becomes the newline */
 		job->buf[job->len] = '\n';
-		rc = write_snapshot(s, job->buf, job->len, true, false);
+		rc = write_snapshot(s, job->buf, job->len, &job->hash, true,
+				    false);
 		job->buf[job->len] = '\0';
 		return rc;
 	}
-	return write_snapshot(s, job->buf, job->len, false, false);
+	return write_snapshot(s, job->buf, job->len, &job->hash, false,
+			      false);
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
@@ -435,7 +449,6 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->pending = job->buf;
 			s->pending_len = job->len;
 			s->pending_cap = job->cap;
-			s->pending_hash = job->hash;
 			s->has_pending = true;
 			job->buf = NULL;
 		} else {

@@ -168,8 +168,6 @@ static int64_t due_at(const sessnap_session *s, unsigned int interval)
 {
 	int64_t due;
 
-	if (s->flush_req)
-		return 0;
 	due = s->dirty_since_ms + interval;
 	if (s->take_ms != 0 && s->take_ms + interval > due)
 		due = s->take_ms + interval;
@@ -223,7 +221,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	int rc;
 
 	sessnap__session_take(&job, s);
-	s->flush_req = false;
 	recovered = s->failures > 0;
 	pthread_mutex_unlock(&store->mu);
 
@@ -417,45 +414,43 @@ static int collect_if_touched(sessnap_session *s)
 	return collect_one(s, cb, payload);
 }
 
+/*
+ * flush() saves on the calling thread.  The caller is waiting for
+ * durability anyway, and handing the save to the writer thread would only
+ * add two thread wake-ups to its latency (a visible share on a busy
+ * machine).  The `saving` flag keeps the writer away from a session being
+ * saved here, exactly as it keeps two writers apart; if the writer is
+ * saving it already, flush waits for that attempt, then saves whatever is
+ * still newer than it.  A failed attempt is reported, not retried here:
+ * the writer retries it with its backoff.
+ */
 int sessnap__writer_flush(sessnap_session *s)
 {
 	sessnap_store *store = s->store;
-	uint64_t target, start;
+	uint64_t target;
 	int rc;
 
 	if ((rc = collect_if_touched(s)) < 0)
 		return rc;
-	if (!store->writer_running) {
-		/* No writer thread: the caller waits anyway, so it saves. */
-		pthread_mutex_lock(&store->mu);
-		while (s->saving)
-			pthread_cond_wait(&store->cond, &store->mu);
-		rc = s->has_pending ? save_locked(store, s) : 0;
-		pthread_mutex_unlock(&store->mu);
-		return rc;
-	}
-
 	pthread_mutex_lock(&store->mu);
 	target = s->gen_queued;
-	start = s->attempts_started;
-	if (s->gen_durable < target) {
-		s->flush_req = true;
-		if (sessnap__writer_notify(store, 0))
-			sessnap__writer_wake(store);
-	}
-	while (s->gen_durable < target) {
-		/* An attempt that began after this request failed. */
-		if (s->attempts_done > start && s->last_error < 0 &&
-		    s->last_error != SESSNAP_EDURABILITY) {
-			rc = sessnap__error(s->last_error, "%s", s->err_msg);
+	for (;;) {
+		while (s->saving)
+			pthread_cond_wait(&store->cond, &store->mu);
+		if (s->gen_durable >= target)
+			break;
+		if (!s->has_pending) {
+			/* The writer's attempt at it failed and a newer
+			 * state replaced it: report that failure. */
+			if (s->last_error < 0)
+				rc = sessnap__error(s->last_error, "%s",
+						    s->err_msg);
 			break;
 		}
-		pthread_cond_wait(&store->cond, &store->mu);
+		rc = save_locked(store, s);
+		if (rc < 0)
+			break;
 	}
-	if (rc == 0 && s->attempts_done > start &&
-	    s->last_error == SESSNAP_EDURABILITY)
-		rc = sessnap__error(s->last_error, "%s", s->err_msg);
-	s->flush_req = false;
 	pthread_mutex_unlock(&store->mu);
 	return rc;
 }

@@ -209,7 +209,8 @@ static bool unknown_key(struct walk *w, const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < w->nunknown; i++)
-		if (w->unknown_len[i] == len && memcmp(w->unknown[i], s, len) == 0)
+		if (w->unknown_len[i] == len &&
+		    memcmp(w->unknown[i], s, len) == 0)
 			return false;
 	if (w->nunknown == TOKENS_MAX / 2)
 		return false;

@@ -50,6 +50,6 @@ tests/fuzz/fuzz_age$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_age.c \
 	  $(srcdir)/tests/fuzz/fuzz_age.c $(srcdir)/cli/age.c $(BSD_LIBS)
 
 clean-fuzz:
-	rm -rf tests/fuzz/work
+	rm -rf tests/fuzz/findings
 
 .PHONY: fuzz clean-fuzz

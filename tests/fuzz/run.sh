@@ -6,9 +6,9 @@
 # Run from the build directory after "make fuzz".  Each target starts from
 # its seed corpus tests/fuzz/corpus/<target>/ (read only), with the
 # dictionary tests/fuzz/<target>.dict when there is one, and keeps what it
-# finds in tests/fuzz/work/<target>/; one process per target, one target
+# finds in tests/fuzz/findings/<target>/; one process per target, one target
 # at a time.  A crash, leak or timeout stops the run with the reproducer
-# in tests/fuzz/work/ (crash-*, leak-*, timeout-*): turn it into a
+# in tests/fuzz/findings/ (crash-*, leak-*, timeout-*): turn it into a
 # regression test.  The last line of each target gives its executions.
 set -eu
 
@@ -24,14 +24,14 @@ for t in $targets; do
 		echo "run.sh: $bin not built (make fuzz); skipped" >&2
 		continue
 	fi
-	work=tests/fuzz/work/$t
-	mkdir -p "$work"
-	log=tests/fuzz/work/$t.log
+	out=tests/fuzz/findings/$t
+	mkdir -p "$out"
+	log=tests/fuzz/findings/$t.log
 	dict=
 	if test -f "$srcdir/tests/fuzz/$t.dict"; then
 		dict=-dict=$srcdir/tests/fuzz/$t.dict
 	fi
-	if (cd "$work" && "../../../../$bin" -max_total_time="$seconds" \
+	if (cd "$out" && "../../../../$bin" -max_total_time="$seconds" \
 		-print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix=./ $dict . "$srcdir/tests/fuzz/corpus/$t") \
 		>"$log" 2>&1; then

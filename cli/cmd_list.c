@@ -107,9 +107,7 @@ int cmd_list(int argc, char **argv, const char *prog)
 	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
 	if (rc != EXIT_OK)
 		return rc;
-	if ((rc = sessnap_scan(&infos, &n, store, 0)) < 0) {
-		lib_error(prog, rc, "cannot list the sessions of %s",
-			  sessnap_store_path(store));
+	if (scan_store(&infos, &n, prog, store) != EXIT_OK) {
 		sessnap_store_close(store);
 		return EXIT_FAIL;
 	}

@@ -219,3 +219,16 @@ on_error:
 		strerror(errno));
 	return EXIT_FAIL;
 }
+
+int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
+	       sessnap_store *store)
+{
+	int rc = sessnap_scan(out, out_count, store, 0);
+
+	if (rc < 0) {
+		lib_error(prog, rc, "cannot list the sessions of %s",
+			  sessnap_store_path(store));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

@@ -44,6 +44,13 @@ void lib_error(const char *prog, int code, const char *fmt, ...)
 int open_store(sessnap_store **out, const char *prog, const char *dir,
 	       const char *app, unsigned int flags, bool missing_ok);
 
+/*
+ * List the store's sessions (sessnap_scan, every status).  Returns EXIT_OK
+ * with *out and *out_count set, or EXIT_FAIL after printing why.
+ */
+int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
+	       sessnap_store *store);
+
 /* Colour: only on a terminal, and never with NO_COLOR set. */
 bool use_color(FILE *f);
 /* ANSI colour for a status, or "" without colour. */

@@ -64,7 +64,6 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 {
 	sessnap_info *infos = NULL;
 	size_t n = 0, i, len = strlen(id), hits = 0, hit = 0;
-	int rc;
 
 	if (len < 4 || len > SESSNAP_ID_LEN) {
 		fprintf(stderr,
@@ -73,11 +72,8 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 			prog, id);
 		return EXIT_FAIL;
 	}
-	if ((rc = sessnap_scan(&infos, &n, store, 0)) < 0) {
-		lib_error(prog, rc, "cannot list the sessions of %s",
-			  sessnap_store_path(store));
+	if (scan_store(&infos, &n, prog, store) != EXIT_OK)
 		return EXIT_FAIL;
-	}
 	for (i = 0; i < n; i++) {
 		if (strncmp(infos[i].id, id, len) == 0) {
 			hits++;

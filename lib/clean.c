@@ -16,7 +16,8 @@
  *  - a session's age is the saved time in its header, else the file's
  *    mtime; never atime (reading bumps it) nor ctime;
  *  - a running session (its lock is held) is never touched.  The cleaner
- *    takes the session's lock itself before removing anything, so an
+ *    takes the session's lock itself before removing anything, or, when
+ *    the session has no lock file, the store gate (liveness.c), so an
  *    adopter cannot start writing in the middle of a removal; after
  *    locking it re-checks the lock file's link count and the snapshot's
  *    identity, because a live writer may have renamed a fresh snapshot in
@@ -40,9 +41,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -61,6 +65,30 @@ struct rank {
 	char id[SESSNAP_ID_LEN + 1];
 };
 
+/*
+ * The reaper.  Removing a file's last name is quick; freeing its inode and
+ * blocks (a truncate, the block bitmaps and, on a file system mounted with
+ * discard, a discard the kernel waits for) happens when the last
+ * reference to it goes.  The cleaner holds each snapshot open across its
+ * unlinkat and hands the descriptor to a thread that closes it, so the
+ * freeing of one session overlaps the next session's work instead of
+ * adding to it.  The queue is bounded (REAP_QUEUE descriptors): memory and
+ * open descriptors stay flat however large the store.  If the thread
+ * cannot be started, descriptors are closed in line.  sessnap_clean()
+ * returns only after the reaper has closed everything, so the space is
+ * free when it returns.
+ */
+#define REAP_QUEUE 64
+
+struct reaper {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int fds[REAP_QUEUE];
+	unsigned int head, tail; /* head: next free slot; tail: next close */
+	bool tried, started, done;
+};
+
 struct ctx {
 	sessnap_store *store;
 	sessnap_clean_policy pol;
@@ -74,6 +102,10 @@ struct ctx {
 	/* keep-newest-N: a min-heap of the newest sessions seen. */
 	struct rank *heap;
 	size_t heap_len;
+	/* The cleaner's own descriptor for the store gate, or -1. */
+	int gate;
+	/* Closes removed snapshots on its own thread (see "The reaper"). */
+	struct reaper reap;
 };
 
 /* What the cleaner knows of one session before and after locking. */
@@ -342,6 +374,90 @@ static bool protected_newest(const struct ctx *c, const struct sess *s)
 	return rank_cmp(&r, &c->heap[0]) >= 0;
 }
 
+/* ---- The reaper ---------------------------------------------------------- */
+
+static void *reaper_main(void *arg)
+{
+	struct reaper *r = arg;
+	int fd;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (r->head == r->tail && !r->done)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->head == r->tail)
+			break;
+		fd = r->fds[r->tail++ % REAP_QUEUE];
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		SYS(close)(fd);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Start the reaper on first use, with every signal blocked in it. */
+static void reap_start(struct reaper *r)
+{
+	sigset_t all, old;
+
+	if (r->tried)
+		return;
+	r->tried = true;
+	if (pthread_mutex_init(&r->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&r->cv, NULL) != 0) {
+		pthread_mutex_destroy(&r->mu);
+		return;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r->started = pthread_create(&r->thread, NULL, reaper_main, r) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!r->started) {
+		pthread_cond_destroy(&r->cv);
+		pthread_mutex_destroy(&r->mu);
+	}
+}
+
+/* Hand a removed file's descriptor to the reaper (or close it now). */
+static void reap(struct reaper *r, int fd)
+{
+	int saved_errno = errno;
+
+	if (fd < 0)
+		return;
+	reap_start(r);
+	if (!r->started) {
+		SYS(close)(fd);
+		errno = saved_errno;
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	while (r->head - r->tail == REAP_QUEUE)
+		pthread_cond_wait(&r->cv, &r->mu);
+	r->fds[r->head++ % REAP_QUEUE] = fd;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	errno = saved_errno;
+}
+
+/* Wait until the reaper has closed everything, and stop it. */
+static void reap_stop(struct reaper *r)
+{
+	if (!r->started)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->done = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	r->started = false;
+}
+
 /* ---- One session --------------------------------------------------------- */
 
 static void sess_names(struct sess *s, const char *id)
@@ -351,6 +467,29 @@ static void sess_names(struct sess *s, const char *id)
 	sessnap__snap_name(s->snap, id);
 	sessnap__prev_name(s->prev, id);
 	sessnap__lock_name(s->lock, id);
+}
+
+/*
+ * After sessnap__header_read(name): does the file exist, and is it a
+ * regular file?  The read fills *st only for a regular file it opened;
+ * when it did not (a symlink, FIFO or directory gives SESSNAP_ECORRUPT),
+ * an lstat tells what is there.  Returns 0, SESSNAP_CLEAN_SKIP_UNSAFE, or
+ * a negative error code.
+ */
+static int judge_read(struct ctx *c, const char *name, int rc,
+		      struct stat *st, bool *has)
+{
+	int r;
+
+	*has = rc != SESSNAP_ENOTFOUND;
+	if (!*has || st->st_mode != 0 || rc != SESSNAP_ECORRUPT)
+		return 0;
+	if ((r = stat_nofollow(st, c->store, name)) < 0)
+		return r;
+	*has = r == 1;
+	if (*has && !S_ISREG(st->st_mode))
+		return SESSNAP_CLEAN_SKIP_UNSAFE;
+	return 0;
 }
 
 /*
@@ -371,39 +510,36 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 
 	*err = 0;
 	s->has_hdr = false;
-	if ((r = stat_nofollow(&s->st_snap, c->store, s->snap)) < 0)
-		goto sys_error;
-	s->has_snap = r == 1;
-	if ((r = stat_nofollow(&s->st_prev, c->store, s->prev)) < 0)
-		goto sys_error;
-	s->has_prev = r == 1;
-	if (!s->has_snap && !s->has_prev)
-		return -1;
-	if ((s->has_snap && !S_ISREG(s->st_snap.st_mode)) ||
-	    (s->has_prev && !S_ISREG(s->st_prev.st_mode)))
-		return SESSNAP_CLEAN_SKIP_UNSAFE;
-
-	if (s->has_snap) {
-		rc_snap = sessnap__header_read(&s->hdr, NULL, c->store, s->snap,
-					       why, sizeof(why));
-		if (rc_snap == SESSNAP_ENEWER)
-			return SESSNAP_CLEAN_KEEP_NEWER;
-		if (rc_snap < 0 && rc_snap != SESSNAP_ECORRUPT &&
-		    rc_snap != SESSNAP_ENOTFOUND) {
-			*err = rc_snap;
-			return SESSNAP_CLEAN_FAILED;
-		}
-		s->has_hdr = rc_snap == 0;
+	/*
+	 * No stat first: the header read opens the file with O_NOFOLLOW and
+	 * fstats it, which says whether it exists and gives its identity.
+	 */
+	memset(&s->st_snap, 0, sizeof(s->st_snap));
+	memset(&s->st_prev, 0, sizeof(s->st_prev));
+	rc_snap = sessnap__header_read(&s->hdr, &s->st_snap, c->store, s->snap,
+				       why, sizeof(why));
+	if ((r = judge_read(c, s->snap, rc_snap, &s->st_snap, &s->has_snap)))
+		goto judged;
+	if (rc_snap == SESSNAP_ENEWER)
+		return SESSNAP_CLEAN_KEEP_NEWER;
+	if (rc_snap < 0 && rc_snap != SESSNAP_ECORRUPT &&
+	    rc_snap != SESSNAP_ENOTFOUND) {
+		*err = rc_snap;
+		return SESSNAP_CLEAN_FAILED;
 	}
+	s->has_hdr = rc_snap == 0;
 	/*
 	 * The previous generation is read even when the main one is fine:
 	 * a newer-format .prev must not be removed along with the session.
 	 */
-	if (s->has_prev) {
+	{
 		sessnap__header ph;
 
-		rc_prev = sessnap__header_read(&ph, NULL, c->store, s->prev,
-					       why, sizeof(why));
+		rc_prev = sessnap__header_read(&ph, &s->st_prev, c->store,
+					       s->prev, why, sizeof(why));
+		if ((r = judge_read(c, s->prev, rc_prev, &s->st_prev,
+				    &s->has_prev)))
+			goto judged;
 		if (rc_prev == SESSNAP_ENEWER)
 			return SESSNAP_CLEAN_KEEP_NEWER;
 		if (rc_prev < 0 && rc_prev != SESSNAP_ECORRUPT &&
@@ -416,6 +552,8 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 			s->has_hdr = true;
 		}
 	}
+	if (!s->has_snap && !s->has_prev)
+		return -1;
 	corrupt = !s->has_hdr;
 	if (corrupt) {
 		s->age_ms = c->pol.now_ms -
@@ -443,7 +581,9 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 		return SESSNAP_CLEAN_KEEP_NEWEST;
 	return remove;
 
-sys_error:
+judged:
+	if (r > 0)
+		return r; /* not a regular file */
 	*err = r;
 	return SESSNAP_CLEAN_FAILED;
 }
@@ -461,45 +601,57 @@ static int unlink_one(struct ctx *c, const char *name)
 }
 
 /*
- * Lock the session, make sure nothing changed since the decision, and
- * remove its files: snapshot, previous generation, lock file last.
- *
- * The lock is what makes this safe against a live writer: an adopter must
- * hold it to save, so once we hold it nothing renames a new snapshot in.
- * But between the decision (made without the lock, to keep young sessions
- * free of lock files) and the lock, an adopter may have come and gone and
- * left a fresh snapshot.  A save always renames a new inode into place,
- * so comparing the snapshot's identity (device, inode, size, mtime) with
- * what the decision saw is enough; when it changed, the session is judged
- * again, now under the lock.  The lock file's link count is checked too:
- * zero means another cleaner removed the session meanwhile.
+ * Open a store file to hold it across its removal.  Returns 1 with *fd
+ * open and *st its fstat, 0 when the file does not exist, or a negative
+ * code.  A name that cannot be opened (a symlink or FIFO put in its place,
+ * or no read permission) gives 1 with *fd = -1 and *st from lstat: a
+ * different file then shows as a different identity.
  */
-static void remove_session(struct ctx *c, struct sess *s,
-			   sessnap_clean_action a)
+static int hold_open(struct ctx *c, const char *name, int *fd,
+		     struct stat *st)
 {
-	struct stat st, now_snap, now_prev;
-	int fd = -1, rc, r, err;
-	bool first = true;
+	char path[PATH_MAX];
+	int rc;
 
-	if (c->dry) {
-		r = sessnap__lock_probe(c->store, s->id);
-		if (r < 0) {
-			fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, r);
-			return;
-		}
-		if (r == 1) {
-			emit(c, s->has_snap ? s->snap : s->prev, s->id,
-			     SESSNAP_CLEAN_KEEP_RUNNING,
-			     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
-					   SESSNAP_CLEAN_FILE_PREV,
-			     0, 0, s->age_ms, true);
-			return;
-		}
-		goto remove;
+	*fd = sessnap__open_look(c->store, name);
+	if (*fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return stat_nofollow(st, c->store, name);
 	}
+	if (SYS(fstat)(*fd, st) < 0) {
+		rc = sessnap__syserr(
+		    errno, "fstat",
+		    sessnap__path(path, sizeof(path), c->store, name));
+		SYS(close)(*fd);
+		*fd = -1;
+		return rc;
+	}
+	return 1;
+}
 
-	rc = sessnap__lock_take(&fd, c->store, s->id);
-	if (rc == SESSNAP_EBUSY) {
+static void close_if_open(int fd)
+{
+	int saved_errno = errno;
+
+	if (fd >= 0)
+		SYS(close)(fd);
+	errno = saved_errno;
+}
+
+/* Dry run: say what would go, without locking or removing anything. */
+static void remove_session_dry(struct ctx *c, struct sess *s,
+			       sessnap_clean_action a)
+{
+	struct stat st;
+	int r;
+
+	r = sessnap__lock_probe(c->store, s->id);
+	if (r < 0) {
+		fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, r);
+		return;
+	}
+	if (r == 1) {
 		emit(c, s->has_snap ? s->snap : s->prev, s->id,
 		     SESSNAP_CLEAN_KEEP_RUNNING,
 		     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
@@ -507,96 +659,194 @@ static void remove_session(struct ctx *c, struct sess *s,
 		     0, 0, s->age_ms, true);
 		return;
 	}
-	if (rc < 0) {
-		fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, rc);
+	if (s->has_snap)
+		emit(c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
+		     freed(&s->st_snap), s->age_ms, true);
+	if (s->has_prev)
+		emit(c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
+		     freed(&s->st_prev), s->age_ms, !s->has_snap);
+	if (stat_nofollow(&st, c->store, s->lock) == 1 && S_ISREG(st.st_mode))
+		emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0, 0,
+		     s->age_ms, false);
+}
+
+/* Take the store gate exclusively, opening the cleaner's descriptor for it
+ * on first use. */
+static int gate_hold(struct ctx *c)
+{
+	int rc;
+
+	if (c->gate < 0 && (rc = sessnap__gate_open(&c->gate, c->store)) < 0)
+		return rc;
+	return sessnap__gate_lock(c->gate, c->store, LOCK_EX);
+}
+
+/*
+ * Make sure nothing changed since the decision, and remove the session's
+ * files: snapshot, previous generation, lock file last.
+ *
+ * What makes this safe against a live writer is the session's lock: an
+ * owner or adopter holds it for as long as it may save.  When the lock
+ * file exists, the cleaner takes that lock (a held one means running:
+ * kept) and removes the lock file last, still holding it; its link count
+ * is checked after locking, zero meaning another cleaner removed the
+ * session meanwhile.  When there is no lock file (a session that ended
+ * cleanly removes its own), nobody can be writing, and the store gate,
+ * held exclusively here and shared by adopters while they create a lock
+ * file, keeps it that way until the removal is done.  Creating a lock
+ * file only to delete it again would cost a second inode per session.
+ *
+ * Between the decision (made without any lock, to keep young sessions
+ * free of lock files) and the lock, an adopter may have come and gone and
+ * left a fresh snapshot.  A save always renames a new inode into place,
+ * so comparing the snapshot's identity (device, inode, size, mtime) with
+ * what the decision saw is enough; when it changed, the session is judged
+ * again, now under the lock.
+ *
+ * Events are reported after the gate is released, so a slow callback (a
+ * blocked terminal) never keeps adopters waiting.
+ */
+static void remove_session(struct ctx *c, struct sess *s,
+			   sessnap_clean_action a)
+{
+	struct stat st, now_snap, now_prev;
+	int fd = -1, snap_fd = -1, prev_fd = -1, rc, r, err = 0, again = -1;
+	const char *fail_name = NULL;
+	sessnap_clean_file fail_file = SESSNAP_CLEAN_FILE_SNAPSHOT;
+	bool gated = false, rm_snap = false, rm_prev = false, rm_lock = false;
+	char msg[1024];
+
+	if (c->dry) {
+		remove_session_dry(c, s, a);
 		return;
 	}
-	if (SYS(fstat)(fd, &st) < 0) {
-		char path[PATH_MAX];
-
-		rc = sessnap__syserr(
-		    errno, "fstat",
-		    sessnap__path(path, sizeof(path), c->store, s->lock));
-		fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, rc);
-		goto on_error;
+	if ((rc = gate_hold(c)) < 0) {
+		fail_name = s->has_snap ? s->snap : s->prev;
+		goto report;
 	}
-	if (st.st_nlink == 0)
-		goto on_error; /* another cleaner removed it: nothing to do */
+	gated = true;
+	rc = sessnap__lock_take_existing(&fd, c->store, s->id);
+	if (rc == SESSNAP_EBUSY) {
+		again = SESSNAP_CLEAN_KEEP_RUNNING;
+		goto report;
+	}
+	if (rc == SESSNAP_ENOTFOUND) {
+		fd = -1; /* no lock file: the gate alone protects us */
+	} else if (rc < 0) {
+		fail_name = s->lock;
+		fail_file = SESSNAP_CLEAN_FILE_LOCK;
+		goto report;
+	} else {
+		if (SYS(fstat)(fd, &st) < 0) {
+			char path[PATH_MAX];
 
-	if ((r = stat_nofollow(&now_snap, c->store, s->snap)) < 0 ||
-	    (rc = stat_nofollow(&now_prev, c->store, s->prev)) < 0) {
-		fail(c, s->snap, s->id, SESSNAP_CLEAN_FILE_SNAPSHOT,
-		     r < 0 ? r : rc);
-		goto on_error;
+			rc = sessnap__syserr(errno, "fstat",
+					     sessnap__path(path, sizeof(path),
+							   c->store, s->lock));
+			fail_name = s->lock;
+			fail_file = SESSNAP_CLEAN_FILE_LOCK;
+			goto report;
+		}
+		if (st.st_nlink == 0)
+			goto report; /* another cleaner removed it */
+	}
+
+	/*
+	 * Every save renames a new inode over the snapshot, so while the
+	 * snapshot is unchanged its .prev is too, and only a session that
+	 * has a .prev, or nothing but one, needs it looked at again.  (A
+	 * save that died between its two renames leaves a .prev that is one
+	 * more link to the unchanged snapshot: no state of its own.)
+	 */
+	if ((r = hold_open(c, s->snap, &snap_fd, &now_snap)) < 0) {
+		rc = r;
+		fail_name = s->snap;
+		goto report;
+	}
+	rc = s->has_prev ? 1 : 0;
+	if ((s->has_prev || !s->has_snap) &&
+	    (rc = hold_open(c, s->prev, &prev_fd, &now_prev)) < 0) {
+		fail_name = s->prev;
+		fail_file = SESSNAP_CLEAN_FILE_PREV;
+		goto report;
 	}
 	if ((r == 1) != s->has_snap || (rc == 1) != s->has_prev ||
 	    (s->has_snap && !same_file(&now_snap, &s->st_snap)) ||
 	    (s->has_prev && !same_file(&now_prev, &s->st_prev))) {
-		int again = evaluate(c, s, &err);
-
+		rc = 0;
+		again = evaluate(c, s, &err);
 		if (again < 0)
-			goto on_error;
+			goto report; /* all gone */
 		if (again == SESSNAP_CLEAN_FAILED) {
-			fail(c, s->snap, s->id, SESSNAP_CLEAN_FILE_SNAPSHOT,
-			     err);
-			goto on_error;
+			rc = err;
+			again = -1;
+			fail_name = s->has_snap ? s->snap : s->prev;
+			goto report;
 		}
-		if (again <= SESSNAP_CLEAN_REMOVE_LOCK) {
-			a = (sessnap_clean_action)again;
-		} else {
-			emit(c, s->has_snap ? s->snap : s->prev, s->id,
-			     (sessnap_clean_action)again,
-			     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
-					   SESSNAP_CLEAN_FILE_PREV,
-			     0, 0, s->age_ms, true);
-			goto on_error;
-		}
+		if (again > SESSNAP_CLEAN_REMOVE_LOCK)
+			goto report; /* now a keeper */
+		a = (sessnap_clean_action)again;
+		again = -1;
 	}
+	rc = 0;
 
-remove:
 	if (s->has_snap) {
-		if ((rc = c->dry ? 0 : unlink_one(c, s->snap)) < 0) {
-			fail(c, s->snap, s->id, SESSNAP_CLEAN_FILE_SNAPSHOT,
-			     rc);
-			goto on_error;
+		if ((rc = unlink_one(c, s->snap)) < 0) {
+			fail_name = s->snap;
+			goto report;
 		}
-		emit(c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
-		     freed(&s->st_snap), s->age_ms, first);
-		first = false;
+		rm_snap = true;
+		reap(&c->reap, snap_fd);
+		snap_fd = -1;
 	}
 	if (s->has_prev) {
-		if ((rc = c->dry ? 0 : unlink_one(c, s->prev)) < 0) {
-			fail(c, s->prev, s->id, SESSNAP_CLEAN_FILE_PREV, rc);
-			goto on_error;
+		if ((rc = unlink_one(c, s->prev)) < 0) {
+			fail_name = s->prev;
+			fail_file = SESSNAP_CLEAN_FILE_PREV;
+			goto report;
 		}
-		emit(c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
-		     freed(&s->st_prev), s->age_ms, first);
-		first = false;
-	}
-	if (c->dry) {
-		if (stat_nofollow(&st, c->store, s->lock) == 1 &&
-		    S_ISREG(st.st_mode))
-			emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0,
-			     0, s->age_ms, false);
-		return;
+		rm_prev = true;
+		reap(&c->reap, prev_fd);
+		prev_fd = -1;
 	}
 	/* The lock file goes last, while we still hold its lock. */
-	if ((rc = unlink_one(c, s->lock)) < 0) {
-		fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, rc);
-		goto on_error;
-	}
-	emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0, 0, s->age_ms,
-	     false);
-	SYS(close)(fd);
-	return;
-
-on_error:
 	if (fd >= 0) {
-		int saved_errno = errno;
-
-		SYS(close)(fd);
-		errno = saved_errno;
+		if ((rc = unlink_one(c, s->lock)) < 0) {
+			fail_name = s->lock;
+			fail_file = SESSNAP_CLEAN_FILE_LOCK;
+			goto report;
+		}
+		rm_lock = true;
 	}
+
+report:
+	/* Keep the failure's message: fail() records it below. */
+	if (fail_name != NULL)
+		strlcpy(msg, sessnap_last_error(), sizeof(msg));
+	if (gated)
+		sessnap__gate_unlock(c->gate);
+	close_if_open(fd);
+	close_if_open(snap_fd);
+	close_if_open(prev_fd);
+	if (again > SESSNAP_CLEAN_REMOVE_LOCK)
+		emit(c, s->has_snap ? s->snap : s->prev, s->id,
+		     (sessnap_clean_action)again,
+		     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				   SESSNAP_CLEAN_FILE_PREV,
+		     0, 0, s->age_ms, true);
+	if (rm_snap)
+		emit(c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
+		     freed(&s->st_snap), s->age_ms, true);
+	if (rm_prev)
+		emit(c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
+		     freed(&s->st_prev), s->age_ms, !rm_snap);
+	if (fail_name != NULL) {
+		sessnap__error(rc, "%s", msg);
+		fail(c, fail_name, s->id, fail_file, rc);
+	}
+	if (rm_lock)
+		emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0, 0,
+		     s->age_ms, false);
 }
 
 static void clean_session(struct ctx *c, const char *id)
@@ -937,6 +1187,7 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 	c.cb = cb;
 	c.payload = payload;
 	c.dry = (policy->flags & SESSNAP_CLEAN_DRY_RUN) != 0;
+	c.gate = -1;
 
 	if (c.pol.keep > 0) {
 		c.heap = reallocarray(NULL, c.pol.keep, sizeof(*c.heap));
@@ -947,8 +1198,12 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 		if ((rc = rank_pass(&c)) < 0)
 			goto on_error;
 	}
-	if ((rc = clean_pass(&c)) < 0)
+	rc = clean_pass(&c);
+	reap_stop(&c.reap);
+	if (rc < 0)
 		goto on_error;
+	if (c.gate >= 0)
+		SYS(close)(c.gate);
 	free(c.heap);
 	if (out != NULL)
 		*out = c.rep;
@@ -959,6 +1214,8 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 	return 0;
 
 on_error:
+	if (c.gate >= 0)
+		SYS(close)(c.gate);
 	free(c.heap);
 	if (out != NULL)
 		*out = c.rep;

@@ -169,6 +169,21 @@ void sessnap__owner_self(sessnap_owner *out);
  * another error.
  */
 int sessnap__lock_take(int *fd, sessnap_store *store, const char *id);
+/* The same without creating it: SESSNAP_ENOTFOUND when it is absent. */
+int sessnap__lock_take_existing(int *fd, sessnap_store *store,
+				const char *id);
+/*
+ * The store gate (liveness.c): a flock on the store directory, shared
+ * around an adopter's lock_take, exclusive around the cleaner's removal of
+ * a session that has no lock file.  gate_open opens a private descriptor
+ * of the store directory; gate_lock takes LOCK_SH or LOCK_EX, retrying a
+ * busy gate for up to SESSNAP__GATE_WAIT_MS before SESSNAP_EBUSY;
+ * gate_unlock releases it (closing the descriptor does too).
+ */
+#define SESSNAP__GATE_WAIT_MS 2000
+int sessnap__gate_open(int *fd, sessnap_store *store);
+int sessnap__gate_lock(int fd, sessnap_store *store, int how);
+void sessnap__gate_unlock(int fd);
 /*
  * Probe <id>.lock: 1 when a live process holds it, 0 when it is free or
  * absent, negative on error.
@@ -249,6 +264,11 @@ int sessnap__header_parse_fast(sessnap__header *out, const char *line,
 			       size_t len, char *why, size_t why_len);
 /* "xxh3-128:" followed by 32 lowercase hex digits, and nothing more. */
 bool sessnap__checksum_valid(const char *s);
+/*
+ * Open a store file read-only to look at it (O_NOFOLLOW, O_NONBLOCK,
+ * O_NOATIME when allowed).  Returns the descriptor, or -1 with errno set.
+ */
+int sessnap__open_look(sessnap_store *store, const char *name);
 /*
  * Read and parse the header of snapshot file `name` in the store with one
  * bounded read.  Refuses symlinks, FIFOs and devices (O_NOFOLLOW,

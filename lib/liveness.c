@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -94,7 +95,8 @@ void sessnap__owner_self(sessnap_owner *out)
 	out->start_time = start_time_of_self();
 }
 
-int sessnap__lock_take(int *out, sessnap_store *store, const char *id)
+static int lock_open(int *out, sessnap_store *store, const char *id,
+		     int create)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	int fd;
@@ -104,7 +106,7 @@ int sessnap__lock_take(int *out, sessnap_store *store, const char *id)
 	/* O_NONBLOCK makes flopenat use LOCK_NB: never wait for a live
 	 * owner. */
 	fd = SYS(flopenat)(store->dfd, name,
-			   O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			   O_RDWR | create | O_NOFOLLOW | O_CLOEXEC |
 			       O_NONBLOCK,
 			   0600);
 	if (fd < 0) {
@@ -114,12 +116,89 @@ int sessnap__lock_take(int *out, sessnap_store *store, const char *id)
 			    "session %s is in use by a live process (%s is "
 			    "locked)",
 			    id, sessnap__path(path, sizeof(path), store, name));
+		if (errno == ENOENT && !create)
+			return sessnap__error(
+			    SESSNAP_ENOTFOUND, "%s does not exist",
+			    sessnap__path(path, sizeof(path), store, name));
 		return sessnap__syserr(errno, "open and lock",
 				       sessnap__path(path, sizeof(path), store,
 						     name));
 	}
 	*out = fd;
 	return 0;
+}
+
+int sessnap__lock_take(int *out, sessnap_store *store, const char *id)
+{
+	return lock_open(out, store, id, O_CREAT);
+}
+
+int sessnap__lock_take_existing(int *out, sessnap_store *store,
+				const char *id)
+{
+	return lock_open(out, store, id, 0);
+}
+
+/*
+ * The store gate: a flock(2) on the store directory itself, the way
+ * systemd-tmpfiles lets programs keep it out of a directory.  A session
+ * without a lock file (one that ended cleanly, or whose lock file a
+ * cleaner already removed) can only gain one through sessnap__lock_take;
+ * adopters take the gate shared around that call, and the cleaner takes
+ * it exclusively around "no lock file here, so remove the snapshot".  So
+ * the cleaner never has to create a lock file just to delete it, which
+ * on a journalling file system costs about as much as the deletion.
+ *
+ * Both sides hold the gate for a few system calls, never across a wait on
+ * anything else, so a busy gate is retried for up to
+ * SESSNAP__GATE_WAIT_MS; past that, a process is stuck while holding it
+ * and the caller gets SESSNAP_EBUSY.  Each holder uses its own open file
+ * description (flock locks belong to those): threads of one process
+ * exclude each other too.
+ */
+int sessnap__gate_open(int *out, sessnap_store *store)
+{
+	int fd;
+
+	fd = SYS(openat)(store->dfd, ".",
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		*out = -1;
+		return sessnap__syserr(errno, "open of store directory",
+				       store->path);
+	}
+	*out = fd;
+	return 0;
+}
+
+int sessnap__gate_lock(int fd, sessnap_store *store, int how)
+{
+	int64_t deadline = sessnap__mono_ms() + SESSNAP__GATE_WAIT_MS;
+	struct timespec pause = { 0, 1000000 };
+
+	for (;;) {
+		if (SYS(flock)(fd, how | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return sessnap__syserr(errno, "flock of store directory",
+					       store->path);
+		if (sessnap__mono_ms() >= deadline)
+			return sessnap__error(
+			    SESSNAP_EBUSY,
+			    "store %s is locked by another process (a cleaner "
+			    "or an adopter) that has held its directory lock "
+			    "for over %d ms; try again",
+			    store->path, SESSNAP__GATE_WAIT_MS);
+		nanosleep(&pause, NULL);
+	}
+}
+
+void sessnap__gate_unlock(int fd)
+{
+	int saved_errno = errno;
+
+	SYS(flock)(fd, LOCK_UN);
+	errno = saved_errno;
 }
 
 int sessnap__lock_probe(sessnap_store *store, const char *id)

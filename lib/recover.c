@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <libutil.h>
@@ -148,7 +149,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	sessnap__header h;
 	sessnap_session *s = NULL;
 	json_object *state = NULL;
-	int fd = -1, rc, saved_errno;
+	int fd = -1, gate, rc, saved_errno;
 
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
@@ -175,7 +176,14 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	sessnap__prev_name(prev, id);
 	sessnap__lock_name(lock, id);
 
-	if ((rc = sessnap__lock_take(&fd, store, id)) < 0)
+	/* Shared gate: a cleaner cannot judge the session lock-free while
+	 * its lock file is being created (see liveness.c). */
+	if ((rc = sessnap__gate_open(&gate, store)) < 0)
+		return rc;
+	if ((rc = sessnap__gate_lock(gate, store, LOCK_SH)) == 0)
+		rc = sessnap__lock_take(&fd, store, id);
+	SYS(close)(gate);
+	if (rc < 0)
 		return rc;
 	rc = sessnap__load(&state, &info, &h, store, id);
 	if (rc == SESSNAP_ENOTFOUND) {

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,6 +207,39 @@ START_TEST(test_removes_old_completed_all_files)
 	ck_assert_int_eq(ev.n, 3);
 	ck_assert_int_eq(ev.file[2], SESSNAP_CLEAN_FILE_LOCK);
 	ck_assert_int_eq(ev.action[0], SESSNAP_CLEAN_REMOVE_COMPLETED);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * More sessions than the reaper's queue holds: every one is removed, and
+ * when sessnap_clean() returns every removed file has been closed (no
+ * descriptor is left open, so the space is free).
+ */
+START_TEST(test_many_sessions_all_closed)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	int i, n = 300, fds = tu_count_fds();
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%032x", i + 16);
+		snprintf(name, sizeof(name), "%s.snap", id);
+		put_snap_in(tu_dir, name, id, NOW - 8 * DAY_MS, true, NULL,
+			    SESSNAP_FORMAT_VERSION);
+		if (i % 2 == 0) {
+			snprintf(name, sizeof(name), "%s.snap.prev", id);
+			put_snap_in(tu_dir, name, id, NOW - 9 * DAY_MS, true,
+				    NULL, SESSNAP_FORMAT_VERSION);
+		}
+	}
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.removed_completed, (unsigned)n);
+	ck_assert_uint_eq(r.files_removed, (unsigned)(n + n / 2));
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	ck_assert_int_eq(tu_count_fds(), fds);
 	sessnap_store_close(s);
 }
 END_TEST
@@ -665,13 +700,15 @@ START_TEST(test_unlink_failure_reported_and_continues)
 		      "%s", sessnap_last_error());
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_uint_eq(r.removed_completed, 1);
-	/* The failed session lost nothing: snapshot and lock still there. */
-	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 2);
+	/* The failed session lost nothing: its snapshot is still there, and
+	 * no lock file was created for it. */
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
 	ck_assert_int_eq(tu_count_fds(), fds);
 	sessnap_store_close(s);
 }
 END_TEST
 
+/* A stale lock file (its owner died) that cannot be locked. */
 START_TEST(test_lock_failure_reported)
 {
 	sessnap_store *s = open_store();
@@ -680,14 +717,130 @@ START_TEST(test_lock_failure_reported)
 	int fds = tu_count_fds();
 
 	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
-	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EACCES,
-			   SESSNAP__FAULT_PERSISTENT);
+	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
+	/* The first flock is the store gate's, the second the session's. */
+	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 2, EACCES, 0);
 	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EPERM);
 	sessnap__fault_disarm();
-	ck_assert(strstr(sessnap_last_error(), ".lock") != NULL);
+	ck_assert_msg(strstr(sessnap_last_error(), ".lock") != NULL, "%s",
+		      sessnap_last_error());
 	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(exists_id(ID1, ".lock"));
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/* The store gate itself cannot be locked: the session is kept, reported. */
+START_TEST(test_gate_failure_reported)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int fds = tu_count_fds();
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	put_snap(".snap", ID2, NOW - 100 * DAY_MS, true);
+	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EIO, 0);
+	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	ck_assert_msg(strstr(sessnap_last_error(),
+			     "flock of store directory") != NULL &&
+			  strstr(sessnap_last_error(), tu_dir) != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * An adopter in the middle of taking a session's lock: it holds the store
+ * gate shared (as sessnap_session_adopt does) and its lock file does not
+ * exist yet.  The cleaner, which judged the old session removable, must
+ * wait for the gate, then find the lock held and keep the session.
+ * Without the gate it would see no lock file and delete the snapshot the
+ * adopter is about to load.
+ */
+struct adopter {
+	int gate;
+	int lock;
+	char lock_path[PATH_MAX];
+};
+
+static void *adopter_thread(void *arg)
+{
+	struct adopter *a = arg;
+	struct timespec t = { 0, 200 * 1000000 };
+
+	nanosleep(&t, NULL);
+	a->lock = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (a->lock >= 0 && flock(a->lock, LOCK_EX) == 0)
+		flock(a->gate, LOCK_UN);
+	return NULL;
+}
+
+START_TEST(test_adopter_taking_lock_keeps_session)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	struct adopter a;
+	pthread_t th;
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, false);
+	a.gate = open(tu_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(a.gate, 0);
+	ck_assert_int_eq(flock(a.gate, LOCK_SH), 0);
+	a.lock = -1;
+	tu_join(a.lock_path, sizeof(a.lock_path), tu_dir,
+		"00000000000000000000000000000001.lock");
+	ck_assert_int_eq(pthread_create(&th, NULL, adopter_thread, &a), 0);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_ge(a.lock, 0);
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert(exists_id(ID1, ".lock"));
+	ck_assert_uint_eq(r.kept_running, 1);
+	ck_assert_uint_eq(r.files_removed, 0);
+	close(a.lock);
+	close(a.gate);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/* A session without a lock file is removed without creating one. */
+static void count_creates(const struct sessnap__trace_event *ev, void *arg)
+{
+	if (ev->op == SESSNAP__TRACE_CREATE)
+		++*(int *)arg;
+}
+
+START_TEST(test_no_lock_file_created)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	struct events e;
+	sessnap_clean_report init = SESSNAP_CLEAN_REPORT_INIT;
+	int i, creates = 0;
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	memset(&e, 0, sizeof(e));
+	r = init;
+	sessnap__sys_set_trace(count_creates, &creates);
+	ck_assert_int_eq(sessnap_clean(&r, s, &p, record, &e), 0);
+	sessnap__sys_set_trace(NULL, NULL);
+	ck_assert_int_eq(creates, 0);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	ck_assert_uint_eq(r.files_removed, 1);
+	ck_assert_int_eq(e.n, 1);
+	for (i = 0; i < e.n; i++)
+		ck_assert_int_ne(e.file[i], SESSNAP_CLEAN_FILE_LOCK);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	sessnap_store_close(s);
 }
 END_TEST
@@ -865,6 +1018,7 @@ Suite *clean_suite(void)
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_checked_fixture(tc, host_setup, NULL);
 	tcase_add_test(tc, test_removes_old_completed_all_files);
+	tcase_add_test(tc, test_many_sessions_all_closed);
 	tcase_add_test(tc, test_keeps_young_completed);
 	tcase_add_test(tc, test_crashed_uses_longer_age);
 	tcase_add_test(tc, test_age_from_header_not_mtime);
@@ -889,6 +1043,9 @@ Suite *clean_suite(void)
 	tcase_add_test(tc, test_relative_to_store_descriptor);
 	tcase_add_test(tc, test_unlink_failure_reported_and_continues);
 	tcase_add_test(tc, test_lock_failure_reported);
+	tcase_add_test(tc, test_gate_failure_reported);
+	tcase_add_test(tc, test_adopter_taking_lock_keeps_session);
+	tcase_add_test(tc, test_no_lock_file_created);
 	tcase_add_test(tc, test_readdir_failure);
 	tcase_add_test(tc, test_bad_arguments);
 	suite_add_tcase(s, tc);

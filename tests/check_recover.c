@@ -10,10 +10,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -370,6 +372,72 @@ START_TEST(test_adopt_running_busy)
 			 SESSNAP_EBUSY);
 	ck_assert_ptr_null(s);
 	su_child_kill(&c);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * The store gate: while a cleaner holds it exclusively, an adopter waits;
+ * a gate held for longer than SESSNAP__GATE_WAIT_MS gives SESSNAP_EBUSY
+ * with nothing changed on disk and no lock file created.
+ */
+static void *release_gate(void *arg)
+{
+	struct timespec t = { 0, 100 * 1000000 };
+
+	nanosleep(&t, NULL);
+	flock(*(int *)arg, LOCK_UN);
+	return NULL;
+}
+
+START_TEST(test_adopt_waits_for_gate)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64], lock[64];
+	sessnap_session *s = NULL;
+	json_object *state = NULL;
+	sessnap__header h;
+	struct stat st;
+	char *before, *after;
+	size_t blen, alen;
+	pthread_t th;
+	int gate;
+
+	su_id(id, 6);
+	su_header(&h, id, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	snprintf(lock, sizeof(lock), "%s.lock", id);
+	su_put_snap(name, &h, "{\"n\":4}");
+	before = slurp(name, &blen);
+	gate = open(tu_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(gate, 0);
+
+	/* A stuck cleaner: busy, nothing touched. */
+	ck_assert_int_eq(flock(gate, LOCK_EX), 0);
+	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id),
+			 SESSNAP_EBUSY);
+	ck_assert_msg(strstr(sessnap_last_error(), "store ") != NULL &&
+			  strstr(sessnap_last_error(), tu_dir) != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_null(state);
+	after = slurp(name, &alen);
+	ck_assert_uint_eq(alen, blen);
+	ck_assert_mem_eq(after, before, blen);
+	free(after);
+	ck_assert_int_ne(fstatat(store->dfd, lock, &st, AT_SYMLINK_NOFOLLOW),
+			 0);
+
+	/* A cleaner that finishes after 100 ms: the adopter waits and wins. */
+	ck_assert_int_eq(pthread_create(&th, NULL, release_gate, &gate), 0);
+	ck_assert_msg(sessnap_session_adopt(&s, &state, NULL, store, id) == 0,
+		      "%s", sessnap_last_error());
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(state_n(state), 4);
+	json_object_put(state);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	close(gate);
+	free(before);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -979,6 +1047,7 @@ Suite *recover_suite(void)
 	tcase_add_test(tc, test_discard_refuses_running);
 	tcase_add_test(tc, test_adopt_refusals);
 	tcase_add_test(tc, test_adopt_running_busy);
+	tcase_add_test(tc, test_adopt_waits_for_gate);
 	tcase_add_test(tc, test_adopt_faults_once);
 	tcase_add_test(tc, test_adopt_faults_persistent);
 	tcase_add_test(tc, test_discard_faults);

@@ -9,6 +9,4 @@ bench-clean: snapshot-clean tests/mksnap
 	SNAPSHOT_CLEAN=./snapshot-clean MKSNAP=./tests/mksnap \
 	  $(SHELL) $(srcdir)/tests/bench/clean-bench.sh
 
-bench: bench-clean
-
-.PHONY: bench bench-clean
+.PHONY: bench-clean

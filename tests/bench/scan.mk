@@ -22,6 +22,4 @@ tests_bench_scan_once_LDADD = lib/libsessnap.la $(BSD_LIBS)
 bench-scan: tests/bench/scan-bench$(EXEEXT)
 	./tests/bench/scan-bench
 
-bench: bench-scan
-
-.PHONY: bench bench-scan
+.PHONY: bench-scan

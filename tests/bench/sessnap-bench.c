@@ -32,9 +32,14 @@
  *  "ratio":{"<baseline>":...}} where a ratio is ours over the baseline's
  * median (for saves) or p99 (for the app-thread costs).
  *
- * More cases: add a function to the `cases` table at the bottom.  The
- * startup scan of 1,000 and 10,000 sessions, against reading and parsing
- * every file fully, is tests/bench/scan-bench; "make bench" runs both.
+ *  scan/<n>      the startup scan of n sessions (1,000 and 10,000, at
+ *                16 KiB and 256 KiB), against reading and parsing every
+ *                file fully (naive) and a 512-byte head read plus lock
+ *                probe (floor), run by tests/bench/scan-bench;
+ *  clean/<n>     snapshot-clean removing n old snapshots (100,000),
+ *                against find -delete, run by tests/bench/clean-bench.sh.
+ *
+ * More cases: add a function to the `cases` table at the bottom.
  */
 #include "config.h"
 
@@ -73,7 +78,9 @@ static struct {
 	const char *only; /* run only this case */
 	double scale;	  /* multiplies iteration counts */
 	long soak_s;
-} cfg = { NULL, 0, NULL, 1.0, 0 };
+	const char *scan_sessions; /* arguments of scan-bench */
+	long clean_files;
+} cfg = { NULL, 0, NULL, 1.0, 0, "1000 10000", 100000 };
 
 typedef struct {
 	double median, p99, max;
@@ -593,6 +600,148 @@ static void case_soak(void)
 	free(samples);
 }
 
+/* ---- scan and clean: the companion programs ---------------------------- */
+
+/*
+ * The startup scan and the cleaner are measured by their own programs,
+ * tests/bench/scan-bench and tests/bench/clean-bench.sh: each builds a
+ * store of thousands of sessions and times whole scans or whole
+ * processes, in turns, and keeps the best round.  These two cases run
+ * them (their progress goes to stderr), read their result lines, and
+ * report them here like every other case: median_us and p99_us are both
+ * that best round, and the ratios are ours over each baseline's best.
+ * The programs are found in the build tree this benchmark was built in
+ * (SESSNAP_BENCH_BUILDDIR and SESSNAP_BENCH_SRCDIR override it); their
+ * stores go under --dir, on the disk being measured.
+ */
+#ifndef BENCH_BUILDDIR
+#define BENCH_BUILDDIR "."
+#endif
+#ifndef BENCH_SRCDIR
+#define BENCH_SRCDIR "."
+#endif
+
+static const char *tree(const char *env, const char *fallback)
+{
+	const char *v = getenv(env);
+
+	v = v != NULL && v[0] != '\0' ? v : fallback;
+	if (strchr(v, '\'') != NULL) {
+		fprintf(stderr, "sessnap-bench: %s: a quote in the path\n", v);
+		exit(1);
+	}
+	return v;
+}
+
+static FILE *run_tool(const char *cmd)
+{
+	FILE *f;
+
+	fflush(stdout);
+	if ((f = popen(cmd, "r")) == NULL)
+		die(cmd);
+	return f;
+}
+
+static void end_tool(FILE *f, const char *what)
+{
+	int st = pclose(f);
+
+	if (st != 0) {
+		fprintf(stderr, "sessnap-bench: %s failed (status %d)\n", what,
+			st);
+		exit(1);
+	}
+}
+
+static void case_scan(void)
+{
+	char cmd[3 * PATH_MAX], line[1024], dir[PATH_MAX];
+	double ours, naive, floor_ms;
+	size_t n, kib;
+	ratio r[2];
+	FILE *f;
+	stats st;
+
+	if (realpath(cfg.dir, dir) == NULL)
+		die(cfg.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "TMPDIR='%s' '%s/tests/bench/scan-bench' %s", dir,
+		 tree("SESSNAP_BENCH_BUILDDIR", BENCH_BUILDDIR),
+		 cfg.scan_sessions);
+	f = run_tool(cmd);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line,
+			   "%zu sessions x %zu KiB: sessnap %lf ms, naive "
+			   "%lf ms, floor %lf ms",
+			   &n, &kib, &ours, &naive, &floor_ms) != 5)
+			continue;
+		st.median = st.p99 = st.max = ours * 1e3;
+		r[0].name = "naive";
+		r[0].value = ours / naive;
+		r[1].name = "floor";
+		r[1].value = ours / floor_ms;
+		snprintf(cmd, sizeof(cmd), "scan/%zu", n);
+		report(cmd, kib * 1024, st, r, 2);
+		st.median = st.p99 = st.max = naive * 1e3;
+		snprintf(cmd, sizeof(cmd), "scan-naive/%zu", n);
+		report(cmd, kib * 1024, st, NULL, 0);
+		st.median = st.p99 = st.max = floor_ms * 1e3;
+		snprintf(cmd, sizeof(cmd), "scan-floor/%zu", n);
+		report(cmd, kib * 1024, st, NULL, 0);
+	}
+	end_tool(f, "scan-bench");
+}
+
+static void case_clean(void)
+{
+	char cmd[4 * PATH_MAX], line[1024], dir[PATH_MAX];
+	const char *build = tree("SESSNAP_BENCH_BUILDDIR", BENCH_BUILDDIR);
+	long n, ours, find_ms;
+	ratio r[1];
+	stats st;
+	FILE *f;
+	int got = 0;
+
+	if (realpath(cfg.dir, dir) == NULL)
+		die(cfg.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "TMPDIR='%s' SNAPSHOT_CLEAN='%s/snapshot-clean' "
+		 "MKSNAP='%s/tests/mksnap' sh '%s/tests/bench/clean-bench.sh' "
+		 "%ld",
+		 dir, build, build, tree("SESSNAP_BENCH_SRCDIR", BENCH_SRCDIR),
+		 cfg.clean_files);
+	f = run_tool(cmd);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "peak RSS", 8) == 0 ||
+		    strncmp(line, "round ", 6) == 0) {
+			if (!cfg.json)
+				printf("  clean: %s", line);
+			continue;
+		}
+		if (sscanf(line,
+			   "clean %ld files (best of 3): snapshot-clean %ld "
+			   "ms, find -delete %ld ms",
+			   &n, &ours, &find_ms) != 3)
+			continue;
+		got = 1;
+		st.median = st.p99 = st.max = (double)ours * 1e3;
+		r[0].name = "find";
+		r[0].value = find_ms > 0 ? (double)ours / (double)find_ms : 0;
+		snprintf(cmd, sizeof(cmd), "clean/%ld", n);
+		report(cmd, 0, st, r, 1);
+		st.median = st.p99 = st.max = (double)find_ms * 1e3;
+		snprintf(cmd, sizeof(cmd), "clean-find/%ld", n);
+		report(cmd, 0, st, NULL, 0);
+	}
+	end_tool(f, "clean-bench.sh");
+	if (!got) {
+		fprintf(stderr, "sessnap-bench: clean-bench.sh printed no "
+				"result\n");
+		exit(1);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -600,20 +749,24 @@ static const struct {
 	{ "save", case_save },
 	{ "app", case_app_thread },
 	{ "soak", case_soak },
-	/* the startup scan is measured by tests/bench/scan-bench */
+	{ "scan", case_scan },
+	{ "clean", case_clean },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: sessnap-bench [--json] [--dir DIR] [--scale X] "
-		"[--soak SECONDS] [--only CASE]\n"
+		"[--soak SECONDS] [--only CASE] [--clean-files N]\n"
 		"  --dir DIR       where to write (default: a new directory "
 		"under the current one)\n"
 		"  --json          one JSON object per line per case\n"
 		"  --scale X       multiply iteration counts by X (default 1)\n"
 		"  --soak SECONDS  also measure RSS while saving for SECONDS\n"
-		"  --only CASE     run one case: save, app or soak\n");
+		"  --only CASE     run one case: save, app, soak, scan or "
+		"clean\n"
+		"  --clean-files N the clean case's store size (default "
+		"100000)\n");
 }
 
 static int rm_one(const char *path, const struct stat *st, int type,
@@ -638,6 +791,7 @@ int main(int argc, char **argv)
 		{ "scale", required_argument, NULL, 's' },
 		{ "soak", required_argument, NULL, 'S' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "clean-files", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -648,7 +802,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "jd:s:S:o:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "jd:s:S:o:C:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'j':
@@ -675,6 +829,16 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			cfg.only = optarg;
+			break;
+		case 'C':
+			cfg.clean_files =
+			    (long)strtonum(optarg, 10, 10000000, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr,
+					"sessnap-bench: --clean-files %s: %s\n",
+					optarg, errstr);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -60,11 +60,20 @@ static void temp_name(char *out, size_t len, const char *target)
 {
 	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char bytes[6];
 	char rnd[6];
 	size_t i;
 
+	/*
+	 * One arc4random_buf() call: each libbsd arc4random call checks for
+	 * a fork with getpid(2), so six arc4random_uniform() calls cost six
+	 * system calls per name.  62 characters from a byte: the modulo bias
+	 * (256 = 4 * 62 + 8) does not matter for a name that only has to be
+	 * unlikely to collide; O_EXCL and the retry loop handle collisions.
+	 */
+	arc4random_buf(bytes, sizeof(bytes));
 	for (i = 0; i < sizeof(rnd); i++)
-		rnd[i] = chars[arc4random_uniform(sizeof(chars) - 1)];
+		rnd[i] = chars[bytes[i] % (sizeof(chars) - 1)];
 	snprintf(out, len, ".%s.%.6s", target, rnd);
 }
 

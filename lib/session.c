@@ -106,6 +106,9 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 	return 0;
 }
 
+/* Fresh ids tried when a cleaner happens to hold the new lock file. */
+#define BEGIN_TRIES 8
+
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 			  const sessnap_session_options *opts)
 {
@@ -114,7 +117,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap_session *s;
 	size_t i;
-	int fd, rc;
+	int fd, rc, tries;
 
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
@@ -133,14 +136,25 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 				      "store %s was opened by the parent "
 				      "process; open it again in the child",
 				      store->path);
-	arc4random_buf(rnd, sizeof(rnd));
-	for (i = 0; i < sizeof(rnd); i++) {
-		id[2 * i] = hex[rnd[i] >> 4];
-		id[2 * i + 1] = hex[rnd[i] & 15];
+	/*
+	 * A fresh id's lock file is new, yet it can be busy: a cleaner that
+	 * finds a lock file without a snapshot locks it for the instant it
+	 * takes to see that (clean.c, clean_lock), and it may catch ours
+	 * between flopenat's open and its flock.  That is no reason to fail
+	 * a begin: take another id.
+	 */
+	for (tries = 0;; tries++) {
+		arc4random_buf(rnd, sizeof(rnd));
+		for (i = 0; i < sizeof(rnd); i++) {
+			id[2 * i] = hex[rnd[i] >> 4];
+			id[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		id[SESSNAP_ID_LEN] = '\0';
+		rc = sessnap__lock_take(&fd, store, id);
+		if (rc != SESSNAP_EBUSY || tries == BEGIN_TRIES - 1)
+			break;
 	}
-	id[SESSNAP_ID_LEN] = '\0';
-
-	if ((rc = sessnap__lock_take(&fd, store, id)) < 0)
+	if (rc < 0)
 		return rc;
 	rc = sessnap__session_new(&s, store, id, fd,
 				  opts ? opts->label : NULL,

@@ -614,6 +614,39 @@ START_TEST(test_begin_errors)
 END_TEST
 
 /*
+ * A cleaner may hold a brand-new lock file for an instant (it locks lock
+ * files that have no snapshot): begin takes another id instead of failing,
+ * and gives up with SESSNAP_EBUSY only when every try is busy.
+ */
+START_TEST(test_begin_busy_lock_retries)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL;
+	int fds = tu_count_fds();
+
+	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EWOULDBLOCK, 0);
+	ck_assert_msg(sessnap_session_begin(&s, store, NULL) == 0, "%s",
+		      sessnap_last_error());
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	s = NULL;
+
+	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EWOULDBLOCK,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL),
+			 SESSNAP_EBUSY);
+	ck_assert_uint_eq(sessnap__fault_fired(), 8);
+	sessnap__fault_disarm();
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
  * Fail call N = 1, 2, ... of any kind during a save until the save
  * succeeds, once and persistently.  After each attempt the session loads
  * as the old or the new state (the new one only when committed), no
@@ -782,6 +815,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_close_flush_fails);
 	tcase_add_test(tc, test_update_too_big);
 	tcase_add_test(tc, test_begin_errors);
+	tcase_add_test(tc, test_begin_busy_lock_retries);
 	tcase_add_loop_test(tc, test_fault_sweep_once, 0, 2);
 	tcase_add_loop_test(tc, test_fault_sweep_persistent, 0, 2);
 	suite_add_tcase(s, tc);

@@ -14,7 +14,17 @@
  * snapshot it finds: each must load (never corrupt, never from the
  * previous generation while its owner is alive and saving with atomic
  * renames), and sessnap_scan() must classify every session as running.
- * When the cleaner lands, the same process cleans in that loop.
+ * The same process cleans the store in that loop with every age at zero:
+ * every session is running, so nothing may be removed.
+ *
+ * In a second store (DIR/adopt), two adopters race a cleaner.  Each
+ * adopter ends sessions with SESSNAP_SESSION_KEEP (completed: no lock
+ * file left) and adopts the completed sessions it finds; the cleaner
+ * removes completed sessions as soon as it sees them.  Whenever an
+ * adoption succeeds, the adopted state must be the session's own and its
+ * snapshot must still be on disk, and stay there through a flush: the
+ * cleaner may remove a session before it is adopted, never after (the
+ * store gate, lib/liveness.c).
  *
  * Exit status 0 when every process passed; the last line gives the figures.
  */
@@ -46,7 +56,12 @@ struct shared {
 	unsigned long loads;
 	unsigned long scanned;
 	unsigned long passes;
+	unsigned long adoptions;
+	unsigned long adopt_lost; /* adopt found the session gone or busy */
+	unsigned long removed;	  /* sessions the race's cleaner removed */
 };
+
+#define ADOPTERS 2
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -211,6 +226,231 @@ static int scan_all(sessnap_store *store, struct shared *sh)
 	return bad;
 }
 
+/* A clean policy with every age at zero: remove all it may. */
+static sessnap_clean_policy clean_all_policy(void)
+{
+	sessnap_clean_policy p = SESSNAP_CLEAN_POLICY_INIT;
+
+	p.completed_age_ms = 0;
+	p.crashed_age_ms = 0;
+	p.temp_age_ms = 0;
+	return p;
+}
+
+/* Every session of this store is running: the cleaner removes nothing. */
+static int clean_nothing(sessnap_store *store)
+{
+	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+	sessnap_clean_policy p = clean_all_policy();
+
+	if (sessnap_clean(&r, store, &p, NULL, NULL) < 0) {
+		fail("reader: clean: %s", sessnap_last_error());
+		return 1;
+	}
+	if (r.files_removed != 0) {
+		fail("reader: clean removed %" PRIu64 " file(s) of live "
+		     "writers",
+		     r.files_removed);
+		return 1;
+	}
+	return 0;
+}
+
+/* {"id": id, "n": n}: a state that names its own session. */
+static json_object *own_state(const char *id, int64_t n)
+{
+	json_object *st = json_object_new_object();
+
+	json_object_object_add(st, "id", json_object_new_string(id));
+	json_object_object_add(st, "n", json_object_new_int64(n));
+	return st;
+}
+
+/* The state is the session's own; returns its "n", or -1. */
+static int64_t own_n(json_object *st, const char *id)
+{
+	json_object *v;
+
+	if (st == NULL || !json_object_object_get_ex(st, "id", &v) ||
+	    strcmp(json_object_get_string(v), id) != 0 ||
+	    !json_object_object_get_ex(st, "n", &v))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+/* Our adopted session is on disk and holds exactly n. */
+static int still_there(sessnap_store *store, const char *id, int64_t n,
+		       const char *when)
+{
+	json_object *st = NULL;
+	sessnap_load_info info;
+	int64_t got;
+
+	if (sessnap_load(&st, &info, store, id) < 0) {
+		fail("adopter: session %s %s: %s", id, when,
+		     sessnap_last_error());
+		return -1;
+	}
+	got = own_n(st, id);
+	json_object_put(st);
+	if (got != n) {
+		fail("adopter: session %s %s: holds n=%" PRId64
+		     ", not %" PRId64,
+		     id, when, got, n);
+		return -1;
+	}
+	return 0;
+}
+
+/* Begin a session, save {"id","n":1}, end it kept: completed, no lock. */
+static int make_completed(sessnap_store *store)
+{
+	sessnap_session *s;
+	json_object *st;
+	int rc;
+
+	if ((rc = sessnap_session_begin(&s, store, NULL)) < 0) {
+		fail("adopter: begin: %s", sessnap_last_error());
+		return -1;
+	}
+	st = own_state(sessnap_session_id(s), 1);
+	rc = sessnap_session_update(s, st);
+	json_object_put(st);
+	if (rc < 0) {
+		fail("adopter: update: %s", sessnap_last_error());
+		sessnap_session_release(s);
+		return -1;
+	}
+	if (sessnap_session_end(s, SESSNAP_SESSION_KEEP) < 0) {
+		fail("adopter: end: %s", sessnap_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+static int adopt_one(sessnap_store *store, const char *id, struct shared *sh)
+{
+	sessnap_session *s = NULL;
+	json_object *st = NULL;
+	int64_t n;
+	int rc;
+
+	rc = sessnap_session_adopt(&s, &st, NULL, store, id);
+	if (rc == SESSNAP_EBUSY || rc == SESSNAP_ENOTFOUND) {
+		sh->adopt_lost++;
+		return 0; /* the other adopter or the cleaner was first */
+	}
+	if (rc < 0) {
+		fail("adopter: adopt %s: %s", id, sessnap_last_error());
+		return -1;
+	}
+	n = own_n(st, id);
+	json_object_put(st);
+	if (n < 1) {
+		fail("adopter: adopted %s: not its own state", id);
+		sessnap_session_release(s);
+		return -1;
+	}
+	/* Ours now: the cleaner must leave it alone. */
+	if (still_there(store, id, n, "right after adopt") < 0) {
+		sessnap_session_release(s);
+		return -1;
+	}
+	st = own_state(id, n + 1);
+	rc = sessnap_session_update(s, st);
+	json_object_put(st);
+	if (rc < 0 || sessnap_session_flush(s) < 0) {
+		fail("adopter: %s: %s", id, sessnap_last_error());
+		sessnap_session_release(s);
+		return -1;
+	}
+	if (still_there(store, id, n + 1, "after a flush") < 0) {
+		sessnap_session_release(s);
+		return -1;
+	}
+	sh->adoptions++;
+	if (sessnap_session_end(s, SESSNAP_SESSION_KEEP) < 0) {
+		fail("adopter: end %s: %s", id, sessnap_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+static int adopter(const char *dir, double deadline, struct shared *sh)
+{
+	sessnap_store *store;
+	sessnap_info *infos;
+	size_t n, i;
+	int bad = 0;
+
+	if (open_store(&store, dir) < 0) {
+		fail("adopter: %s", sessnap_last_error());
+		return 1;
+	}
+	while (!bad && now_s() < deadline) {
+		if (make_completed(store) < 0) {
+			bad = 1;
+			break;
+		}
+		if (sessnap_scan(&infos, &n, store, 0) < 0) {
+			fail("adopter: scan: %s", sessnap_last_error());
+			bad = 1;
+			break;
+		}
+		for (i = 0; i < n && !bad; i++)
+			if (infos[i].status == SESSNAP_STATUS_COMPLETED)
+				bad = adopt_one(store, infos[i].id, sh) < 0;
+		sessnap_scan_free(infos, n);
+	}
+	sessnap_store_close(store);
+	return bad;
+}
+
+/* Remove every completed session, as fast as it can, until the deadline. */
+static int race_cleaner(const char *dir, double deadline, struct shared *sh)
+{
+	sessnap_clean_policy p = clean_all_policy();
+	sessnap_store *store;
+	int bad = 0;
+
+	if (open_store(&store, dir) < 0) {
+		fail("cleaner: %s", sessnap_last_error());
+		return 1;
+	}
+	while (!bad && now_s() < deadline) {
+		sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+
+		if (sessnap_clean(&r, store, &p, NULL, NULL) < 0) {
+			fail("cleaner: %s", sessnap_last_error());
+			bad = 1;
+		}
+		sh->removed += r.removed_completed;
+	}
+	sessnap_store_close(store);
+	return bad;
+}
+
+/* After the race: remove what is left and the directory itself. */
+static int race_teardown(const char *dir)
+{
+	sessnap_clean_policy p = clean_all_policy();
+	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+	sessnap_store *store;
+
+	if (open_store(&store, dir) < 0 ||
+	    sessnap_clean(&r, store, &p, NULL, NULL) < 0) {
+		fail("teardown: %s", sessnap_last_error());
+		return 1;
+	}
+	sessnap_store_close(store);
+	if (rmdir(dir) < 0) {
+		fail("teardown: rmdir %s: %s (files left)", dir,
+		     strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The reader: load every snapshot in the store, in a loop.  A session may
  * end between the listing and the load (ENOTFOUND); anything else that is
@@ -262,6 +502,8 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 		closedir(d);
 		if (!bad)
 			bad = scan_all(store, sh);
+		if (!bad)
+			bad = clean_nothing(store);
 		sh->passes++;
 	}
 	sessnap_store_close(store);
@@ -270,7 +512,8 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 
 int main(int argc, char **argv)
 {
-	pid_t pids[WRITERS + 1];
+	pid_t pids[WRITERS + 1 + ADOPTERS + 1];
+	char race_dir[PATH_MAX];
 	const char *errstr = NULL;
 	struct shared *sh;
 	sessnap_store *store;
@@ -294,6 +537,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sessnap_store_close(store);
+	snprintf(race_dir, sizeof(race_dir), "%s/adopt", argv[1]);
+	if (open_store(&store, race_dir) < 0) {
+		fail("%s", sessnap_last_error());
+		return 1;
+	}
+	sessnap_store_close(store);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
@@ -302,31 +551,51 @@ int main(int argc, char **argv)
 	}
 	memset(sh, 0, sizeof(*sh));
 	deadline = now_s() + (double)secs;
-	for (i = 0; i <= WRITERS; i++) {
+	for (i = 0; i < WRITERS + 1 + ADOPTERS + 1; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0) {
 			fail("fork: %s", strerror(errno));
 			return 1;
 		}
-		if (pids[i] == 0)
-			_exit(i < WRITERS ? writer(argv[1], i, deadline, sh) :
-					    reader(argv[1], deadline, sh));
+		if (pids[i] != 0)
+			continue;
+		if (i < WRITERS)
+			_exit(writer(argv[1], i, deadline, sh));
+		if (i == WRITERS)
+			_exit(reader(argv[1], deadline, sh));
+		if (i < WRITERS + 1 + ADOPTERS)
+			_exit(adopter(race_dir, deadline, sh));
+		_exit(race_cleaner(race_dir, deadline, sh));
 	}
-	for (i = 0; i <= WRITERS; i++) {
+	for (i = 0; i < WRITERS + 1 + ADOPTERS + 1; i++) {
 		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 0) {
 			fail("%s %d failed (status %d)",
-			     i < WRITERS ? "writer" : "reader", i, status);
+			     i < WRITERS	       ? "writer" :
+			     i == WRITERS	       ? "reader" :
+			     i < WRITERS + 1 + ADOPTERS ? "adopter" :
+							  "cleaner",
+			     i, status);
 			failed = 1;
 		}
+	}
+	if (race_teardown(race_dir) != 0)
+		failed = 1;
+	if (sh->adoptions == 0 || sh->removed == 0) {
+		fail("the adopt-clean race did not happen: %lu adoptions, "
+		     "%lu sessions removed",
+		     sh->adoptions, sh->removed);
+		failed = 1;
 	}
 	for (i = 0; i < WRITERS; i++)
 		total += sh->flushes[i];
 	printf("concurrency: %d writers x %d sessions for %llds: %lu flushes "
 	       "checked, %lu loads and %lu scanned sessions by the reader in "
-	       "%lu passes: %s\n",
+	       "%lu passes; %d adopters against a cleaner: %lu adoptions "
+	       "checked, %lu lost the race, %lu sessions cleaned: %s\n",
 	       WRITERS, SESSIONS, secs, total, sh->loads, sh->scanned,
-	       sh->passes, failed ? "FAILED" : "ok");
+	       sh->passes, ADOPTERS, sh->adoptions, sh->adopt_lost,
+	       sh->removed, failed ? "FAILED" : "ok");
 	munmap(sh, sizeof(*sh));
 	return failed;
 }

@@ -464,6 +464,40 @@ static int count_temps_between_attempts(sessnap_session *s)
 	return n;
 }
 
+/*
+ * A flush that fails on the app's thread hands its state back as pending.
+ * While that save ran, the writer found nothing to do and went to sleep
+ * with no deadline; it must be woken to retry, or the state would wait
+ * for the next update.  Here the flush's fdatasync takes 1.5 s and then
+ * fails, long after the writer's 20 ms interval came and went.
+ */
+START_TEST(test_failed_flush_wakes_writer)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *s = begin(store);
+	sessnap_save_status st;
+	char id[SESSNAP_ID_LEN + 1];
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	/* Real fsync calls whatever SESSNAP_TEST_FSYNC says, so that the
+	 * slow one is reached. */
+	store->durability = SESSNAP_DURABILITY_FULL;
+	update_n(s, 1);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	atomic_store(&slow_fsync, 1);
+	update_n(s, 2);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EIO);
+	atomic_store(&slow_fsync, 0);
+	get_status(&st, s);
+	ck_assert_int_eq(st.pending, 1);
+	/* Nobody calls into the library now: the writer must act alone. */
+	wait_saves(s, 2);
+	ck_assert_int_eq(loaded_n(store, id), 2);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_failing_disk_retries)
 {
 	sessnap_store *store = open_store(20, 0);
@@ -847,6 +881,7 @@ Suite *writer_suite(void)
 	tcase_add_checked_fixture(tc, hooks_setup, hooks_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_failing_disk_retries);
+	tcase_add_test(tc, test_failed_flush_wakes_writer);
 	tcase_add_test(tc, test_app_never_blocked);
 	tcase_add_test(tc, test_bad_arguments);
 	suite_add_tcase(suite, tc);

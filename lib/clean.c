@@ -470,25 +470,41 @@ static void sess_names(struct sess *s, const char *id)
 }
 
 /*
- * After sessnap__header_read(name): does the file exist, and is it a
- * regular file?  The read fills *st only for a regular file it opened;
- * when it did not (a symlink, FIFO or directory gives SESSNAP_ECORRUPT),
- * an lstat tells what is there.  Returns 0, SESSNAP_CLEAN_SKIP_UNSAFE, or
- * a negative error code.
+ * Read one generation's header for evaluate().  Returns 0 to go on, with
+ * *rc the read's result (0, SESSNAP_ECORRUPT or SESSNAP_ENOTFOUND) and
+ * *has whether the file exists; or the action the session gets at once:
+ * SESSNAP_CLEAN_KEEP_NEWER, SESSNAP_CLEAN_SKIP_UNSAFE, or
+ * SESSNAP_CLEAN_FAILED with *err set.  No stat first: the header read
+ * opens the file with O_NOFOLLOW and fstats it, which says whether it
+ * exists and gives its identity.  It fills *st only for a regular file it
+ * opened; when it did not (a symlink, FIFO or directory gives
+ * SESSNAP_ECORRUPT), an lstat tells what is there.
  */
-static int judge_read(struct ctx *c, const char *name, int rc,
-		      struct stat *st, bool *has)
+static int read_generation(struct ctx *c, const char *name,
+			   sessnap__header *h, struct stat *st, bool *has,
+			   int *rc, int *err)
 {
+	char why[256];
 	int r;
 
-	*has = rc != SESSNAP_ENOTFOUND;
-	if (!*has || st->st_mode != 0 || rc != SESSNAP_ECORRUPT)
-		return 0;
-	if ((r = stat_nofollow(st, c->store, name)) < 0)
-		return r;
-	*has = r == 1;
-	if (*has && !S_ISREG(st->st_mode))
-		return SESSNAP_CLEAN_SKIP_UNSAFE;
+	memset(st, 0, sizeof(*st));
+	*rc = sessnap__header_read(h, st, c->store, name, why, sizeof(why));
+	*has = *rc != SESSNAP_ENOTFOUND;
+	if (*has && st->st_mode == 0 && *rc == SESSNAP_ECORRUPT) {
+		if ((r = stat_nofollow(st, c->store, name)) < 0) {
+			*err = r;
+			return SESSNAP_CLEAN_FAILED;
+		}
+		*has = r == 1;
+		if (*has && !S_ISREG(st->st_mode))
+			return SESSNAP_CLEAN_SKIP_UNSAFE;
+	}
+	if (*rc == SESSNAP_ENEWER)
+		return SESSNAP_CLEAN_KEEP_NEWER;
+	if (*rc < 0 && *rc != SESSNAP_ECORRUPT && *rc != SESSNAP_ENOTFOUND) {
+		*err = *rc;
+		return SESSNAP_CLEAN_FAILED;
+	}
 	return 0;
 }
 
@@ -501,7 +517,7 @@ static int judge_read(struct ctx *c, const char *name, int rc,
  */
 static int evaluate(struct ctx *c, struct sess *s, int *err)
 {
-	char why[256];
+	sessnap__header ph;
 	int rc_snap = SESSNAP_ENOTFOUND, rc_prev = SESSNAP_ENOTFOUND;
 	int r;
 	bool corrupt;
@@ -510,47 +526,20 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 
 	*err = 0;
 	s->has_hdr = false;
-	/*
-	 * No stat first: the header read opens the file with O_NOFOLLOW and
-	 * fstats it, which says whether it exists and gives its identity.
-	 */
-	memset(&s->st_snap, 0, sizeof(s->st_snap));
-	memset(&s->st_prev, 0, sizeof(s->st_prev));
-	rc_snap = sessnap__header_read(&s->hdr, &s->st_snap, c->store, s->snap,
-				       why, sizeof(why));
-	if ((r = judge_read(c, s->snap, rc_snap, &s->st_snap, &s->has_snap)))
-		goto judged;
-	if (rc_snap == SESSNAP_ENEWER)
-		return SESSNAP_CLEAN_KEEP_NEWER;
-	if (rc_snap < 0 && rc_snap != SESSNAP_ECORRUPT &&
-	    rc_snap != SESSNAP_ENOTFOUND) {
-		*err = rc_snap;
-		return SESSNAP_CLEAN_FAILED;
-	}
+	if ((r = read_generation(c, s->snap, &s->hdr, &s->st_snap,
+				 &s->has_snap, &rc_snap, err)) != 0)
+		return r;
 	s->has_hdr = rc_snap == 0;
 	/*
 	 * The previous generation is read even when the main one is fine:
 	 * a newer-format .prev must not be removed along with the session.
 	 */
-	{
-		sessnap__header ph;
-
-		rc_prev = sessnap__header_read(&ph, &s->st_prev, c->store,
-					       s->prev, why, sizeof(why));
-		if ((r = judge_read(c, s->prev, rc_prev, &s->st_prev,
-				    &s->has_prev)))
-			goto judged;
-		if (rc_prev == SESSNAP_ENEWER)
-			return SESSNAP_CLEAN_KEEP_NEWER;
-		if (rc_prev < 0 && rc_prev != SESSNAP_ECORRUPT &&
-		    rc_prev != SESSNAP_ENOTFOUND) {
-			*err = rc_prev;
-			return SESSNAP_CLEAN_FAILED;
-		}
-		if (!s->has_hdr && rc_prev == 0) {
-			s->hdr = ph;
-			s->has_hdr = true;
-		}
+	if ((r = read_generation(c, s->prev, &ph, &s->st_prev, &s->has_prev,
+				 &rc_prev, err)) != 0)
+		return r;
+	if (!s->has_hdr && rc_prev == 0) {
+		s->hdr = ph;
+		s->has_hdr = true;
 	}
 	if (!s->has_snap && !s->has_prev)
 		return -1;
@@ -580,12 +569,6 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 	if (protected_newest(c, s))
 		return SESSNAP_CLEAN_KEEP_NEWEST;
 	return remove;
-
-judged:
-	if (r > 0)
-		return r; /* not a regular file */
-	*err = r;
-	return SESSNAP_CLEAN_FAILED;
 }
 
 /* Unlink one file of a session; ENOENT (someone else removed it) is fine. */

@@ -229,16 +229,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
 	drop = job.buf;
-	/*
-	 * A save that failed on the app's thread (flush) hands its state
-	 * back as pending, and so does an update that arrived meanwhile;
-	 * while this save ran, the writer saw nothing to do and may be
-	 * asleep with no deadline at all.  Tell it, once the mutex is
-	 * dropped (on the writer's own thread this does nothing: it is not
-	 * sleeping).
-	 */
-	wake = s->has_pending &&
-	       sessnap__writer_notify(store, due_at(s, store->interval_ms));
 	msg[0] = '\0';
 	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
 		failures = s->failures;
@@ -258,6 +248,16 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 			 "session %s: saved again after earlier failures",
 			 s->id);
 	}
+	/*
+	 * A save that failed on the app's thread (flush) hands its state
+	 * back as pending, and so does an update that arrived meanwhile;
+	 * while this save ran, the writer saw nothing to do and may be
+	 * asleep with no deadline at all.  Tell it when the state is due
+	 * (after the backoff just set), once the mutex is dropped; on the
+	 * writer's own thread this does nothing: it is not sleeping.
+	 */
+	wake = s->has_pending &&
+	       sessnap__writer_notify(store, due_at(s, store->interval_ms));
 	pthread_mutex_unlock(&store->mu);
 	if (wake)
 		sessnap__writer_wake(store);

@@ -217,12 +217,11 @@ static sessnap_store *open_store(const char *sub, unsigned int interval_ms,
 
 /* ---- durable save latency ---------------------------------------------- */
 
-static double time_ours(json_object *state, int n, sessnap_session *s)
+static double time_ours(json_object *state, sessnap_session *s)
 {
 	double t0;
 	int rc;
 
-	set_n(state, n);
 	if ((rc = sessnap_session_update(s, state)) < 0)
 		die_sn("update", rc);
 	t0 = now_us();
@@ -358,6 +357,10 @@ static void case_save(void)
 		for (i = 0; i < n; i++) {
 			size_t turn;
 
+			/* This iteration's state, the same bytes for all. */
+			set_n(state, (int)i + 1);
+			bytes = json_object_to_json_string_length(
+			    state, JSON_C_TO_STRING_PLAIN, &len);
 			/*
 			 * The order rotates, so that each contender follows
 			 * each other one equally often: a save pays for what
@@ -367,19 +370,14 @@ static void case_save(void)
 			for (turn = 0; turn < 4; turn++) {
 				switch ((i + turn) % 4) {
 				case 0:
-					ours[i] = time_ours(state, (int)i + 1,
-							    s);
+					ours[i] = time_ours(state, s);
 					break;
 				case 1:
-					bytes = json_object_to_json_string_length(
-					    state, JSON_C_TO_STRING_PLAIN, &len);
 					floor_v[i] = time_floor(dfd, bytes,
 								len);
 					break;
 				case 2:
 #ifdef HAVE_GLIB
-					bytes = json_object_to_json_string_length(
-					    state, JSON_C_TO_STRING_PLAIN, &len);
 					snprintf(path, sizeof(path),
 						 "%s/glib.snap",
 						 sessnap_store_path(store));
@@ -388,8 +386,6 @@ static void case_save(void)
 					break;
 				case 3:
 #ifdef HAVE_SQLITE
-					bytes = json_object_to_json_string_length(
-					    state, JSON_C_TO_STRING_PLAIN, &len);
 					sql_v[i] = time_sqlite(
 					    &sq, sessnap_session_id(s), bytes,
 					    len);
@@ -398,8 +394,6 @@ static void case_save(void)
 				}
 			}
 		}
-		bytes = json_object_to_json_string_length(
-		    state, JSON_C_TO_STRING_PLAIN, &len);
 		so = summarize(ours, n);
 		sf = summarize(floor_v, n);
 		nr = 0;

@@ -758,6 +758,34 @@ START_TEST(test_gate_failure_reported)
 END_TEST
 
 /*
+ * The re-check under the gate (an open and fstat of the snapshot, held
+ * across its unlink) fails: reported, and the snapshot stays.  The
+ * session's first fstat is its header read's, the second the re-check's.
+ */
+START_TEST(test_recheck_failure_reported)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int fds = tu_count_fds();
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
+	sessnap__fault_arm(SESSNAP__SYS_STAT, 2, EIO, 0);
+	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_msg(strstr(sessnap_last_error(), "fstat of ") != NULL &&
+			  strstr(sessnap_last_error(), ".snap") != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert(exists_id(ID1, ".snap"));
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_uint_eq(r.files_removed, 0);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
  * An adopter in the middle of taking a session's lock: it holds the store
  * gate shared (as sessnap_session_adopt does) and its lock file does not
  * exist yet.  The cleaner, which judged the old session removable, must
@@ -1044,6 +1072,7 @@ Suite *clean_suite(void)
 	tcase_add_test(tc, test_unlink_failure_reported_and_continues);
 	tcase_add_test(tc, test_lock_failure_reported);
 	tcase_add_test(tc, test_gate_failure_reported);
+	tcase_add_test(tc, test_recheck_failure_reported);
 	tcase_add_test(tc, test_adopter_taking_lock_keeps_session);
 	tcase_add_test(tc, test_no_lock_file_created);
 	tcase_add_test(tc, test_readdir_failure);

@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -109,10 +110,13 @@ static int write_all(int fd, const void *buf, size_t len)
  * and *step set on failure.
  */
 static int keep_previous(sessnap_store *store, const char *name,
-			 const char *prev_name, const char **step)
+			 const char *prev_name, const char **step,
+			 int *release_fd)
 {
 	char tmp[SESSNAP__NAME_MAX + 16];
-	int tries;
+	struct stat st;
+	bool alias = true;
+	int tries, old = -1;
 
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
 		temp_name(tmp, sizeof(tmp), prev_name);
@@ -138,10 +142,36 @@ static int keep_previous(sessnap_store *store, const char *name,
 		errno = EEXIST;
 		return -1;
 	}
+	/*
+	 * The rename below drops the last link of the generation before
+	 * the previous one, and the kernel frees a file when its last link
+	 * and its last descriptor are gone.  Freeing is not free: on a file
+	 * system mounted with `discard` and no journal it waits for a
+	 * discard of every block, about 70 us at 16 KiB and 1 ms at 4 MiB,
+	 * longer than everything else this save does but the two fsyncs.
+	 * Holding a descriptor to that file across the rename moves the
+	 * freeing to the close, which the caller makes after the save is
+	 * durable, on the writer thread when there is one.  Nothing is lost
+	 * if the open fails: the file is then freed by the rename, as
+	 * before.
+	 */
+	if (release_fd != NULL) {
+		old = sessnap__open_look(store, prev_name);
+		if (old < 0) {
+			alias = errno != ENOENT; /* ENOENT: none kept yet */
+		} else if (SYS(fstat)(old, &st) == 0 && S_ISREG(st.st_mode)) {
+			alias = st.st_nlink > 1;
+		} else {
+			SYS(close)(old);
+			old = -1;
+		}
+	}
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, prev_name) < 0) {
 		int saved_errno = errno;
 
 		SYS(unlinkat)(store->dfd, tmp, 0);
+		if (old >= 0)
+			SYS(close)(old);
 		errno = saved_errno;
 		*step = "rename to previous generation";
 		return -1;
@@ -150,19 +180,24 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 * rename() of two links to the same file does nothing and succeeds
 	 * (POSIX), leaving the temporary name behind.  That is the case when
 	 * an earlier save failed between this step and its commit: `name`
-	 * and `prev_name` are then one inode.  Remove the temporary name
-	 * explicitly; ENOENT is the usual answer.  A failure here loses
-	 * nothing (prev_name holds the content either way) and the cleaner
-	 * removes orphaned temporary files, so it does not fail the save.
+	 * and `prev_name` are then one inode, which has another link than
+	 * `prev_name`.  Remove the temporary name explicitly unless the link
+	 * count of the file `prev_name` held says it had no other (or there
+	 * was none).  A failure here loses nothing (prev_name holds the
+	 * content either way) and the cleaner removes orphaned temporary
+	 * files, so it does not fail the save.
 	 */
-	SYS(unlinkat)(store->dfd, tmp, 0);
+	if (alias)
+		SYS(unlinkat)(store->dfd, tmp, 0);
+	if (release_fd != NULL)
+		*release_fd = old;
 	return 0;
 }
 
 int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    const char *prev_name, const sessnap__buf *bufs,
 			    size_t nbufs, sessnap_durability durability,
-			    bool *committed)
+			    bool *committed, int *release_fd)
 {
 	char tmp[SESSNAP__NAME_MAX + 16];
 	char path[PATH_MAX];
@@ -173,6 +208,8 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	int fd = -1, tries, saved_errno;
 
 	*committed = false;
+	if (release_fd != NULL)
+		*release_fd = -1;
 	for (i = 0; i < nbufs; i++)
 		total += (off_t)bufs[i].len;
 
@@ -221,7 +258,7 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 
 	/* 5. the previous generation */
 	if (prev_name != NULL &&
-	    keep_previous(store, name, prev_name, &step) < 0) {
+	    keep_previous(store, name, prev_name, &step, release_fd) < 0) {
 		step_file = prev_name;
 		goto on_error;
 	}
@@ -229,6 +266,10 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	/* 6. commit */
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, name) < 0) {
 		step = "rename";
+		if (release_fd != NULL && *release_fd >= 0) {
+			SYS(close)(*release_fd);
+			*release_fd = -1;
+		}
 		goto on_error;
 	}
 	*committed = true;

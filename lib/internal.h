@@ -52,6 +52,9 @@ struct sessnap__sys {
 };
 
 extern struct sessnap__sys sessnap__sys;
+/* Close a descriptor of an unlinked file held to free it later: no fault
+ * injection, no trace (sys.c). */
+void sessnap__sys_release(int fd);
 #define SYS(name) (sessnap__sys.name)
 
 /*
@@ -315,13 +318,22 @@ typedef struct {
  * file is gone and `name` is untouched.  *committed says whether the new
  * content was renamed into place (it may be set while an error is returned:
  * SESSNAP_EDURABILITY).
+ *
+ * release_fd, when not NULL, receives -1 or a read-only descriptor of the
+ * file that the save unlinked (the generation before `prev_name`'s), held
+ * so that the kernel frees it at its close rather than during the save:
+ * the caller closes it once the save's outcome is reported
+ * (sessnap__writer_release()).  With NULL the file is freed in the save.
  */
 int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    const char *prev_name, const sessnap__buf *bufs,
 			    size_t nbufs, sessnap_durability durability,
-			    bool *committed);
+			    bool *committed, int *release_fd);
 
 /* ---- Store (store.c) ------------------------------------------------------ */
+
+/* How many unlinked files a store's writer may hold for closing. */
+#define SESSNAP__RELEASE_MAX 16
 
 struct sessnap_store {
 	char *path;
@@ -347,6 +359,11 @@ struct sessnap_store {
 	bool writer_sleeping; /* waiting on writer_cond until writer_wake_at */
 	int64_t writer_wake_at; /* monotonic ms; INT64_MAX: no deadline */
 	bool writer_registered; /* in the fork registry (writer.c) */
+	/* Descriptors of files that saves unlinked, for the writer to close
+	 * (sessnap__writer_park()); guarded by mu. */
+	int release_fds[SESSNAP__RELEASE_MAX];
+	unsigned int release_n;
+	unsigned int releasing; /* being closed by the writer right now */
 	struct sessnap_store *fork_next; /* guarded by the fork registry */
 	unsigned int retry_max_ms; /* cap of the retry backoff */
 	uint64_t dispatch_round; /* sessnap_store_dispatch() rounds */
@@ -461,6 +478,7 @@ typedef struct {
 	bool label_dirty;
 	bool skipped;
 	int64_t dirty_since_ms;
+	int release_fd; /* see sessnap__atomic_replace(); -1: none */
 } sessnap__save_job;
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);

@@ -322,7 +322,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  */
 static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 			  const XXH128_hash_t *hash, bool newline_follows,
-			  bool completed)
+			  bool completed, int *release_fd)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -366,7 +366,19 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	sessnap__prev_name(prev, s->id);
 	rc = sessnap__atomic_replace(store, snap, prev, bufs,
 				     newline_follows ? 2 : 3,
-				     store->durability, &committed);
+				     store->durability, &committed, release_fd);
+	/*
+	 * Out of space while the writer still holds files that earlier
+	 * saves unlinked (sessnap__writer_park()): once it has closed them,
+	 * their space is free, so try once more.  The failed attempt left
+	 * nothing behind.
+	 */
+	if (rc == SESSNAP_ENOSPC && !committed && release_fd != NULL &&
+	    sessnap__writer_release_wait(store))
+		rc = sessnap__atomic_replace(store, snap, prev, bufs,
+					     newline_follows ? 2 : 3,
+					     store->durability, &committed,
+					     release_fd);
 	free(hbuf);
 	if (committed)
 		s->seq = h.seq;
@@ -380,7 +392,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 int sessnap__session_write(sessnap_session *s, const char *payload,
 			   size_t len, bool completed)
 {
-	return write_snapshot(s, payload, len, NULL, false, completed);
+	return write_snapshot(s, payload, len, NULL, false, completed, NULL);
 }
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
@@ -392,6 +404,7 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
 	job->dirty_since_ms = s->dirty_since_ms;
+	job->release_fd = -1;
 	s->pending = NULL;
 	s->has_pending = false;
 	s->label_dirty = false;
@@ -420,12 +433,12 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 		/* the buffer's spare byte (a NUL) becomes the newline */
 		job->buf[job->len] = '\n';
 		rc = write_snapshot(s, job->buf, job->len, &job->hash, true,
-				    false);
+				    false, &job->release_fd);
 		job->buf[job->len] = '\0';
 		return rc;
 	}
 	return write_snapshot(s, job->buf, job->len, &job->hash, false,
-			      false);
+			      false, &job->release_fd);
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
@@ -483,7 +496,8 @@ int sessnap__session_save_pending(sessnap_session *s)
 {
 	sessnap_store *store = s->store;
 	sessnap__save_job job;
-	int rc;
+	bool wake;
+	int rc, release;
 
 	pthread_mutex_lock(&store->mu);
 	while (s->saving)
@@ -499,8 +513,13 @@ int sessnap__session_save_pending(sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
+	release = sessnap__writer_park(store, job.release_fd, &wake);
 	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
 	free(job.buf);
+	if (release >= 0)
+		sessnap__sys_release(release);
 	return rc;
 }
 

@@ -111,6 +111,9 @@ static void fork_child(void)
 
 	atomic_store(&self_pid, getpid());
 	for (st = registry; st != NULL; st = st->fork_next) {
+		/* The parent's writer closes its own; these are copies. */
+		while (st->release_n > 0)
+			sessnap__sys_release(st->release_fds[--st->release_n]);
 		st->writer_running = false;
 		memset(&st->cond, 0, sizeof(st->cond));
 		pthread_cond_init(&st->cond, NULL);
@@ -217,8 +220,8 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	char msg[768], *drop;
 	unsigned int failures, shift;
 	uint64_t backoff;
-	bool recovered, wake;
-	int rc;
+	bool recovered, wake, wake_release;
+	int rc, release;
 
 	sessnap__session_take(&job, s);
 	recovered = s->failures > 0;
@@ -228,6 +231,7 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
+	release = sessnap__writer_park(store, job.release_fd, &wake_release);
 	drop = job.buf;
 	msg[0] = '\0';
 	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
@@ -259,9 +263,11 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	wake = s->has_pending &&
 	       sessnap__writer_notify(store, due_at(s, store->interval_ms));
 	pthread_mutex_unlock(&store->mu);
-	if (wake)
+	if (wake || wake_release)
 		sessnap__writer_wake(store);
 	free(drop);
+	if (release >= 0)
+		sessnap__sys_release(release);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
@@ -276,6 +282,85 @@ static void deadline_ts(struct timespec *ts, int64_t mono_ms)
 	ts->tv_nsec = (long)(mono_ms % 1000) * 1000000L;
 }
 
+static bool on_writer(const sessnap_store *store)
+{
+	return store->writer_running &&
+	       pthread_equal(pthread_self(), store->writer);
+}
+
+/*
+ * Close the descriptors that saves parked (sessnap__writer_park()), with
+ * the mutex dropped: each close may free a file, which can wait for the
+ * disk.  Called and returns with store->mu held.
+ */
+static void release_parked(sessnap_store *store)
+{
+	int fds[SESSNAP__RELEASE_MAX];
+	unsigned int i, n = store->release_n;
+
+	memcpy(fds, store->release_fds, n * sizeof(fds[0]));
+	store->release_n = 0;
+	store->releasing += n;
+	pthread_mutex_unlock(&store->mu);
+	for (i = 0; i < n; i++)
+		sessnap__sys_release(fds[i]);
+	pthread_mutex_lock(&store->mu);
+	store->releasing -= n;
+	pthread_cond_broadcast(&store->cond);
+}
+
+bool sessnap__writer_release_wait(sessnap_store *store)
+{
+	bool waited = false;
+
+	pthread_mutex_lock(&store->mu);
+	if (on_writer(store)) {
+		pthread_mutex_unlock(&store->mu);
+		return false;
+	}
+	while (store->release_n > 0 || store->releasing > 0) {
+		waited = true;
+		if (store->writer_sleeping) {
+			store->writer_sleeping = false;
+			pthread_cond_signal(&store->writer_cond);
+		}
+		pthread_cond_wait(&store->cond, &store->mu);
+	}
+	pthread_mutex_unlock(&store->mu);
+	return waited;
+}
+
+void sessnap__writer_quiesce_all(void)
+{
+	sessnap_store *st;
+
+	pthread_once(&registry_once, registry_init);
+	pthread_mutex_lock(&registry_mu);
+	for (st = registry; st != NULL; st = st->fork_next) {
+		pthread_mutex_lock(&st->mu);
+		while (st->release_n > 0 || st->releasing > 0)
+			pthread_cond_wait(&st->cond, &st->mu);
+		pthread_mutex_unlock(&st->mu);
+	}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+int sessnap__writer_park(sessnap_store *store, int fd, bool *wake)
+{
+	*wake = false;
+	/* The writer's own saves close right after their outcome is out. */
+	if (fd < 0 || !store->writer_running || store->writer_stop ||
+	    on_writer(store) || store->release_n >= SESSNAP__RELEASE_MAX)
+		return fd;
+	store->release_fds[store->release_n++] = fd;
+	if (store->writer_sleeping) {
+		/* Once woken it closes them all before it sleeps again. */
+		store->writer_sleeping = false;
+		*wake = true;
+	}
+	return -1;
+}
+
 static void *writer_main(void *arg)
 {
 	sessnap_store *store = arg;
@@ -285,6 +370,12 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&store->mu);
 	while (!store->writer_stop) {
+		/* First free what the app's saves unlinked: until then the
+		 * disk space of those files is not available. */
+		if (store->release_n > 0) {
+			release_parked(store);
+			continue;
+		}
 		s = pick(store, sessnap__mono_ms(), &next);
 		if (s != NULL) {
 			save_locked(store, s);
@@ -351,6 +442,10 @@ void sessnap__writer_stop(sessnap_store *store)
 		pthread_join(store->writer, NULL);
 		store->writer_running = false;
 	}
+	pthread_mutex_lock(&store->mu);
+	if (store->release_n > 0)
+		release_parked(store);
+	pthread_mutex_unlock(&store->mu);
 	pthread_mutex_lock(&registry_mu);
 	for (pp = &registry; *pp != NULL; pp = &(*pp)->fork_next) {
 		if (*pp == store) {

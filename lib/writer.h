@@ -24,6 +24,30 @@ void sessnap__writer_stop(sessnap_store *store);
 bool sessnap__writer_notify(sessnap_store *store, int64_t due_ms);
 void sessnap__writer_wake(sessnap_store *store);
 /*
+ * Hand the writer a descriptor that a save held for the file it unlinked
+ * (see sessnap__atomic_replace()), so that the file is freed after the
+ * save's outcome is reported rather than before.  Called with store->mu
+ * held.  Returns -1 when the writer took it, and sets *wake when the
+ * writer must be woken (sessnap__writer_wake(), once the mutex is
+ * dropped); otherwise returns fd, which the caller closes once the mutex
+ * is dropped: on the writer's own thread (nobody waits for it there),
+ * with no writer thread (SESSNAP_STORE_NOTHREAD, a stopping writer) or
+ * with too many parked already.
+ */
+int sessnap__writer_park(sessnap_store *store, int fd, bool *wake);
+/*
+ * Wait until the writer has closed every descriptor parked with it, waking
+ * it if need be; returns whether there was any.  A save that failed for
+ * want of space retries once after this: the files the writer held may be
+ * what it lacked.  Returns false at once on the writer's own thread.
+ */
+bool sessnap__writer_release_wait(sessnap_store *store);
+/*
+ * For the test suite: wait until no store's writer holds or is closing a
+ * parked descriptor, so that counting the process's descriptors is exact.
+ */
+void sessnap__writer_quiesce_all(void);
+/*
  * This process's pid, cached (and updated in a forked child by the atfork
  * handler): getpid() is a system call, too slow for every update().
  */

@@ -15,10 +15,12 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -43,6 +45,9 @@ static atomic_int ntakes;
 static atomic_int slow_fsync; /* 1: fdatasync sleeps, then fails */
 static atomic_int in_slow_fsync;
 static atomic_int warnings;
+static atomic_int hold_fsync; /* 1: the writer's fdatasync waits */
+static atomic_int in_hold;
+static pthread_t test_thread;
 
 static int watch_openat(int dfd, const char *path, int flags, mode_t mode)
 {
@@ -62,6 +67,14 @@ static int watch_openat(int dfd, const char *path, int flags, mode_t mode)
 
 static int slow_fdatasync(int fd)
 {
+	/* Held: only other threads than the test's, i.e. the writer. */
+	if (atomic_load(&hold_fsync) &&
+	    !pthread_equal(pthread_self(), test_thread)) {
+		atomic_store(&in_hold, 1);
+		while (atomic_load(&hold_fsync))
+			poll(NULL, 0, 1);
+		atomic_store(&in_hold, 0);
+	}
 	if (atomic_load(&slow_fsync)) {
 		atomic_store(&in_slow_fsync, 1);
 		poll(NULL, 0, 1500);
@@ -90,6 +103,9 @@ static void hooks_setup(void)
 	atomic_store(&ntakes, 0);
 	atomic_store(&slow_fsync, 0);
 	atomic_store(&warnings, 0);
+	atomic_store(&hold_fsync, 0);
+	atomic_store(&in_hold, 0);
+	test_thread = pthread_self();
 }
 
 static void hooks_teardown(void)
@@ -855,6 +871,225 @@ START_TEST(test_fork_while_writing)
 }
 END_TEST
 
+/* ---- freeing unlinked generations --------------------------------------- */
+
+/*
+ * How many of this process's descriptors refer to a file of session `id`
+ * that is no longer linked: the generations a save unlinked and the
+ * library still holds so that they are freed after the save.
+ */
+static int held_unlinked(const char *id)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	ssize_t n;
+	int count = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, id) != NULL &&
+		    strstr(target, " (deleted)") != NULL)
+			count++;
+	}
+	closedir(d);
+	return count;
+}
+
+static unsigned int parked(sessnap_store *store)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&store->mu);
+	n = store->release_n;
+	pthread_mutex_unlock(&store->mu);
+	return n;
+}
+
+/*
+ * Hold the writer inside a save of a session of its own (its fdatasync
+ * waits until hold_fsync is cleared), so that it cannot close what the
+ * test's saves hand it.  Returns that session.
+ */
+static sessnap_session *hold_writer(sessnap_store *store)
+{
+	sessnap_session *b = begin(store);
+	int i;
+
+	store->durability = SESSNAP_DURABILITY_FULL;
+	atomic_store(&hold_fsync, 1);
+	update_n(b, 1);
+	for (i = 0; i < 5000 && !atomic_load(&in_hold); i++)
+		poll(NULL, 0, 2);
+	ck_assert_msg(atomic_load(&in_hold), "the writer never saved");
+	return b;
+}
+
+/*
+ * A save unlinks the generation before the previous one.  The flush that
+ * does it returns without waiting for that file to be freed (on a file
+ * system mounted with discard, freeing waits for the disk): the writer
+ * frees it afterwards, and at most SESSNAP__RELEASE_MAX wait for it; the
+ * flush frees the others itself.  Once the writer is free again, it frees
+ * them all, and nothing is left open.
+ */
+START_TEST(test_unlinked_freed_by_writer)
+{
+	sessnap_store *store = open_store(1, 0);
+	sessnap_session *a = begin(store), *b;
+	char id[SESSNAP_ID_LEN + 1];
+	int fds = tu_count_fds(), i;
+
+	strlcpy(id, sessnap_session_id(a), sizeof(id));
+	b = hold_writer(store);
+	for (i = 1; i <= 2; i++) {
+		update_n(a, i);
+		ck_assert_int_eq(sessnap_session_flush(a), 0);
+	}
+	/* Nothing unlinked yet: generation 1 is the previous one. */
+	ck_assert_int_eq(held_unlinked(id), 0);
+	update_n(a, 3);
+	ck_assert_int_eq(sessnap_session_flush(a), 0);
+	/* Generation 1 is unlinked, and held for the writer. */
+	ck_assert_int_eq(held_unlinked(id), 1);
+	ck_assert_uint_eq(parked(store), 1);
+	ck_assert_int_eq(loaded_n(store, id), 3);
+	for (i = 4; i <= 3 + SESSNAP__RELEASE_MAX + 2; i++) {
+		update_n(a, i);
+		ck_assert_int_eq(sessnap_session_flush(a), 0);
+	}
+	ck_assert_uint_eq(parked(store), SESSNAP__RELEASE_MAX);
+	ck_assert_int_eq(held_unlinked(id), SESSNAP__RELEASE_MAX);
+	ck_assert_int_eq(loaded_n(store, id), 3 + SESSNAP__RELEASE_MAX + 2);
+	atomic_store(&hold_fsync, 0);
+	/* tu_count_fds() waits until the writer has closed them. */
+	ck_assert_int_eq(tu_count_fds(), fds + 1); /* b's lock file */
+	ck_assert_int_eq(held_unlinked(id), 0);
+	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/* With no writer thread, the save frees the file itself. */
+START_TEST(test_unlinked_freed_without_thread)
+{
+	sessnap_store *store = open_store(600000, SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1];
+	int i;
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	for (i = 1; i <= 4; i++) {
+		update_n(s, i);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
+		ck_assert_int_eq(held_unlinked(id), 0);
+		ck_assert_uint_eq(parked(store), 0);
+	}
+	ck_assert_int_eq(loaded_n(store, id), 4);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+static void *unhold_later(void *arg)
+{
+	(void)arg;
+	poll(NULL, 0, 100);
+	atomic_store(&hold_fsync, 0);
+	return NULL;
+}
+
+/*
+ * A save that finds the disk full while the writer still holds files
+ * that earlier saves unlinked waits for the writer to free them, then
+ * tries once more: their space may be all it lacked.
+ */
+START_TEST(test_no_space_waits_for_held_files)
+{
+	sessnap_store *store = open_store(1, 0);
+	sessnap_session *a = begin(store), *b;
+	char id[SESSNAP_ID_LEN + 1];
+	pthread_t t;
+	int i;
+
+	strlcpy(id, sessnap_session_id(a), sizeof(id));
+	b = hold_writer(store);
+	for (i = 1; i <= 3; i++) {
+		update_n(a, i);
+		ck_assert_int_eq(sessnap_session_flush(a), 0);
+	}
+	ck_assert_uint_eq(parked(store), 1);
+	/* The writer is freed 100 ms into the flush. */
+	ck_assert_int_eq(pthread_create(&t, NULL, unhold_later, NULL), 0);
+	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, ENOSPC, 0);
+	update_n(a, 4);
+	ck_assert_int_eq(sessnap_session_flush(a), 0);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(loaded_n(store, id), 4);
+	/* With nothing held, a full disk fails the save at once. */
+	sessnap__writer_quiesce_all();
+	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, ENOSPC, 0);
+	update_n(a, 5);
+	ck_assert_int_eq(sessnap_session_flush(a), SESSNAP_ENOSPC);
+	sessnap__fault_disarm();
+	/* (the writer may retry it first: its backoff is 1 ms) */
+	ck_assert_int_eq(sessnap_session_flush(a), 0);
+	ck_assert_int_eq(loaded_n(store, id), 5);
+	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+struct held_args {
+	const char *id;
+};
+
+static int child_held_fn(void *arg)
+{
+	struct held_args *a = arg;
+
+	/* The parent's writer frees the parent's; the child holds none. */
+	return held_unlinked(a->id) == 0 ? 0 : -1;
+}
+
+/* A child does not keep the parent's unlinked generations alive. */
+START_TEST(test_fork_drops_held_files)
+{
+	sessnap_store *store = open_store(1, 0);
+	sessnap_session *a = begin(store), *b;
+	char id[SESSNAP_ID_LEN + 1];
+	struct held_args args = { id };
+	int i;
+
+	strlcpy(id, sessnap_session_id(a), sizeof(id));
+	b = hold_writer(store);
+	for (i = 1; i <= 4; i++) {
+		update_n(a, i);
+		ck_assert_int_eq(sessnap_session_flush(a), 0);
+	}
+	ck_assert_int_eq(held_unlinked(id), 2);
+	ck_assert_int_eq(in_child(child_held_fn, &args), 0);
+	ck_assert_int_eq(held_unlinked(id), 2);
+	atomic_store(&hold_fsync, 0);
+	sessnap__writer_quiesce_all();
+	ck_assert_int_eq(held_unlinked(id), 0);
+	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 Suite *writer_suite(void);
 
 Suite *writer_suite(void)
@@ -893,6 +1128,10 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_tick_mode);
 	tcase_add_test(tc, test_fork_child);
 	tcase_add_test(tc, test_fork_while_writing);
+	tcase_add_test(tc, test_unlinked_freed_by_writer);
+	tcase_add_test(tc, test_unlinked_freed_without_thread);
+	tcase_add_test(tc, test_no_space_waits_for_held_files);
+	tcase_add_test(tc, test_fork_drops_held_files);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -304,6 +304,15 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 			    const char *buf, size_t len, char *why,
 			    size_t why_len);
 
+/* ---- Scanner (scan.c) ------------------------------------------------------ */
+
+/*
+ * How many threads classify a scan's sessions: 0 (the default) decides by
+ * the number of sessions and of CPUs; the test suite sets it to run the
+ * threaded path on any machine and any store size.
+ */
+extern unsigned int sessnap__scan_threads;
+
 /* ---- Atomic replace (atomic.c) -------------------------------------------- */
 
 typedef struct {

@@ -36,6 +36,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,11 +333,130 @@ static int info_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/*
+ * Classifying is a few system calls per session, nearly all of it kernel
+ * time that runs in parallel (path lookups under RCU, a private file and
+ * lock each), so a large store is classified by several threads.  They
+ * take chunks of candidates from a shared counter and write each result
+ * into the candidate's own slot; the slots are compacted and sorted once
+ * all are done.  A small store is not worth a thread's start.
+ */
+#define SCAN_CHUNK 64
+#define SCAN_PER_THREAD 256 /* candidates per thread, at least */
+#define SCAN_THREADS_MAX 8
+
+unsigned int sessnap__scan_threads;
+
+struct scan_job {
+	sessnap_store *store;
+	const struct cand *c;
+	sessnap_info *infos;
+	signed char *kept; /* per candidate: 1 listed, 0 vanished */
+	size_t n;
+	atomic_size_t next;  /* the next chunk's first candidate */
+	atomic_bool failed;  /* stop taking chunks */
+	pthread_mutex_t mu;  /* guards the first error below */
+	size_t err_at;	     /* its candidate: the lowest one wins */
+	int err;
+	char err_msg[512];
+};
+
+static void *scan_worker(void *arg)
+{
+	struct scan_job *job = arg;
+	size_t i, end;
+	int rc;
+
+	while (!atomic_load_explicit(&job->failed, memory_order_relaxed)) {
+		i = atomic_fetch_add(&job->next, SCAN_CHUNK);
+		if (i >= job->n)
+			break;
+		end = i + SCAN_CHUNK < job->n ? i + SCAN_CHUNK : job->n;
+		for (; i < end; i++) {
+			rc = classify(&job->infos[i], job->store, &job->c[i]);
+			if (rc >= 0) {
+				job->kept[i] = (signed char)rc;
+				continue;
+			}
+			/* sessnap_last_error() is this thread's own. */
+			pthread_mutex_lock(&job->mu);
+			if (job->err == 0 || i < job->err_at) {
+				job->err = rc;
+				job->err_at = i;
+				strlcpy(job->err_msg, sessnap_last_error(),
+					sizeof(job->err_msg));
+			}
+			pthread_mutex_unlock(&job->mu);
+			atomic_store(&job->failed, true);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static unsigned int scan_threads(size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = n / SCAN_PER_THREAD;
+
+	if (sessnap__scan_threads > 0)
+		return sessnap__scan_threads < SCAN_THREADS_MAX ?
+			       sessnap__scan_threads :
+			       SCAN_THREADS_MAX;
+	if (cpus < 1)
+		cpus = 1;
+	if (want > (size_t)cpus)
+		want = (size_t)cpus;
+	if (want > SCAN_THREADS_MAX)
+		want = SCAN_THREADS_MAX;
+	return want < 1 ? 1 : (unsigned int)want;
+}
+
+/*
+ * Classify every candidate into its slot of infos (kept[i] says whether
+ * slot i was filled).  Helpers that cannot be started leave their share
+ * to the others: the calling thread always works.  Returns 0 or the error
+ * of the lowest candidate that failed, with its message.
+ */
+static int classify_all(struct scan_job *job)
+{
+	pthread_t tids[SCAN_THREADS_MAX];
+	unsigned int want = scan_threads(job->n), started = 0, t;
+	sigset_t all, old;
+
+	atomic_init(&job->next, 0);
+	atomic_init(&job->failed, false);
+	pthread_mutex_init(&job->mu, NULL);
+	job->err = 0;
+	job->err_at = 0;
+	if (want > 1) {
+		/* The app's signal handlers must run on the app's threads. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		for (t = 0; t + 1 < want; t++) {
+			if (pthread_create(&tids[started], NULL, scan_worker,
+					   job) != 0)
+				break;
+			started++;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	scan_worker(job);
+	for (t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	pthread_mutex_destroy(&job->mu);
+	if (job->err < 0)
+		return sessnap__error(job->err, "%s", job->err_msg);
+	return 0;
+}
+
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags)
 {
 	struct cand *c = NULL;
 	sessnap_info *infos = NULL;
+	signed char *kept = NULL;
+	struct scan_job job;
 	size_t n = 0, i, count = 0;
 	int rc;
 
@@ -350,24 +471,36 @@ int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 				      flags & ~SESSNAP_SCAN_RECOVERABLE);
 	if ((rc = list_candidates(&c, &n, store)) < 0)
 		return rc;
-	if (n > 0 && (infos = calloc(n, sizeof(*infos))) == NULL) {
+	if (n > 0 && ((infos = calloc(n, sizeof(*infos))) == NULL ||
+		      (kept = calloc(n, sizeof(*kept))) == NULL)) {
 		rc = sessnap__error(SESSNAP_ENOMEM, "out of memory");
 		goto on_error;
 	}
+	job.store = store;
+	job.c = c;
+	job.infos = infos;
+	job.kept = kept;
+	job.n = n;
+	rc = n > 0 ? classify_all(&job) : 0;
+	/* Compact the filled slots, in candidate order. */
 	for (i = 0; i < n; i++) {
-		rc = classify(&infos[count], store, &c[i]);
-		if (rc < 0)
-			goto on_error;
-		if (rc == 0)
+		if (!kept[i])
 			continue;
-		if ((flags & SESSNAP_SCAN_RECOVERABLE) &&
-		    infos[count].status != SESSNAP_STATUS_CRASHED) {
-			free(infos[count].label);
-			infos[count].label = NULL;
+		if (rc < 0 || ((flags & SESSNAP_SCAN_RECOVERABLE) &&
+			       infos[i].status != SESSNAP_STATUS_CRASHED)) {
+			free(infos[i].label);
+			infos[i].label = NULL;
 			continue;
 		}
+		if (count != i)
+			infos[count] = infos[i];
 		count++;
 	}
+	if (rc < 0) {
+		count = 0;
+		goto on_error;
+	}
+	free(kept);
 	free(c);
 	if (count > 0)
 		qsort(infos, count, sizeof(*infos), info_cmp);
@@ -380,6 +513,7 @@ int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 	return 0;
 
 on_error:
+	free(kept);
 	free(c);
 	sessnap_scan_free(infos, count);
 	return rc;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -302,7 +303,215 @@ START_TEST(test_fault_emfile)
 }
 END_TEST
 
+/* ---- threads -------------------------------------------------------------- */
+
+#define MIXED 300
+
+/*
+ * A store of MIXED sessions of every kind, the kind chosen by i % 7:
+ * crashed, completed, corrupt main with a good .prev, .prev alone,
+ * foreign, newer format, and running (its lock held by this process, on
+ * lock_fds[i / 7]).  Saved times are all distinct; counts[] gets how many
+ * of each status there are.
+ */
+static void make_mixed(sessnap_store *store, int *lock_fds,
+		       size_t counts[SESSNAP_STATUS_CORRUPT + 1])
+{
+	static const sessnap_status kinds[7] = {
+		SESSNAP_STATUS_CRASHED, SESSNAP_STATUS_COMPLETED,
+		SESSNAP_STATUS_CRASHED, SESSNAP_STATUS_CRASHED,
+		SESSNAP_STATUS_FOREIGN, SESSNAP_STATUS_NEWER,
+		SESSNAP_STATUS_RUNNING,
+	};
+	char id[SESSNAP_ID_LEN + 1], name[64], label[32];
+	sessnap__header h;
+	unsigned int i;
+
+	memset(counts, 0, sizeof(size_t) * (SESSNAP_STATUS_CORRUPT + 1));
+	for (i = 0; i < MIXED; i++) {
+		su_id(id, 1000 + i);
+		su_header(&h, id, NOW_MS + i);
+		snprintf(label, sizeof(label), "document %u", i);
+		strlcpy(h.label, label, sizeof(h.label));
+		h.seq = i;
+		snprintf(name, sizeof(name), "%s.snap", id);
+		switch (i % 7) {
+		case 1:
+			h.completed = true;
+			break;
+		case 2:
+			tu_write_file(tu_dir, name, "\0\0\0\0", 4);
+			/* fall through */
+		case 3:
+			snprintf(name, sizeof(name), "%s.snap.prev", id);
+			break;
+		case 4:
+			strlcpy(h.owner.host, "elsewhere.example",
+				sizeof(h.owner.host));
+			break;
+		case 5:
+			h.format_version = SESSNAP_FORMAT_VERSION + 1;
+			break;
+		case 6:
+			ck_assert_int_eq(
+			    sessnap__lock_take(&lock_fds[i / 7], store, id), 0);
+			break;
+		}
+		su_put_snap(name, &h, "{\"a\":1}");
+		counts[kinds[i % 7]]++;
+	}
+}
+
+/*
+ * Several threads classify a large store exactly as one does: the same
+ * sessions, statuses, flags, headers and order.
+ */
+START_TEST(test_threads_match_one)
+{
+	sessnap_store *store = su_store_open();
+	int lock_fds[MIXED / 7 + 1];
+	size_t counts[SESSNAP_STATUS_CORRUPT + 1], got[SESSNAP_STATUS_CORRUPT + 1];
+	sessnap_info *one, *many;
+	size_t n1 = 0, n2 = 0, i;
+
+	make_mixed(store, lock_fds, counts);
+	sessnap__scan_threads = 1;
+	one = scan_all(store, &n1);
+	sessnap__scan_threads = 4;
+	many = scan_all(store, &n2);
+	sessnap__scan_threads = 0;
+	ck_assert_uint_eq(n1, MIXED);
+	ck_assert_uint_eq(n2, MIXED);
+	memset(got, 0, sizeof(got));
+	for (i = 0; i < n2; i++) {
+		ck_assert_str_eq(one[i].id, many[i].id);
+		ck_assert_int_eq(one[i].status, many[i].status);
+		ck_assert_uint_eq(one[i].flags, many[i].flags);
+		ck_assert_uint_eq(one[i].seq, many[i].seq);
+		ck_assert_int_eq(one[i].saved_ms, many[i].saved_ms);
+		ck_assert_str_eq(one[i].label ? one[i].label : "",
+				 many[i].label ? many[i].label : "");
+		/* newest first (by mtime when there is no header) */
+		if (i > 0)
+			ck_assert_int_ge(many[i - 1].saved_ms
+					     ? many[i - 1].saved_ms
+					     : many[i - 1].mtime_ms,
+					 many[i].saved_ms ? many[i].saved_ms
+							  : many[i].mtime_ms);
+		got[many[i].status]++;
+	}
+	for (i = 0; i <= SESSNAP_STATUS_CORRUPT; i++)
+		ck_assert_uint_eq(got[i], counts[i]);
+	sessnap_scan_free(one, n1);
+	sessnap_scan_free(many, n2);
+
+	/* The recoverable filter on the threaded path: the crashed only. */
+	sessnap__scan_threads = 4;
+	ck_assert_int_eq(sessnap_scan(&many, &n2, store,
+				      SESSNAP_SCAN_RECOVERABLE),
+			 0);
+	sessnap__scan_threads = 0;
+	ck_assert_uint_eq(n2, counts[SESSNAP_STATUS_CRASHED]);
+	for (i = 0; i < n2; i++)
+		ck_assert_int_eq(many[i].status, SESSNAP_STATUS_CRASHED);
+	sessnap_scan_free(many, n2);
+	for (i = 0; i < MIXED / 7 + (MIXED % 7 > 6); i++)
+		close(lock_fds[i]);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * A system error on any thread fails the whole scan with its message,
+ * returns nothing, and leaks no descriptor and no memory (the sanitizer
+ * and valgrind runs check the latter).
+ */
+START_TEST(test_threads_fault)
+{
+	static const unsigned long nths[] = { 1, 40, 150, 299, 100000 };
+	static const unsigned int kinds[] = { SESSNAP__SYS_READ,
+					      SESSNAP__SYS_FLOCK };
+	sessnap_store *store = su_store_open();
+	int lock_fds[MIXED / 7 + 1];
+	size_t counts[SESSNAP_STATUS_CORRUPT + 1], n, i, k;
+	sessnap_info *infos;
+	int fds, rc;
+
+	make_mixed(store, lock_fds, counts);
+	fds = tu_count_fds();
+	sessnap__scan_threads = 4;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
+			sessnap__fault_arm(kinds[k], nths[i], EIO, 0);
+			infos = (sessnap_info *)1;
+			n = 7;
+			rc = sessnap_scan(&infos, &n, store, 0);
+			sessnap__fault_disarm();
+			ck_assert_int_eq(tu_count_fds(), fds);
+			if (sessnap__fault_fired() == 0) {
+				ck_assert_int_eq(rc, 0);
+				ck_assert_uint_eq(n, MIXED);
+				sessnap_scan_free(infos, n);
+				continue;
+			}
+			ck_assert_msg(rc == SESSNAP_EIO, "%s",
+				      sessnap_last_error());
+			ck_assert_ptr_null(infos);
+			ck_assert_uint_eq(n, 0);
+			ck_assert_ptr_nonnull(
+			    strstr(sessnap_last_error(), tu_dir));
+		}
+	}
+	sessnap__scan_threads = 0;
+	for (i = 0; i < MIXED / 7 + (MIXED % 7 > 6); i++)
+		close(lock_fds[i]);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- edge ---------------------------------------------------------------- */
+
+/*
+ * A header longer than the scanner's first read (a label of 256 quotes
+ * is 512 bytes escaped, and a long host name) is read whole by a second
+ * read.
+ */
+START_TEST(test_long_header)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+	sessnap_info *infos;
+	size_t n = 0;
+
+	su_id(id, 8);
+	su_header(&h, id, NOW_MS);
+	memset(h.label, '"', SESSNAP_LABEL_MAX);
+	h.label[SESSNAP_LABEL_MAX] = '\0';
+	memset(h.owner.host, 'h', SESSNAP_HOST_MAX);
+	h.owner.host[SESSNAP_HOST_MAX] = '\0';
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{}");
+	{
+		char path[4096], line[4096];
+		FILE *f;
+
+		tu_join(path, sizeof(path), tu_dir, name);
+		f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+		fclose(f);
+		ck_assert_uint_gt(strlen(line), 1024);
+	}
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_FOREIGN);
+	ck_assert_str_eq(infos[0].label, h.label);
+	ck_assert_str_eq(infos[0].owner.host, h.owner.host);
+	sessnap_scan_free(infos, n);
+	sessnap_store_close(store);
+}
+END_TEST
 
 START_TEST(test_empty_store)
 {
@@ -571,6 +780,12 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_fault_emfile);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("threads");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_threads_match_one);
+	tcase_add_test(tc, test_threads_fault);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("edge");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_empty_store);
@@ -580,6 +795,7 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_header_id_mismatch);
 	tcase_add_test(tc, test_ignores_what_is_not_a_session);
 	tcase_add_test(tc, test_big_state_header_only);
+	tcase_add_test(tc, test_long_header);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -477,14 +477,16 @@ static int header_of(sessnap__header *out, size_t *hlen, const char *buf,
 	return sessnap__header_parse(out, buf, *hlen, why, why_len);
 }
 
+#define HEAD_FIRST 1024
+
 int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 			 sessnap_store *store, const char *name, char *why,
 			 size_t why_len)
 {
 	char buf[SESSNAP__HEADER_MAX];
 	struct stat st;
-	size_t hlen = 0;
-	ssize_t n;
+	size_t hlen = 0, want;
+	ssize_t n, more;
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
@@ -495,11 +497,21 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	/*
 	 * A snapshot never changes once it is in place (saves rename a new
 	 * inode over it), so its size bounds the read: a small file costs
-	 * one read(2), not a second one to see end-of-file.
+	 * one read(2), not a second one to see end-of-file.  The first read
+	 * asks for HEAD_FIRST bytes, which hold a typical header (about 400
+	 * bytes) with room to spare; only a header longer than that costs a
+	 * second read, up to the bound.  The scanner reads one header per
+	 * session, and copying 4 KiB where 400 bytes were needed was a
+	 * visible share of its time.
 	 */
-	n = read_full(fd, buf,
-		      (uint64_t)st.st_size < sizeof(buf) ? (size_t)st.st_size :
-							   sizeof(buf));
+	want = (uint64_t)st.st_size < sizeof(buf) ? (size_t)st.st_size :
+						     sizeof(buf);
+	n = read_full(fd, buf, want < HEAD_FIRST ? want : HEAD_FIRST);
+	if (n == HEAD_FIRST && want > HEAD_FIRST &&
+	    memchr(buf, '\n', HEAD_FIRST) == NULL) {
+		more = read_full(fd, buf + HEAD_FIRST, want - HEAD_FIRST);
+		n = more < 0 ? more : n + more;
+	}
 	if (n < 0) {
 		rc = read_error(store, name, why, why_len);
 		SYS(close)(fd);

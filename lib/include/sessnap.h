@@ -336,7 +336,10 @@ int sessnap_session_update(sessnap_session *session,
 int sessnap_session_save(sessnap_session *session);
 
 /**
- * Wait until every update handed over so far is durable.
+ * Wait until every update handed over so far is durable.  The save runs
+ * on the calling thread; freeing the older generation it replaced is left
+ * to the store's writer thread (done in the call with
+ * SESSNAP_STORE_NOTHREAD), so the call returns once the state is durable.
  * @return as sessnap_session_save()
  */
 int sessnap_session_flush(sessnap_session *session);
@@ -607,6 +610,11 @@ typedef struct {
  * different host SESSNAP_STATUS_FOREIGN, and anything else
  * SESSNAP_STATUS_CRASHED.  Sorted by saved time (by mtime when there is no
  * usable header), newest first.
+ *
+ * A store of 512 sessions or more is classified by up to one thread per
+ * online CPU (at most 8), started and joined within the call, with every
+ * signal blocked; the result is the same as with one thread.  Safe to call
+ * from several threads at once.
  *
  * @param out receives an array owned by the caller (NULL when empty); free
  *        it with sessnap_scan_free()

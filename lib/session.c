@@ -369,12 +369,12 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 				     store->durability, &committed, release_fd);
 	/*
 	 * Out of space while the writer still holds files that earlier
-	 * saves unlinked (sessnap__writer_park()): once it has closed them,
-	 * their space is free, so try once more.  The failed attempt left
+	 * saves unlinked (sessnap__writer_park()): close them here, which
+	 * frees their space, and try once more.  The failed attempt left
 	 * nothing behind.
 	 */
 	if (rc == SESSNAP_ENOSPC && !committed && release_fd != NULL &&
-	    sessnap__writer_release_wait(store))
+	    sessnap__writer_release_now(store))
 		rc = sessnap__atomic_replace(store, snap, prev, bufs,
 					     newline_follows ? 2 : 3,
 					     store->durability, &committed,

@@ -309,25 +309,24 @@ static void release_parked(sessnap_store *store)
 	pthread_cond_broadcast(&store->cond);
 }
 
-bool sessnap__writer_release_wait(sessnap_store *store)
+bool sessnap__writer_release_now(sessnap_store *store)
 {
-	bool waited = false;
+	int fds[SESSNAP__RELEASE_MAX];
+	unsigned int i, n;
+	bool any;
 
 	pthread_mutex_lock(&store->mu);
-	if (on_writer(store)) {
-		pthread_mutex_unlock(&store->mu);
-		return false;
-	}
-	while (store->release_n > 0 || store->releasing > 0) {
-		waited = true;
-		if (store->writer_sleeping) {
-			store->writer_sleeping = false;
-			pthread_cond_signal(&store->writer_cond);
-		}
+	n = store->release_n;
+	memcpy(fds, store->release_fds, n * sizeof(fds[0]));
+	store->release_n = 0;
+	any = n > 0 || store->releasing > 0;
+	/* The writer is closing some: a close, not a save, to wait for. */
+	while (store->releasing > 0)
 		pthread_cond_wait(&store->cond, &store->mu);
-	}
 	pthread_mutex_unlock(&store->mu);
-	return waited;
+	for (i = 0; i < n; i++)
+		sessnap__sys_release(fds[i]);
+	return any;
 }
 
 void sessnap__writer_quiesce_all(void)

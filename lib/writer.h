@@ -36,12 +36,14 @@ void sessnap__writer_wake(sessnap_store *store);
  */
 int sessnap__writer_park(sessnap_store *store, int fd, bool *wake);
 /*
- * Wait until the writer has closed every descriptor parked with it, waking
- * it if need be; returns whether there was any.  A save that failed for
- * want of space retries once after this: the files the writer held may be
- * what it lacked.  Returns false at once on the writer's own thread.
+ * Close, on the calling thread, every descriptor parked with the writer,
+ * and wait for those the writer is closing at this moment; returns whether
+ * there was any.  A save that failed for want of space retries once after
+ * this: the files held may be what it lacked.  It never waits for the
+ * writer's saves, only for closes already under way.  Called without
+ * store->mu.
  */
-bool sessnap__writer_release_wait(sessnap_store *store);
+bool sessnap__writer_release_now(sessnap_store *store);
 /*
  * For the test suite: wait until no store's writer holds or is closing a
  * parked descriptor, so that counting the process's descriptors is exact.

@@ -413,7 +413,7 @@ static void reap_start(struct reaper *r)
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r->started = pthread_create(&r->thread, NULL, reaper_main, r) == 0;
+	r->started = SYS(thread_create)(&r->thread, reaper_main, r) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!r->started) {
 		pthread_cond_destroy(&r->cv);

@@ -49,6 +49,9 @@ struct sessnap__sys {
 	DIR *(*fdopendir)(int fd);
 	struct dirent *(*readdir)(DIR *dir);
 	int (*closedir)(DIR *dir);
+	/* pthread_create: returns 0 or an error number, as it does */
+	int (*thread_create)(pthread_t *thread, void *(*fn)(void *),
+			     void *arg);
 };
 
 extern struct sessnap__sys sessnap__sys;
@@ -78,7 +81,14 @@ enum sessnap__sys_kind {
 	SESSNAP__SYS_CLOSE = 1u << 10, /* close, closedir */
 	SESSNAP__SYS_STAT = 1u << 11, /* fstat, fstatat */
 	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
-	SESSNAP__SYS_ALL = (1u << 13) - 1
+	SESSNAP__SYS_ALL = (1u << 13) - 1,
+	/*
+	 * Thread creation (the writer, the cleaner's reaper, the scan's
+	 * helpers).  Not part of SESSNAP__SYS_ALL: where it fails the
+	 * library mostly does without the thread and succeeds, which the
+	 * sweeps over every call do not expect.
+	 */
+	SESSNAP__SYS_THREAD = 1u << 13
 };
 
 #define SESSNAP__FAULT_PERSISTENT (1u << 0)

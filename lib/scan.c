@@ -434,7 +434,7 @@ static int classify_all(struct scan_job *job)
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		for (t = 0; t + 1 < want; t++) {
-			if (pthread_create(&tids[started], NULL, scan_worker,
+			if (SYS(thread_create)(&tids[started], scan_worker,
 					   job) != 0)
 				break;
 			started++;

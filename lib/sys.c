@@ -329,6 +329,16 @@ static int sys_closedir(DIR *dir)
 	return closedir(dir);
 }
 
+static int sys_thread_create(pthread_t *thread, void *(*fn)(void *),
+			     void *arg)
+{
+	int f = fault_check(SESSNAP__SYS_THREAD);
+
+	if (f > 0)
+		return f;
+	return pthread_create(thread, NULL, fn, arg);
+}
+
 struct sessnap__sys sessnap__sys = {
 	.openat = sys_openat,
 	.flopenat = sys_flopenat,
@@ -348,4 +358,5 @@ struct sessnap__sys sessnap__sys = {
 	.fdopendir = sys_fdopendir,
 	.readdir = sys_readdir,
 	.closedir = sys_closedir,
+	.thread_create = sys_thread_create,
 };

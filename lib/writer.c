@@ -416,12 +416,17 @@ int sessnap__writer_start(sessnap_store *store)
 	/* The app's signal handlers must run on the app's threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&store->writer, NULL, writer_main, store);
+	err = SYS(thread_create)(&store->writer, writer_main, store);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != 0) {
+		char buf[256];
+
 		sessnap__writer_stop(store);
-		return sessnap__syserr(err, "start of the writer thread for",
-				       store->path);
+		/* EAGAIN here means out of threads or memory, not "busy". */
+		return sessnap__error(
+		    err == EAGAIN ? SESSNAP_ENOMEM : sessnap__errno_code(err),
+		    "start of the writer thread for %s failed: %s",
+		    store->path, sessnap__strerror_r(err, buf, sizeof(buf)));
 	}
 	store->writer_running = true;
 	return 0;

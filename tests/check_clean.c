@@ -244,6 +244,36 @@ START_TEST(test_many_sessions_all_closed)
 }
 END_TEST
 
+/*
+ * Without its reaper thread (thread creation fails), the cleaner closes
+ * each removed file itself: the same result, nothing left open.
+ */
+START_TEST(test_reaper_unavailable)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	int i, n = 100, fds = tu_count_fds();
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%032x", i + 16);
+		snprintf(name, sizeof(name), "%s.snap", id);
+		put_snap_in(tu_dir, name, id, NOW - 8 * DAY_MS, true, NULL,
+			    SESSNAP_FORMAT_VERSION);
+	}
+	sessnap__fault_arm(SESSNAP__SYS_THREAD, 1, EAGAIN,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_uint_eq(r.removed_completed, (unsigned)n);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_store_close(s);
+}
+END_TEST
+
 START_TEST(test_keeps_young_completed)
 {
 	sessnap_store *s = open_store();
@@ -1047,6 +1077,7 @@ Suite *clean_suite(void)
 	tcase_add_checked_fixture(tc, host_setup, NULL);
 	tcase_add_test(tc, test_removes_old_completed_all_files);
 	tcase_add_test(tc, test_many_sessions_all_closed);
+	tcase_add_test(tc, test_reaper_unavailable);
 	tcase_add_test(tc, test_keeps_young_completed);
 	tcase_add_test(tc, test_crashed_uses_longer_age);
 	tcase_add_test(tc, test_age_from_header_not_mtime);

@@ -422,6 +422,44 @@ START_TEST(test_threads_match_one)
 END_TEST
 
 /*
+ * Helpers that cannot be started (thread creation fails for the first
+ * one, or from the second on) leave their share to the threads that run:
+ * the same result.
+ */
+START_TEST(test_threads_unavailable)
+{
+	sessnap_store *store = su_store_open();
+	int lock_fds[MIXED / 7 + 1];
+	size_t counts[SESSNAP_STATUS_CORRUPT + 1], n1 = 0, n2 = 0, i;
+	sessnap_info *one, *some;
+	unsigned long nth;
+
+	make_mixed(store, lock_fds, counts);
+	sessnap__scan_threads = 1;
+	one = scan_all(store, &n1);
+	sessnap__scan_threads = 4;
+	for (nth = 1; nth <= 2; nth++) {
+		sessnap__fault_arm(SESSNAP__SYS_THREAD, nth, EAGAIN,
+				   SESSNAP__FAULT_PERSISTENT);
+		some = scan_all(store, &n2);
+		ck_assert_uint_eq(sessnap__fault_fired(), 1);
+		sessnap__fault_disarm();
+		ck_assert_uint_eq(n2, n1);
+		for (i = 0; i < n2; i++) {
+			ck_assert_str_eq(one[i].id, some[i].id);
+			ck_assert_int_eq(one[i].status, some[i].status);
+		}
+		sessnap_scan_free(some, n2);
+	}
+	sessnap__scan_threads = 0;
+	sessnap_scan_free(one, n1);
+	for (i = 0; i < MIXED / 7 + (MIXED % 7 > 6); i++)
+		close(lock_fds[i]);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
  * A system error on any thread fails the whole scan with its message,
  * returns nothing, and leaks no descriptor and no memory (the sanitizer
  * and valgrind runs check the latter).
@@ -784,6 +822,7 @@ Suite *scan_suite(void)
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_threads_match_one);
 	tcase_add_test(tc, test_threads_fault);
+	tcase_add_test(tc, test_threads_unavailable);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("edge");

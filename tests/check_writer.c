@@ -651,6 +651,32 @@ START_TEST(test_app_never_blocked)
 }
 END_TEST
 
+/*
+ * A writer thread that cannot be started fails the store's opening with
+ * a message naming the store, and leaves nothing behind.
+ */
+START_TEST(test_writer_start_failure)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	int fds = tu_count_fds();
+
+	o.dir = tu_dir;
+	o.app = "writer-test";
+	sessnap__fault_arm(SESSNAP__SYS_THREAD, 1, EAGAIN, 0);
+	ck_assert_int_eq(sessnap_store_open(&store, &o), SESSNAP_ENOMEM);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_ptr_null(store);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "writer thread"));
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
+	ck_assert_int_eq(tu_count_fds(), fds);
+	/* Nothing is left half-open: the next attempt works. */
+	ck_assert_int_eq(sessnap_store_open(&store, &o), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	sessnap_store *store = open_store(100, 0);
@@ -1115,6 +1141,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_failed_flush_wakes_writer);
 	tcase_add_test(tc, test_app_never_blocked);
 	tcase_add_test(tc, test_bad_arguments);
+	tcase_add_test(tc, test_writer_start_failure);
 	suite_add_tcase(suite, tc);
 
 	tc = tcase_create("edge");

@@ -379,7 +379,7 @@ struct sessnap_store {
 	int64_t writer_wake_at; /* monotonic ms; INT64_MAX: no deadline */
 	bool writer_registered; /* in the fork registry (writer.c) */
 	/* Descriptors of files that saves unlinked, for the writer to close
-	 * (sessnap__writer_park()); guarded by mu. */
+	 * (sessnap__writer_release()); guarded by mu. */
 	int release_fds[SESSNAP__RELEASE_MAX];
 	unsigned int release_n;
 	unsigned int releasing; /* being closed by the writer right now */

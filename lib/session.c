@@ -369,7 +369,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 				     store->durability, &committed, release_fd);
 	/*
 	 * Out of space while the writer still holds files that earlier
-	 * saves unlinked (sessnap__writer_park()): close them here, which
+	 * saves unlinked (sessnap__writer_release()): close them here, which
 	 * frees their space, and try once more.  The failed attempt left
 	 * nothing behind.
 	 */
@@ -496,8 +496,7 @@ int sessnap__session_save_pending(sessnap_session *s)
 {
 	sessnap_store *store = s->store;
 	sessnap__save_job job;
-	bool wake;
-	int rc, release;
+	int rc;
 
 	pthread_mutex_lock(&store->mu);
 	while (s->saving)
@@ -513,13 +512,9 @@ int sessnap__session_save_pending(sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
-	release = sessnap__writer_park(store, job.release_fd, &wake);
 	pthread_mutex_unlock(&store->mu);
-	if (wake)
-		sessnap__writer_wake(store);
 	free(job.buf);
-	if (release >= 0)
-		sessnap__sys_release(release);
+	sessnap__writer_release(store, job.release_fd);
 	return rc;
 }
 

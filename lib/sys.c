@@ -282,7 +282,7 @@ static int sys_close(int fd)
 
 /*
  * Close a descriptor held only so that an unlinked file is freed later
- * (sessnap__writer_park()).  Its result cannot matter, and these closes
+ * (sessnap__writer_release()).  Its result cannot matter, and these closes
  * run on the writer thread at times no test controls, so no fault is
  * injected here and nothing is traced: a fault armed for a save must hit
  * that save's calls.

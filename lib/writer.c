@@ -220,8 +220,8 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	char msg[768], *drop;
 	unsigned int failures, shift;
 	uint64_t backoff;
-	bool recovered, wake, wake_release;
-	int rc, release;
+	bool recovered, wake;
+	int rc;
 
 	sessnap__session_take(&job, s);
 	recovered = s->failures > 0;
@@ -231,7 +231,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
-	release = sessnap__writer_park(store, job.release_fd, &wake_release);
 	drop = job.buf;
 	msg[0] = '\0';
 	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
@@ -263,11 +262,10 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	wake = s->has_pending &&
 	       sessnap__writer_notify(store, due_at(s, store->interval_ms));
 	pthread_mutex_unlock(&store->mu);
-	if (wake || wake_release)
+	if (wake)
 		sessnap__writer_wake(store);
 	free(drop);
-	if (release >= 0)
-		sessnap__sys_release(release);
+	sessnap__writer_release(store, job.release_fd);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
@@ -289,7 +287,7 @@ static bool on_writer(const sessnap_store *store)
 }
 
 /*
- * Close the descriptors that saves parked (sessnap__writer_park()), with
+ * Close the descriptors that saves parked (sessnap__writer_release()), with
  * the mutex dropped: each close may free a file, which can wait for the
  * disk.  Called and returns with store->mu held.
  */
@@ -311,21 +309,16 @@ static void release_parked(sessnap_store *store)
 
 bool sessnap__writer_release_now(sessnap_store *store)
 {
-	int fds[SESSNAP__RELEASE_MAX];
-	unsigned int i, n;
 	bool any;
 
 	pthread_mutex_lock(&store->mu);
-	n = store->release_n;
-	memcpy(fds, store->release_fds, n * sizeof(fds[0]));
-	store->release_n = 0;
-	any = n > 0 || store->releasing > 0;
+	any = store->release_n > 0 || store->releasing > 0;
+	if (store->release_n > 0)
+		release_parked(store);
 	/* The writer is closing some: a close, not a save, to wait for. */
 	while (store->releasing > 0)
 		pthread_cond_wait(&store->cond, &store->mu);
 	pthread_mutex_unlock(&store->mu);
-	for (i = 0; i < n; i++)
-		sessnap__sys_release(fds[i]);
 	return any;
 }
 
@@ -344,20 +337,27 @@ void sessnap__writer_quiesce_all(void)
 	pthread_mutex_unlock(&registry_mu);
 }
 
-int sessnap__writer_park(sessnap_store *store, int fd, bool *wake)
+void sessnap__writer_release(sessnap_store *store, int fd)
 {
-	*wake = false;
+	bool wake = false;
+
+	if (fd < 0)
+		return;
+	pthread_mutex_lock(&store->mu);
 	/* The writer's own saves close right after their outcome is out. */
-	if (fd < 0 || !store->writer_running || store->writer_stop ||
-	    on_writer(store) || store->release_n >= SESSNAP__RELEASE_MAX)
-		return fd;
-	store->release_fds[store->release_n++] = fd;
-	if (store->writer_sleeping) {
+	if (store->writer_running && !store->writer_stop &&
+	    !on_writer(store) && store->release_n < SESSNAP__RELEASE_MAX) {
+		store->release_fds[store->release_n++] = fd;
+		fd = -1;
 		/* Once woken it closes them all before it sleeps again. */
+		wake = store->writer_sleeping;
 		store->writer_sleeping = false;
-		*wake = true;
 	}
-	return -1;
+	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
+	if (fd >= 0)
+		sessnap__sys_release(fd);
 }
 
 static void *writer_main(void *arg)

@@ -24,17 +24,15 @@ void sessnap__writer_stop(sessnap_store *store);
 bool sessnap__writer_notify(sessnap_store *store, int64_t due_ms);
 void sessnap__writer_wake(sessnap_store *store);
 /*
- * Hand the writer a descriptor that a save held for the file it unlinked
- * (see sessnap__atomic_replace()), so that the file is freed after the
- * save's outcome is reported rather than before.  Called with store->mu
- * held.  Returns -1 when the writer took it, and sets *wake when the
- * writer must be woken (sessnap__writer_wake(), once the mutex is
- * dropped); otherwise returns fd, which the caller closes once the mutex
- * is dropped: on the writer's own thread (nobody waits for it there),
- * with no writer thread (SESSNAP_STORE_NOTHREAD, a stopping writer) or
- * with too many parked already.
+ * Release a descriptor that a save held for the file it unlinked (see
+ * sessnap__atomic_replace(); -1 does nothing), so that the file is freed
+ * after the save's outcome is reported rather than before: the writer
+ * thread closes it before its next save.  It is closed here instead on
+ * the writer's own thread (nobody waits for it there), with no writer
+ * thread (SESSNAP_STORE_NOTHREAD, a stopping writer) or with too many
+ * parked already.  Called without store->mu.
  */
-int sessnap__writer_park(sessnap_store *store, int fd, bool *wake);
+void sessnap__writer_release(sessnap_store *store, int fd);
 /*
  * Close, on the calling thread, every descriptor parked with the writer,
  * and wait for those the writer is closing at this moment; returns whether

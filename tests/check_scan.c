@@ -311,11 +311,16 @@ END_TEST
  * A store of MIXED sessions of every kind, the kind chosen by i % 7:
  * crashed, completed, corrupt main with a good .prev, .prev alone,
  * foreign, newer format, and running (its lock held by this process, on
- * lock_fds[i / 7]).  Saved times are all distinct; counts[] gets how many
+ * lock_fds[i / 7]).  Saved times are all distinct; counts[] says how many
  * of each status there are.
  */
-static void make_mixed(sessnap_store *store, int *lock_fds,
-		       size_t counts[SESSNAP_STATUS_CORRUPT + 1])
+struct mixed {
+	sessnap_store *store;
+	int lock_fds[MIXED / 7];
+	size_t counts[SESSNAP_STATUS_CORRUPT + 1];
+};
+
+static void mixed_open(struct mixed *m)
 {
 	static const sessnap_status kinds[7] = {
 		SESSNAP_STATUS_CRASHED, SESSNAP_STATUS_COMPLETED,
@@ -327,7 +332,8 @@ static void make_mixed(sessnap_store *store, int *lock_fds,
 	sessnap__header h;
 	unsigned int i;
 
-	memset(counts, 0, sizeof(size_t) * (SESSNAP_STATUS_CORRUPT + 1));
+	memset(m, 0, sizeof(*m));
+	m->store = su_store_open();
 	for (i = 0; i < MIXED; i++) {
 		su_id(id, 1000 + i);
 		su_header(&h, id, NOW_MS + i);
@@ -354,12 +360,36 @@ static void make_mixed(sessnap_store *store, int *lock_fds,
 			break;
 		case 6:
 			ck_assert_int_eq(
-			    sessnap__lock_take(&lock_fds[i / 7], store, id), 0);
+			    sessnap__lock_take(&m->lock_fds[i / 7], m->store,
+					       id),
+			    0);
 			break;
 		}
 		su_put_snap(name, &h, "{\"a\":1}");
-		counts[kinds[i % 7]]++;
+		m->counts[kinds[i % 7]]++;
 	}
+}
+
+static void mixed_close(struct mixed *m)
+{
+	size_t i;
+
+	sessnap__scan_threads = 0;
+	for (i = 0; i < MIXED / 7; i++)
+		close(m->lock_fds[i]);
+	sessnap_store_close(m->store);
+}
+
+/* Scan the whole store on `threads` threads. */
+static sessnap_info *scan_on(sessnap_store *store, unsigned int threads,
+			     size_t *n)
+{
+	sessnap_info *infos;
+
+	sessnap__scan_threads = threads;
+	infos = scan_all(store, n);
+	sessnap__scan_threads = 0;
+	return infos;
 }
 
 /*
@@ -368,18 +398,14 @@ static void make_mixed(sessnap_store *store, int *lock_fds,
  */
 START_TEST(test_threads_match_one)
 {
-	sessnap_store *store = su_store_open();
-	int lock_fds[MIXED / 7 + 1];
-	size_t counts[SESSNAP_STATUS_CORRUPT + 1], got[SESSNAP_STATUS_CORRUPT + 1];
+	struct mixed m;
+	size_t got[SESSNAP_STATUS_CORRUPT + 1];
 	sessnap_info *one, *many;
 	size_t n1 = 0, n2 = 0, i;
 
-	make_mixed(store, lock_fds, counts);
-	sessnap__scan_threads = 1;
-	one = scan_all(store, &n1);
-	sessnap__scan_threads = 4;
-	many = scan_all(store, &n2);
-	sessnap__scan_threads = 0;
+	mixed_open(&m);
+	one = scan_on(m.store, 1, &n1);
+	many = scan_on(m.store, 4, &n2);
 	ck_assert_uint_eq(n1, MIXED);
 	ck_assert_uint_eq(n2, MIXED);
 	memset(got, 0, sizeof(got));
@@ -401,23 +427,20 @@ START_TEST(test_threads_match_one)
 		got[many[i].status]++;
 	}
 	for (i = 0; i <= SESSNAP_STATUS_CORRUPT; i++)
-		ck_assert_uint_eq(got[i], counts[i]);
+		ck_assert_uint_eq(got[i], m.counts[i]);
 	sessnap_scan_free(one, n1);
 	sessnap_scan_free(many, n2);
 
 	/* The recoverable filter on the threaded path: the crashed only. */
 	sessnap__scan_threads = 4;
-	ck_assert_int_eq(sessnap_scan(&many, &n2, store,
+	ck_assert_int_eq(sessnap_scan(&many, &n2, m.store,
 				      SESSNAP_SCAN_RECOVERABLE),
 			 0);
-	sessnap__scan_threads = 0;
-	ck_assert_uint_eq(n2, counts[SESSNAP_STATUS_CRASHED]);
+	ck_assert_uint_eq(n2, m.counts[SESSNAP_STATUS_CRASHED]);
 	for (i = 0; i < n2; i++)
 		ck_assert_int_eq(many[i].status, SESSNAP_STATUS_CRASHED);
 	sessnap_scan_free(many, n2);
-	for (i = 0; i < MIXED / 7 + (MIXED % 7 > 6); i++)
-		close(lock_fds[i]);
-	sessnap_store_close(store);
+	mixed_close(&m);
 }
 END_TEST
 
@@ -428,20 +451,17 @@ END_TEST
  */
 START_TEST(test_threads_unavailable)
 {
-	sessnap_store *store = su_store_open();
-	int lock_fds[MIXED / 7 + 1];
-	size_t counts[SESSNAP_STATUS_CORRUPT + 1], n1 = 0, n2 = 0, i;
+	struct mixed m;
+	size_t n1 = 0, n2 = 0, i;
 	sessnap_info *one, *some;
 	unsigned long nth;
 
-	make_mixed(store, lock_fds, counts);
-	sessnap__scan_threads = 1;
-	one = scan_all(store, &n1);
-	sessnap__scan_threads = 4;
+	mixed_open(&m);
+	one = scan_on(m.store, 1, &n1);
 	for (nth = 1; nth <= 2; nth++) {
 		sessnap__fault_arm(SESSNAP__SYS_THREAD, nth, EAGAIN,
 				   SESSNAP__FAULT_PERSISTENT);
-		some = scan_all(store, &n2);
+		some = scan_on(m.store, 4, &n2);
 		ck_assert_uint_eq(sessnap__fault_fired(), 1);
 		sessnap__fault_disarm();
 		ck_assert_uint_eq(n2, n1);
@@ -451,11 +471,8 @@ START_TEST(test_threads_unavailable)
 		}
 		sessnap_scan_free(some, n2);
 	}
-	sessnap__scan_threads = 0;
 	sessnap_scan_free(one, n1);
-	for (i = 0; i < MIXED / 7 + (MIXED % 7 > 6); i++)
-		close(lock_fds[i]);
-	sessnap_store_close(store);
+	mixed_close(&m);
 }
 END_TEST
 
@@ -469,13 +486,12 @@ START_TEST(test_threads_fault)
 	static const unsigned long nths[] = { 1, 40, 150, 299, 100000 };
 	static const unsigned int kinds[] = { SESSNAP__SYS_READ,
 					      SESSNAP__SYS_FLOCK };
-	sessnap_store *store = su_store_open();
-	int lock_fds[MIXED / 7 + 1];
-	size_t counts[SESSNAP_STATUS_CORRUPT + 1], n, i, k;
+	struct mixed m;
+	size_t n, i, k;
 	sessnap_info *infos;
 	int fds, rc;
 
-	make_mixed(store, lock_fds, counts);
+	mixed_open(&m);
 	fds = tu_count_fds();
 	sessnap__scan_threads = 4;
 	for (k = 0; k < 2; k++) {
@@ -483,7 +499,7 @@ START_TEST(test_threads_fault)
 			sessnap__fault_arm(kinds[k], nths[i], EIO, 0);
 			infos = (sessnap_info *)1;
 			n = 7;
-			rc = sessnap_scan(&infos, &n, store, 0);
+			rc = sessnap_scan(&infos, &n, m.store, 0);
 			sessnap__fault_disarm();
 			ck_assert_int_eq(tu_count_fds(), fds);
 			if (sessnap__fault_fired() == 0) {
@@ -500,10 +516,7 @@ START_TEST(test_threads_fault)
 			    strstr(sessnap_last_error(), tu_dir));
 		}
 	}
-	sessnap__scan_threads = 0;
-	for (i = 0; i < MIXED / 7 + (MIXED % 7 > 6); i++)
-		close(lock_fds[i]);
-	sessnap_store_close(store);
+	mixed_close(&m);
 }
 END_TEST
 

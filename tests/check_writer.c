@@ -939,6 +939,17 @@ static unsigned int parked(sessnap_store *store)
 	return n;
 }
 
+/* Save states from..to of `s`, each with a flush. */
+static void flush_n(sessnap_session *s, int from, int to)
+{
+	int i;
+
+	for (i = from; i <= to; i++) {
+		update_n(s, i);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
+	}
+}
+
 /*
  * Hold the writer inside a save of a session of its own (its fdatasync
  * waits until hold_fsync is cleared), so that it cannot close what the
@@ -971,14 +982,11 @@ START_TEST(test_unlinked_freed_by_writer)
 	sessnap_store *store = open_store(1, 0);
 	sessnap_session *a = begin(store), *b;
 	char id[SESSNAP_ID_LEN + 1];
-	int fds = tu_count_fds(), i;
+	int fds = tu_count_fds();
 
 	strlcpy(id, sessnap_session_id(a), sizeof(id));
 	b = hold_writer(store);
-	for (i = 1; i <= 2; i++) {
-		update_n(a, i);
-		ck_assert_int_eq(sessnap_session_flush(a), 0);
-	}
+	flush_n(a, 1, 2);
 	/* Nothing unlinked yet: generation 1 is the previous one. */
 	ck_assert_int_eq(held_unlinked(id), 0);
 	update_n(a, 3);
@@ -987,10 +995,7 @@ START_TEST(test_unlinked_freed_by_writer)
 	ck_assert_int_eq(held_unlinked(id), 1);
 	ck_assert_uint_eq(parked(store), 1);
 	ck_assert_int_eq(loaded_n(store, id), 3);
-	for (i = 4; i <= 3 + SESSNAP__RELEASE_MAX + 2; i++) {
-		update_n(a, i);
-		ck_assert_int_eq(sessnap_session_flush(a), 0);
-	}
+	flush_n(a, 4, 3 + SESSNAP__RELEASE_MAX + 2);
 	ck_assert_uint_eq(parked(store), SESSNAP__RELEASE_MAX);
 	ck_assert_int_eq(held_unlinked(id), SESSNAP__RELEASE_MAX);
 	ck_assert_int_eq(loaded_n(store, id), 3 + SESSNAP__RELEASE_MAX + 2);
@@ -1036,14 +1041,10 @@ START_TEST(test_no_space_frees_held_files)
 	sessnap_store *store = open_store(1, 0);
 	sessnap_session *a = begin(store), *b;
 	char id[SESSNAP_ID_LEN + 1];
-	int i;
 
 	strlcpy(id, sessnap_session_id(a), sizeof(id));
 	b = hold_writer(store);
-	for (i = 1; i <= 3; i++) {
-		update_n(a, i);
-		ck_assert_int_eq(sessnap_session_flush(a), 0);
-	}
+	flush_n(a, 1, 3);
 	ck_assert_uint_eq(parked(store), 1);
 	ck_assert_int_eq(held_unlinked(id), 1);
 	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, ENOSPC, 0);
@@ -1092,14 +1093,10 @@ START_TEST(test_fork_drops_held_files)
 	sessnap_session *a = begin(store), *b;
 	char id[SESSNAP_ID_LEN + 1];
 	struct held_args args = { id };
-	int i;
 
 	strlcpy(id, sessnap_session_id(a), sizeof(id));
 	b = hold_writer(store);
-	for (i = 1; i <= 4; i++) {
-		update_n(a, i);
-		ck_assert_int_eq(sessnap_session_flush(a), 0);
-	}
+	flush_n(a, 1, 4);
 	ck_assert_int_eq(held_unlinked(id), 2);
 	ck_assert_int_eq(in_child(child_held_fn, &args), 0);
 	ck_assert_int_eq(held_unlinked(id), 2);

@@ -712,7 +712,16 @@ START_TEST(test_relative_to_store_descriptor)
 }
 END_TEST
 
-START_TEST(test_unlink_failure_reported_and_continues)
+/*
+ * Two old completed sessions; the fault (kind, nth, err) fails the
+ * removal of the first.  The clean returns SESSNAP_EIO with a message
+ * holding both `part1` and `part2`, reports one failure, removes the
+ * other session and goes on.  The failed session lost nothing: its
+ * snapshot is still there, and no lock file was created for it; nothing
+ * is left open.
+ */
+static void one_of_two_fails(unsigned int kind, unsigned long nth, int err,
+			     const char *part1, const char *part2)
 {
 	sessnap_store *s = open_store();
 	sessnap_clean_policy p = policy();
@@ -721,20 +730,24 @@ START_TEST(test_unlink_failure_reported_and_continues)
 
 	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
 	put_snap(".snap", ID2, NOW - 100 * DAY_MS, true);
-	sessnap__fault_arm(SESSNAP__SYS_UNLINK, 1, EIO, 0);
+	sessnap__fault_arm(kind, nth, err, 0);
 	rc = run(&r, s, &p);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EIO);
-	ck_assert_msg(strstr(sessnap_last_error(), "unlinkat of ") != NULL &&
-			  strstr(sessnap_last_error(), ".snap failed") != NULL,
+	ck_assert_msg(strstr(sessnap_last_error(), part1) != NULL &&
+			  strstr(sessnap_last_error(), part2) != NULL,
 		      "%s", sessnap_last_error());
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_uint_eq(r.removed_completed, 1);
-	/* The failed session lost nothing: its snapshot is still there, and
-	 * no lock file was created for it. */
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
 	ck_assert_int_eq(tu_count_fds(), fds);
 	sessnap_store_close(s);
+}
+
+START_TEST(test_unlink_failure_reported_and_continues)
+{
+	one_of_two_fails(SESSNAP__SYS_UNLINK, 1, EIO, "unlinkat of ",
+			 ".snap failed");
 }
 END_TEST
 
@@ -765,25 +778,8 @@ END_TEST
 /* The store gate itself cannot be locked: the session is kept, reported. */
 START_TEST(test_gate_failure_reported)
 {
-	sessnap_store *s = open_store();
-	sessnap_clean_policy p = policy();
-	sessnap_clean_report r;
-	int fds = tu_count_fds();
-
-	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
-	put_snap(".snap", ID2, NOW - 100 * DAY_MS, true);
-	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EIO, 0);
-	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
-	sessnap__fault_disarm();
-	ck_assert_msg(strstr(sessnap_last_error(),
-			     "flock of store directory") != NULL &&
-			  strstr(sessnap_last_error(), tu_dir) != NULL,
-		      "%s", sessnap_last_error());
-	ck_assert_uint_eq(r.failed, 1);
-	ck_assert_uint_eq(r.removed_completed, 1);
-	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
-	ck_assert_int_eq(tu_count_fds(), fds);
-	sessnap_store_close(s);
+	one_of_two_fails(SESSNAP__SYS_FLOCK, 1, EIO, "flock of store directory",
+			 tu_dir);
 }
 END_TEST
 

@@ -13,6 +13,12 @@
  *
  * Exit status: 0 when everything that should go is gone, 1 when some
  * removal (or the opening of a store) failed, 2 on a usage error.
+ *
+ * A store that cannot be opened or listed is not a failed removal: its
+ * error is printed once, it is not counted in "N removals failed", and
+ * when no store at all could be cleaned no summary follows the error, so
+ * a refused store (mode 0777, another owner) prints only the refusal.
+ * The JSON document still counts it in "failed", as it always has.
  */
 #include "config.h"
 
@@ -37,8 +43,12 @@ struct run {
 	const char *prog;
 	bool json, verbose;
 	sessnap_clean_policy pol;
-	/* Totals over every store. */
+	/* Totals over every store.  `failed` counts every failure, the
+	 * stores that could not be opened or listed included; those are
+	 * also in `stores_failed`.  `stores_cleaned` counts the stores that
+	 * were cleaned, fully or in part. */
 	uint64_t sessions, temps, locks, files, bytes, failed;
+	uint64_t stores_failed, stores_cleaned;
 	bool first_store, first_event;
 	int64_t now;
 };
@@ -234,9 +244,12 @@ static void clean_store(struct run *r, sessnap_store *store)
 	else if (r->verbose)
 		printf("cleaning %s\n", sessnap_store_path(store));
 	rc = sessnap_clean(&rep, store, &r->pol, on_event, r);
+	if (rc >= 0 || rep.failed > 0 || rep.files_removed > 0)
+		r->stores_cleaned++;
 	if (rc < 0 && rep.failed == 0) {
 		/* The store could not be listed at all. */
 		rep.failed++;
+		r->stores_failed++;
 		if (!r->json)
 			lib_error(r->prog, rc, "cleaning %s failed",
 				  sessnap_store_path(store));
@@ -259,8 +272,10 @@ static int open_one(sessnap_store **out, struct run *r, const char *dir,
 	int rc = open_store(out, r->prog, dir, app, SESSNAP_STORE_READONLY,
 			    missing_ok);
 
-	if (rc == EXIT_FAIL)
+	if (rc == EXIT_FAIL) {
 		r->failed++;
+		r->stores_failed++;
+	}
 	return rc;
 }
 
@@ -303,6 +318,7 @@ static int clean_all(struct run *r)
 			strerror(rc));
 		free(probe);
 		r->failed++;
+		r->stores_failed++;
 		return EXIT_FAIL;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -504,7 +520,10 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		       (unsigned long long)r.temps, (unsigned long long)r.locks,
 		       (unsigned long long)r.files, (unsigned long long)r.bytes,
 		       (unsigned long long)r.failed);
-	} else {
+	} else if (r.stores_cleaned > 0 || r.stores_failed == 0) {
+		/* Nothing but stores that could not be opened: their errors
+		 * are the whole output. */
+		uint64_t removals = r.failed - r.stores_failed;
 		char size[16];
 
 		human_size(size, sizeof(size), r.bytes);
@@ -519,10 +538,10 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		    (unsigned long long)r.files, r.files == 1 ? "" : "s", size,
 		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would be freed" :
 							    "freed");
-		if (r.failed)
+		if (removals)
 			fprintf(stderr, "%s: %llu removal%s failed\n", prog,
-				(unsigned long long)r.failed,
-				r.failed == 1 ? "" : "s");
+				(unsigned long long)removals,
+				removals == 1 ? "" : "s");
 	}
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "%s: write to stdout failed: %s\n", prog,

@@ -1,9 +1,13 @@
 ## docs/local.mk -- manual pages and documents.
 ##
 ## Add each man page to the list of its section, one per line; "make
-## check-docs" fails on a page in docs/man/ that is missing here, on any
-## groff warning, and on an exported sessnap_* symbol without its page
-## docs/man/<symbol>.3.  Markdown documents go to DOCS_MD.
+## check-docs" (build-aux/check-docs.sh) fails on a page in docs/man/ that
+## is missing here, on any groff warning, on an exported sessnap_* symbol
+## without its page docs/man/<symbol>.3, on a section-3 page out of the
+## common form (title line, sections, "Link with" line), on a .TP whose
+## tag goes on over two lines, and on a page or document that mentions a
+## flag of <sessnap.h> without the function the flag's comment names.
+## Markdown documents go to DOCS_MD.
 
 # Section 1: programs.
 dist_man1_MANS = \

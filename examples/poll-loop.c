@@ -8,10 +8,18 @@
  * wakes, which collects the state (pull mode: touch on every change) and
  * saves it once it is due.  At end of input the session ends cleanly.
  *
+ * SIGTERM and SIGHUP (the terminal closed) do not end the session: the
+ * lines are unsaved user work.  The handler only notes the signal and
+ * wakes poll() through a pipe; the loop then closes the store, which
+ * writes the last state and leaves the session recoverable, so the next
+ * start offers it.
+ *
  * Usage: poll-loop [STORE-DIR] < input
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +41,35 @@ static json_object *collect(sessnap_session *session, void *payload)
 	return state;
 }
 
+static volatile sig_atomic_t got_signal;
+static int sig_pipe[2] = { -1, -1 };
+
+/* Only note the signal and wake poll(): never call the library here. */
+static void on_signal(int sig)
+{
+	int saved_errno = errno;
+
+	got_signal = sig;
+	(void)!write(sig_pipe[1], "", 1);
+	errno = saved_errno;
+}
+
+static int catch_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe(sig_pipe) < 0 || fcntl(sig_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(sig_pipe[1], F_SETFL, O_NONBLOCK) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return -1;
+	return 0;
+}
+
 static int fail(const char *what, int rc)
 {
 	fprintf(stderr, "poll-loop: %s: %s\n", what, sessnap_last_error());
@@ -45,11 +82,17 @@ int main(int argc, char **argv)
 	struct editor ed = { json_object_new_array() };
 	sessnap_store *store = NULL;
 	sessnap_session *session = NULL;
-	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+	struct pollfd pfd[2] = { { STDIN_FILENO, POLLIN, 0 },
+				 { -1, POLLIN, 0 } };
 	char line[4096];
 	int64_t wait_ms;
 	int rc, timeout;
 
+	if (catch_signals() < 0) {
+		perror("poll-loop: signals");
+		return 1;
+	}
+	pfd[1].fd = sig_pipe[0];
 	opts.app = "poll-loop-example";
 	opts.dir = argc > 1 ? argv[1] : NULL;
 	opts.flags = SESSNAP_STORE_NOTHREAD;
@@ -71,10 +114,12 @@ int main(int argc, char **argv)
 		timeout = wait_ms < 0	  ? -1 :
 			  wait_ms > 60000 ? 60000 :
 					    (int)wait_ms;
-		rc = poll(&pfd, 1, timeout);
+		rc = poll(pfd, 2, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
-		if (rc > 0) {
+		if (got_signal)
+			break;
+		if (rc > 0 && pfd[0].revents != 0) {
 			if (fgets(line, sizeof(line), stdin) == NULL)
 				break; /* end of input */
 			line[strcspn(line, "\n")] = '\0';
@@ -87,7 +132,24 @@ int main(int argc, char **argv)
 			fprintf(stderr, "poll-loop: %s\n",
 				sessnap_last_error());
 	}
-	/* End flushes (collecting the last touched state) and cleans up. */
+	if (got_signal) {
+		/*
+		 * Terminated, or the terminal went away: the lines are work
+		 * the user has not saved anywhere else.  Closing the store
+		 * writes the last state (collecting the touched one) and
+		 * releases the session without ending it, so it stays on
+		 * disk and the next start offers it.  Then die of the
+		 * signal, as the default action would have.
+		 */
+		if ((rc = sessnap_store_close(store)) < 0)
+			fail("close", rc);
+		json_object_put(ed.lines);
+		signal(got_signal, SIG_DFL);
+		raise(got_signal);
+		return 1;
+	}
+	/* End of input: the user is done, and the work is finished.  End
+	 * flushes (collecting the last touched state) and removes it. */
 	if ((rc = sessnap_session_end(session, 0)) < 0)
 		fail("end", rc);
 	sessnap_store_close(store);

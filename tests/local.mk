@@ -37,6 +37,8 @@ CLI_TESTS += tests/cli/demo-scenario.sh
 CLI_TESTS += tests/cli/readme-example.sh
 # A store refused at open: only the refusal, exit 1.
 CLI_TESTS += tests/cli/clean-refused.sh
+# The signal pattern for unsaved work: close, stay recoverable.
+CLI_TESTS += tests/cli/signal-close.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build

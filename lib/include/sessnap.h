@@ -243,7 +243,9 @@ int sessnap_store_open(sessnap_store **out,
  * Close a store: stop its writer after it has written every pending
  * update, and free it.  Sessions still open are flushed and then released
  * without being ended (they stay "running" until the process exits, then
- * "crashed"); end them first for a clean exit.
+ * "crashed"); end them first for a clean exit.  This is also the call for
+ * a program told to quit (SIGTERM, SIGHUP) while its state is unsaved
+ * work: the last state is written and the session stays recoverable.
  *
  * @param store the store, or NULL
  * @return 0, or the first error met while flushing pending updates (the

@@ -373,8 +373,8 @@ static void usage(FILE *f, const char *prog)
 		"  -V, --version                 show the version\n"
 		"\n"
 		"AGE is %s.\n"
-		"Exit status: 0 success, 1 some removals failed, 2 usage "
-		"error.\n",
+		"Exit status: 0 success, 1 some removals failed or a store "
+		"could not be\nopened, 2 usage error.\n",
 		prog, AGE_EXPECTED);
 }
 

@@ -115,6 +115,20 @@ same "$tmp/out" ""
 	fail "--all-apps, only a refused store: $(cat "$tmp/err")"
 unset XDG_STATE_HOME
 
+# ---- the exit status, as snapshot-clean(1) documents it ------------------------
+# "1: Some removals failed, or a store could not be opened": --help says
+# the same of both programs.
+for prog in snapshot-clean "sessnap clean"; do
+	if [ "$prog" = snapshot-clean ]; then
+		run "$SNAPSHOT_CLEAN" --help
+	else
+		run "$SESSNAP" clean --help
+	fi
+	tr '\n' ' ' <"$tmp/out" | grep -q "1 some removals failed or a store \
+could not be opened, 2 usage error" ||
+		fail "$prog --help: the exit status is not as in snapshot-clean(1)"
+done
+
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed" >&2
 	exit 1

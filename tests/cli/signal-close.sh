@@ -50,7 +50,7 @@ run_signal() {
 		[ "$i" -lt 100 ] || die "$sig: the example never began a session"
 		sleep 0.1
 	done
-	sleep 0.5
+	sleep 1
 	kill -s "$sig" "$pid"
 	set +e
 	wait "$pid"

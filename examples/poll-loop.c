@@ -126,6 +126,9 @@ int main(int argc, char **argv)
 			json_object_array_add(ed.lines,
 					      json_object_new_string(line));
 			sessnap_session_touch(session); /* O(1): no copy */
+			printf("%zu lines\n",
+			       json_object_array_length(ed.lines));
+			fflush(stdout);
 		}
 		/* Saves that are due; a failure is kept and retried. */
 		if ((rc = sessnap_store_tick(store)) < 0)

@@ -34,7 +34,7 @@ run_signal() {
 	sig=$1
 	dir=$tmp/$sig
 	mkfifo "$tmp/in.$sig"
-	"$PROG" "$dir" <"$tmp/in.$sig" 2>"$tmp/err.$sig" &
+	"$PROG" "$dir" <"$tmp/in.$sig" >"$tmp/out.$sig" 2>"$tmp/err.$sig" &
 	pid=$!
 	# Keep the input open (no end of input: that would be a clean end).
 	{
@@ -42,15 +42,14 @@ run_signal() {
 		sleep 30
 	} >"$tmp/in.$sig" &
 	feeder=$!
-	# The session has begun once its lock file exists; the handlers are
-	# installed before that.  Then give the loop time to read the lines.
+	# The example prints the number of lines it holds after each one it
+	# reads; the handlers are installed before the first.
 	i=0
-	while ! ls "$dir"/*.lock >/dev/null 2>&1; do
+	while ! grep -q '^2 lines$' "$tmp/out.$sig" 2>/dev/null; do
 		i=$((i + 1))
-		[ "$i" -lt 100 ] || die "$sig: the example never began a session"
+		[ "$i" -lt 200 ] || die "$sig: the example never read the lines"
 		sleep 0.1
 	done
-	sleep 1
 	kill -s "$sig" "$pid"
 	set +e
 	wait "$pid"

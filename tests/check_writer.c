@@ -436,6 +436,52 @@ START_TEST(test_pull_mode)
 }
 END_TEST
 
+static atomic_int null_collects;
+
+static json_object *collect_none(sessnap_session *s, void *payload)
+{
+	(void)s;
+	(void)payload;
+	atomic_fetch_add(&null_collects, 1);
+	return NULL;
+}
+
+/*
+ * dispatch counts the states collected: a callback that returned NULL
+ * collected none (the session stays dirty and is asked again later).
+ */
+START_TEST(test_dispatch_counts_states)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *a = begin(store), *b = begin(store);
+	int value = 3, i;
+
+	atomic_store(&collects, 0);
+	atomic_store(&null_collects, 0);
+	ck_assert_int_eq(sessnap_session_set_collect(a, collect_cb, &value),
+			 0);
+	ck_assert_int_eq(sessnap_session_set_collect(b, collect_none, NULL),
+			 0);
+	ck_assert_int_eq(sessnap_session_touch(a), 0);
+	ck_assert_int_eq(sessnap_session_touch(b), 0);
+	for (i = 0; i < 1000 && (sessnap_session_save_due(a) == 0 ||
+				 sessnap_session_save_due(b) == 0);
+	     i++)
+		poll(NULL, 0, 5);
+	ck_assert_int_eq(sessnap_store_dispatch(store), 1);
+	ck_assert_int_eq(atomic_load(&collects), 1);
+	ck_assert_int_eq(atomic_load(&null_collects), 1);
+	/* b alone, again: no state */
+	for (i = 0; i < 1000 && sessnap_session_save_due(b) == 0; i++)
+		poll(NULL, 0, 5);
+	ck_assert_int_eq(sessnap_store_dispatch(store), 0);
+	ck_assert_int_eq(atomic_load(&null_collects), 2);
+	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_pull_without_callback)
 {
 	sessnap_store *store = open_store(30, 0);
@@ -1128,6 +1174,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_end_flushes);
 	tcase_add_test(tc, test_pull_mode);
 	tcase_add_test(tc, test_pull_without_callback);
+	tcase_add_test(tc, test_dispatch_counts_states);
 	suite_add_tcase(suite, tc);
 
 	tc = tcase_create("errors");

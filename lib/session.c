@@ -606,11 +606,39 @@ static int unlink_quiet(sessnap_store *store, const char *name)
 	return 0;
 }
 
+/*
+ * An end that removes the session: whatever is pending would be written
+ * only to be unlinked a moment later (with a large state that is most of
+ * the time an app takes to quit), so it is dropped instead, and a touched
+ * pull-mode session is not collected.  A save already under way (the
+ * writer's) is waited for: its rename must not bring the snapshot back
+ * after the unlinks.  Marking the session ended under the same hold of the
+ * mutex keeps the writer from starting another.
+ */
+static void drop_pending(sessnap_session *s)
+{
+	sessnap_store *store = s->store;
+	char *drop;
+
+	atomic_store(&s->touch_since_ms, (int64_t)0);
+	pthread_mutex_lock(&store->mu);
+	while (s->saving)
+		pthread_cond_wait(&store->cond, &store->mu);
+	s->ended = true;
+	drop = s->has_pending ? s->pending : NULL;
+	s->pending = NULL;
+	s->has_pending = false;
+	s->label_dirty = false;
+	pthread_mutex_unlock(&store->mu);
+	free(drop);
+}
+
 int sessnap_session_end(sessnap_session *s, unsigned int flags)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX],
 	    lock[SESSNAP__NAME_MAX];
 	sessnap_store *store;
+	bool keep;
 	int rc;
 
 	if (s == NULL)
@@ -620,13 +648,18 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 		return rc;
 	}
 	store = s->store;
-	rc = sessnap__writer_flush(s);
-	if (rc < 0 && rc != SESSNAP_EDURABILITY)
-		goto out;
+	keep = ((flags | s->flags) & SESSNAP_SESSION_KEEP) != 0;
+	if (keep) {
+		rc = sessnap__writer_flush(s);
+		if (rc < 0 && rc != SESSNAP_EDURABILITY)
+			goto out;
+	} else {
+		drop_pending(s);
+	}
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	sessnap__lock_name(lock, s->id);
-	if (((flags | s->flags) & SESSNAP_SESSION_KEEP) && s->seq > 0) {
+	if (keep && s->seq > 0) {
 		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)
 			goto out;
 	} else {

@@ -339,6 +339,31 @@ START_TEST(test_end_removes)
 }
 END_TEST
 
+/*
+ * An end that removes the session writes nothing: a pending state is
+ * dropped, not saved and then unlinked.
+ */
+START_TEST(test_end_removes_writes_nothing)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *a = sample_state(1), *b = sample_state(2);
+
+	update_save(s, a);
+	ck_assert_int_eq(sessnap_session_update(s, b), 0);
+	sessnap__fault_arm(SESSNAP__SYS_OPEN | SESSNAP__SYS_WRITE |
+			       SESSNAP__SYS_FSYNC | SESSNAP__SYS_RENAME |
+			       SESSNAP__SYS_LINK,
+			   ULONG_MAX, EIO, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	json_object_put(a);
+	json_object_put(b);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* An update not saved yet is written by end before anything goes. */
 static void check_keep(bool at_begin)
 {
@@ -801,6 +826,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_identical_state);
 	tcase_add_test(tc, test_label);
 	tcase_add_test(tc, test_end_removes);
+	tcase_add_test(tc, test_end_removes_writes_nothing);
 	tcase_add_test(tc, test_end_keep);
 	tcase_add_test(tc, test_end_keep_at_begin);
 	tcase_add_test(tc, test_close_flushes);

@@ -482,6 +482,44 @@ START_TEST(test_dispatch_counts_states)
 }
 END_TEST
 
+/*
+ * In pull mode an end that removes the session does not even collect the
+ * state; one that keeps it collects and saves it.
+ */
+START_TEST(test_pull_end_collects_only_to_keep)
+{
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1];
+	json_object *o = NULL;
+	int value = 7;
+
+	atomic_store(&collects, 0);
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_cb, &value), 0);
+	update_n(s, 6);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	sessnap__fault_arm(SESSNAP__SYS_OPEN | SESSNAP__SYS_WRITE |
+			       SESSNAP__SYS_FSYNC | SESSNAP__SYS_RENAME,
+			   ULONG_MAX, EIO, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
+	ck_assert_int_eq(atomic_load(&collects), 0);
+	ck_assert_int_eq(sessnap_load(&o, NULL, store, id), SESSNAP_ENOTFOUND);
+
+	s = begin(store);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_cb, &value), 0);
+	update_n(s, 6);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
+	ck_assert_int_eq(atomic_load(&collects), 1);
+	ck_assert_int_eq(loaded_n(store, id), 7);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_pull_without_callback)
 {
 	sessnap_store *store = open_store(30, 0);
@@ -1174,6 +1212,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_end_flushes);
 	tcase_add_test(tc, test_pull_mode);
 	tcase_add_test(tc, test_pull_without_callback);
+	tcase_add_test(tc, test_pull_end_collects_only_to_keep);
 	tcase_add_test(tc, test_dispatch_counts_states);
 	suite_add_tcase(suite, tc);
 

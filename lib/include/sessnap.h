@@ -345,9 +345,10 @@ int sessnap_session_save(sessnap_session *session);
 int sessnap_session_flush(sessnap_session *session);
 
 /**
- * End a session cleanly: flush, mark it completed, then remove its files
- * (or keep the completed snapshot with SESSNAP_SESSION_KEEP, given here or
- * at begin), release the lock and free the handle.  The handle is freed
+ * End a session cleanly: remove its files, dropping any pending update
+ * unwritten (or, with SESSNAP_SESSION_KEEP, given here or at begin, flush
+ * and keep the snapshot marked completed), release the lock and free the
+ * handle.  The handle is freed
  * even when an error is returned; the files then stay on disk as a
  * crashed session, so no work is lost.
  *
@@ -424,7 +425,8 @@ int sessnap_session_touch(sessnap_session *session);
  * Set the callback that supplies the session's state in pull mode.  The
  * library calls it from sessnap_store_dispatch() or sessnap_store_tick()
  * once the session has been touched and a save is due, and from
- * sessnap_session_flush() and sessnap_session_end() when it was touched.
+ * sessnap_session_flush() and a keeping sessnap_session_end() when it was
+ * touched.
  *
  * @param session the session
  * @param collect the callback, or NULL to remove it

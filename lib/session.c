@@ -171,6 +171,8 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	return 0;
 }
 
+static bool mark_pending(sessnap_session *s, int64_t now);
+
 const char *sessnap_session_id(const sessnap_session *session)
 {
 	return session ? session->id : NULL;
@@ -179,6 +181,7 @@ const char *sessnap_session_id(const sessnap_session *session)
 int sessnap_session_set_label(sessnap_session *s, const char *label)
 {
 	char *copy = NULL;
+	bool wake = false;
 
 	if (s == NULL)
 		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
@@ -188,7 +191,22 @@ int sessnap_session_set_label(sessnap_session *s, const char *label)
 	free(s->label);
 	s->label = copy;
 	s->label_dirty = true;
+	/*
+	 * A new label is a change to save, like a new state (flush and the
+	 * autosave must write it).  With no state pending, queue a save of
+	 * the label alone: pending NULL, which rewrites the last snapshot's
+	 * payload with the new header (relabel()).  Before the first save
+	 * there is nothing to rewrite; the first state carries the label.
+	 */
+	if (!s->has_pending && !s->ended && (s->seq > 0 || s->saving)) {
+		s->pending = NULL;
+		s->pending_len = 0;
+		s->pending_cap = 0;
+		wake = mark_pending(s, sessnap__mono_ms());
+	}
 	pthread_mutex_unlock(&s->store->mu);
+	if (wake)
+		sessnap__writer_wake(s->store);
 	return 0;
 }
 
@@ -216,6 +234,28 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
 }
 
 /*
+ * Mark the session as having a pending save, changed at monotonic time now
+ * (store->mu held; s->pending already set).  Returns whether the writer
+ * must be woken (sessnap__writer_wake() after the mutex is dropped).
+ */
+static bool mark_pending(sessnap_session *s, int64_t now)
+{
+	sessnap_store *store = s->store;
+	int64_t due = -1;
+
+	if (!s->has_pending || s->dirty_since_ms == 0 ||
+	    now < s->dirty_since_ms) {
+		s->dirty_since_ms = now;
+		due = now + store->interval_ms;
+		if (s->take_ms != 0 && s->take_ms + store->interval_ms > due)
+			due = s->take_ms + store->interval_ms;
+	}
+	s->has_pending = true;
+	s->gen_queued++;
+	return due >= 0 && sessnap__writer_notify(store, due);
+}
+
+/*
  * Queue serialized bytes (ownership of buf, cap bytes allocated, passes to
  * the session).  The writer is woken only when this update makes the
  * session due earlier than the writer means to wake anyway: most updates
@@ -224,8 +264,8 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
 static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 {
 	sessnap_store *store = s->store;
-	int64_t touched, now = sessnap__mono_ms(), due = -1;
-	bool wake = false;
+	int64_t touched, now = sessnap__mono_ms();
+	bool wake;
 	char *drop;
 
 	/*
@@ -242,17 +282,7 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_cap = cap;
-	if (!s->has_pending || s->dirty_since_ms == 0 ||
-	    now < s->dirty_since_ms) {
-		s->dirty_since_ms = now;
-		due = now + store->interval_ms;
-		if (s->take_ms != 0 && s->take_ms + store->interval_ms > due)
-			due = s->take_ms + store->interval_ms;
-	}
-	s->has_pending = true;
-	s->gen_queued++;
-	if (due >= 0)
-		wake = sessnap__writer_notify(store, due);
+	wake = mark_pending(s, now);
 	pthread_mutex_unlock(&store->mu);
 	if (wake)
 		sessnap__writer_wake(store);
@@ -413,9 +443,50 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	s->attempts_started++;
 }
 
+/*
+ * A save of the label alone (a job without bytes, queued by set_label()):
+ * the last snapshot's payload, reread and verified, written again under a
+ * header with the current label.  The payload is the last committed state,
+ * so what is saved is that state, relabelled.
+ */
+static int relabel(sessnap__save_job *job, sessnap_session *s)
+{
+	char name[SESSNAP__NAME_MAX], why[256], path[PATH_MAX];
+	sessnap__header h;
+	size_t len = 0, off = 0;
+	char *buf = NULL;
+	int rc;
+
+	sessnap__snap_name(name, s->id);
+	if (s->seq == 0)
+		return sessnap__error(SESSNAP_ENOSTATE,
+				      "saving the label of session %s: it has "
+				      "no saved state yet",
+				      s->id);
+	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name,
+					why, sizeof(why));
+	if (rc < 0)
+		return sessnap__error(rc,
+				      "saving the label of session %s: cannot "
+				      "reread %s: %s",
+				      s->id,
+				      sessnap__path(path, sizeof(path),
+						    s->store, name),
+				      why);
+	job->hash = XXH3_128bits(buf + off, (size_t)h.length);
+	rc = write_snapshot(s, buf + off, (size_t)h.length, &job->hash,
+			    off + h.length < len && buf[off + h.length] == '\n',
+			    false, &job->release_fd);
+	free(buf);
+	return rc;
+}
+
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 {
 	int rc;
+
+	if (job->buf == NULL)
+		return relabel(job, s);
 
 	/*
 	 * The content hash is computed here, on the saving thread, not in
@@ -471,8 +542,13 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 		job->buf = sessnap__session_keep_spare(s, job->buf, job->cap);
 	} else {
 		s->failures++;
-		if (!s->has_pending) {
-			/* Keep the newest state: the next attempt retries it. */
+		if (!s->has_pending ||
+		    (s->pending == NULL && job->buf != NULL)) {
+			/*
+			 * Keep the newest state: the next attempt retries it.
+			 * A label-only save queued meanwhile would rewrite
+			 * the older state on disk: this one replaces it.
+			 */
 			s->pending = job->buf;
 			s->pending_len = job->len;
 			s->pending_cap = job->cap;

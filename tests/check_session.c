@@ -316,6 +316,76 @@ START_TEST(test_label)
 }
 END_TEST
 
+/*
+ * A label change alone is saved by the next flush and by an explicit save,
+ * with the state unchanged; before the first save there is nothing to
+ * write, and the first state carries the label.
+ */
+START_TEST(test_label_alone_flushed)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *state = sample_state(1);
+	sessnap_load_info info;
+
+	ck_assert_int_eq(sessnap_session_set_label(s, "before"), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
+	update_save(s, state);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "before");
+	ck_assert_int_eq(sessnap_session_set_label(s, "by flush"), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "by flush");
+	ck_assert_uint_eq(info.seq, 2);
+	ck_assert_int_eq(sessnap_session_set_label(s, "by save"), 0);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "by save");
+	ck_assert_uint_eq(info.seq, 3);
+	/* nothing changed since: nothing written */
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_uint_eq(info.seq, 3);
+	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(state);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A label-only save whose snapshot cannot be reread fails clearly. */
+START_TEST(test_label_alone_reread_fails)
+{
+	sessnap_store *store = open_store_ex(0, SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = begin(store);
+	json_object *state = sample_state(1);
+	char snap[PATH_MAX];
+	sessnap_load_info info;
+
+	update_save(s, state);
+	ck_assert_int_eq(sessnap_session_set_label(s, "x"), 0);
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	session_file(snap, sizeof(snap), s, ".snap");
+	ck_assert_msg(strstr(sessnap_last_error(), "label") != NULL &&
+			  strstr(sessnap_last_error(), snap) != NULL,
+		      "%s", sessnap_last_error());
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "");
+	/* still pending: the next save writes it */
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "x");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(state);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_end_removes)
 {
 	sessnap_store *store = open_store();
@@ -825,6 +895,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_seq_increments);
 	tcase_add_test(tc, test_identical_state);
 	tcase_add_test(tc, test_label);
+	tcase_add_test(tc, test_label_alone_flushed);
 	tcase_add_test(tc, test_end_removes);
 	tcase_add_test(tc, test_end_removes_writes_nothing);
 	tcase_add_test(tc, test_end_keep);
@@ -840,6 +911,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_durability_unknown);
 	tcase_add_test(tc, test_close_flush_fails);
 	tcase_add_test(tc, test_update_too_big);
+	tcase_add_test(tc, test_label_alone_reread_fails);
 	tcase_add_test(tc, test_begin_errors);
 	tcase_add_test(tc, test_begin_busy_lock_retries);
 	tcase_add_loop_test(tc, test_fault_sweep_once, 0, 2);

@@ -380,6 +380,84 @@ START_TEST(test_end_flushes)
 }
 END_TEST
 
+/* The label of the snapshot of `id`, read back through the loader. */
+static void loaded_label(char *out, size_t len, sessnap_store *store,
+			 const char *id)
+{
+	sessnap_load_info info;
+	json_object *o = NULL;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	rc = sessnap_load(&o, &info, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+	json_object_put(o);
+	strlcpy(out, info.label, len);
+}
+
+/* A label change alone is saved by the autosave, with the state kept. */
+START_TEST(test_label_alone_autosaved)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1], label[SESSNAP_LABEL_MAX + 1];
+	sessnap_save_status st;
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_n(s, 12);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	get_status(&st, s);
+	ck_assert_uint_eq(st.saves, 1);
+	ck_assert_int_eq(sessnap_session_set_label(s, "renamed.txt"), 0);
+	get_status(&st, s);
+	ck_assert_int_eq(st.pending, 1);
+	wait_saves(s, 2);
+	loaded_label(label, sizeof(label), store, id);
+	ck_assert_str_eq(label, "renamed.txt");
+	ck_assert_int_eq(loaded_n(store, id), 12);
+	get_status(&st, s);
+	ck_assert_int_eq(st.pending, 0);
+	ck_assert_uint_eq(st.seq, 2);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * A label set while the writer saves a newer state queues a save of the
+ * label alone; when that state's save then fails, the state is kept and
+ * saved with the label, not replaced by a rewrite of the older state on
+ * disk.
+ */
+START_TEST(test_label_behind_failed_save)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1], label[SESSNAP_LABEL_MAX + 1];
+	int i;
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_n(s, 1);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	atomic_store(&slow_fsync, 1);
+	update_n(s, 2);
+	for (i = 0; i < 5000 && !atomic_load(&in_slow_fsync); i++)
+		poll(NULL, 0, 2);
+	ck_assert(atomic_load(&in_slow_fsync));
+	ck_assert(!s->has_pending);
+	ck_assert_int_eq(sessnap_session_set_label(s, "after"), 0);
+	atomic_store(&slow_fsync, 0); /* this attempt still fails */
+	for (i = 0; i < 5000 && atomic_load(&in_slow_fsync); i++)
+		poll(NULL, 0, 2);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(loaded_n(store, id), 2);
+	loaded_label(label, sizeof(label), store, id);
+	ck_assert_str_eq(label, "after");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 static atomic_int collects;
 
 static json_object *collect_cb(sessnap_session *s, void *payload)
@@ -1210,6 +1288,8 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_flush);
 	tcase_add_test(tc, test_close_loses_nothing);
 	tcase_add_test(tc, test_end_flushes);
+	tcase_add_test(tc, test_label_alone_autosaved);
+	tcase_add_test(tc, test_label_behind_failed_save);
 	tcase_add_test(tc, test_pull_mode);
 	tcase_add_test(tc, test_pull_without_callback);
 	tcase_add_test(tc, test_pull_end_collects_only_to_keep);

@@ -307,7 +307,8 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 const char *sessnap_session_id(const sessnap_session *session);
 
 /**
- * Set the session's label; it is written with the next save.
+ * Set the session's label; it is written with the next save (flush, save
+ * or autosave), even when the state did not change.
  * @param label the new label, or NULL for none
  * @return 0, SESSNAP_EINVAL, SESSNAP_ENOMEM
  */

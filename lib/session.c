@@ -300,12 +300,26 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	const char *str;
 	size_t len, cap;
 	char *buf;
-	int rc;
+	int rc, depth;
 
 	if (s == NULL)
 		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
 	if ((rc = check_owner(s, "update")) < 0)
 		return rc;
+	/*
+	 * Nothing accepted for saving may fail to load back: a state nested
+	 * deeper than the loader's tokener accepts would be saved, then
+	 * refused as corrupt by every load.  Checked before serializing: the
+	 * walk stops at the limit, so a cyclic state is refused here rather
+	 * than followed by the serializer without end.
+	 */
+	if (!sessnap__json_depth_ok(state, &depth))
+		return sessnap__error(SESSNAP_ETOOBIG,
+				      "state of session %s nests values more "
+				      "than %d arrays or objects deep, the "
+				      "loader's limit: it could not be loaded "
+				      "back",
+				      s->id, SESSNAP__JSON_DEPTH - 1);
 	/*
 	 * json-c caches the serialization inside the object, so this mutates
 	 * `state` internally: it must happen on the app's thread.

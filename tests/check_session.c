@@ -677,6 +677,66 @@ START_TEST(test_update_too_big)
 }
 END_TEST
 
+/* `n` arrays around the number 1, built as objects (not parsed). */
+static json_object *nested(int n)
+{
+	json_object *o = json_object_new_int(1), *a;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		a = json_object_new_array();
+		json_object_array_add(a, o);
+		o = a;
+	}
+	return o;
+}
+
+/*
+ * A state nested deeper than the loader accepts is refused by update, as
+ * the read bound is, and nothing on disk changes; the deepest state the
+ * loader accepts is saved and loads back.
+ */
+START_TEST(test_update_too_deep)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *a = sample_state(1), *deep = nested(1100),
+		    *edge = nested(SESSNAP__JSON_DEPTH),
+		    *deepest = nested(SESSNAP__JSON_DEPTH - 1);
+	char snap[PATH_MAX];
+	size_t before_len = 0, after_len = 0;
+	char *before, *after;
+
+	update_save(s, a);
+	session_file(snap, sizeof(snap), s, ".snap");
+	before = tu_read_file(snap, &before_len);
+	ck_assert_ptr_nonnull(before);
+	ck_assert_int_eq(sessnap_session_update(s, deep), SESSNAP_ETOOBIG);
+	ck_assert_msg(strstr(sessnap_last_error(), "deep") != NULL &&
+			  strstr(sessnap_last_error(),
+				 sessnap_session_id(s)) != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert_int_eq(sessnap_session_update(s, edge), SESSNAP_ETOOBIG);
+	ck_assert(!s->has_pending);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	after = tu_read_file(snap, &after_len);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_uint_eq(after_len, before_len);
+	ck_assert_mem_eq(after, before, before_len);
+	load_equal(store, sessnap_session_id(s), a);
+	update_save(s, deepest);
+	load_equal(store, sessnap_session_id(s), deepest);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	free(before);
+	free(after);
+	json_object_put(a);
+	json_object_put(deep);
+	json_object_put(edge);
+	json_object_put(deepest);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_begin_errors)
 {
 	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
@@ -911,6 +971,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_durability_unknown);
 	tcase_add_test(tc, test_close_flush_fails);
 	tcase_add_test(tc, test_update_too_big);
+	tcase_add_test(tc, test_update_too_deep);
 	tcase_add_test(tc, test_label_alone_reread_fails);
 	tcase_add_test(tc, test_begin_errors);
 	tcase_add_test(tc, test_begin_busy_lock_retries);

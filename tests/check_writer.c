@@ -598,6 +598,48 @@ START_TEST(test_pull_end_collects_only_to_keep)
 }
 END_TEST
 
+static json_object *collect_deep(sessnap_session *s, void *payload)
+{
+	json_object *o = json_object_new_int(1), *a;
+	int i;
+
+	(void)s;
+	(void)payload;
+	atomic_fetch_add(&collects, 1);
+	for (i = 0; i < 1100; i++) {
+		a = json_object_new_array();
+		json_object_array_add(a, o);
+		o = a;
+	}
+	return o;
+}
+
+/*
+ * In pull mode a collected state nested deeper than the loader accepts is
+ * refused too: flush reports it, and the state on disk stays.
+ */
+START_TEST(test_pull_too_deep)
+{
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1];
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_n(s, 4);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	atomic_store(&collects, 0);
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_deep, NULL),
+			 0);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "deep"));
+	ck_assert_int_eq(atomic_load(&collects), 1);
+	ck_assert_int_eq(loaded_n(store, id), 4);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_pull_without_callback)
 {
 	sessnap_store *store = open_store(30, 0);
@@ -1292,6 +1334,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_label_behind_failed_save);
 	tcase_add_test(tc, test_pull_mode);
 	tcase_add_test(tc, test_pull_without_callback);
+	tcase_add_test(tc, test_pull_too_deep);
 	tcase_add_test(tc, test_pull_end_collects_only_to_keep);
 	tcase_add_test(tc, test_dispatch_counts_states);
 	suite_add_tcase(suite, tc);

@@ -321,7 +321,8 @@ int sessnap_session_set_label(sessnap_session *session, const char *label);
  * interval.  The caller keeps its reference to `state`.
  *
  * @return 0, SESSNAP_EINVAL, SESSNAP_ESTATE (ended, or in a forked child),
- *         SESSNAP_ENOMEM
+ *         SESSNAP_ENOMEM, SESSNAP_ETOOBIG (the state exceeds the read bound
+ *         or the loader's nesting limit: it could not be loaded back)
  */
 int sessnap_session_update(sessnap_session *session,
 			   const json_object *state);
@@ -500,9 +501,10 @@ int sessnap_session_status(sessnap_save_status *out,
  * the app's event loop, when sessnap_store_next_deadline() says.
  *
  * @param store the store
- * @return the number of states collected (0 or more), SESSNAP_EINVAL,
- *         SESSNAP_ESTATE (in a forked child), SESSNAP_ENOMEM,
- *         SESSNAP_ETOOBIG (a state exceeds the read bound)
+ * @return the number of states collected (0 or more; a callback that
+ *         returned NULL collected none), SESSNAP_EINVAL, SESSNAP_ESTATE (in
+ *         a forked child), SESSNAP_ENOMEM, SESSNAP_ETOOBIG (a state exceeds
+ *         the read bound or the nesting limit)
  */
 int sessnap_store_dispatch(sessnap_store *store);
 

@@ -329,12 +329,20 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	if (str == NULL)
 		return sessnap__error(SESSNAP_ENOMEM,
 				      "out of memory serializing the state");
-	if (len > s->store->read_bound)
+	/*
+	 * The loader bounds the whole file: the header line (at most
+	 * SESSNAP__HEADER_MAX bytes, whatever the label becomes before the
+	 * save), the payload and its newline.
+	 */
+	if (s->store->read_bound < SESSNAP__HEADER_MAX + 1 ||
+	    len > s->store->read_bound - SESSNAP__HEADER_MAX - 1)
 		return sessnap__error(SESSNAP_ETOOBIG,
-				      "state of session %s is %zu bytes, more "
-				      "than the store's read bound of %zu: it "
-				      "could not be loaded back",
-				      s->id, len, s->store->read_bound);
+				      "state of session %s is %zu bytes: with "
+				      "its header line (up to %d bytes) that "
+				      "is more than the store's read bound of "
+				      "%zu: it could not be loaded back",
+				      s->id, len, SESSNAP__HEADER_MAX,
+				      s->store->read_bound);
 	pthread_mutex_lock(&s->store->mu);
 	buf = s->spare;
 	cap = s->spare_cap;

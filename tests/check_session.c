@@ -677,6 +677,50 @@ START_TEST(test_update_too_big)
 }
 END_TEST
 
+/* A JSON string state whose serialization is `len` bytes. */
+static json_object *string_of(size_t len)
+{
+	char *buf = malloc(len - 1);
+	json_object *o;
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 'x', len - 2);
+	buf[len - 2] = '\0';
+	o = json_object_new_string(buf);
+	free(buf);
+	return o;
+}
+
+/*
+ * The read bound applies to the whole file, header line included: a state
+ * that fits the bound only without its header would be saved, then
+ * refused by every load.  update refuses it; a state that fits with the
+ * longest header (the longest label) is saved and loads back.
+ */
+START_TEST(test_update_bound_counts_header)
+{
+	const size_t bound = 8192;
+	sessnap_store *store = open_store_ex(bound, 0);
+	sessnap_session *s = begin(store);
+	json_object *over = string_of(bound - 300),
+		    *fits = string_of(bound - SESSNAP__HEADER_MAX - 1);
+	char label[SESSNAP_LABEL_MAX + 1];
+
+	ck_assert_int_eq(sessnap_session_update(s, over), SESSNAP_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
+	ck_assert(!s->has_pending);
+	memset(label, 'y', SESSNAP_LABEL_MAX);
+	label[SESSNAP_LABEL_MAX] = '\0';
+	ck_assert_int_eq(sessnap_session_set_label(s, label), 0);
+	update_save(s, fits);
+	load_equal(store, sessnap_session_id(s), fits);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(over);
+	json_object_put(fits);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* `n` arrays around the number 1, built as objects (not parsed). */
 static json_object *nested(int n)
 {
@@ -972,6 +1016,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_close_flush_fails);
 	tcase_add_test(tc, test_update_too_big);
 	tcase_add_test(tc, test_update_too_deep);
+	tcase_add_test(tc, test_update_bound_counts_header);
 	tcase_add_test(tc, test_label_alone_reread_fails);
 	tcase_add_test(tc, test_begin_errors);
 	tcase_add_test(tc, test_begin_busy_lock_retries);

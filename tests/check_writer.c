@@ -437,6 +437,9 @@ START_TEST(test_label_behind_failed_save)
 	int i;
 
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	/* Real fsync calls whatever SESSNAP_TEST_FSYNC says, so that the
+	 * slow one is reached. */
+	store->durability = SESSNAP_DURABILITY_FULL;
 	update_n(s, 1);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	atomic_store(&slow_fsync, 1);

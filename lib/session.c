@@ -198,7 +198,8 @@ int sessnap_session_set_label(sessnap_session *s, const char *label)
 	 * payload with the new header (relabel()).  Before the first save
 	 * there is nothing to rewrite; the first state carries the label.
 	 */
-	if (!s->has_pending && !s->ended && (s->seq > 0 || s->saving)) {
+	/* `saving` first: while a save runs, it alone may write s->seq. */
+	if (!s->has_pending && !s->ended && (s->saving || s->seq > 0)) {
 		s->pending = NULL;
 		s->pending_len = 0;
 		s->pending_cap = 0;

@@ -30,7 +30,8 @@
  *  5. keep the previous generation: link the current file to a temp name,
  *     then rename that over `prev`.  Linking (not renaming) the current
  *     file means the target name is never missing; the rename makes `prev`
- *     replace atomically too.  File systems without hard links skip this.
+ *     replace atomically too.  Where the link fails (no hard links, or
+ *     too many), the stale `prev` is removed instead: see drop_previous().
  *  6. renameat(temp, name): the commit point.
  *  7. fsync the directory: only now is the rename itself durable.  If this
  *     fails the new content is in place but may not survive a power loss:
@@ -105,6 +106,47 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /*
+ * Step 5 where the current file cannot be linked (no hard links on this file
+ * system, or too many links to it: EPERM, EOPNOTSUPP, EMLINK, ENOSYS).  The
+ * `prev` left by an earlier save is then a generation older than the one
+ * this save replaces, and after the commit it would be two behind: a loader
+ * falling back to it would return neither the last nor the next-to-last
+ * committed state.  So it is removed, before the commit, and the save keeps
+ * one generation only.  Renaming the current file to `prev` instead would
+ * keep two, but leaves an instant with no `<id>.snap` at all, and that name
+ * is what the scanner and the cleaner know a session by.  A copy would
+ * double the I/O of every save.  Returns 0, or -1 with errno and *step set
+ * when the stale file cannot be removed (the save then fails: committing
+ * would leave it in place).
+ */
+static int drop_previous(sessnap_store *store, const char *name,
+			 const char *prev_name, int link_err,
+			 const char **step)
+{
+	char ebuf[256];
+
+	if (SYS(unlinkat)(store->dfd, prev_name, 0) < 0) {
+		if (errno != ENOENT) {
+			*step = "unlink of the stale previous generation";
+			return -1;
+		}
+		sessnap__log(store, SESSNAP_LOG_DEBUG,
+			     "no hard link to %s in %s (%s): saved without "
+			     "a previous generation",
+			     name, store->path,
+			     sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)));
+		return 0;
+	}
+	sessnap__log(store, SESSNAP_LOG_INFO,
+		     "no hard link to %s in %s (%s): removed the stale %s, "
+		     "saved without a previous generation",
+		     name, store->path,
+		     sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)),
+		     prev_name);
+	return 0;
+}
+
+/*
  * Step 5.  Returns 0 when `prev_name` now holds the current content, or
  * when there was no current content or no hard-link support; -1 with errno
  * and *step set on failure.
@@ -127,13 +169,9 @@ static int keep_previous(sessnap_store *store, const char *name,
 		if (errno == ENOENT)
 			return 0; /* first save: nothing to keep */
 		if (errno == EPERM || errno == EOPNOTSUPP || errno == EMLINK ||
-		    errno == ENOSYS) {
-			sessnap__log(store, SESSNAP_LOG_DEBUG,
-				     "no hard links in %s: %s kept without "
-				     "a previous generation",
-				     store->path, name);
-			return 0;
-		}
+		    errno == ENOSYS)
+			return drop_previous(store, name, prev_name, errno,
+					     step);
 		*step = "link";
 		return -1;
 	}

@@ -588,6 +588,76 @@ static int parse_payload(json_object **state, const char *p, size_t len,
 	return 0;
 }
 
+/*
+ * The deepest a value inside container `o` lies (o itself at depth d), or
+ * SESSNAP__JSON_DEPTH when that reaches the limit.  The tokener refuses a
+ * value at depth SESSNAP__JSON_DEPTH (json_tokener_new_ex()'s depth counts
+ * the value's enclosing containers plus one), so an empty container at
+ * depth SESSNAP__JSON_DEPTH - 1 is fine and any element there is not.
+ * Only containers are descended into: the walk costs one step per element
+ * and nothing per byte of a string.
+ */
+static int container_depth(json_object *o, int d)
+{
+	struct array_list *list;
+	json_object *child;
+	size_t i, n;
+	int deepest = d, got;
+	json_type t;
+
+	if (json_object_get_type(o) == json_type_array) {
+		/* the list itself: one call less per element than get_idx */
+		list = json_object_get_array(o);
+		n = list->length;
+		if (n == 0)
+			return d;
+		if (d + 1 >= SESSNAP__JSON_DEPTH)
+			return SESSNAP__JSON_DEPTH;
+		deepest = d + 1;
+		for (i = 0; i < n; i++) {
+			child = list->array[i];
+			t = json_object_get_type(child);
+			if (t != json_type_array && t != json_type_object)
+				continue;
+			got = container_depth(child, d + 1);
+			if (got >= SESSNAP__JSON_DEPTH)
+				return got;
+			if (got > deepest)
+				deepest = got;
+		}
+		return deepest;
+	}
+	if (json_object_object_length(o) == 0)
+		return d;
+	if (d + 1 >= SESSNAP__JSON_DEPTH)
+		return SESSNAP__JSON_DEPTH;
+	deepest = d + 1;
+	json_object_object_foreach(o, key, val)
+	{
+		(void)key;
+		t = json_object_get_type(val);
+		if (t != json_type_array && t != json_type_object)
+			continue;
+		got = container_depth(val, d + 1);
+		if (got >= SESSNAP__JSON_DEPTH)
+			return got;
+		if (got > deepest)
+			deepest = got;
+	}
+	return deepest;
+}
+
+bool sessnap__json_depth_ok(const json_object *state, int *depth)
+{
+	json_object *o = (json_object *)state;
+	json_type t = json_object_get_type(o);
+
+	*depth = 0;
+	if (t == json_type_array || t == json_type_object)
+		*depth = container_depth(o, 0);
+	return *depth < SESSNAP__JSON_DEPTH;
+}
+
 int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 			    const char *buf, size_t len, char *why,
 			    size_t why_len)

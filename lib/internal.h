@@ -223,7 +223,13 @@ void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
 #define SESSNAP__HEADER_MAX 4096
 /* "xxh3-128:" + 32 hex digits */
 #define SESSNAP__CHECKSUM_LEN 41
-/* Deepest JSON nesting the loader accepts. */
+/*
+ * Deepest JSON nesting the loader accepts, and so the deepest that update()
+ * accepts for saving: json-c's tokener depth, under which a value may sit
+ * inside at most SESSNAP__JSON_DEPTH - 1 arrays or objects.  The loader
+ * passes it to json_tokener_new_ex(); sessnap__json_depth_ok() applies the
+ * same rule to a state before it is saved.
+ */
 #define SESSNAP__JSON_DEPTH 1024
 
 typedef struct {
@@ -241,6 +247,15 @@ typedef struct {
 	uint64_t length;
 	char checksum[SESSNAP__CHECKSUM_LEN + 1];
 } sessnap__header;
+
+/*
+ * Whether the loader could parse `state` back: no value in it lies inside
+ * more than SESSNAP__JSON_DEPTH - 1 arrays or objects.  Walks the
+ * containers only, and stops at the limit (so a cycle is refused, not
+ * followed).  Sets *depth to the depth found: that of the deepest value,
+ * or SESSNAP__JSON_DEPTH when the limit was reached.
+ */
+bool sessnap__json_depth_ok(const json_object *state, int *depth);
 
 /* The payload checksum: "xxh3-128:<32 hex digits>". */
 void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,

@@ -171,6 +171,8 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	return 0;
 }
 
+static bool mark_pending(sessnap_session *s, int64_t now);
+
 const char *sessnap_session_id(const sessnap_session *session)
 {
 	return session ? session->id : NULL;
@@ -179,6 +181,7 @@ const char *sessnap_session_id(const sessnap_session *session)
 int sessnap_session_set_label(sessnap_session *s, const char *label)
 {
 	char *copy = NULL;
+	bool wake = false;
 
 	if (s == NULL)
 		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
@@ -188,7 +191,23 @@ int sessnap_session_set_label(sessnap_session *s, const char *label)
 	free(s->label);
 	s->label = copy;
 	s->label_dirty = true;
+	/*
+	 * A new label is a change to save, like a new state (flush and the
+	 * autosave must write it).  With no state pending, queue a save of
+	 * the label alone: pending NULL, which rewrites the last snapshot's
+	 * payload with the new header (relabel()).  Before the first save
+	 * there is nothing to rewrite; the first state carries the label.
+	 */
+	/* `saving` first: while a save runs, it alone may write s->seq. */
+	if (!s->has_pending && !s->ended && (s->saving || s->seq > 0)) {
+		s->pending = NULL;
+		s->pending_len = 0;
+		s->pending_cap = 0;
+		wake = mark_pending(s, sessnap__mono_ms());
+	}
 	pthread_mutex_unlock(&s->store->mu);
+	if (wake)
+		sessnap__writer_wake(s->store);
 	return 0;
 }
 
@@ -216,6 +235,28 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
 }
 
 /*
+ * Mark the session as having a pending save, changed at monotonic time now
+ * (store->mu held; s->pending already set).  Returns whether the writer
+ * must be woken (sessnap__writer_wake() after the mutex is dropped).
+ */
+static bool mark_pending(sessnap_session *s, int64_t now)
+{
+	sessnap_store *store = s->store;
+	int64_t due = -1;
+
+	if (!s->has_pending || s->dirty_since_ms == 0 ||
+	    now < s->dirty_since_ms) {
+		s->dirty_since_ms = now;
+		due = now + store->interval_ms;
+		if (s->take_ms != 0 && s->take_ms + store->interval_ms > due)
+			due = s->take_ms + store->interval_ms;
+	}
+	s->has_pending = true;
+	s->gen_queued++;
+	return due >= 0 && sessnap__writer_notify(store, due);
+}
+
+/*
  * Queue serialized bytes (ownership of buf, cap bytes allocated, passes to
  * the session).  The writer is woken only when this update makes the
  * session due earlier than the writer means to wake anyway: most updates
@@ -224,8 +265,8 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap)
 static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 {
 	sessnap_store *store = s->store;
-	int64_t touched, now = sessnap__mono_ms(), due = -1;
-	bool wake = false;
+	int64_t touched, now = sessnap__mono_ms();
+	bool wake;
 	char *drop;
 
 	/*
@@ -242,17 +283,7 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_cap = cap;
-	if (!s->has_pending || s->dirty_since_ms == 0 ||
-	    now < s->dirty_since_ms) {
-		s->dirty_since_ms = now;
-		due = now + store->interval_ms;
-		if (s->take_ms != 0 && s->take_ms + store->interval_ms > due)
-			due = s->take_ms + store->interval_ms;
-	}
-	s->has_pending = true;
-	s->gen_queued++;
-	if (due >= 0)
-		wake = sessnap__writer_notify(store, due);
+	wake = mark_pending(s, now);
 	pthread_mutex_unlock(&store->mu);
 	if (wake)
 		sessnap__writer_wake(store);
@@ -270,12 +301,26 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	const char *str;
 	size_t len, cap;
 	char *buf;
-	int rc;
+	int rc, depth;
 
 	if (s == NULL)
 		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
 	if ((rc = check_owner(s, "update")) < 0)
 		return rc;
+	/*
+	 * Nothing accepted for saving may fail to load back: a state nested
+	 * deeper than the loader's tokener accepts would be saved, then
+	 * refused as corrupt by every load.  Checked before serializing: the
+	 * walk stops at the limit, so a cyclic state is refused here rather
+	 * than followed by the serializer without end.
+	 */
+	if (!sessnap__json_depth_ok(state, &depth))
+		return sessnap__error(SESSNAP_ETOOBIG,
+				      "state of session %s nests values more "
+				      "than %d arrays or objects deep, the "
+				      "loader's limit: it could not be loaded "
+				      "back",
+				      s->id, SESSNAP__JSON_DEPTH - 1);
 	/*
 	 * json-c caches the serialization inside the object, so this mutates
 	 * `state` internally: it must happen on the app's thread.
@@ -285,12 +330,20 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	if (str == NULL)
 		return sessnap__error(SESSNAP_ENOMEM,
 				      "out of memory serializing the state");
-	if (len > s->store->read_bound)
+	/*
+	 * The loader bounds the whole file: the header line (at most
+	 * SESSNAP__HEADER_MAX bytes, whatever the label becomes before the
+	 * save), the payload and its newline.
+	 */
+	if (s->store->read_bound < SESSNAP__HEADER_MAX + 1 ||
+	    len > s->store->read_bound - SESSNAP__HEADER_MAX - 1)
 		return sessnap__error(SESSNAP_ETOOBIG,
-				      "state of session %s is %zu bytes, more "
-				      "than the store's read bound of %zu: it "
-				      "could not be loaded back",
-				      s->id, len, s->store->read_bound);
+				      "state of session %s is %zu bytes: with "
+				      "its header line (up to %d bytes) that "
+				      "is more than the store's read bound of "
+				      "%zu: it could not be loaded back",
+				      s->id, len, SESSNAP__HEADER_MAX,
+				      s->store->read_bound);
 	pthread_mutex_lock(&s->store->mu);
 	buf = s->spare;
 	cap = s->spare_cap;
@@ -413,9 +466,50 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	s->attempts_started++;
 }
 
+/*
+ * A save of the label alone (a job without bytes, queued by set_label()):
+ * the last snapshot's payload, reread and verified, written again under a
+ * header with the current label.  The payload is the last committed state,
+ * so what is saved is that state, relabelled.
+ */
+static int relabel(sessnap__save_job *job, sessnap_session *s)
+{
+	char name[SESSNAP__NAME_MAX], why[256], path[PATH_MAX];
+	sessnap__header h;
+	size_t len = 0, off = 0;
+	char *buf = NULL;
+	int rc;
+
+	sessnap__snap_name(name, s->id);
+	if (s->seq == 0)
+		return sessnap__error(SESSNAP_ENOSTATE,
+				      "saving the label of session %s: it has "
+				      "no saved state yet",
+				      s->id);
+	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name,
+					why, sizeof(why));
+	if (rc < 0)
+		return sessnap__error(rc,
+				      "saving the label of session %s: cannot "
+				      "reread %s: %s",
+				      s->id,
+				      sessnap__path(path, sizeof(path),
+						    s->store, name),
+				      why);
+	job->hash = XXH3_128bits(buf + off, (size_t)h.length);
+	rc = write_snapshot(s, buf + off, (size_t)h.length, &job->hash,
+			    off + h.length < len && buf[off + h.length] == '\n',
+			    false, &job->release_fd);
+	free(buf);
+	return rc;
+}
+
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 {
 	int rc;
+
+	if (job->buf == NULL)
+		return relabel(job, s);
 
 	/*
 	 * The content hash is computed here, on the saving thread, not in
@@ -471,8 +565,13 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 		job->buf = sessnap__session_keep_spare(s, job->buf, job->cap);
 	} else {
 		s->failures++;
-		if (!s->has_pending) {
-			/* Keep the newest state: the next attempt retries it. */
+		if (!s->has_pending ||
+		    (s->pending == NULL && job->buf != NULL)) {
+			/*
+			 * Keep the newest state: the next attempt retries it.
+			 * A label-only save queued meanwhile would rewrite
+			 * the older state on disk: this one replaces it.
+			 */
 			s->pending = job->buf;
 			s->pending_len = job->len;
 			s->pending_cap = job->cap;
@@ -606,11 +705,39 @@ static int unlink_quiet(sessnap_store *store, const char *name)
 	return 0;
 }
 
+/*
+ * An end that removes the session: whatever is pending would be written
+ * only to be unlinked a moment later (with a large state that is most of
+ * the time an app takes to quit), so it is dropped instead, and a touched
+ * pull-mode session is not collected.  A save already under way (the
+ * writer's) is waited for: its rename must not bring the snapshot back
+ * after the unlinks.  Marking the session ended under the same hold of the
+ * mutex keeps the writer from starting another.
+ */
+static void drop_pending(sessnap_session *s)
+{
+	sessnap_store *store = s->store;
+	char *drop;
+
+	atomic_store(&s->touch_since_ms, (int64_t)0);
+	pthread_mutex_lock(&store->mu);
+	while (s->saving)
+		pthread_cond_wait(&store->cond, &store->mu);
+	s->ended = true;
+	drop = s->has_pending ? s->pending : NULL;
+	s->pending = NULL;
+	s->has_pending = false;
+	s->label_dirty = false;
+	pthread_mutex_unlock(&store->mu);
+	free(drop);
+}
+
 int sessnap_session_end(sessnap_session *s, unsigned int flags)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX],
 	    lock[SESSNAP__NAME_MAX];
 	sessnap_store *store;
+	bool keep;
 	int rc;
 
 	if (s == NULL)
@@ -620,13 +747,18 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 		return rc;
 	}
 	store = s->store;
-	rc = sessnap__writer_flush(s);
-	if (rc < 0 && rc != SESSNAP_EDURABILITY)
-		goto out;
+	keep = ((flags | s->flags) & SESSNAP_SESSION_KEEP) != 0;
+	if (keep) {
+		rc = sessnap__writer_flush(s);
+		if (rc < 0 && rc != SESSNAP_EDURABILITY)
+			goto out;
+	} else {
+		drop_pending(s);
+	}
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	sessnap__lock_name(lock, s->id);
-	if (((flags | s->flags) & SESSNAP_SESSION_KEEP) && s->seq > 0) {
+	if (keep && s->seq > 0) {
 		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)
 			goto out;
 	} else {

@@ -184,15 +184,53 @@ int sessnap_store_default_dir(char **out, const char *app)
 }
 
 /*
+ * Make the entry of a directory just created durable: fsync its parent
+ * (`path` up to its last slash).  Without it a power cut after the first
+ * save can lose the new directory and everything in it on file systems
+ * that do not order directory updates the way ext4's journal does.
+ */
+static int sync_parent(const char *path)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	int fd, err;
+
+	strlcpy(parent, path, sizeof(parent));
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		strlcpy(parent, ".", sizeof(parent));
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	fd = SYS(openat)(AT_FDCWD, parent,
+			 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return sessnap__syserr(errno, "open for fsync", parent);
+	if (SYS(fsync)(fd) < 0) {
+		err = errno;
+		SYS(close)(fd);
+		return sessnap__syserr(err, "fsync", parent);
+	}
+	SYS(close)(fd);
+	return 0;
+}
+
+/*
  * Create the directory and its missing parents, each 0700 (the XDG base
  * directory specification asks 0700 of the state directory too).  Only
  * components that do not exist are created; existing ones are left as
- * they are.
+ * they are.  With durability FULL the parent of each created directory is
+ * synced, as a save syncs the store directory after its rename.  If that
+ * fails the directory just created (still empty) is removed again, so that
+ * the next open creates and syncs it afresh instead of finding it and
+ * trusting an entry that may not survive a power cut.
  */
-static int mkdir_parents(const char *path)
+static int mkdir_parents(const char *path, sessnap_durability durability)
 {
 	char buf[PATH_MAX];
 	size_t i, len;
+	int rc, saved_errno;
 
 	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
 		return sessnap__error(SESSNAP_EINVAL,
@@ -204,8 +242,16 @@ static int mkdir_parents(const char *path)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (SYS(mkdirat)(AT_FDCWD, buf, 0700) < 0 && errno != EEXIST)
-			return sessnap__syserr(errno, "mkdir", buf);
+		if (SYS(mkdirat)(AT_FDCWD, buf, 0700) < 0) {
+			if (errno != EEXIST)
+				return sessnap__syserr(errno, "mkdir", buf);
+		} else if (durability == SESSNAP_DURABILITY_FULL &&
+			   (rc = sync_parent(buf)) < 0) {
+			saved_errno = errno;
+			SYS(unlinkat)(AT_FDCWD, buf, AT_REMOVEDIR);
+			errno = saved_errno;
+			return rc;
+		}
 		if (i < len)
 			buf[i] = '/';
 	}
@@ -278,6 +324,7 @@ static int open_checked(int *out, const char *path)
 int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 {
 	sessnap_store *store = NULL;
+	sessnap_durability durability;
 	const char *env;
 	char *path = NULL;
 	int dfd = -1, rc;
@@ -314,8 +361,12 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 		return rc;
 	}
 
+	durability = opts->durability;
+	env = getenv("SESSNAP_TEST_FSYNC");
+	if (env != NULL && strcmp(env, "0") == 0)
+		durability = SESSNAP_DURABILITY_NONE;
 	if (!(opts->flags & (SESSNAP_STORE_NOCREATE | SESSNAP_STORE_READONLY)) &&
-	    (rc = mkdir_parents(path)) < 0)
+	    (rc = mkdir_parents(path, durability)) < 0)
 		goto on_error;
 	if ((rc = open_checked(&dfd, path)) < 0)
 		goto on_error;
@@ -331,10 +382,7 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 	store->opts = *opts;
 	store->opts.dir = NULL;
 	store->opts.app = store->app;
-	store->durability = opts->durability;
-	env = getenv("SESSNAP_TEST_FSYNC");
-	if (env != NULL && strcmp(env, "0") == 0)
-		store->durability = SESSNAP_DURABILITY_NONE;
+	store->durability = durability;
 	store->interval_ms = opts->autosave_interval_ms
 				 ? opts->autosave_interval_ms
 				 : DEFAULT_INTERVAL_MS;

@@ -487,7 +487,8 @@ pid_t sessnap__self_pid(void)
 /*
  * Ask the collect callback for the state and queue it.  A callback that
  * returns NULL leaves the session dirty; it is asked again one interval
- * later.
+ * later.  Returns 1 when a state was queued, 0 when the callback had none,
+ * or a negative code.
  */
 static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
 {
@@ -501,11 +502,13 @@ static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
 	}
 	rc = sessnap_session_update(s, state);
 	json_object_put(state);
-	if (rc < 0)
+	if (rc < 0) {
 		sessnap__log(s->store, SESSNAP_LOG_ERROR,
 			     "session %s: collected state not queued: %s",
 			     s->id, sessnap_last_error());
-	return rc;
+		return rc;
+	}
+	return 1;
 }
 
 /* Collect a touched session's state now (flush, end). */
@@ -543,6 +546,7 @@ int sessnap__writer_flush(sessnap_session *s)
 
 	if ((rc = collect_if_touched(s)) < 0)
 		return rc;
+	rc = 0;
 	pthread_mutex_lock(&store->mu);
 	target = s->gen_queued;
 	for (;;) {
@@ -689,7 +693,7 @@ int sessnap_store_dispatch(sessnap_store *store)
 		pthread_mutex_lock(&store->mu);
 		if (rc < 0 && first_err == 0)
 			first_err = rc;
-		else if (rc == 0)
+		else if (rc > 0)
 			count++;
 	}
 	pthread_mutex_unlock(&store->mu);

@@ -539,6 +539,96 @@ START_TEST(test_no_hard_links)
 }
 END_TEST
 
+static int link_errno;
+static char link_log[512];
+
+static int link_fails(int odfd, const char *oldp, int ndfd, const char *newp,
+		      int flags)
+{
+	(void)odfd;
+	(void)oldp;
+	(void)ndfd;
+	(void)newp;
+	(void)flags;
+	errno = link_errno;
+	return -1;
+}
+
+static void keep_log(sessnap_log_level level, const char *msg, void *payload)
+{
+	(void)payload;
+	if (level >= SESSNAP_LOG_INFO)
+		strlcpy(link_log, msg, sizeof(link_log));
+}
+
+static const int link_errs[] = { EMLINK, EPERM, EOPNOTSUPP, ENOSYS };
+
+/*
+ * Where the current file cannot be linked, the `prev` of an earlier save
+ * would be two generations behind after this one: it is removed, and the
+ * log says so.  The new content is committed either way.
+ */
+START_TEST(test_link_fails_drops_stale_prev)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	int (*saved)(int, const char *, int, const char *, int) =
+	    sessnap__sys.linkat;
+	int rc;
+
+	opts.dir = tu_dir;
+	opts.app = "atomictest";
+	opts.log = keep_log;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	link_log[0] = '\0';
+	tu_write_file(tu_dir, NAME, older, strlen(older));
+	ck_assert_int_eq(replace(store, old, strlen(old),
+				 SESSNAP_DURABILITY_FULL, NULL),
+			 0);
+	ck_assert(file_is(PREV, older));
+	link_errno = link_errs[_i];
+	sessnap__sys.linkat = link_fails;
+	rc =
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
+	sessnap__sys.linkat = saved;
+	ck_assert_int_eq(rc, 0);
+	ck_assert(file_is(NAME, fresh));
+	ck_assert_msg(!file_exists(PREV), "a stale %s was kept", PREV);
+	ck_assert_msg(strstr(link_log, "removed the stale") != NULL,
+		      "log: \"%s\"", link_log);
+	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A stale `prev` that cannot be removed fails the save, which loses nothing. */
+START_TEST(test_link_fails_prev_stuck)
+{
+	sessnap_store *store = open_store();
+	int (*saved)(int, const char *, int, const char *, int) =
+	    sessnap__sys.linkat;
+	int rc;
+
+	tu_write_file(tu_dir, NAME, older, strlen(older));
+	ck_assert_int_eq(
+	    replace(store, old, strlen(old), SESSNAP_DURABILITY_FULL, NULL), 0);
+	link_errno = EMLINK;
+	sessnap__sys.linkat = link_fails;
+	sessnap__fault_arm(SESSNAP__SYS_UNLINK, 1, EACCES, 0);
+	rc =
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
+	sessnap__fault_disarm();
+	sessnap__sys.linkat = saved;
+	ck_assert_int_eq(rc, SESSNAP_EPERM);
+	ck_assert_msg(strstr(sessnap_last_error(), PREV) != NULL, "%s",
+		      sessnap_last_error());
+	ck_assert(file_is(NAME, old));
+	ck_assert(file_is(PREV, older));
+	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* fallocate unsupported by the file system is not an error. */
 START_TEST(test_fallocate_unsupported)
 {
@@ -600,6 +690,9 @@ Suite *atomic_suite(void)
 	tc = tcase_create("edge");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_no_hard_links);
+	tcase_add_loop_test(tc, test_link_fails_drops_stale_prev, 0,
+			    (int)(sizeof(link_errs) / sizeof(link_errs[0])));
+	tcase_add_test(tc, test_link_fails_prev_stuck);
 	tcase_add_test(tc, test_fallocate_unsupported);
 	tcase_add_test(tc, test_empty_content);
 	suite_add_tcase(s, tc);

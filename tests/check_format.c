@@ -679,6 +679,123 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+/*
+ * `n` containers around `inner`: arrays (kind 0), objects (1), the two in
+ * turn (2), or arrays whose element comes after a scalar sibling (3).
+ * Returns malloc'd text.
+ */
+static char *nest(int n, const char *inner, int kind)
+{
+	size_t cap = (size_t)n * 8 + strlen(inner) + 1, off = 0;
+	char *out = malloc(cap);
+	int i;
+
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < n; i++) {
+		bool obj = kind == 1 || (kind == 2 && i % 2 == 1);
+		const char *open = obj ? "{\"k\":" : kind == 3 ? "[0," : "[";
+
+		memcpy(out + off, open, strlen(open));
+		off += strlen(open);
+	}
+	memcpy(out + off, inner, strlen(inner));
+	off += strlen(inner);
+	for (i = n - 1; i >= 0; i--) {
+		bool obj = kind == 1 || (kind == 2 && i % 2 == 1);
+
+		out[off++] = obj ? '}' : ']';
+	}
+	out[off] = '\0';
+	return out;
+}
+
+/*
+ * The save side's depth rule (sessnap__json_depth_ok) and the loader agree
+ * on every shape around the limit: a state is accepted for saving exactly
+ * when its snapshot parses back.
+ */
+START_TEST(test_depth_rule_matches_loader)
+{
+	static const char *const inners[] = { "",   "1",    "{}",     "[]",
+					      "null", "\"s\"", "{\"a\":1}",
+					      "[[]]" };
+	size_t k, len;
+	int n, kind, depth, agreed = 0, total = 0;
+
+	for (kind = 0; kind < 4; kind++) {
+		for (n = 1015; n <= 1027; n++) {
+			for (k = 0; k < sizeof(inners) / sizeof(inners[0]);
+			     k++) {
+				char *text, *buf;
+				json_tokener *tok;
+				json_object *obj, *back = NULL;
+				sessnap__header h;
+				char why[256] = "";
+				bool ok, loads;
+
+				/* "[0,]" and {"k":} are not JSON */
+				if (inners[k][0] == '\0' &&
+				    (kind == 1 || kind == 3 ||
+				     (kind == 2 && (n - 1) % 2 == 1)))
+					continue;
+				text = nest(n, inners[k], kind);
+				tok = json_tokener_new_ex(4096);
+				total++;
+				ck_assert_ptr_nonnull(tok);
+				obj = json_tokener_parse_ex(
+				    tok, text, (int)strlen(text) + 1);
+				ck_assert_msg(json_tokener_get_error(tok) ==
+						  json_tokener_success,
+					      "kind %d, %d around %s: test "
+					      "text does not parse",
+					      kind, n, inners[k]);
+				json_tokener_free(tok);
+				ok = sessnap__json_depth_ok(obj, &depth);
+				buf = make_snapshot(&len, text, strlen(text),
+						    SESSNAP_FORMAT_VERSION);
+				loads = sessnap__snapshot_parse(&back, &h, buf,
+								len, why,
+								sizeof(why)) ==
+					0;
+				ck_assert_msg(ok == loads,
+					      "kind %d, %d levels around %s: "
+					      "save side says %d, loader %d "
+					      "(%s)",
+					      kind, n, inners[k], ok, loads,
+					      why);
+				ck_assert(ok ? depth < SESSNAP__JSON_DEPTH
+					     : depth == SESSNAP__JSON_DEPTH);
+				agreed += ok;
+				json_object_put(back);
+				json_object_put(obj);
+				free(buf);
+				free(text);
+			}
+		}
+	}
+	/* both verdicts were met */
+	ck_assert_int_gt(agreed, 0);
+	ck_assert_int_lt(agreed, total);
+}
+END_TEST
+
+/* A cycle is refused at the limit, not followed. */
+START_TEST(test_depth_rule_cycle)
+{
+	json_object *a = json_object_new_array();
+	int depth;
+
+	json_object_array_add(a, json_object_get(a));
+	ck_assert(!sessnap__json_depth_ok(a, &depth));
+	ck_assert_int_eq(depth, SESSNAP__JSON_DEPTH);
+	/* break the cycle to free it */
+	json_object_array_put_idx(a, 0, NULL);
+	json_object_put(a);
+	ck_assert(sessnap__json_depth_ok(NULL, &depth));
+	ck_assert_int_eq(depth, 0);
+}
+END_TEST
+
 /* ---- The fast path (header.c) against the reference (json-c) ---------- */
 
 /* The canonical header line of fill_header(), without its newline. */
@@ -1027,6 +1144,8 @@ Suite *format_suite(void)
 	tcase_add_test(tc, test_header_nul);
 	tcase_add_test(tc, test_header_not_object);
 	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_depth_rule_matches_loader);
+	tcase_add_test(tc, test_depth_rule_cycle);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fastpath");

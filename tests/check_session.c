@@ -316,6 +316,76 @@ START_TEST(test_label)
 }
 END_TEST
 
+/*
+ * A label change alone is saved by the next flush and by an explicit save,
+ * with the state unchanged; before the first save there is nothing to
+ * write, and the first state carries the label.
+ */
+START_TEST(test_label_alone_flushed)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *state = sample_state(1);
+	sessnap_load_info info;
+
+	ck_assert_int_eq(sessnap_session_set_label(s, "before"), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
+	update_save(s, state);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "before");
+	ck_assert_int_eq(sessnap_session_set_label(s, "by flush"), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "by flush");
+	ck_assert_uint_eq(info.seq, 2);
+	ck_assert_int_eq(sessnap_session_set_label(s, "by save"), 0);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "by save");
+	ck_assert_uint_eq(info.seq, 3);
+	/* nothing changed since: nothing written */
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_uint_eq(info.seq, 3);
+	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(state);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A label-only save whose snapshot cannot be reread fails clearly. */
+START_TEST(test_label_alone_reread_fails)
+{
+	sessnap_store *store = open_store_ex(0, SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = begin(store);
+	json_object *state = sample_state(1);
+	char snap[PATH_MAX];
+	sessnap_load_info info;
+
+	update_save(s, state);
+	ck_assert_int_eq(sessnap_session_set_label(s, "x"), 0);
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	session_file(snap, sizeof(snap), s, ".snap");
+	ck_assert_msg(strstr(sessnap_last_error(), "label") != NULL &&
+			  strstr(sessnap_last_error(), snap) != NULL,
+		      "%s", sessnap_last_error());
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "");
+	/* still pending: the next save writes it */
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	info = load_equal(store, sessnap_session_id(s), state);
+	ck_assert_str_eq(info.label, "x");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(state);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_end_removes)
 {
 	sessnap_store *store = open_store();
@@ -333,6 +403,31 @@ START_TEST(test_end_removes)
 	ck_assert_int_eq(sessnap_load(&got, NULL, store, id),
 			 SESSNAP_ENOTFOUND);
 	ck_assert_int_eq(sessnap_session_end(NULL, 0), 0);
+	json_object_put(a);
+	json_object_put(b);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * An end that removes the session writes nothing: a pending state is
+ * dropped, not saved and then unlinked.
+ */
+START_TEST(test_end_removes_writes_nothing)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *a = sample_state(1), *b = sample_state(2);
+
+	update_save(s, a);
+	ck_assert_int_eq(sessnap_session_update(s, b), 0);
+	sessnap__fault_arm(SESSNAP__SYS_OPEN | SESSNAP__SYS_WRITE |
+			       SESSNAP__SYS_FSYNC | SESSNAP__SYS_RENAME |
+			       SESSNAP__SYS_LINK,
+			   ULONG_MAX, EIO, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	json_object_put(a);
 	json_object_put(b);
 	sessnap_store_close(store);
@@ -582,6 +677,110 @@ START_TEST(test_update_too_big)
 }
 END_TEST
 
+/* A JSON string state whose serialization is `len` bytes. */
+static json_object *string_of(size_t len)
+{
+	char *buf = malloc(len - 1);
+	json_object *o;
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 'x', len - 2);
+	buf[len - 2] = '\0';
+	o = json_object_new_string(buf);
+	free(buf);
+	return o;
+}
+
+/*
+ * The read bound applies to the whole file, header line included: a state
+ * that fits the bound only without its header would be saved, then
+ * refused by every load.  update refuses it; a state that fits with the
+ * longest header (the longest label) is saved and loads back.
+ */
+START_TEST(test_update_bound_counts_header)
+{
+	const size_t bound = 8192;
+	sessnap_store *store = open_store_ex(bound, 0);
+	sessnap_session *s = begin(store);
+	json_object *over = string_of(bound - 300),
+		    *fits = string_of(bound - SESSNAP__HEADER_MAX - 1);
+	char label[SESSNAP_LABEL_MAX + 1];
+
+	ck_assert_int_eq(sessnap_session_update(s, over), SESSNAP_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
+	ck_assert(!s->has_pending);
+	memset(label, 'y', SESSNAP_LABEL_MAX);
+	label[SESSNAP_LABEL_MAX] = '\0';
+	ck_assert_int_eq(sessnap_session_set_label(s, label), 0);
+	update_save(s, fits);
+	load_equal(store, sessnap_session_id(s), fits);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(over);
+	json_object_put(fits);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* `n` arrays around the number 1, built as objects (not parsed). */
+static json_object *nested(int n)
+{
+	json_object *o = json_object_new_int(1), *a;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		a = json_object_new_array();
+		json_object_array_add(a, o);
+		o = a;
+	}
+	return o;
+}
+
+/*
+ * A state nested deeper than the loader accepts is refused by update, as
+ * the read bound is, and nothing on disk changes; the deepest state the
+ * loader accepts is saved and loads back.
+ */
+START_TEST(test_update_too_deep)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *a = sample_state(1), *deep = nested(1100),
+		    *edge = nested(SESSNAP__JSON_DEPTH),
+		    *deepest = nested(SESSNAP__JSON_DEPTH - 1);
+	char snap[PATH_MAX];
+	size_t before_len = 0, after_len = 0;
+	char *before, *after;
+
+	update_save(s, a);
+	session_file(snap, sizeof(snap), s, ".snap");
+	before = tu_read_file(snap, &before_len);
+	ck_assert_ptr_nonnull(before);
+	ck_assert_int_eq(sessnap_session_update(s, deep), SESSNAP_ETOOBIG);
+	ck_assert_msg(strstr(sessnap_last_error(), "deep") != NULL &&
+			  strstr(sessnap_last_error(),
+				 sessnap_session_id(s)) != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert_int_eq(sessnap_session_update(s, edge), SESSNAP_ETOOBIG);
+	ck_assert(!s->has_pending);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	after = tu_read_file(snap, &after_len);
+	ck_assert_ptr_nonnull(after);
+	ck_assert_uint_eq(after_len, before_len);
+	ck_assert_mem_eq(after, before, before_len);
+	load_equal(store, sessnap_session_id(s), a);
+	update_save(s, deepest);
+	load_equal(store, sessnap_session_id(s), deepest);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	free(before);
+	free(after);
+	json_object_put(a);
+	json_object_put(deep);
+	json_object_put(edge);
+	json_object_put(deepest);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_begin_errors)
 {
 	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
@@ -800,7 +999,9 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_seq_increments);
 	tcase_add_test(tc, test_identical_state);
 	tcase_add_test(tc, test_label);
+	tcase_add_test(tc, test_label_alone_flushed);
 	tcase_add_test(tc, test_end_removes);
+	tcase_add_test(tc, test_end_removes_writes_nothing);
 	tcase_add_test(tc, test_end_keep);
 	tcase_add_test(tc, test_end_keep_at_begin);
 	tcase_add_test(tc, test_close_flushes);
@@ -814,6 +1015,9 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_durability_unknown);
 	tcase_add_test(tc, test_close_flush_fails);
 	tcase_add_test(tc, test_update_too_big);
+	tcase_add_test(tc, test_update_too_deep);
+	tcase_add_test(tc, test_update_bound_counts_header);
+	tcase_add_test(tc, test_label_alone_reread_fails);
 	tcase_add_test(tc, test_begin_errors);
 	tcase_add_test(tc, test_begin_busy_lock_retries);
 	tcase_add_loop_test(tc, test_fault_sweep_once, 0, 2);

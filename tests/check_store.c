@@ -259,6 +259,82 @@ START_TEST(test_fsync_env_no_calls)
 }
 END_TEST
 
+/* Open a store at tu_dir/rel with durability d and fsync kept on, and
+ * count the fsync calls the open makes; *rc receives its result. */
+static unsigned long open_fsyncs(const char *rel, sessnap_durability d,
+				 unsigned long fail_nth, int *rc)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	const char *env = getenv("SESSNAP_TEST_FSYNC");
+	char *saved = env ? strdup(env) : NULL;
+	char dir[PATH_MAX];
+	unsigned long n;
+
+	tu_join(dir, sizeof(dir), tu_dir, rel);
+	opts.dir = dir;
+	opts.app = "ed";
+	opts.durability = d;
+	setenv("SESSNAP_TEST_FSYNC", "1", 1);
+	sessnap__fault_arm(SESSNAP__SYS_FSYNC, fail_nth, EIO, 0);
+	*rc = sessnap_store_open(&store, &opts);
+	n = sessnap__fault_disarm();
+	sessnap_store_close(store);
+	restore_fsync_env(saved);
+	free(saved);
+	return n;
+}
+
+/* Each directory the open creates has its parent synced (durability FULL). */
+START_TEST(test_mkdir_syncs_parent)
+{
+	int rc;
+
+	ck_assert_uint_eq(open_fsyncs("a/b", SESSNAP_DURABILITY_FULL,
+				      ULONG_MAX, &rc),
+			  2);
+	ck_assert_int_eq(rc, 0);
+	/* nothing created, nothing synced */
+	ck_assert_uint_eq(open_fsyncs("a/b", SESSNAP_DURABILITY_FULL,
+				      ULONG_MAX, &rc),
+			  0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(open_fsyncs("c/d", SESSNAP_DURABILITY_FILE,
+				      ULONG_MAX, &rc),
+			  0);
+	ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+/*
+ * A failed fsync of a created directory's parent fails the open, naming the
+ * parent, and takes back the directory it could not make durable: the next
+ * open creates it again and syncs its parent then.
+ */
+START_TEST(test_mkdir_parent_fsync_fails)
+{
+	char path[PATH_MAX], want[PATH_MAX];
+	struct stat st;
+	int fds = tu_count_fds(), rc;
+
+	tu_join(want, sizeof(want), tu_dir, "a");
+	open_fsyncs("a/b", SESSNAP_DURABILITY_FULL, 2, &rc);
+	ck_assert_int_eq(rc, SESSNAP_EIO);
+	ck_assert_msg(strstr(sessnap_last_error(), "fsync") != NULL &&
+			  strstr(sessnap_last_error(), want) != NULL,
+		      "%s", sessnap_last_error());
+	ck_assert_int_eq(tu_count_fds(), fds);
+	tu_join(path, sizeof(path), tu_dir, "a/b");
+	ck_assert_int_eq(lstat(path, &st), -1);
+	ck_assert_int_eq(lstat(want, &st), 0);
+	ck_assert_uint_eq(open_fsyncs("a/b", SESSNAP_DURABILITY_FULL,
+				      ULONG_MAX, &rc),
+			  1);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(lstat(path, &st), 0);
+}
+END_TEST
+
 START_TEST(test_options_checked)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -477,6 +553,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_app_names);
 	tcase_add_test(tc, test_fsync_env);
 	tcase_add_test(tc, test_fsync_env_no_calls);
+	tcase_add_test(tc, test_mkdir_syncs_parent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -488,6 +565,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_refuse_foreign_owner);
 	tcase_add_test(tc, test_nocreate_missing);
 	tcase_add_test(tc, test_mkdir_fails);
+	tcase_add_test(tc, test_mkdir_parent_fsync_fails);
 	tcase_add_test(tc, test_open_faults);
 	suite_add_tcase(s, tc);
 

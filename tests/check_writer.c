@@ -380,6 +380,87 @@ START_TEST(test_end_flushes)
 }
 END_TEST
 
+/* The label of the snapshot of `id`, read back through the loader. */
+static void loaded_label(char *out, size_t len, sessnap_store *store,
+			 const char *id)
+{
+	sessnap_load_info info;
+	json_object *o = NULL;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	rc = sessnap_load(&o, &info, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+	json_object_put(o);
+	strlcpy(out, info.label, len);
+}
+
+/* A label change alone is saved by the autosave, with the state kept. */
+START_TEST(test_label_alone_autosaved)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1], label[SESSNAP_LABEL_MAX + 1];
+	sessnap_save_status st;
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_n(s, 12);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	get_status(&st, s);
+	ck_assert_uint_eq(st.saves, 1);
+	ck_assert_int_eq(sessnap_session_set_label(s, "renamed.txt"), 0);
+	get_status(&st, s);
+	ck_assert_int_eq(st.pending, 1);
+	wait_saves(s, 2);
+	loaded_label(label, sizeof(label), store, id);
+	ck_assert_str_eq(label, "renamed.txt");
+	ck_assert_int_eq(loaded_n(store, id), 12);
+	get_status(&st, s);
+	ck_assert_int_eq(st.pending, 0);
+	ck_assert_uint_eq(st.seq, 2);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * A label set while the writer saves a newer state queues a save of the
+ * label alone; when that state's save then fails, the state is kept and
+ * saved with the label, not replaced by a rewrite of the older state on
+ * disk.
+ */
+START_TEST(test_label_behind_failed_save)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1], label[SESSNAP_LABEL_MAX + 1];
+	int i;
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	/* Real fsync calls whatever SESSNAP_TEST_FSYNC says, so that the
+	 * slow one is reached. */
+	store->durability = SESSNAP_DURABILITY_FULL;
+	update_n(s, 1);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	atomic_store(&slow_fsync, 1);
+	update_n(s, 2);
+	for (i = 0; i < 5000 && !atomic_load(&in_slow_fsync); i++)
+		poll(NULL, 0, 2);
+	ck_assert(atomic_load(&in_slow_fsync));
+	ck_assert(!s->has_pending);
+	ck_assert_int_eq(sessnap_session_set_label(s, "after"), 0);
+	atomic_store(&slow_fsync, 0); /* this attempt still fails */
+	for (i = 0; i < 5000 && atomic_load(&in_slow_fsync); i++)
+		poll(NULL, 0, 2);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(loaded_n(store, id), 2);
+	loaded_label(label, sizeof(label), store, id);
+	ck_assert_str_eq(label, "after");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 static atomic_int collects;
 
 static json_object *collect_cb(sessnap_session *s, void *payload)
@@ -431,6 +512,132 @@ START_TEST(test_pull_mode)
 	get_status(&st, s);
 	ck_assert_uint_eq(st.saves, 2);
 	ck_assert_int_eq(st.pending, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+static atomic_int null_collects;
+
+static json_object *collect_none(sessnap_session *s, void *payload)
+{
+	(void)s;
+	(void)payload;
+	atomic_fetch_add(&null_collects, 1);
+	return NULL;
+}
+
+/*
+ * dispatch counts the states collected: a callback that returned NULL
+ * collected none (the session stays dirty and is asked again later).
+ */
+START_TEST(test_dispatch_counts_states)
+{
+	sessnap_store *store = open_store(20, 0);
+	sessnap_session *a = begin(store), *b = begin(store);
+	int value = 3, i;
+
+	atomic_store(&collects, 0);
+	atomic_store(&null_collects, 0);
+	ck_assert_int_eq(sessnap_session_set_collect(a, collect_cb, &value),
+			 0);
+	ck_assert_int_eq(sessnap_session_set_collect(b, collect_none, NULL),
+			 0);
+	ck_assert_int_eq(sessnap_session_touch(a), 0);
+	ck_assert_int_eq(sessnap_session_touch(b), 0);
+	for (i = 0; i < 1000 && (sessnap_session_save_due(a) == 0 ||
+				 sessnap_session_save_due(b) == 0);
+	     i++)
+		poll(NULL, 0, 5);
+	ck_assert_int_eq(sessnap_store_dispatch(store), 1);
+	ck_assert_int_eq(atomic_load(&collects), 1);
+	ck_assert_int_eq(atomic_load(&null_collects), 1);
+	/* b alone, again: no state */
+	for (i = 0; i < 1000 && sessnap_session_save_due(b) == 0; i++)
+		poll(NULL, 0, 5);
+	ck_assert_int_eq(sessnap_store_dispatch(store), 0);
+	ck_assert_int_eq(atomic_load(&null_collects), 2);
+	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * In pull mode an end that removes the session does not even collect the
+ * state; one that keeps it collects and saves it.
+ */
+START_TEST(test_pull_end_collects_only_to_keep)
+{
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1];
+	json_object *o = NULL;
+	int value = 7;
+
+	atomic_store(&collects, 0);
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_cb, &value), 0);
+	update_n(s, 6);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	sessnap__fault_arm(SESSNAP__SYS_OPEN | SESSNAP__SYS_WRITE |
+			       SESSNAP__SYS_FSYNC | SESSNAP__SYS_RENAME,
+			   ULONG_MAX, EIO, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
+	ck_assert_int_eq(atomic_load(&collects), 0);
+	ck_assert_int_eq(sessnap_load(&o, NULL, store, id), SESSNAP_ENOTFOUND);
+
+	s = begin(store);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_cb, &value), 0);
+	update_n(s, 6);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
+	ck_assert_int_eq(atomic_load(&collects), 1);
+	ck_assert_int_eq(loaded_n(store, id), 7);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+static json_object *collect_deep(sessnap_session *s, void *payload)
+{
+	json_object *o = json_object_new_int(1), *a;
+	int i;
+
+	(void)s;
+	(void)payload;
+	atomic_fetch_add(&collects, 1);
+	for (i = 0; i < 1100; i++) {
+		a = json_object_new_array();
+		json_object_array_add(a, o);
+		o = a;
+	}
+	return o;
+}
+
+/*
+ * In pull mode a collected state nested deeper than the loader accepts is
+ * refused too: flush reports it, and the state on disk stays.
+ */
+START_TEST(test_pull_too_deep)
+{
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1];
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_n(s, 4);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	atomic_store(&collects, 0);
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_deep, NULL),
+			 0);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "deep"));
+	ck_assert_int_eq(atomic_load(&collects), 1);
+	ck_assert_int_eq(loaded_n(store, id), 4);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
@@ -1126,8 +1333,13 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_flush);
 	tcase_add_test(tc, test_close_loses_nothing);
 	tcase_add_test(tc, test_end_flushes);
+	tcase_add_test(tc, test_label_alone_autosaved);
+	tcase_add_test(tc, test_label_behind_failed_save);
 	tcase_add_test(tc, test_pull_mode);
 	tcase_add_test(tc, test_pull_without_callback);
+	tcase_add_test(tc, test_pull_too_deep);
+	tcase_add_test(tc, test_pull_end_collects_only_to_keep);
+	tcase_add_test(tc, test_dispatch_counts_states);
 	suite_add_tcase(suite, tc);
 
 	tc = tcase_create("errors");

@@ -309,7 +309,8 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 const char *sessnap_session_id(const sessnap_session *session);
 
 /**
- * Set the session's label; it is written with the next save.
+ * Set the session's label; it is written with the next save (flush, save
+ * or autosave), even when the state did not change.
  * @param label the new label, or NULL for none
  * @return 0, SESSNAP_EINVAL, SESSNAP_ENOMEM
  */
@@ -322,7 +323,8 @@ int sessnap_session_set_label(sessnap_session *session, const char *label);
  * interval.  The caller keeps its reference to `state`.
  *
  * @return 0, SESSNAP_EINVAL, SESSNAP_ESTATE (ended, or in a forked child),
- *         SESSNAP_ENOMEM
+ *         SESSNAP_ENOMEM, SESSNAP_ETOOBIG (the state exceeds the read bound
+ *         or the loader's nesting limit: it could not be loaded back)
  */
 int sessnap_session_update(sessnap_session *session,
 			   const json_object *state);
@@ -347,9 +349,10 @@ int sessnap_session_save(sessnap_session *session);
 int sessnap_session_flush(sessnap_session *session);
 
 /**
- * End a session cleanly: flush, mark it completed, then remove its files
- * (or keep the completed snapshot with SESSNAP_SESSION_KEEP, given here or
- * at begin), release the lock and free the handle.  The handle is freed
+ * End a session cleanly: remove its files, dropping any pending update
+ * unwritten (or, with SESSNAP_SESSION_KEEP, given here or at begin, flush
+ * and keep the snapshot marked completed), release the lock and free the
+ * handle.  The handle is freed
  * even when an error is returned; the files then stay on disk as a
  * crashed session, so no work is lost.
  *
@@ -426,7 +429,8 @@ int sessnap_session_touch(sessnap_session *session);
  * Set the callback that supplies the session's state in pull mode.  The
  * library calls it from sessnap_store_dispatch() or sessnap_store_tick()
  * once the session has been touched and a save is due, and from
- * sessnap_session_flush() and sessnap_session_end() when it was touched.
+ * sessnap_session_flush() and a keeping sessnap_session_end() when it was
+ * touched.
  *
  * @param session the session
  * @param collect the callback, or NULL to remove it
@@ -499,9 +503,10 @@ int sessnap_session_status(sessnap_save_status *out,
  * the app's event loop, when sessnap_store_next_deadline() says.
  *
  * @param store the store
- * @return the number of states collected (0 or more), SESSNAP_EINVAL,
- *         SESSNAP_ESTATE (in a forked child), SESSNAP_ENOMEM,
- *         SESSNAP_ETOOBIG (a state exceeds the read bound)
+ * @return the number of states collected (0 or more; a callback that
+ *         returned NULL collected none), SESSNAP_EINVAL, SESSNAP_ESTATE (in
+ *         a forked child), SESSNAP_ENOMEM, SESSNAP_ETOOBIG (a state exceeds
+ *         the read bound or the nesting limit)
  */
 int sessnap_store_dispatch(sessnap_store *store);
 

@@ -563,6 +563,13 @@ typedef struct {
 /* sessnap_info.flags */
 /** The main snapshot was unusable; the header came from `.prev`. */
 #define SESSNAP_INFO_FROM_PREV (1u << 0)
+/** A file of the session (<id>.snap, <id>.snap.prev or <id>.lock) is not
+ * a regular file: the session is SESSNAP_STATUS_CORRUPT, and nothing
+ * writes, locks or removes it. */
+#define SESSNAP_INFO_NOT_REGULAR (1u << 1)
+/** The snapshot is larger than the store's read bound: its header is
+ * valid, but sessnap_load() refuses its state with SESSNAP_ETOOBIG. */
+#define SESSNAP_INFO_TOOBIG (1u << 2)
 
 /** What the scanner knows of a session (from its header only). */
 typedef struct {
@@ -600,8 +607,10 @@ typedef struct {
  * List the store's sessions, newest first, each classified.  Reads only the
  * header of each snapshot, with a bounded read, and probes its lock: the
  * cost grows with the number of sessions, not with the size of their
- * states.  Skips temporary (dot) files, lock files without a snapshot,
- * symlinks, FIFOs, directories and anything not named like a snapshot.
+ * states.  Skips temporary (dot) files, lock files without a snapshot and
+ * anything not named like a snapshot.  A symlink, FIFO, directory or
+ * socket named like a session's file is listed as
+ * SESSNAP_STATUS_CORRUPT with SESSNAP_INFO_NOT_REGULAR.
  *
  * Classification: a held lock makes a session SESSNAP_STATUS_RUNNING
  * whatever its files say; otherwise a newer format version gives

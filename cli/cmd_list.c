@@ -23,6 +23,7 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s (--dir DIR | --app APP) [--all] [--json]\n"
 		"List the sessions of a store, newest first.\n\n" STORE_HELP
+		    READ_BOUND_HELP
 		"      --all         also list completed sessions\n"
 		"      --json        print JSON (see sessnap(1))\n"
 		"  -h, --help        show this help\n",
@@ -62,6 +63,7 @@ int cmd_list(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "all", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -83,6 +85,10 @@ int cmd_list(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 'l':
 			all = true;

@@ -27,6 +27,7 @@ static void usage(FILE *f, const char *prog)
 	    f,
 	    "Usage: %s (--dir DIR | --app APP) ID [--state] [--json]\n"
 	    "Show one session.  ID is the full id or a unique prefix.\n\n" STORE_HELP
+		READ_BOUND_HELP
 	    "      --state       print the session's state (verified)\n"
 	    "      --json        print JSON (see sessnap(1))\n"
 	    "  -h, --help        show this help\n",
@@ -76,6 +77,7 @@ int cmd_show(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "state", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,6 +101,10 @@ int cmd_show(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 's':
 			want_state = true;

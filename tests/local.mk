@@ -35,6 +35,7 @@ CLI_TESTS += tests/cli/systemd-units.sh
 CLI_TESTS += tests/cli/demo-end.sh
 CLI_TESTS += tests/cli/demo-scenario.sh
 CLI_TESTS += tests/cli/readme-example.sh
+CLI_TESTS += tests/cli/verdict.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build

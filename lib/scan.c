@@ -9,9 +9,9 @@
  * it does not need:
  *
  *  1. one pass of readdir over the store, keeping only the names
- *     <32 hex>.snap and <32 hex>.snap.prev of regular files (dotfiles -
- *     temporary files -, lock files, symlinks, FIFOs, directories and
- *     unrelated names are skipped);
+ *     <32 hex>.snap and <32 hex>.snap.prev (dotfiles - temporary files -,
+ *     lock files without a snapshot and unrelated names are skipped), and
+ *     noting a <32 hex>.lock that readdir says is not a regular file;
  *  2. for each session id, probe its lock FIRST, then read the header of
  *     <id>.snap (one bounded read: format.c), and only when that is
  *     missing or unusable the header of <id>.snap.prev.  Probing first
@@ -19,16 +19,22 @@
  *     its files while it still holds the lock, so a free lock followed by
  *     a present snapshot always means the owner is gone;
  *  3. classify: running (lock held; it wins over everything else, since
- *     the owner is alive and will write again), newer-format, corrupt
- *     (neither generation readable), completed, foreign (written on
- *     another host, whose locks this host cannot see), crashed;
+ *     the owner is alive and will write again), corrupt when any of the
+ *     session's names is not a regular file (the one verdict of format.c:
+ *     such a session is never adopted, discarded or cleaned, and a lock
+ *     file nobody can hold says nothing about liveness), newer-format,
+ *     corrupt (neither generation readable), completed, foreign (written
+ *     on another host, whose locks this host cannot see), crashed;
  *  4. sort newest first by the header's saved time (by the file's mtime
  *     when there is no usable header).
  *
  * The cost is a few system calls and one small read per session, whatever
  * the size of the states; the memory is one fixed-size record per session
- * plus its label.  A system error (EIO, EACCES, EMFILE...) fails the whole
- * scan rather than guess: a guess could call a live session crashed.
+ * plus its label.  A bad entry hides nothing else: a session file that
+ * cannot be read (EIO, EACCES) is listed, flagged unreadable and never
+ * called crashed, and the others are listed as usual.  Only a failure of
+ * the store directory itself, or of the process (no memory, no descriptor
+ * left), fails the whole scan.
  */
 #include "config.h"
 
@@ -243,8 +249,29 @@ static void fill_from_header(sessnap_info *info, const sessnap__header *h)
 }
 
 /*
+ * A session file that could not be read (EIO, EACCES...) is that entry's
+ * problem: the session is listed, flagged unreadable, and the scan goes
+ * on.  It is never called crashed (its lock or its files could not be
+ * looked at) and never described from its other generation (the one that
+ * failed may be the newer).  Only what says nothing about the entry - no
+ * memory, no descriptor left (EMFILE, ENFILE) - fails the scan, like a
+ * failure of the store directory.  `err` is errno just after the failure.
+ */
+static int unreadable(sessnap_info *info, int live, int rc, int err)
+{
+	if (rc == SESSNAP_ENOMEM || err == EMFILE || err == ENFILE ||
+	    err == ENOMEM)
+		return rc;
+	info->flags |= SESSNAP_INFO_UNREADABLE;
+	info->status =
+	    live == 1 ? SESSNAP_STATUS_RUNNING : SESSNAP_STATUS_CORRUPT;
+	return 1;
+}
+
+/*
  * Classify one session.  Returns 1 when *info was filled, 0 when the
- * session vanished meanwhile (nothing to list), or a negative error.
+ * session vanished meanwhile (nothing to list), or a negative error that
+ * fails the scan (see unreadable()).
  */
 static int classify(sessnap_info *info, sessnap_store *store,
 		    const struct cand *c)
@@ -264,7 +291,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	if (c->has & BAD_LOCK)
 		live = SESSNAP__LOCK_NOT_REGULAR;
 	else if ((live = sessnap__lock_probe(store, c->id)) < 0)
-		return live;
+		return unreadable(info, 0, live, errno);
 	if (live == SESSNAP__LOCK_NOT_REGULAR) {
 		/* Nobody can hold it: liveness is unknown, never crashed. */
 		live = 0;
@@ -282,7 +309,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 			rc = rc_prev;
 		} else if (rc_prev != SESSNAP_ECORRUPT &&
 			   rc_prev != SESSNAP_ENOTFOUND) {
-			return rc_prev;
+			return unreadable(info, live, rc_prev, errno);
 		} else if (rc == SESSNAP_ENOTFOUND &&
 			   rc_prev == SESSNAP_ENOTFOUND) {
 			return 0;
@@ -293,7 +320,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 			rc = SESSNAP_ECORRUPT;
 		}
 	} else if (rc < 0 && rc != SESSNAP_ENEWER) {
-		return rc;
+		return unreadable(info, live, rc, errno);
 	}
 	info->file_bytes = (uint64_t)st.st_size;
 	info->mtime_ms = mtime_ms(&st);

@@ -232,18 +232,37 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* How many of a scan's records are flagged unreadable. */
+static size_t count_unreadable(const sessnap_info *infos, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (infos[i].flags & SESSNAP_INFO_UNREADABLE) {
+			ck_assert_int_ne(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+			k++;
+		}
+	return k;
+}
+
 /*
- * Fail each system call of a scan in turn, once: every failure is
- * reported with a message naming the store, returns no result, and leaks
- * no descriptor; then the scan succeeds.
+ * Fail each system call of a scan in turn, once.  A failure of the store
+ * directory itself (its open, fdopendir, readdir), or of the process
+ * (EMFILE: `dir_only`), fails the scan: reported with a message naming
+ * the store, no result.  A failure on one session's file hides nothing
+ * else: the scan succeeds, lists both sessions, and flags that one
+ * unreadable, never crashed.  No descriptor leaks; then the scan
+ * succeeds cleanly.  Returns how many failures were entry failures.
  */
-static void fault_loop(unsigned int kinds, int err, int want)
+static unsigned long fault_loop(unsigned int kinds, int err, int want,
+				bool dir_only)
 {
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap_store *store = su_store_open();
 	sessnap__header h;
 	sessnap_info *infos;
-	unsigned long nth;
+	unsigned long nth, entry = 0;
 	size_t n;
 	int fds, rc;
 
@@ -270,8 +289,17 @@ static void fault_loop(unsigned int kinds, int err, int want)
 		if (sessnap__fault_fired() == 0) {
 			ck_assert_int_eq(rc, 0);
 			ck_assert_uint_eq(n, 2);
+			ck_assert_uint_eq(count_unreadable(infos, n), 0);
 			sessnap_scan_free(infos, n);
 			break;
+		}
+		if (rc == 0) {
+			ck_assert_msg(!dir_only, "call %lu: not failed", nth);
+			ck_assert_uint_eq(n, 2);
+			ck_assert_uint_eq(count_unreadable(infos, n), 1);
+			sessnap_scan_free(infos, n);
+			entry++;
+			continue;
 		}
 		ck_assert_msg(rc == want, "call %lu: %d (%s)", nth, rc,
 			      sessnap_last_error());
@@ -282,26 +310,42 @@ static void fault_loop(unsigned int kinds, int err, int want)
 	ck_assert_uint_gt(nth, 1);
 	ck_assert_uint_lt(nth, 100);
 	sessnap_store_close(store);
+	return entry;
 }
 
 START_TEST(test_fault_open)
 {
-	fault_loop(SESSNAP__SYS_OPEN, EACCES, SESSNAP_EPERM);
+	/* the directory's open fails the scan, a file's open does not */
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_OPEN, EACCES, SESSNAP_EPERM,
+				     false),
+			  0);
 }
 END_TEST
 
 START_TEST(test_fault_read_stat_dir)
 {
-	fault_loop(SESSNAP__SYS_READ, EIO, SESSNAP_EIO);
-	fault_loop(SESSNAP__SYS_STAT, EIO, SESSNAP_EIO);
-	fault_loop(SESSNAP__SYS_READDIR, EIO, SESSNAP_EIO);
-	fault_loop(SESSNAP__SYS_FLOCK, EIO, SESSNAP_EIO);
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_READ, EIO, SESSNAP_EIO,
+				     false),
+			  0);
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_STAT, EIO, SESSNAP_EIO,
+				     false),
+			  0);
+	/* only the directory is read with readdir: always a failure */
+	ck_assert_uint_eq(fault_loop(SESSNAP__SYS_READDIR, EIO, SESSNAP_EIO,
+				     true),
+			  0);
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_FLOCK, EIO, SESSNAP_EIO,
+				     false),
+			  0);
 }
 END_TEST
 
+/* No descriptor left is the process's failure, not an entry's. */
 START_TEST(test_fault_emfile)
 {
-	fault_loop(SESSNAP__SYS_OPEN, EMFILE, SESSNAP_EIO);
+	ck_assert_uint_eq(fault_loop(SESSNAP__SYS_OPEN, EMFILE, SESSNAP_EIO,
+				     true),
+			  0);
 }
 END_TEST
 
@@ -479,9 +523,11 @@ START_TEST(test_threads_unavailable)
 END_TEST
 
 /*
- * A system error on any thread fails the whole scan with its message,
- * returns nothing, and leaks no descriptor and no memory (the sanitizer
- * and valgrind runs check the latter).
+ * A system error on one session's file, on any thread, hides nothing
+ * else: the scan lists every session, that one flagged unreadable, and
+ * leaks no descriptor and no memory (the sanitizer and valgrind runs
+ * check the latter).  A failure of the process (EMFILE) on any thread
+ * fails the whole scan with its message and returns nothing.
  */
 START_TEST(test_threads_fault)
 {
@@ -510,13 +556,28 @@ START_TEST(test_threads_fault)
 				sessnap_scan_free(infos, n);
 				continue;
 			}
-			ck_assert_msg(rc == SESSNAP_EIO, "%s",
-				      sessnap_last_error());
-			ck_assert_ptr_null(infos);
-			ck_assert_uint_eq(n, 0);
-			ck_assert_ptr_nonnull(
-			    strstr(sessnap_last_error(), tu_dir));
+			ck_assert_msg(rc == 0, "%s", sessnap_last_error());
+			ck_assert_uint_eq(n, MIXED);
+			ck_assert_uint_eq(count_unreadable(infos, n), 1);
+			sessnap_scan_free(infos, n);
 		}
+	}
+	for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
+		sessnap__fault_arm(SESSNAP__SYS_OPEN, nths[i], EMFILE, 0);
+		infos = (sessnap_info *)1;
+		n = 7;
+		rc = sessnap_scan(&infos, &n, m.store, 0);
+		sessnap__fault_disarm();
+		ck_assert_int_eq(tu_count_fds(), fds);
+		if (sessnap__fault_fired() == 0) {
+			ck_assert_int_eq(rc, 0);
+			sessnap_scan_free(infos, n);
+			continue;
+		}
+		ck_assert_msg(rc == SESSNAP_EIO, "%s", sessnap_last_error());
+		ck_assert_ptr_null(infos);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
 	}
 	mixed_close(&m);
 }

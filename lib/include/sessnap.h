@@ -570,6 +570,10 @@ typedef struct {
 /** The snapshot is larger than the store's read bound: its header is
  * valid, but sessnap_load() refuses its state with SESSNAP_ETOOBIG. */
 #define SESSNAP_INFO_TOOBIG (1u << 2)
+/** A file of the session could not be read (EIO, EACCES...): the session
+ * is SESSNAP_STATUS_CORRUPT (SESSNAP_STATUS_RUNNING when its lock is
+ * held) and the rest of the store is listed as usual. */
+#define SESSNAP_INFO_UNREADABLE (1u << 3)
 
 /** What the scanner knows of a session (from its header only). */
 typedef struct {
@@ -631,8 +635,10 @@ typedef struct {
  * @param store an open store
  * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every session
  * @return 0, SESSNAP_EINVAL, SESSNAP_EIO, SESSNAP_EPERM, SESSNAP_ENOMEM
- *         (a system error on any file fails the whole scan, rather than
- *         guess)
+ *         (only a failure of the store directory itself, or of the
+ *         process - no memory, no descriptor left - fails the scan; a
+ *         session file that cannot be read is listed with
+ *         SESSNAP_INFO_UNREADABLE)
  */
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags);

@@ -35,7 +35,7 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 	bool color = use_color(stdout);
 	int64_t now = now_ms();
 	char ago[32], size[16];
-	const char *label;
+	const char *label, *note;
 	size_t i;
 
 	printf("%-32s  %-9s  %-14s  %6s  %5s  %s\n", "ID", "STATUS", "SAVED",
@@ -48,14 +48,12 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 		age_ago(ago, sizeof(ago), now, in->saved_ms);
 		human_size(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
-		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s\n", in->id,
-		       status_color(in->status, color),
+		note = info_note(in);
+		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n",
+		       in->id, status_color(in->status, color),
 		       sessnap_status_name(in->status), color_reset(color), ago,
 		       (unsigned long long)in->seq, size, label[0] ? "  " : "",
-		       label,
-		       (in->flags & SESSNAP_INFO_FROM_PREV) ?
-			   "  (from previous generation)" :
-			   "");
+		       label, note[0] ? "  (" : "", note, note[0] ? ")" : "");
 	}
 }
 

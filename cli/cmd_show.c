@@ -67,7 +67,10 @@ static void print_info(const sessnap_info *in)
 	human_size(a, sizeof(a), in->payload_bytes);
 	human_size(b, sizeof(b), in->file_bytes);
 	printf("%-10s state %s, file %s\n", "size:", a, b);
-	if (in->flags & SESSNAP_INFO_FROM_PREV)
+	if (in->flags & (SESSNAP_INFO_NOT_REGULAR | SESSNAP_INFO_UNREADABLE |
+			 SESSNAP_INFO_TOOBIG))
+		printf("%-10s %s\n", "note:", info_note(in));
+	else if (in->flags & SESSNAP_INFO_FROM_PREV)
 		printf("%-10s the main snapshot is damaged; this is the "
 		       "previous generation\n",
 		       "note:");

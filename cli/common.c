@@ -252,3 +252,16 @@ int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
 	}
 	return EXIT_OK;
 }
+
+const char *info_note(const sessnap_info *in)
+{
+	if (in->flags & SESSNAP_INFO_NOT_REGULAR)
+		return "not a regular file: left as it is";
+	if (in->flags & SESSNAP_INFO_UNREADABLE)
+		return "unreadable: see 'sessnap verify'";
+	if (in->flags & SESSNAP_INFO_TOOBIG)
+		return "too big for the read bound: see --read-bound";
+	if (in->flags & SESSNAP_INFO_FROM_PREV)
+		return "from previous generation";
+	return "";
+}

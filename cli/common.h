@@ -96,6 +96,13 @@ int write_output(const char *prog, const char *path, const char *text);
 struct json_object *info_json(const sessnap_info *info);
 
 /*
+ * Why a listed session is not what it seems, for people: "not a regular
+ * file", "unreadable", "too big for the read bound", "from previous
+ * generation", or "" (from its SESSNAP_INFO_* flags).
+ */
+const char *info_note(const sessnap_info *info);
+
+/*
  * Find one session by id (full id, or a unique prefix of at least 4
  * digits) with sessnap_scan().  Returns EXIT_OK with *out filled (its
  * label is copied into label_buf), or EXIT_FAIL after printing why.

@@ -178,7 +178,7 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 				    "session %s is too big for the read bound "
 				    "of %zu bytes: %s: %s; %s: %s. Read it "
 				    "with a larger bound (the application's "
-				    "read_bound option, or 'sessnap "
+				    "read_bound option, or 'sessnap COMMAND "
 				    "--read-bound SIZE')",
 				    id, store->read_bound, p1, why_main, p2,
 				    why_prev);

@@ -78,8 +78,10 @@ for kind in fifo dir symlink; do
 	symlink) ln -s "$d/$GOOD.snap" "$d/$ODD.snap" ;;
 	esac
 	expect 0 "$S" list --dir "$d" --all
-	has "$ODD  corrupt " "$tmp/out"
+	has "$ODD  corrupt .*(not a regular file" "$tmp/out"
 	has "$GOOD  crashed " "$tmp/out"
+	expect 0 "$S" list --dir "$d" --all --json
+	has '"not_regular": true' "$tmp/out"
 	expect 1 "$S" verify --dir "$d"
 	has "^corrupt  *$ODD.*not a regular file" "$tmp/out"
 	has "^ok  *$GOOD" "$tmp/out"
@@ -112,7 +114,7 @@ expect 0 "$C" --dir "$d" --crashed-older-than 1s
 [ -p "$d/$ODD.lock" ] || fail "clean removed a FIFO named like a lock file"
 [ -e "$d/$ODD.snap" ] || fail "clean removed a session whose lock is a FIFO"
 if command -v python3 >/dev/null 2>&1; then
-	rm "$d/$ODD.lock"
+	rm -f "$d/$ODD.lock"
 	"$MKSNAP" "$d" $GOOD --age 60 --label good
 	python3 -c 'import socket, sys
 socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$d/$ODD.lock"
@@ -120,6 +122,19 @@ socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$d/$ODD.lock"
 	has "$ODD  corrupt " "$tmp/out"
 	has "$GOOD  crashed " "$tmp/out"
 	[ -S "$d/$ODD.lock" ] || fail "list touched the socket"
+fi
+
+# ---- an unreadable snapshot hides nothing else ---------------------------
+if [ "$(id -u)" -ne 0 ]; then
+	fresh
+	"$MKSNAP" "$d" $ODD --age 60
+	chmod 000 "$d/$ODD.snap"
+	expect 0 "$S" list --dir "$d" --all
+	has "$ODD  corrupt .*(unreadable" "$tmp/out"
+	has "$GOOD  crashed " "$tmp/out"
+	expect 1 "$S" verify --dir "$d"
+	has "^error  *$ODD" "$tmp/out"
+	chmod 600 "$d/$ODD.snap"
 fi
 
 # ---- an empty owner host: ours, for list and clean alike -----------------
@@ -153,7 +168,9 @@ expect 1 "$S" export --dir "$d" $BIG --read-bound 1k
 has "read bound" "$tmp/err"
 expect 0 "$S" export --dir "$d" $BIG --read-bound 1M
 expect 0 "$S" list --dir "$d" --read-bound 1k
-has "$BIG  crashed " "$tmp/out"
+has "$BIG  crashed .*(too big for the read bound" "$tmp/out"
+expect 0 "$S" list --dir "$d"
+hasnt "too big" "$tmp/out"
 for bad in 0 x 12q -5 ""; do
 	expect 2 "$S" verify --dir "$d" --read-bound "$bad"
 	has "invalid --read-bound" "$tmp/err"

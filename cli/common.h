@@ -28,7 +28,8 @@
 	"  -a, --app APP     use the default store of application APP\n"
 
 /*
- * --read-bound SIZE, for the commands that read snapshots: the largest
+ * --read-bound SIZE, for the commands that read snapshots (list, show,
+ * verify, export, recover): the largest
  * snapshot file they load (the store's read_bound option; the library's
  * default without it).  SIZE takes a k, M or G suffix (powers of 1024).
  */

@@ -167,6 +167,9 @@ hasnt "discard" "$tmp/err"
 expect 1 "$S" export --dir "$d" $BIG --read-bound 1k
 has "read bound" "$tmp/err"
 expect 0 "$S" export --dir "$d" $BIG --read-bound 1M
+expect 2 "$S" recover --dir "$d" --read-bound 1q
+has "invalid --read-bound" "$tmp/err"
+expect 0 "$S" recover --dir "$d" --read-bound 1k
 expect 0 "$S" list --dir "$d" --read-bound 1k
 has "$BIG  crashed .*(too big for the read bound" "$tmp/out"
 expect 0 "$S" list --dir "$d"

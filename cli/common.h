@@ -38,8 +38,8 @@
 		"read-bound", required_argument, NULL, 'B'                     \
 	}
 #define READ_BOUND_HELP                                                        \
-	"      --read-bound SIZE  load snapshots of up to SIZE bytes (k, M, "   \
-	"G)\n"
+	"      --read-bound SIZE  load snapshots of up to SIZE bytes "        \
+	"(k, M, G)\n"
 
 /*
  * Parse --read-bound's SIZE and keep it for open_store().  Returns EXIT_OK,

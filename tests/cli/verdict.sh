@@ -64,7 +64,8 @@ has "header names session" "$tmp/err"
 expect 1 "$S" show --dir "$d" $WRONG --state
 has "header names session" "$tmp/err"
 expect 0 "$C" --dir "$d" --crashed-older-than 1s --older-than 1s
-[ -e "$d/$WRONG.snap" ] || fail "clean removed a corrupt file without --include-corrupt"
+[ -e "$d/$WRONG.snap" ] ||
+	fail "clean removed a corrupt file without --include-corrupt"
 expect 0 "$C" --dir "$d" --crashed-older-than 1s --older-than 1s \
 	--include-corrupt
 [ -e "$d/$WRONG.snap" ] && fail "clean --include-corrupt kept $WRONG.snap"
@@ -99,7 +100,7 @@ for kind in fifo dir symlink; do
 	fifo) [ -p "$d/$ODD.snap" ] || fail "fifo: not a FIFO any more" ;;
 	dir) [ -d "$d/$ODD.snap" ] && ! [ -L "$d/$ODD.snap" ] ||
 		fail "dir: not a directory any more" ;;
-	symlink) [ -L "$d/$ODD.snap" ] || fail "symlink: not a symlink any more" ;;
+	symlink) [ -L "$d/$ODD.snap" ] || fail "symlink: not a link any more" ;;
 	esac
 done
 

@@ -714,7 +714,8 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
  *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
- *         (written on another host), SESSNAP_ENOSPC or another error of
+ *         (written on another host), SESSNAP_EUNSAFE (a file of the
+ *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_load(); on error nothing on
  *         disk has changed and the lock is released
  */
@@ -731,7 +732,8 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state,
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (neither
  *         generation exists; nothing is created), SESSNAP_EBUSY,
- *         SESSNAP_EIO, SESSNAP_EPERM
+ *         SESSNAP_EUNSAFE (a file of the session is not a regular file:
+ *         nothing is removed), SESSNAP_EIO, SESSNAP_EPERM
  */
 int sessnap_discard(sessnap_store *store, const char *id);
 

@@ -23,6 +23,7 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s (--dir DIR | --app APP) ID [-o FILE]\n"
 		"Write the verified state of a session as JSON.\n\n" STORE_HELP
+		    READ_BOUND_HELP
 		"  -o, --output FILE write to FILE instead of stdout\n"
 		"  -h, --help        show this help\n",
 		prog);
@@ -32,6 +33,7 @@ int cmd_export(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -53,6 +55,10 @@ int cmd_export(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 'o':
 			output = optarg;

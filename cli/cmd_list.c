@@ -23,6 +23,7 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s (--dir DIR | --app APP) [--all] [--json]\n"
 		"List the sessions of a store, newest first.\n\n" STORE_HELP
+		    READ_BOUND_HELP
 		"      --all         also list completed sessions\n"
 		"      --json        print JSON (see sessnap(1))\n"
 		"  -h, --help        show this help\n",
@@ -34,7 +35,7 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 	bool color = use_color(stdout);
 	int64_t now = now_ms();
 	char ago[32], size[16];
-	const char *label;
+	const char *label, *note;
 	size_t i;
 
 	printf("%-32s  %-9s  %-14s  %6s  %5s  %s\n", "ID", "STATUS", "SAVED",
@@ -47,14 +48,12 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 		age_ago(ago, sizeof(ago), now, in->saved_ms);
 		human_size(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
-		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s\n", in->id,
-		       status_color(in->status, color),
+		note = info_note(in);
+		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n",
+		       in->id, status_color(in->status, color),
 		       sessnap_status_name(in->status), color_reset(color), ago,
 		       (unsigned long long)in->seq, size, label[0] ? "  " : "",
-		       label,
-		       (in->flags & SESSNAP_INFO_FROM_PREV) ?
-			   "  (from previous generation)" :
-			   "");
+		       label, note[0] ? "  (" : "", note, note[0] ? ")" : "");
 	}
 }
 
@@ -62,6 +61,7 @@ int cmd_list(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "all", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -83,6 +83,10 @@ int cmd_list(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 'l':
 			all = true;

@@ -30,6 +30,7 @@ static void usage(FILE *f, const char *prog)
 		"Usage: %s (--dir DIR | --app APP) [-o FILE] [--assume-tty]\n"
 		"Ask which crashed session to restore and print its state "
 		"(the snapshot is kept).\n\n" STORE_HELP
+		    READ_BOUND_HELP
 		"  -o, --output FILE write the state to FILE instead of "
 		"stdout\n"
 		"      --assume-tty  ask even when stdin is not a terminal\n"
@@ -41,6 +42,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "output", required_argument, NULL, 'o' },
 		{ "assume-tty", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -64,6 +66,10 @@ int cmd_recover(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 'o':
 			output = optarg;

@@ -27,6 +27,7 @@ static void usage(FILE *f, const char *prog)
 	    f,
 	    "Usage: %s (--dir DIR | --app APP) ID [--state] [--json]\n"
 	    "Show one session.  ID is the full id or a unique prefix.\n\n" STORE_HELP
+		READ_BOUND_HELP
 	    "      --state       print the session's state (verified)\n"
 	    "      --json        print JSON (see sessnap(1))\n"
 	    "  -h, --help        show this help\n",
@@ -66,7 +67,10 @@ static void print_info(const sessnap_info *in)
 	human_size(a, sizeof(a), in->payload_bytes);
 	human_size(b, sizeof(b), in->file_bytes);
 	printf("%-10s state %s, file %s\n", "size:", a, b);
-	if (in->flags & SESSNAP_INFO_FROM_PREV)
+	if (in->flags & (SESSNAP_INFO_NOT_REGULAR | SESSNAP_INFO_UNREADABLE |
+			 SESSNAP_INFO_TOOBIG))
+		printf("%-10s %s\n", "note:", info_note(in));
+	else if (in->flags & SESSNAP_INFO_FROM_PREV)
 		printf("%-10s the main snapshot is damaged; this is the "
 		       "previous generation\n",
 		       "note:");
@@ -76,6 +80,7 @@ int cmd_show(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "state", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,6 +104,10 @@ int cmd_show(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 's':
 			want_state = true;

@@ -6,9 +6,11 @@
  * it, falling back to the previous generation when the main snapshot is
  * damaged.  Each session ends up "ok", "ok-from-prev" (usable, but its main
  * snapshot is damaged), "newer" (written by a newer format: not checked,
- * not an error), "corrupt" (neither generation usable) or "error" (could
- * not be read, e.g. a permission problem).  Exit status 1 when any
- * session is corrupt or could not be checked.
+ * not an error), "too-big" (larger than the read bound, see --read-bound:
+ * not checked, not an error), "corrupt" (neither generation usable, or a
+ * file of the session is not a regular file) or "error" (could not be
+ * read, e.g. a permission problem).  Exit status 1 when any session is
+ * corrupt or could not be checked.
  */
 #include "config.h"
 
@@ -24,16 +26,23 @@
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"Usage: %s (--dir DIR | --app APP) [--json]\n"
+		"Usage: %s (--dir DIR | --app APP) [--read-bound SIZE] "
+		"[--json]\n"
 		"Load and verify every snapshot of a store.\n\n" STORE_HELP
+		    READ_BOUND_HELP
 		"      --json        print JSON (see sessnap(1))\n"
 		"  -h, --help        show this help\n"
-		"Exit status: 0 all usable, 1 some corrupt or unreadable, 2 "
-		"usage error.\n",
+		"Exit status: 0 all usable (or newer, or too big to check), 1 "
+		"some corrupt or unreadable, 2 usage error.\n",
 		prog);
 }
 
-/* Check one session; returns the result word and sets *msg. */
+/*
+ * Check one session; returns the result word and sets *msg.  The verdict
+ * is the library's (scan and load judge every file by one rule): a name
+ * that is not a regular file is "corrupt" whatever the other generation
+ * holds, and a snapshot over the read bound is "too-big", not corrupt.
+ */
 static const char *check_one(const sessnap_info *in, sessnap_store *store,
 			     char *msg, size_t len)
 {
@@ -49,6 +58,15 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	}
 	rc = sessnap_load(&state, &li, store, in->id);
 	json_object_put(state);
+	if (in->flags & SESSNAP_INFO_NOT_REGULAR) {
+		/* Which file: the load's reason, else it is the lock. */
+		snprintf(msg, len, "not a regular file (never removed): %s",
+			 rc < 0		       ? sessnap_last_error() :
+			 li.notice[0] != '\0' ? li.notice :
+						 "its lock file is not a "
+						 "regular file");
+		return "corrupt";
+	}
 	if (rc == 0) {
 		if (li.flags & SESSNAP_LOAD_FROM_PREV) {
 			strlcpy(msg, li.notice, len);
@@ -59,7 +77,9 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	strlcpy(msg, sessnap_last_error(), len);
 	if (rc == SESSNAP_ENEWER)
 		return "newer";
-	if (rc == SESSNAP_ECORRUPT || rc == SESSNAP_ETOOBIG)
+	if (rc == SESSNAP_ETOOBIG)
+		return "too-big";
+	if (rc == SESSNAP_ECORRUPT)
 		return "corrupt";
 	return "error";
 }
@@ -68,6 +88,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
 		STORE_OPTIONS,
+		READ_BOUND_OPTION,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -76,7 +97,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 	bool json = false, color;
 	sessnap_store *store = NULL;
 	sessnap_info *infos = NULL;
-	size_t n = 0, i, ok = 0, bad = 0, newer = 0;
+	size_t n = 0, i, ok = 0, bad = 0, newer = 0, big = 0;
 	json_object *doc = NULL, *arr = NULL;
 	char msg[1024];
 	int c, rc;
@@ -90,6 +111,10 @@ int cmd_verify(int argc, char **argv, const char *prog)
 			break;
 		case 'a':
 			app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
 			break;
 		case 'j':
 			json = true;
@@ -126,6 +151,8 @@ int cmd_verify(int argc, char **argv, const char *prog)
 			ok++;
 		else if (strcmp(res, "newer") == 0)
 			newer++;
+		else if (strcmp(res, "too-big") == 0)
+			big++;
 		else
 			bad++;
 		if (json) {
@@ -159,14 +186,21 @@ int cmd_verify(int argc, char **argv, const char *prog)
 				       json_object_new_int64((int64_t)newer));
 		json_object_object_add(doc, "bad",
 				       json_object_new_int64((int64_t)bad));
+		json_object_object_add(doc, "too_big",
+				       json_object_new_int64((int64_t)big));
 		printf("%s\n", json_object_to_json_string_ext(
 				   doc, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_SPACED |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else {
-		printf("%zu ok, %zu corrupt or unreadable, %zu newer format\n",
+		printf("%zu ok, %zu corrupt or unreadable, %zu newer format",
 		       ok, bad, newer);
+		if (big > 0)
+			printf(", %zu too big for the read bound (not checked: "
+			       "try --read-bound SIZE)",
+			       big);
+		printf("\n");
 	}
 	sessnap_scan_free(infos, n);
 	sessnap_store_close(store);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,24 @@ static const char *app_of_dir(char *buf, size_t len, const char *dir)
 	return base;
 }
 
+/* --read-bound, or 0 for the library's default. */
+static size_t read_bound;
+
+int set_read_bound(const char *prog, const char *arg)
+{
+	uint64_t n;
+
+	if (arg[0] < '0' || arg[0] > '9' || expand_number(arg, &n) < 0 ||
+	    n == 0 || n > SIZE_MAX)
+		return usage_error(prog,
+				   "invalid --read-bound '%s': give a size in "
+				   "bytes, with an optional k, M or G suffix "
+				   "(e.g. 512M)",
+				   arg);
+	read_bound = (size_t)n;
+	return EXIT_OK;
+}
+
 int open_store(sessnap_store **out, const char *prog, const char *dir,
 	       const char *app, unsigned int flags, bool missing_ok)
 {
@@ -87,6 +106,7 @@ int open_store(sessnap_store **out, const char *prog, const char *dir,
 	o.dir = dir;
 	o.app = app ? app : app_of_dir(buf, sizeof(buf), dir);
 	o.flags = flags | SESSNAP_STORE_NOCREATE;
+	o.read_bound = read_bound;
 	rc = sessnap_store_open(out, &o);
 	if (rc == SESSNAP_ENOTFOUND && missing_ok)
 		return EXIT_OK;
@@ -231,4 +251,17 @@ int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+const char *info_note(const sessnap_info *in)
+{
+	if (in->flags & SESSNAP_INFO_NOT_REGULAR)
+		return "not a regular file: left as it is";
+	if (in->flags & SESSNAP_INFO_UNREADABLE)
+		return "unreadable: see 'sessnap verify'";
+	if (in->flags & SESSNAP_INFO_TOOBIG)
+		return "too big for the read bound: see --read-bound";
+	if (in->flags & SESSNAP_INFO_FROM_PREV)
+		return "from previous generation";
+	return "";
 }

@@ -27,6 +27,26 @@
 	"  -d, --dir DIR     use the store directory DIR\n"                    \
 	"  -a, --app APP     use the default store of application APP\n"
 
+/*
+ * --read-bound SIZE, for the commands that read snapshots (list, show,
+ * verify, export, recover): the largest
+ * snapshot file they load (the store's read_bound option; the library's
+ * default without it).  SIZE takes a k, M or G suffix (powers of 1024).
+ */
+#define READ_BOUND_OPTION                                                      \
+	{                                                                      \
+		"read-bound", required_argument, NULL, 'B'                     \
+	}
+#define READ_BOUND_HELP                                                        \
+	"      --read-bound SIZE  load snapshots of up to SIZE bytes "        \
+	"(k, M, G)\n"
+
+/*
+ * Parse --read-bound's SIZE and keep it for open_store().  Returns EXIT_OK,
+ * or EXIT_USAGE after printing why.
+ */
+int set_read_bound(const char *prog, const char *arg);
+
 /* Print "prog: message" and a pointer to --help on stderr; returns 2. */
 int usage_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -75,6 +95,13 @@ int write_output(const char *prog, const char *path, const char *text);
  * "sessnap show --json" (documented in sessnap(1)).  A new reference.
  */
 struct json_object *info_json(const sessnap_info *info);
+
+/*
+ * Why a listed session is not what it seems, for people: "not a regular
+ * file", "unreadable", "too big for the read bound", "from previous
+ * generation", or "" (from its SESSNAP_INFO_* flags).
+ */
+const char *info_note(const sessnap_info *info);
 
 /*
  * Find one session by id (full id, or a unique prefix of at least 4

@@ -41,6 +41,15 @@ json_object *info_json(const sessnap_info *in)
 	json_object_object_add(
 	    o, "from_prev",
 	    json_object_new_boolean((in->flags & SESSNAP_INFO_FROM_PREV) != 0));
+	json_object_object_add(
+	    o, "not_regular",
+	    json_object_new_boolean((in->flags & SESSNAP_INFO_NOT_REGULAR) != 0));
+	json_object_object_add(
+	    o, "unreadable",
+	    json_object_new_boolean((in->flags & SESSNAP_INFO_UNREADABLE) != 0));
+	json_object_object_add(
+	    o, "too_big",
+	    json_object_new_boolean((in->flags & SESSNAP_INFO_TOOBIG) != 0));
 	json_object_object_add(owner, "pid",
 			       json_object_new_int64(in->owner.pid));
 	json_object_object_add(owner, "host",

@@ -118,6 +118,7 @@ struct sess {
 	struct stat st_snap, st_prev;
 	sessnap__header hdr;
 	bool has_hdr; /* from the main snapshot or, failing that, .prev */
+	bool bad_lock; /* <id>.lock is not a regular file: left alone */
 	int64_t age_ms;
 };
 
@@ -487,9 +488,10 @@ static int read_generation(struct ctx *c, const char *name,
 	char why[256];
 	int r;
 
-	memset(st, 0, sizeof(*st));
 	*rc = sessnap__header_read(h, st, c->store, name, why, sizeof(why));
 	*has = *rc != SESSNAP_ENOTFOUND;
+	if (*has && st->st_mode != 0 && !S_ISREG(st->st_mode))
+		return SESSNAP_CLEAN_SKIP_UNSAFE; /* never touched */
 	if (*has && st->st_mode == 0 && *rc == SESSNAP_ECORRUPT) {
 		if ((r = stat_nofollow(st, c->store, name)) < 0) {
 			*err = r;
@@ -518,6 +520,7 @@ static int read_generation(struct ctx *c, const char *name,
 static int evaluate(struct ctx *c, struct sess *s, int *err)
 {
 	sessnap__header ph;
+	struct stat lst;
 	int rc_snap = SESSNAP_ENOTFOUND, rc_prev = SESSNAP_ENOTFOUND;
 	int r;
 	bool corrupt;
@@ -526,6 +529,7 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 
 	*err = 0;
 	s->has_hdr = false;
+	s->bad_lock = false;
 	if ((r = read_generation(c, s->snap, &s->hdr, &s->st_snap,
 				 &s->has_snap, &rc_snap, err)) != 0)
 		return r;
@@ -556,8 +560,8 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 		if (s->hdr.completed) {
 			limit = c->pol.completed_age_ms;
 			remove = SESSNAP_CLEAN_REMOVE_COMPLETED;
-		} else if (strcmp(s->hdr.owner.host, c->store->self.host) !=
-			   0) {
+		} else if (sessnap__owner_foreign(&s->hdr.owner,
+						  &c->store->self)) {
 			return SESSNAP_CLEAN_KEEP_FOREIGN;
 		} else {
 			limit = c->pol.crashed_age_ms;
@@ -568,6 +572,19 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 		return SESSNAP_CLEAN_KEEP_YOUNG;
 	if (protected_newest(c, s))
 		return SESSNAP_CLEAN_KEEP_NEWEST;
+	/*
+	 * A lock file that is not a regular file (a FIFO, socket, directory
+	 * or symlink) is never touched, and without a lock to take nothing
+	 * keeps an adopter out: the whole session is left alone.
+	 */
+	if ((r = stat_nofollow(&lst, c->store, s->lock)) < 0) {
+		*err = r;
+		return SESSNAP_CLEAN_FAILED;
+	}
+	if (r == 1 && !S_ISREG(lst.st_mode)) {
+		s->bad_lock = true;
+		return SESSNAP_CLEAN_SKIP_UNSAFE;
+	}
 	return remove;
 }
 
@@ -653,6 +670,24 @@ static void remove_session_dry(struct ctx *c, struct sess *s,
 		     s->age_ms, false);
 }
 
+/*
+ * Report a session that is kept or skipped: on its lock file when that is
+ * what makes it unsafe, else on its snapshot (or .prev).
+ */
+static void emit_keep(struct ctx *c, const struct sess *s,
+		      sessnap_clean_action a)
+{
+	if (s->bad_lock)
+		emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1,
+		     true);
+	else
+		emit(c, s->has_snap ? s->snap : s->prev, s->id, a,
+		     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				   SESSNAP_CLEAN_FILE_PREV,
+		     0, 0, a == SESSNAP_CLEAN_SKIP_UNSAFE ? -1 : s->age_ms,
+		     true);
+}
+
 /* Take the store gate exclusively, opening the cleaner's descriptor for it
  * on first use. */
 static int gate_hold(struct ctx *c)
@@ -711,6 +746,12 @@ static void remove_session(struct ctx *c, struct sess *s,
 	rc = sessnap__lock_take_existing(&fd, c->store, s->id);
 	if (rc == SESSNAP_EBUSY) {
 		again = SESSNAP_CLEAN_KEEP_RUNNING;
+		goto report;
+	}
+	if (rc == SESSNAP_EUNSAFE) {
+		/* Replaced by a FIFO or the like since the decision. */
+		s->bad_lock = true;
+		again = SESSNAP_CLEAN_SKIP_UNSAFE;
 		goto report;
 	}
 	if (rc == SESSNAP_ENOTFOUND) {
@@ -812,11 +853,7 @@ report:
 	close_if_open(snap_fd);
 	close_if_open(prev_fd);
 	if (again > SESSNAP_CLEAN_REMOVE_LOCK)
-		emit(c, s->has_snap ? s->snap : s->prev, s->id,
-		     (sessnap_clean_action)again,
-		     s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
-				   SESSNAP_CLEAN_FILE_PREV,
-		     0, 0, s->age_ms, true);
+		emit_keep(c, s, (sessnap_clean_action)again);
 	if (rm_snap)
 		emit(c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
 		     freed(&s->st_snap), s->age_ms, true);
@@ -849,12 +886,7 @@ static void clean_session(struct ctx *c, const char *id)
 		return;
 	}
 	if (a > SESSNAP_CLEAN_REMOVE_LOCK) {
-		emit(c, s.has_snap ? s.snap : s.prev, id,
-		     (sessnap_clean_action)a,
-		     s.has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
-				  SESSNAP_CLEAN_FILE_PREV,
-		     0, 0, a == SESSNAP_CLEAN_SKIP_UNSAFE ? -1 : s.age_ms,
-		     true);
+		emit_keep(c, &s, (sessnap_clean_action)a);
 		return;
 	}
 	remove_session(c, &s, (sessnap_clean_action)a);
@@ -953,9 +985,18 @@ static void clean_lock(struct ctx *c, const char *id)
 		     SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
 		return;
 	}
-	r = sessnap__lock_take(&fd, c->store, id);
+	/* Never O_CREAT: a session that ended meanwhile removed its lock
+	 * file, and the cleaner creates nothing in a store. */
+	r = sessnap__lock_take_existing(&fd, c->store, id);
+	if (r == SESSNAP_ENOTFOUND)
+		return; /* gone: nothing left to clean */
 	if (r == SESSNAP_EBUSY) {
 		emit(c, s.lock, id, SESSNAP_CLEAN_KEEP_RUNNING,
+		     SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
+		return;
+	}
+	if (r == SESSNAP_EUNSAFE) {
+		emit(c, s.lock, id, SESSNAP_CLEAN_SKIP_UNSAFE,
 		     SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
 		return;
 	}

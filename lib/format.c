@@ -360,27 +360,92 @@ int sessnap__open_look(sessnap_store *store, const char *name)
 }
 
 /*
+ * The one verdict on a session file
+ * ----------------------------------
+ * Scan, load, verify, export, adopt, discard and clean all judge a
+ * session's files through the functions below, so a file gets the same
+ * verdict from every one of them:
+ *
+ *  - a name that is not a regular file (a symlink, FIFO, directory,
+ *    socket or device) is corrupt, with the reason "is not a regular file
+ *    (a FIFO)" or "is a symlink (not followed)".  *st then describes what
+ *    is there (from lstat), so a caller can tell it from a damaged regular
+ *    file: such a name is never opened for writing, never locked and
+ *    never removed, not even when corrupt files are asked to be removed;
+ *  - a header whose id is not the one in the file name is corrupt
+ *    ("header names session X, not Y"): the format requires them to
+ *    match, and a copied or renamed file must not be adopted, written or
+ *    cleaned as the session its name claims;
+ *  - a file larger than the store's read bound is too big
+ *    (SESSNAP_ETOOBIG, "N bytes, more than the read bound of M"), never
+ *    corrupt: a reader with a smaller bound than the writer's knows
+ *    nothing bad about it.  The header alone is still read and used (to
+ *    list and to clean the session); only the state is refused.
+ */
+
+static const char *type_name(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symlink";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a file";
+}
+
+/* The verdict on a name that exists but is not a regular file. */
+static int not_regular(const struct stat *st, char *why, size_t why_len)
+{
+	if (S_ISLNK(st->st_mode))
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "is a symlink (not followed)");
+	return why_set(why, why_len, SESSNAP_ECORRUPT,
+		       "is not a regular file (%s)", type_name(st->st_mode));
+}
+
+bool sessnap__too_big(const sessnap_store *store, const struct stat *st)
+{
+	return (uint64_t)st->st_size > (uint64_t)store->read_bound;
+}
+
+/*
  * Open a file of the store for reading without following symlinks and
- * without blocking on a FIFO, and make sure it is a regular file.
+ * without blocking on a FIFO, and make sure it is a regular file.  *st
+ * receives its stat: from fstat when it was opened, from lstat when it
+ * could not be (a symlink, a socket); zeroed when it does not exist.
  */
 static int open_regular(int *out, struct stat *st, sessnap_store *store,
 			const char *name, char *why, size_t why_len)
 {
 	char path[PATH_MAX];
-	int fd, rc;
+	int fd, rc, err;
 
+	memset(st, 0, sizeof(*st));
 	fd = sessnap__open_look(store, name);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		err = errno;
+		if (err == ENOENT)
 			return why_set(why, why_len, SESSNAP_ENOTFOUND,
 				       "does not exist");
-		if (errno == ELOOP)
-			return why_set(why, why_len, SESSNAP_ECORRUPT,
-				       "is a symlink (not followed)");
-		/* a socket or a device without a driver: not a snapshot */
-		if (errno == ENXIO || errno == ENODEV)
-			return why_set(why, why_len, SESSNAP_ECORRUPT,
-				       "is not a regular file");
+		/* A symlink (ELOOP), a socket or a device without a driver
+		 * (ENXIO, ENODEV): say what it is. */
+		if (err == ELOOP || err == ENXIO || err == ENODEV) {
+			if (SYS(fstatat)(store->dfd, name, st,
+					 AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !S_ISREG(st->st_mode))
+				return not_regular(st, why, why_len);
+			memset(st, 0, sizeof(*st));
+			if (errno == ENOENT)
+				return why_set(why, why_len,
+					       SESSNAP_ENOTFOUND,
+					       "does not exist");
+			errno = err;
+		}
 		rc = sessnap__syserr(errno, "open",
 				     sessnap__path(path, sizeof(path), store,
 						   name));
@@ -390,15 +455,39 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 		rc = sessnap__syserr(errno, "fstat",
 				     sessnap__path(path, sizeof(path), store,
 						   name));
+		memset(st, 0, sizeof(*st));
 		SYS(close)(fd);
 		return why_set(why, why_len, rc, "%s", sessnap_last_error());
 	}
 	if (!S_ISREG(st->st_mode)) {
 		SYS(close)(fd);
-		return why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "is not a regular file");
+		return not_regular(st, why, why_len);
 	}
 	*out = fd;
+	return 0;
+}
+
+/*
+ * The id a session file's name gives ("<id>.snap", "<id>.snap.prev"), or
+ * false for any other name (a temporary file: no verdict on its id).
+ */
+static bool name_id(char id[SESSNAP_ID_LEN + 1], const char *name)
+{
+	if (strlen(name) <= SESSNAP_ID_LEN || name[SESSNAP_ID_LEN] != '.')
+		return false;
+	memcpy(id, name, SESSNAP_ID_LEN);
+	id[SESSNAP_ID_LEN] = '\0';
+	return sessnap__id_valid(id);
+}
+
+static int check_id(const sessnap__header *h, const char *name, char *why,
+		    size_t why_len)
+{
+	char id[SESSNAP_ID_LEN + 1];
+
+	if (name_id(id, name) && strcmp(h->id, id) != 0)
+		return why_set(why, why_len, SESSNAP_ECORRUPT,
+			       "header names session %s, not %s", h->id, id);
 	return 0;
 }
 
@@ -490,10 +579,11 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = open_regular(&fd, &st, store, name, why, why_len)) < 0)
-		return rc;
+	rc = open_regular(&fd, &st, store, name, why, why_len);
 	if (st_out != NULL)
 		*st_out = st;
+	if (rc < 0)
+		return rc;
 	/*
 	 * A snapshot never changes once it is in place (saves rename a new
 	 * inode over it), so its size bounds the read: a small file costs
@@ -520,6 +610,8 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	SYS(close)(fd);
 	rc = header_of(out, &hlen, buf, (size_t)n, why, why_len);
 	if (rc < 0)
+		return rc;
+	if ((rc = check_id(out, name, why, why_len)) < 0)
 		return rc;
 	return check_size(out, hlen, (uint64_t)st.st_size, why, why_len);
 }
@@ -686,7 +778,7 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 	memset(hdr, 0, sizeof(*hdr));
 	if ((rc = open_regular(&fd, &st, store, name, why, why_len)) < 0)
 		return rc;
-	if ((uint64_t)st.st_size > store->read_bound) {
+	if (sessnap__too_big(store, &st)) {
 		SYS(close)(fd);
 		return why_set(why, why_len, SESSNAP_ETOOBIG,
 			       "%jd bytes, more than the read bound of %zu",
@@ -707,6 +799,8 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 	}
 	SYS(close)(fd);
 	rc = verify(hdr, payload_off, buf, (size_t)n, why, why_len);
+	if (rc == 0)
+		rc = check_id(hdr, name, why, why_len);
 	if (rc < 0) {
 		free(buf);
 		return rc;

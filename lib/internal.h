@@ -178,8 +178,9 @@ int64_t sessnap__mono_ms(void);
 void sessnap__owner_self(sessnap_owner *out);
 /*
  * Take <id>.lock exclusively without waiting (creating it 0600).
- * Returns 0 with *fd set, SESSNAP_EBUSY when another process holds it, or
- * another error.
+ * Returns 0 with *fd set, SESSNAP_EBUSY when another process holds it,
+ * SESSNAP_EUNSAFE when <id>.lock is not a regular file (a FIFO, socket,
+ * directory or symlink: it is left as it is), or another error.
  */
 int sessnap__lock_take(int *fd, sessnap_store *store, const char *id);
 /* The same without creating it: SESSNAP_ENOTFOUND when it is absent. */
@@ -199,13 +200,17 @@ int sessnap__gate_lock(int fd, sessnap_store *store, int how);
 void sessnap__gate_unlock(int fd);
 /*
  * Probe <id>.lock: 1 when a live process holds it, 0 when it is free or
- * absent, negative on error.
+ * absent, SESSNAP__LOCK_NOT_REGULAR when it cannot be opened because it
+ * is not a regular file (a socket, a symlink), negative on error.
  */
+#define SESSNAP__LOCK_NOT_REGULAR 2
 int sessnap__lock_probe(sessnap_store *store, const char *id);
 /*
  * True when `owner` was recorded on another host than `self` (an empty
  * host, from an old writer, counts as ours).  Locks on another host are
- * invisible here, so such a session is never called crashed (scan.c).
+ * invisible here, so such a session is never called crashed.  The one
+ * rule for "is this host foreign?": the scanner, adopt and the cleaner
+ * all ask it.
  */
 bool sessnap__owner_foreign(const sessnap_owner *owner,
 			    const sessnap_owner *self);
@@ -299,15 +304,23 @@ bool sessnap__checksum_valid(const char *s);
 int sessnap__open_look(sessnap_store *store, const char *name);
 /*
  * Read and parse the header of snapshot file `name` in the store with one
- * bounded read.  Refuses symlinks, FIFOs and devices (O_NOFOLLOW,
- * O_NONBLOCK, fstat S_ISREG) and checks that the file size matches the
- * header.  `st` receives the file's stat (may be NULL).  Returns 0,
+ * bounded read.  This and sessnap__snapshot_read_raw() give every session
+ * file its one verdict (format.c, "The one verdict on a session file"): a
+ * name that is not a regular file (symlink, FIFO, directory, socket,
+ * device) is SESSNAP_ECORRUPT "is not a regular file (...)" with `st`
+ * from lstat, so !S_ISREG(st->st_mode) tells it apart; a header whose id
+ * is not the one in `name` is SESSNAP_ECORRUPT; the file size must match
+ * the header.  `st` (may be NULL) receives the file's stat, zeroed when
+ * the file does not exist or could not be looked at.  Returns 0,
  * SESSNAP_ENOTFOUND, SESSNAP_ENEWER, SESSNAP_ECORRUPT (why says what is
  * wrong) or a system error.
  */
 int sessnap__header_read(sessnap__header *out, struct stat *st,
 			 sessnap_store *store, const char *name, char *why,
 			 size_t why_len);
+/* Whether a file of this size is over the store's read bound: its state
+ * is refused with SESSNAP_ETOOBIG, never called corrupt. */
+bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
 /*
  * Read a whole snapshot file, verify it and parse its payload.  Returns 0
  * with *state a new reference, or an error as sessnap__header_read() plus

@@ -95,14 +95,46 @@ void sessnap__owner_self(sessnap_owner *out)
 	out->start_time = start_time_of_self();
 }
 
+bool sessnap__owner_foreign(const sessnap_owner *owner,
+			    const sessnap_owner *self)
+{
+	return owner->host[0] != '\0' && strcmp(owner->host, self->host) != 0;
+}
+
+static int not_regular(sessnap_store *store, const char *name)
+{
+	char path[PATH_MAX];
+
+	return sessnap__error(SESSNAP_EUNSAFE,
+			      "%s is not a regular file, so it cannot be the "
+			      "session's lock file; it is left as it is",
+			      sessnap__path(path, sizeof(path), store, name));
+}
+
 static int lock_open(int *out, sessnap_store *store, const char *id,
 		     int create)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	bool existed = false;
 	int fd;
 
 	*out = -1;
 	sessnap__lock_name(name, id);
+	/*
+	 * Look first: a name that is not a regular file is refused before
+	 * it is opened at all, and the look says whether a failure after
+	 * an O_CREAT open below leaves a file that we made.
+	 */
+	if (SYS(fstatat)(store->dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		existed = true;
+		if (!S_ISREG(st.st_mode))
+			return not_regular(store, name);
+	} else if (errno != ENOENT) {
+		return sessnap__syserr(errno, "fstatat",
+				       sessnap__path(path, sizeof(path), store,
+						     name));
+	}
 	/* O_NONBLOCK makes flopenat use LOCK_NB: never wait for a live
 	 * owner. */
 	fd = SYS(flopenat)(store->dfd, name,
@@ -120,10 +152,44 @@ static int lock_open(int *out, sessnap_store *store, const char *id,
 			return sessnap__error(
 			    SESSNAP_ENOTFOUND, "%s does not exist",
 			    sessnap__path(path, sizeof(path), store, name));
+		if (errno == ELOOP || errno == EISDIR || errno == ENXIO ||
+		    errno == ENODEV) {
+			int err = errno;
+
+			if (SYS(fstatat)(store->dfd, name, &st,
+					 AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !S_ISREG(st.st_mode))
+				return not_regular(store, name);
+			errno = err;
+		}
 		return sessnap__syserr(errno, "open and lock",
 				       sessnap__path(path, sizeof(path), store,
 						     name));
 	}
+	/*
+	 * A file that existed may have been replaced since the look.  A
+	 * FIFO opens (O_NONBLOCK keeps that from waiting) and can even be
+	 * flocked: only the type of what was opened tells it is no lock
+	 * file.  Nothing is done to it but closing our descriptor.  A name
+	 * that did not exist was just created by our O_CREAT: a regular
+	 * file, and checking it again would only add a failure that leaves
+	 * it behind.
+	 */
+	if (!existed)
+		goto done;
+	if (SYS(fstat)(fd, &st) < 0) {
+		int rc = sessnap__syserr(errno, "fstat",
+					 sessnap__path(path, sizeof(path),
+						       store, name));
+
+		SYS(close)(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		SYS(close)(fd);
+		return not_regular(store, name);
+	}
+done:
 	*out = fd;
 	return 0;
 }
@@ -210,8 +276,11 @@ int sessnap__lock_probe(sessnap_store *store, const char *id)
 	fd = SYS(openat)(store->dfd, name,
 			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ELOOP)
+		if (errno == ENOENT)
 			return 0;
+		/* A symlink, a socket: not a lock anyone can hold. */
+		if (errno == ELOOP || errno == ENXIO || errno == ENODEV)
+			return SESSNAP__LOCK_NOT_REGULAR;
 		return sessnap__syserr(errno, "open",
 				       sessnap__path(path, sizeof(path), store,
 						     name));

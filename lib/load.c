@@ -170,6 +170,18 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 				rc = SESSNAP_ETOOBIG;
 			else
 				rc = SESSNAP_ECORRUPT;
+			/* Too big for this reader says nothing bad about the
+			 * file: no advice to discard it. */
+			if (rc == SESSNAP_ETOOBIG)
+				return sessnap__error(
+				    rc,
+				    "session %s is too big for the read bound "
+				    "of %zu bytes: %s: %s; %s: %s. Read it "
+				    "with a larger bound (the application's "
+				    "read_bound option, or 'sessnap COMMAND "
+				    "--read-bound SIZE')",
+				    id, store->read_bound, p1, why_main, p2,
+				    why_prev);
 			return sessnap__error(
 			    rc,
 			    "session %s has no usable snapshot: %s: %s; %s: "

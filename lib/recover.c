@@ -134,6 +134,44 @@ static int absent(sessnap_store *store, const char *name)
 }
 
 /*
+ * A session with a name that is not a regular file (a FIFO, directory or
+ * symlink as its <id>.snap or <id>.snap.prev) is never written to or
+ * removed: adopt and discard refuse it, as the cleaner skips it and the
+ * scanner reports it corrupt (format.c, "The one verdict on a session
+ * file").  The lock file gets the same check in sessnap__lock_take().
+ */
+static int check_regular(sessnap_store *store, const char *id,
+			 const char *what)
+{
+	char names[2][SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	int i;
+
+	sessnap__snap_name(names[0], id);
+	sessnap__prev_name(names[1], id);
+	for (i = 0; i < 2; i++) {
+		if (SYS(fstatat)(store->dfd, names[i], &st,
+				 AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return sessnap__syserr(errno, "fstatat",
+					       sessnap__path(path, sizeof(path),
+							     store, names[i]));
+		}
+		if (!S_ISREG(st.st_mode))
+			return sessnap__error(
+			    SESSNAP_EUNSAFE,
+			    "cannot %s session %s: %s is not a regular file; "
+			    "it is left as it is (remove it by hand if it is "
+			    "not needed)",
+			    what, id,
+			    sessnap__path(path, sizeof(path), store,
+					  names[i]));
+	}
+	return 0;
+}
+
+/*
  * Failure handling: until the adoption is written, nothing on disk has
  * changed, so every failure just releases the lock.  The lock file is
  * removed only when we created it for a session that does not exist, so a
@@ -185,6 +223,8 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	SYS(close)(gate);
 	if (rc < 0)
 		return rc;
+	if ((rc = check_regular(store, id, "adopt")) < 0)
+		goto on_error;
 	rc = sessnap__load(&state, &info, &h, store, id);
 	if (rc == SESSNAP_ENOTFOUND) {
 		/* Only if still absent: we hold the lock, nobody writes. */
@@ -284,8 +324,8 @@ static int unlink_temps(sessnap_store *store, const char *id)
 			break;
 		}
 		if (strncmp(de->d_name, prefix, plen) != 0 ||
-		    de->d_type == DT_DIR)
-			continue;
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+			continue; /* a temp name that is no file: left */
 		if ((rc = unlink_name(store, de->d_name)) < 0)
 			break;
 	}
@@ -326,6 +366,8 @@ int sessnap_discard(sessnap_store *store, const char *id)
 	if (absent(store, snap) && absent(store, prev))
 		return sessnap__error(SESSNAP_ENOTFOUND, "no session %s in %s",
 				      id, store->path);
+	if ((rc = check_regular(store, id, "discard")) < 0)
+		return rc;
 	if ((rc = sessnap__lock_take(&fd, store, id)) < 0)
 		return rc;
 	if ((rc = unlink_name(store, prev)) < 0 ||

@@ -9,9 +9,9 @@
  * it does not need:
  *
  *  1. one pass of readdir over the store, keeping only the names
- *     <32 hex>.snap and <32 hex>.snap.prev of regular files (dotfiles -
- *     temporary files -, lock files, symlinks, FIFOs, directories and
- *     unrelated names are skipped);
+ *     <32 hex>.snap and <32 hex>.snap.prev (dotfiles - temporary files -,
+ *     lock files without a snapshot and unrelated names are skipped), and
+ *     noting a <32 hex>.lock that readdir says is not a regular file;
  *  2. for each session id, probe its lock FIRST, then read the header of
  *     <id>.snap (one bounded read: format.c), and only when that is
  *     missing or unusable the header of <id>.snap.prev.  Probing first
@@ -19,16 +19,22 @@
  *     its files while it still holds the lock, so a free lock followed by
  *     a present snapshot always means the owner is gone;
  *  3. classify: running (lock held; it wins over everything else, since
- *     the owner is alive and will write again), newer-format, corrupt
- *     (neither generation readable), completed, foreign (written on
- *     another host, whose locks this host cannot see), crashed;
+ *     the owner is alive and will write again), corrupt when any of the
+ *     session's names is not a regular file (the one verdict of format.c:
+ *     such a session is never adopted, discarded or cleaned, and a lock
+ *     file nobody can hold says nothing about liveness), newer-format,
+ *     corrupt (neither generation readable), completed, foreign (written
+ *     on another host, whose locks this host cannot see), crashed;
  *  4. sort newest first by the header's saved time (by the file's mtime
  *     when there is no usable header).
  *
  * The cost is a few system calls and one small read per session, whatever
  * the size of the states; the memory is one fixed-size record per session
- * plus its label.  A system error (EIO, EACCES, EMFILE...) fails the whole
- * scan rather than guess: a guess could call a live session crashed.
+ * plus its label.  A bad entry hides nothing else: a session file that
+ * cannot be read (EIO, EACCES) is listed, flagged unreadable and never
+ * called crashed, and the others are listed as usual.  Only a failure of
+ * the store directory itself, or of the process (no memory, no descriptor
+ * left), fails the whole scan.
  */
 #include "config.h"
 
@@ -48,6 +54,8 @@
 /* What readdir showed for one session id. */
 #define HAS_SNAP (1u << 0)
 #define HAS_PREV (1u << 1)
+/* <id>.lock, when readdir says it is not a regular file */
+#define BAD_LOCK (1u << 2)
 
 struct cand {
 	char id[SESSNAP_ID_LEN + 1];
@@ -75,9 +83,11 @@ const char *sessnap_status_name(sessnap_status status)
 
 /*
  * Which session file a directory entry is, if any: HAS_SNAP for
- * "<id>.snap", HAS_PREV for "<id>.snap.prev", 0 for anything else.
+ * "<id>.snap", HAS_PREV for "<id>.snap.prev", BAD_LOCK for an "<id>.lock"
+ * of a known type other than a regular file, 0 for anything else.
  */
-static unsigned int name_kind(char id[SESSNAP_ID_LEN + 1], const char *name)
+static unsigned int name_kind(char id[SESSNAP_ID_LEN + 1], const char *name,
+			      unsigned char type)
 {
 	size_t len = strlen(name);
 	unsigned int kind;
@@ -88,6 +98,10 @@ static unsigned int name_kind(char id[SESSNAP_ID_LEN + 1], const char *name)
 	else if (len == SESSNAP_ID_LEN + sizeof(".snap.prev") - 1 &&
 		 strcmp(name + SESSNAP_ID_LEN, ".snap.prev") == 0)
 		kind = HAS_PREV;
+	else if (len == SESSNAP_ID_LEN + sizeof(".lock") - 1 &&
+		 strcmp(name + SESSNAP_ID_LEN, ".lock") == 0 &&
+		 type != DT_REG && type != DT_UNKNOWN)
+		kind = BAD_LOCK;
 	else
 		return 0;
 	memcpy(id, name, SESSNAP_ID_LEN);
@@ -144,10 +158,9 @@ static int list_candidates(struct cand **out, size_t *out_n,
 			}
 			break;
 		}
-		/* Symlinks, FIFOs, devices, directories: not ours. */
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-			continue;
-		if ((kind = name_kind(id, de->d_name)) == 0)
+		/* A symlink, FIFO, directory... named like a session file is
+		 * listed too: it is reported, as corrupt (format.c). */
+		if ((kind = name_kind(id, de->d_name, de->d_type)) == 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -174,6 +187,10 @@ static int list_candidates(struct cand **out, size_t *out_n,
 		else
 			c[j++] = c[i];
 	}
+	/* A lock file alone is no session (clean removes a stray one). */
+	for (i = 0, n = j, j = 0; i < n; i++)
+		if (c[i].has & (HAS_SNAP | HAS_PREV))
+			c[j++] = c[i];
 	*out = c;
 	*out_n = j;
 	return 0;
@@ -203,25 +220,19 @@ static int64_t mtime_ms(const struct stat *st)
 
 /*
  * Read one generation's header.  Returns 0, SESSNAP_ENEWER,
- * SESSNAP_ECORRUPT, SESSNAP_ENOTFOUND (also for a name that is not a
- * regular file, or a symlink: those are not ours and are skipped), or a
- * system error that fails the scan.
+ * SESSNAP_ECORRUPT (also for a wrong id, or a name that is not a regular
+ * file: *bad is then set), SESSNAP_ENOTFOUND, or a system error that
+ * fails the scan.
  */
-static int read_gen(sessnap__header *h, struct stat *st, sessnap_store *store,
-		    const char *id, const char *name, char *why, size_t why_len)
+static int read_gen(sessnap__header *h, struct stat *st, bool *bad,
+		    sessnap_store *store, const char *name, char *why,
+		    size_t why_len)
 {
-	int rc;
+	int rc = sessnap__header_read(h, st, store, name, why, why_len);
 
-	memset(st, 0, sizeof(*st));
-	rc = sessnap__header_read(h, st, store, name, why, why_len);
-	/* header_read fills st only once it opened a regular file. */
-	if (rc == SESSNAP_ECORRUPT && st->st_mode == 0)
-		return SESSNAP_ENOTFOUND;
-	if (rc == 0 && strcmp(h->id, id) != 0) {
-		snprintf(why, why_len, "header names session %s, not %s", h->id,
-			 id);
-		return SESSNAP_ECORRUPT;
-	}
+	if (rc == SESSNAP_ECORRUPT && st->st_mode != 0 &&
+	    !S_ISREG(st->st_mode))
+		*bad = true;
 	return rc;
 }
 
@@ -238,8 +249,29 @@ static void fill_from_header(sessnap_info *info, const sessnap__header *h)
 }
 
 /*
+ * A session file that could not be read (EIO, EACCES...) is that entry's
+ * problem: the session is listed, flagged unreadable, and the scan goes
+ * on.  It is never called crashed (its lock or its files could not be
+ * looked at) and never described from its other generation (the one that
+ * failed may be the newer).  Only what says nothing about the entry - no
+ * memory, no descriptor left (EMFILE, ENFILE) - fails the scan, like a
+ * failure of the store directory.  `err` is errno just after the failure.
+ */
+static int unreadable(sessnap_info *info, int live, int rc, int err)
+{
+	if (rc == SESSNAP_ENOMEM || err == EMFILE || err == ENFILE ||
+	    err == ENOMEM)
+		return rc;
+	info->flags |= SESSNAP_INFO_UNREADABLE;
+	info->status =
+	    live == 1 ? SESSNAP_STATUS_RUNNING : SESSNAP_STATUS_CORRUPT;
+	return 1;
+}
+
+/*
  * Classify one session.  Returns 1 when *info was filled, 0 when the
- * session vanished meanwhile (nothing to list), or a negative error.
+ * session vanished meanwhile (nothing to list), or a negative error that
+ * fails the scan (see unreadable()).
  */
 static int classify(sessnap_info *info, sessnap_store *store,
 		    const struct cand *c)
@@ -247,7 +279,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX], why[256];
 	sessnap__header h;
 	struct stat st;
-	bool have_header = false;
+	bool have_header = false, bad = false;
 	int live, rc, rc_prev;
 
 	memset(info, 0, sizeof(*info));
@@ -256,21 +288,28 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	sessnap__prev_name(prev, c->id);
 
 	/* The lock first: see the essay at the top. */
-	if ((live = sessnap__lock_probe(store, c->id)) < 0)
-		return live;
+	if (c->has & BAD_LOCK)
+		live = SESSNAP__LOCK_NOT_REGULAR;
+	else if ((live = sessnap__lock_probe(store, c->id)) < 0)
+		return unreadable(info, 0, live, errno);
+	if (live == SESSNAP__LOCK_NOT_REGULAR) {
+		/* Nobody can hold it: liveness is unknown, never crashed. */
+		live = 0;
+		bad = true;
+	}
 
-	rc = read_gen(&h, &st, store, c->id, snap, why, sizeof(why));
+	rc = read_gen(&h, &st, &bad, store, snap, why, sizeof(why));
 	if (rc == SESSNAP_ECORRUPT || rc == SESSNAP_ENOTFOUND) {
 		struct stat st_main = st;
 
-		rc_prev =
-		    read_gen(&h, &st, store, c->id, prev, why, sizeof(why));
+		rc_prev = read_gen(&h, &st, &bad, store, prev, why,
+				   sizeof(why));
 		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
 			info->flags |= SESSNAP_INFO_FROM_PREV;
 			rc = rc_prev;
 		} else if (rc_prev != SESSNAP_ECORRUPT &&
 			   rc_prev != SESSNAP_ENOTFOUND) {
-			return rc_prev;
+			return unreadable(info, live, rc_prev, errno);
 		} else if (rc == SESSNAP_ENOTFOUND &&
 			   rc_prev == SESSNAP_ENOTFOUND) {
 			return 0;
@@ -281,10 +320,14 @@ static int classify(sessnap_info *info, sessnap_store *store,
 			rc = SESSNAP_ECORRUPT;
 		}
 	} else if (rc < 0 && rc != SESSNAP_ENEWER) {
-		return rc;
+		return unreadable(info, live, rc, errno);
 	}
 	info->file_bytes = (uint64_t)st.st_size;
 	info->mtime_ms = mtime_ms(&st);
+	if (bad)
+		info->flags |= SESSNAP_INFO_NOT_REGULAR;
+	if (rc == 0 && sessnap__too_big(store, &st))
+		info->flags |= SESSNAP_INFO_TOOBIG;
 
 	if (rc == 0) {
 		have_header = true;
@@ -298,6 +341,8 @@ static int classify(sessnap_info *info, sessnap_store *store,
 
 	if (live)
 		info->status = SESSNAP_STATUS_RUNNING;
+	else if (bad)
+		info->status = SESSNAP_STATUS_CORRUPT; /* see format.c */
 	else if (rc == SESSNAP_ENEWER)
 		info->status = SESSNAP_STATUS_NEWER;
 	else if (!have_header)
@@ -309,12 +354,6 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	else
 		info->status = SESSNAP_STATUS_CRASHED;
 	return 1;
-}
-
-bool sessnap__owner_foreign(const sessnap_owner *owner,
-			    const sessnap_owner *self)
-{
-	return owner->host[0] != '\0' && strcmp(owner->host, self->host) != 0;
 }
 
 static int64_t sort_key(const sessnap_info *i)

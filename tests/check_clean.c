@@ -786,7 +786,9 @@ END_TEST
 /*
  * The re-check under the gate (an open and fstat of the snapshot, held
  * across its unlink) fails: reported, and the snapshot stays.  The
- * session's first fstat is its header read's, the second the re-check's.
+ * session's first fstat is its header read's, the second and third the
+ * looks at its lock file's type (the cleaner's, then the lock's own), the
+ * fourth the re-check's.
  */
 START_TEST(test_recheck_failure_reported)
 {
@@ -796,7 +798,7 @@ START_TEST(test_recheck_failure_reported)
 	int fds = tu_count_fds();
 
 	put_snap(".snap", ID1, NOW - 100 * DAY_MS, true);
-	sessnap__fault_arm(SESSNAP__SYS_STAT, 2, EIO, 0);
+	sessnap__fault_arm(SESSNAP__SYS_STAT, 4, EIO, 0);
 	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
@@ -895,6 +897,186 @@ START_TEST(test_no_lock_file_created)
 	for (i = 0; i < e.n; i++)
 		ck_assert_int_ne(e.file[i], SESSNAP_CLEAN_FILE_LOCK);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * A lock file that vanishes between the cleaner's look at it and its
+ * lock: the session ended meanwhile and removed it.  The cleaner must
+ * not create it again (in order to delete it): it creates nothing in a
+ * store, and reports nothing for a file that is gone.  The seam's
+ * flopenat is wrapped to remove the lock file just before it runs.
+ */
+static int (*real_flopenat)(int, const char *, int, mode_t);
+
+static int flopenat_after_end(int dfd, const char *path, int flags,
+			      mode_t mode)
+{
+	unlinkat(dfd, path, 0);
+	return real_flopenat(dfd, path, flags, mode);
+}
+
+START_TEST(test_vanished_lock_not_recreated)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	int creates = 0;
+
+	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
+	real_flopenat = sessnap__sys.flopenat;
+	sessnap__sys.flopenat = flopenat_after_end;
+	sessnap__sys_set_trace(count_creates, &creates);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	sessnap__sys_set_trace(NULL, NULL);
+	sessnap__sys.flopenat = real_flopenat;
+	ck_assert_int_eq(creates, 0);
+	ck_assert_uint_eq(r.removed_lock, 0);
+	ck_assert_uint_eq(r.failed, 0);
+	ck_assert_uint_eq(r.files_removed, 0);
+	ck_assert(!exists_id(ID1, ".lock"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * A FIFO named like an old crashed session's lock file: never opened for
+ * writing, never removed, and without a lock to take the session's
+ * snapshot stays too, reported as skipped on the lock file; the same in
+ * a dry run.
+ */
+START_TEST(test_fifo_lock_untouched)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r, init = SESSNAP_CLEAN_REPORT_INIT;
+	struct events e;
+	char path[PATH_MAX];
+	struct stat st;
+	int pass;
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, false);
+	tu_join(path, sizeof(path), tu_dir,
+		"00000000000000000000000000000001.lock");
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	p.crashed_age_ms = 1000;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	for (pass = 0; pass < 2; pass++) {
+		p.flags |= pass == 0 ? SESSNAP_CLEAN_DRY_RUN : 0;
+		if (pass == 1)
+			p.flags &= ~SESSNAP_CLEAN_DRY_RUN;
+		memset(&e, 0, sizeof(e));
+		r = init;
+		ck_assert_msg(sessnap_clean(&r, s, &p, record, &e) == 0, "%s",
+			      sessnap_last_error());
+		ck_assert_uint_eq(r.skipped_unsafe, 1);
+		ck_assert_uint_eq(r.removed_crashed, 0);
+		ck_assert_uint_eq(r.files_removed, 0);
+		ck_assert_int_eq(e.n, 1);
+		ck_assert_int_eq(e.action[0], SESSNAP_CLEAN_SKIP_UNSAFE);
+		ck_assert_int_eq(e.file[0], SESSNAP_CLEAN_FILE_LOCK);
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISFIFO(st.st_mode));
+		ck_assert(exists_id(ID1, ".snap"));
+	}
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * The cleaner's own lock open refuses a FIFO (the one that replaced the
+ * lock file after the decision): remove_session() keeps the session and
+ * the FIFO.  The seam's flopenat is wrapped to swap the lock file for a
+ * FIFO just before it runs.
+ */
+static int flopenat_fifo_swap(int dfd, const char *path, int flags,
+			      mode_t mode)
+{
+	unlinkat(dfd, path, 0);
+	mkfifoat(dfd, path, 0600);
+	return real_flopenat(dfd, path, flags, mode);
+}
+
+START_TEST(test_lock_turned_fifo_untouched)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char path[PATH_MAX];
+	struct stat st;
+
+	put_snap(".snap", ID1, NOW - 100 * DAY_MS, false);
+	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
+	p.crashed_age_ms = 1000;
+	real_flopenat = sessnap__sys.flopenat;
+	sessnap__sys.flopenat = flopenat_fifo_swap;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	sessnap__sys.flopenat = real_flopenat;
+	ck_assert_uint_eq(r.skipped_unsafe, 1);
+	ck_assert_uint_eq(r.files_removed, 0);
+	tu_join(path, sizeof(path), tu_dir,
+		"00000000000000000000000000000001.lock");
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert(exists_id(ID1, ".snap"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * One rule for "is this host foreign?": a crashed session whose header
+ * has an empty owner host (an old writer) is ours.  The scanner calls it
+ * crashed, so the cleaner removes it as crashed once old enough, rather
+ * than keeping it forever as another host's.
+ */
+START_TEST(test_empty_host_is_ours)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	sessnap_info *infos = NULL;
+	size_t n = 0;
+
+	put_snap_in(tu_dir, "00000000000000000000000000000001.snap", ID1,
+		    NOW - 100 * DAY_MS, false, "", SESSNAP_FORMAT_VERSION);
+	ck_assert_int_eq(sessnap_scan(&infos, &n, s, 0), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.kept_foreign, 0);
+	ck_assert_uint_eq(r.removed_crashed, 1);
+	ck_assert(!exists_id(ID1, ".snap"));
+	sessnap_store_close(s);
+}
+END_TEST
+
+/*
+ * A header whose id is not its file name's is corrupt, as the scanner
+ * says: kept without SESSNAP_CLEAN_INCLUDE_CORRUPT (not removed as a
+ * crashed session), removed as corrupt with it.
+ */
+START_TEST(test_wrong_id_is_corrupt)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	const char *name = "00000000000000000000000000000001.snap";
+
+	put_snap_in(tu_dir, name, ID2, NOW - 100 * DAY_MS, false, NULL,
+		    SESSNAP_FORMAT_VERSION);
+	set_mtime(name, NOW - 100 * DAY_MS);
+	p.crashed_age_ms = 1000;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(exists(name));
+	ck_assert_uint_eq(r.removed_crashed, 0);
+	ck_assert_uint_eq(r.kept_corrupt, 1);
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert(!exists(name));
+	ck_assert_uint_eq(r.removed_corrupt, 1);
+	ck_assert_uint_eq(r.removed_crashed, 0);
 	sessnap_store_close(s);
 }
 END_TEST
@@ -1102,6 +1284,11 @@ Suite *clean_suite(void)
 	tcase_add_test(tc, test_recheck_failure_reported);
 	tcase_add_test(tc, test_adopter_taking_lock_keeps_session);
 	tcase_add_test(tc, test_no_lock_file_created);
+	tcase_add_test(tc, test_vanished_lock_not_recreated);
+	tcase_add_test(tc, test_fifo_lock_untouched);
+	tcase_add_test(tc, test_lock_turned_fifo_untouched);
+	tcase_add_test(tc, test_empty_host_is_ours);
+	tcase_add_test(tc, test_wrong_id_is_corrupt);
 	tcase_add_test(tc, test_readdir_failure);
 	tcase_add_test(tc, test_bad_arguments);
 	suite_add_tcase(s, tc);

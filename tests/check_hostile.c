@@ -107,6 +107,15 @@ static void path_of(char *out, size_t len, const char *id, const char *suffix)
 	tu_join(out, len, store_dir, name);
 }
 
+/* The path of <id>.snap (a static buffer). */
+static const char *path_snap(const char *id)
+{
+	static char path[PATH_MAX];
+
+	path_of(path, sizeof(path), id, ".snap");
+	return path;
+}
+
 /* Replace <id>.snap by whatever plant() makes at its path. */
 static void replace_snap(const char *id, void (*plant)(const char *path))
 {
@@ -141,11 +150,13 @@ static void expect_prev_or_error(const char *id, bool has_prev)
 }
 
 /*
- * The scanner lists the session as crashed from its previous generation;
- * without one, as corrupt or not at all; never anything read through the
- * planted thing.
+ * The scanner lists the session: crashed from its previous generation
+ * when the planted thing is a damaged regular file; corrupt, flagged
+ * SESSNAP_INFO_NOT_REGULAR, when it is not a regular file at all (the
+ * one verdict, format.c), with or without a previous generation; never
+ * anything read through the planted thing.
  */
-static void expect_scan(const char *id, bool has_prev)
+static void expect_scan(const char *id, bool has_prev, bool not_regular)
 {
 	sessnap_info *infos = NULL;
 	size_t n = 0, i, found = 0;
@@ -156,21 +167,18 @@ static void expect_scan(const char *id, bool has_prev)
 		if (strcmp(infos[i].id, id) != 0)
 			continue;
 		found++;
-		if (has_prev) {
+		ck_assert_uint_eq(infos[i].flags & SESSNAP_INFO_NOT_REGULAR,
+				  not_regular ? SESSNAP_INFO_NOT_REGULAR : 0);
+		if (has_prev)
+			ck_assert(infos[i].flags & SESSNAP_INFO_FROM_PREV);
+		if (has_prev && !not_regular)
 			ck_assert_int_eq(infos[i].status,
 					 SESSNAP_STATUS_CRASHED);
-			ck_assert(infos[i].flags & SESSNAP_INFO_FROM_PREV);
-		} else {
+		else
 			ck_assert_int_eq(infos[i].status,
 					 SESSNAP_STATUS_CORRUPT);
-		}
 	}
-	/* a session whose only "snapshot" is not a regular file may be
-	 * left out of the listing: it holds nothing to recover */
-	if (has_prev)
-		ck_assert_uint_eq(found, 1);
-	else
-		ck_assert_uint_le(found, 1);
+	ck_assert_uint_eq(found, 1);
 	sessnap_scan_free(infos, n);
 }
 
@@ -257,9 +265,42 @@ static void plant_sparse(const char *path)
 	close(fd);
 }
 
+static bool still_there(const char *id, const char *suffix);
+
+/*
+ * What must never touch a name that is not a regular file: the cleaner,
+ * even with SESSNAP_CLEAN_INCLUDE_CORRUPT and every age at zero, skips
+ * the session; discard and adopt refuse it with SESSNAP_EUNSAFE.
+ */
+static void expect_untouched(const char *id)
+{
+	sessnap_clean_policy p = SESSNAP_CLEAN_POLICY_INIT;
+	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+	sessnap_session *s = NULL;
+
+	p.completed_age_ms = 0;
+	p.crashed_age_ms = 0;
+	p.temp_age_ms = 0;
+	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
+	ck_assert_msg(sessnap_clean(&r, store, &p, NULL, NULL) == 0, "%s",
+		      sessnap_last_error());
+	ck_assert_uint_eq(r.skipped_unsafe, 1);
+	ck_assert_uint_eq(r.removed_corrupt + r.removed_crashed, 0);
+	ck_assert(still_there(id, ".snap"));
+	ck_assert(still_there(id, ".lock"));
+	ck_assert_int_eq(sessnap_discard(store, id), SESSNAP_EUNSAFE);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(),
+				     "not a regular file"));
+	ck_assert_int_eq(sessnap_session_adopt(&s, NULL, NULL, store, id),
+			 SESSNAP_EUNSAFE);
+	ck_assert_ptr_null(s);
+}
+
 /* Planting helpers, each with and without a valid previous generation. */
 static void hostile_case(void (*plant)(const char *path), bool with_prev)
 {
+	struct stat lst;
+	bool not_regular;
 	char id[SESSNAP_ID_LEN + 1];
 	size_t len = 0;
 	char *before;
@@ -271,8 +312,12 @@ static void hostile_case(void (*plant)(const char *path), bool with_prev)
 	replace_snap(id, plant);
 	before = tu_read_file(outside, &len);
 	ck_assert_ptr_nonnull(before);
+	ck_assert_int_eq(lstat(path_snap(id), &lst), 0);
+	not_regular = !S_ISREG(lst.st_mode);
 	expect_prev_or_error(id, with_prev);
-	expect_scan(id, with_prev);
+	expect_scan(id, with_prev, not_regular);
+	if (not_regular)
+		expect_untouched(id);
 	/* nothing deleted, the link target unchanged and never returned */
 	ck_assert(still_there(id, ".snap"));
 	ck_assert_int_eq(with_prev, still_there(id, ".snap.prev"));

@@ -341,6 +341,56 @@ START_TEST(test_adopt_refusals)
 	ck_assert_int_eq(sessnap_session_adopt(&s, NULL, NULL, store, id),
 			 SESSNAP_ENEWER);
 
+	/* A header naming another session: corrupt, as the scanner says,
+	 * and the file is left exactly as it was. */
+	{
+		char other[SESSNAP_ID_LEN + 1];
+
+		su_id(id, 5);
+		su_id(other, 6);
+		su_header(&h, other, NOW_MS);
+		snprintf(name, sizeof(name), "%s.snap", id);
+		su_put_snap(name, &h, "{\"n\":1}");
+		before = slurp(name, &blen);
+		ck_assert_int_eq(
+		    sessnap_session_adopt(&s, &state, NULL, store, id),
+		    SESSNAP_ECORRUPT);
+		ck_assert_ptr_null(s);
+		ck_assert_ptr_nonnull(
+		    strstr(sessnap_last_error(), "header names session"));
+		after = slurp(name, &alen);
+		ck_assert_uint_eq(alen, blen);
+		ck_assert_mem_eq(after, before, blen);
+		free(before);
+		free(after);
+		snprintf(name, sizeof(name), "%s.snap.prev", id);
+		ck_assert(!su_exists(name));
+	}
+
+	/* A lock file that is a FIFO: refused, left as it is. */
+	{
+		char path[4096];
+		struct stat st;
+
+		su_id(id, 7);
+		su_header(&h, id, NOW_MS);
+		snprintf(name, sizeof(name), "%s.snap", id);
+		su_put_snap(name, &h, "{\"n\":1}");
+		snprintf(name, sizeof(name), "%s.lock", id);
+		tu_join(path, sizeof(path), tu_dir, name);
+		ck_assert_int_eq(mkfifo(path, 0600), 0);
+		ck_assert_int_eq(
+		    sessnap_session_adopt(&s, NULL, NULL, store, id),
+		    SESSNAP_EUNSAFE);
+		ck_assert_int_eq(sessnap_discard(store, id), SESSNAP_EUNSAFE);
+		ck_assert_ptr_nonnull(
+		    strstr(sessnap_last_error(), "not a regular file"));
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISFIFO(st.st_mode));
+		snprintf(name, sizeof(name), "%s.snap", id);
+		ck_assert(su_exists(name));
+	}
+
 	/* No such session: no stray lock file either. */
 	su_id(id, 4);
 	ck_assert_int_eq(sessnap_session_adopt(&s, NULL, NULL, store, id),

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -230,18 +232,37 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* How many of a scan's records are flagged unreadable. */
+static size_t count_unreadable(const sessnap_info *infos, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (infos[i].flags & SESSNAP_INFO_UNREADABLE) {
+			ck_assert_int_ne(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+			k++;
+		}
+	return k;
+}
+
 /*
- * Fail each system call of a scan in turn, once: every failure is
- * reported with a message naming the store, returns no result, and leaks
- * no descriptor; then the scan succeeds.
+ * Fail each system call of a scan in turn, once.  A failure of the store
+ * directory itself (its open, fdopendir, readdir), or of the process
+ * (EMFILE: `dir_only`), fails the scan: reported with a message naming
+ * the store, no result.  A failure on one session's file hides nothing
+ * else: the scan succeeds, lists both sessions, and flags that one
+ * unreadable, never crashed.  No descriptor leaks; then the scan
+ * succeeds cleanly.  Returns how many failures were entry failures.
  */
-static void fault_loop(unsigned int kinds, int err, int want)
+static unsigned long fault_loop(unsigned int kinds, int err, int want,
+				bool dir_only)
 {
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap_store *store = su_store_open();
 	sessnap__header h;
 	sessnap_info *infos;
-	unsigned long nth;
+	unsigned long nth, entry = 0;
 	size_t n;
 	int fds, rc;
 
@@ -268,8 +289,17 @@ static void fault_loop(unsigned int kinds, int err, int want)
 		if (sessnap__fault_fired() == 0) {
 			ck_assert_int_eq(rc, 0);
 			ck_assert_uint_eq(n, 2);
+			ck_assert_uint_eq(count_unreadable(infos, n), 0);
 			sessnap_scan_free(infos, n);
 			break;
+		}
+		if (rc == 0) {
+			ck_assert_msg(!dir_only, "call %lu: not failed", nth);
+			ck_assert_uint_eq(n, 2);
+			ck_assert_uint_eq(count_unreadable(infos, n), 1);
+			sessnap_scan_free(infos, n);
+			entry++;
+			continue;
 		}
 		ck_assert_msg(rc == want, "call %lu: %d (%s)", nth, rc,
 			      sessnap_last_error());
@@ -280,26 +310,42 @@ static void fault_loop(unsigned int kinds, int err, int want)
 	ck_assert_uint_gt(nth, 1);
 	ck_assert_uint_lt(nth, 100);
 	sessnap_store_close(store);
+	return entry;
 }
 
 START_TEST(test_fault_open)
 {
-	fault_loop(SESSNAP__SYS_OPEN, EACCES, SESSNAP_EPERM);
+	/* the directory's open fails the scan, a file's open does not */
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_OPEN, EACCES, SESSNAP_EPERM,
+				     false),
+			  0);
 }
 END_TEST
 
 START_TEST(test_fault_read_stat_dir)
 {
-	fault_loop(SESSNAP__SYS_READ, EIO, SESSNAP_EIO);
-	fault_loop(SESSNAP__SYS_STAT, EIO, SESSNAP_EIO);
-	fault_loop(SESSNAP__SYS_READDIR, EIO, SESSNAP_EIO);
-	fault_loop(SESSNAP__SYS_FLOCK, EIO, SESSNAP_EIO);
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_READ, EIO, SESSNAP_EIO,
+				     false),
+			  0);
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_STAT, EIO, SESSNAP_EIO,
+				     false),
+			  0);
+	/* only the directory is read with readdir: always a failure */
+	ck_assert_uint_eq(fault_loop(SESSNAP__SYS_READDIR, EIO, SESSNAP_EIO,
+				     true),
+			  0);
+	ck_assert_uint_gt(fault_loop(SESSNAP__SYS_FLOCK, EIO, SESSNAP_EIO,
+				     false),
+			  0);
 }
 END_TEST
 
+/* No descriptor left is the process's failure, not an entry's. */
 START_TEST(test_fault_emfile)
 {
-	fault_loop(SESSNAP__SYS_OPEN, EMFILE, SESSNAP_EIO);
+	ck_assert_uint_eq(fault_loop(SESSNAP__SYS_OPEN, EMFILE, SESSNAP_EIO,
+				     true),
+			  0);
 }
 END_TEST
 
@@ -477,9 +523,11 @@ START_TEST(test_threads_unavailable)
 END_TEST
 
 /*
- * A system error on any thread fails the whole scan with its message,
- * returns nothing, and leaks no descriptor and no memory (the sanitizer
- * and valgrind runs check the latter).
+ * A system error on one session's file, on any thread, hides nothing
+ * else: the scan lists every session, that one flagged unreadable, and
+ * leaks no descriptor and no memory (the sanitizer and valgrind runs
+ * check the latter).  A failure of the process (EMFILE) on any thread
+ * fails the whole scan with its message and returns nothing.
  */
 START_TEST(test_threads_fault)
 {
@@ -508,13 +556,28 @@ START_TEST(test_threads_fault)
 				sessnap_scan_free(infos, n);
 				continue;
 			}
-			ck_assert_msg(rc == SESSNAP_EIO, "%s",
-				      sessnap_last_error());
-			ck_assert_ptr_null(infos);
-			ck_assert_uint_eq(n, 0);
-			ck_assert_ptr_nonnull(
-			    strstr(sessnap_last_error(), tu_dir));
+			ck_assert_msg(rc == 0, "%s", sessnap_last_error());
+			ck_assert_uint_eq(n, MIXED);
+			ck_assert_uint_eq(count_unreadable(infos, n), 1);
+			sessnap_scan_free(infos, n);
 		}
+	}
+	for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
+		sessnap__fault_arm(SESSNAP__SYS_OPEN, nths[i], EMFILE, 0);
+		infos = (sessnap_info *)1;
+		n = 7;
+		rc = sessnap_scan(&infos, &n, m.store, 0);
+		sessnap__fault_disarm();
+		ck_assert_int_eq(tu_count_fds(), fds);
+		if (sessnap__fault_fired() == 0) {
+			ck_assert_int_eq(rc, 0);
+			sessnap_scan_free(infos, n);
+			continue;
+		}
+		ck_assert_msg(rc == SESSNAP_EIO, "%s", sessnap_last_error());
+		ck_assert_ptr_null(infos);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
 	}
 	mixed_close(&m);
 }
@@ -716,8 +779,10 @@ END_TEST
 
 /*
  * A store holding one real session and everything else that may lie
- * around: only the session is listed, and a FIFO named like a snapshot
- * does not hang the scan.
+ * around: only the session is listed as a session, a FIFO named like a
+ * snapshot does not hang the scan, and a symlink, FIFO or directory named
+ * like a session file is listed as corrupt, flagged not regular (never
+ * skipped: the user must see it).
  */
 START_TEST(test_ignores_what_is_not_a_session)
 {
@@ -726,7 +791,7 @@ START_TEST(test_ignores_what_is_not_a_session)
 	char name[128], path[4096], target[4096];
 	sessnap__header h;
 	sessnap_info *infos;
-	size_t n = 0;
+	size_t n = 0, i, bad = 0;
 
 	su_id(id, 8);
 	su_header(&h, id, NOW_MS);
@@ -765,10 +830,148 @@ START_TEST(test_ignores_what_is_not_a_session)
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 
 	infos = scan_all(store, &n);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, id);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		if (strcmp(infos[i].id, id) == 0) {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+			ck_assert_uint_eq(infos[i].flags, 0);
+			continue;
+		}
+		ck_assert_int_eq(infos[i].status, SESSNAP_STATUS_CORRUPT);
+		ck_assert_uint_eq(infos[i].flags & SESSNAP_INFO_NOT_REGULAR,
+				  SESSNAP_INFO_NOT_REGULAR);
+		bad++;
+	}
+	ck_assert_uint_eq(bad, 3);
 	sessnap_scan_free(infos, n);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Bind a real AF_UNIX socket at tu_dir/name (and close it). */
+static void bind_socket(const char *name)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	tu_join(sa.sun_path, sizeof(sa.sun_path), tu_dir, name);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+}
+
+/*
+ * A bad entry hides nothing else: a socket (and, for another session, a
+ * FIFO) named like a session's lock file.  The scan succeeds, lists that
+ * session as corrupt, flagged not regular (nobody can hold such a lock:
+ * never called crashed), and lists the good sessions beside it as they
+ * are.  The probe itself answers for a socket instead of failing (what a
+ * file system without d_type reaches).
+ */
+START_TEST(test_bad_lock_hides_nothing)
+{
+	sessnap_store *store = su_store_open();
+	char bad1[SESSNAP_ID_LEN + 1], bad2[SESSNAP_ID_LEN + 1];
+	char good[SESSNAP_ID_LEN + 1], done[SESSNAP_ID_LEN + 1];
+	char name[64], path[4096];
+	sessnap__header h;
+	sessnap_info *infos;
+	size_t n = 0, i, seen = 0;
+
+	su_id(bad1, 20);
+	su_id(bad2, 21);
+	su_id(good, 22);
+	su_id(done, 23);
+	su_header(&h, bad1, NOW_MS + 1);
+	snprintf(name, sizeof(name), "%s.snap", bad1);
+	su_put_snap(name, &h, "{}");
+	snprintf(name, sizeof(name), "%s.lock", bad1);
+	bind_socket(name);
+	su_header(&h, bad2, NOW_MS + 2);
+	snprintf(name, sizeof(name), "%s.snap", bad2);
+	su_put_snap(name, &h, "{}");
+	snprintf(name, sizeof(name), "%s.lock", bad2);
+	tu_join(path, sizeof(path), tu_dir, name);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	su_header(&h, good, NOW_MS + 3);
+	snprintf(name, sizeof(name), "%s.snap", good);
+	su_put_snap(name, &h, "{}");
+	su_header(&h, done, NOW_MS + 4);
+	h.completed = true;
+	snprintf(name, sizeof(name), "%s.snap", done);
+	su_put_snap(name, &h, "{}");
+
+	ck_assert_int_eq(sessnap__lock_probe(store, bad1),
+			 SESSNAP__LOCK_NOT_REGULAR);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		if (strcmp(infos[i].id, good) == 0) {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CRASHED);
+			ck_assert_uint_eq(infos[i].flags, 0);
+		} else if (strcmp(infos[i].id, done) == 0) {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_COMPLETED);
+		} else {
+			ck_assert_int_eq(infos[i].status,
+					 SESSNAP_STATUS_CORRUPT);
+			ck_assert_uint_eq(infos[i].flags,
+					  SESSNAP_INFO_NOT_REGULAR);
+			seen++;
+		}
+	}
+	ck_assert_uint_eq(seen, 2);
+	sessnap_scan_free(infos, n);
+	/* Nothing was touched. */
+	snprintf(name, sizeof(name), "%s.lock", bad1);
+	ck_assert(su_exists(name));
+	snprintf(name, sizeof(name), "%s.lock", bad2);
+	ck_assert(su_exists(name));
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * A snapshot larger than the reader's bound is listed from its header as
+ * what it is (crashed), flagged too big, and loading it says so without
+ * calling it corrupt or advising to discard it.
+ */
+START_TEST(test_too_big_flagged_not_corrupt)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	char id[SESSNAP_ID_LEN + 1], name[64], payload[200];
+	sessnap_store *store;
+	sessnap__header h;
+	json_object *st = NULL;
+	unsigned int flags = 0;
+
+	memset(payload, ' ', sizeof(payload) - 1);
+	payload[0] = '1';
+	payload[sizeof(payload) - 1] = '\0';
+	su_id(id, 24);
+	su_header(&h, id, NOW_MS);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, payload);
+	o.dir = tu_dir;
+	o.app = "t";
+	o.flags = SESSNAP_STORE_NOTHREAD;
+	o.read_bound = 100;
+	ck_assert_int_eq(sessnap_store_open(&store, &o), 0);
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_CRASHED);
+	ck_assert_uint_eq(flags, SESSNAP_INFO_TOOBIG);
+	ck_assert_int_eq(sessnap_load(&st, NULL, store, id), SESSNAP_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
+	ck_assert_ptr_null(strstr(sessnap_last_error(), "discard"));
+	ck_assert_ptr_null(strstr(sessnap_last_error(), "corrupt"));
+	sessnap_store_close(store);
+	/* The library's default bound reads it: no flag. */
+	store = su_store_open();
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_CRASHED);
+	ck_assert_uint_eq(flags, 0);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -846,6 +1049,8 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_corrupt_main_good_prev);
 	tcase_add_test(tc, test_header_id_mismatch);
 	tcase_add_test(tc, test_ignores_what_is_not_a_session);
+	tcase_add_test(tc, test_bad_lock_hides_nothing);
+	tcase_add_test(tc, test_too_big_flagged_not_corrupt);
 	tcase_add_test(tc, test_big_state_header_only);
 	tcase_add_test(tc, test_long_header);
 	suite_add_tcase(s, tc);

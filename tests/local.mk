@@ -199,3 +199,7 @@ CHECK_INTERNAL_TESTS += tests/check_powerloss
 tests_check_powerloss_SOURCES = tests/check_powerloss.c
 tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_powerloss_LDADD = $(TEST_INTERNAL_LDADD)
+
+# verdict.sh: one verdict per file (wrong id, not a regular file, over the
+# read bound) from every command.
+CLI_TESTS += tests/cli/verdict.sh

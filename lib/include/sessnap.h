@@ -570,6 +570,17 @@ typedef struct {
 /* sessnap_info.flags */
 /** The main snapshot was unusable; the header came from `.prev`. */
 #define SESSNAP_INFO_FROM_PREV (1u << 0)
+/** A file of the session (<id>.snap, <id>.snap.prev or <id>.lock) is not
+ * a regular file: the session is SESSNAP_STATUS_CORRUPT, and nothing
+ * writes, locks or removes it. */
+#define SESSNAP_INFO_NOT_REGULAR (1u << 1)
+/** The snapshot is larger than the store's read bound: its header is
+ * valid, but sessnap_load() refuses its state with SESSNAP_ETOOBIG. */
+#define SESSNAP_INFO_TOOBIG (1u << 2)
+/** A file of the session could not be read (EIO, EACCES...): the session
+ * is SESSNAP_STATUS_CORRUPT (SESSNAP_STATUS_RUNNING when its lock is
+ * held) and the rest of the store is listed as usual. */
+#define SESSNAP_INFO_UNREADABLE (1u << 3)
 
 /** What the scanner knows of a session (from its header only). */
 typedef struct {
@@ -607,8 +618,10 @@ typedef struct {
  * List the store's sessions, newest first, each classified.  Reads only the
  * header of each snapshot, with a bounded read, and probes its lock: the
  * cost grows with the number of sessions, not with the size of their
- * states.  Skips temporary (dot) files, lock files without a snapshot,
- * symlinks, FIFOs, directories and anything not named like a snapshot.
+ * states.  Skips temporary (dot) files, lock files without a snapshot and
+ * anything not named like a snapshot.  A symlink, FIFO, directory or
+ * socket named like a session's file is listed as
+ * SESSNAP_STATUS_CORRUPT with SESSNAP_INFO_NOT_REGULAR.
  *
  * Classification: a held lock makes a session SESSNAP_STATUS_RUNNING
  * whatever its files say; otherwise a newer format version gives
@@ -629,8 +642,10 @@ typedef struct {
  * @param store an open store
  * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every session
  * @return 0, SESSNAP_EINVAL, SESSNAP_EIO, SESSNAP_EPERM, SESSNAP_ENOMEM
- *         (a system error on any file fails the whole scan, rather than
- *         guess)
+ *         (only a failure of the store directory itself, or of the
+ *         process - no memory, no descriptor left - fails the scan; a
+ *         session file that cannot be read is listed with
+ *         SESSNAP_INFO_UNREADABLE)
  */
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags);
@@ -706,7 +721,8 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
  *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
- *         (written on another host), SESSNAP_ENOSPC or another error of
+ *         (written on another host), SESSNAP_EUNSAFE (a file of the
+ *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_load(); on error nothing on
  *         disk has changed and the lock is released
  */
@@ -723,7 +739,8 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state,
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (neither
  *         generation exists; nothing is created), SESSNAP_EBUSY,
- *         SESSNAP_EIO, SESSNAP_EPERM
+ *         SESSNAP_EUNSAFE (a file of the session is not a regular file:
+ *         nothing is removed), SESSNAP_EIO, SESSNAP_EPERM
  */
 int sessnap_discard(sessnap_store *store, const char *id);
 

@@ -317,11 +317,13 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 
 /*
- * How many threads classify a scan's sessions: 0 (the default) decides by
- * the number of sessions and of CPUs; the test suite sets it to run the
- * threaded path on any machine and any store size.
+ * sessnap_scan() on `threads` threads: 0, what sessnap_scan() passes,
+ * decides by the number of sessions and of CPUs; another count (at most 8)
+ * is used whatever the store's size, which is how the test suite runs the
+ * threaded path on any machine.
  */
-extern unsigned int sessnap__scan_threads;
+int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+		  unsigned int flags, unsigned int threads);
 
 /* ---- Atomic replace (atomic.c) -------------------------------------------- */
 

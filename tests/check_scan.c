@@ -21,6 +21,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "scanutil.h"
 #include "testutil.h"

@@ -3,7 +3,9 @@
 ## Unit suites: one check binary per module, tests/check_<module>.c, each
 ## built from its own source and linked with the test fixture library
 ## tests/libtestutil.la (tests/testutil.c).  They link the internal
-## convenience library, so they may call sessnap__* and include lib/*.h.
+## convenience library, so they may call sessnap__* and include lib/*.h,
+## and the suites' own helpers (tests/libsuite.la): the fault injector and
+## syscall tracer (tests/inject.c), which the library does not ship.
 ## tests/check_api is the exception: it links only the public library and
 ## includes only <sessnap.h>, like a user.  To add a module suite, add it to
 ## CHECK_INTERNAL_TESTS and give it a three-line block like those below.
@@ -68,8 +70,16 @@ tests_libtestutil_la_LIBADD = $(CHECK_LIBS) $(BSD_LIBS)
 TEST_INTERNAL_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/lib -I$(top_srcdir)/lib/include -I$(top_srcdir)/tests \
 	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS) $(CHECK_CFLAGS)
-TEST_INTERNAL_LDADD = tests/libtestutil.la lib/libsessnap-internal.la \
+TEST_INTERNAL_LDADD = tests/libsuite.la tests/libtestutil.la \
+	lib/libsessnap-internal.la \
 	$(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) $(CHECK_LIBS)
+
+# The internal suites' helpers.  inject.c installs its wrappers in the
+# seam's table before main(); a suite that calls none of its functions
+# does not link it and runs on the real calls.
+check_LTLIBRARIES += tests/libsuite.la
+tests_libsuite_la_SOURCES = tests/inject.c tests/inject.h
+tests_libsuite_la_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 tests_check_error_SOURCES = tests/check_error.c
 tests_check_error_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)

@@ -184,8 +184,10 @@ tests_concurrency_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
 CLI_TESTS += tests/cli/concurrency.sh
 
-# No system call in lib/ bypasses the seam.
-CLI_TESTS += tests/cli/seam.sh
+# No system call in lib/ bypasses the seam, and the library holds no test
+# machinery (no-test-code.sh reads its symbols with nm).
+CLI_TESTS += tests/cli/seam.sh tests/cli/no-test-code.sh
+AM_TESTS_ENVIRONMENT += NM='$(NM_PROG)'; export NM;
 
 # The long versions: 10,000 kills and 60 s of concurrency.
 check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)

@@ -24,10 +24,11 @@
 
 /* ---- The system-call seam (sys.c) ---------------------------------------
  *
- * Every system call the library makes on the store goes through this table,
- * so tests can fail any one of them.  Call sites write SYS(write)(fd, ...).
- * The default entries call the real function after consulting the fault
- * injector below.
+ * Every system call the library makes on the store goes through this table.
+ * Call sites write SYS(write)(fd, ...).  The library fills it with the real
+ * calls; the test suite puts its fault injector and tracer in front of them
+ * (tests/inject.h), so that it can fail or watch any one of them, on any
+ * thread.
  */
 struct sessnap__sys {
 	int (*openat)(int dfd, const char *path, int flags, mode_t mode);
@@ -43,6 +44,8 @@ struct sessnap__sys {
 	int (*unlinkat)(int dfd, const char *path, int flags);
 	int (*mkdirat)(int dfd, const char *path, mode_t mode);
 	int (*flock)(int fd, int op);
+	/* Like close(2), an entry releases fd even when it fails: no caller
+	 * retries a close or a closedir. */
 	int (*close)(int fd);
 	int (*fstat)(int fd, struct stat *st);
 	int (*fstatat)(int dfd, const char *path, struct stat *st, int flags);
@@ -55,90 +58,10 @@ struct sessnap__sys {
 };
 
 extern struct sessnap__sys sessnap__sys;
-/* Close a descriptor of an unlinked file held to free it later: no fault
- * injection, no trace (sys.c). */
+/* Close a descriptor of an unlinked file held to free it later, outside
+ * the table: no test's fault or trace sees it (sys.c). */
 void sessnap__sys_release(int fd);
 #define SYS(name) (sessnap__sys.name)
-
-/*
- * Fault injection.  Each seam call belongs to one kind; the injector counts
- * the calls whose kind is in the armed mask and fails the Nth (one-shot) or
- * the Nth and every later one (persistent) with the chosen errno.  With
- * SESSNAP__FAULT_SHORT a write of more than one byte instead writes half of
- * its bytes (a short write, not an error).
- */
-enum sessnap__sys_kind {
-	SESSNAP__SYS_OPEN = 1u << 0, /* openat, flopenat */
-	SESSNAP__SYS_READ = 1u << 1,
-	SESSNAP__SYS_WRITE = 1u << 2,
-	SESSNAP__SYS_FSYNC = 1u << 3, /* fsync, fdatasync */
-	SESSNAP__SYS_FALLOCATE = 1u << 4,
-	SESSNAP__SYS_RENAME = 1u << 5,
-	SESSNAP__SYS_LINK = 1u << 6,
-	SESSNAP__SYS_UNLINK = 1u << 7,
-	SESSNAP__SYS_MKDIR = 1u << 8,
-	SESSNAP__SYS_FLOCK = 1u << 9, /* flock, flopenat's lock */
-	SESSNAP__SYS_CLOSE = 1u << 10, /* close, closedir */
-	SESSNAP__SYS_STAT = 1u << 11, /* fstat, fstatat */
-	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
-	SESSNAP__SYS_ALL = (1u << 13) - 1,
-	/*
-	 * Thread creation (the writer, the cleaner's reaper, the scan's
-	 * helpers).  Not part of SESSNAP__SYS_ALL: where it fails the
-	 * library mostly does without the thread and succeeds, which the
-	 * sweeps over every call do not expect.
-	 */
-	SESSNAP__SYS_THREAD = 1u << 13
-};
-
-#define SESSNAP__FAULT_PERSISTENT (1u << 0)
-#define SESSNAP__FAULT_SHORT (1u << 1)
-
-/* Arm: fail the nth (1-based) matching call with err.  Resets the count. */
-void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
-			unsigned int flags);
-/* Disarm; returns how many matching calls were seen while armed. */
-unsigned long sessnap__fault_disarm(void);
-/* How many injected failures have fired since the last arm. */
-unsigned long sessnap__fault_fired(void);
-/* The kinds of the calls that an injected failure hit since the last arm. */
-unsigned int sessnap__fault_fired_kinds(void);
-
-/*
- * Tracing of the mutating calls, for the power-loss simulation in the test
- * suite: with a tracer set, every successful call that changes the store
- * (a create, write, fsync, rename, link, unlink, mkdir, close) is reported
- * after it returned, with its arguments and result.  Names are as passed
- * (relative to dfd); `fd` is the descriptor written, synced or closed, or
- * the one a create returned.  The tracer runs on the calling thread.
- */
-enum sessnap__trace_op {
-	SESSNAP__TRACE_CREATE,
-	SESSNAP__TRACE_WRITE,
-	SESSNAP__TRACE_FSYNC, /* fsync or fdatasync of fd */
-	SESSNAP__TRACE_FALLOCATE,
-	SESSNAP__TRACE_RENAME,
-	SESSNAP__TRACE_LINK,
-	SESSNAP__TRACE_UNLINK,
-	SESSNAP__TRACE_MKDIR,
-	SESSNAP__TRACE_CLOSE
-};
-
-struct sessnap__trace_event {
-	enum sessnap__trace_op op;
-	int fd;
-	int dfd;
-	const char *path;
-	const char *path2; /* rename and link: the new name */
-	const void *buf; /* write: the bytes written */
-	size_t len; /* write: how many were written */
-};
-
-typedef void (*sessnap__trace_fn)(const struct sessnap__trace_event *ev,
-				  void *arg);
-/* Set (or with NULL clear) the tracer.  Not thread-safe: set it before
- * the calls to trace start. */
-void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg);
 
 /*
  * How many consecutive EINTR failures a read or write loop retries before
@@ -345,11 +268,13 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 
 /*
- * How many threads classify a scan's sessions: 0 (the default) decides by
- * the number of sessions and of CPUs; the test suite sets it to run the
- * threaded path on any machine and any store size.
+ * sessnap_scan() on `threads` threads: 0, what sessnap_scan() passes,
+ * decides by the number of sessions and of CPUs; another count (at most 8)
+ * is used whatever the store's size, which is how the test suite runs the
+ * threaded path on any machine.
  */
-extern unsigned int sessnap__scan_threads;
+int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+		  unsigned int flags, unsigned int threads);
 
 /* ---- Atomic replace (atomic.c) -------------------------------------------- */
 

@@ -384,14 +384,14 @@ static int info_cmp(const void *a, const void *b)
 #define SCAN_PER_THREAD 256 /* candidates per thread, at least */
 #define SCAN_THREADS_MAX 8
 
-unsigned int sessnap__scan_threads;
-
 struct scan_job {
 	sessnap_store *store;
 	const struct cand *c;
 	sessnap_info *infos;
 	signed char *kept; /* per candidate: 1 listed, 0 vanished */
 	size_t n;
+	/* How many threads were asked for; 0: scan_threads() decides. */
+	unsigned int threads;
 	atomic_size_t next;  /* the next chunk's first candidate */
 	atomic_bool failed;  /* stop taking chunks */
 	pthread_mutex_t mu;  /* guards the first error below */
@@ -433,15 +433,13 @@ static void *scan_worker(void *arg)
 	return NULL;
 }
 
-static unsigned int scan_threads(size_t n)
+static unsigned int scan_threads(size_t n, unsigned int asked)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t want = n / SCAN_PER_THREAD;
 
-	if (sessnap__scan_threads > 0)
-		return sessnap__scan_threads < SCAN_THREADS_MAX ?
-			       sessnap__scan_threads :
-			       SCAN_THREADS_MAX;
+	if (asked > 0)
+		return asked < SCAN_THREADS_MAX ? asked : SCAN_THREADS_MAX;
 	if (cpus < 1)
 		cpus = 1;
 	if (want > (size_t)cpus)
@@ -460,7 +458,8 @@ static unsigned int scan_threads(size_t n)
 static int classify_all(struct scan_job *job)
 {
 	pthread_t tids[SCAN_THREADS_MAX];
-	unsigned int want = scan_threads(job->n), started = 0, t;
+	unsigned int want = scan_threads(job->n, job->threads);
+	unsigned int started = 0, t;
 	sigset_t all, old;
 
 	atomic_init(&job->next, 0);
@@ -492,6 +491,12 @@ static int classify_all(struct scan_job *job)
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags)
 {
+	return sessnap__scan(out, out_count, store, flags, 0);
+}
+
+int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+		  unsigned int flags, unsigned int threads)
+{
 	struct cand *c = NULL;
 	sessnap_info *infos = NULL;
 	signed char *kept = NULL;
@@ -520,6 +525,7 @@ int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 	job.infos = infos;
 	job.kept = kept;
 	job.n = n;
+	job.threads = threads;
 	rc = n > 0 ? classify_all(&job) : 0;
 	/* Compact the filled slots, in candidate order. */
 	for (i = 0; i < n; i++) {

@@ -95,7 +95,7 @@ START_TEST(test_no_internal_exports)
 	static const char *const hidden[] = {
 		"sessnap__fault_arm",	   "sessnap__error", "sessnap__sys",
 		"sessnap__atomic_replace", "sessnap__load",
-		"sessnap__scan_threads",
+		"sessnap__scan",
 	};
 	char exe[PATH_MAX];
 	Dl_info dli;

@@ -24,6 +24,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "testutil.h"
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "testutil.h"
 

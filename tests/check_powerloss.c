@@ -34,6 +34,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "testutil.h"
 

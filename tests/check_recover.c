@@ -22,6 +22,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "scanutil.h"
 #include "testutil.h"

@@ -23,6 +23,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "scanutil.h"
 #include "testutil.h"
@@ -420,7 +421,6 @@ static void mixed_close(struct mixed *m)
 {
 	size_t i;
 
-	sessnap__scan_threads = 0;
 	for (i = 0; i < MIXED / 7; i++)
 		close(m->lock_fds[i]);
 	sessnap_store_close(m->store);
@@ -430,11 +430,10 @@ static void mixed_close(struct mixed *m)
 static sessnap_info *scan_on(sessnap_store *store, unsigned int threads,
 			     size_t *n)
 {
-	sessnap_info *infos;
+	sessnap_info *infos = NULL;
+	int rc = sessnap__scan(&infos, n, store, 0, threads);
 
-	sessnap__scan_threads = threads;
-	infos = scan_all(store, n);
-	sessnap__scan_threads = 0;
+	ck_assert_msg(rc == 0, "scan: %s", sessnap_last_error());
 	return infos;
 }
 
@@ -478,9 +477,8 @@ START_TEST(test_threads_match_one)
 	sessnap_scan_free(many, n2);
 
 	/* The recoverable filter on the threaded path: the crashed only. */
-	sessnap__scan_threads = 4;
-	ck_assert_int_eq(sessnap_scan(&many, &n2, m.store,
-				      SESSNAP_SCAN_RECOVERABLE),
+	ck_assert_int_eq(sessnap__scan(&many, &n2, m.store,
+				       SESSNAP_SCAN_RECOVERABLE, 4),
 			 0);
 	ck_assert_uint_eq(n2, m.counts[SESSNAP_STATUS_CRASHED]);
 	for (i = 0; i < n2; i++)
@@ -541,13 +539,12 @@ START_TEST(test_threads_fault)
 
 	mixed_open(&m);
 	fds = tu_count_fds();
-	sessnap__scan_threads = 4;
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
 			sessnap__fault_arm(kinds[k], nths[i], EIO, 0);
 			infos = (sessnap_info *)1;
 			n = 7;
-			rc = sessnap_scan(&infos, &n, m.store, 0);
+			rc = sessnap__scan(&infos, &n, m.store, 0, 4);
 			sessnap__fault_disarm();
 			ck_assert_int_eq(tu_count_fds(), fds);
 			if (sessnap__fault_fired() == 0) {

@@ -21,6 +21,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "testutil.h"
 

@@ -31,6 +31,7 @@
 
 #include <check.h>
 
+#include "inject.h"
 #include "internal.h"
 #include "testutil.h"
 #include "writer.h"

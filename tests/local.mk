@@ -3,10 +3,13 @@
 ## Unit suites: one check binary per module, tests/check_<module>.c, each
 ## built from its own source and linked with the test fixture library
 ## tests/libtestutil.la (tests/testutil.c).  They link the internal
-## convenience library, so they may call sessnap__* and include lib/*.h.
-## tests/check_api is the exception: it links only the public library and
-## includes only <sessnap.h>, like a user.  To add a module suite, add it to
-## CHECK_INTERNAL_TESTS and give it a three-line block like those below.
+## convenience library, so they may call sessnap__* and include lib/*.h,
+## and the suites' own helpers (tests/libsuite.la): the fault injector and
+## syscall tracer (tests/inject.c), which the library does not ship, and
+## the scan fixtures.  tests/check_api is the exception: it links only the
+## public library and includes only <sessnap.h>, like a user.  To add a
+## module suite, add its name to CHECK_INTERNAL_TESTS and its flags line
+## below.
 ##
 ## Shell tests: add tests/cli/<name>.sh to CLI_TESTS.  They run with the
 ## plain test-driver (exit 0 pass, 77 skip, 99 error) and find the programs in
@@ -23,7 +26,10 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_clean \
 	tests/check_writer \
 	tests/check_scan \
-	tests/check_recover
+	tests/check_recover \
+	tests/check_faults \
+	tests/check_hostile \
+	tests/check_powerloss
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
@@ -72,50 +78,36 @@ tests_libtestutil_la_LIBADD = $(CHECK_LIBS) $(BSD_LIBS)
 TEST_INTERNAL_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/lib -I$(top_srcdir)/lib/include -I$(top_srcdir)/tests \
 	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS) $(CHECK_CFLAGS)
-TEST_INTERNAL_LDADD = tests/libtestutil.la lib/libsessnap-internal.la \
+TEST_INTERNAL_LDADD = tests/libsuite.la tests/libtestutil.la \
+	lib/libsessnap-internal.la \
 	$(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) $(CHECK_LIBS)
 
-tests_check_error_SOURCES = tests/check_error.c
+# The internal suites' helpers.  inject.c installs its wrappers in the
+# seam's table before main(); a suite that calls none of its functions
+# does not link it and runs on the real calls.
+check_LTLIBRARIES += tests/libsuite.la
+tests_libsuite_la_SOURCES = tests/inject.c tests/inject.h \
+	tests/scanutil.c tests/scanutil.h
+tests_libsuite_la_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+
+# Every internal suite is built from tests/<name>.c, automake's default
+# source, and linked with LDADD (every other program names its own
+# _LDADD).  Per-target flags are the one thing automake cannot default, so
+# each suite has its line.
+LDADD = $(TEST_INTERNAL_LDADD)
 tests_check_error_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_error_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_atomic_SOURCES = tests/check_atomic.c
 tests_check_atomic_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_atomic_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_format_SOURCES = tests/check_format.c
 tests_check_format_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_format_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_store_SOURCES = tests/check_store.c
 tests_check_store_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_store_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_session_SOURCES = tests/check_session.c
 tests_check_session_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_session_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_load_SOURCES = tests/check_load.c
 tests_check_load_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_load_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_clean_SOURCES = tests/check_clean.c
 tests_check_clean_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_clean_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_writer_SOURCES = tests/check_writer.c
 tests_check_writer_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_writer_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_scan_SOURCES = tests/check_scan.c tests/scanutil.c \
-	tests/scanutil.h
 tests_check_scan_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_scan_LDADD = $(TEST_INTERNAL_LDADD)
-
-tests_check_recover_SOURCES = tests/check_recover.c tests/scanutil.c \
-	tests/scanutil.h
 tests_check_recover_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_recover_LDADD = $(TEST_INTERNAL_LDADD)
+tests_check_faults_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c
@@ -155,12 +147,6 @@ EXTRA_DIST += build-aux/test-driver
 ## programs driven by shell tests, whose length the environment sets
 ## (SESSNAP_CRASHLOOP_ITERATIONS, SESSNAP_CONCURRENCY_SECONDS): "make
 ## check" runs the short versions, "make check-soak" the long ones.
-CHECK_INTERNAL_TESTS += tests/check_faults
-
-tests_check_faults_SOURCES = tests/check_faults.c
-tests_check_faults_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_faults_LDADD = $(TEST_INTERNAL_LDADD)
-
 # Helper programs of the shell tests (public API only, like a user).
 check_PROGRAMS += tests/crashloop
 tests_crashloop_SOURCES = tests/crashloop.c
@@ -178,8 +164,10 @@ tests_concurrency_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
 CLI_TESTS += tests/cli/concurrency.sh
 
-# No system call in lib/ bypasses the seam.
-CLI_TESTS += tests/cli/seam.sh
+# No system call in lib/ bypasses the seam, and the library holds no test
+# machinery (no-test-code.sh reads its symbols with nm).
+CLI_TESTS += tests/cli/seam.sh tests/cli/no-test-code.sh
+AM_TESTS_ENVIRONMENT += NM='$(NM_PROG)'; export NM;
 
 # The long versions: 10,000 kills and 60 s of concurrency.
 check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
@@ -189,16 +177,6 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 	  TESTS='tests/cli/crashloop.sh tests/cli/concurrency.sh' \
 	  SESSNAP_CRASHLOOP_ITERATIONS=10000 SESSNAP_CONCURRENCY_SECONDS=60
 .PHONY: check-soak
-
-CHECK_INTERNAL_TESTS += tests/check_hostile
-tests_check_hostile_SOURCES = tests/check_hostile.c
-tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_hostile_LDADD = $(TEST_INTERNAL_LDADD)
-
-CHECK_INTERNAL_TESTS += tests/check_powerloss
-tests_check_powerloss_SOURCES = tests/check_powerloss.c
-tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
-tests_check_powerloss_LDADD = $(TEST_INTERNAL_LDADD)
 
 # verdict.sh: one verdict per file (wrong id, not a regular file, over the
 # read bound) from every command.

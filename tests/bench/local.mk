@@ -1,22 +1,34 @@
-## tests/bench/local.mk -- the benchmark, built by "make bench" only.
+## tests/bench/local.mk -- the benchmarks, built and run by "make bench"
+## only, never by "make check": their numbers depend on the machine, and
+## targets are judged from them (docs/performance.md), never from timed
+## unit tests.  Every program links the public library only.
 ##
-## tests/bench/sessnap-bench measures durable save latency against the
-## disk's own floor (and glib and SQLite when configure found them), the
-## app-thread cost of update() and touch(), and RSS over a soak.  It is not
-## part of "make check": its numbers depend on the machine, and targets are
-## judged from them, never from timed unit tests.  Run it with
-## "tests/bench/sessnap-bench --help".  Its scan and clean cases run
-## tests/bench/scan-bench (scan.mk) and tests/bench/clean-bench.sh
-## (clean.mk), found in this build tree.
+##   tests/bench/sessnap-bench   durable save latency against the disk's own
+##                               floor (and glib and SQLite when configure
+##                               found them), the app-thread cost of
+##                               update() and touch(), RSS over a soak;
+##                               "tests/bench/sessnap-bench --help".  Its
+##                               scan and clean cases run the two below.
+##   tests/bench/scan-bench      sessnap_scan against a full-parse scanner
+##                               and the head-read floor ("Scan").
+##   tests/bench/scan-once       one scan of an existing store, for callgrind.
+##   tests/bench/clean-bench.sh  cleaning 100,000 old snapshots:
+##                               snapshot-clean against find -delete.
 
-EXTRA_PROGRAMS += tests/bench/sessnap-bench
-CLEANFILES += tests/bench/sessnap-bench$(EXEEXT)
+BENCH_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include $(BSD_CFLAGS)
+BENCH_LDADD = lib/libsessnap.la $(BSD_LIBS)
+
+EXTRA_PROGRAMS += tests/bench/sessnap-bench tests/bench/scan-bench \
+	tests/bench/scan-once
+CLEANFILES += tests/bench/sessnap-bench$(EXEEXT) \
+	tests/bench/scan-bench$(EXEEXT) tests/bench/scan-once$(EXEEXT)
+EXTRA_DIST += tests/bench/clean-bench.sh
+
 tests_bench_sessnap_bench_SOURCES = tests/bench/sessnap-bench.c
-tests_bench_sessnap_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
-	$(JSONC_CFLAGS) $(BSD_CFLAGS) \
+tests_bench_sessnap_bench_CPPFLAGS = $(BENCH_CPPFLAGS) $(JSONC_CFLAGS) \
 	-DBENCH_BUILDDIR='"$(abs_top_builddir)"' \
 	-DBENCH_SRCDIR='"$(abs_top_srcdir)"'
-tests_bench_sessnap_bench_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
+tests_bench_sessnap_bench_LDADD = $(BENCH_LDADD) $(JSONC_LIBS)
 if HAVE_GLIB
 tests_bench_sessnap_bench_CPPFLAGS += $(GLIB_CFLAGS)
 tests_bench_sessnap_bench_LDADD += $(GLIB_LIBS)
@@ -26,10 +38,17 @@ tests_bench_sessnap_bench_CPPFLAGS += $(SQLITE_CFLAGS)
 tests_bench_sessnap_bench_LDADD += $(SQLITE_LIBS)
 endif
 
-# Durable saves against the floor, glib and SQLite; app-thread costs.  It
+tests_bench_scan_bench_SOURCES = tests/bench/scan-bench.c
+tests_bench_scan_bench_CPPFLAGS = $(BENCH_CPPFLAGS) $(JSONC_CFLAGS)
+tests_bench_scan_bench_LDADD = $(BENCH_LDADD) $(JSONC_LIBS)
+
+tests_bench_scan_once_SOURCES = tests/bench/scan-once.c
+tests_bench_scan_once_CPPFLAGS = $(BENCH_CPPFLAGS)
+tests_bench_scan_once_LDADD = $(BENCH_LDADD)
+
+# "make bench" runs every case, the scan and clean ones included.  It
 # writes under the build directory (a disk, not /tmp); a 10-minute soak is
 # "tests/bench/sessnap-bench --only soak --soak 600".
-# "make bench" runs every case, the scan and clean ones included.
 bench: tests/bench/sessnap-bench$(EXEEXT) tests/bench/scan-bench$(EXEEXT) \
 	snapshot-clean$(EXEEXT) tests/mksnap$(EXEEXT)
 	./tests/bench/sessnap-bench
@@ -38,4 +57,11 @@ bench-autosave: tests/bench/sessnap-bench$(EXEEXT)
 	./tests/bench/sessnap-bench --only save
 	./tests/bench/sessnap-bench --only app
 
-.PHONY: bench bench-autosave
+bench-scan: tests/bench/scan-bench$(EXEEXT)
+	./tests/bench/scan-bench
+
+bench-clean: snapshot-clean tests/mksnap
+	SNAPSHOT_CLEAN=./snapshot-clean MKSNAP=./tests/mksnap \
+	  $(SHELL) $(srcdir)/tests/bench/clean-bench.sh
+
+.PHONY: bench bench-autosave bench-scan bench-clean

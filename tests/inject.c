@@ -1,0 +1,351 @@
+/*
+ * inject.c - the fault injector and the syscall tracer of the test suite
+ *
+ * The library's seam (lib/sys.c) is a table of the real system calls and
+ * nothing more.  This file, linked into the unit suites only, copies that
+ * table before main() runs and installs its own wrappers in it: each one
+ * asks the injector whether this call fails, calls the real function
+ * otherwise, and reports the call to the tracer when one is set.  The
+ * table is global, so from then on every call the library makes goes
+ * through a wrapper, on whatever thread: the caller's, the store's writer,
+ * the cleaner's reaper, the scan's helpers.  Installing before main(),
+ * rather than at the first sessnap__fault_arm(), means the table is never
+ * written while one of those threads reads it.
+ *
+ * The injector's state is global and atomic for the same reason: a fault
+ * armed on the test's thread may fire on the writer's.  When nothing is
+ * armed a wrapped call costs one relaxed load; without a tracer, one load
+ * of a pointer.  inject.h says what a suite can ask.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "internal.h"
+#include "inject.h"
+
+/* The real calls, as lib/sys.c filled the table. */
+static struct sessnap__sys real;
+
+static atomic_uint fault_kinds;
+static atomic_ulong fault_nth;
+static atomic_ulong fault_count;
+static atomic_ulong fault_fired_count;
+static atomic_int fault_err;
+static atomic_uint fault_flags;
+static atomic_uint fault_fired_kinds;
+
+static sessnap__trace_fn trace_fn;
+static void *trace_arg;
+
+void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg)
+{
+	trace_arg = arg;
+	trace_fn = fn;
+}
+
+static void trace(enum sessnap__trace_op op, int fd, int dfd,
+		  const char *path, const char *path2, const void *buf,
+		  size_t len)
+{
+	struct sessnap__trace_event ev;
+	int saved_errno = errno;
+
+	ev.op = op;
+	ev.fd = fd;
+	ev.dfd = dfd;
+	ev.path = path;
+	ev.path2 = path2;
+	ev.buf = buf;
+	ev.len = len;
+	trace_fn(&ev, trace_arg);
+	errno = saved_errno;
+}
+
+#define TRACE(cond, ...)                                                      \
+	do {                                                                  \
+		if (trace_fn != NULL && (cond))                               \
+			trace(__VA_ARGS__);                                   \
+	} while (0)
+
+void sessnap__fault_arm(unsigned int kinds, unsigned long nth, int err,
+			unsigned int flags)
+{
+	atomic_store(&fault_kinds, 0u);
+	atomic_store(&fault_count, 0ul);
+	atomic_store(&fault_fired_count, 0ul);
+	atomic_store(&fault_fired_kinds, 0u);
+	atomic_store(&fault_nth, nth);
+	atomic_store(&fault_err, err);
+	atomic_store(&fault_flags, flags);
+	atomic_store(&fault_kinds, kinds);
+}
+
+unsigned long sessnap__fault_disarm(void)
+{
+	atomic_store(&fault_kinds, 0u);
+	return atomic_load(&fault_count);
+}
+
+unsigned long sessnap__fault_fired(void)
+{
+	return atomic_load(&fault_fired_count);
+}
+
+unsigned int sessnap__fault_fired_kinds(void)
+{
+	return atomic_load(&fault_fired_kinds);
+}
+
+/*
+ * Decide whether this call of `kind` fails.  Returns 0 to proceed, an errno
+ * value to fail, or -1 to make a short write.
+ */
+static int fault_check(unsigned int kind)
+{
+	unsigned long n, nth;
+	unsigned int flags;
+
+	if (!(atomic_load_explicit(&fault_kinds, memory_order_relaxed) & kind))
+		return 0;
+	n = atomic_fetch_add(&fault_count, 1ul) + 1;
+	nth = atomic_load(&fault_nth);
+	flags = atomic_load(&fault_flags);
+	if (n == nth || (n > nth && (flags & SESSNAP__FAULT_PERSISTENT))) {
+		atomic_fetch_add(&fault_fired_count, 1ul);
+		atomic_fetch_or(&fault_fired_kinds, kind);
+		if (flags & SESSNAP__FAULT_SHORT)
+			return -1;
+		return atomic_load(&fault_err);
+	}
+	return 0;
+}
+
+#define FAULT(kind, failval)                                                  \
+	do {                                                                  \
+		int fault_e_ = fault_check(kind);                             \
+		if (fault_e_ > 0) {                                           \
+			errno = fault_e_;                                     \
+			return failval;                                       \
+		}                                                             \
+	} while (0)
+
+static int inj_openat(int dfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	FAULT(SESSNAP__SYS_OPEN, -1);
+	fd = real.openat(dfd, path, flags, mode);
+	TRACE(fd >= 0 && (flags & O_CREAT), SESSNAP__TRACE_CREATE, fd, dfd,
+	      path, NULL, NULL, 0);
+	return fd;
+}
+
+static int inj_flopenat(int dfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	FAULT(SESSNAP__SYS_OPEN, -1);
+	FAULT(SESSNAP__SYS_FLOCK, -1);
+	fd = real.flopenat(dfd, path, flags, mode);
+	TRACE(fd >= 0 && (flags & O_CREAT), SESSNAP__TRACE_CREATE, fd, dfd,
+	      path, NULL, NULL, 0);
+	return fd;
+}
+
+static ssize_t inj_read(int fd, void *buf, size_t len)
+{
+	FAULT(SESSNAP__SYS_READ, -1);
+	return real.read(fd, buf, len);
+}
+
+static ssize_t inj_write(int fd, const void *buf, size_t len)
+{
+	int f = fault_check(SESSNAP__SYS_WRITE);
+	ssize_t n;
+
+	if (f > 0) {
+		errno = f;
+		return -1;
+	}
+	if (f < 0 && len > 1)
+		len /= 2;
+	n = real.write(fd, buf, len);
+	TRACE(n > 0, SESSNAP__TRACE_WRITE, fd, -1, NULL, NULL, buf, (size_t)n);
+	return n;
+}
+
+static int inj_fsync(int fd)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_FSYNC, -1);
+	r = real.fsync(fd);
+	TRACE(r == 0, SESSNAP__TRACE_FSYNC, fd, -1, NULL, NULL, NULL, 0);
+	return r;
+}
+
+static int inj_fdatasync(int fd)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_FSYNC, -1);
+	r = real.fdatasync(fd);
+	TRACE(r == 0, SESSNAP__TRACE_FSYNC, fd, -1, NULL, NULL, NULL, 0);
+	return r;
+}
+
+static int inj_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_FALLOCATE, -1);
+	r = real.fallocate(fd, mode, off, len);
+	TRACE(r == 0, SESSNAP__TRACE_FALLOCATE, fd, -1, NULL, NULL, NULL,
+	      (size_t)(off + len));
+	return r;
+}
+
+static int inj_renameat(int odfd, const char *oldp, int ndfd, const char *newp)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_RENAME, -1);
+	r = real.renameat(odfd, oldp, ndfd, newp);
+	TRACE(r == 0, SESSNAP__TRACE_RENAME, -1, odfd, oldp, newp, NULL, 0);
+	return r;
+}
+
+static int inj_linkat(int odfd, const char *oldp, int ndfd, const char *newp,
+		      int flags)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_LINK, -1);
+	r = real.linkat(odfd, oldp, ndfd, newp, flags);
+	TRACE(r == 0, SESSNAP__TRACE_LINK, -1, odfd, oldp, newp, NULL, 0);
+	return r;
+}
+
+static int inj_unlinkat(int dfd, const char *path, int flags)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_UNLINK, -1);
+	r = real.unlinkat(dfd, path, flags);
+	TRACE(r == 0, SESSNAP__TRACE_UNLINK, -1, dfd, path, NULL, NULL, 0);
+	return r;
+}
+
+static int inj_mkdirat(int dfd, const char *path, mode_t mode)
+{
+	int r;
+
+	FAULT(SESSNAP__SYS_MKDIR, -1);
+	r = real.mkdirat(dfd, path, mode);
+	TRACE(r == 0, SESSNAP__TRACE_MKDIR, -1, dfd, path, NULL, NULL, 0);
+	return r;
+}
+
+static int inj_flock(int fd, int op)
+{
+	FAULT(SESSNAP__SYS_FLOCK, -1);
+	return real.flock(fd, op);
+}
+
+/*
+ * A failed close still releases the descriptor on Linux, so an injected
+ * close failure closes it too: the caller must never retry a close.
+ */
+static int inj_close(int fd)
+{
+	int f = fault_check(SESSNAP__SYS_CLOSE);
+	int r;
+
+	r = real.close(fd);
+	TRACE(true, SESSNAP__TRACE_CLOSE, fd, -1, NULL, NULL, NULL, 0);
+	if (f > 0) {
+		errno = f;
+		return -1;
+	}
+	return r;
+}
+
+static int inj_fstat(int fd, struct stat *st)
+{
+	FAULT(SESSNAP__SYS_STAT, -1);
+	return real.fstat(fd, st);
+}
+
+static int inj_fstatat(int dfd, const char *path, struct stat *st, int flags)
+{
+	FAULT(SESSNAP__SYS_STAT, -1);
+	return real.fstatat(dfd, path, st, flags);
+}
+
+static DIR *inj_fdopendir(int fd)
+{
+	FAULT(SESSNAP__SYS_READDIR, NULL);
+	return real.fdopendir(fd);
+}
+
+static struct dirent *inj_readdir(DIR *dir)
+{
+	FAULT(SESSNAP__SYS_READDIR, NULL);
+	return real.readdir(dir);
+}
+
+/* Like close: an injected failure still releases the stream. */
+static int inj_closedir(DIR *dir)
+{
+	int f = fault_check(SESSNAP__SYS_CLOSE);
+	int r;
+
+	r = real.closedir(dir);
+	if (f > 0) {
+		errno = f;
+		return -1;
+	}
+	return r;
+}
+
+static int inj_thread_create(pthread_t *thread, void *(*fn)(void *),
+			     void *arg)
+{
+	int f = fault_check(SESSNAP__SYS_THREAD);
+
+	if (f > 0)
+		return f;
+	return real.thread_create(thread, fn, arg);
+}
+
+/*
+ * Runs before main(), so before any thread of the library exists: the
+ * table is written once, while nothing can read it.
+ */
+__attribute__((constructor)) static void install(void)
+{
+	real = sessnap__sys;
+	sessnap__sys.openat = inj_openat;
+	sessnap__sys.flopenat = inj_flopenat;
+	sessnap__sys.read = inj_read;
+	sessnap__sys.write = inj_write;
+	sessnap__sys.fsync = inj_fsync;
+	sessnap__sys.fdatasync = inj_fdatasync;
+	sessnap__sys.fallocate = inj_fallocate;
+	sessnap__sys.renameat = inj_renameat;
+	sessnap__sys.linkat = inj_linkat;
+	sessnap__sys.unlinkat = inj_unlinkat;
+	sessnap__sys.mkdirat = inj_mkdirat;
+	sessnap__sys.flock = inj_flock;
+	sessnap__sys.close = inj_close;
+	sessnap__sys.fstat = inj_fstat;
+	sessnap__sys.fstatat = inj_fstatat;
+	sessnap__sys.fdopendir = inj_fdopendir;
+	sessnap__sys.readdir = inj_readdir;
+	sessnap__sys.closedir = inj_closedir;
+	sessnap__sys.thread_create = inj_thread_create;
+}

@@ -195,3 +195,9 @@ CHECK_INTERNAL_TESTS += tests/check_powerloss
 tests_check_powerloss_SOURCES = tests/check_powerloss.c
 tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_powerloss_LDADD = $(TEST_INTERNAL_LDADD)
+
+# States as JSON text (lib/text.c).
+CHECK_INTERNAL_TESTS += tests/check_text
+tests_check_text_SOURCES = tests/check_text.c
+tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_text_LDADD = $(TEST_INTERNAL_LDADD)

@@ -50,9 +50,10 @@ enum {
 	C_QUOTE,
 	C_BACKSLASH,
 	C_CONTROL, /* below 0x20: must be escaped */
-	C_UTF8 /* 0x80 and above: part of a UTF-8 sequence */
+	C_UTF8	   /* 0x80 and above: part of a UTF-8 sequence */
 };
 
+/* clang-format off: one row per 16 bytes */
 static const unsigned char str_class[256] = {
 #define R4(x) x, x, x, x
 #define R16(x) R4(x), R4(x), R4(x), R4(x)
@@ -71,6 +72,7 @@ static const unsigned char str_class[256] = {
 #undef R16
 #undef R4
 };
+/* clang-format on */
 
 struct scan {
 	const unsigned char *start;
@@ -135,8 +137,7 @@ static const unsigned char *utf8_seq(const unsigned char *p,
 }
 
 /* A string; p is on its opening quote.  Returns the byte after it. */
-static const unsigned char *scan_string(struct scan *sc,
-					const unsigned char *p)
+static const unsigned char *scan_string(struct scan *sc, const unsigned char *p)
 {
 	const unsigned char *end = sc->end;
 	int i;
@@ -210,8 +211,7 @@ static const unsigned char *digits(const unsigned char *p,
 }
 
 /* A number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static const unsigned char *scan_number(struct scan *sc,
-					const unsigned char *p)
+static const unsigned char *scan_number(struct scan *sc, const unsigned char *p)
 {
 	const unsigned char *end = sc->end, *q;
 
@@ -271,8 +271,7 @@ static const unsigned char *scan_literal(struct scan *sc,
  * nested empty arrays parse, 1023 nested objects around a number parse,
  * one more of either does not.  The check below counts the same way.
  */
-int sessnap__json_check(const char *text, size_t len, char *why,
-			size_t why_len)
+int sessnap__json_check(const char *text, size_t len, char *why, size_t why_len)
 {
 	/* The open containers: '[' or '{', innermost last. */
 	char stack[SESSNAP__JSON_DEPTH];
@@ -384,8 +383,8 @@ after:
 	}
 	if (p == end) {
 		sc.what = stack[depth - 1] == '[' ? "the text ends inside an "
-						    "array"
-						  : "the text ends inside an "
+						    "array" :
+						    "the text ends inside an "
 						    "object";
 		goto fail;
 	}
@@ -401,8 +400,8 @@ after:
 		depth--;
 		goto after;
 	}
-	sc.what = stack[depth - 1] == '[' ? "expected ',' or ']' in an array"
-					  : "expected ',' or '}' in an object";
+	sc.what = stack[depth - 1] == '[' ? "expected ',' or ']' in an array" :
+					    "expected ',' or '}' in an object";
 	goto fail;
 
 fail_at_value:
@@ -436,7 +435,8 @@ static size_t text_max(const sessnap_store *store)
 	return max;
 }
 
-/* ---- Text in -------------------------------------------------------------- */
+/* ---- Text in --------------------------------------------------------------
+ */
 
 int sessnap_session_update_text(sessnap_session *s, const char *json,
 				size_t len)
@@ -469,7 +469,8 @@ int sessnap_session_update_text(sessnap_session *s, const char *json,
 	return sessnap__session_queue_copy(s, json, len);
 }
 
-/* ---- Callbacks ------------------------------------------------------------ */
+/* ---- Callbacks ------------------------------------------------------------
+ */
 
 int sessnap__text_validate(sessnap_store *store, json_object *state,
 			   unsigned int schema_version)
@@ -485,9 +486,9 @@ int sessnap__text_validate(sessnap_store *store, json_object *state,
 				      "out of memory serializing a loaded "
 				      "state for the validate_text callback");
 	return store->opts.validate_text(str, len, schema_version,
-					 store->opts.payload) != 0
-		   ? 1
-		   : 0;
+					 store->opts.payload) != 0 ?
+		   1 :
+		   0;
 }
 
 /* Parse a text that sessnap__json_check() accepted, as the loader does. */
@@ -589,7 +590,8 @@ int sessnap__text_migrate(json_object **state, sessnap_store *store,
 	return 0;
 }
 
-/* ---- Text out ------------------------------------------------------------- */
+/* ---- Text out -------------------------------------------------------------
+ */
 
 /* The state as text, in json-c's plain form (after a migration). */
 static int serialize(char **out, size_t *out_len, json_object *state)
@@ -722,8 +724,8 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 		*state = NULL;
 	if (state_len != NULL)
 		*state_len = 0;
-	rc = sessnap_session_adopt(&s, state != NULL ? &obj : NULL, &got,
-				   store, id);
+	rc = sessnap_session_adopt(&s, state != NULL ? &obj : NULL, &got, store,
+				   id);
 	if (rc < 0)
 		return rc;
 	if (state != NULL) {

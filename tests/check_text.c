@@ -115,7 +115,8 @@ static sessnap_session *begin_saved(sessnap_store *store, const char *first,
 	return s;
 }
 
-/* ---- core ----------------------------------------------------------------- */
+/* ---- core -----------------------------------------------------------------
+ */
 
 static const char *const round_trips[] = {
 	"{\"a\":1}",
@@ -221,8 +222,7 @@ START_TEST(test_load_text_fallback)
 	size_t len = 0, flen = 0;
 
 	s = begin_saved(store, "[\"first\"]", id);
-	ck_assert_int_eq(sessnap_session_update_text(s, "[\"second\"]", 10),
-			 0);
+	ck_assert_int_eq(sessnap_session_update_text(s, "[\"second\"]", 10), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
 	sessnap_session_release(s);
 	/* flip a payload byte of the main snapshot: its checksum fails */
@@ -290,7 +290,7 @@ struct cb_log {
 	int migrate_calls;
 	char seen[64];
 	const char *reject, *reject2; /* validate_text rejects these */
-	const char *replace; /* migrate_text returns this text */
+	const char *replace;	      /* migrate_text returns this text */
 	int migrate_rc;
 };
 
@@ -346,9 +346,8 @@ START_TEST(test_validate_text)
 	opts.payload = &log;
 	store = open_store_opts(&opts);
 	s = begin_saved(store, "{\"registry\": [1]}", id);
-	ck_assert_int_eq(sessnap_session_update_text(s, "{\"registry\": []}",
-						     16),
-			 0);
+	ck_assert_int_eq(
+	    sessnap_session_update_text(s, "{\"registry\": []}", 16), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
 	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
 	ck_assert_str_eq(text, "{\"registry\": [1]}");
@@ -361,9 +360,8 @@ START_TEST(test_validate_text)
 	json_object_put(obj);
 	/* both rejected: EREJECTED, nothing returned */
 	log.reject2 = "{\"registry\":[1]}";
-	ck_assert_int_eq(sessnap_session_update_text(s, "{\"registry\":[1]}",
-						     16),
-			 0);
+	ck_assert_int_eq(
+	    sessnap_session_update_text(s, "{\"registry\":[1]}", 16), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
 	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EREJECTED);
@@ -435,7 +433,8 @@ START_TEST(test_migrate_text)
 }
 END_TEST
 
-/* ---- errors --------------------------------------------------------------- */
+/* ---- errors ---------------------------------------------------------------
+ */
 
 static const char *const invalid[] = {
 	"",
@@ -497,8 +496,7 @@ START_TEST(test_invalid)
 		len = 0;
 	s = begin_saved(store, "[\"kept\"]", id);
 	/* a queued, unsaved state must survive the refused update */
-	ck_assert_int_eq(sessnap_session_update_text(s, "[\"queued\"]", 10),
-			 0);
+	ck_assert_int_eq(sessnap_session_update_text(s, "[\"queued\"]", 10), 0);
 	snap_path(path, sizeof(path), id);
 	before = tu_read_file(path, &blen);
 	ck_assert_ptr_nonnull(before);
@@ -704,15 +702,15 @@ START_TEST(test_null_args)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	ck_assert_int_eq(sessnap_session_update_text(s, NULL, 0),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_load_text(NULL, &len, NULL, store,
-					   sessnap_session_id(s)),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(
+	    sessnap_load_text(NULL, &len, NULL, store, sessnap_session_id(s)),
+	    SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, "x"),
 			 SESSNAP_EBADNAME);
 	ck_assert_ptr_null(text);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store,
-					   sessnap_session_id(s)),
-			 SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(
+	    sessnap_load_text(&text, &len, NULL, store, sessnap_session_id(s)),
+	    SESSNAP_ENOTFOUND);
 	ck_assert_int_eq(sessnap_session_adopt_text(NULL, &text, &len, NULL,
 						    store,
 						    sessnap_session_id(s)),
@@ -728,12 +726,13 @@ START_TEST(test_null_args)
 }
 END_TEST
 
-/* ---- the scanner against the loader --------------------------------------- */
+/* ---- the scanner against the loader ---------------------------------------
+ */
 
 static const char *const lenient[] = {
 	/* json-c's lenient mode takes these; RFC 8259 does not */
-	"[1,]", "{\"a\":1,}", "NaN", "-Infinity", "'s'", "/*c*/1", "00",
-	"[1.]", "TRUE", "\"\x01\"", "\"\xff\"",
+	"[1,]", "{\"a\":1,}", "NaN",  "-Infinity", "'s'",      "/*c*/1",
+	"00",	"[1.]",	      "TRUE", "\"\x01\"",  "\"\xff\"",
 };
 
 START_TEST(test_stricter_than_loader)
@@ -741,10 +740,9 @@ START_TEST(test_stricter_than_loader)
 	size_t i;
 
 	for (i = 0; i < sizeof(lenient) / sizeof(lenient[0]); i++) {
-		ck_assert_msg(loader_verdict(lenient[i], strlen(lenient[i])) ==
-				  0,
-			      "the loader refuses %s: update the list",
-			      lenient[i]);
+		ck_assert_msg(
+		    loader_verdict(lenient[i], strlen(lenient[i])) == 0,
+		    "the loader refuses %s: update the list", lenient[i]);
 		ck_assert_msg(check(lenient[i], strlen(lenient[i])) ==
 				  SESSNAP_EINVAL,
 			      "accepted %s", lenient[i]);
@@ -787,8 +785,8 @@ static void put_str(struct gen *g, const char *s)
 
 static void gen_ws(struct gen *g)
 {
-	static const char *const ws[] = { "", "", "", " ", "\n", "\t", "\r",
-					  "  \r\n" };
+	static const char *const ws[] = { "",	"",   "",   " ",
+					  "\n", "\t", "\r", "  \r\n" };
 
 	put_str(g, ws[rnd(8)]);
 }
@@ -796,13 +794,30 @@ static void gen_ws(struct gen *g)
 static void gen_value(struct gen *g, unsigned int depth)
 {
 	static const char *const scalars[] = {
-		"0",	    "-0",	  "1",		"-12",	     "3.25",
-		"1e5",	    "1E-300",	  "-0.0e+0",	"1e99999",   "true",
-		"false",    "null",	  "\"\"",	"\"a b\"",   "\"\\u0000\"",
-		"\"\\ud83d\\ude00\"",	  "\"\\udc00\"", "\"\xc3\xa9\"",
-		"\"\xef\xbf\xbf\"",	  "\"\xf0\x90\x80\x80\"",
-		"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",	 "\"\x7f\"",
-		"98765432109876543210987",		 "\"\xe0\xa0\x80\"",
+		"0",
+		"-0",
+		"1",
+		"-12",
+		"3.25",
+		"1e5",
+		"1E-300",
+		"-0.0e+0",
+		"1e99999",
+		"true",
+		"false",
+		"null",
+		"\"\"",
+		"\"a b\"",
+		"\"\\u0000\"",
+		"\"\\ud83d\\ude00\"",
+		"\"\\udc00\"",
+		"\"\xc3\xa9\"",
+		"\"\xef\xbf\xbf\"",
+		"\"\xf0\x90\x80\x80\"",
+		"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+		"\"\x7f\"",
+		"98765432109876543210987",
+		"\"\xe0\xa0\x80\"",
 	};
 	unsigned int i, n;
 
@@ -884,8 +899,9 @@ START_TEST(test_differential)
 	for (i = 0; i < 20000; i++) {
 		g.len = 0;
 		gen_value(&g, 0);
-		ck_assert_msg(check(g.buf, g.len) == 0, "refused valid (%s): %.40s",
-			      why_of(g.buf, g.len), g.buf);
+		ck_assert_msg(check(g.buf, g.len) == 0,
+			      "refused valid (%s): %.40s", why_of(g.buf, g.len),
+			      g.buf);
 		ck_assert_msg(loader_verdict(g.buf, g.len) == 0,
 			      "the loader refuses: %s", g.buf);
 		for (m = 1 + rnd(3); m > 0; m--)
@@ -916,8 +932,9 @@ Suite *text_suite(void)
 
 	tc = tcase_create("core");
 	tu_tcase_add_tmpdir(tc);
-	tcase_add_loop_test(tc, test_round_trip, 0,
-			    (int)(sizeof(round_trips) / sizeof(round_trips[0])));
+	tcase_add_loop_test(
+	    tc, test_round_trip, 0,
+	    (int)(sizeof(round_trips) / sizeof(round_trips[0])));
 	tcase_add_test(tc, test_not_terminated);
 	tcase_add_test(tc, test_mixed_updates);
 	tcase_add_test(tc, test_load_text_fallback);

@@ -53,7 +53,8 @@ enum {
 	C_UTF8	   /* 0x80 and above: part of a UTF-8 sequence */
 };
 
-/* clang-format off: one row per 16 bytes */
+/* One row per 16 bytes. */
+/* clang-format off */
 static const unsigned char str_class[256] = {
 #define R4(x) x, x, x, x
 #define R16(x) R4(x), R4(x), R4(x), R4(x)

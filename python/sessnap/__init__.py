@@ -644,14 +644,14 @@ class Store:
 
     def scan(self, *, recoverable: bool = False,
              status: Optional[Iterable[Status]] = None,
-             app_filter: Optional[Callable[[SessionInfo], bool]] = None
+             where: Optional[Callable[[SessionInfo], bool]] = None
              ) -> List[SessionInfo]:
         """List the store's sessions, newest first.
 
         Args:
             recoverable: only the crashed sessions a user can recover.
             status: only sessions of these statuses.
-            app_filter: only sessions for which this returns true.
+            where: only sessions for which this returns true.
         """
         out = ffi.new("sessnap_info **")
         count = ffi.new("size_t *")
@@ -664,8 +664,8 @@ class Store:
         if status is not None:
             wanted = {Status(s) for s in status}
             infos = [i for i in infos if i.status in wanted]
-        if app_filter is not None:
-            infos = [i for i in infos if app_filter(i)]
+        if where is not None:
+            infos = [i for i in infos if where(i)]
         return infos
 
     @staticmethod

@@ -236,6 +236,8 @@ def test_incomplete_sessions_exclude_completed_newest_first(store):
     assert every[done.id] == sessnap.Status.COMPLETED
     assert every[running.id] == sessnap.Status.RUNNING
     assert [i.id for i in store.scan(status=["completed"])] == [done.id]
+    assert [i.id for i in store.scan(where=lambda i: i.label == "run 1")] \
+        == [crashed[1]]
     running.end()
 
 

@@ -48,7 +48,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, \
-    Type
+    Type, Union
 
 from ._sessnap import ffi, lib
 
@@ -343,9 +343,6 @@ class SaveStatus:
     seq: int
     saves: int
     skips: int
-
-
-DAY_MS = 86400 * 1000
 
 
 @dataclass
@@ -863,7 +860,7 @@ class Session:
         """
         self.update_json(_dumps(state))
 
-    def update_json(self, text: bytes) -> None:
+    def update_json(self, text: Union[bytes, str]) -> None:
         """Hand over a state already serialized as JSON text (UTF-8 bytes
         or str)."""
         if isinstance(text, str):

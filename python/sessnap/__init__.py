@@ -45,6 +45,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, \
@@ -446,9 +447,9 @@ def _log_cb(level: int, message: Any, payload: Any) -> None:
         _log.log(_LEVELS.get(level, logging.INFO), "%s", text)
 
 
-# The migrate and validate callbacks run inside a library call: an
-# exception they raise is kept on the store and chained to the error that
-# the call then returns (Store._call).
+# The migrate and validate callbacks run inside a library call, on its
+# thread: an exception they raise is kept on the store for that thread and
+# chained to the error that the call then returns (Store._call).
 
 
 @ffi.def_extern(error=1)
@@ -459,7 +460,7 @@ def _migrate_cb(state: Any, state_len: Any, from_version: int,
         value = json.loads(ffi.unpack(state[0], state_len[0]))
         new = _dumps(store._migrate(value, from_version, to_version))
     except Exception as exc:
-        store._callback_error = exc
+        store._tls.error = exc
         return 1
     buf = lib.malloc(max(len(new), 1))
     if buf == ffi.NULL:
@@ -480,7 +481,7 @@ def _validate_cb(state: Any, state_len: int, schema_version: int,
         return 0 if store._validate(value, schema_version) else 1
     except Exception as exc:
         # An exception rejects the generation, as a false result does.
-        store._callback_error = exc
+        store._tls.error = exc
         return 1
 
 
@@ -545,7 +546,9 @@ class Store:
         self._migrate = migrate
         self._validate = validate
         self._log_fn = log
-        self._callback_error: Optional[BaseException] = None
+        # A callback's exception, per thread: the callbacks run on the
+        # thread of the load that calls them.
+        self._tls = threading.local()
         self._self_handle = ffi.new_handle(self)
         opts = ffi.new("sessnap_store_options *")
         _check(lib.sessnap_store_options_init(
@@ -598,7 +601,8 @@ class Store:
 
     def _call(self, rc: int) -> int:
         """Raise the error of rc, chained to a callback's exception."""
-        err, self._callback_error = self._callback_error, None
+        err = getattr(self._tls, "error", None)
+        self._tls.error = None
         if rc < 0:
             exc = _error(rc)
             if err is not None:

@@ -186,6 +186,55 @@ def test_failed_save_half_way_keeps_old_state(store_dir):
                                             "n": list(range(100))}
 
 
+CHILD_FULL = r"""
+import hashlib, json, os, subprocess, sys
+sys.path[:0] = json.loads(sys.argv[2])
+import sessnap
+mnt = sys.argv[1]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
+               check=True)
+store = sessnap.Store("pytest", mnt + "/store",
+                      durability=sessnap.Durability.FULL)
+s = store.begin()
+s.update({"old": "state"})
+s.save()
+path = store.path + "/" + s.id + ".snap"
+before = open(path, "rb").read()
+s.update({"new": "z" * 200000})  # more than the file system holds
+try:
+    s.save()
+    outcome = "saved"
+except sessnap.SessnapError as e:
+    outcome = type(e).__name__ + ": " + e.message
+after = open(path, "rb").read()
+res = {"outcome": outcome, "same": before == after,
+       "temps": [n for n in os.listdir(store.path) if n.startswith(".")],
+       "loaded": store.load(s.id).state}
+s.release()
+print(json.dumps(res))
+"""
+
+
+def test_disk_full_keeps_old_state(tmp_path):
+    """A real ENOSPC: a 64 KiB tmpfs in a private mount namespace."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    cmd = ["unshare", "--user", "--map-root-user", "--mount",
+           sys.executable, "-c", CHILD_FULL, str(mnt), json.dumps(sys.path)]
+    probe = subprocess.run(["unshare", "--user", "--map-root-user",
+                            "--mount", "true"], stderr=subprocess.PIPE)
+    if probe.returncode != 0:
+        pytest.skip("no user and mount namespaces here: "
+                    + probe.stderr.decode().strip())
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
+    res = json.loads(out.splitlines()[-1])
+    assert res["outcome"].startswith("NoSpace"), res
+    assert res["same"]
+    assert res["temps"] == []
+    assert res["loaded"] == {"old": "state"}
+
+
 # ---- round trip, listing, removal, cleaning -------------------------------------
 
 VALUES = [

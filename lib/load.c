@@ -84,6 +84,16 @@ static int try_one(json_object **out, sessnap__header *h,
 			 "state rejected by the application's validation");
 		return SESSNAP_EREJECTED;
 	}
+	/* The text form of the callback (text.c). */
+	if ((rc = sessnap__text_validate(store, state, h->schema_version)) !=
+	    0) {
+		json_object_put(state);
+		if (rc < 0)
+			return rc;
+		snprintf(why, why_len,
+			 "state rejected by the application's validation");
+		return SESSNAP_EREJECTED;
+	}
 	*out = state;
 	return 0;
 }
@@ -208,6 +218,13 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 			    id, h.schema_version, store->opts.schema_version,
 			    rc);
 		}
+		info.flags |= SESSNAP_LOAD_MIGRATED;
+	} else if (h.schema_version < store->opts.schema_version &&
+		   store->opts.migrate_text != NULL) {
+		/* The text form of the callback (text.c). */
+		if ((rc = sessnap__text_migrate(&state, store, id,
+						h.schema_version)) < 0)
+			return rc;
 		info.flags |= SESSNAP_LOAD_MIGRATED;
 	}
 	fill_info(&info, &h);

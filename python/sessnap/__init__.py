@@ -293,8 +293,14 @@ class SessionInfo:
     payload_bytes: int
     file_bytes: int
     mtime_ms: int
-    # A session key (issue 14, item 1) joins these fields, and scan()'s
-    # filters, once the library stores one.
+    #: a file of the session is not a regular file (a FIFO, a directory,
+    #: a symlink...): the session is corrupt and nothing removes it
+    not_regular: bool = False
+    #: the snapshot is larger than the store's read bound: its header is
+    #: valid, but loading its state is refused (raise ``read_bound``)
+    too_big: bool = False
+    #: a file of the session could not be read (EIO, EACCES...)
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -677,7 +683,10 @@ class Store:
             _str(i.label) if i.label != ffi.NULL else None, i.created_ms,
             i.saved_ms, i.seq, i.adoptions, i.format_version,
             i.schema_version, Owner._of(i.owner), i.payload_bytes,
-            i.file_bytes, i.mtime_ms)
+            i.file_bytes, i.mtime_ms,
+            bool(i.flags & lib.SESSNAP_INFO_NOT_REGULAR),
+            bool(i.flags & lib.SESSNAP_INFO_TOOBIG),
+            bool(i.flags & lib.SESSNAP_INFO_UNREADABLE))
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").

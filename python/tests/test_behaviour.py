@@ -343,13 +343,20 @@ def test_files_that_are_not_snapshots_are_ignored(store, store_dir):
                  "0123456789abcdef0123456789abcdef.bak"]
     for n in strangers:
         open(os.path.join(store_dir, n), "w").write("{}\n")
-    os.mkdir(os.path.join(store_dir, "fedcba9876543210fedcba9876543210.snap"))
-    assert [i.id for i in store.scan()] == [s.id]
+    # Named like a session but not a regular file: reported as corrupt
+    # (one verdict everywhere), never removed.
+    odd = "fedcba9876543210fedcba9876543210"
+    os.mkdir(os.path.join(store_dir, odd + ".snap"))
+    got = {i.id: i for i in store.scan()}
+    assert sorted(got) == sorted([s.id, odd])
+    assert got[odd].status == sessnap.Status.CORRUPT and got[odd].not_regular
+    assert not got[s.id].not_regular
     store.clean(sessnap.CleanPolicy(completed_age=0, crashed_age=0,
                                     temp_age=0, include_corrupt=True,
                                     now=time.time() + 10))
     for n in strangers:
         assert os.path.exists(os.path.join(store_dir, n))
+    assert os.path.isdir(os.path.join(store_dir, odd + ".snap"))
 
 
 def test_corrupt_file_is_reported_not_fatal(store, store_dir):

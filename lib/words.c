@@ -1,0 +1,60 @@
+/*
+ * words.c - how long ago, and how big, in words people read
+ *
+ * sessnap__age_format() turns two clocks into "42 seconds ago", "5 minutes
+ * ago", "3 hours ago", "1 day ago", "2 weeks ago"; sessnap__size_format()
+ * turns a byte count into "999B", "1.2K", "16M" (libbsd's humanize_number).
+ * The recovery prompt and every sessnap command print these, so a session
+ * reads the same at the prompt and in "sessnap list".
+ *
+ * This file is compiled into the library and into the command-line
+ * programs (see words.h): it includes nothing of the library's internals.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libutil.h>
+
+#include "words.h"
+
+void sessnap__age_format(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
+{
+	static const struct {
+		int64_t secs;
+		const char *unit;
+	} units[] = {
+		{ 86400 * 7, "week" }, { 86400, "day" }, { 3600, "hour" },
+		{ 60, "minute" },      { 1, "second" },
+	};
+	int64_t d = (now_ms - then_ms) / 1000;
+	size_t i;
+
+	if (then_ms <= 0) {
+		strlcpy(buf, "at an unknown time", len);
+		return;
+	}
+	if (d < 10) {
+		/* A little clock skew between hosts reads as "now" too. */
+		strlcpy(buf, "just now", len);
+		return;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		int64_t n = d / units[i].secs;
+
+		if (n >= 1) {
+			snprintf(buf, len, "%" PRId64 " %s%s ago", n,
+				 units[i].unit, n == 1 ? "" : "s");
+			return;
+		}
+	}
+}
+
+void sessnap__size_format(char *buf, size_t len, uint64_t bytes)
+{
+	if (humanize_number(buf, len, (int64_t)bytes, "", HN_AUTOSCALE,
+			    HN_DECIMAL | HN_NOSPACE | HN_B) < 0)
+		snprintf(buf, len, "%" PRIu64 "B", bytes);
+}

@@ -145,14 +145,15 @@ static void on_event(const sessnap_clean_event *ev, void *payload)
 		return;
 	}
 	if (ev->action <= SESSNAP_CLEAN_REMOVE_LOCK) {
-		human_size(size, sizeof(size), ev->bytes);
+		sessnap__size_format(size, sizeof(size), ev->bytes);
 		if (ev->age_ms >= 0)
-			age_span(age, sizeof(age), ev->age_ms);
-		printf("%s %s (%s, %s file%s%s%s, %s)\n",
+			sessnap__age_format(age, sizeof(age), r->now,
+					    r->now - ev->age_ms);
+		printf("%s %s (%s, %s file%s%s, %s)\n",
 		       ev->dry_run ? "would remove" : "removed", ev->name,
 		       action_words(ev->action), file_name(ev->file),
-		       ev->age_ms >= 0 ? ", " : "", ev->age_ms >= 0 ? age : "",
-		       ev->age_ms >= 0 ? " old" : "", size);
+		       ev->age_ms >= 0 ? ", written " : "",
+		       ev->age_ms >= 0 ? age : "", size);
 		return;
 	}
 	/* Kept files are listed with -v; the ones a person must look at
@@ -418,6 +419,7 @@ int cmd_clean(int argc, char **argv, const char *prog)
 	r.pol = (sessnap_clean_policy)SESSNAP_CLEAN_POLICY_INIT;
 	r.prog = prog;
 	r.first_store = true;
+	r.now = now_ms();
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:a:Ak:nvhV", opts, NULL)) !=
@@ -526,7 +528,7 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		uint64_t removals = r.failed - r.stores_failed;
 		char size[16];
 
-		human_size(size, sizeof(size), r.bytes);
+		sessnap__size_format(size, sizeof(size), r.bytes);
 		printf(
 		    "%s %llu session%s, %llu temporary file%s, %llu lock "
 		    "file%s: %llu file%s, %s %s\n",

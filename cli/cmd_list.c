@@ -1,7 +1,7 @@
 /*
  * cmd_list.c - "sessnap list": the sessions of a store, newest first
  *
- * A table for people (aligned columns, "3 min ago", the status in colour
+ * A table for people (aligned columns, "3 minutes ago", the status in colour
  * on a terminal) or, with --json, the stable document described in
  * sessnap(1).  Completed sessions are listed only with --all: what people
  * usually want to see is what is running and what can be recovered.
@@ -14,7 +14,6 @@
 
 #include <json-c/json.h>
 
-#include "age.h"
 #include "commands.h"
 #include "common.h"
 
@@ -45,8 +44,8 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 
 		if (!all && in->status == SESSNAP_STATUS_COMPLETED)
 			continue;
-		age_ago(ago, sizeof(ago), now, in->saved_ms);
-		human_size(size, sizeof(size), in->file_bytes);
+		sessnap__age_format(ago, sizeof(ago), now, in->saved_ms);
+		sessnap__size_format(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
 		note = info_note(in);
 		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n",

@@ -17,7 +17,6 @@
 
 #include <json-c/json.h>
 
-#include "age.h"
 #include "commands.h"
 #include "common.h"
 
@@ -42,7 +41,7 @@ static void when(const char *what, int64_t ms, int64_t now)
 
 	if (ms > 0 && localtime_r(&t, &tm) != NULL)
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
-	age_ago(ago, sizeof(ago), now, ms);
+	sessnap__age_format(ago, sizeof(ago), now, ms);
 	printf("%-10s %s (%s)\n", what, date, ago);
 }
 
@@ -64,8 +63,8 @@ static void print_info(const sessnap_info *in)
 	       in->owner.host[0] ? in->owner.host : "an unknown host");
 	printf("%-10s format %u, state schema %u\n",
 	       "version:", in->format_version, in->schema_version);
-	human_size(a, sizeof(a), in->payload_bytes);
-	human_size(b, sizeof(b), in->file_bytes);
+	sessnap__size_format(a, sizeof(a), in->payload_bytes);
+	sessnap__size_format(b, sizeof(b), in->file_bytes);
 	printf("%-10s state %s, file %s\n", "size:", a, b);
 	if (in->flags & (SESSNAP_INFO_NOT_REGULAR | SESSNAP_INFO_UNREADABLE |
 			 SESSNAP_INFO_TOOBIG))

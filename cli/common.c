@@ -5,7 +5,7 @@
  * library.  This module holds what they all need: one way to report a
  * usage error (exit 2) or a failure (exit 1), one way to open the store the
  * user named, and the small formatting rules of the terminal output
- * (colour only on a terminal and never with NO_COLOR, humanized sizes).
+ * (colour only on a terminal and never with NO_COLOR).
  */
 #include "config.h"
 
@@ -152,18 +152,6 @@ const char *status_color(sessnap_status st, bool color)
 const char *color_reset(bool color)
 {
 	return color ? "\033[0m" : "";
-}
-
-void human_size(char *buf, size_t len, uint64_t bytes)
-{
-	/* Five characters plus the NUL make humanize_number scale:
-	 * "999B", "1.2K", "34M". */
-	char tmp[6];
-
-	if (humanize_number(tmp, sizeof(tmp), (int64_t)bytes, "", HN_AUTOSCALE,
-			    HN_B | HN_DECIMAL | HN_NOSPACE) < 0)
-		snprintf(tmp, sizeof(tmp), "?");
-	strlcpy(buf, tmp, len);
 }
 
 int64_t now_ms(void)

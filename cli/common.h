@@ -11,6 +11,12 @@
 
 #include <sessnap.h>
 
+/*
+ * The words for an age and a size, the library's own (lib/words.c is
+ * compiled into the commands too): the one file of lib/ they may include.
+ */
+#include "../lib/words.h"
+
 /* Exit codes of every command. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -76,9 +82,6 @@ bool use_color(FILE *f);
 /* ANSI colour for a status, or "" without colour. */
 const char *status_color(sessnap_status st, bool color);
 const char *color_reset(bool color);
-
-/* "1.2K", "34M": a byte count for people (libbsd humanize_number). */
-void human_size(char *buf, size_t len, uint64_t bytes);
 
 /* Milliseconds since the epoch. */
 int64_t now_ms(void);

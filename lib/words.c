@@ -20,6 +20,15 @@
 
 #include "words.h"
 
+#define SEC_MS INT64_C(1000)
+
+/*
+ * The clocks may come from two hosts (a session saved on a file server's
+ * client), so a time a little after now, or a few seconds before it,
+ * reads as "just now"; only a minute or more ahead is "in the future".
+ * Nothing adds to now_ms or subtracts across a sign: a clock near
+ * INT64_MAX or below zero must not overflow (a fuzz finding).
+ */
 void sessnap__age_format(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 {
 	static const struct {
@@ -29,13 +38,23 @@ void sessnap__age_format(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 		{ 86400 * 7, "week" }, { 86400, "day" }, { 3600, "hour" },
 		{ 60, "minute" },      { 1, "second" },
 	};
-	int64_t d = (now_ms - then_ms) / 1000;
+	int64_t d;
 	size_t i;
 
 	if (then_ms <= 0) {
 		strlcpy(buf, "at an unknown time", len);
 		return;
 	}
+	/* Here then_ms > 0, so now_ms - then_ms cannot overflow once
+	 * now_ms >= then_ms, nor then_ms - now_ms once now_ms >= 0. */
+	if (now_ms < then_ms) {
+		if (now_ms < 0 || then_ms - now_ms > 60 * SEC_MS)
+			strlcpy(buf, "in the future", len);
+		else
+			strlcpy(buf, "just now", len);
+		return;
+	}
+	d = (now_ms - then_ms) / SEC_MS;
 	if (d < 10) {
 		/* A little clock skew between hosts reads as "now" too. */
 		strlcpy(buf, "just now", len);
@@ -52,9 +71,17 @@ void sessnap__age_format(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 	}
 }
 
+/*
+ * Five characters plus the NUL make humanize_number scale the same way
+ * whatever the caller's buffer: "999B", "1.2K", "34M", never "16384B".
+ */
 void sessnap__size_format(char *buf, size_t len, uint64_t bytes)
 {
-	if (humanize_number(buf, len, (int64_t)bytes, "", HN_AUTOSCALE,
+	char tmp[6];
+
+	if (bytes > INT64_MAX ||
+	    humanize_number(tmp, sizeof(tmp), (int64_t)bytes, "", HN_AUTOSCALE,
 			    HN_DECIMAL | HN_NOSPACE | HN_B) < 0)
-		snprintf(buf, len, "%" PRIu64 "B", bytes);
+		strlcpy(tmp, "?", sizeof(tmp));
+	strlcpy(buf, tmp, len);
 }

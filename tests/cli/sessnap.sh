@@ -105,7 +105,7 @@ done
 expect 0 "$S" list --dir "$d"
 has "^ID  *STATUS  *SAVED" "$tmp/out"
 has "$I1  crashed " "$tmp/out"
-has "3 min ago" "$tmp/out"
+has "3 minutes ago" "$tmp/out"
 has "notes.txt" "$tmp/out"
 has "$I3  running " "$tmp/out"
 has "$I4  newer " "$tmp/out"

@@ -48,6 +48,20 @@ void lib_error(const char *prog, int code, const char *fmt, ...)
 	fprintf(stderr, ": %s\n", msg[0] ? msg : sessnap_strerror(code));
 }
 
+/*
+ * Whether `app` is a valid application name, by the library's own rule:
+ * sessnap_store_default_dir() refuses exactly the names that opening a
+ * store refuses (SESSNAP_EBADNAME), so the commands keep no copy of it.
+ */
+static bool app_valid(const char *app)
+{
+	char *path = NULL;
+	int rc = sessnap_store_default_dir(&path, app);
+
+	free(path);
+	return rc != SESSNAP_EBADNAME;
+}
+
 /* The application name a bare --dir stands for: its last component. */
 static const char *app_of_dir(char *buf, size_t len, const char *dir)
 {
@@ -61,15 +75,7 @@ static const char *app_of_dir(char *buf, size_t len, const char *dir)
 		buf[--n] = '\0';
 	base = strrchr(buf, '/');
 	base = base ? base + 1 : buf;
-	for (n = 0; base[n] != '\0'; n++)
-		if (!((base[n] >= 'a' && base[n] <= 'z') ||
-		      (base[n] >= 'A' && base[n] <= 'Z') ||
-		      (base[n] >= '0' && base[n] <= '9') || base[n] == '-' ||
-		      base[n] == '_' || base[n] == '.'))
-			return "sessnap";
-	if (n == 0 || n > SESSNAP_APP_MAX || base[0] == '.')
-		return "sessnap";
-	return base;
+	return app_valid(base) ? base : "sessnap";
 }
 
 /* --read-bound, or 0 for the library's default. */

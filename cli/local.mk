@@ -10,13 +10,6 @@ CLI_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	$(JSONC_CFLAGS) $(BSD_CFLAGS)
 CLI_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
-# sessnap-demo: a note-taking program that survives kill -9 (the quick
-# start's scripts/demo-scenario.sh drives it).
-noinst_PROGRAMS += sessnap-demo
-sessnap_demo_SOURCES = cli/demo.c
-sessnap_demo_CPPFLAGS = $(CLI_CPPFLAGS)
-sessnap_demo_LDADD = $(CLI_LDADD)
-
 # snapshot-clean and sessnap: the cleaner and the session manager.  Both
 # share cmd_clean.c (the cleaner), age.c and common.c.
 #

@@ -467,22 +467,35 @@ static int state_new(struct demo *d)
 	return state_label(d);
 }
 
+/*
+ * " (saved 5 minutes ago)": the words the recovery prompt uses just
+ * above, so that the two lines agree.
+ */
 static void print_age(int64_t saved_ms)
 {
-	time_t now = time(NULL);
-	long long s;
+	long long s = (long long)time(NULL) - saved_ms / 1000, n;
+	const char *unit;
 
 	if (saved_ms <= 0)
 		return;
-	s = (long long)now - saved_ms / 1000;
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		printf(" (saved %llds ago)", s);
-	else if (s < 7200)
-		printf(" (saved %lld min ago)", s / 60);
-	else
-		printf(" (saved %lld h ago)", s / 3600);
+	if (s < 10) {
+		printf(" (saved just now)");
+		return;
+	}
+	if (s < 60) {
+		n = s;
+		unit = "second";
+	} else if (s < 3600) {
+		n = s / 60;
+		unit = "minute";
+	} else if (s < 86400) {
+		n = s / 3600;
+		unit = "hour";
+	} else {
+		n = s / 86400;
+		unit = "day";
+	}
+	printf(" (saved %lld %s%s ago)", n, unit, n == 1 ? "" : "s");
 }
 
 /*

@@ -494,9 +494,11 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const struct cmd_spec spec = {
-		"Ak:nvV", opts, false, CMD_NO_OPERANDS, usage, clean_option
-	};
+	static const struct cmd_spec spec = { .shortopts = "Ak:nvV",
+					      .longopts = opts,
+					      .operands = CMD_NO_OPERANDS,
+					      .usage = usage,
+					      .option = clean_option };
 	struct run r;
 	sessnap_store *store = NULL;
 	struct cmd_args a;

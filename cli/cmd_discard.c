@@ -24,16 +24,16 @@ static void usage(FILE *f, const char *prog)
 
 int cmd_discard(int argc, char **argv, const char *prog)
 {
-	static const struct cmd_spec spec = { "",	  NULL, false,
-					      CMD_IDS, usage, NULL };
+	static const struct cmd_spec spec = { .shortopts = "",
+					      .operands = CMD_IDS,
+					      .usage = usage };
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
 	sessnap_info info;
 	struct cmd_args a;
 	int i, rc, status = EXIT_OK;
 
-	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) !=
-	    CMD_CONTINUE)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
 	if ((rc = cmd_open(&store, &a, SESSNAP_STORE_NOTHREAD)) != EXIT_OK)
 		return rc;

@@ -26,22 +26,17 @@ static void usage(FILE *f, const char *prog)
 		prog);
 }
 
-static int export_option(int c, const char *arg, void *payload)
-{
-	(void)c;
-	*(const char **)payload = arg;
-	return CMD_CONTINUE;
-}
-
 int cmd_export(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 }
+		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 }
 	};
-	static const struct cmd_spec spec = {
-		"o:", opts, true, CMD_ONE_ID, usage, export_option
-	};
+	static const struct cmd_spec spec = { .shortopts = "o:",
+					      .longopts = opts,
+					      .read_bound = true,
+					      .operands = CMD_ONE_ID,
+					      .usage = usage,
+					      .option = output_option };
 	const char *output = NULL;
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;

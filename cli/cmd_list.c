@@ -47,28 +47,12 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 		sessnap__size_format(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
 		note = info_note(in);
-		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n",
-		       in->id, status_color(in->status, color),
+		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n", in->id,
+		       status_color(in->status, color),
 		       sessnap_status_name(in->status), color_reset(color), ago,
 		       (unsigned long long)in->seq, size, label[0] ? "  " : "",
 		       label, note[0] ? "  (" : "", note, note[0] ? ")" : "");
 	}
-}
-
-struct list_flags {
-	bool all, json;
-};
-
-static int list_option(int c, const char *arg, void *payload)
-{
-	struct list_flags *f = payload;
-
-	(void)arg;
-	if (c == 'l')
-		f->all = true;
-	else
-		f->json = true;
-	return CMD_CONTINUE;
 }
 
 static int print_json(const struct listing *l, bool all)
@@ -88,27 +72,27 @@ static int print_json(const struct listing *l, bool all)
 
 int cmd_list(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const struct cmd_spec spec = {
-		"", opts, true, CMD_NO_OPERANDS, usage, list_option
-	};
-	struct list_flags f = { false, false };
+	int all = 0, json = 0;
+	const struct option opts[] = { { "all", no_argument, &all, 1 },
+				       { "json", no_argument, &json, 1 },
+				       { NULL, 0, NULL, 0 } };
+	const struct cmd_spec spec = { .shortopts = "",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_NO_OPERANDS,
+				       .usage = usage };
 	struct cmd_args a;
 	struct listing l;
 	int rc;
 
-	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, &f)) != CMD_CONTINUE)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
 	if ((rc = listing_open(&l, &a)) != EXIT_OK)
 		return rc;
-	if (f.json) {
-		rc = print_json(&l, f.all);
+	if (json) {
+		rc = print_json(&l, all);
 	} else {
-		print_table(l.infos, l.n, f.all);
+		print_table(l.infos, l.n, all);
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 	}
 	listing_close(&l);

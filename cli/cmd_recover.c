@@ -26,8 +26,7 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s (--dir DIR | --app APP) [-o FILE] [--assume-tty]\n"
 		"Ask which crashed session to restore and print its state "
-		"(the snapshot is kept).\n\n" STORE_HELP
-		    READ_BOUND_HELP
+		"(the snapshot is kept).\n\n" STORE_HELP READ_BOUND_HELP
 		"  -o, --output FILE write the state to FILE instead of "
 		"stdout\n"
 		"      --assume-tty  ask even when stdin is not a terminal\n"
@@ -35,34 +34,22 @@ static void usage(FILE *f, const char *prog)
 		prog);
 }
 
-struct recover_flags {
-	const char *output;
-	bool assume_tty;
-};
-
-static int recover_option(int c, const char *arg, void *payload)
-{
-	struct recover_flags *f = payload;
-
-	if (c == 'o')
-		f->output = arg;
-	else
-		f->assume_tty = true;
-	return CMD_CONTINUE;
-}
-
 int cmd_recover(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
+	int assume_tty = 0;
+	const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
-		{ "assume-tty", no_argument, NULL, 't' },
+		{ "assume-tty", no_argument, &assume_tty, 1 },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const struct cmd_spec spec = {
-		"o:", opts, true, CMD_NO_OPERANDS, usage, recover_option
-	};
+	const struct cmd_spec spec = { .shortopts = "o:",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_NO_OPERANDS,
+				       .usage = usage,
+				       .option = output_option };
 	sessnap_prompt_options po = SESSNAP_PROMPT_OPTIONS_INIT;
-	struct recover_flags f = { NULL, false };
+	const char *output = NULL;
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap_prompt_answer answer = SESSNAP_PROMPT_NOTHING;
 	sessnap_store *store = NULL;
@@ -70,11 +57,12 @@ int cmd_recover(int argc, char **argv, const char *prog)
 	struct cmd_args a;
 	int rc;
 
-	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, &f)) != CMD_CONTINUE)
+	rc = cmd_parse(&a, &spec, argc, argv, prog, &output);
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if ((rc = cmd_open(&store, &a, SESSNAP_STORE_NOTHREAD)) != EXIT_OK)
 		return rc;
-	po.assume_tty = f.assume_tty;
+	po.assume_tty = assume_tty;
 	po.in = stdin;
 	po.out = stderr;
 	if ((rc = sessnap_recovery_prompt(id, &answer, store, &po)) < 0) {
@@ -87,7 +75,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 		goto out;
 	if ((rc = load_state(&state, prog, store, id)) != EXIT_OK)
 		goto out;
-	rc = write_json(prog, f.output, state, JSON_FOR_PEOPLE);
+	rc = write_json(prog, output, state, JSON_FOR_PEOPLE);
 	if (rc == EXIT_OK)
 		fprintf(stderr,
 			"%s: restored session %s; its snapshot is kept (remove "

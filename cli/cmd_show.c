@@ -74,33 +74,17 @@ static void print_info(const sessnap_info *in)
 		       "note:");
 }
 
-struct show_flags {
-	bool state, json;
-};
-
-static int show_option(int c, const char *arg, void *payload)
-{
-	struct show_flags *f = payload;
-
-	(void)arg;
-	if (c == 's')
-		f->state = true;
-	else
-		f->json = true;
-	return CMD_CONTINUE;
-}
-
 int cmd_show(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		{ "state", no_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const struct cmd_spec spec = {
-		"", opts, true, CMD_ONE_ID, usage, show_option
-	};
-	struct show_flags f = { false, false };
+	int want_state = 0, json = 0;
+	const struct option opts[] = { { "state", no_argument, &want_state, 1 },
+				       { "json", no_argument, &json, 1 },
+				       { NULL, 0, NULL, 0 } };
+	const struct cmd_spec spec = { .shortopts = "",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_ONE_ID,
+				       .usage = usage };
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
 	sessnap_info info;
@@ -108,21 +92,21 @@ int cmd_show(int argc, char **argv, const char *prog)
 	struct cmd_args a;
 	int rc;
 
-	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, &f)) != CMD_CONTINUE)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
 	rc = open_session(&store, &info, label, sizeof(label), &a);
 	if (rc != EXIT_OK)
 		return rc;
-	if (f.state && (rc = load_state(&state, prog, store, info.id)) != 0)
+	if (want_state && (rc = load_state(&state, prog, store, info.id)) != 0)
 		goto out;
-	if (f.json) {
+	if (json) {
 		doc = info_json(&info);
-		if (f.state)
+		if (want_state)
 			json_object_object_add(doc, "state",
 					       json_object_get(state));
 		rc = write_json(prog, NULL, doc, JSON_FOR_PEOPLE);
 		json_object_put(doc);
-	} else if (f.state) {
+	} else if (want_state) {
 		rc = write_json(prog, NULL, state, JSON_FOR_PEOPLE);
 	} else {
 		print_info(&info);

@@ -60,10 +60,10 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	if (in->flags & SESSNAP_INFO_NOT_REGULAR) {
 		/* Which file: the load's reason, else it is the lock. */
 		snprintf(msg, len, "not a regular file (never removed): %s",
-			 rc < 0		       ? sessnap_last_error() :
+			 rc < 0		      ? sessnap_last_error() :
 			 li.notice[0] != '\0' ? li.notice :
-						 "its lock file is not a "
-						 "regular file");
+						"its lock file is not a "
+						"regular file");
 		return "corrupt";
 	}
 	if (rc == 0) {
@@ -127,7 +127,8 @@ static int print_summary_json(const struct listing *l, json_object *arr,
 	json_object *doc = listing_json(l, arr);
 	int rc;
 
-	json_object_object_add(doc, "ok", json_object_new_int64((int64_t)t->ok));
+	json_object_object_add(doc, "ok",
+			       json_object_new_int64((int64_t)t->ok));
 	json_object_object_add(doc, "newer",
 			       json_object_new_int64((int64_t)t->newer));
 	json_object_object_add(doc, "bad",
@@ -151,26 +152,19 @@ static int print_summary(const struct tally *t)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-static int verify_option(int c, const char *arg, void *payload)
-{
-	(void)c;
-	(void)arg;
-	*(bool *)payload = true;
-	return CMD_CONTINUE;
-}
-
 int cmd_verify(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
-	static const struct cmd_spec spec = {
-		"", opts, true, CMD_NO_OPERANDS, usage, verify_option
-	};
+	int json = 0;
+	const struct option opts[] = { { "json", no_argument, &json, 1 },
+				       { NULL, 0, NULL, 0 } };
+	const struct cmd_spec spec = { .shortopts = "",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_NO_OPERANDS,
+				       .usage = usage };
 	struct tally t = { 0, 0, 0, 0 };
 	json_object *arr = NULL;
-	bool json = false, color;
+	bool color;
 	struct cmd_args a;
 	struct listing l;
 	const char *res;
@@ -178,8 +172,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 	size_t i;
 	int rc;
 
-	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, &json)) !=
-	    CMD_CONTINUE)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
 	if ((rc = listing_open(&l, &a)) != EXIT_OK)
 		return rc;

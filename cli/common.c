@@ -172,6 +172,8 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec, int argc,
 			if (set_read_bound(prog, optarg) != EXIT_OK)
 				return EXIT_USAGE;
 			break;
+		case 0: /* a flag option: getopt_long has set it */
+			break;
 		case 'h':
 			spec->usage(stdout, prog);
 			return EXIT_OK;
@@ -193,8 +195,14 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec, int argc,
 	return check_operands(out, spec->operands);
 }
 
-int cmd_open(sessnap_store **out, const struct cmd_args *a,
-	     unsigned int flags)
+int output_option(int c, const char *arg, void *payload)
+{
+	(void)c;
+	*(const char **)payload = arg;
+	return CMD_CONTINUE;
+}
+
+int cmd_open(sessnap_store **out, const struct cmd_args *a, unsigned int flags)
 {
 	return open_store(out, a->prog, a->dir, a->app, flags, false);
 }
@@ -337,8 +345,7 @@ on_error:
 	return EXIT_FAIL;
 }
 
-int write_json(const char *prog, const char *path, json_object *doc,
-	       int flags)
+int write_json(const char *prog, const char *path, json_object *doc, int flags)
 {
 	char *text = NULL;
 	int rc;

@@ -36,7 +36,7 @@
  * default without it).  SIZE takes a k, M or G suffix (powers of 1024).
  */
 #define READ_BOUND_HELP                                                        \
-	"      --read-bound SIZE  load snapshots of up to SIZE bytes "        \
+	"      --read-bound SIZE  load snapshots of up to SIZE bytes "         \
 	"(k, M, G)\n"
 
 /*
@@ -67,7 +67,11 @@ enum cmd_operands {
 struct cmd_spec {
 	/* The command's own short options for getopt ("o:"), or "". */
 	const char *shortopts;
-	/* Its own long options, ending with a zero entry; NULL for none. */
+	/*
+	 * Its own long options, ending with a zero entry; NULL for none.  A
+	 * yes/no option is best a getopt flag ({ "json", no_argument,
+	 * &json, 1 }), which needs no callback.
+	 */
 	const struct option *longopts;
 	/* Whether it takes --read-bound SIZE. */
 	bool read_bound;
@@ -91,6 +95,12 @@ struct cmd_args {
 	char **argv;
 };
 
+/*
+ * The option callback of a command whose one option with a value is
+ * -o/--output FILE: `payload` is a const char ** that receives FILE.
+ */
+int output_option(int c, const char *arg, void *payload);
+
 /* cmd_parse()'s "go on": not an exit code. */
 #define CMD_CONTINUE (-1)
 
@@ -107,8 +117,7 @@ int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec, int argc,
  * must exist.  Returns EXIT_OK with *out set, or EXIT_USAGE or EXIT_FAIL
  * after printing why.
  */
-int cmd_open(sessnap_store **out, const struct cmd_args *a,
-	     unsigned int flags);
+int cmd_open(sessnap_store **out, const struct cmd_args *a, unsigned int flags);
 
 /* Print "prog: message" and a pointer to --help on stderr; returns 2. */
 int usage_error(const char *prog, const char *fmt, ...)
@@ -200,8 +209,8 @@ int open_session(sessnap_store **store, sessnap_info *out, char *label_buf,
  * generation was used) goes to stderr as a note.  Returns EXIT_OK with
  * *out a new reference, or EXIT_FAIL.
  */
-int load_state(struct json_object **out, const char *prog,
-	       sessnap_store *store, const char *id);
+int load_state(struct json_object **out, const char *prog, sessnap_store *store,
+	       const char *id);
 
 /* A store opened read-only and its sessions, for list and verify. */
 struct listing {

@@ -17,10 +17,22 @@
 
 #include "common.h"
 
+/* The SESSNAP_INFO_* flags, as members of a session's JSON object. */
+static const struct {
+	const char *name;
+	unsigned int bit;
+} flags[] = {
+	{ "from_prev", SESSNAP_INFO_FROM_PREV },
+	{ "not_regular", SESSNAP_INFO_NOT_REGULAR },
+	{ "unreadable", SESSNAP_INFO_UNREADABLE },
+	{ "too_big", SESSNAP_INFO_TOOBIG },
+};
+
 json_object *info_json(const sessnap_info *in)
 {
 	json_object *o = json_object_new_object();
 	json_object *owner = json_object_new_object();
+	size_t i;
 
 	json_object_object_add(o, "id", json_object_new_string(in->id));
 	json_object_object_add(
@@ -40,18 +52,10 @@ json_object *info_json(const sessnap_info *in)
 			       json_object_new_int64(in->format_version));
 	json_object_object_add(o, "schema_version",
 			       json_object_new_int64(in->schema_version));
-	json_object_object_add(
-	    o, "from_prev",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_FROM_PREV) != 0));
-	json_object_object_add(
-	    o, "not_regular",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_NOT_REGULAR) != 0));
-	json_object_object_add(
-	    o, "unreadable",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_UNREADABLE) != 0));
-	json_object_object_add(
-	    o, "too_big",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_TOOBIG) != 0));
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		json_object_object_add(
+		    o, flags[i].name,
+		    json_object_new_boolean((in->flags & flags[i].bit) != 0));
 	json_object_object_add(owner, "pid",
 			       json_object_new_int64(in->owner.pid));
 	json_object_object_add(owner, "host",

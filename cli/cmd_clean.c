@@ -539,10 +539,7 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		print_totals_json(&r);
 	else
 		print_totals(&r);
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, "%s: write to stdout failed: %s\n", prog,
-			strerror(errno));
+	if (flush_stdout(prog) != EXIT_OK)
 		return EXIT_FAIL;
-	}
 	return r.failed ? EXIT_FAIL : EXIT_OK;
 }

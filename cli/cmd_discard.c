@@ -51,7 +51,7 @@ int cmd_discard(int argc, char **argv, const char *prog)
 		printf("discarded %s\n", info.id);
 	}
 	sessnap_store_close(store);
-	if (fflush(stdout) != 0)
+	if (flush_stdout(prog) != EXIT_OK)
 		return EXIT_FAIL;
 	return status;
 }

@@ -93,7 +93,7 @@ int cmd_list(int argc, char **argv, const char *prog)
 		rc = print_json(&l, all);
 	} else {
 		print_table(l.infos, l.n, all);
-		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		rc = flush_stdout(prog);
 	}
 	listing_close(&l);
 	return rc;

@@ -110,7 +110,7 @@ int cmd_show(int argc, char **argv, const char *prog)
 		rc = write_json(prog, NULL, state, JSON_FOR_PEOPLE);
 	} else {
 		print_info(&info);
-		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+		rc = flush_stdout(prog);
 	}
 out:
 	json_object_put(state);

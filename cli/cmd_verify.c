@@ -140,7 +140,7 @@ static int print_summary_json(const struct listing *l, json_object *arr,
 	return rc;
 }
 
-static int print_summary(const struct tally *t)
+static int print_summary(const char *prog, const struct tally *t)
 {
 	printf("%zu ok, %zu corrupt or unreadable, %zu newer format", t->ok,
 	       t->bad, t->newer);
@@ -149,7 +149,7 @@ static int print_summary(const struct tally *t)
 		       "try --read-bound SIZE)",
 		       t->big);
 	printf("\n");
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	return flush_stdout(prog);
 }
 
 int cmd_verify(int argc, char **argv, const char *prog)
@@ -188,7 +188,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 		else
 			print_result(l.infos[i].id, res, msg, color);
 	}
-	rc = json ? print_summary_json(&l, arr, &t) : print_summary(&t);
+	rc = json ? print_summary_json(&l, arr, &t) : print_summary(prog, &t);
 	listing_close(&l);
 	if (rc != EXIT_OK)
 		return rc;

@@ -293,12 +293,11 @@ int write_output(const char *prog, const char *path, const char *text)
 	const char *step = "write";
 
 	if (path == NULL || strcmp(path, "-") == 0) {
-		if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
-			fprintf(stderr, "%s: write to stdout failed: %s\n",
-				prog, strerror(errno));
-			return EXIT_FAIL;
-		}
-		return EXIT_OK;
+		/* A short write sets the error indicator that
+		 * flush_stdout() reports. */
+		if (fwrite(text, 1, len, stdout) == len || ferror(stdout))
+			return flush_stdout(prog);
+		return EXIT_FAIL;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
 	    sizeof(tmp)) {
@@ -358,6 +357,21 @@ int write_json(const char *prog, const char *path, json_object *doc, int flags)
 	rc = write_output(prog, path, text);
 	free(text);
 	return rc;
+}
+
+/*
+ * ferror() as well as fflush(): a printf that filled the buffer may have
+ * failed to write it already, and the fflush at the end then has nothing
+ * left to fail on.
+ */
+int flush_stdout(const char *prog)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: write to stdout failed: %s\n", prog,
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 int scan_store(sessnap_info **out, size_t *out_count, const char *prog,

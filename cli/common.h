@@ -159,6 +159,13 @@ int64_t now_ms(void);
  */
 int write_output(const char *prog, const char *path, const char *text);
 
+/*
+ * Flush stdout at the end of a command.  Returns EXIT_OK, or EXIT_FAIL
+ * after printing "prog: write to stdout failed: reason" when any output
+ * was lost (a full disk, a closed pipe).
+ */
+int flush_stdout(const char *prog);
+
 /* How write_json() prints: indented for people, or one plain line. */
 #define JSON_FOR_PEOPLE                                                        \
 	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |                   \

@@ -139,6 +139,30 @@ if command -v script >/dev/null 2>&1 &&
 	hasnt "$(printf '\033')\[" "$tmp/tty"
 fi
 
+# Output that cannot be written is a failure that says so, for every way
+# a command prints: a short table, a JSON document, and a listing larger
+# than stdio's buffer (its write fails before the final flush).
+if [ -w /dev/full ]; then
+	big="$tmp/big"
+	mkdir -m 700 "$big"
+	i=0
+	while [ $i -lt 80 ]; do
+		"$MKSNAP" "$big" "$(printf '%032x' $((i + 1)))" --age 60
+		i=$((i + 1))
+	done
+	for args in "list --dir $d" "list --dir $d --json" "show --dir $d $I1" \
+		"show --dir $d $I1 --json" "export --dir $d $I1" \
+		"list --dir $big" "list --dir $big --json"; do
+		set +e
+		# shellcheck disable=SC2086
+		"$S" $args >/dev/full 2>"$tmp/err"
+		got=$?
+		set -e
+		[ "$got" -eq 1 ] || fail "exit $got (want 1): $args >/dev/full"
+		has "write to stdout failed" "$tmp/err"
+	done
+fi
+
 # ---- show ---------------------------------------------------------------------------
 expect 0 "$S" show --dir "$d" $I1
 has "status:  *crashed" "$tmp/out"

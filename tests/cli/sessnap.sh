@@ -62,6 +62,22 @@ DAY=86400
 d="$tmp/store"
 mkdir -m 700 "$d"
 
+# ---- layering ----------------------------------------------------------------
+# The commands include their own headers, <sessnap.h> and, as the one
+# exception, lib/words.h; words.c, compiled into them, includes nothing
+# of the library's internals (see "One set of words" in docs/design.md).
+if [ -n "${TOP_SRCDIR:-}" ] && [ -d "$TOP_SRCDIR/cli" ]; then
+	grep -H '^#include "' "$TOP_SRCDIR"/cli/*.c "$TOP_SRCDIR"/cli/*.h |
+		grep -v '#include "[a-z_-]*\.h"$' |
+		grep -v '#include "\.\./lib/words\.h"$' >"$tmp/inc" || :
+	[ ! -s "$tmp/inc" ] || fail "cli/ reaches into lib/: $(cat "$tmp/inc")"
+	grep -H '^#include "' "$TOP_SRCDIR"/lib/words.[ch] |
+		grep -v '#include "config\.h"$' |
+		grep -v '#include "words\.h"$' >"$tmp/inc" || :
+	[ ! -s "$tmp/inc" ] ||
+		fail "words.c depends on the library: $(cat "$tmp/inc")"
+fi
+
 # ---- usage --------------------------------------------------------------------
 expect 0 "$S" --help
 for c in list show recover discard verify export clean; do

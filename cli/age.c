@@ -1,5 +1,5 @@
 /*
- * age.c - parse "7d"-style ages, and say how long ago something was
+ * age.c - parse "7d"-style ages
  *
  * An age is a whole number and one unit: s (seconds), m (minutes), h
  * (hours), d (days) or w (weeks).  There is deliberately nothing else: no
@@ -83,49 +83,4 @@ int age_parse(int64_t *out_ms, const char *text, const char **errstr)
 	}
 	*out_ms = (int64_t)n * unit;
 	return 0;
-}
-
-void age_span(char *buf, size_t len, int64_t ms)
-{
-	int64_t s = ms / 1000;
-
-	if (s < 60)
-		snprintf(buf, len, "%lld s", (long long)s);
-	else if (s < 3600)
-		snprintf(buf, len, "%lld min", (long long)(s / 60));
-	else if (s < 86400)
-		snprintf(buf, len, "%lld h", (long long)(s / 3600));
-	else if (s < 14 * 86400)
-		snprintf(buf, len, "%lld day%s", (long long)(s / 86400),
-			 s / 86400 == 1 ? "" : "s");
-	else
-		snprintf(buf, len, "%lld weeks", (long long)(s / 604800));
-}
-
-void age_ago(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
-{
-	char span[32];
-
-	if (then_ms <= 0) {
-		snprintf(buf, len, "unknown");
-		return;
-	}
-	/*
-	 * Compare without adding to now_ms: a clock near INT64_MAX (or a
-	 * negative one) must not overflow.  Here then_ms > 0, so
-	 * now_ms - then_ms cannot overflow once now_ms >= then_ms.
-	 */
-	if (now_ms < then_ms) {
-		if (now_ms < 0 || then_ms - now_ms > 60 * SEC_MS)
-			snprintf(buf, len, "in the future");
-		else
-			snprintf(buf, len, "just now");
-		return;
-	}
-	if (now_ms - then_ms < 5 * SEC_MS) {
-		snprintf(buf, len, "just now");
-		return;
-	}
-	age_span(span, sizeof(span), now_ms - then_ms);
-	snprintf(buf, len, "%s ago", span);
 }

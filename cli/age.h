@@ -1,8 +1,10 @@
 /*
  * age.h - durations written like "90s", "15m", "12h", "7d", "2w"
  *
- * The cleaning commands take ages on their command line and show ages in
- * their output; this module parses the one and formats the other.
+ * The cleaning commands take ages on their command line; this module
+ * parses them.  Ages are shown with the library's own words
+ * (sessnap__age_format() in lib/words.h), so that the commands and the
+ * recovery prompt say "5 minutes ago" alike.
  */
 #ifndef SESSNAP_CLI_AGE_H
 #define SESSNAP_CLI_AGE_H
@@ -19,15 +21,5 @@
  * what is wrong ("missing unit", "too large", ...).
  */
 int age_parse(int64_t *out_ms, const char *text, const char **errstr);
-
-/*
- * Format how long ago `then_ms` was, seen from `now_ms`: "just now",
- * "42 s ago", "3 min ago", "5 h ago", "2 days ago", "3 weeks ago";
- * "in the future" for a time after now, "unknown" for 0.
- */
-void age_ago(char *buf, size_t len, int64_t now_ms, int64_t then_ms);
-
-/* Format a duration without "ago": "42 s", "3 min", "2 days". */
-void age_span(char *buf, size_t len, int64_t ms);
 
 #endif /* SESSNAP_CLI_AGE_H */

@@ -25,7 +25,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +40,7 @@
 
 struct run {
 	const char *prog;
-	bool json, verbose;
+	bool json, verbose, all_apps;
 	sessnap_clean_policy pol;
 	/* Totals over every store.  `failed` counts every failure, the
 	 * stores that could not be opened or listed included; those are
@@ -145,14 +144,15 @@ static void on_event(const sessnap_clean_event *ev, void *payload)
 		return;
 	}
 	if (ev->action <= SESSNAP_CLEAN_REMOVE_LOCK) {
-		human_size(size, sizeof(size), ev->bytes);
+		sessnap__size_format(size, sizeof(size), ev->bytes);
 		if (ev->age_ms >= 0)
-			age_span(age, sizeof(age), ev->age_ms);
-		printf("%s %s (%s, %s file%s%s%s, %s)\n",
+			sessnap__age_format(age, sizeof(age), r->now,
+					    r->now - ev->age_ms);
+		printf("%s %s (%s, %s file%s%s, %s)\n",
 		       ev->dry_run ? "would remove" : "removed", ev->name,
 		       action_words(ev->action), file_name(ev->file),
-		       ev->age_ms >= 0 ? ", " : "", ev->age_ms >= 0 ? age : "",
-		       ev->age_ms >= 0 ? " old" : "", size);
+		       ev->age_ms >= 0 ? ", written " : "",
+		       ev->age_ms >= 0 ? age : "", size);
 		return;
 	}
 	/* Kept files are listed with -v; the ones a person must look at
@@ -386,15 +386,102 @@ static int parse_age(int64_t *out, const char *prog, const char *opt,
 	if (age_parse(out, arg, &e) < 0)
 		return usage_error(prog, "%s '%s': %s; expected %s", opt, arg,
 				   e, AGE_EXPECTED);
-	return EXIT_OK;
+	return CMD_CONTINUE;
 }
 
 enum { OPT_OLDER = 256, OPT_CRASHED, OPT_TMP, OPT_CORRUPT, OPT_JSON };
 
+static int parse_keep(struct run *r, const char *arg)
+{
+	const char *e = NULL;
+
+	r->pol.keep =
+	    (unsigned int)strtonum(arg, 0, SESSNAP_CLEAN_KEEP_MAX, &e);
+	if (e != NULL)
+		return usage_error(r->prog,
+				   "--keep '%s': %s; expected a whole number "
+				   "from 0 to %u",
+				   arg, e, SESSNAP_CLEAN_KEEP_MAX);
+	return CMD_CONTINUE;
+}
+
+/* The cleaner's own options, for cmd_parse(). */
+static int clean_option(int c, const char *arg, void *payload)
+{
+	struct run *r = payload;
+
+	switch (c) {
+	case 'A':
+		r->all_apps = true;
+		break;
+	case OPT_OLDER:
+		return parse_age(&r->pol.completed_age_ms, r->prog,
+				 "--older-than", arg);
+	case OPT_CRASHED:
+		return parse_age(&r->pol.crashed_age_ms, r->prog,
+				 "--crashed-older-than", arg);
+	case OPT_TMP:
+		return parse_age(&r->pol.temp_age_ms, r->prog,
+				 "--tmp-older-than", arg);
+	case 'k':
+		return parse_keep(r, arg);
+	case OPT_CORRUPT:
+		r->pol.flags |= SESSNAP_CLEAN_INCLUDE_CORRUPT;
+		break;
+	case 'n':
+		r->pol.flags |= SESSNAP_CLEAN_DRY_RUN;
+		break;
+	case OPT_JSON:
+		r->json = true;
+		break;
+	case 'v':
+		r->verbose = true;
+		break;
+	default: /* 'V' */
+		printf("%s (sessnap) %s\n", r->prog, SESSNAP_VERSION_STRING);
+		return EXIT_OK;
+	}
+	return CMD_CONTINUE;
+}
+
+static void print_totals_json(const struct run *r)
+{
+	printf("%s],\n \"sessions_removed\": %llu, \"temp_removed\": "
+	       "%llu, \"locks_removed\": %llu, \"files_removed\": "
+	       "%llu, \"bytes_freed\": %llu, \"failed\": %llu}\n",
+	       r->first_store ? "" : "\n ", (unsigned long long)r->sessions,
+	       (unsigned long long)r->temps, (unsigned long long)r->locks,
+	       (unsigned long long)r->files, (unsigned long long)r->bytes,
+	       (unsigned long long)r->failed);
+}
+
+static void print_totals(const struct run *r)
+{
+	bool dry = (r->pol.flags & SESSNAP_CLEAN_DRY_RUN) != 0;
+	uint64_t removals = r->failed - r->stores_failed;
+	char size[16];
+
+	/* Nothing but stores that could not be opened: their errors are
+	 * the whole output. */
+	if (r->stores_cleaned == 0 && r->stores_failed > 0)
+		return;
+	sessnap__size_format(size, sizeof(size), r->bytes);
+	printf("%s %llu session%s, %llu temporary file%s, %llu lock "
+	       "file%s: %llu file%s, %s %s\n",
+	       dry ? "would remove" : "removed",
+	       (unsigned long long)r->sessions, r->sessions == 1 ? "" : "s",
+	       (unsigned long long)r->temps, r->temps == 1 ? "" : "s",
+	       (unsigned long long)r->locks, r->locks == 1 ? "" : "s",
+	       (unsigned long long)r->files, r->files == 1 ? "" : "s", size,
+	       dry ? "would be freed" : "freed");
+	if (removals)
+		fprintf(stderr, "%s: %llu removal%s failed\n", r->prog,
+			(unsigned long long)removals, removals == 1 ? "" : "s");
+}
+
 int cmd_clean(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-		STORE_OPTIONS,
 		{ "all-apps", no_argument, NULL, 'A' },
 		{ "older-than", required_argument, NULL, OPT_OLDER },
 		{ "crashed-older-than", required_argument, NULL, OPT_CRASHED },
@@ -404,97 +491,34 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct cmd_spec spec = { .shortopts = "Ak:nvV",
+					      .longopts = opts,
+					      .operands = CMD_NO_OPERANDS,
+					      .usage = usage,
+					      .option = clean_option };
 	struct run r;
 	sessnap_store *store = NULL;
-	const char *dir = NULL, *app = NULL, *e = NULL;
-	bool all = false;
-	int c, rc;
+	struct cmd_args a;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.pol = (sessnap_clean_policy)SESSNAP_CLEAN_POLICY_INIT;
 	r.prog = prog;
 	r.first_store = true;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:Ak:nvhV", opts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'A':
-			all = true;
-			break;
-		case OPT_OLDER:
-			if ((rc = parse_age(&r.pol.completed_age_ms, prog,
-					    "--older-than", optarg)))
-				return rc;
-			break;
-		case OPT_CRASHED:
-			if ((rc = parse_age(&r.pol.crashed_age_ms, prog,
-					    "--crashed-older-than", optarg)))
-				return rc;
-			break;
-		case OPT_TMP:
-			if ((rc = parse_age(&r.pol.temp_age_ms, prog,
-					    "--tmp-older-than", optarg)))
-				return rc;
-			break;
-		case 'k':
-			r.pol.keep = (unsigned int)strtonum(
-			    optarg, 0, SESSNAP_CLEAN_KEEP_MAX, &e);
-			if (e != NULL)
-				return usage_error(
-				    prog,
-				    "--keep '%s': %s; expected a whole "
-				    "number from 0 to %u",
-				    optarg, e, SESSNAP_CLEAN_KEEP_MAX);
-			break;
-		case OPT_CORRUPT:
-			r.pol.flags |= SESSNAP_CLEAN_INCLUDE_CORRUPT;
-			break;
-		case 'n':
-			r.pol.flags |= SESSNAP_CLEAN_DRY_RUN;
-			break;
-		case OPT_JSON:
-			r.json = true;
-			break;
-		case 'v':
-			r.verbose = true;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case 'V':
-			printf("%s (sessnap) %s\n", prog,
-			       SESSNAP_VERSION_STRING);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(prog, "unexpected argument '%s'",
-				   argv[optind]);
-	if ((dir != NULL) + (app != NULL) + all != 1)
+	r.now = now_ms();
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, &r)) != CMD_CONTINUE)
+		return rc;
+	if ((a.dir != NULL) + (a.app != NULL) + r.all_apps != 1)
 		return usage_error(prog, "give exactly one of --dir DIR, "
 					 "--app APP or --all-apps");
 
 	/* A single store is opened first: a bad name is a usage error
 	 * before anything is printed. */
-	if (!all) {
-		rc = open_one(&store, &r, dir, app, app != NULL);
+	if (!r.all_apps) {
+		rc = open_one(&store, &r, a.dir, a.app, a.app != NULL);
 		if (rc == EXIT_USAGE)
 			return rc;
 	}
@@ -502,51 +526,20 @@ int cmd_clean(int argc, char **argv, const char *prog)
 		printf("{\"version\": 1, \"dry_run\": %s, \"stores\": [",
 		       (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "true" :
 							       "false");
-	if (all)
+	if (r.all_apps)
 		clean_all(&r);
 	else if (store != NULL)
 		clean_store(&r, store);
 	else if (rc != EXIT_OK)
-		json_store_failed(&r, dir ? dir : app);
+		json_store_failed(&r, a.dir ? a.dir : a.app);
 	else if (r.verbose && !r.json)
-		printf("no store for %s: nothing to clean\n", app);
+		printf("no store for %s: nothing to clean\n", a.app);
 
-	if (r.json) {
-		printf("%s],\n \"sessions_removed\": %llu, \"temp_removed\": "
-		       "%llu, \"locks_removed\": %llu, \"files_removed\": "
-		       "%llu, \"bytes_freed\": %llu, \"failed\": %llu}\n",
-		       r.first_store ? "" : "\n ",
-		       (unsigned long long)r.sessions,
-		       (unsigned long long)r.temps, (unsigned long long)r.locks,
-		       (unsigned long long)r.files, (unsigned long long)r.bytes,
-		       (unsigned long long)r.failed);
-	} else if (r.stores_cleaned > 0 || r.stores_failed == 0) {
-		/* Nothing but stores that could not be opened: their errors
-		 * are the whole output. */
-		uint64_t removals = r.failed - r.stores_failed;
-		char size[16];
-
-		human_size(size, sizeof(size), r.bytes);
-		printf(
-		    "%s %llu session%s, %llu temporary file%s, %llu lock "
-		    "file%s: %llu file%s, %s %s\n",
-		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would remove" :
-							    "removed",
-		    (unsigned long long)r.sessions, r.sessions == 1 ? "" : "s",
-		    (unsigned long long)r.temps, r.temps == 1 ? "" : "s",
-		    (unsigned long long)r.locks, r.locks == 1 ? "" : "s",
-		    (unsigned long long)r.files, r.files == 1 ? "" : "s", size,
-		    (r.pol.flags & SESSNAP_CLEAN_DRY_RUN) ? "would be freed" :
-							    "freed");
-		if (removals)
-			fprintf(stderr, "%s: %llu removal%s failed\n", prog,
-				(unsigned long long)removals,
-				removals == 1 ? "" : "s");
-	}
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, "%s: write to stdout failed: %s\n", prog,
-			strerror(errno));
+	if (r.json)
+		print_totals_json(&r);
+	else
+		print_totals(&r);
+	if (flush_stdout(prog) != EXIT_OK)
 		return EXIT_FAIL;
-	}
 	return r.failed ? EXIT_FAIL : EXIT_OK;
 }

@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "commands.h"
@@ -25,45 +24,22 @@ static void usage(FILE *f, const char *prog)
 
 int cmd_discard(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = { STORE_OPTIONS,
-					      { "help", no_argument, NULL,
-						'h' },
-					      { NULL, 0, NULL, 0 } };
-	const char *dir = NULL, *app = NULL;
+	static const struct cmd_spec spec = { .shortopts = "",
+					      .operands = CMD_IDS,
+					      .usage = usage };
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
 	sessnap_info info;
-	int c, rc, status = EXIT_OK;
+	struct cmd_args a;
+	int i, rc, status = EXIT_OK;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		return usage_error(prog, "give at least one session ID");
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_NOTHREAD, false);
-	if (rc != EXIT_OK)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
-	for (; optind < argc; optind++) {
+	if ((rc = cmd_open(&store, &a, SESSNAP_STORE_NOTHREAD)) != EXIT_OK)
+		return rc;
+	for (i = 0; i < a.argc; i++) {
 		if (find_session(&info, label, sizeof(label), prog, store,
-				 argv[optind]) != EXIT_OK) {
+				 a.argv[i]) != EXIT_OK) {
 			status = EXIT_FAIL;
 			continue;
 		}
@@ -75,7 +51,7 @@ int cmd_discard(int argc, char **argv, const char *prog)
 		printf("discarded %s\n", info.id);
 	}
 	sessnap_store_close(store);
-	if (fflush(stdout) != 0)
+	if (flush_stdout(prog) != EXIT_OK)
 		return EXIT_FAIL;
 	return status;
 }

@@ -8,10 +8,7 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <json-c/json.h>
 
@@ -32,74 +29,30 @@ static void usage(FILE *f, const char *prog)
 int cmd_export(int argc, char **argv, const char *prog)
 {
 	static const struct option opts[] = {
-		STORE_OPTIONS,
-		READ_BOUND_OPTION,
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL, *app = NULL, *output = NULL, *text;
-	char label[SESSNAP_LABEL_MAX + 1], *buf = NULL;
+	static const struct cmd_spec spec = { .shortopts = "o:",
+					      .longopts = opts,
+					      .read_bound = true,
+					      .operands = CMD_ONE_ID,
+					      .usage = usage,
+					      .option = output_option };
+	const char *output = NULL;
+	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
-	sessnap_load_info li;
 	sessnap_info info;
 	json_object *state = NULL;
-	int c, rc, lr;
+	struct cmd_args a;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'B':
-			if (set_read_bound(prog, optarg) != EXIT_OK)
-				return EXIT_USAGE;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error(prog, "give exactly one session ID");
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
+	rc = cmd_parse(&a, &spec, argc, argv, prog, &output);
+	if (rc != CMD_CONTINUE)
+		return rc;
+	rc = open_session(&store, &info, label, sizeof(label), &a);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = find_session(&info, label, sizeof(label), prog, store,
-			  argv[optind]);
-	if (rc != EXIT_OK)
-		goto out;
-	if ((lr = sessnap_load(&state, &li, store, info.id)) < 0) {
-		lib_error(prog, lr, "cannot load session %s", info.id);
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	if (li.notice[0] != '\0')
-		fprintf(stderr, "%s: note: %s\n", prog, li.notice);
-	text = json_object_to_json_string_ext(
-	    state, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (asprintf(&buf, "%s\n", text) < 0) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	rc = write_output(prog, output, buf);
-out:
-	free(buf);
+	if ((rc = load_state(&state, prog, store, info.id)) == EXIT_OK)
+		rc = write_json(prog, output, state, JSON_ONE_LINE);
 	json_object_put(state);
 	sessnap_store_close(store);
 	return rc;

@@ -1,20 +1,18 @@
 /*
  * cmd_list.c - "sessnap list": the sessions of a store, newest first
  *
- * A table for people (aligned columns, "3 min ago", the status in colour
+ * A table for people (aligned columns, "3 minutes ago", the status in colour
  * on a terminal) or, with --json, the stable document described in
  * sessnap(1).  Completed sessions are listed only with --all: what people
  * usually want to see is what is running and what can be recovered.
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
-#include "age.h"
 #include "commands.h"
 #include "common.h"
 
@@ -45,98 +43,58 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 
 		if (!all && in->status == SESSNAP_STATUS_COMPLETED)
 			continue;
-		age_ago(ago, sizeof(ago), now, in->saved_ms);
-		human_size(size, sizeof(size), in->file_bytes);
+		sessnap__age_format(ago, sizeof(ago), now, in->saved_ms);
+		sessnap__size_format(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
 		note = info_note(in);
-		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n",
-		       in->id, status_color(in->status, color),
+		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n", in->id,
+		       status_color(in->status, color),
 		       sessnap_status_name(in->status), color_reset(color), ago,
 		       (unsigned long long)in->seq, size, label[0] ? "  " : "",
 		       label, note[0] ? "  (" : "", note, note[0] ? ")" : "");
 	}
 }
 
+static int print_json(const struct listing *l, bool all)
+{
+	json_object *arr = json_object_new_array(), *doc;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < l->n; i++)
+		if (all || l->infos[i].status != SESSNAP_STATUS_COMPLETED)
+			json_object_array_add(arr, info_json(&l->infos[i]));
+	doc = listing_json(l, arr);
+	rc = write_json(l->prog, NULL, doc, JSON_FOR_PEOPLE);
+	json_object_put(doc);
+	return rc;
+}
+
 int cmd_list(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		STORE_OPTIONS,
-		READ_BOUND_OPTION,
-		{ "all", no_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *dir = NULL, *app = NULL;
-	bool all = false, json = false;
-	sessnap_store *store = NULL;
-	sessnap_info *infos = NULL;
-	size_t n = 0, i;
-	int c, rc;
+	int all = 0, json = 0;
+	const struct option opts[] = { { "all", no_argument, &all, 1 },
+				       { "json", no_argument, &json, 1 },
+				       { NULL, 0, NULL, 0 } };
+	const struct cmd_spec spec = { .shortopts = "",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_NO_OPERANDS,
+				       .usage = usage };
+	struct cmd_args a;
+	struct listing l;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'B':
-			if (set_read_bound(prog, optarg) != EXIT_OK)
-				return EXIT_USAGE;
-			break;
-		case 'l':
-			all = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(prog, "unexpected argument '%s'",
-				   argv[optind]);
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
-	if (rc != EXIT_OK)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
-	if (scan_store(&infos, &n, prog, store) != EXIT_OK) {
-		sessnap_store_close(store);
-		return EXIT_FAIL;
-	}
+	if ((rc = listing_open(&l, &a)) != EXIT_OK)
+		return rc;
 	if (json) {
-		json_object *doc = json_object_new_object();
-		json_object *arr = json_object_new_array();
-
-		json_object_object_add(doc, "version", json_object_new_int(1));
-		json_object_object_add(
-		    doc, "store",
-		    json_object_new_string(sessnap_store_path(store)));
-		for (i = 0; i < n; i++)
-			if (all || infos[i].status != SESSNAP_STATUS_COMPLETED)
-				json_object_array_add(arr,
-						      info_json(&infos[i]));
-		json_object_object_add(doc, "sessions", arr);
-		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_SPACED |
-					    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(doc);
+		rc = print_json(&l, all);
 	} else {
-		print_table(infos, n, all);
+		print_table(l.infos, l.n, all);
+		rc = flush_stdout(prog);
 	}
-	sessnap_scan_free(infos, n);
-	sessnap_store_close(store);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	listing_close(&l);
+	return rc;
 }

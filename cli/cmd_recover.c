@@ -14,10 +14,7 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <json-c/json.h>
 
@@ -29,8 +26,7 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s (--dir DIR | --app APP) [-o FILE] [--assume-tty]\n"
 		"Ask which crashed session to restore and print its state "
-		"(the snapshot is kept).\n\n" STORE_HELP
-		    READ_BOUND_HELP
+		"(the snapshot is kept).\n\n" STORE_HELP READ_BOUND_HELP
 		"  -o, --output FILE write the state to FILE instead of "
 		"stdout\n"
 		"      --assume-tty  ask even when stdin is not a terminal\n"
@@ -40,60 +36,33 @@ static void usage(FILE *f, const char *prog)
 
 int cmd_recover(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		STORE_OPTIONS,
-		READ_BOUND_OPTION,
+	int assume_tty = 0;
+	const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
-		{ "assume-tty", no_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "assume-tty", no_argument, &assume_tty, 1 },
 		{ NULL, 0, NULL, 0 }
 	};
+	const struct cmd_spec spec = { .shortopts = "o:",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_NO_OPERANDS,
+				       .usage = usage,
+				       .option = output_option };
 	sessnap_prompt_options po = SESSNAP_PROMPT_OPTIONS_INIT;
-	const char *dir = NULL, *app = NULL, *output = NULL;
-	char id[SESSNAP_ID_LEN + 1], *buf = NULL;
+	const char *output = NULL;
+	char id[SESSNAP_ID_LEN + 1];
 	sessnap_prompt_answer answer = SESSNAP_PROMPT_NOTHING;
 	sessnap_store *store = NULL;
-	sessnap_load_info li;
 	json_object *state = NULL;
-	int c, rc;
+	struct cmd_args a;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'B':
-			if (set_read_bound(prog, optarg) != EXIT_OK)
-				return EXIT_USAGE;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 't':
-			po.assume_tty = 1;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(prog, "unexpected argument '%s'",
-				   argv[optind]);
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_NOTHREAD, false);
-	if (rc != EXIT_OK)
+	rc = cmd_parse(&a, &spec, argc, argv, prog, &output);
+	if (rc != CMD_CONTINUE)
 		return rc;
+	if ((rc = cmd_open(&store, &a, SESSNAP_STORE_NOTHREAD)) != EXIT_OK)
+		return rc;
+	po.assume_tty = assume_tty;
 	po.in = stdin;
 	po.out = stderr;
 	if ((rc = sessnap_recovery_prompt(id, &answer, store, &po)) < 0) {
@@ -101,34 +70,18 @@ int cmd_recover(int argc, char **argv, const char *prog)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (answer != SESSNAP_PROMPT_RESTORE) {
-		rc = EXIT_OK;
+	rc = EXIT_OK;
+	if (answer != SESSNAP_PROMPT_RESTORE)
 		goto out;
-	}
-	if ((rc = sessnap_load(&state, &li, store, id)) < 0) {
-		lib_error(prog, rc, "cannot load session %s", id);
-		rc = EXIT_FAIL;
+	if ((rc = load_state(&state, prog, store, id)) != EXIT_OK)
 		goto out;
-	}
-	if (li.notice[0] != '\0')
-		fprintf(stderr, "%s: note: %s\n", prog, li.notice);
-	if (asprintf(&buf, "%s\n",
-		     json_object_to_json_string_ext(
-			 state, JSON_C_TO_STRING_PRETTY |
-				    JSON_C_TO_STRING_SPACED |
-				    JSON_C_TO_STRING_NOSLASHESCAPE)) < 0) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	rc = write_output(prog, output, buf);
+	rc = write_json(prog, output, state, JSON_FOR_PEOPLE);
 	if (rc == EXIT_OK)
 		fprintf(stderr,
 			"%s: restored session %s; its snapshot is kept (remove "
 			"it with: sessnap discard %s)\n",
 			prog, id, id);
 out:
-	free(buf);
 	json_object_put(state);
 	sessnap_store_close(store);
 	return rc;

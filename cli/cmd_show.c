@@ -10,14 +10,12 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
-#include "age.h"
 #include "commands.h"
 #include "common.h"
 
@@ -42,7 +40,7 @@ static void when(const char *what, int64_t ms, int64_t now)
 
 	if (ms > 0 && localtime_r(&t, &tm) != NULL)
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
-	age_ago(ago, sizeof(ago), now, ms);
+	sessnap__age_format(ago, sizeof(ago), now, ms);
 	printf("%-10s %s (%s)\n", what, date, ago);
 }
 
@@ -64,8 +62,8 @@ static void print_info(const sessnap_info *in)
 	       in->owner.host[0] ? in->owner.host : "an unknown host");
 	printf("%-10s format %u, state schema %u\n",
 	       "version:", in->format_version, in->schema_version);
-	human_size(a, sizeof(a), in->payload_bytes);
-	human_size(b, sizeof(b), in->file_bytes);
+	sessnap__size_format(a, sizeof(a), in->payload_bytes);
+	sessnap__size_format(b, sizeof(b), in->file_bytes);
 	printf("%-10s state %s, file %s\n", "size:", a, b);
 	if (in->flags & (SESSNAP_INFO_NOT_REGULAR | SESSNAP_INFO_UNREADABLE |
 			 SESSNAP_INFO_TOOBIG))
@@ -78,94 +76,42 @@ static void print_info(const sessnap_info *in)
 
 int cmd_show(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		STORE_OPTIONS,
-		READ_BOUND_OPTION,
-		{ "state", no_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *dir = NULL, *app = NULL;
-	bool want_state = false, json = false;
+	int want_state = 0, json = 0;
+	const struct option opts[] = { { "state", no_argument, &want_state, 1 },
+				       { "json", no_argument, &json, 1 },
+				       { NULL, 0, NULL, 0 } };
+	const struct cmd_spec spec = { .shortopts = "",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_ONE_ID,
+				       .usage = usage };
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
-	sessnap_load_info li;
 	sessnap_info info;
 	json_object *state = NULL, *doc;
-	int c, rc;
+	struct cmd_args a;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'B':
-			if (set_read_bound(prog, optarg) != EXIT_OK)
-				return EXIT_USAGE;
-			break;
-		case 's':
-			want_state = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error(prog, "give exactly one session ID");
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
+		return rc;
+	rc = open_session(&store, &info, label, sizeof(label), &a);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = find_session(&info, label, sizeof(label), prog, store,
-			  argv[optind]);
-	if (rc != EXIT_OK)
+	if (want_state && (rc = load_state(&state, prog, store, info.id)) != 0)
 		goto out;
-	if (want_state) {
-		int lr = sessnap_load(&state, &li, store, info.id);
-
-		if (lr < 0) {
-			lib_error(prog, lr, "cannot load session %s", info.id);
-			rc = EXIT_FAIL;
-			goto out;
-		}
-		if (li.notice[0] != '\0')
-			fprintf(stderr, "%s: note: %s\n", prog, li.notice);
-	}
 	if (json) {
 		doc = info_json(&info);
 		if (want_state)
 			json_object_object_add(doc, "state",
 					       json_object_get(state));
-		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_SPACED |
-					    JSON_C_TO_STRING_NOSLASHESCAPE));
+		rc = write_json(prog, NULL, doc, JSON_FOR_PEOPLE);
 		json_object_put(doc);
 	} else if (want_state) {
-		printf("%s\n", json_object_to_json_string_ext(
-				   state, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_SPACED |
-					      JSON_C_TO_STRING_NOSLASHESCAPE));
+		rc = write_json(prog, NULL, state, JSON_FOR_PEOPLE);
 	} else {
 		print_info(&info);
+		rc = flush_stdout(prog);
 	}
-	if (fflush(stdout) != 0)
-		rc = EXIT_FAIL;
 out:
 	json_object_put(state);
 	sessnap_store_close(store);

@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,10 +60,10 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	if (in->flags & SESSNAP_INFO_NOT_REGULAR) {
 		/* Which file: the load's reason, else it is the lock. */
 		snprintf(msg, len, "not a regular file (never removed): %s",
-			 rc < 0		       ? sessnap_last_error() :
+			 rc < 0		      ? sessnap_last_error() :
 			 li.notice[0] != '\0' ? li.notice :
-						 "its lock file is not a "
-						 "regular file");
+						"its lock file is not a "
+						"regular file");
 		return "corrupt";
 	}
 	if (rc == 0) {
@@ -84,127 +83,114 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	return "error";
 }
 
+/* The results of a run, counted as the summary line names them. */
+struct tally {
+	size_t ok, bad, newer, big;
+};
+
+static void count(struct tally *t, const char *res)
+{
+	if (strncmp(res, "ok", 2) == 0)
+		t->ok++;
+	else if (strcmp(res, "newer") == 0)
+		t->newer++;
+	else if (strcmp(res, "too-big") == 0)
+		t->big++;
+	else
+		t->bad++;
+}
+
+static json_object *result_json(const char *id, const char *res,
+				const char *msg)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "result", json_object_new_string(res));
+	json_object_object_add(o, "message",
+			       msg[0] ? json_object_new_string(msg) : NULL);
+	return o;
+}
+
+static void print_result(const char *id, const char *res, const char *msg,
+			 bool color)
+{
+	bool red = color && strncmp(res, "ok", 2) != 0;
+
+	printf("%s%-12s%s  %s%s%s\n", red ? "\033[31m" : "", res,
+	       red ? "\033[0m" : "", id, msg[0] ? "  " : "", msg);
+}
+
+static int print_summary_json(const struct listing *l, json_object *arr,
+			      const struct tally *t)
+{
+	json_object *doc = listing_json(l, arr);
+	int rc;
+
+	json_object_object_add(doc, "ok",
+			       json_object_new_int64((int64_t)t->ok));
+	json_object_object_add(doc, "newer",
+			       json_object_new_int64((int64_t)t->newer));
+	json_object_object_add(doc, "bad",
+			       json_object_new_int64((int64_t)t->bad));
+	json_object_object_add(doc, "too_big",
+			       json_object_new_int64((int64_t)t->big));
+	rc = write_json(l->prog, NULL, doc, JSON_FOR_PEOPLE);
+	json_object_put(doc);
+	return rc;
+}
+
+static int print_summary(const char *prog, const struct tally *t)
+{
+	printf("%zu ok, %zu corrupt or unreadable, %zu newer format", t->ok,
+	       t->bad, t->newer);
+	if (t->big > 0)
+		printf(", %zu too big for the read bound (not checked: "
+		       "try --read-bound SIZE)",
+		       t->big);
+	printf("\n");
+	return flush_stdout(prog);
+}
+
 int cmd_verify(int argc, char **argv, const char *prog)
 {
-	static const struct option opts[] = {
-		STORE_OPTIONS,
-		READ_BOUND_OPTION,
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *dir = NULL, *app = NULL, *res;
-	bool json = false, color;
-	sessnap_store *store = NULL;
-	sessnap_info *infos = NULL;
-	size_t n = 0, i, ok = 0, bad = 0, newer = 0, big = 0;
-	json_object *doc = NULL, *arr = NULL;
+	int json = 0;
+	const struct option opts[] = { { "json", no_argument, &json, 1 },
+				       { NULL, 0, NULL, 0 } };
+	const struct cmd_spec spec = { .shortopts = "",
+				       .longopts = opts,
+				       .read_bound = true,
+				       .operands = CMD_NO_OPERANDS,
+				       .usage = usage };
+	struct tally t = { 0, 0, 0, 0 };
+	json_object *arr = NULL;
+	bool color;
+	struct cmd_args a;
+	struct listing l;
+	const char *res;
 	char msg[1024];
-	int c, rc;
+	size_t i;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dir = optarg;
-			break;
-		case 'a':
-			app = optarg;
-			break;
-		case 'B':
-			if (set_read_bound(prog, optarg) != EXIT_OK)
-				return EXIT_USAGE;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout, prog);
-			return EXIT_OK;
-		case ':':
-			return usage_error(prog, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(prog, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
+		return rc;
+	if ((rc = listing_open(&l, &a)) != EXIT_OK)
+		return rc;
+	color = use_color(stdout);
+	if (json)
+		arr = json_object_new_array();
+	for (i = 0; i < l.n; i++) {
+		res = check_one(&l.infos[i], l.store, msg, sizeof(msg));
+		count(&t, res);
+		if (json)
+			json_object_array_add(
+			    arr, result_json(l.infos[i].id, res, msg));
+		else
+			print_result(l.infos[i].id, res, msg, color);
 	}
-	if (optind < argc)
-		return usage_error(prog, "unexpected argument '%s'",
-				   argv[optind]);
-	rc = open_store(&store, prog, dir, app, SESSNAP_STORE_READONLY, false);
+	rc = json ? print_summary_json(&l, arr, &t) : print_summary(prog, &t);
+	listing_close(&l);
 	if (rc != EXIT_OK)
 		return rc;
-	if (scan_store(&infos, &n, prog, store) != EXIT_OK) {
-		sessnap_store_close(store);
-		return EXIT_FAIL;
-	}
-	color = use_color(stdout);
-	if (json) {
-		doc = json_object_new_object();
-		arr = json_object_new_array();
-	}
-	for (i = 0; i < n; i++) {
-		res = check_one(&infos[i], store, msg, sizeof(msg));
-		if (strncmp(res, "ok", 2) == 0)
-			ok++;
-		else if (strcmp(res, "newer") == 0)
-			newer++;
-		else if (strcmp(res, "too-big") == 0)
-			big++;
-		else
-			bad++;
-		if (json) {
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(
-			    o, "id", json_object_new_string(infos[i].id));
-			json_object_object_add(o, "result",
-					       json_object_new_string(res));
-			json_object_object_add(
-			    o, "message",
-			    msg[0] ? json_object_new_string(msg) : NULL);
-			json_object_array_add(arr, o);
-		} else {
-			bool red = color && strncmp(res, "ok", 2) != 0;
-
-			printf("%s%-12s%s  %s%s%s\n", red ? "\033[31m" : "",
-			       res, red ? "\033[0m" : "", infos[i].id,
-			       msg[0] ? "  " : "", msg);
-		}
-	}
-	if (json) {
-		json_object_object_add(doc, "version", json_object_new_int(1));
-		json_object_object_add(
-		    doc, "store",
-		    json_object_new_string(sessnap_store_path(store)));
-		json_object_object_add(doc, "sessions", arr);
-		json_object_object_add(doc, "ok",
-				       json_object_new_int64((int64_t)ok));
-		json_object_object_add(doc, "newer",
-				       json_object_new_int64((int64_t)newer));
-		json_object_object_add(doc, "bad",
-				       json_object_new_int64((int64_t)bad));
-		json_object_object_add(doc, "too_big",
-				       json_object_new_int64((int64_t)big));
-		printf("%s\n", json_object_to_json_string_ext(
-				   doc, JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_SPACED |
-					    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(doc);
-	} else {
-		printf("%zu ok, %zu corrupt or unreadable, %zu newer format",
-		       ok, bad, newer);
-		if (big > 0)
-			printf(", %zu too big for the read bound (not checked: "
-			       "try --read-bound SIZE)",
-			       big);
-		printf("\n");
-	}
-	sessnap_scan_free(infos, n);
-	sessnap_store_close(store);
-	if (fflush(stdout) != 0)
-		return EXIT_FAIL;
-	return bad ? EXIT_FAIL : EXIT_OK;
+	return t.bad ? EXIT_FAIL : EXIT_OK;
 }

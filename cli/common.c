@@ -5,7 +5,7 @@
  * library.  This module holds what they all need: one way to report a
  * usage error (exit 2) or a failure (exit 1), one way to open the store the
  * user named, and the small formatting rules of the terminal output
- * (colour only on a terminal and never with NO_COLOR, humanized sizes).
+ * (colour only on a terminal and never with NO_COLOR).
  */
 #include "config.h"
 
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <libutil.h>
 
 #include "common.h"
@@ -48,6 +49,20 @@ void lib_error(const char *prog, int code, const char *fmt, ...)
 	fprintf(stderr, ": %s\n", msg[0] ? msg : sessnap_strerror(code));
 }
 
+/*
+ * Whether `app` is a valid application name, by the library's own rule:
+ * sessnap_store_default_dir() refuses exactly the names that opening a
+ * store refuses (SESSNAP_EBADNAME), so the commands keep no copy of it.
+ */
+static bool app_valid(const char *app)
+{
+	char *path = NULL;
+	int rc = sessnap_store_default_dir(&path, app);
+
+	free(path);
+	return rc != SESSNAP_EBADNAME;
+}
+
 /* The application name a bare --dir stands for: its last component. */
 static const char *app_of_dir(char *buf, size_t len, const char *dir)
 {
@@ -61,21 +76,13 @@ static const char *app_of_dir(char *buf, size_t len, const char *dir)
 		buf[--n] = '\0';
 	base = strrchr(buf, '/');
 	base = base ? base + 1 : buf;
-	for (n = 0; base[n] != '\0'; n++)
-		if (!((base[n] >= 'a' && base[n] <= 'z') ||
-		      (base[n] >= 'A' && base[n] <= 'Z') ||
-		      (base[n] >= '0' && base[n] <= '9') || base[n] == '-' ||
-		      base[n] == '_' || base[n] == '.'))
-			return "sessnap";
-	if (n == 0 || n > SESSNAP_APP_MAX || base[0] == '.')
-		return "sessnap";
-	return base;
+	return app_valid(base) ? base : "sessnap";
 }
 
-/* --read-bound, or 0 for the library's default. */
+/* --read-bound, or 0 for the library's default: kept for open_store(). */
 static size_t read_bound;
 
-int set_read_bound(const char *prog, const char *arg)
+static int set_read_bound(const char *prog, const char *arg)
 {
 	uint64_t n;
 
@@ -88,6 +95,116 @@ int set_read_bound(const char *prog, const char *arg)
 				   arg);
 	read_bound = (size_t)n;
 	return EXIT_OK;
+}
+
+/* The options every command takes, in front of its own. */
+static const struct option common_opts[] = {
+	{ "dir", required_argument, NULL, 'd' },
+	{ "app", required_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "read-bound", required_argument, NULL, 'B' },
+};
+#define NCOMMON (sizeof(common_opts) / sizeof(common_opts[0]))
+/* Room for the common options, a command's own and the zero entry. */
+#define MAX_OPTS 32
+
+/*
+ * The long options of a command: the common ones (without --read-bound
+ * when it does not take it), then its own, then the zero entry.
+ */
+static void merge_options(struct option *all, const struct cmd_spec *spec)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < NCOMMON; i++)
+		if (common_opts[i].val != 'B' || spec->read_bound)
+			all[n++] = common_opts[i];
+	for (i = 0; spec->longopts && spec->longopts[i].name; i++)
+		if (n < MAX_OPTS - 1)
+			all[n++] = spec->longopts[i];
+	memset(&all[n], 0, sizeof(all[n]));
+}
+
+static int check_operands(const struct cmd_args *a, enum cmd_operands want)
+{
+	switch (want) {
+	case CMD_NO_OPERANDS:
+		if (a->argc > 0)
+			return usage_error(a->prog, "unexpected argument '%s'",
+					   a->argv[0]);
+		break;
+	case CMD_ONE_ID:
+		if (a->argc != 1)
+			return usage_error(a->prog,
+					   "give exactly one session ID");
+		break;
+	case CMD_IDS:
+		if (a->argc < 1)
+			return usage_error(a->prog,
+					   "give at least one session ID");
+		break;
+	}
+	return CMD_CONTINUE;
+}
+
+int cmd_parse(struct cmd_args *out, const struct cmd_spec *spec, int argc,
+	      char **argv, const char *prog, void *payload)
+{
+	struct option opts[MAX_OPTS];
+	char shortopts[64];
+	int c, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->prog = prog;
+	merge_options(opts, spec);
+	snprintf(shortopts, sizeof(shortopts), ":d:a:h%s", spec->shortopts);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			out->dir = optarg;
+			break;
+		case 'a':
+			out->app = optarg;
+			break;
+		case 'B':
+			if (set_read_bound(prog, optarg) != EXIT_OK)
+				return EXIT_USAGE;
+			break;
+		case 0: /* a flag option: getopt_long has set it */
+			break;
+		case 'h':
+			spec->usage(stdout, prog);
+			return EXIT_OK;
+		case ':':
+			return usage_error(prog, "option '%s' needs a value",
+					   argv[optind - 1]);
+		case '?':
+			return usage_error(prog, "unknown option '%s'",
+					   argv[optind - 1]);
+		default:
+			rc = spec->option ? spec->option(c, optarg, payload) :
+					    EXIT_USAGE;
+			if (rc != CMD_CONTINUE)
+				return rc;
+		}
+	}
+	out->argc = argc - optind;
+	out->argv = argv + optind;
+	return check_operands(out, spec->operands);
+}
+
+int output_option(int c, const char *arg, void *payload)
+{
+	(void)c;
+	*(const char **)payload = arg;
+	return CMD_CONTINUE;
+}
+
+int cmd_open(sessnap_store **out, const struct cmd_args *a, unsigned int flags)
+{
+	return open_store(out, a->prog, a->dir, a->app, flags, false);
 }
 
 int open_store(sessnap_store **out, const char *prog, const char *dir,
@@ -154,18 +271,6 @@ const char *color_reset(bool color)
 	return color ? "\033[0m" : "";
 }
 
-void human_size(char *buf, size_t len, uint64_t bytes)
-{
-	/* Five characters plus the NUL make humanize_number scale:
-	 * "999B", "1.2K", "34M". */
-	char tmp[6];
-
-	if (humanize_number(tmp, sizeof(tmp), (int64_t)bytes, "", HN_AUTOSCALE,
-			    HN_B | HN_DECIMAL | HN_NOSPACE) < 0)
-		snprintf(tmp, sizeof(tmp), "?");
-	strlcpy(buf, tmp, len);
-}
-
 int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -188,12 +293,11 @@ int write_output(const char *prog, const char *path, const char *text)
 	const char *step = "write";
 
 	if (path == NULL || strcmp(path, "-") == 0) {
-		if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
-			fprintf(stderr, "%s: write to stdout failed: %s\n",
-				prog, strerror(errno));
-			return EXIT_FAIL;
-		}
-		return EXIT_OK;
+		/* A short write sets the error indicator that
+		 * flush_stdout() reports. */
+		if (fwrite(text, 1, len, stdout) == len || ferror(stdout))
+			return flush_stdout(prog);
+		return EXIT_FAIL;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
 	    sizeof(tmp)) {
@@ -238,6 +342,36 @@ on_error:
 	fprintf(stderr, "%s: %s of %s failed: %s\n", prog, step, tmp,
 		strerror(errno));
 	return EXIT_FAIL;
+}
+
+int write_json(const char *prog, const char *path, json_object *doc, int flags)
+{
+	char *text = NULL;
+	int rc;
+
+	if (asprintf(&text, "%s\n",
+		     json_object_to_json_string_ext(doc, flags)) < 0) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_FAIL;
+	}
+	rc = write_output(prog, path, text);
+	free(text);
+	return rc;
+}
+
+/*
+ * ferror() as well as fflush(): a printf that filled the buffer may have
+ * failed to write it already, and the fflush at the end then has nothing
+ * left to fail on.
+ */
+int flush_stdout(const char *prog)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: write to stdout failed: %s\n", prog,
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 int scan_store(sessnap_info **out, size_t *out_count, const char *prog,

@@ -10,17 +10,16 @@ CLI_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
 	$(JSONC_CFLAGS) $(BSD_CFLAGS)
 CLI_LDADD = lib/libsessnap.la $(JSONC_LIBS) $(BSD_LIBS)
 
-# sessnap-demo: a note-taking program that survives kill -9 (the quick
-# start's scripts/demo-scenario.sh drives it).
-noinst_PROGRAMS += sessnap-demo
-sessnap_demo_SOURCES = cli/demo.c
-sessnap_demo_CPPFLAGS = $(CLI_CPPFLAGS)
-sessnap_demo_LDADD = $(CLI_LDADD)
-
 # snapshot-clean and sessnap: the cleaner and the session manager.  Both
 # share cmd_clean.c (the cleaner), age.c and common.c.
+#
+# The one exception to "public header only": lib/words.c (the words for
+# an age and a size, which depends on nothing of the library) is compiled
+# into the commands too, and cli/common.h includes lib/words.h by its
+# relative path, so the commands and the recovery prompt print the same
+# words.  lib/ itself is still not on the include path.
 CLI_COMMON_SOURCES = cli/age.c cli/age.h cli/common.c cli/common.h \
-	cli/commands.h cli/cmd_clean.c
+	cli/commands.h cli/cmd_clean.c lib/words.c lib/words.h
 
 bin_PROGRAMS += snapshot-clean
 snapshot_clean_SOURCES = cli/snapshot-clean.c $(CLI_COMMON_SOURCES)

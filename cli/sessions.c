@@ -3,8 +3,10 @@
  *
  * The JSON shape of one session (shared by "list --json" and "show
  * --json", documented in sessnap(1) and kept stable: members are only
- * ever added), and finding a session by a unique id prefix.  Kept apart
- * from common.c so that snapshot-clean links nothing of the scanner.
+ * ever added), finding a session by a unique id prefix, loading its state
+ * with the commands' messages (show, export, recover), and the store's
+ * listing that list and verify print.  Kept apart from common.c so that
+ * snapshot-clean links nothing of the scanner.
  */
 #include "config.h"
 
@@ -15,10 +17,22 @@
 
 #include "common.h"
 
+/* The SESSNAP_INFO_* flags, as members of a session's JSON object. */
+static const struct {
+	const char *name;
+	unsigned int bit;
+} flags[] = {
+	{ "from_prev", SESSNAP_INFO_FROM_PREV },
+	{ "not_regular", SESSNAP_INFO_NOT_REGULAR },
+	{ "unreadable", SESSNAP_INFO_UNREADABLE },
+	{ "too_big", SESSNAP_INFO_TOOBIG },
+};
+
 json_object *info_json(const sessnap_info *in)
 {
 	json_object *o = json_object_new_object();
 	json_object *owner = json_object_new_object();
+	size_t i;
 
 	json_object_object_add(o, "id", json_object_new_string(in->id));
 	json_object_object_add(
@@ -38,18 +52,10 @@ json_object *info_json(const sessnap_info *in)
 			       json_object_new_int64(in->format_version));
 	json_object_object_add(o, "schema_version",
 			       json_object_new_int64(in->schema_version));
-	json_object_object_add(
-	    o, "from_prev",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_FROM_PREV) != 0));
-	json_object_object_add(
-	    o, "not_regular",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_NOT_REGULAR) != 0));
-	json_object_object_add(
-	    o, "unreadable",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_UNREADABLE) != 0));
-	json_object_object_add(
-	    o, "too_big",
-	    json_object_new_boolean((in->flags & SESSNAP_INFO_TOOBIG) != 0));
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		json_object_object_add(
+		    o, flags[i].name,
+		    json_object_new_boolean((in->flags & flags[i].bit) != 0));
 	json_object_object_add(owner, "pid",
 			       json_object_new_int64(in->owner.pid));
 	json_object_object_add(owner, "host",
@@ -103,4 +109,69 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 	out->label = infos[hit].label ? label_buf : NULL;
 	sessnap_scan_free(infos, n);
 	return EXIT_OK;
+}
+
+int open_session(sessnap_store **store, sessnap_info *out, char *label_buf,
+		 size_t label_len, const struct cmd_args *a)
+{
+	int rc = cmd_open(store, a, SESSNAP_STORE_READONLY);
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = find_session(out, label_buf, label_len, a->prog, *store,
+			  a->argv[0]);
+	if (rc != EXIT_OK) {
+		sessnap_store_close(*store);
+		*store = NULL;
+	}
+	return rc;
+}
+
+int load_state(json_object **out, const char *prog, sessnap_store *store,
+	       const char *id)
+{
+	sessnap_load_info li;
+	int rc = sessnap_load(out, &li, store, id);
+
+	if (rc < 0) {
+		lib_error(prog, rc, "cannot load session %s", id);
+		return EXIT_FAIL;
+	}
+	if (li.notice[0] != '\0')
+		fprintf(stderr, "%s: note: %s\n", prog, li.notice);
+	return EXIT_OK;
+}
+
+int listing_open(struct listing *l, const struct cmd_args *a)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->prog = a->prog;
+	if ((rc = cmd_open(&l->store, a, SESSNAP_STORE_READONLY)) != EXIT_OK)
+		return rc;
+	if (scan_store(&l->infos, &l->n, a->prog, l->store) != EXIT_OK) {
+		sessnap_store_close(l->store);
+		l->store = NULL;
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+void listing_close(struct listing *l)
+{
+	sessnap_scan_free(l->infos, l->n);
+	sessnap_store_close(l->store);
+	memset(l, 0, sizeof(*l));
+}
+
+json_object *listing_json(const struct listing *l, json_object *sessions)
+{
+	json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "version", json_object_new_int(1));
+	json_object_object_add(
+	    doc, "store", json_object_new_string(sessnap_store_path(l->store)));
+	json_object_object_add(doc, "sessions", sessions);
+	return doc;
 }

@@ -1,10 +1,20 @@
-## examples/local.mk -- example programs from docs/integration.md.
+## examples/local.mk -- example programs from docs/integration.md, and
+## the demo.
 ##
 ## They are compiled (and run) by "make check", so the documented code
 ## cannot rot; the GLib one only when configure found glib-2.0.
 
 EXAMPLE_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include $(JSONC_CFLAGS)
 EXAMPLE_LDADD = lib/libsessnap.la $(JSONC_LIBS)
+
+# sessnap-demo: a note-taking program that survives kill -9 (the quick
+# start's scripts/demo-scenario.sh drives it).  It is built at the top of
+# the build tree, where scripts/demo.sh and the shell tests find it
+# ($SESSNAP_DEMO); libbsd (overlay) is there for strtonum and strlcpy.
+noinst_PROGRAMS += sessnap-demo
+sessnap_demo_SOURCES = examples/demo.c
+sessnap_demo_CPPFLAGS = $(EXAMPLE_CPPFLAGS) $(BSD_CFLAGS)
+sessnap_demo_LDADD = $(EXAMPLE_LDADD) $(BSD_LIBS)
 
 check_PROGRAMS += examples/poll-loop
 examples_poll_loop_SOURCES = examples/poll-loop.c

@@ -140,9 +140,8 @@ bool sessnap__owner_foreign(const sessnap_owner *owner,
 
 /* ---- Recovery (recover.c) ------------------------------------------------ */
 
-/* "5 minutes ago", "just now", "2 days ago": the age of then_ms at now_ms. */
-void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
-			 int64_t then_ms);
+/* The words for an age and a size (words.c, shared with the CLI). */
+#include "words.h"
 
 /* ---- Format (format.c) ---------------------------------------------------- */
 

@@ -23,6 +23,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
+	lib/words.h \
+	lib/words.c \
 	lib/writer.h \
 	lib/writer.c \
 	lib/text.c

@@ -382,52 +382,13 @@ out:
 
 /* ---- the prompt ---------------------------------------------------------- */
 
-void sessnap__age_format(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
-{
-	static const struct {
-		int64_t secs;
-		const char *unit;
-	} units[] = {
-		{ 86400 * 7, "week" }, { 86400, "day" }, { 3600, "hour" },
-		{ 60, "minute" },      { 1, "second" },
-	};
-	int64_t d = (now_ms - then_ms) / 1000;
-	size_t i;
-
-	if (then_ms <= 0) {
-		strlcpy(buf, "at an unknown time", len);
-		return;
-	}
-	if (d < 10) {
-		/* A little clock skew between hosts reads as "now" too. */
-		strlcpy(buf, "just now", len);
-		return;
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		int64_t n = d / units[i].secs;
-
-		if (n >= 1) {
-			snprintf(buf, len, "%" PRId64 " %s%s ago", n,
-				 units[i].unit, n == 1 ? "" : "s");
-			return;
-		}
-	}
-}
-
-static void size_format(char *buf, size_t len, uint64_t bytes)
-{
-	if (humanize_number(buf, len, (int64_t)bytes, "", HN_AUTOSCALE,
-			    HN_DECIMAL | HN_NOSPACE | HN_B) < 0)
-		snprintf(buf, len, "%" PRIu64 "B", bytes);
-}
-
 static void print_entry(FILE *f, size_t n, const sessnap_info *in,
 			int64_t now_ms, bool detail)
 {
 	char age[64], size[8];
 
 	sessnap__age_format(age, sizeof(age), now_ms, in->saved_ms);
-	size_format(size, sizeof(size), in->file_bytes);
+	sessnap__size_format(size, sizeof(size), in->file_bytes);
 	if (in->label != NULL)
 		fprintf(f, "  %zu) %s\n", n, in->label);
 	else

@@ -1,11 +1,14 @@
 /*
- * check_age.c - the command line's age parser and formatter (cli/age.c)
+ * check_age.c - the command line's age parser (cli/age.c) and the words
+ * for an age and a size (lib/words.c), which the commands share with the
+ * recovery prompt
  *
  * Ages decide what snapshot-clean deletes, so the parser must refuse
  * anything that is not exactly "<whole number><unit>", and never overflow
  * on the way to milliseconds.  The formatter shows ages in listings and
- * must survive any clock, including ones near the ends of int64_t (a fuzz
- * finding: "now + 60 s" overflowed for a clock at INT64_MAX).
+ * at the prompt and must survive any clock, including ones near the ends
+ * of int64_t (a fuzz finding: "now + 60 s" overflowed for a clock at
+ * INT64_MAX).
  */
 #include "config.h"
 
@@ -14,6 +17,7 @@
 
 #include "age.h"
 #include "testutil.h"
+#include "../lib/words.h"
 
 #define S 1000
 #define M (60 * S)
@@ -82,7 +86,7 @@ static void ago(int64_t now, int64_t then, const char *want)
 {
 	char buf[64];
 
-	age_ago(buf, sizeof(buf), now, then);
+	sessnap__age_format(buf, sizeof(buf), now, then);
 	ck_assert_str_eq(buf, want);
 }
 
@@ -90,17 +94,59 @@ START_TEST(test_ago)
 {
 	int64_t now = INT64_C(1800000000000);
 
-	ago(now, 0, "unknown");
+	ago(now, 0, "at an unknown time");
 	ago(now, now, "just now");
 	ago(now, now - 4 * S, "just now");
-	ago(now, now - 42 * S, "42 s ago");
-	ago(now, now - 3 * M, "3 min ago");
-	ago(now, now - 5 * (int64_t)H, "5 h ago");
+	ago(now, now - 9 * S, "just now");
+	ago(now, now - 42 * S, "42 seconds ago");
+	ago(now, now - M, "1 minute ago");
+	ago(now, now - 3 * M, "3 minutes ago");
+	ago(now, now - 5 * (int64_t)H, "5 hours ago");
 	ago(now, now - D, "1 day ago");
 	ago(now, now - 2 * D, "2 days ago");
+	ago(now, now - 15 * D, "2 weeks ago");
 	ago(now, now - 3 * W, "3 weeks ago");
 	ago(now, now + 30 * S, "just now");
+	ago(now, now + M, "just now");
 	ago(now, now + 2 * M, "in the future");
+}
+END_TEST
+
+/* The words are cut to the caller's buffer, never overrun it. */
+START_TEST(test_ago_short_buffer)
+{
+	char buf[6];
+
+	memset(buf, 'x', sizeof(buf));
+	sessnap__age_format(buf, sizeof(buf), 100 * S, 100 * S - 42 * S);
+	ck_assert_str_eq(buf, "42 se");
+}
+END_TEST
+
+static void size(uint64_t bytes, size_t len, const char *want)
+{
+	char buf[16];
+
+	memset(buf, 'x', sizeof(buf));
+	sessnap__size_format(buf, len, bytes);
+	ck_assert_str_eq(buf, want);
+}
+
+/*
+ * One scale whatever the buffer: the prompt passed 8 bytes and printed
+ * "16384B" where the commands printed "16K".
+ */
+START_TEST(test_size)
+{
+	size(0, 16, "0B");
+	size(999, 16, "999B");
+	size(1200, 16, "1200B");
+	size(16384, 8, "16K");
+	size(16384, 16, "16K");
+	size(12 * 1024 + 300, 16, "12K");
+	size(34 * 1024 * 1024, 16, "34M");
+	size(UINT64_MAX, 16, "?");
+	size(16384, 3, "16");
 }
 END_TEST
 
@@ -123,6 +169,7 @@ static Suite *age_suite(void)
 	tc = tcase_create("core");
 	tcase_add_test(tc, test_units);
 	tcase_add_test(tc, test_ago);
+	tcase_add_test(tc, test_size);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_refusals);
@@ -130,6 +177,7 @@ static Suite *age_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("edge");
 	tcase_add_test(tc, test_ago_extreme_clocks);
+	tcase_add_test(tc, test_ago_short_buffer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -119,7 +119,8 @@ tests_check_api_LDADD = tests/libtestutil.la lib/libsessnap.la \
 	$(JSONC_LIBS) $(CHECK_LIBS)
 
 # The command line's age parser (cli/age.c), tested on its own.
-tests_check_age_SOURCES = tests/check_age.c cli/age.c cli/age.h
+tests_check_age_SOURCES = tests/check_age.c cli/age.c cli/age.h \
+	lib/words.c lib/words.h
 tests_check_age_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-I$(top_srcdir)/tests $(BSD_CFLAGS) $(CHECK_CFLAGS)
 tests_check_age_LDADD = tests/libtestutil.la $(BSD_LIBS) $(CHECK_LIBS)

@@ -39,6 +39,9 @@ grep -Eq '^    \| +session: [0-9a-f]{32} \(restored' "$after" ||
 	fail "the second start did not restore the session"
 grep -q 'restored 3 notes' "$after" ||
 	fail "the demo did not say it restored 3 notes"
+# In the prompt's words ("just now", "42 seconds ago"), not "42s ago".
+grep -Eq 'restored 3 notes of "[^"]*" \(saved (just now|[0-9]+ seconds? ago)\)' \
+	"$after" || fail "the demo did not say when the notes were saved"
 for note in "buy milk" "call the plumber about the kitchen sink" \
 	"the crash-recovery chapter: start with kill -9"; do
 	# Typed only before the kill: here it can only come from recovery.

@@ -62,6 +62,22 @@ DAY=86400
 d="$tmp/store"
 mkdir -m 700 "$d"
 
+# ---- layering ----------------------------------------------------------------
+# The commands include their own headers, <sessnap.h> and, as the one
+# exception, lib/words.h; words.c, compiled into them, includes nothing
+# of the library's internals (see "One set of words" in docs/design.md).
+if [ -n "${TOP_SRCDIR:-}" ] && [ -d "$TOP_SRCDIR/cli" ]; then
+	grep -H '^#include "' "$TOP_SRCDIR"/cli/*.c "$TOP_SRCDIR"/cli/*.h |
+		grep -v '#include "[a-z_-]*\.h"$' |
+		grep -v '#include "\.\./lib/words\.h"$' >"$tmp/inc" || :
+	[ ! -s "$tmp/inc" ] || fail "cli/ reaches into lib/: $(cat "$tmp/inc")"
+	grep -H '^#include "' "$TOP_SRCDIR"/lib/words.[ch] |
+		grep -v '#include "config\.h"$' |
+		grep -v '#include "words\.h"$' >"$tmp/inc" || :
+	[ ! -s "$tmp/inc" ] ||
+		fail "words.c depends on the library: $(cat "$tmp/inc")"
+fi
+
 # ---- usage --------------------------------------------------------------------
 expect 0 "$S" --help
 for c in list show recover discard verify export clean; do
@@ -105,7 +121,7 @@ done
 expect 0 "$S" list --dir "$d"
 has "^ID  *STATUS  *SAVED" "$tmp/out"
 has "$I1  crashed " "$tmp/out"
-has "3 min ago" "$tmp/out"
+has "3 minutes ago" "$tmp/out"
 has "notes.txt" "$tmp/out"
 has "$I3  running " "$tmp/out"
 has "$I4  newer " "$tmp/out"
@@ -137,6 +153,30 @@ if command -v script >/dev/null 2>&1 &&
 	NO_COLOR=1 script -qec "$S list --dir $d" /dev/null >"$tmp/tty" \
 		</dev/null
 	hasnt "$(printf '\033')\[" "$tmp/tty"
+fi
+
+# Output that cannot be written is a failure that says so, for every way
+# a command prints: a short table, a JSON document, and a listing larger
+# than stdio's buffer (its write fails before the final flush).
+if [ -w /dev/full ]; then
+	big="$tmp/big"
+	mkdir -m 700 "$big"
+	i=0
+	while [ $i -lt 80 ]; do
+		"$MKSNAP" "$big" "$(printf '%032x' $((i + 1)))" --age 60
+		i=$((i + 1))
+	done
+	for args in "list --dir $d" "list --dir $d --json" "show --dir $d $I1" \
+		"show --dir $d $I1 --json" "export --dir $d $I1" \
+		"list --dir $big" "list --dir $big --json"; do
+		set +e
+		# shellcheck disable=SC2086
+		"$S" $args >/dev/full 2>"$tmp/err"
+		got=$?
+		set -e
+		[ "$got" -eq 1 ] || fail "exit $got (want 1): $args >/dev/full"
+		has "write to stdout failed" "$tmp/err"
+	done
 fi
 
 # ---- show ---------------------------------------------------------------------------

@@ -98,6 +98,7 @@ absent "$d/$I1.lock"
 present "$d/$I2.snap"
 present "$d/$I3.snap"
 has "removed $I1.snap (completed session" "$tmp/out"
+has "removed $I1.snap (completed session, snapshot file, written 1 week ago, " "$tmp/out"
 has "removed 1 session" "$tmp/out"
 has "freed" "$tmp/out"
 

@@ -467,22 +467,35 @@ static int state_new(struct demo *d)
 	return state_label(d);
 }
 
+/*
+ * " (saved 5 minutes ago)": the words the recovery prompt uses just
+ * above, so that the two lines agree.
+ */
 static void print_age(int64_t saved_ms)
 {
-	time_t now = time(NULL);
-	long long s;
+	long long s = (long long)time(NULL) - saved_ms / 1000, n;
+	const char *unit;
 
 	if (saved_ms <= 0)
 		return;
-	s = (long long)now - saved_ms / 1000;
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		printf(" (saved %llds ago)", s);
-	else if (s < 7200)
-		printf(" (saved %lld min ago)", s / 60);
-	else
-		printf(" (saved %lld h ago)", s / 3600);
+	if (s < 10) {
+		printf(" (saved just now)");
+		return;
+	}
+	if (s < 60) {
+		n = s;
+		unit = "second";
+	} else if (s < 3600) {
+		n = s / 60;
+		unit = "minute";
+	} else if (s < 86400) {
+		n = s / 3600;
+		unit = "hour";
+	} else {
+		n = s / 86400;
+		unit = "day";
+	}
+	printf(" (saved %lld %s%s ago)", n, unit, n == 1 ? "" : "s");
 }
 
 /*
@@ -581,7 +594,18 @@ static int teardown(struct demo *d, int ret)
 	return ret;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+struct demo_args {
+	const char *dir;
+	unsigned int interval_ms;
+	unsigned int end_flags;
+};
+
+/*
+ * Parse the command line.  Returns -1 to go on, or the exit status to
+ * stop with (0 after --help, 2 after a usage error).
+ */
+static int parse_args(struct demo_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, 'd' },
@@ -590,22 +614,20 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
-	struct demo d;
 	const char *err = NULL;
-	unsigned int end_flags = 0;
-	long long interval = DEFAULT_INTERVAL_MS;
-	int c, rc, ret = EXIT_FAILURE;
+	int c;
 
-	memset(&d, 0, sizeof(d));
-	strlcpy(d.label, DEFAULT_LABEL, sizeof(d.label));
+	a->dir = NULL;
+	a->interval_ms = DEFAULT_INTERVAL_MS;
+	a->end_flags = 0;
 	while ((c = getopt_long(argc, argv, "d:i:kh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			opts.dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'i':
-			interval = strtonum(optarg, 1, 3600000, &err);
+			a->interval_ms =
+			    (unsigned int)strtonum(optarg, 1, 3600000, &err);
 			if (err != NULL) {
 				fprintf(stderr,
 					"sessnap-demo: --interval %s: %s "
@@ -615,7 +637,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'k':
-			end_flags |= SESSNAP_SESSION_KEEP;
+			a->end_flags |= SESSNAP_SESSION_KEEP;
 			break;
 		case 'h':
 			usage(stdout);
@@ -631,6 +653,43 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/*
+ * End the session cleanly, from the main loop and never from the signal
+ * handler.  Returns `ret`, or EXIT_FAILURE when the end failed: then the
+ * snapshot stays on disk and is offered at the next start.
+ */
+static int end_session(struct demo *d, unsigned int end_flags, int ret)
+{
+	int rc = sessnap_session_end(d->session, end_flags);
+
+	d->session = NULL;
+	if (rc < 0) {
+		complain("could not end the session cleanly (its snapshot "
+			 "stays on disk and is offered at the next start)",
+			 rc);
+		return EXIT_FAILURE;
+	}
+	printf("sessnap-demo: session ended cleanly%s\n",
+	       end_flags & SESSNAP_SESSION_KEEP ?
+		   "; its completed snapshot is kept" :
+		   "; its snapshot was removed");
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	struct demo_args args;
+	struct demo d;
+	int rc, ret;
+
+	memset(&d, 0, sizeof(d));
+	strlcpy(d.label, DEFAULT_LABEL, sizeof(d.label));
+	if ((ret = parse_args(&args, argc, argv)) >= 0)
+		return ret;
 
 	/* Line-buffered even into a pipe, so output keeps its order when a
 	 * kill comes; stdin unbuffered, see the comment at the top. */
@@ -645,41 +704,25 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
+	opts.dir = args.dir;
 	opts.app = APP;
-	opts.autosave_interval_ms = (unsigned int)interval;
+	opts.autosave_interval_ms = args.interval_ms;
 	opts.log = log_cb;
 	rc = sessnap_store_open(&d.store, &opts);
 	if (rc < 0) {
 		complain("cannot open the store", rc);
-		goto on_error;
+		return teardown(&d, EXIT_FAILURE);
 	}
 	printf("sessnap-demo: notes that survive a crash (autosave every "
-	       "%lld ms)\n"
+	       "%u ms)\n"
 	       "  store:   %s\n",
-	       interval, sessnap_store_path(d.store));
+	       args.interval_ms, sessnap_store_path(d.store));
 	if (start(&d) < 0)
-		goto on_error;
+		return teardown(&d, EXIT_FAILURE);
 	printf("Type a note and press Enter; \"help\" lists the commands.\n");
 
 	rc = main_loop(&d);
-	ret = rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-
-	/* End from here, never from the signal handler. */
-	rc = sessnap_session_end(d.session, end_flags);
-	d.session = NULL;
-	if (rc < 0) {
-		complain("could not end the session cleanly (its snapshot "
-			 "stays on disk and is offered at the next start)",
-			 rc);
-		ret = EXIT_FAILURE;
-	} else {
-		printf("sessnap-demo: session ended cleanly%s\n",
-		       end_flags & SESSNAP_SESSION_KEEP ?
-			   "; its completed snapshot is kept" :
-			   "; its snapshot was removed");
-	}
+	ret = end_session(&d, args.end_flags,
+			  rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 	return teardown(&d, ret);
-
-on_error:
-	return teardown(&d, EXIT_FAILURE);
 }

@@ -16,6 +16,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \
+	lib/snapfile.c \
 	lib/store.c \
 	lib/session.c \
 	lib/load.c \

@@ -138,7 +138,7 @@ int sessnap__lock_probe(sessnap_store *store, const char *id);
 bool sessnap__owner_foreign(const sessnap_owner *owner,
 			    const sessnap_owner *self);
 
-/* ---- Recovery (recover.c) ------------------------------------------------ */
+/* ---- Words (recover.c; words.h) --------------------------------------------- */
 
 /* "5 minutes ago", "just now", "2 days ago": the age of then_ms at now_ms. */
 void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
@@ -271,6 +271,15 @@ int sessnap__header_read(sessnap__header *out, struct stat *st,
 /* Whether a file of this size is over the store's read bound: its state
  * is refused with SESSNAP_ETOOBIG, never called corrupt. */
 bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
+/* Whether `name` does not exist in the store (lstat fails with ENOENT). */
+int sessnap__name_absent(sessnap_store *store, const char *name);
+/*
+ * Refuse (SESSNAP_EUNSAFE, "cannot <what> session <id>: ... is not a
+ * regular file") a session whose <id>.snap or <id>.snap.prev exists and
+ * is not a regular file: adopt and discard never write to or remove it.
+ */
+int sessnap__session_regular(sessnap_store *store, const char *id,
+			     const char *what);
 /*
  * Read a whole snapshot file, verify it and parse its payload.  Returns 0
  * with *state a new reference, or an error as sessnap__header_read() plus

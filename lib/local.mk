@@ -24,6 +24,9 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
+	lib/adopt.c \
+	lib/prompt.c \
+	lib/words.h \
 	lib/writer.h \
 	lib/writer.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \

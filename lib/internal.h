@@ -73,9 +73,8 @@ void sessnap__sys_release(int fd);
 
 /* ---- Errors (error.c) ---------------------------------------------------- */
 
-/* Set the thread-local message; returns code. */
-int sessnap__error(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* sessnap__error(): set the thread-local message (errmsg.h). */
+#include "errmsg.h"
 /*
  * Report a failed system call: "<step> of <path> failed: <strerror(err)>".
  * Returns the sessnap code that err maps to.

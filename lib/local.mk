@@ -11,6 +11,7 @@ LIB_DEP_LIBS = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS)
 noinst_LTLIBRARIES += lib/libsessnap-internal.la
 lib_libsessnap_internal_la_SOURCES = \
 	lib/internal.h \
+	lib/errmsg.h \
 	lib/error.c \
 	lib/sys.c \
 	lib/atomic.c \

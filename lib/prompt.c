@@ -7,8 +7,9 @@
  * The prompt is written on the public API alone, as a program would write
  * it: it lists the crashed sessions with sessnap_scan(), discards with
  * sessnap_discard(), and only chooses: the caller adopts the returned id.
- * Its one other include is words.h, the age and size wording that the
- * command-line tool prints too.
+ * Beside <sessnap.h> it includes words.h, the age and size wording that
+ * the command-line tool prints too, and errmsg.h, so that a refused
+ * argument sets the thread's last error message as everywhere else.
  *
  * The prompt reads one line at a time from a FILE *, so it can be driven
  * by a pipe or fmemopen() in tests; when its input is not a terminal (and
@@ -22,10 +23,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "errmsg.h"
+#include "sessnap.h"
 #include "words.h"
+
+/* Milliseconds since the epoch, the clock a snapshot's saved time is on. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void print_entry(FILE *f, size_t n, const sessnap_info *in,
 			int64_t now_ms, bool detail)
@@ -181,7 +193,7 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 				      opts->version);
 	in = opts->in ? opts->in : stdin;
 	f = opts->out ? opts->out : stderr;
-	app = opts->app_name ? opts->app_name : store->app;
+	app = opts->app_name ? opts->app_name : sessnap_store_app(store);
 
 	/* Only crashed sessions: never one whose owner is alive. */
 	if ((rc = sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE)) <
@@ -189,7 +201,7 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 		return rc;
 	if (n == 0)
 		return 0;
-	now = sessnap__now_ms();
+	now = wall_ms();
 	fprintf(f, "%s: %zu session%s did not end cleanly:\n", app, n,
 		n == 1 ? "" : "s");
 	print_list(f, infos, n > 3 ? 3 : n, now, false);

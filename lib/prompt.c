@@ -166,18 +166,125 @@ static int discard_all(FILE *f, sessnap_store *store, const sessnap_info *infos,
 	return 0;
 }
 
+/* The dialogue: what every step of it needs. */
+struct dialogue {
+	FILE *in;
+	FILE *f;
+	sessnap_store *store;
+	const sessnap_info *infos;
+	size_t n;
+	int64_t now;
+	bool listed; /* the full list was shown: a number is asked for */
+};
+
+/* How a step ends: ask again, or stop with the answer made. */
+enum { ASK_AGAIN = 0, ANSWERED = 1 };
+
+/* The question, which depends on whether the full list was shown. */
+static void ask(const struct dialogue *d)
+{
+	if (d->listed)
+		fprintf(d->f,
+			"Restore which one? [1-%zu/n/discard] (n: not now) ",
+			d->n);
+	else
+		fprintf(d->f,
+			"Restore %s? [Y/n/list/discard] (n: not now, keep %s "
+			"and ask at the next start) ",
+			d->n == 1 ? "it" : "the newest one",
+			d->n == 1 ? "it" : "them");
+	fflush(d->f);
+}
+
+/* Read an answer; on EOF, keep everything and say so. */
+static bool answer_or_default(char *line, size_t len,
+			      const struct dialogue *d,
+			      sessnap_prompt_answer *answer)
+{
+	if (read_answer(line, len, d->in))
+		return true;
+	fputc('\n', d->f);
+	say_kept(d->f, d->n, "No answer");
+	*answer = SESSNAP_PROMPT_DEFAULT;
+	return false;
+}
+
+/* "discard": confirm, then discard them all.  Sets *rc on a failure. */
+static int confirm_discard(const struct dialogue *d,
+			   sessnap_prompt_answer *answer, int *rc)
+{
+	char line[128];
+
+	fprintf(d->f,
+		"Discard %s %zu session%s? Their unsaved work is lost. [y/N] ",
+		d->n == 1 ? "the" : "all", d->n, d->n == 1 ? "" : "s");
+	fflush(d->f);
+	if (!answer_or_default(line, sizeof(line), d, answer))
+		return ANSWERED;
+	if (strcmp(line, "y") != 0 && strcmp(line, "yes") != 0)
+		return ASK_AGAIN;
+	if ((*rc = discard_all(d->f, d->store, d->infos, d->n)) == 0)
+		*answer = SESSNAP_PROMPT_DISCARDED;
+	return ANSWERED;
+}
+
+/*
+ * One question and its answer.  Enter or "y" picks the newest session,
+ * a number picks that one; once the full list is shown an empty line no
+ * longer picks anything, as the question then asks for a number.
+ */
+static int step(struct dialogue *d, char out[SESSNAP_ID_LEN + 1],
+		sessnap_prompt_answer *answer, int *rc)
+{
+	char line[128];
+	size_t pick;
+
+	ask(d);
+	if (!answer_or_default(line, sizeof(line), d, answer))
+		return ANSWERED;
+	if ((pick = answer_number(line, d->n)) > 0 ||
+	    is_one_of(line, d->listed ? yes_words + 1 : yes_words)) {
+		if (pick == 0)
+			pick = 1;
+		strlcpy(out, d->infos[pick - 1].id, SESSNAP_ID_LEN + 1);
+		*answer = SESSNAP_PROMPT_RESTORE;
+		return ANSWERED;
+	}
+	if (is_one_of(line, no_words)) {
+		say_kept(d->f, d->n, "Not now");
+		*answer = SESSNAP_PROMPT_LATER;
+		return ANSWERED;
+	}
+	if (is_one_of(line, list_words)) {
+		print_list(d->f, d->infos, d->n, d->now, true);
+		d->listed = true;
+		return ASK_AGAIN;
+	}
+	if (is_one_of(line, discard_words))
+		return confirm_discard(d, answer, rc);
+	fprintf(d->f, "Please answer y (restore), n (not now), list, "
+		      "discard, or a session number.\n");
+	return ASK_AGAIN;
+}
+
+/* The opening lines: how many, and the newest three. */
+static void introduce(const struct dialogue *d, const char *app)
+{
+	fprintf(d->f, "%s: %zu session%s did not end cleanly:\n", app, d->n,
+		d->n == 1 ? "" : "s");
+	print_list(d->f, d->infos, d->n > 3 ? 3 : d->n, d->now, false);
+	if (d->n > 3)
+		fprintf(d->f, "  ... and %zu more ('list' shows all)\n",
+			d->n - 3);
+}
+
 int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 			    sessnap_prompt_answer *answer, sessnap_store *store,
 			    const sessnap_prompt_options *opts)
 {
 	sessnap_prompt_options def = SESSNAP_PROMPT_OPTIONS_INIT;
+	struct dialogue d = { 0 };
 	sessnap_info *infos = NULL;
-	size_t n = 0, pick = 0;
-	char line[128];
-	const char *app;
-	int64_t now;
-	FILE *in, *f;
-	bool listed = false;
 	int rc, tries;
 
 	if (out == NULL || answer == NULL || store == NULL)
@@ -191,93 +298,30 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown prompt options version %u",
 				      opts->version);
-	in = opts->in ? opts->in : stdin;
-	f = opts->out ? opts->out : stderr;
-	app = opts->app_name ? opts->app_name : sessnap_store_app(store);
-
 	/* Only crashed sessions: never one whose owner is alive. */
-	if ((rc = sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE)) <
-	    0)
+	if ((rc = sessnap_scan(&infos, &d.n, store,
+			       SESSNAP_SCAN_RECOVERABLE)) < 0)
 		return rc;
-	if (n == 0)
+	if (d.n == 0)
 		return 0;
-	now = wall_ms();
-	fprintf(f, "%s: %zu session%s did not end cleanly:\n", app, n,
-		n == 1 ? "" : "s");
-	print_list(f, infos, n > 3 ? 3 : n, now, false);
-	if (n > 3)
-		fprintf(f, "  ... and %zu more ('list' shows all)\n", n - 3);
-
-	if (!opts->assume_tty && !isatty(fileno(in))) {
-		say_kept(f, n, "No terminal to ask");
+	d.in = opts->in ? opts->in : stdin;
+	d.f = opts->out ? opts->out : stderr;
+	d.store = store;
+	d.infos = infos;
+	d.now = wall_ms();
+	introduce(&d, opts->app_name ? opts->app_name
+				     : sessnap_store_app(store));
+	if (!opts->assume_tty && !isatty(fileno(d.in))) {
+		say_kept(d.f, d.n, "No terminal to ask");
 		*answer = SESSNAP_PROMPT_DEFAULT;
 		goto done;
 	}
-	for (tries = 0; tries < MAX_TRIES; tries++) {
-		if (listed)
-			fprintf(f,
-				"Restore which one? [1-%zu/n/discard] (n: not "
-				"now) ",
-				n);
-		else
-			fprintf(f,
-				"Restore %s? [Y/n/list/discard] (n: not now, "
-				"keep %s and ask at the next start) ",
-				n == 1 ? "it" : "the newest one",
-				n == 1 ? "it" : "them");
-		fflush(f);
-		if (!read_answer(line, sizeof(line), in)) {
-			fputc('\n', f);
-			say_kept(f, n, "No answer");
-			*answer = SESSNAP_PROMPT_DEFAULT;
+	for (tries = 0; tries < MAX_TRIES; tries++)
+		if (step(&d, out, answer, &rc) == ANSWERED)
 			goto done;
-		}
-		if ((pick = answer_number(line, n)) > 0 ||
-		    (!listed && is_one_of(line, yes_words)) ||
-		    (listed && is_one_of(line, yes_words + 1))) {
-			if (pick == 0)
-				pick = 1;
-			strlcpy(out, infos[pick - 1].id, SESSNAP_ID_LEN + 1);
-			*answer = SESSNAP_PROMPT_RESTORE;
-			goto done;
-		}
-		if (is_one_of(line, no_words)) {
-			say_kept(f, n, "Not now");
-			*answer = SESSNAP_PROMPT_LATER;
-			goto done;
-		}
-		if (is_one_of(line, list_words)) {
-			print_list(f, infos, n, now, true);
-			listed = true;
-			continue;
-		}
-		if (is_one_of(line, discard_words)) {
-			fprintf(f,
-				"Discard %s %zu session%s? Their unsaved work "
-				"is lost. [y/N] ",
-				n == 1 ? "the" : "all", n, n == 1 ? "" : "s");
-			fflush(f);
-			if (!read_answer(line, sizeof(line), in)) {
-				fputc('\n', f);
-				say_kept(f, n, "No answer");
-				*answer = SESSNAP_PROMPT_DEFAULT;
-				goto done;
-			}
-			if (strcmp(line, "y") == 0 ||
-			    strcmp(line, "yes") == 0) {
-				if ((rc = discard_all(f, store, infos, n)) < 0)
-					goto done;
-				*answer = SESSNAP_PROMPT_DISCARDED;
-				goto done;
-			}
-			continue;
-		}
-		fprintf(f, "Please answer y (restore), n (not now), list, "
-			   "discard, or a session number.\n");
-	}
-	say_kept(f, n, "No valid answer");
+	say_kept(d.f, d.n, "No valid answer");
 	*answer = SESSNAP_PROMPT_DEFAULT;
 done:
-	sessnap_scan_free(infos, n);
+	sessnap_scan_free(infos, d.n);
 	return rc;
 }

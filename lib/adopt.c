@@ -107,30 +107,9 @@ on_error:
 	return rc;
 }
 
-/*
- * Failure handling: until the adoption is written, nothing on disk has
- * changed, so every failure just releases the lock.  The lock file is
- * removed only when we created it for a session that does not exist, so a
- * mistyped id leaves no stray file behind.
- */
-int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
-			  sessnap_load_info *info_out, sessnap_store *store,
-			  const char *id)
+/* The refusals that need no file: a bad id, a store that cannot adopt. */
+static int check_args(sessnap_store *store, const char *id)
 {
-	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
-	char lock[SESSNAP__NAME_MAX];
-	sessnap_load_info info;
-	sessnap__header h;
-	sessnap_session *s = NULL;
-	json_object *state = NULL;
-	int fd = -1, gate, rc, saved_errno;
-
-	if (out == NULL || store == NULL)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_session_adopt: NULL argument");
-	*out = NULL;
-	if (state_out != NULL)
-		*state_out = NULL;
 	if (!sessnap__id_valid(id))
 		return sessnap__error(SESSNAP_EBADNAME,
 				      "invalid session id \"%s\": expected %d "
@@ -146,40 +125,93 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 				      "store %s was opened by the parent "
 				      "process; open it again in the child",
 				      store->path);
-	sessnap__snap_name(snap, id);
-	sessnap__prev_name(prev, id);
-	sessnap__lock_name(lock, id);
+	return 0;
+}
 
-	/* Shared gate: a cleaner cannot judge the session lock-free while
-	 * its lock file is being created (see liveness.c). */
+/*
+ * Take the session's lock under the shared gate: a cleaner cannot judge
+ * the session lock-free while its lock file is being created (see
+ * liveness.c).
+ */
+static int lock_session(int *fd, sessnap_store *store, const char *id)
+{
+	int gate, rc;
+
 	if ((rc = sessnap__gate_open(&gate, store)) < 0)
 		return rc;
 	if ((rc = sessnap__gate_lock(gate, store, LOCK_SH)) == 0)
-		rc = sessnap__lock_take(&fd, store, id);
+		rc = sessnap__lock_take(fd, store, id);
 	SYS(close)(gate);
-	if (rc < 0)
-		return rc;
+	return rc;
+}
+
+/*
+ * Load the session's state under its lock.  A session that does not
+ * exist loses the lock file we created for it (only if still absent: we
+ * hold the lock, nobody writes), so a mistyped id leaves no stray file
+ * behind; one last written on another host is refused.
+ */
+static int load_locked(json_object **state, sessnap_load_info *info,
+		       sessnap__header *h, sessnap_store *store,
+		       const char *id)
+{
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
+	char lock[SESSNAP__NAME_MAX];
+	int rc;
+
 	if ((rc = sessnap__session_regular(store, id, "adopt")) < 0)
-		goto on_error;
-	rc = sessnap__load(&state, &info, &h, store, id);
+		return rc;
+	rc = sessnap__load(state, info, h, store, id);
 	if (rc == SESSNAP_ENOTFOUND) {
-		/* Only if still absent: we hold the lock, nobody writes. */
+		sessnap__snap_name(snap, id);
+		sessnap__prev_name(prev, id);
+		sessnap__lock_name(lock, id);
 		if (sessnap__name_absent(store, snap) &&
 		    sessnap__name_absent(store, prev))
 			SYS(unlinkat)(store->dfd, lock, 0);
-		goto on_error;
+		return rc;
 	}
 	if (rc < 0)
-		goto on_error;
-	if (sessnap__owner_foreign(&h.owner, &store->self)) {
-		rc = sessnap__error(
+		return rc;
+	if (sessnap__owner_foreign(&h->owner, &store->self))
+		return sessnap__error(
 		    SESSNAP_EFOREIGN,
 		    "session %s was written on host \"%s\", not on this "
 		    "host (\"%s\"): its owner may still be running there, "
 		    "where this host cannot see its lock; adopt it on \"%s\"",
-		    id, h.owner.host, store->self.host, h.owner.host);
+		    id, h->owner.host, store->self.host, h->owner.host);
+	return 0;
+}
+
+/*
+ * Failure handling: until the adoption is written, nothing on disk has
+ * changed, so every failure just releases the lock.  The lock file is
+ * removed only when we created it for a session that does not exist (see
+ * load_locked()).
+ */
+int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
+			  sessnap_load_info *info_out, sessnap_store *store,
+			  const char *id)
+{
+	char gen[SESSNAP__NAME_MAX];
+	sessnap_load_info info;
+	sessnap__header h;
+	sessnap_session *s = NULL;
+	json_object *state = NULL;
+	int fd = -1, rc, saved_errno;
+
+	if (out == NULL || store == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_session_adopt: NULL argument");
+	*out = NULL;
+	if (state_out != NULL)
+		*state_out = NULL;
+	if ((rc = check_args(store, id)) < 0)
+		return rc;
+	if ((rc = lock_session(&fd, store, id)) < 0)
+		return rc;
+	if ((rc = load_locked(&state, &info, &h, store, id)) < 0)
 		goto on_error;
-	}
 	rc = sessnap__session_new(&s, store, id, fd,
 				  h.label[0] != '\0' ? h.label : NULL, 0);
 	if (rc < 0)
@@ -189,9 +221,11 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	s->created_ms = h.created_ms;
 	/* Reopening a cleanly ended session is not a crash recovery. */
 	s->adoptions = h.completed ? 0 : h.adoptions + 1;
-	rc = persist_adoption(
-	    s, &h, (info.flags & SESSNAP_LOAD_FROM_PREV) ? prev : snap);
-	if (rc < 0)
+	if (info.flags & SESSNAP_LOAD_FROM_PREV)
+		sessnap__prev_name(gen, id);
+	else
+		sessnap__snap_name(gen, id);
+	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
 	info.seq = s->seq;
 	info.adoptions = s->adoptions;

@@ -182,14 +182,50 @@ bool sessnap__checksum_valid(const char *s)
 	       s[SESSNAP__CHECKSUM_LEN] == '\0';
 }
 
+#define BAD(what)                                                             \
+	sessnap__why_set(why, why_len, SESSNAP_ECORRUPT, "header: %s", what)
+
+/* The "owner" object: each field is optional, but typed when present. */
+static int parse_owner(sessnap_owner *o, json_object *owner, char *why,
+		       size_t why_len)
+{
+	json_object *v;
+	const char *s;
+	int64_t n;
+
+	if (!json_object_is_type(owner, json_type_object))
+		return BAD("invalid \"owner\"");
+	if (json_object_object_get_ex(owner, "pid", &v)) {
+		if (!get_int(owner, "pid", 0, INT64_MAX, &n))
+			return BAD("invalid \"owner.pid\"");
+		o->pid = n;
+	}
+	if (json_object_object_get_ex(owner, "host", &v)) {
+		if ((s = get_str(owner, "host")) == NULL)
+			return BAD("invalid \"owner.host\"");
+		strlcpy(o->host, s, sizeof(o->host));
+	}
+	if (json_object_object_get_ex(owner, "boot_id", &v)) {
+		if ((s = get_str(owner, "boot_id")) == NULL)
+			return BAD("invalid \"owner.boot_id\"");
+		strlcpy(o->boot_id, s, sizeof(o->boot_id));
+	}
+	if (json_object_object_get_ex(owner, "start", &v)) {
+		if (!get_int(owner, "start", 0, INT64_MAX, &n))
+			return BAD("invalid \"owner.start\"");
+		o->start_time = (uint64_t)n;
+	}
+	return 0;
+}
+
 static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 			size_t why_len)
 {
 	json_object *v, *owner;
 	const char *s;
 	int64_t n;
+	int rc;
 
-#define BAD(what) sessnap__why_set(why, why_len, SESSNAP_ECORRUPT, "header: %s", what)
 	s = get_str(obj, "format");
 	if (s == NULL || strcmp(s, SESSNAP__FORMAT_NAME) != 0)
 		return BAD("not a sessnap snapshot (no \"format\":\"sessnap\")");
@@ -240,31 +276,9 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 		h->schema_version = (uint32_t)n;
 	}
 	memset(&h->owner, 0, sizeof(h->owner));
-	if (json_object_object_get_ex(obj, "owner", &owner)) {
-		/* Each owner field is optional, but typed when present. */
-		if (!json_object_is_type(owner, json_type_object))
-			return BAD("invalid \"owner\"");
-		if (json_object_object_get_ex(owner, "pid", &v)) {
-			if (!get_int(owner, "pid", 0, INT64_MAX, &n))
-				return BAD("invalid \"owner.pid\"");
-			h->owner.pid = n;
-		}
-		if (json_object_object_get_ex(owner, "host", &v)) {
-			if ((s = get_str(owner, "host")) == NULL)
-				return BAD("invalid \"owner.host\"");
-			strlcpy(h->owner.host, s, sizeof(h->owner.host));
-		}
-		if (json_object_object_get_ex(owner, "boot_id", &v)) {
-			if ((s = get_str(owner, "boot_id")) == NULL)
-				return BAD("invalid \"owner.boot_id\"");
-			strlcpy(h->owner.boot_id, s, sizeof(h->owner.boot_id));
-		}
-		if (json_object_object_get_ex(owner, "start", &v)) {
-			if (!get_int(owner, "start", 0, INT64_MAX, &n))
-				return BAD("invalid \"owner.start\"");
-			h->owner.start_time = (uint64_t)n;
-		}
-	}
+	if (json_object_object_get_ex(obj, "owner", &owner) &&
+	    (rc = parse_owner(&h->owner, owner, why, why_len)) < 0)
+		return rc;
 	if (!get_int(obj, "length", 0, INT64_MAX, &n))
 		return BAD("missing or invalid \"length\"");
 	h->length = (uint64_t)n;
@@ -272,9 +286,9 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 	if (s == NULL || !sessnap__checksum_valid(s))
 		return BAD("missing or invalid \"checksum\"");
 	strlcpy(h->checksum, s, sizeof(h->checksum));
-#undef BAD
 	return 0;
 }
+#undef BAD
 
 int sessnap__header_parse_json(sessnap__header *out, const char *line,
 			       size_t len, char *why, size_t why_len)

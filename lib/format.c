@@ -182,7 +182,7 @@ bool sessnap__checksum_valid(const char *s)
 	       s[SESSNAP__CHECKSUM_LEN] == '\0';
 }
 
-#define BAD(what)                                                             \
+#define BAD(what)                                                              \
 	sessnap__why_set(why, why_len, SESSNAP_ECORRUPT, "header: %s", what)
 
 /* The "owner" object: each field is optional, but typed when present. */
@@ -228,15 +228,17 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 
 	s = get_str(obj, "format");
 	if (s == NULL || strcmp(s, SESSNAP__FORMAT_NAME) != 0)
-		return BAD("not a sessnap snapshot (no \"format\":\"sessnap\")");
+		return BAD(
+		    "not a sessnap snapshot (no \"format\":\"sessnap\")");
 	if (!get_int(obj, "version", 1, UINT32_MAX, &n))
 		return BAD("missing or invalid \"version\"");
 	h->format_version = (uint32_t)n;
 	if (h->format_version > SESSNAP_FORMAT_VERSION)
 		return sessnap__why_set(why, why_len, SESSNAP_ENEWER,
-			       "written by format version %" PRIu32
-			       ", newer than this library's %d",
-			       h->format_version, SESSNAP_FORMAT_VERSION);
+					"written by format version %" PRIu32
+					", newer than this library's %d",
+					h->format_version,
+					SESSNAP_FORMAT_VERSION);
 
 	s = get_str(obj, "id");
 	if (s == NULL || !sessnap__id_valid(s))
@@ -303,33 +305,32 @@ int sessnap__header_parse_json(sessnap__header *out, const char *line,
 		len--;
 	if (len == 0)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "header line is empty");
+					"header line is empty");
 	if (len >= SESSNAP__HEADER_MAX)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "header line is longer than %d bytes",
-			       SESSNAP__HEADER_MAX);
+					"header line is longer than %d bytes",
+					SESSNAP__HEADER_MAX);
 	if (memchr(line, '\0', len) != NULL)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "header contains NUL bytes");
+					"header contains NUL bytes");
 	tok = json_tokener_new_ex(8);
 	if (tok == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, line, (int)len);
-	if (obj == NULL &&
-	    json_tokener_get_error(tok) == json_tokener_continue)
+	if (obj == NULL && json_tokener_get_error(tok) == json_tokener_continue)
 		obj = json_tokener_parse_ex(tok, "", 1);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (obj == NULL)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "header is not valid JSON");
+					"header is not valid JSON");
 	while (end < len && (line[end] == ' ' || line[end] == '\t'))
 		end++;
 	if (end < len || !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "header is not one JSON object");
+					"header is not one JSON object");
 	}
 	rc = parse_fields(out, obj, why, why_len);
 	json_object_put(obj);
@@ -353,41 +354,46 @@ int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
 
 /* Check that the file's size is exactly what its header announces. */
 int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size,
-		      char *why, size_t why_len)
+			char *why, size_t why_len)
 {
 	uint64_t want = (uint64_t)hlen + h->length + 1;
 
 	if (size < want)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "truncated: %" PRIu64 " bytes, the header "
-			       "announces %" PRIu64,
-			       size, want);
+					"truncated: %" PRIu64
+					" bytes, the header "
+					"announces %" PRIu64,
+					size, want);
 	if (size > want)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "%" PRIu64 " bytes, longer than the %" PRIu64
-			       " its header announces",
-			       size, want);
+					"%" PRIu64
+					" bytes, longer than the %" PRIu64
+					" its header announces",
+					size, want);
 	return 0;
 }
 
 int sessnap__header_of(sessnap__header *out, size_t *hlen, const char *buf,
-		     size_t len, char *why, size_t why_len)
+		       size_t len, char *why, size_t why_len)
 {
 	const char *nl;
 	size_t scan = len < SESSNAP__HEADER_MAX ? len : SESSNAP__HEADER_MAX;
 
 	if (len == 0)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT, "empty file");
+		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+					"empty file");
 	nl = memchr(buf, '\n', scan);
 	if (nl == NULL) {
 		if (memchr(buf, '\0', scan) != NULL)
-			return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-				       "zero-filled or binary data, no header");
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       len < SESSNAP__HEADER_MAX
-				   ? "truncated inside the header"
-				   : "no header line in the first %d bytes",
-			       SESSNAP__HEADER_MAX);
+			return sessnap__why_set(
+			    why, why_len, SESSNAP_ECORRUPT,
+			    "zero-filled or binary data, no header");
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ECORRUPT,
+		    len < SESSNAP__HEADER_MAX ?
+			"truncated inside the header" :
+			"no header line in the first %d bytes",
+		    SESSNAP__HEADER_MAX);
 	}
 	*hlen = (size_t)(nl - buf) + 1;
 	return sessnap__header_parse(out, buf, *hlen, why, why_len);
@@ -398,7 +404,7 @@ int sessnap__header_of(sessnap__header *out, size_t *hlen, const char *buf,
  * the payload's offset.
  */
 int sessnap__verify(sessnap__header *hdr, size_t *off, const char *buf,
-		  size_t len, char *why, size_t why_len)
+		    size_t len, char *why, size_t why_len)
 {
 	char sum[SESSNAP__CHECKSUM_LEN + 1];
 	size_t hlen = 0;
@@ -409,18 +415,20 @@ int sessnap__verify(sessnap__header *hdr, size_t *off, const char *buf,
 	if ((rc = sessnap__check_size(hdr, hlen, len, why, why_len)) < 0)
 		return rc;
 	if (buf[len - 1] != '\n')
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "payload is not terminated by a newline");
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ECORRUPT,
+		    "payload is not terminated by a newline");
 	sessnap__checksum(sum, buf + hlen, (size_t)hdr->length);
 	if (strcmp(sum, hdr->checksum) != 0)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "checksum mismatch: the payload was damaged");
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ECORRUPT,
+		    "checksum mismatch: the payload was damaged");
 	*off = hlen;
 	return 0;
 }
 
 int sessnap__parse_payload(json_object **state, const char *p, size_t len,
-			 char *why, size_t why_len)
+			   char *why, size_t why_len)
 {
 	json_tokener *tok;
 	json_object *obj;
@@ -428,9 +436,9 @@ int sessnap__parse_payload(json_object **state, const char *p, size_t len,
 	size_t end;
 
 	if (len > INT32_MAX - 1)
-		return sessnap__why_set(why, why_len, SESSNAP_ETOOBIG,
-			       "payload of %zu bytes is too large to parse",
-			       len);
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ETOOBIG,
+		    "payload of %zu bytes is too large to parse", len);
 	tok = json_tokener_new_ex(SESSNAP__JSON_DEPTH);
 	if (tok == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
@@ -443,15 +451,16 @@ int sessnap__parse_payload(json_object **state, const char *p, size_t len,
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "payload is not valid JSON: %s",
-			       json_tokener_error_desc(jerr));
+					"payload is not valid JSON: %s",
+					json_tokener_error_desc(jerr));
 	}
 	while (end < len + 1 && (p[end] == ' ' || p[end] == '\n'))
 		end++;
 	if (end != len + 1) {
 		json_object_put(obj);
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "payload holds more than one JSON value");
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ECORRUPT,
+		    "payload holds more than one JSON value");
 	}
 	*state = obj;
 	return 0;
@@ -537,7 +546,6 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 	*state = NULL;
 	if ((rc = sessnap__verify(hdr, &off, buf, len, why, why_len)) < 0)
 		return rc;
-	return sessnap__parse_payload(state, buf + off, (size_t)hdr->length, why,
-			     why_len);
+	return sessnap__parse_payload(state, buf + off, (size_t)hdr->length,
+				      why, why_len);
 }
-

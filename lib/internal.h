@@ -137,7 +137,7 @@ int sessnap__lock_probe(sessnap_store *store, const char *id);
 bool sessnap__owner_foreign(const sessnap_owner *owner,
 			    const sessnap_owner *self);
 
-/* ---- Words (recover.c; words.h) --------------------------------------------- */
+/* ---- Words (recover.c; words.h) --------------------------------------- */
 
 /* "5 minutes ago", "just now", "2 days ago": the age of then_ms at now_ms. */
 void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
@@ -244,7 +244,7 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 			    const char *buf, size_t len, char *why,
 			    size_t why_len);
 
-/* ---- The snapshot file (snapfile.c) ---------------------------------------- */
+/* ---- The snapshot file (snapfile.c) ----------------------------------- */
 
 /*
  * Open a store file read-only to look at it (O_NOFOLLOW, O_NONBLOCK,

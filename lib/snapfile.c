@@ -44,14 +44,12 @@ int sessnap__open_look(sessnap_store *store, const char *name)
 {
 	int fd;
 
-	fd = SYS(openat)(store->dfd, name,
-			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-			     O_NOATIME,
-			 0);
+	fd = SYS(openat)(
+	    store->dfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME, 0);
 	if (fd < 0 && errno == EPERM)
 		fd = SYS(openat)(store->dfd, name,
-				 O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-				     O_CLOEXEC,
+				 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 				 0);
 	return fd;
 }
@@ -100,9 +98,10 @@ static int not_regular(const struct stat *st, char *why, size_t why_len)
 {
 	if (S_ISLNK(st->st_mode))
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "is a symlink (not followed)");
+					"is a symlink (not followed)");
 	return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-		       "is not a regular file (%s)", type_name(st->st_mode));
+				"is not a regular file (%s)",
+				type_name(st->st_mode));
 }
 
 bool sessnap__too_big(const sessnap_store *store, const struct stat *st)
@@ -128,7 +127,7 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 		err = errno;
 		if (err == ENOENT)
 			return sessnap__why_set(why, why_len, SESSNAP_ENOTFOUND,
-				       "does not exist");
+						"does not exist");
 		/* A symlink (ELOOP), a socket or a device without a driver
 		 * (ENXIO, ENODEV): say what it is. */
 		if (err == ELOOP || err == ENXIO || err == ENODEV) {
@@ -139,22 +138,24 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 			memset(st, 0, sizeof(*st));
 			if (errno == ENOENT)
 				return sessnap__why_set(why, why_len,
-					       SESSNAP_ENOTFOUND,
-					       "does not exist");
+							SESSNAP_ENOTFOUND,
+							"does not exist");
 			errno = err;
 		}
-		rc = sessnap__syserr(errno, "open",
-				     sessnap__path(path, sizeof(path), store,
-						   name));
-		return sessnap__why_set(why, why_len, rc, "%s", sessnap_last_error());
+		rc = sessnap__syserr(
+		    errno, "open",
+		    sessnap__path(path, sizeof(path), store, name));
+		return sessnap__why_set(why, why_len, rc, "%s",
+					sessnap_last_error());
 	}
 	if (SYS(fstat)(fd, st) < 0) {
-		rc = sessnap__syserr(errno, "fstat",
-				     sessnap__path(path, sizeof(path), store,
-						   name));
+		rc = sessnap__syserr(
+		    errno, "fstat",
+		    sessnap__path(path, sizeof(path), store, name));
 		memset(st, 0, sizeof(*st));
 		SYS(close)(fd);
-		return sessnap__why_set(why, why_len, rc, "%s", sessnap_last_error());
+		return sessnap__why_set(why, why_len, rc, "%s",
+					sessnap_last_error());
 	}
 	if (!S_ISREG(st->st_mode)) {
 		SYS(close)(fd);
@@ -184,7 +185,8 @@ static int check_id(const sessnap__header *h, const char *name, char *why,
 
 	if (name_id(id, name) && strcmp(h->id, id) != 0)
 		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
-			       "header names session %s, not %s", h->id, id);
+					"header names session %s, not %s",
+					h->id, id);
 	return 0;
 }
 
@@ -215,8 +217,8 @@ static int read_error(sessnap_store *store, const char *name, char *why,
 		      size_t why_len)
 {
 	char path[PATH_MAX];
-	int rc = sessnap__syserr(errno, "read",
-				 sessnap__path(path, sizeof(path), store, name));
+	int rc = sessnap__syserr(
+	    errno, "read", sessnap__path(path, sizeof(path), store, name));
 
 	return sessnap__why_set(why, why_len, rc, "%s", sessnap_last_error());
 }
@@ -250,7 +252,7 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	 * visible share of its time.
 	 */
 	want = (uint64_t)st.st_size < sizeof(buf) ? (size_t)st.st_size :
-						     sizeof(buf);
+						    sizeof(buf);
 	n = read_full(fd, buf, want < HEAD_FIRST ? want : HEAD_FIRST);
 	if (n == HEAD_FIRST && want > HEAD_FIRST &&
 	    memchr(buf, '\n', HEAD_FIRST) == NULL) {
@@ -268,7 +270,8 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 		return rc;
 	if ((rc = check_id(out, name, why, why_len)) < 0)
 		return rc;
-	return sessnap__check_size(out, hlen, (uint64_t)st.st_size, why, why_len);
+	return sessnap__check_size(out, hlen, (uint64_t)st.st_size, why,
+				   why_len);
 }
 
 int sessnap__snapshot_read_raw(char **out, size_t *out_len,
@@ -287,9 +290,10 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 		return rc;
 	if (sessnap__too_big(store, &st)) {
 		SYS(close)(fd);
-		return sessnap__why_set(why, why_len, SESSNAP_ETOOBIG,
-			       "%jd bytes, more than the read bound of %zu",
-			       (intmax_t)st.st_size, store->read_bound);
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ETOOBIG,
+		    "%jd bytes, more than the read bound of %zu",
+		    (intmax_t)st.st_size, store->read_bound);
 	}
 	/* One byte more than fstat said, to notice a file that grew. */
 	buf = malloc((size_t)st.st_size + 1);
@@ -326,12 +330,12 @@ int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
 	int rc;
 
 	*state = NULL;
-	rc = sessnap__snapshot_read_raw(&buf, &len, hdr, &off, store, name,
-					why, why_len);
+	rc = sessnap__snapshot_read_raw(&buf, &len, hdr, &off, store, name, why,
+					why_len);
 	if (rc < 0)
 		return rc;
 	rc = sessnap__parse_payload(state, buf + off, (size_t)hdr->length, why,
-			   why_len);
+				    why_len);
 	free(buf);
 	return rc;
 }
@@ -353,7 +357,7 @@ int sessnap__name_absent(sessnap_store *store, const char *name)
  * above).  The lock file gets the same check in sessnap__lock_take().
  */
 int sessnap__session_regular(sessnap_store *store, const char *id,
-			      const char *what)
+			     const char *what)
 {
 	char names[2][SESSNAP__NAME_MAX], path[PATH_MAX];
 	struct stat st;
@@ -366,9 +370,9 @@ int sessnap__session_regular(sessnap_store *store, const char *id,
 				 AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				continue;
-			return sessnap__syserr(errno, "fstatat",
-					       sessnap__path(path, sizeof(path),
-							     store, names[i]));
+			return sessnap__syserr(
+			    errno, "fstatat",
+			    sessnap__path(path, sizeof(path), store, names[i]));
 		}
 		if (!S_ISREG(st.st_mode))
 			return sessnap__error(
@@ -377,8 +381,7 @@ int sessnap__session_regular(sessnap_store *store, const char *id,
 			    "it is left as it is (remove it by hand if it is "
 			    "not needed)",
 			    what, id,
-			    sessnap__path(path, sizeof(path), store,
-					  names[i]));
+			    sessnap__path(path, sizeof(path), store, names[i]));
 	}
 	return 0;
 }

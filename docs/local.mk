@@ -73,3 +73,8 @@ dist_man3_MANS += \
 	docs/man/sessnap_scan.3 \
 	docs/man/sessnap_scan_free.3 \
 	docs/man/sessnap_session_adopt.3
+# States as JSON text.
+dist_man3_MANS += \
+	docs/man/sessnap_load_text.3 \
+	docs/man/sessnap_session_adopt_text.3 \
+	docs/man/sessnap_session_update_text.3

@@ -498,4 +498,33 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
  */
 int sessnap__session_save_pending(sessnap_session *s);
 
+/* ---- States as JSON text (text.c) ----------------------------------------- */
+
+/*
+ * Check that text[0..len) is exactly one JSON value (RFC 8259) that the
+ * loader accepts (nesting within SESSNAP__JSON_DEPTH).  Returns 0, or
+ * SESSNAP_EINVAL with what is wrong and where in `why`.
+ */
+int sessnap__json_check(const char *text, size_t len, char *why,
+			size_t why_len);
+/*
+ * The loader's hooks for the text callbacks (load.c).  text_validate:
+ * 0 when validate_text is unset or accepts, 1 when it rejects, or an
+ * error.  text_migrate runs migrate_text on *state (which it consumes):
+ * 0 with *state the migrated state, or SESSNAP_EMIGRATE / SESSNAP_ENOMEM
+ * with the message set and *state NULL.
+ */
+int sessnap__text_validate(sessnap_store *store, json_object *state,
+			   unsigned int schema_version);
+int sessnap__text_migrate(json_object **state, sessnap_store *store,
+			  const char *id, unsigned int from_version);
+/*
+ * For sessnap_session_update_text() (session.c): the checks of update(),
+ * and the queueing of a copy of len bytes, in the session's spare buffer
+ * when it is large enough.
+ */
+int sessnap__session_check_owner(const sessnap_session *s, const char *what);
+int sessnap__session_queue_copy(sessnap_session *s, const char *data,
+				size_t len);
+
 #endif /* SESSNAP_INTERNAL_H */

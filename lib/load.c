@@ -84,6 +84,16 @@ static int try_one(json_object **out, sessnap__header *h,
 			 "state rejected by the application's validation");
 		return SESSNAP_EREJECTED;
 	}
+	/* The text form of the callback (text.c). */
+	if ((rc = sessnap__text_validate(store, state, h->schema_version)) !=
+	    0) {
+		json_object_put(state);
+		if (rc < 0)
+			return rc;
+		snprintf(why, why_len,
+			 "state rejected by the application's validation");
+		return SESSNAP_EREJECTED;
+	}
 	*out = state;
 	return 0;
 }
@@ -171,16 +181,28 @@ static int load_prev(json_object **state, sessnap__header *h,
 	return refuse_both(store, id, m, p);
 }
 
-/* Bring a state of an older schema up to the app's, if it asks to. */
+/*
+ * Bring a state of an older schema up to the app's, if it asks to, with
+ * the migrate callback or else its text form (text.c).  On failure *state
+ * is the caller's to free (NULL when the text form consumed it).
+ */
 static int migrate(json_object **state, const sessnap__header *h,
 		   sessnap_load_info *info, sessnap_store *store,
 		   const char *id)
 {
 	int rc;
 
-	if (h->schema_version >= store->opts.schema_version ||
-	    store->opts.migrate == NULL)
+	if (h->schema_version >= store->opts.schema_version)
 		return 0;
+	if (store->opts.migrate == NULL) {
+		if (store->opts.migrate_text == NULL)
+			return 0;
+		if ((rc = sessnap__text_migrate(state, store, id,
+						h->schema_version)) < 0)
+			return rc;
+		info->flags |= SESSNAP_LOAD_MIGRATED;
+		return 0;
+	}
 	rc = store->opts.migrate(state, h->schema_version,
 				 store->opts.schema_version,
 				 store->opts.payload);

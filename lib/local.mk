@@ -29,7 +29,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/prompt.c \
 	lib/words.h \
 	lib/writer.h \
-	lib/writer.c
+	lib/writer.c \
+	lib/text.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/lib/include -I$(top_srcdir)/lib $(LIB_DEP_CFLAGS)
 lib_libsessnap_internal_la_LIBADD = $(LIB_DEP_LIBS)

@@ -296,6 +296,35 @@ int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
 	return queue_buf(s, buf, len, len + 1);
 }
 
+int sessnap__session_check_owner(const sessnap_session *s, const char *what)
+{
+	return check_owner(s, what);
+}
+
+/* As the end of sessnap_session_update(), for text.c. */
+int sessnap__session_queue_copy(sessnap_session *s, const char *data,
+				size_t len)
+{
+	size_t cap;
+	char *buf;
+
+	pthread_mutex_lock(&s->store->mu);
+	buf = s->spare;
+	cap = s->spare_cap;
+	s->spare = NULL;
+	s->spare_cap = 0;
+	pthread_mutex_unlock(&s->store->mu);
+	if (buf == NULL || cap < len + 1) {
+		free(buf);
+		cap = len + 1;
+		if ((buf = malloc(cap)) == NULL)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	memcpy(buf, data, len);
+	buf[len] = '\0';
+	return queue_buf(s, buf, len, cap);
+}
+
 int sessnap_session_update(sessnap_session *s, const json_object *state)
 {
 	const char *str;

@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential autoconf automake libtool pkg-config
 	libjson-c-dev libbsd-dev check libxxhash-dev libjsmn-dev valgrind
 	groff-base)
+# The Python binding (python/, tests/python.sh): cffi, setuptools and the
+# headers to build it, pytest, and venv and pip for its install test.
+PACKAGES+=(python3-cffi python3-setuptools python3-dev python3-pytest
+	python3-venv python3-pip)
 # make fuzz: clang, and libFuzzer, which Debian ships in libclang-rt-dev
 # (only recommended by clang, and recommends are not installed here).
 PACKAGES+=(clang libclang-rt-dev)

@@ -85,6 +85,74 @@ START_TEST(test_errors_public)
 }
 END_TEST
 
+static int api_validate_text(const char *state, size_t len,
+			     unsigned int schema, void *payload)
+{
+	(void)schema;
+	(*(int *)payload)++;
+	return len == 2 && strcmp(state, "[]") == 0; /* an empty list: no */
+}
+
+static int api_migrate_text(char **state, size_t *len, unsigned int from,
+			    unsigned int to, void *payload)
+{
+	(void)payload;
+	if (from != 0 || to != 1 || strcmp(*state, "[\"old\"]") != 0)
+		return 1;
+	free(*state);
+	if ((*state = strdup("[\"new\"]")) == NULL)
+		return 1;
+	*len = strlen(*state);
+	return 0;
+}
+
+/* States as JSON text, through the public header alone. */
+START_TEST(test_text)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL, *a = NULL;
+	sessnap_load_info info;
+	char id[SESSNAP_ID_LEN + 1], *text = NULL;
+	size_t len = 0;
+	int calls = 0;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	ck_assert_int_eq(sessnap_session_update_text(s, "[\"old\"]", 7), 0);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_update_text(s, "[1,]", 4),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_str_eq(text, "[\"old\"]");
+	ck_assert_uint_eq(len, 7);
+	free(text);
+	ck_assert_int_eq(sessnap_session_update_text(s, "[]", 2), 0);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+
+	/* schema 1 with both text callbacks: "[]" is rejected, so the
+	 * previous generation is migrated and adopted */
+	opts.dir = tu_dir;
+	opts.app = "apitest";
+	opts.schema_version = 1;
+	opts.validate_text = api_validate_text;
+	opts.migrate_text = api_migrate_text;
+	opts.payload = &calls;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(
+	    sessnap_session_adopt_text(&a, &text, &len, &info, store, id), 0);
+	ck_assert_str_eq(text, "[\"new\"]");
+	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
+	ck_assert(info.flags & SESSNAP_LOAD_MIGRATED);
+	ck_assert_int_eq(calls, 2);
+	free(text);
+	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 /*
  * Find the shared object that holds sessnap_strerror and look the names
  * up in it.  Built without shared libraries there is no export table to
@@ -152,6 +220,7 @@ Suite *api_suite(void)
 	tc = tcase_create("core");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -163,6 +163,39 @@ typedef int (*sessnap_migrate_cb)(json_object **state,
 typedef int (*sessnap_validate_cb)(const json_object *state,
 				   unsigned int schema_version, void *payload);
 
+/**
+ * The text form of sessnap_migrate_cb, for programs and bindings that hold
+ * no json-c objects.  Runs when sessnap_migrate_cb is not set.
+ *
+ * @param state in: the loaded state as JSON text, NUL-terminated, in a
+ *        malloc'd buffer owned by the library; out: the migrated state.
+ *        To replace it, free() the old buffer and store a malloc'd one
+ *        (its text need not be NUL-terminated) and its length in
+ *        `state_len`.  The new text is checked as
+ *        sessnap_session_update_text() checks its argument; text it would
+ *        refuse fails the load with SESSNAP_EMIGRATE.
+ * @param state_len in and out: the length of `*state` in bytes
+ * @param from_version the schema version recorded in the snapshot
+ * @param to_version the store's current schema version
+ * @return 0 on success, anything else fails the load with SESSNAP_EMIGRATE
+ */
+typedef int (*sessnap_migrate_text_cb)(char **state, size_t *state_len,
+				       unsigned int from_version,
+				       unsigned int to_version,
+				       void *payload);
+
+/**
+ * The text form of sessnap_validate_cb: decides on a loaded state given as
+ * JSON text (the value the loader parsed, in json-c's plain form,
+ * NUL-terminated; not necessarily the bytes on disk).  Applied after
+ * sessnap_validate_cb when both are set.
+ *
+ * @return 0 to accept the state, anything else to reject it
+ */
+typedef int (*sessnap_validate_text_cb)(const char *state, size_t state_len,
+					unsigned int schema_version,
+					void *payload);
+
 /* sessnap_store_options.flags */
 /** Do not create the store directory; fail with ENOTFOUND if missing. */
 #define SESSNAP_STORE_NOCREATE (1u << 0)
@@ -199,6 +232,10 @@ typedef struct {
 	sessnap_validate_cb validate;
 	sessnap_log_cb log;
 	void *payload;
+	/** Optional text forms of migrate and validate (see
+	 * sessnap_load_text()); each receives `payload`. */
+	sessnap_migrate_text_cb migrate_text;
+	sessnap_validate_text_cb validate_text;
 } sessnap_store_options;
 
 #define SESSNAP_STORE_OPTIONS_VERSION 1
@@ -206,7 +243,7 @@ typedef struct {
 	{                                                                     \
 		SESSNAP_STORE_OPTIONS_VERSION, NULL, NULL,                    \
 		    SESSNAP_DURABILITY_FULL, 0, 0, 0, 0, NULL, NULL, NULL,    \
-		    NULL                                                      \
+		    NULL, NULL, NULL                                          \
 	}
 
 /** An open store directory. */
@@ -990,6 +1027,79 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
  */
 const char *sessnap_clean_action_name(sessnap_clean_action action);
 
+/* ---- States as JSON text ------------------------------------------------- */
+
+/*
+ * For programs and language bindings that hold no json-c objects: a state
+ * handed over as JSON text it has already serialized, and read back as
+ * text.  What sessnap_session_update_text() accepts, sessnap_load_text()
+ * returns byte for byte; what the loader would refuse is refused at the
+ * call, and nothing on disk changes.
+ */
+
+/**
+ * Hand over a new state as JSON text (push), like
+ * sessnap_session_update() with an object.  The text is checked on the
+ * calling thread, copied and queued; the caller keeps its buffer.
+ *
+ * Accepted: exactly one JSON value (RFC 8259: UTF-8, no comments, no
+ * trailing commas, no NaN), with whitespace (space, tab, newline, carriage
+ * return) around it, nested at most 1024 values deep (the loader's
+ * limit), whose snapshot file (a header of at most 4 KiB, the text, a
+ * newline) fits the store's read bound.
+ *
+ * @param session the session
+ * @param json the text; it need not be NUL-terminated
+ * @param len its length in bytes
+ * @return 0, SESSNAP_EINVAL (NULL argument, or text that is not exactly
+ *         one JSON value or nests too deep: the message says what is
+ *         wrong and at which byte), SESSNAP_ETOOBIG (over the read
+ *         bound), SESSNAP_ESTATE (ended, or in a forked child),
+ *         SESSNAP_ENOMEM; on error nothing is queued and a state queued
+ *         before stays queued
+ */
+int sessnap_session_update_text(sessnap_session *session, const char *json,
+				size_t len);
+
+/**
+ * Load a session's state as JSON text without adopting it, as
+ * sessnap_load() does (checksum, `.prev` fallback, validation,
+ * migration).  The text is the payload exactly as it was handed over
+ * (by sessnap_session_update_text(), or as sessnap_session_update()
+ * serialized it); after a migration it is the migrated state in json-c's
+ * plain form.
+ *
+ * @param out receives the text in a malloc'd buffer, NUL-terminated (the
+ *        terminator is not counted in out_len); free it with free()
+ * @param out_len receives its length in bytes
+ * @param info receives what was found, or NULL
+ * @param store an open store
+ * @param id the session id
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBUSY (a live owner kept replacing
+ *         the snapshot while it was read), or an error of sessnap_load()
+ */
+int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
+		      sessnap_store *store, const char *id);
+
+/**
+ * Adopt a crashed session as sessnap_session_adopt() does, and return its
+ * state as JSON text, as sessnap_load_text() returns it.
+ *
+ * @param out receives the session, owned by the caller; NULL on error
+ * @param state receives the text in a malloc'd, NUL-terminated buffer
+ *        (free it with free()), or NULL when not wanted
+ * @param state_len receives its length (may be NULL)
+ * @param info receives what was found, or NULL
+ * @param store an open store, not SESSNAP_STORE_READONLY
+ * @param id the session id
+ * @return 0, or an error of sessnap_session_adopt(); SESSNAP_ENOMEM or a
+ *         read error when the adopted snapshot cannot be read back (the
+ *         session is then released: it stays on disk, crashed, with its
+ *         state unchanged)
+ */
+int sessnap_session_adopt_text(sessnap_session **out, char **state,
+			       size_t *state_len, sessnap_load_info *info,
+			       sessnap_store *store, const char *id);
 
 #ifdef __cplusplus
 }

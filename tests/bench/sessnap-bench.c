@@ -561,6 +561,114 @@ static void case_app_thread(void)
 	sessnap_store_close(store);
 }
 
+/*
+ * JSON text in: sessnap_session_update_text() against
+ * sessnap_session_update() for the same state, on the app's thread.  The
+ * text is what a program or a binding holds already (serialized before the
+ * clock starts); the object path serializes, as it must.  The two calls
+ * alternate, each on its own sessions, with saves in flight.  The target:
+ * the text path costs no more than the object path (ratio <= 1).
+ */
+static void case_text(void)
+{
+	enum { NS = 8 };
+	sessnap_store *store = open_store("text", 20, 0);
+	sessnap_session *obj_s[NS], *txt_s[NS];
+	static const size_t text_sizes[] = { 16384, 262144, 4194304 };
+	size_t k, i, n, len;
+	int rc;
+
+	for (i = 0; i < NS; i++)
+		if ((rc = sessnap_session_begin(&obj_s[i], store, NULL)) < 0 ||
+		    (rc = sessnap_session_begin(&txt_s[i], store, NULL)) < 0)
+			die_sn("begin", rc);
+	for (k = 0; k < sizeof(text_sizes) / sizeof(text_sizes[0]); k++) {
+		json_object *state = make_state(text_sizes[k]);
+		double *upd, *txt, t0;
+		stats su, stx;
+		ratio r[2];
+		char *text;
+		const char *str;
+
+		n = iterations(text_sizes[k]) * 4;
+		str = json_object_to_json_string_length(
+		    state, JSON_C_TO_STRING_PLAIN, &len);
+		if ((text = malloc(len + 64)) == NULL)
+			die("malloc");
+		/* Warm up the buffers of every session. */
+		for (i = 0; i < 2 * NS; i++) {
+			set_n(state, -(int)i - 1);
+			str = json_object_to_json_string_length(
+			    state, JSON_C_TO_STRING_PLAIN, &len);
+			if ((rc = sessnap_session_update(obj_s[i % NS],
+							 state)) < 0 ||
+			    (rc = sessnap_session_update_text(txt_s[i % NS],
+							      str, len)) < 0 ||
+			    (rc = sessnap_session_flush(obj_s[i % NS])) < 0 ||
+			    (rc = sessnap_session_flush(txt_s[i % NS])) < 0)
+				die_sn("warm-up", rc);
+		}
+		upd = calloc(n, sizeof(double));
+		txt = calloc(n, sizeof(double));
+		if (!upd || !txt)
+			die("calloc");
+		for (i = 0; i < n; i++) {
+			set_n(state, (int)i);
+			str = json_object_to_json_string_length(
+			    state, JSON_C_TO_STRING_PLAIN, &len);
+			memcpy(text, str, len);
+			set_n(state, (int)i + 1);
+			if (i % 2 == 0) {
+				t0 = now_us();
+				rc = sessnap_session_update(obj_s[i % NS],
+							    state);
+				upd[i] = now_us() - t0;
+				if (rc == 0) {
+					t0 = now_us();
+					rc = sessnap_session_update_text(
+					    txt_s[i % NS], text, len);
+					txt[i] = now_us() - t0;
+				}
+			} else {
+				t0 = now_us();
+				rc = sessnap_session_update_text(
+				    txt_s[i % NS], text, len);
+				txt[i] = now_us() - t0;
+				if (rc == 0) {
+					t0 = now_us();
+					rc = sessnap_session_update(
+					    obj_s[i % NS], state);
+					upd[i] = now_us() - t0;
+				}
+			}
+			if (rc < 0)
+				die_sn("update", rc);
+			usleep(1000);
+		}
+		for (i = 0; i < NS; i++)
+			if ((rc = sessnap_session_flush(obj_s[i])) < 0 ||
+			    (rc = sessnap_session_flush(txt_s[i])) < 0)
+				die_sn("flush", rc);
+		su = summarize(upd, n);
+		stx = summarize(txt, n);
+		r[0].name = "median text/object";
+		r[0].value = stx.median / su.median;
+		r[1].name = "p99 text/object";
+		r[1].value = stx.p99 / su.p99;
+		report("update", len, su, NULL, 0);
+		report("update_text", len, stx, r, 2);
+		free(upd);
+		free(txt);
+		free(text);
+		json_object_put(state);
+	}
+	for (i = 0; i < NS; i++) {
+		sessnap_session_end(obj_s[i], 0);
+		sessnap_session_end(txt_s[i], 0);
+	}
+	sessnap_store_close(store);
+}
+
 /* ---- soak -----------------------------------------------------------------
  */
 
@@ -790,6 +898,7 @@ static const struct {
 } cases[] = {
 	{ "save", case_save },
 	{ "app", case_app_thread },
+	{ "text", case_text },
 	{ "soak", case_soak },
 	{ "scan", case_scan },
 	{ "clean", case_clean },
@@ -805,8 +914,8 @@ static void usage(FILE *f)
 		"  --json          one JSON object per line per case\n"
 		"  --scale X       multiply iteration counts by X (default 1)\n"
 		"  --soak SECONDS  also measure RSS while saving for SECONDS\n"
-		"  --only CASE     run one case: save, app, soak, scan or "
-		"clean\n"
+		"  --only CASE     run one case: save, app, text, soak, scan "
+		"or clean\n"
 		"  --clean-files N the clean case's store size (default "
 		"100000)\n");
 }

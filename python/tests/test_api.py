@@ -1,0 +1,254 @@
+"""The binding's API: errors, callbacks, threads, the prompt."""
+
+import io
+import json
+import logging
+import os
+import threading
+import time
+
+import pytest
+
+import sessnap
+from sessnap._sessnap import lib
+
+
+def test_error_classes_carry_code_name_message(store):
+    with pytest.raises(sessnap.NotFound) as ei:
+        store.load("0" * 32)
+    e = ei.value
+    assert isinstance(e, sessnap.SessnapError)
+    assert isinstance(e, LookupError)
+    assert e.code == lib.SESSNAP_ENOTFOUND
+    assert e.name == "SESSNAP_ENOTFOUND"
+    assert "0" * 32 in e.message and str(e) == e.message
+
+
+def test_every_library_code_has_its_class():
+    classes = set()
+    code = -1
+    while sessnap.SessnapError(code, "").name != "SESSNAP_E_UNKNOWN":
+        cls = type(sessnap._error(code))
+        assert cls is not sessnap.SessnapError, code
+        assert cls.__name__ in sessnap.__all__
+        classes.add(cls)
+        code -= 1
+    assert len(classes) == -code - 1 >= 19  # one class per family
+    assert type(sessnap._error(code)) is sessnap.SessnapError
+
+
+def test_busy_when_another_process_would_adopt(store):
+    s = store.begin()
+    s.update(1)
+    s.flush()
+    with pytest.raises(sessnap.Busy):
+        store.adopt(s.id)
+    s.end()
+
+
+def test_update_refuses_what_cannot_be_loaded(store_dir):
+    with sessnap.Store("pytest", str(store_dir), read_bound=64 * 1024,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin()
+        s.update({"ok": 1})
+        with pytest.raises(ValueError):
+            s.update(float("nan"))
+        with pytest.raises(TypeError):
+            s.update({"x": object()})
+        deep = "[" * 1025 + "]" * 1025  # one more than the loader takes
+        with pytest.raises(sessnap.InvalidArgument) as ei:
+            s.update_json(deep)
+        assert "1024" in ei.value.message
+        with pytest.raises(sessnap.TooBig):
+            s.update("x" * 64 * 1024)
+        with pytest.raises(sessnap.InvalidArgument):
+            s.update_json(b"[1,]")
+        s.flush()
+        assert st.load(s.id).state == {"ok": 1}
+        s.end()
+
+
+def test_migrate_function(store_dir):
+    with sessnap.Store("pytest", str(store_dir), schema_version=1,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin()
+        s.update({"names": ["a", "b"]})
+        s.flush()
+        s.release()
+    calls = []
+
+    def migrate(state, old, new):
+        calls.append((old, new))
+        return {"people": [{"name": n} for n in state["names"]]}
+
+    with sessnap.Store("pytest", str(store_dir), schema_version=2,
+                       migrate=migrate,
+                       durability=sessnap.Durability.NONE) as st:
+        got = st.load(s.id)
+        assert got.info.migrated
+        assert got.state == {"people": [{"name": "a"}, {"name": "b"}]}
+        assert calls == [(1, 2)]
+
+    def broken(state, old, new):
+        raise KeyError("names")
+
+    with sessnap.Store("pytest", str(store_dir), schema_version=2,
+                       migrate=broken,
+                       durability=sessnap.Durability.NONE) as st:
+        with pytest.raises(sessnap.MigrationFailed) as ei:
+            st.load(s.id)
+        assert isinstance(ei.value.__cause__, KeyError)
+
+
+def test_context_managers(store_dir):
+    with sessnap.Store("pytest", str(store_dir),
+                       durability=sessnap.Durability.NONE) as st:
+        with st.begin() as s:
+            s.update("clean exit")
+        assert st.scan() == []  # ended: removed
+        with pytest.raises(RuntimeError):
+            with st.begin() as s:
+                s.update("work in progress")
+                s.flush()
+                raise RuntimeError("the program failed")
+        # released, not ended: recoverable
+        assert [i.id for i in st.scan(recoverable=True)] == [s.id]
+        with pytest.raises(sessnap.InvalidState):
+            s.update(1)
+    with pytest.raises(sessnap.InvalidState):
+        st.scan()
+    st.close()  # twice is fine
+
+
+def test_store_errors(tmp_path):
+    with pytest.raises(sessnap.BadName):
+        sessnap.Store("no/slash", str(tmp_path / "x"))
+    with pytest.raises(sessnap.NotFound):
+        sessnap.Store("pytest", str(tmp_path / "missing"), create=False)
+    unsafe = tmp_path / "unsafe"
+    unsafe.mkdir(mode=0o777)
+    os.chmod(unsafe, 0o777)
+    with pytest.raises(sessnap.UnsafeStore) as ei:
+        sessnap.Store("pytest", str(unsafe))
+    assert str(unsafe) in ei.value.message
+    with sessnap.Store("pytest", str(tmp_path / "ro0")) as st:
+        pass
+    with sessnap.Store("pytest", str(tmp_path / "ro0"), readonly=True) as st:
+        with pytest.raises(sessnap.InvalidState):
+            st.begin()
+
+
+def test_default_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert sessnap.default_dir("ed") == str(tmp_path / "sessnap" / "ed")
+
+
+def test_label_status_and_pull_mode(store_dir):
+    with sessnap.Store("pytest", str(store_dir), interval=0.05,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin(label="first")
+        s.set_label("second")
+        s.touch()
+        assert not s.save_due()
+        time.sleep(0.08)
+        assert s.save_due()
+        s.update({"pulled": True})
+        assert not s.save_due()
+        s.flush()
+        status = s.status()
+        assert status.seq == 1 and status.last_error == 0
+        assert not status.pending
+        assert st.scan()[0].label == "second"
+        s.end()
+
+
+def test_no_thread_store_ticks(store_dir):
+    with sessnap.Store("pytest", str(store_dir), thread=False, interval=0.01,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin()
+        s.update([1])
+        time.sleep(0.03)
+        st.tick()
+        assert s.status().seq == 1
+        s.end()
+
+
+def test_log_callback(store_dir):
+    seen = []
+    with sessnap.Store("pytest", str(store_dir),
+                       durability=sessnap.Durability.NONE,
+                       log=lambda level, msg: seen.append((level, msg))) \
+            as st:
+        s = st.begin()
+        s.update(1)
+        s.save()
+        s.update(2)
+        s.save()
+        s.release()
+        with open(os.path.join(st.path, s.id + ".snap"), "wb") as f:
+            f.write(b"")
+        with pytest.warns(sessnap.FallbackWarning):
+            st.load(s.id)
+    assert any(level == logging.WARNING and "previous generation" in msg
+               for level, msg in seen)
+
+
+def test_gil_is_released_around_library_calls():
+    """cffi releases the GIL around every call through `lib`: while one
+    thread sits in a C call (usleep), another runs Python code."""
+    ticks = []
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    time.sleep(0.05)
+    before = len(ticks)
+    lib.usleep(300000)
+    during = len(ticks) - before
+    stop.set()
+    t.join()
+    assert during > 10
+
+
+def test_recovery_prompt(store, tmp_path):
+    s = store.begin(label="my notes")
+    s.update(["a"])
+    s.flush()
+    s.release()
+    answers = tmp_path / "answers"
+    answers.write_text("y\n")
+    out = tmp_path / "out"
+    with open(answers) as fin, open(out, "w") as fout:
+        res = store.recovery_prompt(fin, fout, app_name="notes",
+                                    assume_tty=True)
+    assert res.answer == sessnap.PromptAnswer.RESTORE
+    assert res.id == s.id
+    assert "my notes" in out.read_text()
+    # not a terminal, not assumed: nothing is asked, everything kept
+    with open(answers) as fin, open(out, "w") as fout:
+        res = store.recovery_prompt(fin, fout)
+    assert res.answer == sessnap.PromptAnswer.DEFAULT and res.id is None
+    session, state = store.adopt(s.id)
+    assert state == ["a"]
+    session.end()
+    with open(answers) as fin, open(out, "w") as fout:
+        res = store.recovery_prompt(fin, fout, assume_tty=True)
+    assert res.answer == sessnap.PromptAnswer.NOTHING
+
+
+def test_type_hints_and_docstrings():
+    import inspect
+    for name in sessnap.__all__:
+        obj = getattr(sessnap, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, name
+            for mname, m in inspect.getmembers(obj, inspect.isfunction):
+                if not mname.startswith("_"):
+                    assert m.__doc__, f"{name}.{mname}"
+    assert os.path.exists(os.path.join(os.path.dirname(sessnap.__file__),
+                                       "py.typed"))

@@ -43,6 +43,7 @@ dist_man3_MANS += docs/man/sessnap_store_default_dir.3
 dist_man3_MANS += docs/man/sessnap_store_open.3
 dist_man3_MANS += docs/man/sessnap_store_options_init.3
 dist_man3_MANS += docs/man/sessnap_store_path.3
+dist_man3_MANS += docs/man/sessnap_store_app.3
 dist_man3_MANS += docs/man/sessnap_strerror.3
 
 # Section 5: file formats.

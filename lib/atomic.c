@@ -191,10 +191,14 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 * freeing to the close, which the caller makes after the save is
 	 * durable, on the writer thread when there is one.  Nothing is lost
 	 * if the open fails: the file is then freed by the rename, as
-	 * before.
+	 * before.  The descriptor is only held and fstat'ed, never read,
+	 * so a plain read-only open through the seam is all it needs.
 	 */
 	if (release_fd != NULL) {
-		old = sessnap__open_look(store, prev_name);
+		old = SYS(openat)(store->dfd, prev_name,
+				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+				      O_CLOEXEC,
+				  0);
 		if (old < 0) {
 			alias = errno != ENOENT; /* ENOENT: none kept yet */
 		} else if (SYS(fstat)(old, &st) == 0 && S_ISREG(st.st_mode)) {

@@ -73,9 +73,8 @@ void sessnap__sys_release(int fd);
 
 /* ---- Errors (error.c) ---------------------------------------------------- */
 
-/* Set the thread-local message; returns code. */
-int sessnap__error(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* sessnap__error(): set the thread-local message (errmsg.h). */
+#include "errmsg.h"
 /*
  * Report a failed system call: "<step> of <path> failed: <strerror(err)>".
  * Returns the sessnap code that err maps to.
@@ -138,7 +137,7 @@ int sessnap__lock_probe(sessnap_store *store, const char *id);
 bool sessnap__owner_foreign(const sessnap_owner *owner,
 			    const sessnap_owner *self);
 
-/* ---- Recovery (recover.c) ------------------------------------------------ */
+/* ---- Words (recover.c; words.h) --------------------------------------- */
 
 /* The words for an age and a size (words.c, shared with the CLI). */
 #include "words.h"
@@ -220,6 +219,33 @@ int sessnap__header_parse_fast(sessnap__header *out, const char *line,
 /* "xxh3-128:" followed by 32 lowercase hex digits, and nothing more. */
 bool sessnap__checksum_valid(const char *s);
 /*
+ * The steps of reading a snapshot held in memory, shared with snapfile.c.
+ * Each returns 0 or a code, with the reason in `why` (may be NULL):
+ * why_set writes it and returns code; header_of finds the header line in
+ * the first bytes of a file (*hlen: its length, newline included) and
+ * parses it; check_size checks the file's size against the header's
+ * length; verify checks a whole snapshot (header, size, checksum) and
+ * sets *off to the payload; parse_payload parses `len` bytes of payload
+ * followed by their newline into a new reference.
+ */
+int sessnap__why_set(char *why, size_t why_len, int code, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+int sessnap__header_of(sessnap__header *out, size_t *hlen, const char *buf,
+		       size_t len, char *why, size_t why_len);
+int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size,
+			char *why, size_t why_len);
+int sessnap__verify(sessnap__header *hdr, size_t *off, const char *buf,
+		    size_t len, char *why, size_t why_len);
+int sessnap__parse_payload(json_object **state, const char *p, size_t len,
+			   char *why, size_t why_len);
+/* Parse a complete snapshot held in memory (the fuzzers' entry point). */
+int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
+			    const char *buf, size_t len, char *why,
+			    size_t why_len);
+
+/* ---- The snapshot file (snapfile.c) ----------------------------------- */
+
+/*
  * Open a store file read-only to look at it (O_NOFOLLOW, O_NONBLOCK,
  * O_NOATIME when allowed).  Returns the descriptor, or -1 with errno set.
  */
@@ -227,7 +253,7 @@ int sessnap__open_look(sessnap_store *store, const char *name);
 /*
  * Read and parse the header of snapshot file `name` in the store with one
  * bounded read.  This and sessnap__snapshot_read_raw() give every session
- * file its one verdict (format.c, "The one verdict on a session file"): a
+ * file its one verdict (snapfile.c, "The one verdict on a session file"): a
  * name that is not a regular file (symlink, FIFO, directory, socket,
  * device) is SESSNAP_ECORRUPT "is not a regular file (...)" with `st`
  * from lstat, so !S_ISREG(st->st_mode) tells it apart; a header whose id
@@ -243,6 +269,15 @@ int sessnap__header_read(sessnap__header *out, struct stat *st,
 /* Whether a file of this size is over the store's read bound: its state
  * is refused with SESSNAP_ETOOBIG, never called corrupt. */
 bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
+/* Whether `name` does not exist in the store (lstat fails with ENOENT). */
+int sessnap__name_absent(sessnap_store *store, const char *name);
+/*
+ * Refuse (SESSNAP_EUNSAFE, "cannot <what> session <id>: ... is not a
+ * regular file") a session whose <id>.snap or <id>.snap.prev exists and
+ * is not a regular file: adopt and discard never write to or remove it.
+ */
+int sessnap__session_regular(sessnap_store *store, const char *id,
+			     const char *what);
 /*
  * Read a whole snapshot file, verify it and parse its payload.  Returns 0
  * with *state a new reference, or an error as sessnap__header_read() plus
@@ -259,10 +294,6 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 			       sessnap__header *hdr, size_t *payload_off,
 			       sessnap_store *store, const char *name,
 			       char *why, size_t why_len);
-/* Parse a complete snapshot held in memory (the fuzzers' entry point). */
-int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
-			    const char *buf, size_t len, char *why,
-			    size_t why_len);
 
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 

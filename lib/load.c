@@ -98,34 +98,151 @@ static int try_one(json_object **out, sessnap__header *h,
 	return 0;
 }
 
+/* One generation of a session, and how reading it went. */
+struct generation {
+	char name[SESSNAP__NAME_MAX];
+	char path[PATH_MAX]; /* for messages */
+	char why[256]; /* why it was refused */
+	int rc;
+};
+
+/*
+ * Neither generation is usable, and both were judged on their content:
+ * one error for the two, with advice that fits.
+ */
+static int refuse_both(sessnap_store *store, const char *id,
+		       const struct generation *m, const struct generation *p)
+{
+	int rc;
+
+	if (p->rc == SESSNAP_ENEWER)
+		rc = SESSNAP_ENEWER;
+	else if (m->rc == SESSNAP_EREJECTED &&
+		 (p->rc == SESSNAP_EREJECTED || p->rc == SESSNAP_ENOTFOUND))
+		rc = SESSNAP_EREJECTED;
+	else if (m->rc == SESSNAP_ETOOBIG && p->rc != SESSNAP_ECORRUPT)
+		rc = SESSNAP_ETOOBIG;
+	else
+		rc = SESSNAP_ECORRUPT;
+	/* Too big for this reader says nothing bad about the file: no
+	 * advice to discard it. */
+	if (rc == SESSNAP_ETOOBIG)
+		return sessnap__error(
+		    rc,
+		    "session %s is too big for the read bound of %zu bytes: "
+		    "%s: %s; %s: %s. Read it with a larger bound (the "
+		    "application's read_bound option, or 'sessnap COMMAND "
+		    "--read-bound SIZE')",
+		    id, store->read_bound, m->path, m->why, p->path, p->why);
+	return sessnap__error(
+	    rc,
+	    "session %s has no usable snapshot: %s: %s; %s: %s. Inspect "
+	    "them with 'sessnap verify', keep a copy if the work matters, "
+	    "then remove them with 'sessnap discard %s'",
+	    id, m->path, m->why, p->path, p->why, id);
+}
+
+/*
+ * The main snapshot was refused on its content (m): try the previous
+ * generation, and say so in the notice and the log when it is used.
+ */
+static int load_prev(json_object **state, sessnap__header *h,
+		     sessnap_load_info *info, sessnap_store *store,
+		     const char *id, const struct generation *m,
+		     struct generation *p)
+{
+	p->rc = try_one(state, h, store, p->name, p->why, sizeof(p->why));
+	if (p->rc == 0) {
+		info->flags |= SESSNAP_LOAD_FROM_PREV;
+		if (m->rc == SESSNAP_ENOTFOUND)
+			notice(info,
+			       "%s is missing; loaded the previous generation "
+			       "%s",
+			       m->path, p->path);
+		else
+			notice(info,
+			       "%s is unusable (%s); loaded the previous "
+			       "generation %s",
+			       m->path, m->why, p->path);
+		sessnap__log(store, SESSNAP_LOG_WARNING, "%s", info->notice);
+		return 0;
+	}
+	if (m->rc == SESSNAP_ENOTFOUND && p->rc == SESSNAP_ENOTFOUND)
+		return sessnap__error(SESSNAP_ENOTFOUND, "no session %s in %s",
+				      id, store->path);
+	if (p->rc == SESSNAP_ENOMEM)
+		return p->rc;
+	/* A read error says nothing about the content: never call such a
+	 * session corrupt. */
+	if (!is_verdict(p->rc))
+		return sessnap__error(
+		    p->rc, "session %s could not be read: %s: %s; %s: %s", id,
+		    m->path, m->why, p->path, p->why);
+	return refuse_both(store, id, m, p);
+}
+
+/*
+ * Bring a state of an older schema up to the app's, if it asks to, with
+ * the migrate callback or else its text form (text.c).  On failure *state
+ * is the caller's to free (NULL when the text form consumed it).
+ */
+static int migrate(json_object **state, const sessnap__header *h,
+		   sessnap_load_info *info, sessnap_store *store,
+		   const char *id)
+{
+	int rc;
+
+	if (h->schema_version >= store->opts.schema_version)
+		return 0;
+	if (store->opts.migrate == NULL) {
+		if (store->opts.migrate_text == NULL)
+			return 0;
+		if ((rc = sessnap__text_migrate(state, store, id,
+						h->schema_version)) < 0)
+			return rc;
+		info->flags |= SESSNAP_LOAD_MIGRATED;
+		return 0;
+	}
+	rc = store->opts.migrate(state, h->schema_version,
+				 store->opts.schema_version,
+				 store->opts.payload);
+	/* NULL is json-c's JSON null: a valid state, not a failure. */
+	if (rc != 0)
+		return sessnap__error(
+		    SESSNAP_EMIGRATE,
+		    "migrating session %s from schema %u to %u failed (the "
+		    "migrate callback returned %d); the snapshot is left as "
+		    "it is",
+		    id, h->schema_version, store->opts.schema_version, rc);
+	info->flags |= SESSNAP_LOAD_MIGRATED;
+	return 0;
+}
+
 int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		  sessnap__header *hdr_out, sessnap_store *store,
 		  const char *id)
 {
-	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
-	char why_main[256] = "", why_prev[256] = "";
-	char p1[PATH_MAX], p2[PATH_MAX];
+	struct generation m = { .why = "" }, p = { .why = "" };
 	sessnap_load_info info;
 	sessnap__header h;
 	json_object *state = NULL;
-	int rc_main, rc_prev, rc;
+	int rc;
 
 	memset(&info, 0, sizeof(info));
-	sessnap__snap_name(snap, id);
-	sessnap__prev_name(prev, id);
-	sessnap__path(p1, sizeof(p1), store, snap);
-	sessnap__path(p2, sizeof(p2), store, prev);
+	sessnap__snap_name(m.name, id);
+	sessnap__prev_name(p.name, id);
+	sessnap__path(m.path, sizeof(m.path), store, m.name);
+	sessnap__path(p.path, sizeof(p.path), store, p.name);
 
-	rc_main = try_one(&state, &h, store, snap, why_main,
-			  sizeof(why_main));
-	if (rc_main == SESSNAP_ENEWER)
+	m.rc = try_one(&state, &h, store, m.name, m.why, sizeof(m.why));
+	if (m.rc == SESSNAP_ENEWER)
 		return sessnap__error(
 		    SESSNAP_ENEWER,
 		    "%s: %s; upgrade sessnap to read it (it is never "
 		    "treated as corrupt)",
-		    p1, why_main);
-	if (rc_main == SESSNAP_ENOMEM)
-		return rc_main;
+		    m.path, m.why);
+	if (m.rc == SESSNAP_ENOMEM)
+		return m.rc;
 	/*
 	 * A main snapshot that could not be read (EIO, EACCES) may well be
 	 * intact and newer than the previous generation: falling back would
@@ -133,99 +250,18 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 	 * that loss permanent.  Report the error instead; a later load may
 	 * succeed.
 	 */
-	if (rc_main < 0 && !is_verdict(rc_main))
-		return sessnap__error(rc_main,
+	if (m.rc < 0 && !is_verdict(m.rc))
+		return sessnap__error(m.rc,
 				      "session %s could not be read: %s: %s; "
 				      "its previous generation was not used, "
 				      "as %s may be intact",
-				      id, p1, why_main, p1);
-	if (rc_main < 0) {
-		rc_prev = try_one(&state, &h, store, prev, why_prev,
-				  sizeof(why_prev));
-		if (rc_prev == 0) {
-			info.flags |= SESSNAP_LOAD_FROM_PREV;
-			if (rc_main == SESSNAP_ENOTFOUND)
-				notice(&info, "%s is missing; loaded the "
-					      "previous generation %s",
-				       p1, p2);
-			else
-				notice(&info, "%s is unusable (%s); loaded the "
-					      "previous generation %s",
-				       p1, why_main, p2);
-			sessnap__log(store, SESSNAP_LOG_WARNING, "%s",
-				     info.notice);
-		} else if (rc_main == SESSNAP_ENOTFOUND &&
-			   rc_prev == SESSNAP_ENOTFOUND) {
-			return sessnap__error(SESSNAP_ENOTFOUND,
-					      "no session %s in %s", id,
-					      store->path);
-		} else if (rc_prev == SESSNAP_ENOMEM) {
-			return rc_prev;
-		} else if (!is_verdict(rc_main) || !is_verdict(rc_prev)) {
-			/* A read error says nothing about the content: never
-			 * call such a session corrupt. */
-			return sessnap__error(
-			    !is_verdict(rc_main) ? rc_main : rc_prev,
-			    "session %s could not be read: %s: %s; %s: %s",
-			    id, p1, why_main, p2, why_prev);
-		} else {
-			if (rc_prev == SESSNAP_ENEWER)
-				rc = SESSNAP_ENEWER;
-			else if (rc_main == SESSNAP_EREJECTED &&
-			    (rc_prev == SESSNAP_EREJECTED ||
-			     rc_prev == SESSNAP_ENOTFOUND))
-				rc = SESSNAP_EREJECTED;
-			else if (rc_main == SESSNAP_ETOOBIG &&
-				 rc_prev != SESSNAP_ECORRUPT)
-				rc = SESSNAP_ETOOBIG;
-			else
-				rc = SESSNAP_ECORRUPT;
-			/* Too big for this reader says nothing bad about the
-			 * file: no advice to discard it. */
-			if (rc == SESSNAP_ETOOBIG)
-				return sessnap__error(
-				    rc,
-				    "session %s is too big for the read bound "
-				    "of %zu bytes: %s: %s; %s: %s. Read it "
-				    "with a larger bound (the application's "
-				    "read_bound option, or 'sessnap COMMAND "
-				    "--read-bound SIZE')",
-				    id, store->read_bound, p1, why_main, p2,
-				    why_prev);
-			return sessnap__error(
-			    rc,
-			    "session %s has no usable snapshot: %s: %s; %s: "
-			    "%s. Inspect them with 'sessnap verify', keep a "
-			    "copy if the work matters, then remove them with "
-			    "'sessnap discard %s'",
-			    id, p1, why_main, p2, why_prev, id);
-		}
-	}
-
-	if (h.schema_version < store->opts.schema_version &&
-	    store->opts.migrate != NULL) {
-		rc = store->opts.migrate(&state, h.schema_version,
-					 store->opts.schema_version,
-					 store->opts.payload);
-		/* NULL is json-c's JSON null: a valid state, not a failure. */
-		if (rc != 0) {
-			json_object_put(state);
-			return sessnap__error(
-			    SESSNAP_EMIGRATE,
-			    "migrating session %s from schema %u to %u failed "
-			    "(the migrate callback returned %d); the snapshot "
-			    "is left as it is",
-			    id, h.schema_version, store->opts.schema_version,
-			    rc);
-		}
-		info.flags |= SESSNAP_LOAD_MIGRATED;
-	} else if (h.schema_version < store->opts.schema_version &&
-		   store->opts.migrate_text != NULL) {
-		/* The text form of the callback (text.c). */
-		if ((rc = sessnap__text_migrate(&state, store, id,
-						h.schema_version)) < 0)
-			return rc;
-		info.flags |= SESSNAP_LOAD_MIGRATED;
+				      id, m.path, m.why, m.path);
+	if (m.rc < 0 &&
+	    (rc = load_prev(&state, &h, &info, store, id, &m, &p)) < 0)
+		return rc;
+	if ((rc = migrate(&state, &h, &info, store, id)) < 0) {
+		json_object_put(state);
+		return rc;
 	}
 	fill_info(&info, &h);
 	if (info_out != NULL)

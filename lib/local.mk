@@ -11,11 +11,13 @@ LIB_DEP_LIBS = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS)
 noinst_LTLIBRARIES += lib/libsessnap-internal.la
 lib_libsessnap_internal_la_SOURCES = \
 	lib/internal.h \
+	lib/errmsg.h \
 	lib/error.c \
 	lib/sys.c \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \
+	lib/snapfile.c \
 	lib/store.c \
 	lib/session.c \
 	lib/load.c \
@@ -23,6 +25,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
+	lib/adopt.c \
+	lib/prompt.c \
 	lib/words.h \
 	lib/words.c \
 	lib/writer.h \

@@ -446,3 +446,8 @@ const char *sessnap_store_path(const sessnap_store *store)
 {
 	return store ? store->path : NULL;
 }
+
+const char *sessnap_store_app(const sessnap_store *store)
+{
+	return store ? store->app : NULL;
+}

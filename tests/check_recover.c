@@ -764,6 +764,10 @@ START_TEST(test_prompt_list_then_pick)
 	ck_assert_str_eq(r.id, older);
 	ck_assert_ptr_nonnull(strstr(r.out, older));
 	ck_assert_ptr_nonnull(strstr(r.out, "Restore which one? [1-2/n"));
+	/* Once the list is shown, an empty line picks nothing. */
+	prompt(&r, store, ("list\n\nn\n"), 1);
+	ck_assert_int_eq(r.answer, SESSNAP_PROMPT_LATER);
+	ck_assert_str_eq(r.id, "");
 	/* A number out of range is asked again; junk too. */
 	prompt(&r, store, ("7\nwhat\n1\n"), 1);
 	ck_assert_int_eq(r.answer, SESSNAP_PROMPT_RESTORE);
@@ -919,9 +923,12 @@ START_TEST(test_prompt_bad_arguments)
 			 SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_recovery_prompt(id, &a, NULL, NULL),
 			 SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_last_error(), "sessnap_recovery_prompt"));
 	o.version = 99;
 	ck_assert_int_eq(sessnap_recovery_prompt(id, &a, store, &o),
 			 SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "version 99"));
 	/* A failing scan fails the prompt, which asks nothing. */
 	o.version = SESSNAP_PROMPT_OPTIONS_VERSION;
 	sessnap__fault_arm(SESSNAP__SYS_READDIR, 1, EIO, 0);

@@ -135,6 +135,8 @@ START_TEST(test_explicit_dir)
 	tu_join(dir, sizeof(dir), tu_dir, "a/b/c");
 	ck_assert_int_eq(open_at(&store, dir, "ed", 0), 0);
 	ck_assert_str_eq(sessnap_store_path(store), dir);
+	ck_assert_str_eq(sessnap_store_app(store), "ed");
+	ck_assert_ptr_null(sessnap_store_app(NULL));
 	ck_assert(S_ISDIR(mode_of(dir)));
 	ck_assert_uint_eq(mode_of(dir) & 07777, 0700);
 	ck_assert_int_eq(sessnap_store_close(store), 0);

@@ -297,6 +297,12 @@ int sessnap_store_close(sessnap_store *store);
 const char *sessnap_store_path(const sessnap_store *store);
 
 /**
+ * The application name the store was opened for.
+ * @return a string owned by the store; NULL when store is NULL
+ */
+const char *sessnap_store_app(const sessnap_store *store);
+
+/**
  * Compute the default store directory of an application without opening
  * it.
  * @param out receives a malloc'd path; free it with free()

@@ -1,0 +1,387 @@
+/*
+ * snapfile.c - the snapshot file: the format on disk, read from the store
+ *
+ * format.c decodes a snapshot held in memory; this module gets it there.
+ * It opens a file of the store to look at it (never following a symlink,
+ * never blocking on a FIFO, never updating its atime), reads a header with
+ * one bounded read or a whole file up to the store's read bound, and hands
+ * the bytes to format.c.  Every reader of a session file goes through it:
+ *
+ *	sessnap__header_read()        the header, to list or judge a session
+ *	sessnap__snapshot_read_raw()  the whole file, verified, unparsed
+ *	sessnap__snapshot_read()      the same with the payload parsed
+ *	sessnap__open_look()          a descriptor to look at a file
+ *
+ * and so every one of them gets the same verdict on a file ("The one
+ * verdict on a session file" below).  Nothing read here is trusted: a file
+ * that is not a regular file is not read, and no read exceeds its bound.
+ * Writing a snapshot is atomic.c's (the durable replace), with the header
+ * that format.c encodes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "internal.h"
+
+/*
+ * Open a store file to look at it: read-only, never following a symlink,
+ * never blocking on a FIFO.  O_NOATIME: looking at a snapshot is not a
+ * use of it, and an atime update dirties the inode, a journal write per
+ * file for a scan or a clean of a large store.  Only the file's owner may
+ * ask for it; anyone else (EPERM) opens the ordinary way.
+ */
+int sessnap__open_look(sessnap_store *store, const char *name)
+{
+	int fd;
+
+	fd = SYS(openat)(
+	    store->dfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME, 0);
+	if (fd < 0 && errno == EPERM)
+		fd = SYS(openat)(store->dfd, name,
+				 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+				 0);
+	return fd;
+}
+
+/*
+ * The one verdict on a session file
+ * ----------------------------------
+ * Scan, load, verify, export, adopt, discard and clean all judge a
+ * session's files through the functions below, so a file gets the same
+ * verdict from every one of them:
+ *
+ *  - a name that is not a regular file (a symlink, FIFO, directory,
+ *    socket or device) is corrupt, with the reason "is not a regular file
+ *    (a FIFO)" or "is a symlink (not followed)".  *st then describes what
+ *    is there (from lstat), so a caller can tell it from a damaged regular
+ *    file: such a name is never opened for writing, never locked and
+ *    never removed, not even when corrupt files are asked to be removed;
+ *  - a header whose id is not the one in the file name is corrupt
+ *    ("header names session X, not Y"): the format requires them to
+ *    match, and a copied or renamed file must not be adopted, written or
+ *    cleaned as the session its name claims;
+ *  - a file larger than the store's read bound is too big
+ *    (SESSNAP_ETOOBIG, "N bytes, more than the read bound of M"), never
+ *    corrupt: a reader with a smaller bound than the writer's knows
+ *    nothing bad about it.  The header alone is still read and used (to
+ *    list and to clean the session); only the state is refused.
+ */
+
+static const char *type_name(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symlink";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "not a file";
+}
+
+/* The verdict on a name that exists but is not a regular file. */
+static int not_regular(const struct stat *st, char *why, size_t why_len)
+{
+	if (S_ISLNK(st->st_mode))
+		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+					"is a symlink (not followed)");
+	return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+				"is not a regular file (%s)",
+				type_name(st->st_mode));
+}
+
+bool sessnap__too_big(const sessnap_store *store, const struct stat *st)
+{
+	return (uint64_t)st->st_size > (uint64_t)store->read_bound;
+}
+
+/*
+ * Open a file of the store for reading without following symlinks and
+ * without blocking on a FIFO, and make sure it is a regular file.  *st
+ * receives its stat: from fstat when it was opened, from lstat when it
+ * could not be (a symlink, a socket); zeroed when it does not exist.
+ */
+static int open_regular(int *out, struct stat *st, sessnap_store *store,
+			const char *name, char *why, size_t why_len)
+{
+	char path[PATH_MAX];
+	int fd, rc, err;
+
+	memset(st, 0, sizeof(*st));
+	fd = sessnap__open_look(store, name);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return sessnap__why_set(why, why_len, SESSNAP_ENOTFOUND,
+						"does not exist");
+		/* A symlink (ELOOP), a socket or a device without a driver
+		 * (ENXIO, ENODEV): say what it is. */
+		if (err == ELOOP || err == ENXIO || err == ENODEV) {
+			if (SYS(fstatat)(store->dfd, name, st,
+					 AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !S_ISREG(st->st_mode))
+				return not_regular(st, why, why_len);
+			memset(st, 0, sizeof(*st));
+			if (errno == ENOENT)
+				return sessnap__why_set(why, why_len,
+							SESSNAP_ENOTFOUND,
+							"does not exist");
+			errno = err;
+		}
+		rc = sessnap__syserr(
+		    errno, "open",
+		    sessnap__path(path, sizeof(path), store, name));
+		return sessnap__why_set(why, why_len, rc, "%s",
+					sessnap_last_error());
+	}
+	if (SYS(fstat)(fd, st) < 0) {
+		rc = sessnap__syserr(
+		    errno, "fstat",
+		    sessnap__path(path, sizeof(path), store, name));
+		memset(st, 0, sizeof(*st));
+		SYS(close)(fd);
+		return sessnap__why_set(why, why_len, rc, "%s",
+					sessnap_last_error());
+	}
+	if (!S_ISREG(st->st_mode)) {
+		SYS(close)(fd);
+		return not_regular(st, why, why_len);
+	}
+	*out = fd;
+	return 0;
+}
+
+/*
+ * The id a session file's name gives ("<id>.snap", "<id>.snap.prev"), or
+ * false for any other name (a temporary file: no verdict on its id).
+ */
+static bool name_id(char id[SESSNAP_ID_LEN + 1], const char *name)
+{
+	if (strlen(name) <= SESSNAP_ID_LEN || name[SESSNAP_ID_LEN] != '.')
+		return false;
+	memcpy(id, name, SESSNAP_ID_LEN);
+	id[SESSNAP_ID_LEN] = '\0';
+	return sessnap__id_valid(id);
+}
+
+static int check_id(const sessnap__header *h, const char *name, char *why,
+		    size_t why_len)
+{
+	char id[SESSNAP_ID_LEN + 1];
+
+	if (name_id(id, name) && strcmp(h->id, id) != 0)
+		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+					"header names session %s, not %s",
+					h->id, id);
+	return 0;
+}
+
+/* Read up to len bytes, retrying EINTR (up to SESSNAP__EINTR_MAX in a row)
+ * and short reads; stops at EOF. */
+static ssize_t read_full(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int eintr = 0;
+
+	while (got < len) {
+		n = SYS(read)(fd, buf + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
+				continue;
+			return -1;
+		}
+		eintr = 0;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int read_error(sessnap_store *store, const char *name, char *why,
+		      size_t why_len)
+{
+	char path[PATH_MAX];
+	int rc = sessnap__syserr(
+	    errno, "read", sessnap__path(path, sizeof(path), store, name));
+
+	return sessnap__why_set(why, why_len, rc, "%s", sessnap_last_error());
+}
+
+#define HEAD_FIRST 1024
+
+int sessnap__header_read(sessnap__header *out, struct stat *st_out,
+			 sessnap_store *store, const char *name, char *why,
+			 size_t why_len)
+{
+	char buf[SESSNAP__HEADER_MAX];
+	struct stat st;
+	size_t hlen = 0, want;
+	ssize_t n, more;
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = open_regular(&fd, &st, store, name, why, why_len);
+	if (st_out != NULL)
+		*st_out = st;
+	if (rc < 0)
+		return rc;
+	/*
+	 * A snapshot never changes once it is in place (saves rename a new
+	 * inode over it), so its size bounds the read: a small file costs
+	 * one read(2), not a second one to see end-of-file.  The first read
+	 * asks for HEAD_FIRST bytes, which hold a typical header (about 400
+	 * bytes) with room to spare; only a header longer than that costs a
+	 * second read, up to the bound.  The scanner reads one header per
+	 * session, and copying 4 KiB where 400 bytes were needed was a
+	 * visible share of its time.
+	 */
+	want = (uint64_t)st.st_size < sizeof(buf) ? (size_t)st.st_size :
+						    sizeof(buf);
+	n = read_full(fd, buf, want < HEAD_FIRST ? want : HEAD_FIRST);
+	if (n == HEAD_FIRST && want > HEAD_FIRST &&
+	    memchr(buf, '\n', HEAD_FIRST) == NULL) {
+		more = read_full(fd, buf + HEAD_FIRST, want - HEAD_FIRST);
+		n = more < 0 ? more : n + more;
+	}
+	if (n < 0) {
+		rc = read_error(store, name, why, why_len);
+		SYS(close)(fd);
+		return rc;
+	}
+	SYS(close)(fd);
+	rc = sessnap__header_of(out, &hlen, buf, (size_t)n, why, why_len);
+	if (rc < 0)
+		return rc;
+	if ((rc = check_id(out, name, why, why_len)) < 0)
+		return rc;
+	return sessnap__check_size(out, hlen, (uint64_t)st.st_size, why,
+				   why_len);
+}
+
+int sessnap__snapshot_read_raw(char **out, size_t *out_len,
+			       sessnap__header *hdr, size_t *payload_off,
+			       sessnap_store *store, const char *name,
+			       char *why, size_t why_len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd, rc;
+
+	*out = NULL;
+	memset(hdr, 0, sizeof(*hdr));
+	if ((rc = open_regular(&fd, &st, store, name, why, why_len)) < 0)
+		return rc;
+	if (sessnap__too_big(store, &st)) {
+		SYS(close)(fd);
+		return sessnap__why_set(
+		    why, why_len, SESSNAP_ETOOBIG,
+		    "%jd bytes, more than the read bound of %zu",
+		    (intmax_t)st.st_size, store->read_bound);
+	}
+	/* One byte more than fstat said, to notice a file that grew. */
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		SYS(close)(fd);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	n = read_full(fd, buf, (size_t)st.st_size + 1);
+	if (n < 0) {
+		rc = read_error(store, name, why, why_len);
+		SYS(close)(fd);
+		free(buf);
+		return rc;
+	}
+	SYS(close)(fd);
+	rc = sessnap__verify(hdr, payload_off, buf, (size_t)n, why, why_len);
+	if (rc == 0)
+		rc = check_id(hdr, name, why, why_len);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*out_len = (size_t)n;
+	return 0;
+}
+
+int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
+			   sessnap_store *store, const char *name, char *why,
+			   size_t why_len)
+{
+	size_t len = 0, off = 0;
+	char *buf;
+	int rc;
+
+	*state = NULL;
+	rc = sessnap__snapshot_read_raw(&buf, &len, hdr, &off, store, name, why,
+					why_len);
+	if (rc < 0)
+		return rc;
+	rc = sessnap__parse_payload(state, buf + off, (size_t)hdr->length, why,
+				    why_len);
+	free(buf);
+	return rc;
+}
+
+/* Whether `name` does not exist in the store (lstat says ENOENT). */
+int sessnap__name_absent(sessnap_store *store, const char *name)
+{
+	struct stat st;
+
+	return SYS(fstatat)(store->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	       errno == ENOENT;
+}
+
+/*
+ * A session with a name that is not a regular file (a FIFO, directory or
+ * symlink as its <id>.snap or <id>.snap.prev) is never written to or
+ * removed: adopt and discard refuse it, as the cleaner skips it and the
+ * scanner reports it corrupt ("The one verdict on a session file"
+ * above).  The lock file gets the same check in sessnap__lock_take().
+ */
+int sessnap__session_regular(sessnap_store *store, const char *id,
+			     const char *what)
+{
+	char names[2][SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	int i;
+
+	sessnap__snap_name(names[0], id);
+	sessnap__prev_name(names[1], id);
+	for (i = 0; i < 2; i++) {
+		if (SYS(fstatat)(store->dfd, names[i], &st,
+				 AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return sessnap__syserr(
+			    errno, "fstatat",
+			    sessnap__path(path, sizeof(path), store, names[i]));
+		}
+		if (!S_ISREG(st.st_mode))
+			return sessnap__error(
+			    SESSNAP_EUNSAFE,
+			    "cannot %s session %s: %s is not a regular file; "
+			    "it is left as it is (remove it by hand if it is "
+			    "not needed)",
+			    what, id,
+			    sessnap__path(path, sizeof(path), store, names[i]));
+	}
+	return 0;
+}

@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "sessnap.h"
+#include "names.h"
 
 /* ---- The system-call seam (sys.c) ---------------------------------------
  *
@@ -88,8 +89,6 @@ const char *sessnap__strerror_r(int err, char *buf, size_t len);
 
 /* ---- Names and time (store.c) --------------------------------------------- */
 
-bool sessnap__app_valid(const char *app);
-bool sessnap__id_valid(const char *id);
 /* Milliseconds since the epoch, UTC (CLOCK_REALTIME). */
 int64_t sessnap__now_ms(void);
 /* Monotonic milliseconds (CLOCK_MONOTONIC). */
@@ -345,14 +344,6 @@ struct sessnap_store {
 /* Log through the store's callback (no-op without one). */
 void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Full path of a file in the store, for messages: writes into buf. */
-const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
-			  const char *name);
-/* File names of a session. */
-#define SESSNAP__NAME_MAX (SESSNAP_ID_LEN + 32)
-void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
-void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
-void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
 
 /* ---- Sessions (session.c) ------------------------------------------------- */
 

@@ -13,6 +13,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/internal.h \
 	lib/error.c \
 	lib/sys.c \
+	lib/names.h \
+	lib/names.c \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \

@@ -51,15 +51,6 @@
 
 #include "internal.h"
 
-/* What a directory entry's name says it is. */
-enum kind { K_OTHER, K_SNAP, K_PREV, K_LOCK, K_TEMP };
-
-#define SNAP_SUFFIX ".snap"
-#define PREV_SUFFIX ".snap.prev"
-#define LOCK_SUFFIX ".lock"
-/* The random part of a temporary file name (atomic.c). */
-#define TEMP_RANDOM 6
-
 struct rank {
 	int64_t saved_ms;
 	char id[SESSNAP_ID_LEN + 1];
@@ -121,71 +112,6 @@ struct sess {
 	bool bad_lock; /* <id>.lock is not a regular file: left alone */
 	int64_t age_ms;
 };
-
-static bool is_hex_id(const char *s)
-{
-	int i;
-
-	for (i = 0; i < SESSNAP_ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static bool is_alnum_n(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return s[n] == '\0';
-}
-
-/* Classify a name and extract its session id. */
-static enum kind classify(const char *name, char id[SESSNAP_ID_LEN + 1])
-{
-	size_t len = strlen(name);
-	const char *rest;
-
-	if (name[0] == '.') {
-		if (len < 1 + SESSNAP_ID_LEN || !is_hex_id(name + 1))
-			return K_OTHER;
-		rest = name + 1 + SESSNAP_ID_LEN;
-		if (strncmp(rest, PREV_SUFFIX ".", sizeof(PREV_SUFFIX)) == 0 &&
-		    is_alnum_n(rest + sizeof(PREV_SUFFIX), TEMP_RANDOM))
-			goto temp;
-		if (strncmp(rest, SNAP_SUFFIX ".", sizeof(SNAP_SUFFIX)) == 0 &&
-		    is_alnum_n(rest + sizeof(SNAP_SUFFIX), TEMP_RANDOM))
-			goto temp;
-		return K_OTHER;
-temp:
-		memcpy(id, name + 1, SESSNAP_ID_LEN);
-		id[SESSNAP_ID_LEN] = '\0';
-		return K_TEMP;
-	}
-	if (len < SESSNAP_ID_LEN || !is_hex_id(name))
-		return K_OTHER;
-	memcpy(id, name, SESSNAP_ID_LEN);
-	id[SESSNAP_ID_LEN] = '\0';
-	rest = name + SESSNAP_ID_LEN;
-	if (strcmp(rest, SNAP_SUFFIX) == 0)
-		return K_SNAP;
-	if (strcmp(rest, PREV_SUFFIX) == 0)
-		return K_PREV;
-	if (strcmp(rest, LOCK_SUFFIX) == 0)
-		return K_LOCK;
-	return K_OTHER;
-}
-
-static int64_t mtime_ms(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000 +
-	       st->st_mtim.tv_nsec / 1000000;
-}
 
 /* Bytes a removal frees: nothing while another link keeps the inode. */
 static uint64_t freed(const struct stat *st)
@@ -279,23 +205,6 @@ static void fail(struct ctx *c, const char *name, const char *id,
 	emit(c, name, id, SESSNAP_CLEAN_FAILED, f, code, 0, -1, true);
 }
 
-/*
- * lstat a store file.  Returns 1 when it exists, 0 when it does not, or a
- * negative code.
- */
-static int stat_nofollow(struct stat *st, sessnap_store *store,
-			 const char *name)
-{
-	char path[PATH_MAX];
-
-	if (SYS(fstatat)(store->dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 1;
-	if (errno == ENOENT)
-		return 0;
-	return sessnap__syserr(errno, "fstatat",
-			       sessnap__path(path, sizeof(path), store, name));
-}
-
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
@@ -370,7 +279,7 @@ static bool protected_newest(const struct ctx *c, const struct sess *s)
 		return true;
 	r.saved_ms = s->has_hdr ?
 			 s->hdr.saved_ms :
-			 mtime_ms(s->has_snap ? &s->st_snap : &s->st_prev);
+			 sessnap__mtime_ms(s->has_snap ? &s->st_snap : &s->st_prev);
 	strlcpy(r.id, s->id, sizeof(r.id));
 	return rank_cmp(&r, &c->heap[0]) >= 0;
 }
@@ -493,7 +402,7 @@ static int read_generation(struct ctx *c, const char *name,
 	if (*has && st->st_mode != 0 && !S_ISREG(st->st_mode))
 		return SESSNAP_CLEAN_SKIP_UNSAFE; /* never touched */
 	if (*has && st->st_mode == 0 && *rc == SESSNAP_ECORRUPT) {
-		if ((r = stat_nofollow(st, c->store, name)) < 0) {
+		if ((r = sessnap__name_stat(st, c->store, name)) < 0) {
 			*err = r;
 			return SESSNAP_CLEAN_FAILED;
 		}
@@ -550,7 +459,7 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 	corrupt = !s->has_hdr;
 	if (corrupt) {
 		s->age_ms = c->pol.now_ms -
-			    mtime_ms(s->has_snap ? &s->st_snap : &s->st_prev);
+			    sessnap__mtime_ms(s->has_snap ? &s->st_snap : &s->st_prev);
 		if (!(c->pol.flags & SESSNAP_CLEAN_INCLUDE_CORRUPT))
 			return SESSNAP_CLEAN_KEEP_CORRUPT;
 		limit = c->pol.completed_age_ms;
@@ -577,7 +486,7 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 	 * or symlink) is never touched, and without a lock to take nothing
 	 * keeps an adopter out: the whole session is left alone.
 	 */
-	if ((r = stat_nofollow(&lst, c->store, s->lock)) < 0) {
+	if ((r = sessnap__name_stat(&lst, c->store, s->lock)) < 0) {
 		*err = r;
 		return SESSNAP_CLEAN_FAILED;
 	}
@@ -586,18 +495,6 @@ static int evaluate(struct ctx *c, struct sess *s, int *err)
 		return SESSNAP_CLEAN_SKIP_UNSAFE;
 	}
 	return remove;
-}
-
-/* Unlink one file of a session; ENOENT (someone else removed it) is fine. */
-static int unlink_one(struct ctx *c, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (SYS(unlinkat)(c->store->dfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	return sessnap__syserr(
-	    errno, "unlinkat",
-	    sessnap__path(path, sizeof(path), c->store, name));
 }
 
 /*
@@ -617,7 +514,7 @@ static int hold_open(struct ctx *c, const char *name, int *fd,
 	if (*fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return stat_nofollow(st, c->store, name);
+		return sessnap__name_stat(st, c->store, name);
 	}
 	if (SYS(fstat)(*fd, st) < 0) {
 		rc = sessnap__syserr(
@@ -665,7 +562,7 @@ static void remove_session_dry(struct ctx *c, struct sess *s,
 	if (s->has_prev)
 		emit(c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
 		     freed(&s->st_prev), s->age_ms, !s->has_snap);
-	if (stat_nofollow(&st, c->store, s->lock) == 1 && S_ISREG(st.st_mode))
+	if (sessnap__name_stat(&st, c->store, s->lock) == 1 && S_ISREG(st.st_mode))
 		emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0, 0,
 		     s->age_ms, false);
 }
@@ -815,7 +712,7 @@ static void remove_session(struct ctx *c, struct sess *s,
 	rc = 0;
 
 	if (s->has_snap) {
-		if ((rc = unlink_one(c, s->snap)) < 0) {
+		if ((rc = sessnap__name_unlink(c->store, s->snap)) < 0) {
 			fail_name = s->snap;
 			goto report;
 		}
@@ -824,7 +721,7 @@ static void remove_session(struct ctx *c, struct sess *s,
 		snap_fd = -1;
 	}
 	if (s->has_prev) {
-		if ((rc = unlink_one(c, s->prev)) < 0) {
+		if ((rc = sessnap__name_unlink(c->store, s->prev)) < 0) {
 			fail_name = s->prev;
 			fail_file = SESSNAP_CLEAN_FILE_PREV;
 			goto report;
@@ -835,7 +732,7 @@ static void remove_session(struct ctx *c, struct sess *s,
 	}
 	/* The lock file goes last, while we still hold its lock. */
 	if (fd >= 0) {
-		if ((rc = unlink_one(c, s->lock)) < 0) {
+		if ((rc = sessnap__name_unlink(c->store, s->lock)) < 0) {
 			fail_name = s->lock;
 			fail_file = SESSNAP_CLEAN_FILE_LOCK;
 			goto report;
@@ -908,7 +805,7 @@ static void clean_temp(struct ctx *c, const char *name, const char *id)
 	int64_t age;
 	int r;
 
-	if ((r = stat_nofollow(&st, c->store, name)) <= 0) {
+	if ((r = sessnap__name_stat(&st, c->store, name)) <= 0) {
 		if (r < 0)
 			fail(c, name, id, SESSNAP_CLEAN_FILE_TEMP, r);
 		return;
@@ -918,7 +815,7 @@ static void clean_temp(struct ctx *c, const char *name, const char *id)
 		     SESSNAP_CLEAN_FILE_TEMP, 0, 0, -1, true);
 		return;
 	}
-	age = c->pol.now_ms - mtime_ms(&st);
+	age = c->pol.now_ms - sessnap__mtime_ms(&st);
 	if (c->pol.temp_age_ms < 0 || age < c->pol.temp_age_ms) {
 		emit(c, name, id, SESSNAP_CLEAN_KEEP_YOUNG,
 		     SESSNAP_CLEAN_FILE_TEMP, 0, 0, age, true);
@@ -934,7 +831,7 @@ static void clean_temp(struct ctx *c, const char *name, const char *id)
 		     SESSNAP_CLEAN_FILE_TEMP, 0, 0, age, true);
 		return;
 	}
-	if (!c->dry && (r = unlink_one(c, name)) < 0) {
+	if (!c->dry && (r = sessnap__name_unlink(c->store, name)) < 0) {
 		fail(c, name, id, SESSNAP_CLEAN_FILE_TEMP, r);
 		return;
 	}
@@ -957,13 +854,13 @@ static void clean_lock(struct ctx *c, const char *id)
 	int fd = -1, r;
 
 	sess_names(&s, id);
-	if ((r = stat_nofollow(&s.st_snap, c->store, s.snap)) != 0 ||
-	    (r = stat_nofollow(&s.st_prev, c->store, s.prev)) != 0) {
+	if ((r = sessnap__name_stat(&s.st_snap, c->store, s.snap)) != 0 ||
+	    (r = sessnap__name_stat(&s.st_prev, c->store, s.prev)) != 0) {
 		if (r < 0)
 			fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		return; /* the session's own entry decides */
 	}
-	if ((r = stat_nofollow(&st, c->store, s.lock)) <= 0) {
+	if ((r = sessnap__name_stat(&st, c->store, s.lock)) <= 0) {
 		if (r < 0)
 			fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		return;
@@ -1004,13 +901,13 @@ static void clean_lock(struct ctx *c, const char *id)
 		fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		return;
 	}
-	if ((r = stat_nofollow(&s.st_snap, c->store, s.snap)) != 0 ||
-	    (r = stat_nofollow(&s.st_prev, c->store, s.prev)) != 0) {
+	if ((r = sessnap__name_stat(&s.st_snap, c->store, s.snap)) != 0 ||
+	    (r = sessnap__name_stat(&s.st_prev, c->store, s.prev)) != 0) {
 		if (r < 0)
 			fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		goto on_error;
 	}
-	if ((r = unlink_one(c, s.lock)) < 0) {
+	if ((r = sessnap__name_unlink(c->store, s.lock)) < 0) {
 		fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		goto on_error;
 	}
@@ -1030,139 +927,74 @@ on_error:
 
 /* ---- The passes ---------------------------------------------------------- */
 
-/*
- * Open a fresh stream on the store directory.  Each pass opens its own
- * descriptor ("." relative to the store's), so passes never share a
- * directory offset with each other or with the store.
- */
-static int dir_open(DIR **out, sessnap_store *store)
-{
-	int fd, rc;
-
-	fd = SYS(openat)(store->dfd, ".",
-			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return sessnap__syserr(errno, "open of store directory",
-				       store->path);
-	*out = SYS(fdopendir)(fd);
-	if (*out == NULL) {
-		rc = sessnap__syserr(errno, "fdopendir of store directory",
-				     store->path);
-		SYS(close)(fd);
-		return rc;
-	}
-	return 0;
-}
-
-static int dir_next(struct dirent **out, DIR *dir, sessnap_store *store)
-{
-	errno = 0;
-	*out = SYS(readdir)(dir);
-	if (*out == NULL && errno != 0)
-		return sessnap__syserr(errno, "readdir of store directory",
-				       store->path);
-	return 0;
-}
-
 /* Pass 1 of keep-newest-N: rank every readable session by saved time. */
-static int rank_pass(struct ctx *c)
+static int rank_entry(const sessnap__dir_entry *e, void *payload)
 {
-	char id[SESSNAP_ID_LEN + 1], why[256];
-	struct dirent *de;
+	struct ctx *c = payload;
+	char why[256];
 	struct stat st;
 	sessnap__header h;
 	struct rank r;
-	DIR *dir;
-	enum kind k;
 	int rc;
 
-	if ((rc = dir_open(&dir, c->store)) < 0)
-		return rc;
-	for (;;) {
-		if ((rc = dir_next(&de, dir, c->store)) < 0)
-			goto on_error;
-		if (de == NULL)
-			break;
-		k = classify(de->d_name, id);
-		if (k != K_SNAP && k != K_PREV)
-			continue;
-		if (k == K_PREV) {
-			char snap[SESSNAP__NAME_MAX];
+	if (e->kind != SESSNAP__NAME_SNAP && e->kind != SESSNAP__NAME_PREV)
+		return 0;
+	if (e->kind == SESSNAP__NAME_PREV) {
+		char snap[SESSNAP__NAME_MAX];
 
-			sessnap__snap_name(snap, id);
-			if (SYS(fstatat)(c->store->dfd, snap, &st,
-					 AT_SYMLINK_NOFOLLOW) == 0)
-				continue; /* ranked through its .snap */
-		}
-		rc = sessnap__header_read(&h, &st, c->store, de->d_name, why,
-					  sizeof(why));
-		if (rc < 0 && k == K_SNAP) {
-			char prev[SESSNAP__NAME_MAX];
-
-			sessnap__prev_name(prev, id);
-			rc = sessnap__header_read(&h, &st, c->store, prev, why,
-						  sizeof(why));
-		}
-		if (rc < 0)
-			continue; /* corrupt, newer or gone: not ranked */
-		r.saved_ms = h.saved_ms;
-		strlcpy(r.id, id, sizeof(r.id));
-		heap_offer(c, &r);
+		sessnap__snap_name(snap, e->id);
+		if (SYS(fstatat)(c->store->dfd, snap, &st,
+				 AT_SYMLINK_NOFOLLOW) == 0)
+			return 0; /* ranked through its .snap */
 	}
-	SYS(closedir)(dir);
-	return 0;
+	rc = sessnap__header_read(&h, &st, c->store, e->name, why,
+				  sizeof(why));
+	if (rc < 0 && e->kind == SESSNAP__NAME_SNAP) {
+		char prev[SESSNAP__NAME_MAX];
 
-on_error:
-	SYS(closedir)(dir);
-	return rc;
+		sessnap__prev_name(prev, e->id);
+		rc = sessnap__header_read(&h, &st, c->store, prev, why,
+					  sizeof(why));
+	}
+	if (rc < 0)
+		return 0; /* corrupt, newer or gone: not ranked */
+	r.saved_ms = h.saved_ms;
+	strlcpy(r.id, e->id, sizeof(r.id));
+	heap_offer(c, &r);
+	return 0;
 }
 
-static int clean_pass(struct ctx *c)
+/* Pass 2: judge each entry; a failure is recorded, never stops the pass. */
+static int clean_entry(const sessnap__dir_entry *e, void *payload)
 {
-	char id[SESSNAP_ID_LEN + 1];
-	struct dirent *de;
+	struct ctx *c = payload;
 	struct stat st;
-	DIR *dir;
-	int rc;
 
-	if ((rc = dir_open(&dir, c->store)) < 0)
-		return rc;
-	for (;;) {
-		if ((rc = dir_next(&de, dir, c->store)) < 0)
-			goto on_error;
-		if (de == NULL)
-			break;
-		switch (classify(de->d_name, id)) {
-		case K_SNAP:
-			clean_session(c, id);
-			break;
-		case K_PREV: {
-			char snap[SESSNAP__NAME_MAX];
+	switch (e->kind) {
+	case SESSNAP__NAME_SNAP:
+		clean_session(c, e->id);
+		break;
+	case SESSNAP__NAME_PREV: {
+		char snap[SESSNAP__NAME_MAX];
 
-			/* With a main snapshot, its own entry decides. */
-			sessnap__snap_name(snap, id);
-			if (SYS(fstatat)(c->store->dfd, snap, &st,
-					 AT_SYMLINK_NOFOLLOW) < 0 &&
-			    errno == ENOENT)
-				clean_session(c, id);
-			break;
-		}
-		case K_LOCK:
-			clean_lock(c, id);
-			break;
-		case K_TEMP:
-			clean_temp(c, de->d_name, id);
-			break;
-		case K_OTHER:
-			break;
-		}
+		/* With a main snapshot, its own entry decides. */
+		sessnap__snap_name(snap, e->id);
+		if (SYS(fstatat)(c->store->dfd, snap, &st,
+				 AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT)
+			clean_session(c, e->id);
+		break;
 	}
-	SYS(closedir)(dir);
+	case SESSNAP__NAME_LOCK:
+		clean_lock(c, e->id);
+		break;
+	case SESSNAP__NAME_TEMP:
+		clean_temp(c, e->name, e->id);
+		break;
+	case SESSNAP__NAME_OTHER:
+		break;
+	}
 	return 0;
-
-on_error:
-	SYS(closedir)(dir);
-	return rc;
 }
 
 int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
@@ -1219,10 +1051,10 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 			return sessnap__error(SESSNAP_ENOMEM,
 					      "out of memory for keep %u",
 					      c.pol.keep);
-		if ((rc = rank_pass(&c)) < 0)
+		if ((rc = sessnap__dir_walk(store, rank_entry, &c)) < 0)
 			goto on_error;
 	}
-	rc = clean_pass(&c);
+	rc = sessnap__dir_walk(store, clean_entry, &c);
 	reap_stop(&c.reap);
 	if (rc < 0)
 		goto on_error;

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "sessnap.h"
 
@@ -24,5 +26,62 @@ const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
 void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
 void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
+
+/*
+ * What a name in the store is.  Only these five kinds belong to the
+ * library; SESSNAP__NAME_OTHER is never read, written or removed.
+ */
+typedef enum {
+	SESSNAP__NAME_OTHER = 0,
+	SESSNAP__NAME_SNAP, /* <id>.snap */
+	SESSNAP__NAME_PREV, /* <id>.snap.prev */
+	SESSNAP__NAME_LOCK, /* <id>.lock */
+	SESSNAP__NAME_TEMP  /* .<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX */
+} sessnap__name_kind;
+
+/*
+ * Parse a directory entry's name: its kind, and for any kind but
+ * SESSNAP__NAME_OTHER the session id in it (id is left alone otherwise).
+ * The one rule for every module: the scanner, the cleaner, discard and
+ * adopt all ask it.
+ */
+sessnap__name_kind sessnap__name_parse(const char *name,
+				       char id[SESSNAP_ID_LEN + 1]);
+
+/* A file's mtime in milliseconds since the epoch. */
+int64_t sessnap__mtime_ms(const struct stat *st);
+/*
+ * lstat a store file (AT_SYMLINK_NOFOLLOW).  Returns 1 when it exists
+ * (*st filled), 0 when it does not, or a negative code with the message
+ * naming the file.
+ */
+int sessnap__name_stat(struct stat *st, sessnap_store *store,
+		       const char *name);
+/*
+ * Unlink a store file.  ENOENT (someone else removed it first) is
+ * success; any other failure is an error naming the file.
+ */
+int sessnap__name_unlink(sessnap_store *store, const char *name);
+
+/* One entry of the store directory, as sessnap__dir_walk() hands it. */
+typedef struct {
+	const char *name; /* d_name: valid during the callback only */
+	sessnap__name_kind kind; /* never SESSNAP__NAME_OTHER */
+	char id[SESSNAP_ID_LEN + 1];
+	unsigned char type; /* d_type: DT_REG, DT_LNK, ... or DT_UNKNOWN */
+} sessnap__dir_entry;
+
+/* Returns 0 to go on, or a negative code that stops the walk. */
+typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry,
+			       void *payload);
+/*
+ * Read the store directory once, on a stream of its own, and hand each
+ * entry that is one of the store's names to cb, in directory order.
+ * Returns 0, the first negative value cb returned, or an error of the
+ * directory itself (its open, fdopendir or readdir) whose message names
+ * the store.  errno is kept across the closing of the stream.
+ */
+int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb,
+		      void *payload);
 
 #endif /* SESSNAP_NAMES_H */

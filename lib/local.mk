@@ -25,6 +25,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
+	lib/discard.c \
 	lib/writer.h \
 	lib/writer.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \

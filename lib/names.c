@@ -210,6 +210,46 @@ int sessnap__name_stat(struct stat *st, sessnap_store *store,
 			       sessnap__path(path, sizeof(path), store, name));
 }
 
+bool sessnap__name_absent(sessnap_store *store, const char *name)
+{
+	struct stat st;
+
+	return SYS(fstatat)(store->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	       errno == ENOENT;
+}
+
+/*
+ * A session with a name that is not a regular file (a FIFO, directory or
+ * symlink as its <id>.snap or <id>.snap.prev) is never written to or
+ * removed: adopt and discard refuse it, as the cleaner skips it and the
+ * scanner reports it corrupt (format.c, "The one verdict on a session
+ * file").  The lock file gets the same check in sessnap__lock_take().
+ */
+int sessnap__session_regular(sessnap_store *store, const char *id,
+			     const char *what)
+{
+	char names[2][SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	int i, r;
+
+	sessnap__snap_name(names[0], id);
+	sessnap__prev_name(names[1], id);
+	for (i = 0; i < 2; i++) {
+		if ((r = sessnap__name_stat(&st, store, names[i])) < 0)
+			return r;
+		if (r == 1 && !S_ISREG(st.st_mode))
+			return sessnap__error(
+			    SESSNAP_EUNSAFE,
+			    "cannot %s session %s: %s is not a regular file; "
+			    "it is left as it is (remove it by hand if it is "
+			    "not needed)",
+			    what, id,
+			    sessnap__path(path, sizeof(path), store,
+					  names[i]));
+	}
+	return 0;
+}
+
 int sessnap__name_unlink(sessnap_store *store, const char *name)
 {
 	char path[PATH_MAX];

@@ -57,6 +57,15 @@ int64_t sessnap__mtime_ms(const struct stat *st);
  */
 int sessnap__name_stat(struct stat *st, sessnap_store *store,
 		       const char *name);
+/* True only when lstat says the name does not exist (ENOENT). */
+bool sessnap__name_absent(sessnap_store *store, const char *name);
+/*
+ * SESSNAP_EUNSAFE ("cannot <what> session <id>: <path> is not a regular
+ * file ...") when <id>.snap or <id>.snap.prev exists and is not a regular
+ * file; 0 when both are regular or absent; or an lstat error.
+ */
+int sessnap__session_regular(sessnap_store *store, const char *id,
+			     const char *what);
 /*
  * Unlink a store file.  ENOENT (someone else removed it first) is
  * success; any other failure is an error naming the file.

@@ -122,45 +122,12 @@ static uint64_t freed(const struct stat *st)
 static void count(sessnap_clean_report *r, sessnap_clean_action a)
 {
 	switch (a) {
-	case SESSNAP_CLEAN_REMOVE_COMPLETED:
-		r->removed_completed++;
+#define COUNT_(name, num, str, field, words, desc)                            \
+	case SESSNAP_CLEAN_##name:                                            \
+		r->field++;                                                   \
 		break;
-	case SESSNAP_CLEAN_REMOVE_CRASHED:
-		r->removed_crashed++;
-		break;
-	case SESSNAP_CLEAN_REMOVE_CORRUPT:
-		r->removed_corrupt++;
-		break;
-	case SESSNAP_CLEAN_REMOVE_TEMP:
-		r->removed_temp++;
-		break;
-	case SESSNAP_CLEAN_REMOVE_LOCK:
-		r->removed_lock++;
-		break;
-	case SESSNAP_CLEAN_KEEP_RUNNING:
-		r->kept_running++;
-		break;
-	case SESSNAP_CLEAN_KEEP_YOUNG:
-		r->kept_young++;
-		break;
-	case SESSNAP_CLEAN_KEEP_NEWEST:
-		r->kept_newest++;
-		break;
-	case SESSNAP_CLEAN_KEEP_NEWER:
-		r->kept_newer++;
-		break;
-	case SESSNAP_CLEAN_KEEP_CORRUPT:
-		r->kept_corrupt++;
-		break;
-	case SESSNAP_CLEAN_KEEP_FOREIGN:
-		r->kept_foreign++;
-		break;
-	case SESSNAP_CLEAN_SKIP_UNSAFE:
-		r->skipped_unsafe++;
-		break;
-	case SESSNAP_CLEAN_FAILED:
-		r->failed++;
-		break;
+		SESSNAP_CLEAN_ACTION_MAP(COUNT_)
+#undef COUNT_
 	}
 }
 
@@ -1081,32 +1048,11 @@ on_error:
 const char *sessnap_clean_action_name(sessnap_clean_action action)
 {
 	switch (action) {
-	case SESSNAP_CLEAN_REMOVE_COMPLETED:
-		return "removed-completed";
-	case SESSNAP_CLEAN_REMOVE_CRASHED:
-		return "removed-crashed";
-	case SESSNAP_CLEAN_REMOVE_CORRUPT:
-		return "removed-corrupt";
-	case SESSNAP_CLEAN_REMOVE_TEMP:
-		return "removed-temp";
-	case SESSNAP_CLEAN_REMOVE_LOCK:
-		return "removed-lock";
-	case SESSNAP_CLEAN_KEEP_RUNNING:
-		return "kept-running";
-	case SESSNAP_CLEAN_KEEP_YOUNG:
-		return "kept-young";
-	case SESSNAP_CLEAN_KEEP_NEWEST:
-		return "kept-newest";
-	case SESSNAP_CLEAN_KEEP_NEWER:
-		return "kept-newer-format";
-	case SESSNAP_CLEAN_KEEP_CORRUPT:
-		return "kept-corrupt";
-	case SESSNAP_CLEAN_KEEP_FOREIGN:
-		return "kept-foreign";
-	case SESSNAP_CLEAN_SKIP_UNSAFE:
-		return "skipped-not-regular";
-	case SESSNAP_CLEAN_FAILED:
-		return "failed";
+#define NAME_(name, num, str, field, words, desc)                             \
+	case SESSNAP_CLEAN_##name:                                            \
+		return str;
+		SESSNAP_CLEAN_ACTION_MAP(NAME_)
+#undef NAME_
 	}
 	return "unknown";
 }

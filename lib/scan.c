@@ -65,18 +65,11 @@ struct cand {
 const char *sessnap_status_name(sessnap_status status)
 {
 	switch (status) {
-	case SESSNAP_STATUS_RUNNING:
-		return "running";
-	case SESSNAP_STATUS_CRASHED:
-		return "crashed";
-	case SESSNAP_STATUS_COMPLETED:
-		return "completed";
-	case SESSNAP_STATUS_FOREIGN:
-		return "foreign";
-	case SESSNAP_STATUS_NEWER:
-		return "newer";
-	case SESSNAP_STATUS_CORRUPT:
-		return "corrupt";
+#define NAME_(name, num, str, desc)                                           \
+	case SESSNAP_STATUS_##name:                                           \
+		return str;
+		SESSNAP_STATUS_MAP(NAME_)
+#undef NAME_
 	}
 	return "unknown";
 }

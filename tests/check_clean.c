@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1244,6 +1245,69 @@ START_TEST(test_action_names)
 }
 END_TEST
 
+/*
+ * The ABI the action table must keep: every action's value, its name, and
+ * the report counter it lands in (offset in the struct, in enum order).
+ * Generating the lists from one table must never move one of them.
+ */
+START_TEST(test_action_table_abi)
+{
+#define A(name, num, str)                                                     \
+	{ SESSNAP_CLEAN_##name, num, str }
+	static const struct {
+		sessnap_clean_action a;
+		int value;
+		const char *name;
+	} want[] = {
+		A(REMOVE_COMPLETED, 0, "removed-completed"),
+		A(REMOVE_CRASHED, 1, "removed-crashed"),
+		A(REMOVE_CORRUPT, 2, "removed-corrupt"),
+		A(REMOVE_TEMP, 3, "removed-temp"),
+		A(REMOVE_LOCK, 4, "removed-lock"),
+		A(KEEP_RUNNING, 5, "kept-running"),
+		A(KEEP_YOUNG, 6, "kept-young"),
+		A(KEEP_NEWEST, 7, "kept-newest"),
+		A(KEEP_NEWER, 8, "kept-newer-format"),
+		A(KEEP_CORRUPT, 9, "kept-corrupt"),
+		A(KEEP_FOREIGN, 10, "kept-foreign"),
+		A(SKIP_UNSAFE, 11, "skipped-not-regular"),
+		A(FAILED, 12, "failed"),
+	};
+#undef A
+	static const char *const status[] = { "running", "crashed",
+					      "completed", "foreign",
+					      "newer", "corrupt" };
+	const size_t first = offsetof(sessnap_clean_report, removed_completed);
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_int_eq((int)want[i].a, want[i].value);
+		ck_assert_str_eq(sessnap_clean_action_name(want[i].a),
+				 want[i].name);
+	}
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, version), 0);
+	ck_assert_uint_eq(first, sizeof(uint64_t));
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, removed_lock),
+			  first + 4 * sizeof(uint64_t));
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, kept_running),
+			  first + 5 * sizeof(uint64_t));
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, skipped_unsafe),
+			  first + 11 * sizeof(uint64_t));
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, failed),
+			  first + 12 * sizeof(uint64_t));
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, files_removed),
+			  first + 13 * sizeof(uint64_t));
+	ck_assert_uint_eq(offsetof(sessnap_clean_report, bytes_freed),
+			  first + 14 * sizeof(uint64_t));
+	ck_assert_uint_eq(sizeof(sessnap_clean_report),
+			  first + 15 * sizeof(uint64_t));
+	for (i = 0; i < 6; i++)
+		ck_assert_str_eq(sessnap_status_name((sessnap_status)i),
+				 status[i]);
+	ck_assert_str_eq(sessnap_status_name((sessnap_status)6), "unknown");
+}
+END_TEST
+
 Suite *clean_suite(void);
 
 Suite *clean_suite(void)
@@ -1303,6 +1367,7 @@ Suite *clean_suite(void)
 	tcase_add_test(tc, test_age_boundary);
 	tcase_add_test(tc, test_keep_more_than_sessions);
 	tcase_add_test(tc, test_action_names);
+	tcase_add_test(tc, test_action_table_abi);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -22,7 +22,10 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/session.c \
 	lib/load.c \
 	lib/liveness.c \
+	lib/clean.h \
 	lib/clean.c \
+	lib/clean_rank.c \
+	lib/clean_session.c \
 	lib/scan.c \
 	lib/recover.c \
 	lib/discard.c \

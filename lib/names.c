@@ -112,7 +112,6 @@ const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 	return buf;
 }
 
-
 /* ---- Parsing a name ------------------------------------------------------ */
 
 #define SNAP_SUFFIX ".snap"
@@ -197,8 +196,7 @@ int64_t sessnap__mtime_ms(const struct stat *st)
 	       st->st_mtim.tv_nsec / 1000000;
 }
 
-int sessnap__name_stat(struct stat *st, sessnap_store *store,
-		       const char *name)
+int sessnap__name_stat(struct stat *st, sessnap_store *store, const char *name)
 {
 	char path[PATH_MAX];
 
@@ -244,8 +242,7 @@ int sessnap__session_regular(sessnap_store *store, const char *id,
 			    "it is left as it is (remove it by hand if it is "
 			    "not needed)",
 			    what, id,
-			    sessnap__path(path, sizeof(path), store,
-					  names[i]));
+			    sessnap__path(path, sizeof(path), store, names[i]));
 	}
 	return 0;
 }
@@ -266,14 +263,12 @@ static int dir_error(const sessnap_store *store, const char *step)
 {
 	char buf[256];
 
-	return sessnap__error(sessnap__errno_code(errno),
-			      "%s of store directory %s failed: %s", step,
-			      store->path,
-			      sessnap__strerror_r(errno, buf, sizeof(buf)));
+	return sessnap__error(
+	    sessnap__errno_code(errno), "%s of store directory %s failed: %s",
+	    step, store->path, sessnap__strerror_r(errno, buf, sizeof(buf)));
 }
 
-int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb,
-		      void *payload)
+int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload)
 {
 	sessnap__dir_entry e;
 	struct dirent *de;

@@ -55,8 +55,7 @@ int64_t sessnap__mtime_ms(const struct stat *st);
  * (*st filled), 0 when it does not, or a negative code with the message
  * naming the file.
  */
-int sessnap__name_stat(struct stat *st, sessnap_store *store,
-		       const char *name);
+int sessnap__name_stat(struct stat *st, sessnap_store *store, const char *name);
 /* True only when lstat says the name does not exist (ENOENT). */
 bool sessnap__name_absent(sessnap_store *store, const char *name);
 /*
@@ -74,15 +73,14 @@ int sessnap__name_unlink(sessnap_store *store, const char *name);
 
 /* One entry of the store directory, as sessnap__dir_walk() hands it. */
 typedef struct {
-	const char *name; /* d_name: valid during the callback only */
+	const char *name;	 /* d_name: valid during the callback only */
 	sessnap__name_kind kind; /* never SESSNAP__NAME_OTHER */
 	char id[SESSNAP_ID_LEN + 1];
 	unsigned char type; /* d_type: DT_REG, DT_LNK, ... or DT_UNKNOWN */
 } sessnap__dir_entry;
 
 /* Returns 0 to go on, or a negative code that stops the walk. */
-typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry,
-			       void *payload);
+typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry, void *payload);
 /*
  * Read the store directory once, on a stream of its own, and hand each
  * entry that is one of the store's names to cb, in directory order.
@@ -90,7 +88,6 @@ typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry,
  * directory itself (its open, fdopendir or readdir) whose message names
  * the store.  errno is kept across the closing of the stream.
  */
-int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb,
-		      void *payload);
+int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload);
 
 #endif /* SESSNAP_NAMES_H */

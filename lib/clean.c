@@ -194,156 +194,50 @@ static void reap_stop(struct reaper *r)
 static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 			   sessnap_clean_action a)
 {
-	struct stat st, now_snap, now_prev;
-	int fd = -1, snap_fd = -1, prev_fd = -1, rc, r, err = 0, again = -1;
-	const char *fail_name = NULL;
-	sessnap_clean_file fail_file = SESSNAP_CLEAN_FILE_SNAPSHOT;
-	bool gated = false, rm_snap = false, rm_prev = false, rm_lock = false;
-	char msg[1024];
+	sessnap__clean_removal m = SESSNAP__CLEAN_REMOVAL_INIT;
+	int snap_fd = -1, prev_fd = -1, rc;
 
 	if (c->run.dry) {
 		sessnap__clean_remove_session_dry(&c->run, s, a);
 		return;
 	}
-	if ((rc = sessnap__clean_gate_hold(&c->run)) < 0) {
-		fail_name = s->has_snap ? s->snap : s->prev;
+	if (sessnap__clean_removal_lock(&c->run, s, &m) != 0 ||
+	    sessnap__clean_removal_recheck(&c->run, s, &m, &a, &snap_fd,
+					   &prev_fd) != 0)
 		goto report;
-	}
-	gated = true;
-	rc = sessnap__lock_take_existing(&fd, c->run.store, s->id);
-	if (rc == SESSNAP_EBUSY) {
-		again = SESSNAP_CLEAN_KEEP_RUNNING;
-		goto report;
-	}
-	if (rc == SESSNAP_EUNSAFE) {
-		/* Replaced by a FIFO or the like since the decision. */
-		s->bad_lock = true;
-		again = SESSNAP_CLEAN_SKIP_UNSAFE;
-		goto report;
-	}
-	if (rc == SESSNAP_ENOTFOUND) {
-		fd = -1; /* no lock file: the gate alone protects us */
-	} else if (rc < 0) {
-		fail_name = s->lock;
-		fail_file = SESSNAP_CLEAN_FILE_LOCK;
-		goto report;
-	} else {
-		if (SYS(fstat)(fd, &st) < 0) {
-			char path[PATH_MAX];
-
-			rc = sessnap__syserr(errno, "fstat",
-					     sessnap__path(path, sizeof(path),
-							   c->run.store,
-							   s->lock));
-			fail_name = s->lock;
-			fail_file = SESSNAP_CLEAN_FILE_LOCK;
-			goto report;
-		}
-		if (st.st_nlink == 0)
-			goto report; /* another cleaner removed it */
-	}
-
-	/*
-	 * Every save renames a new inode over the snapshot, so while the
-	 * snapshot is unchanged its .prev is too, and only a session that
-	 * has a .prev, or nothing but one, needs it looked at again.  (A
-	 * save that died between its two renames leaves a .prev that is one
-	 * more link to the unchanged snapshot: no state of its own.)
-	 */
-	if ((r = sessnap__clean_hold_open(&c->run, s->snap, &snap_fd,
-					  &now_snap)) < 0) {
-		rc = r;
-		fail_name = s->snap;
-		goto report;
-	}
-	rc = s->has_prev ? 1 : 0;
-	if ((s->has_prev || !s->has_snap) &&
-	    (rc = sessnap__clean_hold_open(&c->run, s->prev, &prev_fd,
-					   &now_prev)) < 0) {
-		fail_name = s->prev;
-		fail_file = SESSNAP_CLEAN_FILE_PREV;
-		goto report;
-	}
-	if ((r == 1) != s->has_snap || (rc == 1) != s->has_prev ||
-	    (s->has_snap &&
-	     !sessnap__clean_same_file(&now_snap, &s->st_snap)) ||
-	    (s->has_prev &&
-	     !sessnap__clean_same_file(&now_prev, &s->st_prev))) {
-		rc = 0;
-		again = sessnap__clean_evaluate(&c->run, s, &err);
-		if (again < 0)
-			goto report; /* all gone */
-		if (again == SESSNAP_CLEAN_FAILED) {
-			rc = err;
-			again = -1;
-			fail_name = s->has_snap ? s->snap : s->prev;
-			goto report;
-		}
-		if (again > SESSNAP_CLEAN_REMOVE_LOCK)
-			goto report; /* now a keeper */
-		a = (sessnap_clean_action)again;
-		again = -1;
-	}
-	rc = 0;
 
 	if (s->has_snap) {
 		if ((rc = sessnap__name_unlink(c->run.store, s->snap)) < 0) {
-			fail_name = s->snap;
+			sessnap__clean_removal_failed(
+			    &m, rc, s->snap, SESSNAP_CLEAN_FILE_SNAPSHOT);
 			goto report;
 		}
-		rm_snap = true;
+		m.rm_snap = true;
 		reap(&c->reap, snap_fd);
 		snap_fd = -1;
 	}
 	if (s->has_prev) {
 		if ((rc = sessnap__name_unlink(c->run.store, s->prev)) < 0) {
-			fail_name = s->prev;
-			fail_file = SESSNAP_CLEAN_FILE_PREV;
+			sessnap__clean_removal_failed(&m, rc, s->prev,
+						      SESSNAP_CLEAN_FILE_PREV);
 			goto report;
 		}
-		rm_prev = true;
+		m.rm_prev = true;
 		reap(&c->reap, prev_fd);
 		prev_fd = -1;
 	}
 	/* The lock file goes last, while we still hold its lock. */
-	if (fd >= 0) {
+	if (m.fd >= 0) {
 		if ((rc = sessnap__name_unlink(c->run.store, s->lock)) < 0) {
-			fail_name = s->lock;
-			fail_file = SESSNAP_CLEAN_FILE_LOCK;
+			sessnap__clean_removal_failed(&m, rc, s->lock,
+						      SESSNAP_CLEAN_FILE_LOCK);
 			goto report;
 		}
-		rm_lock = true;
+		m.rm_lock = true;
 	}
 
 report:
-	/* Keep the failure's message: sessnap__clean_fail() records it below.
-	 */
-	if (fail_name != NULL)
-		strlcpy(msg, sessnap_last_error(), sizeof(msg));
-	if (gated)
-		sessnap__gate_unlock(c->run.gate);
-	sessnap__clean_close_if_open(fd);
-	sessnap__clean_close_if_open(snap_fd);
-	sessnap__clean_close_if_open(prev_fd);
-	if (again > SESSNAP_CLEAN_REMOVE_LOCK)
-		sessnap__clean_emit_keep(&c->run, s,
-					 (sessnap_clean_action)again);
-	if (rm_snap)
-		sessnap__clean_emit(
-		    &c->run, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
-		    sessnap__clean_freed(&s->st_snap), s->age_ms, true);
-	if (rm_prev)
-		sessnap__clean_emit(
-		    &c->run, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
-		    sessnap__clean_freed(&s->st_prev), s->age_ms, !rm_snap);
-	if (fail_name != NULL) {
-		sessnap__error(rc, "%s", msg);
-		sessnap__clean_fail(&c->run, fail_name, s->id, fail_file, rc);
-	}
-	if (rm_lock)
-		sessnap__clean_emit(&c->run, s->lock, s->id, a,
-				    SESSNAP_CLEAN_FILE_LOCK, 0, 0, s->age_ms,
-				    false);
+	sessnap__clean_removal_report(&c->run, s, a, &m, snap_fd, prev_fd);
 }
 
 static void clean_session(struct ctx *c, const char *id)

@@ -120,6 +120,48 @@ void sessnap__clean_remove_session_dry(sessnap__clean *c,
 				       sessnap_clean_action a);
 /* Take the store gate exclusively (opening it on first use). */
 int sessnap__clean_gate_hold(sessnap__clean *c);
+/*
+ * One removal in progress (remove_session() in clean.c), in three steps:
+ * sessnap__clean_removal_lock() takes the gate and the session's lock,
+ * sessnap__clean_removal_recheck() opens the generations and judges the
+ * session again if it changed, and after the unlinks
+ * sessnap__clean_removal_report() releases everything and reports what
+ * happened.  A step returns 0 to go on, or 1 when the removal stops here
+ * (kept, gone, or failed: the struct says which).
+ */
+typedef struct {
+	int fd;	    /* the session's lock; -1: none (the gate protects) */
+	bool gated; /* the store gate is held */
+	int again;  /* -1, or the KEEP_/SKIP_ action found on the way */
+	int rc;	    /* the failure's code, when fail_name is set */
+	const char *fail_name; /* the file whose step failed, or NULL */
+	sessnap_clean_file fail_file;
+	bool rm_snap, rm_prev, rm_lock; /* what was removed */
+} sessnap__clean_removal;
+
+#define SESSNAP__CLEAN_REMOVAL_INIT                                            \
+	{                                                                      \
+		-1, false, -1, 0, NULL, SESSNAP_CLEAN_FILE_SNAPSHOT, false,    \
+		    false, false                                               \
+	}
+
+int sessnap__clean_removal_lock(sessnap__clean *c, sessnap__clean_sess *s,
+				sessnap__clean_removal *m);
+/* *a may change (the session judged again); *snap_fd and *prev_fd receive
+ * the generations held open, or -1. */
+int sessnap__clean_removal_recheck(sessnap__clean *c, sessnap__clean_sess *s,
+				   sessnap__clean_removal *m,
+				   sessnap_clean_action *a, int *snap_fd,
+				   int *prev_fd);
+/* Record that the step on `name` failed with rc (message set); returns 1. */
+int sessnap__clean_removal_failed(sessnap__clean_removal *m, int rc,
+				  const char *name, sessnap_clean_file f);
+/* Release the gate, the lock and the descriptors, then report. */
+void sessnap__clean_removal_report(sessnap__clean *c,
+				   const sessnap__clean_sess *s,
+				   sessnap_clean_action a,
+				   sessnap__clean_removal *m, int snap_fd,
+				   int prev_fd);
 /* An orphaned temporary file, and a lock file without a snapshot. */
 void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id);
 void sessnap__clean_lock(sessnap__clean *c, const char *id);

@@ -354,6 +354,152 @@ int sessnap__clean_gate_hold(sessnap__clean *c)
 	return sessnap__gate_lock(c->gate, c->store, LOCK_EX);
 }
 
+/* ---- A removal, step by step (remove_session() in clean.c) ------------- */
+
+int sessnap__clean_removal_failed(sessnap__clean_removal *m, int rc,
+				  const char *name, sessnap_clean_file f)
+{
+	m->rc = rc;
+	m->fail_name = name;
+	m->fail_file = f;
+	return 1;
+}
+
+/*
+ * Step 1: the gate, then the session's lock.  A held lock means running
+ * (kept), a lock file that is no longer a regular file is skipped, no
+ * lock file leaves the gate alone to protect us, and a lock file with no
+ * link left means another cleaner removed the session meanwhile.
+ */
+int sessnap__clean_removal_lock(sessnap__clean *c, sessnap__clean_sess *s,
+				sessnap__clean_removal *m)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if ((rc = sessnap__clean_gate_hold(c)) < 0)
+		return sessnap__clean_removal_failed(
+		    m, rc, s->has_snap ? s->snap : s->prev,
+		    SESSNAP_CLEAN_FILE_SNAPSHOT);
+	m->gated = true;
+	rc = sessnap__lock_take_existing(&m->fd, c->store, s->id);
+	if (rc == SESSNAP_EBUSY) {
+		m->again = SESSNAP_CLEAN_KEEP_RUNNING;
+		return 1;
+	}
+	if (rc == SESSNAP_EUNSAFE) {
+		/* Replaced by a FIFO or the like since the decision. */
+		s->bad_lock = true;
+		m->again = SESSNAP_CLEAN_SKIP_UNSAFE;
+		return 1;
+	}
+	if (rc == SESSNAP_ENOTFOUND) {
+		m->fd = -1; /* no lock file: the gate alone protects us */
+		return 0;
+	}
+	if (rc < 0)
+		return sessnap__clean_removal_failed(m, rc, s->lock,
+						     SESSNAP_CLEAN_FILE_LOCK);
+	if (SYS(fstat)(m->fd, &st) < 0) {
+		rc = sessnap__syserr(
+		    errno, "fstat",
+		    sessnap__path(path, sizeof(path), c->store, s->lock));
+		return sessnap__clean_removal_failed(m, rc, s->lock,
+						     SESSNAP_CLEAN_FILE_LOCK);
+	}
+	if (st.st_nlink == 0)
+		return 1; /* another cleaner removed it */
+	return 0;
+}
+
+/*
+ * Step 2: hold the generations open and compare them with what the
+ * decision saw.  Every save renames a new inode over the snapshot, so
+ * while the snapshot is unchanged its .prev is too, and only a session
+ * that has a .prev, or nothing but one, needs it looked at again.  (A
+ * save that died between its two renames leaves a .prev that is one more
+ * link to the unchanged snapshot: no state of its own.)  When anything
+ * changed, the session is judged again, now under the lock.
+ */
+int sessnap__clean_removal_recheck(sessnap__clean *c, sessnap__clean_sess *s,
+				   sessnap__clean_removal *m,
+				   sessnap_clean_action *a, int *snap_fd,
+				   int *prev_fd)
+{
+	struct stat now_snap, now_prev;
+	int r, rp, err = 0, again;
+
+	if ((r = sessnap__clean_hold_open(c, s->snap, snap_fd, &now_snap)) < 0)
+		return sessnap__clean_removal_failed(
+		    m, r, s->snap, SESSNAP_CLEAN_FILE_SNAPSHOT);
+	rp = s->has_prev ? 1 : 0;
+	if ((s->has_prev || !s->has_snap) &&
+	    (rp = sessnap__clean_hold_open(c, s->prev, prev_fd, &now_prev)) < 0)
+		return sessnap__clean_removal_failed(m, rp, s->prev,
+						     SESSNAP_CLEAN_FILE_PREV);
+	if ((r == 1) == s->has_snap && (rp == 1) == s->has_prev &&
+	    (!s->has_snap ||
+	     sessnap__clean_same_file(&now_snap, &s->st_snap)) &&
+	    (!s->has_prev || sessnap__clean_same_file(&now_prev, &s->st_prev)))
+		return 0;
+	again = sessnap__clean_evaluate(c, s, &err);
+	if (again < 0)
+		return 1; /* all gone */
+	if (again == SESSNAP_CLEAN_FAILED)
+		return sessnap__clean_removal_failed(
+		    m, err, s->has_snap ? s->snap : s->prev,
+		    SESSNAP_CLEAN_FILE_SNAPSHOT);
+	if (again > SESSNAP_CLEAN_REMOVE_LOCK) {
+		m->again = again; /* now a keeper */
+		return 1;
+	}
+	*a = (sessnap_clean_action)again;
+	return 0;
+}
+
+/*
+ * Step 4 (after the unlinks): release, then report.  Events are reported
+ * after the gate is released, so a slow callback (a blocked terminal)
+ * never keeps adopters waiting.
+ */
+void sessnap__clean_removal_report(sessnap__clean *c,
+				   const sessnap__clean_sess *s,
+				   sessnap_clean_action a,
+				   sessnap__clean_removal *m, int snap_fd,
+				   int prev_fd)
+{
+	char msg[1024];
+
+	/* Keep the failure's message: sessnap__clean_fail() records it. */
+	if (m->fail_name != NULL)
+		strlcpy(msg, sessnap_last_error(), sizeof(msg));
+	if (m->gated)
+		sessnap__gate_unlock(c->gate);
+	sessnap__clean_close_if_open(m->fd);
+	sessnap__clean_close_if_open(snap_fd);
+	sessnap__clean_close_if_open(prev_fd);
+	if (m->again > SESSNAP_CLEAN_REMOVE_LOCK)
+		sessnap__clean_emit_keep(c, s, (sessnap_clean_action)m->again);
+	if (m->rm_snap)
+		sessnap__clean_emit(
+		    c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
+		    sessnap__clean_freed(&s->st_snap), s->age_ms, true);
+	if (m->rm_prev)
+		sessnap__clean_emit(
+		    c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
+		    sessnap__clean_freed(&s->st_prev), s->age_ms, !m->rm_snap);
+	if (m->fail_name != NULL) {
+		sessnap__error(m->rc, "%s", msg);
+		sessnap__clean_fail(c, m->fail_name, s->id, m->fail_file,
+				    m->rc);
+	}
+	if (m->rm_lock)
+		sessnap__clean_emit(c, s->lock, s->id, a,
+				    SESSNAP_CLEAN_FILE_LOCK, 0, 0, s->age_ms,
+				    false);
+}
+
 /* ---- Orphans ------------------------------------------------------------- */
 
 /*

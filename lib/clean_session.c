@@ -64,7 +64,14 @@ void sessnap__clean_emit(sessnap__clean *c, const char *name, const char *id,
 			 int error, uint64_t bytes, int64_t age_ms,
 			 bool counted)
 {
-	sessnap_clean_event ev;
+	sessnap_clean_event ev = { .name = name,
+				   .id = id,
+				   .action = a,
+				   .file = f,
+				   .error = error,
+				   .bytes = bytes,
+				   .age_ms = age_ms,
+				   .dry_run = c->dry };
 
 	if (counted)
 		count(&c->rep, a);
@@ -72,17 +79,8 @@ void sessnap__clean_emit(sessnap__clean *c, const char *name, const char *id,
 		c->rep.files_removed++;
 		c->rep.bytes_freed += bytes;
 	}
-	if (c->cb == NULL)
-		return;
-	ev.name = name;
-	ev.id = id;
-	ev.action = a;
-	ev.file = f;
-	ev.error = error;
-	ev.bytes = bytes;
-	ev.age_ms = age_ms;
-	ev.dry_run = c->dry;
-	c->cb(&ev, c->payload);
+	if (c->cb != NULL)
+		c->cb(&ev, c->payload);
 }
 
 /* Record a failure (the message is already set) and report it. */
@@ -287,6 +285,23 @@ void sessnap__clean_close_if_open(int fd)
 	errno = saved_errno;
 }
 
+/*
+ * Report the removal of a session's generations: one event per file, the
+ * session counted once (on its snapshot, or on its .prev without one).
+ */
+static void emit_removed(sessnap__clean *c, const sessnap__clean_sess *s,
+			 sessnap_clean_action a, bool snap, bool prev)
+{
+	if (snap)
+		sessnap__clean_emit(
+		    c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
+		    sessnap__clean_freed(&s->st_snap), s->age_ms, true);
+	if (prev)
+		sessnap__clean_emit(
+		    c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
+		    sessnap__clean_freed(&s->st_prev), s->age_ms, !snap);
+}
+
 /* Dry run: say what would go, without locking or removing anything. */
 void sessnap__clean_remove_session_dry(sessnap__clean *c,
 				       sessnap__clean_sess *s,
@@ -309,14 +324,7 @@ void sessnap__clean_remove_session_dry(sessnap__clean *c,
 				    0, 0, s->age_ms, true);
 		return;
 	}
-	if (s->has_snap)
-		sessnap__clean_emit(
-		    c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
-		    sessnap__clean_freed(&s->st_snap), s->age_ms, true);
-	if (s->has_prev)
-		sessnap__clean_emit(
-		    c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
-		    sessnap__clean_freed(&s->st_prev), s->age_ms, !s->has_snap);
+	emit_removed(c, s, a, s->has_snap, s->has_prev);
 	if (sessnap__name_stat(&st, c->store, s->lock) == 1 &&
 	    S_ISREG(st.st_mode))
 		sessnap__clean_emit(c, s->lock, s->id, a,
@@ -481,14 +489,7 @@ void sessnap__clean_removal_report(sessnap__clean *c,
 	sessnap__clean_close_if_open(prev_fd);
 	if (m->again > SESSNAP_CLEAN_REMOVE_LOCK)
 		sessnap__clean_emit_keep(c, s, (sessnap_clean_action)m->again);
-	if (m->rm_snap)
-		sessnap__clean_emit(
-		    c, s->snap, s->id, a, SESSNAP_CLEAN_FILE_SNAPSHOT, 0,
-		    sessnap__clean_freed(&s->st_snap), s->age_ms, true);
-	if (m->rm_prev)
-		sessnap__clean_emit(
-		    c, s->prev, s->id, a, SESSNAP_CLEAN_FILE_PREV, 0,
-		    sessnap__clean_freed(&s->st_prev), s->age_ms, !m->rm_snap);
+	emit_removed(c, s, a, m->rm_snap, m->rm_prev);
 	if (m->fail_name != NULL) {
 		sessnap__error(m->rc, "%s", msg);
 		sessnap__clean_fail(c, m->fail_name, s->id, m->fail_file,

@@ -7,8 +7,8 @@
  *
  *  - only regular files named like the store's own files are considered:
  *    <id>.snap, <id>.snap.prev, <id>.lock, and the temporary files
- *    .<id>.snap.XXXXXX and .<id>.snap.prev.XXXXXX.  Anything else is
- *    ignored; a symlink, directory or FIFO with such a name is reported and
+ *    .<id>.snap.XXXXXX and .<id>.snap.prev.XXXXXX, as the store's one name
+ *    parser says (names.c).  Anything else is ignored; a symlink, directory or FIFO with such a name is reported and
  *    left alone.  Nothing is ever followed: every call is relative to the
  *    store's descriptor, with AT_SYMLINK_NOFOLLOW or O_NOFOLLOW, as
  *    systemd-tmpfiles does, so renaming the store's path away or planting a
@@ -30,11 +30,15 @@
  * Temporary files are judged on their own as the directory stream reaches
  * them (older than the temp age, and their session not running).
  *
- * The directory is streamed with readdir; memory does not grow with the
- * number of files.  keep-newest-N needs a ranking: a first pass keeps a
- * min-heap of the N newest (saved time, id) pairs, the second pass spares
- * every session at least as new as the heap's minimum.  N is bounded by
- * SESSNAP_CLEAN_KEEP_MAX.
+ * The directory is streamed with the store's walk (names.c); memory does
+ * not grow with the number of files.  keep-newest-N needs a ranking: a
+ * first pass keeps a min-heap of the N newest (saved time, id) pairs
+ * (clean_rank.c), the second pass spares every session at least as new as
+ * the heap's minimum.  N is bounded by SESSNAP_CLEAN_KEEP_MAX.
+ *
+ * This file holds the passes, sessnap_clean() and the removal; the
+ * judgement of each entry, the checks under the lock and the report are
+ * clean_session.c's (clean.h says who owns what).
  */
 #include "config.h"
 

@@ -59,11 +59,8 @@ int sessnap_discard(sessnap_store *store, const char *id)
 	if (store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_discard: NULL store");
-	if (!sessnap__id_valid(id))
-		return sessnap__error(SESSNAP_EBADNAME,
-				      "invalid session id \"%s\": expected %d "
-				      "lowercase hex digits",
-				      id ? id : "(null)", SESSNAP_ID_LEN);
+	if ((rc = sessnap__id_check(id)) < 0)
+		return rc;
 	sessnap__snap_name(snap, id);
 	sessnap__prev_name(prev, id);
 	sessnap__lock_name(lock, id);

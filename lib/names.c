@@ -75,6 +75,16 @@ bool sessnap__id_valid(const char *id)
 	return n == SESSNAP_ID_LEN && id[n] == '\0';
 }
 
+int sessnap__id_check(const char *id)
+{
+	if (sessnap__id_valid(id))
+		return 0;
+	return sessnap__error(SESSNAP_EBADNAME,
+			      "invalid session id \"%s\": expected %d "
+			      "lowercase hex digits",
+			      id ? id : "(null)", SESSNAP_ID_LEN);
+}
+
 /*
  * The scanner and the cleaner build two or three names per session, so
  * these are two memcpy calls rather than snprintf's format machinery.  An

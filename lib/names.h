@@ -17,6 +17,8 @@
 bool sessnap__app_valid(const char *app);
 /* Exactly SESSNAP_ID_LEN lowercase hex digits. */
 bool sessnap__id_valid(const char *id);
+/* 0 for a valid id, else SESSNAP_EBADNAME with the message saying why. */
+int sessnap__id_check(const char *id);
 
 /* Full path of a file in the store, for messages: writes into buf. */
 const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,

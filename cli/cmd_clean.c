@@ -67,36 +67,15 @@ static const char *file_name(sessnap_clean_file f)
 	return "unknown";
 }
 
-/* Words for a decision in the terminal output. */
+/* Words for a decision in the terminal output (SESSNAP_CLEAN_ACTION_MAP). */
 static const char *action_words(sessnap_clean_action a)
 {
 	switch (a) {
-	case SESSNAP_CLEAN_REMOVE_COMPLETED:
-		return "completed session";
-	case SESSNAP_CLEAN_REMOVE_CRASHED:
-		return "crashed session";
-	case SESSNAP_CLEAN_REMOVE_CORRUPT:
-		return "corrupt session";
-	case SESSNAP_CLEAN_REMOVE_TEMP:
-		return "orphaned temporary file";
-	case SESSNAP_CLEAN_REMOVE_LOCK:
-		return "lock file without a snapshot";
-	case SESSNAP_CLEAN_KEEP_RUNNING:
-		return "running";
-	case SESSNAP_CLEAN_KEEP_YOUNG:
-		return "not old enough";
-	case SESSNAP_CLEAN_KEEP_NEWEST:
-		return "among the --keep newest";
-	case SESSNAP_CLEAN_KEEP_NEWER:
-		return "written by a newer format version";
-	case SESSNAP_CLEAN_KEEP_CORRUPT:
-		return "corrupt (use --include-corrupt to remove it)";
-	case SESSNAP_CLEAN_KEEP_FOREIGN:
-		return "unfinished session of another host";
-	case SESSNAP_CLEAN_SKIP_UNSAFE:
-		return "not a regular file, never touched";
-	case SESSNAP_CLEAN_FAILED:
-		return "failed";
+#define WORDS_(name, num, str, field, words, desc)                            \
+	case SESSNAP_CLEAN_##name:                                            \
+		return words;
+		SESSNAP_CLEAN_ACTION_MAP(WORDS_)
+#undef WORDS_
 	}
 	return "unknown";
 }

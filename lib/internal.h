@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "sessnap.h"
+#include "names.h"
 
 /* ---- The system-call seam (sys.c) ---------------------------------------
  *
@@ -87,8 +88,6 @@ const char *sessnap__strerror_r(int err, char *buf, size_t len);
 
 /* ---- Names and time (store.c) --------------------------------------------- */
 
-bool sessnap__app_valid(const char *app);
-bool sessnap__id_valid(const char *id);
 /* Milliseconds since the epoch, UTC (CLOCK_REALTIME). */
 int64_t sessnap__now_ms(void);
 /* Monotonic milliseconds (CLOCK_MONOTONIC). */
@@ -137,7 +136,7 @@ int sessnap__lock_probe(sessnap_store *store, const char *id);
 bool sessnap__owner_foreign(const sessnap_owner *owner,
 			    const sessnap_owner *self);
 
-/* ---- Words (recover.c; words.h) --------------------------------------- */
+/* ---- Words (words.c; words.h) ------------------------------------------ */
 
 /* The words for an age and a size (words.c, shared with the CLI). */
 #include "words.h"
@@ -269,15 +268,6 @@ int sessnap__header_read(sessnap__header *out, struct stat *st,
 /* Whether a file of this size is over the store's read bound: its state
  * is refused with SESSNAP_ETOOBIG, never called corrupt. */
 bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
-/* Whether `name` does not exist in the store (lstat fails with ENOENT). */
-int sessnap__name_absent(sessnap_store *store, const char *name);
-/*
- * Refuse (SESSNAP_EUNSAFE, "cannot <what> session <id>: ... is not a
- * regular file") a session whose <id>.snap or <id>.snap.prev exists and
- * is not a regular file: adopt and discard never write to or remove it.
- */
-int sessnap__session_regular(sessnap_store *store, const char *id,
-			     const char *what);
 /*
  * Read a whole snapshot file, verify it and parse its payload.  Returns 0
  * with *state a new reference, or an error as sessnap__header_read() plus
@@ -375,14 +365,6 @@ struct sessnap_store {
 /* Log through the store's callback (no-op without one). */
 void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Full path of a file in the store, for messages: writes into buf. */
-const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
-			  const char *name);
-/* File names of a session. */
-#define SESSNAP__NAME_MAX (SESSNAP_ID_LEN + 32)
-void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
-void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
-void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
 
 /* ---- Sessions (session.c) ------------------------------------------------- */
 

@@ -279,10 +279,7 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_load: NULL argument");
 	*out = NULL;
-	if (!sessnap__id_valid(id))
-		return sessnap__error(SESSNAP_EBADNAME,
-				      "invalid session id \"%s\": expected %d "
-				      "lowercase hex digits",
-				      id ? id : "(null)", SESSNAP_ID_LEN);
+	if (sessnap__id_check(id) < 0)
+		return SESSNAP_EBADNAME;
 	return sessnap__load(out, info, NULL, store, id);
 }

@@ -14,6 +14,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/errmsg.h \
 	lib/error.c \
 	lib/sys.c \
+	lib/names.h \
+	lib/names.c \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \
@@ -22,13 +24,16 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/session.c \
 	lib/load.c \
 	lib/liveness.c \
+	lib/clean.h \
 	lib/clean.c \
+	lib/clean_rank.c \
+	lib/clean_session.c \
 	lib/scan.c \
-	lib/recover.c \
 	lib/adopt.c \
 	lib/prompt.c \
 	lib/words.h \
 	lib/words.c \
+	lib/discard.c \
 	lib/writer.h \
 	lib/writer.c \
 	lib/text.c

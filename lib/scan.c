@@ -8,7 +8,7 @@
  * the session's flock (liveness.c), never by a pid, and it reads nothing
  * it does not need:
  *
- *  1. one pass of readdir over the store, keeping only the names
+ *  1. one walk of the store directory (names.c), keeping only the names
  *     <32 hex>.snap and <32 hex>.snap.prev (dotfiles - temporary files -,
  *     lock files without a snapshot and unrelated names are skipped), and
  *     noting a <32 hex>.lock that readdir says is not a regular file;
@@ -65,48 +65,13 @@ struct cand {
 const char *sessnap_status_name(sessnap_status status)
 {
 	switch (status) {
-	case SESSNAP_STATUS_RUNNING:
-		return "running";
-	case SESSNAP_STATUS_CRASHED:
-		return "crashed";
-	case SESSNAP_STATUS_COMPLETED:
-		return "completed";
-	case SESSNAP_STATUS_FOREIGN:
-		return "foreign";
-	case SESSNAP_STATUS_NEWER:
-		return "newer";
-	case SESSNAP_STATUS_CORRUPT:
-		return "corrupt";
+#define NAME_(name, num, str, desc)                                           \
+	case SESSNAP_STATUS_##name:                                           \
+		return str;
+		SESSNAP_STATUS_MAP(NAME_)
+#undef NAME_
 	}
 	return "unknown";
-}
-
-/*
- * Which session file a directory entry is, if any: HAS_SNAP for
- * "<id>.snap", HAS_PREV for "<id>.snap.prev", BAD_LOCK for an "<id>.lock"
- * of a known type other than a regular file, 0 for anything else.
- */
-static unsigned int name_kind(char id[SESSNAP_ID_LEN + 1], const char *name,
-			      unsigned char type)
-{
-	size_t len = strlen(name);
-	unsigned int kind;
-
-	if (len == SESSNAP_ID_LEN + sizeof(".snap") - 1 &&
-	    strcmp(name + SESSNAP_ID_LEN, ".snap") == 0)
-		kind = HAS_SNAP;
-	else if (len == SESSNAP_ID_LEN + sizeof(".snap.prev") - 1 &&
-		 strcmp(name + SESSNAP_ID_LEN, ".snap.prev") == 0)
-		kind = HAS_PREV;
-	else if (len == SESSNAP_ID_LEN + sizeof(".lock") - 1 &&
-		 strcmp(name + SESSNAP_ID_LEN, ".lock") == 0 &&
-		 type != DT_REG && type != DT_UNKNOWN)
-		kind = BAD_LOCK;
-	else
-		return 0;
-	memcpy(id, name, SESSNAP_ID_LEN);
-	id[SESSNAP_ID_LEN] = '\0';
-	return sessnap__id_valid(id) ? kind : 0;
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -115,107 +80,78 @@ static int cand_cmp(const void *a, const void *b)
 		      ((const struct cand *)b)->id);
 }
 
+/* The candidates found so far by the directory walk. */
+struct cands {
+	struct cand *c;
+	size_t n, cap;
+};
+
 /*
- * Read the store directory once and return the session ids seen, sorted
- * and merged, each with the generations that were present.  The directory
- * is opened anew with openat(".") rather than dup'ed: a dup would share
- * its read position with store->dfd, and the store may be scanned from
- * several threads at once.
+ * Keep <id>.snap and <id>.snap.prev, and an <id>.lock that readdir says is
+ * of a known type other than a regular file.  A symlink, FIFO,
+ * directory... named like a session file is listed too: it is reported,
+ * as corrupt (format.c).
+ */
+static int add_candidate(const sessnap__dir_entry *e, void *payload)
+{
+	struct cands *l = payload;
+	struct cand *tmp;
+	unsigned int kind;
+
+	if (e->kind == SESSNAP__NAME_SNAP)
+		kind = HAS_SNAP;
+	else if (e->kind == SESSNAP__NAME_PREV)
+		kind = HAS_PREV;
+	else if (e->kind == SESSNAP__NAME_LOCK && e->type != DT_REG &&
+		 e->type != DT_UNKNOWN)
+		kind = BAD_LOCK;
+	else
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		tmp = reallocarray(l->c, l->cap, sizeof(*l->c));
+		if (tmp == NULL)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+		l->c = tmp;
+	}
+	memcpy(l->c[l->n].id, e->id, sizeof(e->id));
+	l->c[l->n].has = (unsigned char)kind;
+	l->n++;
+	return 0;
+}
+
+/*
+ * Read the store directory once (names.c) and return the session ids
+ * seen, sorted and merged, each with the generations that were present.
  */
 static int list_candidates(struct cand **out, size_t *out_n,
 			   sessnap_store *store)
 {
-	struct cand *c = NULL, *tmp;
-	size_t n = 0, cap = 0, i, j;
-	struct dirent *de;
-	DIR *dir = NULL;
-	int fd, rc, saved_errno;
-	const char *step;
+	struct cands l = { NULL, 0, 0 };
+	size_t n, i, j;
+	int rc;
 
 	*out = NULL;
 	*out_n = 0;
-	fd = SYS(openat)(store->dfd, ".",
-			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0) {
-		step = "open";
-		goto on_syserr;
+	if ((rc = sessnap__dir_walk(store, add_candidate, &l)) < 0) {
+		free(l.c);
+		return rc;
 	}
-	dir = SYS(fdopendir)(fd);
-	if (dir == NULL) {
-		step = "opendir";
-		goto on_syserr;
-	}
-	for (;;) {
-		char id[SESSNAP_ID_LEN + 1];
-		unsigned int kind;
-
-		errno = 0;
-		de = SYS(readdir)(dir);
-		if (de == NULL) {
-			if (errno != 0) {
-				step = "readdir";
-				goto on_syserr;
-			}
-			break;
-		}
-		/* A symlink, FIFO, directory... named like a session file is
-		 * listed too: it is reported, as corrupt (format.c). */
-		if ((kind = name_kind(id, de->d_name, de->d_type)) == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			tmp = reallocarray(c, cap, sizeof(*c));
-			if (tmp == NULL) {
-				rc = sessnap__error(SESSNAP_ENOMEM,
-						    "out of memory");
-				goto on_error;
-			}
-			c = tmp;
-		}
-		memcpy(c[n].id, id, sizeof(id));
-		c[n].has = (unsigned char)kind;
-		n++;
-	}
-	SYS(closedir)(dir);
-	dir = NULL;
-
-	if (n > 0)
-		qsort(c, n, sizeof(*c), cand_cmp);
-	for (i = 0, j = 0; i < n; i++) {
-		if (j > 0 && strcmp(c[j - 1].id, c[i].id) == 0)
-			c[j - 1].has |= c[i].has;
+	if (l.n > 0)
+		qsort(l.c, l.n, sizeof(*l.c), cand_cmp);
+	for (i = 0, j = 0; i < l.n; i++) {
+		if (j > 0 && strcmp(l.c[j - 1].id, l.c[i].id) == 0)
+			l.c[j - 1].has |= l.c[i].has;
 		else
-			c[j++] = c[i];
+			l.c[j++] = l.c[i];
 	}
 	/* A lock file alone is no session (clean removes a stray one). */
 	for (i = 0, n = j, j = 0; i < n; i++)
-		if (c[i].has & (HAS_SNAP | HAS_PREV))
-			c[j++] = c[i];
-	*out = c;
+		if (l.c[i].has & (HAS_SNAP | HAS_PREV))
+			l.c[j++] = l.c[i];
+	*out = l.c;
 	*out_n = j;
 	return 0;
-
-on_syserr : {
-	char path[PATH_MAX];
-
-	rc = sessnap__syserr(errno, step,
-			     sessnap__path(path, sizeof(path), store, "."));
-}
-on_error:
-	saved_errno = errno;
-	if (dir != NULL)
-		SYS(closedir)(dir);
-	else if (fd >= 0)
-		SYS(close)(fd);
-	free(c);
-	errno = saved_errno;
-	return rc;
-}
-
-static int64_t mtime_ms(const struct stat *st)
-{
-	return (int64_t)st->st_mtim.tv_sec * 1000 +
-	       st->st_mtim.tv_nsec / 1000000;
 }
 
 /*
@@ -323,7 +259,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		return unreadable(info, live, rc, errno);
 	}
 	info->file_bytes = (uint64_t)st.st_size;
-	info->mtime_ms = mtime_ms(&st);
+	info->mtime_ms = sessnap__mtime_ms(&st);
 	if (bad)
 		info->flags |= SESSNAP_INFO_NOT_REGULAR;
 	if (rc == 0 && sessnap__too_big(store, &st))

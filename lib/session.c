@@ -11,7 +11,7 @@
  *	sessnap_session_end()      flush, then remove (or keep, completed)
  *
  * The lock is held from begin to end; that is what tells the scanner the
- * session is alive.  A session adopted after a crash (recover.c) enters
+ * session is alive.  A session adopted after a crash (adopt.c) enters
  * the same lifecycle with the id and sequence of the crashed one.
  *
  * Threads: the app thread queues states under store->mu; whoever saves
@@ -723,17 +723,6 @@ static int mark_completed(sessnap_session *s)
 	return rc;
 }
 
-static int unlink_quiet(sessnap_store *store, const char *name)
-{
-	char path[PATH_MAX];
-
-	if (SYS(unlinkat)(store->dfd, name, 0) < 0 && errno != ENOENT)
-		return sessnap__syserr(errno, "unlink",
-				       sessnap__path(path, sizeof(path), store,
-						     name));
-	return 0;
-}
-
 /*
  * An end that removes the session: whatever is pending would be written
  * only to be unlinked a moment later (with a large state that is most of
@@ -797,12 +786,12 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 		 * half-way leaves at worst a complete snapshot that looks
 		 * crashed - offered again, never lost.
 		 */
-		if ((rc = unlink_quiet(store, prev)) < 0 ||
-		    (rc = unlink_quiet(store, snap)) < 0)
+		if ((rc = sessnap__name_unlink(store, prev)) < 0 ||
+		    (rc = sessnap__name_unlink(store, snap)) < 0)
 			goto out;
 	}
 	/* The lock file goes last, while we still hold the lock. */
-	rc = unlink_quiet(store, lock);
+	rc = sessnap__name_unlink(store, lock);
 out:
 	sessnap_session_release(s);
 	return rc;

@@ -34,35 +34,6 @@
 #define DEFAULT_INTERVAL_MS 15000u
 #define DEFAULT_READ_BOUND ((size_t)256 << 20)
 
-bool sessnap__app_valid(const char *app)
-{
-	size_t n;
-
-	if (app == NULL || app[0] == '\0' || app[0] == '.')
-		return false;
-	for (n = 0; app[n] != '\0'; n++) {
-		char c = app[n];
-
-		if (n >= SESSNAP_APP_MAX)
-			return false;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
-bool sessnap__id_valid(const char *id)
-{
-	size_t n;
-
-	if (id == NULL)
-		return false;
-	n = strspn(id, "0123456789abcdef");
-	return n == SESSNAP_ID_LEN && id[n] == '\0';
-}
-
 int64_t sessnap__now_ms(void)
 {
 	struct timespec ts;
@@ -77,43 +48,6 @@ int64_t sessnap__mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * The scanner and the cleaner build two or three names per session, so
- * these are two memcpy calls rather than snprintf's format machinery.  An
- * id longer than SESSNAP_ID_LEN (never valid) is cut so that the suffix
- * always fits.
- */
-static void name_of(char out[SESSNAP__NAME_MAX], const char *id,
-		    const char *suffix, size_t suffix_len)
-{
-	size_t n = strnlen(id, SESSNAP__NAME_MAX - 1 - suffix_len);
-
-	memcpy(out, id, n);
-	memcpy(out + n, suffix, suffix_len + 1);
-}
-
-void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id)
-{
-	name_of(out, id, ".snap", sizeof(".snap") - 1);
-}
-
-void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id)
-{
-	name_of(out, id, ".snap.prev", sizeof(".snap.prev") - 1);
-}
-
-void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id)
-{
-	name_of(out, id, ".lock", sizeof(".lock") - 1);
-}
-
-const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
-			  const char *name)
-{
-	snprintf(buf, len, "%s/%s", store->path, name);
-	return buf;
 }
 
 void sessnap__log(const sessnap_store *store, sessnap_log_level level,

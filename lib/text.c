@@ -669,7 +669,7 @@ int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
 	 * The loader decides which generation to use (checksum, fallback,
 	 * validation, migration) exactly as sessnap_load() does; the bytes
 	 * are then read again from that generation, as adoption does
-	 * (recover.c), and must carry the checksum of the state that was
+	 * (adopt.c), and must carry the checksum of the state that was
 	 * loaded.  Without the session's lock a live owner may replace the
 	 * file in between: then the load is redone.
 	 */

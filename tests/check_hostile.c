@@ -561,6 +561,55 @@ START_TEST(non_utf8_names_beside)
 }
 END_TEST
 
+/*
+ * Discard removes the store's own names only: a session's temporary files
+ * (.<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX) go with it, as the cleaner
+ * would remove them, but a name that merely starts like one (a backup, an
+ * editor's file) is not the store's and is left, as is a directory with a
+ * temporary file's name.
+ */
+START_TEST(discard_store_names_only)
+{
+	static const char *const ours[] = { ".snap.abcdef",
+					    ".snap.prev.ABC123" };
+	static const char *const theirs[] = { ".snap.bak~", ".snap.orig",
+					      ".snap.abcdefg", ".snap.prev." };
+	char id[SESSNAP_ID_LEN + 1], name[SESSNAP__NAME_MAX + 16];
+	char path[PATH_MAX];
+	size_t i;
+
+	make_session(id, PREV, GOOD);
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), ".%s%s", id, ours[i]);
+		tu_write_file(store_dir, name, "x", 1);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), ".%s%s", id, theirs[i]);
+		tu_write_file(store_dir, name, "x", 1);
+	}
+	snprintf(name, sizeof(name), ".%s.snap.qwerty", id);
+	tu_join(path, sizeof(path), store_dir, name);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+
+	ck_assert_msg(sessnap_discard(store, id) == 0, "discard: %s",
+		      sessnap_last_error());
+	ck_assert(!still_there(id, ".snap"));
+	ck_assert(!still_there(id, ".snap.prev"));
+	ck_assert(!still_there(id, ".lock"));
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), ".%s%s", id, ours[i]);
+		tu_join(path, sizeof(path), store_dir, name);
+		ck_assert_msg(access(path, F_OK) < 0, "%s kept", name);
+	}
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), ".%s%s", id, theirs[i]);
+		tu_join(path, sizeof(path), store_dir, name);
+		ck_assert_msg(access(path, F_OK) == 0, "%s removed", name);
+	}
+	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);
+}
+END_TEST
+
 Suite *hostile_suite(void);
 
 Suite *hostile_suite(void)
@@ -595,6 +644,7 @@ Suite *hostile_suite(void)
 	tcase_add_test(edge, file_of_another_owner);
 	tcase_add_test(edge, names_not_ids);
 	tcase_add_test(edge, non_utf8_names_beside);
+	tcase_add_test(edge, discard_store_names_only);
 	suite_add_tcase(s, edge);
 	return s;
 }

@@ -1006,6 +1006,56 @@ START_TEST(test_big_state_header_only)
 }
 END_TEST
 
+/*
+ * The one parser of store names (names.c), which the scanner, the
+ * cleaner and discard share: each name with the kind and id it must give.
+ */
+START_TEST(test_name_parse)
+{
+#define ID "0123456789abcdef0123456789abcdef"
+	static const struct {
+		const char *name;
+		sessnap__name_kind kind;
+	} cases[] = {
+		{ ID ".snap", SESSNAP__NAME_SNAP },
+		{ ID ".snap.prev", SESSNAP__NAME_PREV },
+		{ ID ".lock", SESSNAP__NAME_LOCK },
+		{ "." ID ".snap.aZ09xy", SESSNAP__NAME_TEMP },
+		{ "." ID ".snap.prev.ABCDEF", SESSNAP__NAME_TEMP },
+		{ ID ".snap.bak", SESSNAP__NAME_OTHER },
+		{ ID ".snap.prev.old", SESSNAP__NAME_OTHER },
+		{ ID ".lock~", SESSNAP__NAME_OTHER },
+		{ ID, SESSNAP__NAME_OTHER },
+		{ "0123456789ABCDEF0123456789abcdef.snap", SESSNAP__NAME_OTHER },
+		{ "0123456789abcdef0123456789abcde.snap", SESSNAP__NAME_OTHER },
+		{ "x" ID ".snap", SESSNAP__NAME_OTHER },
+		{ "." ID ".snap", SESSNAP__NAME_OTHER },
+		{ "." ID ".snap.abcde", SESSNAP__NAME_OTHER },
+		{ "." ID ".snap.abcdefg", SESSNAP__NAME_OTHER },
+		{ "." ID ".snap.abc-ef", SESSNAP__NAME_OTHER },
+		{ "." ID ".snap.prev.", SESSNAP__NAME_OTHER },
+		{ "." ID ".lock.abcdef", SESSNAP__NAME_OTHER },
+		{ ".", SESSNAP__NAME_OTHER },
+		{ "..", SESSNAP__NAME_OTHER },
+		{ "", SESSNAP__NAME_OTHER },
+	};
+	char id[SESSNAP_ID_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strlcpy(id, "unset", sizeof(id));
+		ck_assert_msg(sessnap__name_parse(cases[i].name, id) ==
+				  cases[i].kind,
+			      "\"%s\"", cases[i].name);
+		if (cases[i].kind != SESSNAP__NAME_OTHER)
+			ck_assert_str_eq(id, ID);
+		else
+			ck_assert_str_eq(id, "unset");
+	}
+#undef ID
+}
+END_TEST
+
 Suite *scan_suite(void);
 
 Suite *scan_suite(void)
@@ -1050,6 +1100,7 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_too_big_flagged_not_corrupt);
 	tcase_add_test(tc, test_big_state_header_only);
 	tcase_add_test(tc, test_long_header);
+	tcase_add_test(tc, test_name_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

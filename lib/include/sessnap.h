@@ -578,20 +578,29 @@ int sessnap_store_next_deadline(int64_t *out_ms, sessnap_store *store);
  */
 int sessnap_store_tick(sessnap_store *store);
 
-/** Classification of a session by the scanner. */
+/*
+ * Classification of a session by the scanner.  One table yields the enum
+ * and sessnap_status_name(), so the two cannot drift apart; values are
+ * never renumbered.
+ *
+ *   X(NAME, number, name, description)
+ */
+#define SESSNAP_STATUS_MAP(X)                                                 \
+	X(RUNNING, 0, "running", "Its lock is held by a live process.")       \
+	X(CRASHED, 1, "crashed",                                              \
+	  "Not completed and its lock is free: the owner died.")              \
+	X(COMPLETED, 2, "completed", "Ended cleanly and kept.")               \
+	X(FOREIGN, 3, "foreign",                                              \
+	  "Written on another host, where locks cannot be trusted.")          \
+	X(NEWER, 4, "newer",                                                  \
+	  "Written by a newer format version than this library reads.")       \
+	X(CORRUPT, 5, "corrupt", "Neither generation is valid.")
+
+/** Classification of a session by the scanner (SESSNAP_STATUS_MAP). */
 typedef enum {
-	/** Its lock is held by a live process. */
-	SESSNAP_STATUS_RUNNING = 0,
-	/** Not completed and its lock is free: the owner died. */
-	SESSNAP_STATUS_CRASHED = 1,
-	/** Ended cleanly and kept. */
-	SESSNAP_STATUS_COMPLETED = 2,
-	/** Written on another host, where locks cannot be trusted. */
-	SESSNAP_STATUS_FOREIGN = 3,
-	/** Written by a newer format version than this library reads. */
-	SESSNAP_STATUS_NEWER = 4,
-	/** Neither generation is valid. */
-	SESSNAP_STATUS_CORRUPT = 5
+#define SESSNAP_STATUS_ENUM_(name, num, str, desc) SESSNAP_STATUS_##name = (num),
+	SESSNAP_STATUS_MAP(SESSNAP_STATUS_ENUM_)
+#undef SESSNAP_STATUS_ENUM_
 } sessnap_status;
 
 /**
@@ -847,36 +856,64 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 
 /* ---- Cleaning ------------------------------------------------------------ */
 
-/** What the cleaner did with one file (or would do, in a dry run). */
+/*
+ * What the cleaner did with one file (or would do, in a dry run).  One
+ * table yields the enum, sessnap_clean_action_name(), the per-action
+ * counters of sessnap_clean_report (in this order) and the words the
+ * command-line tools print, so none can drift from the others.  Values
+ * are never renumbered; the REMOVE_ actions come first (an action is a
+ * removal when it is at most SESSNAP_CLEAN_REMOVE_LOCK).
+ *
+ *   X(NAME, number, name, report field, words for a person, description)
+ */
+#define SESSNAP_CLEAN_ACTION_MAP(X)                                           \
+	X(REMOVE_COMPLETED, 0, "removed-completed", removed_completed,        \
+	  "completed session",                                                \
+	  "Removed: part of a completed session older than its age.")         \
+	X(REMOVE_CRASHED, 1, "removed-crashed", removed_crashed,              \
+	  "crashed session",                                                  \
+	  "Removed: part of a crashed session older than its age.")           \
+	X(REMOVE_CORRUPT, 2, "removed-corrupt", removed_corrupt,              \
+	  "corrupt session",                                                  \
+	  "Removed: part of a corrupt session "                               \
+	  "(SESSNAP_CLEAN_INCLUDE_CORRUPT).")                                 \
+	X(REMOVE_TEMP, 3, "removed-temp", removed_temp,                       \
+	  "orphaned temporary file",                                          \
+	  "Removed: an orphaned temporary file whose writer is gone.")        \
+	X(REMOVE_LOCK, 4, "removed-lock", removed_lock,                       \
+	  "lock file without a snapshot",                                     \
+	  "Removed: a free lock file whose session has no snapshot.")         \
+	X(KEEP_RUNNING, 5, "kept-running", kept_running, "running",           \
+	  "Kept: the session's lock is held by a live process.")              \
+	X(KEEP_YOUNG, 6, "kept-young", kept_young, "not old enough",          \
+	  "Kept: younger than the policy's age for its kind.")                \
+	X(KEEP_NEWEST, 7, "kept-newest", kept_newest,                         \
+	  "among the --keep newest",                                          \
+	  "Kept: among the policy's `keep` newest sessions.")                 \
+	X(KEEP_NEWER, 8, "kept-newer-format", kept_newer,                     \
+	  "written by a newer format version",                                \
+	  "Kept: written by a newer format version (never removed).")         \
+	X(KEEP_CORRUPT, 9, "kept-corrupt", kept_corrupt,                      \
+	  "corrupt (use --include-corrupt to remove it)",                     \
+	  "Kept: corrupt, and SESSNAP_CLEAN_INCLUDE_CORRUPT is not set.")     \
+	X(KEEP_FOREIGN, 10, "kept-foreign", kept_foreign,                     \
+	  "unfinished session of another host",                               \
+	  "Kept: an unfinished session of another host, whose lock this "     \
+	  "host cannot see.")                                                 \
+	X(SKIP_UNSAFE, 11, "skipped-not-regular", skipped_unsafe,             \
+	  "not a regular file, never touched",                                \
+	  "Skipped: named like a store file but not a regular file "          \
+	  "(symlink, directory, FIFO, ...); never touched.")                  \
+	X(FAILED, 12, "failed", failed, "failed",                             \
+	  "A removal (or the check before it) failed; `error` says why.  "    \
+	  "In the report: sessions or files whose removal failed.")
+
+/** What the cleaner did with one file (SESSNAP_CLEAN_ACTION_MAP). */
 typedef enum {
-	/** Removed: part of a completed session older than its age. */
-	SESSNAP_CLEAN_REMOVE_COMPLETED = 0,
-	/** Removed: part of a crashed session older than its age. */
-	SESSNAP_CLEAN_REMOVE_CRASHED = 1,
-	/** Removed: part of a corrupt session (SESSNAP_CLEAN_INCLUDE_CORRUPT). */
-	SESSNAP_CLEAN_REMOVE_CORRUPT = 2,
-	/** Removed: an orphaned temporary file whose writer is gone. */
-	SESSNAP_CLEAN_REMOVE_TEMP = 3,
-	/** Removed: a free lock file whose session has no snapshot. */
-	SESSNAP_CLEAN_REMOVE_LOCK = 4,
-	/** Kept: the session's lock is held by a live process. */
-	SESSNAP_CLEAN_KEEP_RUNNING = 5,
-	/** Kept: younger than the policy's age for its kind. */
-	SESSNAP_CLEAN_KEEP_YOUNG = 6,
-	/** Kept: among the policy's `keep` newest sessions. */
-	SESSNAP_CLEAN_KEEP_NEWEST = 7,
-	/** Kept: written by a newer format version (never removed). */
-	SESSNAP_CLEAN_KEEP_NEWER = 8,
-	/** Kept: corrupt, and SESSNAP_CLEAN_INCLUDE_CORRUPT is not set. */
-	SESSNAP_CLEAN_KEEP_CORRUPT = 9,
-	/** Kept: an unfinished session of another host, whose lock this host
-	 * cannot see. */
-	SESSNAP_CLEAN_KEEP_FOREIGN = 10,
-	/** Skipped: named like a store file but not a regular file (symlink,
-	 * directory, FIFO, ...); never touched. */
-	SESSNAP_CLEAN_SKIP_UNSAFE = 11,
-	/** A removal (or the check before it) failed; `error` says why. */
-	SESSNAP_CLEAN_FAILED = 12
+#define SESSNAP_CLEAN_ACTION_ENUM_(name, num, str, field, words, desc)        \
+	SESSNAP_CLEAN_##name = (num),
+	SESSNAP_CLEAN_ACTION_MAP(SESSNAP_CLEAN_ACTION_ENUM_)
+#undef SESSNAP_CLEAN_ACTION_ENUM_
 } sessnap_clean_action;
 
 /** Which file of a session an event is about. */
@@ -955,20 +992,12 @@ typedef void (*sessnap_clean_cb)(const sessnap_clean_event *event,
 /** What sessnap_clean() did: sessions (or stray files) per action. */
 typedef struct {
 	unsigned int version;
-	uint64_t removed_completed;
-	uint64_t removed_crashed;
-	uint64_t removed_corrupt;
-	uint64_t removed_temp;
-	uint64_t removed_lock;
-	uint64_t kept_running;
-	uint64_t kept_young;
-	uint64_t kept_newest;
-	uint64_t kept_newer;
-	uint64_t kept_corrupt;
-	uint64_t kept_foreign;
-	uint64_t skipped_unsafe;
-	/** Sessions or files whose removal failed. */
-	uint64_t failed;
+	/** One counter per action, in SESSNAP_CLEAN_ACTION_MAP's order:
+	 * removed_completed ... skipped_unsafe, failed. */
+#define SESSNAP_CLEAN_REPORT_FIELD_(name, num, str, field, words, desc)       \
+	uint64_t field;
+	SESSNAP_CLEAN_ACTION_MAP(SESSNAP_CLEAN_REPORT_FIELD_)
+#undef SESSNAP_CLEAN_REPORT_FIELD_
 	/** Files removed (or that would be), all kinds together. */
 	uint64_t files_removed;
 	/** Bytes freed: sizes of removed files that had no other link. */

@@ -1,0 +1,95 @@
+/*
+ * names.h - the store's file names, their paths, and the directory walk
+ *
+ * See names.c.  Included by internal.h: every module of lib/ may use it.
+ */
+#ifndef SESSNAP_NAMES_H
+#define SESSNAP_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "sessnap.h"
+
+/* 1 to SESSNAP_APP_MAX of [A-Za-z0-9._-], not starting with a dot. */
+bool sessnap__app_valid(const char *app);
+/* Exactly SESSNAP_ID_LEN lowercase hex digits. */
+bool sessnap__id_valid(const char *id);
+/* 0 for a valid id, else SESSNAP_EBADNAME with the message saying why. */
+int sessnap__id_check(const char *id);
+
+/* Full path of a file in the store, for messages: writes into buf. */
+const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
+			  const char *name);
+/* File names of a session. */
+#define SESSNAP__NAME_MAX (SESSNAP_ID_LEN + 32)
+void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
+void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
+void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
+
+/*
+ * What a name in the store is.  Only these five kinds belong to the
+ * library; SESSNAP__NAME_OTHER is never read, written or removed.
+ */
+typedef enum {
+	SESSNAP__NAME_OTHER = 0,
+	SESSNAP__NAME_SNAP, /* <id>.snap */
+	SESSNAP__NAME_PREV, /* <id>.snap.prev */
+	SESSNAP__NAME_LOCK, /* <id>.lock */
+	SESSNAP__NAME_TEMP  /* .<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX */
+} sessnap__name_kind;
+
+/*
+ * Parse a directory entry's name: its kind, and for any kind but
+ * SESSNAP__NAME_OTHER the session id in it (id is left alone otherwise).
+ * The one rule for every module: the scanner, the cleaner, discard and
+ * adopt all ask it.
+ */
+sessnap__name_kind sessnap__name_parse(const char *name,
+				       char id[SESSNAP_ID_LEN + 1]);
+
+/* A file's mtime in milliseconds since the epoch. */
+int64_t sessnap__mtime_ms(const struct stat *st);
+/*
+ * lstat a store file (AT_SYMLINK_NOFOLLOW).  Returns 1 when it exists
+ * (*st filled), 0 when it does not, or a negative code with the message
+ * naming the file.
+ */
+int sessnap__name_stat(struct stat *st, sessnap_store *store, const char *name);
+/* True only when lstat says the name does not exist (ENOENT). */
+bool sessnap__name_absent(sessnap_store *store, const char *name);
+/*
+ * SESSNAP_EUNSAFE ("cannot <what> session <id>: <path> is not a regular
+ * file ...") when <id>.snap or <id>.snap.prev exists and is not a regular
+ * file; 0 when both are regular or absent; or an lstat error.
+ */
+int sessnap__session_regular(sessnap_store *store, const char *id,
+			     const char *what);
+/*
+ * Unlink a store file.  ENOENT (someone else removed it first) is
+ * success; any other failure is an error naming the file.
+ */
+int sessnap__name_unlink(sessnap_store *store, const char *name);
+
+/* One entry of the store directory, as sessnap__dir_walk() hands it. */
+typedef struct {
+	const char *name;	 /* d_name: valid during the callback only */
+	sessnap__name_kind kind; /* never SESSNAP__NAME_OTHER */
+	char id[SESSNAP_ID_LEN + 1];
+	unsigned char type; /* d_type: DT_REG, DT_LNK, ... or DT_UNKNOWN */
+} sessnap__dir_entry;
+
+/* Returns 0 to go on, or a negative code that stops the walk. */
+typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry, void *payload);
+/*
+ * Read the store directory once, on a stream of its own, and hand each
+ * entry that is one of the store's names to cb, in directory order.
+ * Returns 0, the first negative value cb returned, or an error of the
+ * directory itself (its open, fdopendir or readdir) whose message names
+ * the store.  errno is kept across the closing of the stream.
+ */
+int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload);
+
+#endif /* SESSNAP_NAMES_H */

@@ -106,6 +106,15 @@ struct generation {
 	int rc;
 };
 
+/* Whether a generation's file is a regular file, or absent. */
+static bool regular(sessnap_store *store, const struct generation *g)
+{
+	struct stat st;
+
+	return sessnap__name_stat(&st, store, g->name) != 1 ||
+	       S_ISREG(st.st_mode);
+}
+
 /*
  * Neither generation is usable, and both were judged on their content:
  * one error for the two, with advice that fits.
@@ -134,6 +143,16 @@ static int refuse_both(sessnap_store *store, const char *id,
 		    "application's read_bound option, or 'sessnap COMMAND "
 		    "--read-bound SIZE')",
 		    id, store->read_bound, m->path, m->why, p->path, p->why);
+	/* Discard refuses a session with a file that is not regular (the one
+	 * verdict, snapfile.c): do not send the user there. */
+	if (!regular(store, m) || !regular(store, p))
+		return sessnap__error(
+		    rc,
+		    "session %s has no usable snapshot: %s: %s; %s: %s. "
+		    "sessnap never removes a file that is not a regular "
+		    "file: inspect it, and remove it by hand if it is not "
+		    "needed",
+		    id, m->path, m->why, p->path, p->why);
 	return sessnap__error(
 	    rc,
 	    "session %s has no usable snapshot: %s: %s; %s: %s. Inspect "

@@ -297,6 +297,19 @@ static void expect_untouched(const char *id)
 	ck_assert_ptr_null(s);
 }
 
+/*
+ * The load's error for a session with a file that is not regular gives
+ * advice that works: discard refuses such a session, so the message must
+ * not send the user to it, and says the file is left for a person.
+ */
+static void expect_advice_by_hand(void)
+{
+	const char *msg = sessnap_last_error();
+
+	ck_assert_msg(strstr(msg, "sessnap discard") == NULL, "%s", msg);
+	ck_assert_msg(strstr(msg, "by hand") != NULL, "%s", msg);
+}
+
 /* Planting helpers, each with and without a valid previous generation. */
 static void hostile_case(void (*plant)(const char *path), bool with_prev)
 {
@@ -316,6 +329,8 @@ static void hostile_case(void (*plant)(const char *path), bool with_prev)
 	ck_assert_int_eq(lstat(path_snap(id), &lst), 0);
 	not_regular = !S_ISREG(lst.st_mode);
 	expect_prev_or_error(id, with_prev);
+	if (!with_prev && not_regular)
+		expect_advice_by_hand();
 	expect_scan(id, with_prev, not_regular);
 	if (not_regular)
 		expect_untouched(id);

@@ -86,14 +86,23 @@ int sessnap__errno_code(int err);
 /* strerror into a caller buffer, whichever strerror_r libc has. */
 const char *sessnap__strerror_r(int err, char *buf, size_t len);
 
-/* ---- Names and time (store.c) --------------------------------------------- */
+/* ---- Clocks (clock.c) --------------------------------------------------- */
 
-bool sessnap__app_valid(const char *app);
-bool sessnap__id_valid(const char *id);
 /* Milliseconds since the epoch, UTC (CLOCK_REALTIME). */
 int64_t sessnap__now_ms(void);
 /* Monotonic milliseconds (CLOCK_MONOTONIC). */
 int64_t sessnap__mono_ms(void);
+
+/* ---- Log (log.c) ---------------------------------------------------------- */
+
+/* Log through the store's callback (no-op without one); keeps errno. */
+void sessnap__log(const sessnap_store *store, sessnap_log_level level,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- Names and time (store.c) --------------------------------------------- */
+
+bool sessnap__app_valid(const char *app);
+bool sessnap__id_valid(const char *id);
 
 /* ---- Liveness (liveness.c) ------------------------------------------------ */
 
@@ -342,9 +351,6 @@ struct sessnap_store {
 	pid_t pid; /* the process that opened the store */
 };
 
-/* Log through the store's callback (no-op without one). */
-void sessnap__log(const sessnap_store *store, sessnap_log_level level,
-		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Full path of a file in the store, for messages: writes into buf. */
 const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 			  const char *name);

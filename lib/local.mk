@@ -13,6 +13,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/internal.h \
 	lib/error.c \
 	lib/sys.c \
+	lib/clock.c \
+	lib/log.c \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \

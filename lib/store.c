@@ -63,22 +63,6 @@ bool sessnap__id_valid(const char *id)
 	return n == SESSNAP_ID_LEN && id[n] == '\0';
 }
 
-int64_t sessnap__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t sessnap__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The scanner and the cleaner build two or three names per session, so
  * these are two memcpy calls rather than snprintf's format machinery.  An
@@ -114,22 +98,6 @@ const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 {
 	snprintf(buf, len, "%s/%s", store->path, name);
 	return buf;
-}
-
-void sessnap__log(const sessnap_store *store, sessnap_log_level level,
-		  const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	int saved_errno = errno;
-
-	if (store == NULL || store->opts.log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	store->opts.log(level, msg, store->opts.payload);
-	errno = saved_errno;
 }
 
 int sessnap_store_options_init(sessnap_store_options *opts,

@@ -384,15 +384,12 @@ struct sessnap_session {
 	uint64_t gen_queued; /* bumped by every update */
 	uint64_t gen_durable; /* the generation last made durable */
 	int64_t dirty_since_ms; /* monotonic; first unsaved update */
-	int64_t last_save_ms; /* monotonic; last save attempt */
 	int last_error;
 	int64_t durable_wall_ms; /* wall clock of the newest durable save */
 	bool saving; /* a save of this session is in progress */
 	int64_t take_ms; /* monotonic; start of the last save attempt */
 	unsigned int failures; /* consecutive failed save attempts */
 	int64_t retry_at_ms; /* monotonic; no attempt before (after failure) */
-	uint64_t attempts_started;
-	uint64_t attempts_done;
 	uint64_t saves; /* snapshots written */
 	uint64_t skips; /* saves skipped: identical bytes */
 	uint64_t seq_durable; /* copy of seq, readable under store->mu */
@@ -423,8 +420,6 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);
-/* Queue serialized state bytes; ownership of buf passes to the session. */
-int sessnap__session_queue(sessnap_session *s, char *buf, size_t len);
 /*
  * Load a session's state with the .prev fallback, the validate callback
  * and schema migration (load.c).  hdr (may be NULL) receives the header of

@@ -291,11 +291,6 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	return 0;
 }
 
-int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
-{
-	return queue_buf(s, buf, len, len + 1);
-}
-
 int sessnap_session_update(sessnap_session *s, const json_object *state)
 {
 	const char *str;
@@ -463,7 +458,6 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	s->label_dirty = false;
 	s->saving = true;
 	s->take_ms = sessnap__mono_ms();
-	s->attempts_started++;
 }
 
 /*
@@ -539,9 +533,7 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			     int rc)
 {
 	s->saving = false;
-	s->last_save_ms = sessnap__mono_ms();
 	s->last_error = rc;
-	s->attempts_done++;
 	if (rc < 0)
 		strlcpy(s->err_msg, sessnap_last_error(), sizeof(s->err_msg));
 	else

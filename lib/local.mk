@@ -25,6 +25,10 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
+	lib/owner.h \
+	lib/owner.c \
+	lib/pull.h \
+	lib/pull.c \
 	lib/writer.h \
 	lib/writer.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \

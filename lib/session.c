@@ -33,6 +33,7 @@
 
 
 #include "internal.h"
+#include "owner.h"
 #include "writer.h"
 
 #define PAYLOAD_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -61,20 +62,6 @@ static char *label_dup(const char *label)
 	}
 	out[len] = '\0';
 	return out;
-}
-
-static int check_owner(const sessnap_session *s, const char *what)
-{
-	if (s->pid != sessnap__self_pid())
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: session %s belongs to the parent "
-				      "process; a forked child may only "
-				      "release it",
-				      what, s->id);
-	if (s->ended)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: session %s has ended", what, s->id);
-	return 0;
 }
 
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
@@ -127,15 +114,9 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown session options version %u",
 				      opts->version);
-	if (store->opts.flags & SESSNAP_STORE_READONLY)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "store %s was opened read-only",
-				      store->path);
-	if (store->pid != getpid())
-		return sessnap__error(SESSNAP_ESTATE,
-				      "store %s was opened by the parent "
-				      "process; open it again in the child",
-				      store->path);
+	if ((rc = sessnap__check_owner(store, NULL, SESSNAP__CHECK_WRITABLE,
+				       "begin")) < 0)
+		return rc;
 	/*
 	 * A fresh id's lock file is new, yet it can be busy: a cleaner that
 	 * finds a lock file without a snapshot locks it for the instant it
@@ -298,9 +279,9 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	char *buf;
 	int rc, depth;
 
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
-	if ((rc = check_owner(s, "update")) < 0)
+	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
+						   SESSNAP__CHECK_LIVE,
+				       "update")) < 0)
 		return rc;
 	/*
 	 * Nothing accepted for saving may fail to load back: a state nested
@@ -613,9 +594,9 @@ int sessnap_session_save(sessnap_session *s)
 {
 	int rc;
 
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
-	if ((rc = check_owner(s, "save")) < 0)
+	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
+						   SESSNAP__CHECK_LIVE,
+				       "save")) < 0)
 		return rc;
 	return sessnap__session_save_pending(s);
 }
@@ -624,9 +605,9 @@ int sessnap_session_flush(sessnap_session *s)
 {
 	int rc;
 
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
-	if ((rc = check_owner(s, "flush")) < 0)
+	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
+						   SESSNAP__CHECK_LIVE,
+				       "flush")) < 0)
 		return rc;
 	return sessnap__writer_flush(s);
 }
@@ -734,7 +715,9 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 
 	if (s == NULL)
 		return 0;
-	if ((rc = check_owner(s, "end")) < 0) {
+	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
+						   SESSNAP__CHECK_LIVE,
+				       "end")) < 0) {
 		sessnap_session_release(s);
 		return rc;
 	}

@@ -48,10 +48,18 @@ bool sessnap__writer_release_now(sessnap_store *store);
  */
 void sessnap__writer_quiesce_all(void);
 /*
- * This process's pid, cached (and updated in a forked child by the atfork
- * handler): getpid() is a system call, too slow for every update().
+ * The earliest time (monotonic ms) at which the writer would save a
+ * session, whatever the clock says now, or -1 when none waits (store->mu
+ * held): sessnap_store_next_deadline() with no writer thread.
  */
-pid_t sessnap__self_pid(void);
+void sessnap__writer_next_due(sessnap_store *store, int64_t *next);
+/*
+ * Do the writer's work on the calling thread: save every session that is
+ * due now (sessnap_store_tick()).  Returns 0 or the first failure.
+ */
+int sessnap__writer_run_due(sessnap_store *store);
+/* Reset the writer's state in a forked child (owner.c, store->mu held). */
+void sessnap__writer_forked(sessnap_store *store);
 /* Wait until every update queued on `s` so far is durable, or failed. */
 int sessnap__writer_flush(sessnap_session *s);
 

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 
+#include "closer.h"
 #include "internal.h"
 
 #define TEMP_TRIES 16
@@ -152,8 +153,7 @@ static int drop_previous(sessnap_store *store, const char *name,
  * and *step set on failure.
  */
 static int keep_previous(sessnap_store *store, const char *name,
-			 const char *prev_name, const char **step,
-			 int *release_fd)
+			 const char *prev_name, const char **step, int *held)
 {
 	char tmp[SESSNAP__NAME_MAX + 16];
 	struct stat st;
@@ -188,21 +188,19 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 * discard of every block, about 70 us at 16 KiB and 1 ms at 4 MiB,
 	 * longer than everything else this save does but the two fsyncs.
 	 * Holding a descriptor to that file across the rename moves the
-	 * freeing to the close, which the caller makes after the save is
-	 * durable, on the writer thread when there is one.  Nothing is lost
-	 * if the open fails: the file is then freed by the rename, as
+	 * freeing to the close, which the store's closer makes after the
+	 * save is durable, off the saving thread (closer.c).  Nothing is
+	 * lost if the open fails: the file is then freed by the rename, as
 	 * before.
 	 */
-	if (release_fd != NULL) {
-		old = sessnap__open_look(store, prev_name);
-		if (old < 0) {
-			alias = errno != ENOENT; /* ENOENT: none kept yet */
-		} else if (SYS(fstat)(old, &st) == 0 && S_ISREG(st.st_mode)) {
-			alias = st.st_nlink > 1;
-		} else {
-			SYS(close)(old);
-			old = -1;
-		}
+	old = sessnap__open_look(store, prev_name);
+	if (old < 0) {
+		alias = errno != ENOENT; /* ENOENT: none kept yet */
+	} else if (SYS(fstat)(old, &st) == 0 && S_ISREG(st.st_mode)) {
+		alias = st.st_nlink > 1;
+	} else {
+		SYS(close)(old);
+		old = -1;
 	}
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, prev_name) < 0) {
 		int saved_errno = errno;
@@ -227,15 +225,14 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 */
 	if (alias)
 		SYS(unlinkat)(store->dfd, tmp, 0);
-	if (release_fd != NULL)
-		*release_fd = old;
+	*held = old;
 	return 0;
 }
 
 int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    const char *prev_name, const sessnap__buf *bufs,
 			    size_t nbufs, sessnap_durability durability,
-			    bool *committed, int *release_fd)
+			    bool *committed)
 {
 	char tmp[SESSNAP__NAME_MAX + 16];
 	char path[PATH_MAX];
@@ -243,11 +240,9 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	const char *step_file = NULL;
 	off_t total = 0;
 	size_t i;
-	int fd = -1, tries, saved_errno;
+	int fd = -1, held = -1, tries, saved_errno;
 
 	*committed = false;
-	if (release_fd != NULL)
-		*release_fd = -1;
 	for (i = 0; i < nbufs; i++)
 		total += (off_t)bufs[i].len;
 
@@ -296,7 +291,7 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 
 	/* 5. the previous generation */
 	if (prev_name != NULL &&
-	    keep_previous(store, name, prev_name, &step, release_fd) < 0) {
+	    keep_previous(store, name, prev_name, &step, &held) < 0) {
 		step_file = prev_name;
 		goto on_error;
 	}
@@ -304,10 +299,8 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	/* 6. commit */
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, name) < 0) {
 		step = "rename";
-		if (release_fd != NULL && *release_fd >= 0) {
-			SYS(close)(*release_fd);
-			*release_fd = -1;
-		}
+		if (held >= 0)
+			SYS(close)(held);
 		goto on_error;
 	}
 	*committed = true;
@@ -317,6 +310,7 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 		char ebuf[256];
 		int err = errno;
 
+		sessnap__closer_hand(store, held);
 		return sessnap__error(
 		    SESSNAP_EDURABILITY,
 		    "saved %s, but fsync of the directory %s failed: %s; the "
@@ -324,6 +318,8 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 		    sessnap__path(path, sizeof(path), store, name), store->path,
 		    sessnap__strerror_r(err, ebuf, sizeof(ebuf)));
 	}
+	/* 8. the generation that the save dropped is freed off this path */
+	sessnap__closer_hand(store, held);
 	return 0;
 
 on_error:

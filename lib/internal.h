@@ -59,7 +59,7 @@ struct sessnap__sys {
 
 extern struct sessnap__sys sessnap__sys;
 /* Close a descriptor of an unlinked file held to free it later, outside
- * the table: no test's fault or trace sees it (sys.c). */
+ * the table: no test's fault or trace sees it (sys.c, for closer.c). */
 void sessnap__sys_release(int fd);
 #define SYS(name) (sessnap__sys.name)
 
@@ -300,21 +300,32 @@ typedef struct {
  * content was renamed into place (it may be set while an error is returned:
  * SESSNAP_EDURABILITY).
  *
- * release_fd, when not NULL, receives -1 or a read-only descriptor of the
- * file that the save unlinked (the generation before `prev_name`'s), held
- * so that the kernel frees it at its close rather than during the save:
- * the caller closes it once the save's outcome is reported
- * (sessnap__writer_release()).  With NULL the file is freed in the save.
+ * The file that the save unlinked (the generation before `prev_name`'s)
+ * is held open across the rename and handed to the store's closer once the
+ * save is durable, so that the kernel frees it off the saving thread
+ * (closer.c).
  */
 int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    const char *prev_name, const sessnap__buf *bufs,
 			    size_t nbufs, sessnap_durability durability,
-			    bool *committed, int *release_fd);
+			    bool *committed);
 
 /* ---- Store (store.c) ------------------------------------------------------ */
 
-/* How many unlinked files a store's writer may hold for closing. */
-#define SESSNAP__RELEASE_MAX 16
+/* ---- Deferred close (closer.c) ------------------------------------------ */
+
+/* How many unlinked files a store's closer may hold for closing. */
+#define SESSNAP__CLOSER_MAX 64
+
+/* Guarded by the store's mu; see closer.c. */
+struct sessnap__closer {
+	pthread_t thread;
+	pthread_cond_t cond; /* queued, closed, stop: every change */
+	int fds[SESSNAP__CLOSER_MAX];
+	unsigned int head, tail; /* head: next free slot; tail: next close */
+	unsigned int closing; /* taken off the queue, being closed */
+	bool started, failed, stop;
+};
 
 struct sessnap_store {
 	char *path;
@@ -339,12 +350,8 @@ struct sessnap_store {
 	pthread_cond_t writer_cond; /* wakes the writer (CLOCK_MONOTONIC) */
 	bool writer_sleeping; /* waiting on writer_cond until writer_wake_at */
 	int64_t writer_wake_at; /* monotonic ms; INT64_MAX: no deadline */
-	bool writer_registered; /* in the fork registry (writer.c) */
-	/* Descriptors of files that saves unlinked, for the writer to close
-	 * (sessnap__writer_release()); guarded by mu. */
-	int release_fds[SESSNAP__RELEASE_MAX];
-	unsigned int release_n;
-	unsigned int releasing; /* being closed by the writer right now */
+	/* Closes the files that saves and the cleaner unlinked (closer.c). */
+	struct sessnap__closer closer;
 	struct sessnap_store *fork_next; /* guarded by the fork registry */
 	unsigned int retry_max_ms; /* cap of the retry backoff */
 	uint64_t dispatch_round; /* sessnap_store_dispatch() rounds */
@@ -451,7 +458,6 @@ typedef struct {
 	bool label_dirty;
 	bool skipped;
 	int64_t dirty_since_ms;
-	int release_fd; /* see sessnap__atomic_replace(); -1: none */
 } sessnap__save_job;
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);

@@ -25,6 +25,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/clean.c \
 	lib/scan.c \
 	lib/recover.c \
+	lib/closer.h \
+	lib/closer.c \
 	lib/owner.h \
 	lib/owner.c \
 	lib/pull.h \

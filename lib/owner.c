@@ -16,8 +16,10 @@
  * (the writer holds it only for short bookkeeping, never across I/O) and
  * release it in both processes afterwards; the child also re-initialises
  * the condition variables, whose waiters do not exist there, and marks the
- * store as having no writer (sessnap__writer_forked()).  Stores enter the
- * registry when their writer starts and leave it when it stops.
+ * store as having no writer (sessnap__writer_forked()) and drops its copies
+ * of the descriptors queued for closing (sessnap__closer_forked()).
+ * Stores enter the registry when they are opened and leave it when they
+ * are closed.
  *
  * The pid is cached (sessnap__self_pid()): getpid() is a system call, and
  * the check runs on every update().  The child handler refreshes it.
@@ -25,12 +27,14 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "closer.h"
 #include "owner.h"
 #include "writer.h"
 
-/* Every store with a writer state, for the fork handlers. */
+/* Every open store of this process, for the fork handlers. */
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static sessnap_store *registry;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
@@ -61,7 +65,12 @@ static void fork_child(void)
 
 	atomic_store(&self_pid, getpid());
 	for (st = registry; st != NULL; st = st->fork_next) {
-		sessnap__writer_forked(st);
+		/* Its waiters do not exist here (see writer.c). */
+		memset(&st->cond, 0, sizeof(st->cond));
+		pthread_cond_init(&st->cond, NULL);
+		if (!(st->opts.flags & SESSNAP_STORE_READONLY))
+			sessnap__writer_forked(st);
+		sessnap__closer_forked(st);
 		pthread_mutex_unlock(&st->mu);
 	}
 	pthread_mutex_unlock(&registry_mu);
@@ -79,7 +88,6 @@ void sessnap__owner_register(sessnap_store *store)
 	pthread_mutex_lock(&registry_mu);
 	store->fork_next = registry;
 	registry = store;
-	store->writer_registered = true;
 	pthread_mutex_unlock(&registry_mu);
 }
 
@@ -94,7 +102,6 @@ void sessnap__owner_unregister(sessnap_store *store)
 			break;
 		}
 	}
-	store->writer_registered = false;
 	pthread_mutex_unlock(&registry_mu);
 }
 
@@ -154,18 +161,13 @@ int sessnap__check_owner(const sessnap_store *store, const sessnap_session *s,
 	return check_store(store, flags, what);
 }
 
-void sessnap__writer_quiesce_all(void)
+void sessnap__owner_foreach(void (*fn)(sessnap_store *store))
 {
 	sessnap_store *st;
 
 	pthread_once(&registry_once, registry_init);
 	pthread_mutex_lock(&registry_mu);
-	for (st = registry; st != NULL; st = st->fork_next) {
-		pthread_mutex_lock(&st->mu);
-		while (st->release_n > 0 || st->releasing > 0)
-			pthread_cond_wait(&st->cond, &st->mu);
-		pthread_mutex_unlock(&st->mu);
-	}
+	for (st = registry; st != NULL; st = st->fork_next)
+		fn(st);
 	pthread_mutex_unlock(&registry_mu);
 }
-

@@ -34,10 +34,12 @@ bool sessnap__owned(pid_t pid);
  */
 pid_t sessnap__self_pid(void);
 /*
- * Enter a store into the fork registry (sessnap_store_open(), through
- * sessnap__writer_start()) and take it out again (sessnap__writer_stop()).
+ * Enter a store into the fork registry (sessnap_store_open()) and take it
+ * out again (sessnap_store_close()).
  */
 void sessnap__owner_register(sessnap_store *store);
 void sessnap__owner_unregister(sessnap_store *store);
+/* Call fn on every registered store, the registry locked (not store->mu). */
+void sessnap__owner_foreach(void (*fn)(sessnap_store *store));
 
 #endif /* SESSNAP_OWNER_H */

@@ -105,7 +105,7 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	rc = sessnap__atomic_replace(store, snap, prev, bufs, 2,
-				     store->durability, &committed, NULL);
+				     store->durability, &committed);
 	if (committed)
 		s->seq = h.seq;
 	if (rc == SESSNAP_EDURABILITY) {

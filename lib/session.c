@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 
+#include "closer.h"
 #include "internal.h"
 #include "owner.h"
 #include "writer.h"
@@ -351,7 +352,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  */
 static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 			  const XXH128_hash_t *hash, bool newline_follows,
-			  bool completed, int *release_fd)
+			  bool completed)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -395,19 +396,17 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	sessnap__prev_name(prev, s->id);
 	rc = sessnap__atomic_replace(store, snap, prev, bufs,
 				     newline_follows ? 2 : 3,
-				     store->durability, &committed, release_fd);
+				     store->durability, &committed);
 	/*
-	 * Out of space while the writer still holds files that earlier
-	 * saves unlinked (sessnap__writer_release()): close them here, which
-	 * frees their space, and try once more.  The failed attempt left
-	 * nothing behind.
+	 * Out of space while the store's closer still holds files that
+	 * earlier saves unlinked (closer.c): close them here, which frees
+	 * their space, and try once more.  The failed attempt left nothing
+	 * behind.
 	 */
-	if (rc == SESSNAP_ENOSPC && !committed && release_fd != NULL &&
-	    sessnap__writer_release_now(store))
+	if (rc == SESSNAP_ENOSPC && !committed && sessnap__closer_drain(store))
 		rc = sessnap__atomic_replace(store, snap, prev, bufs,
 					     newline_follows ? 2 : 3,
-					     store->durability, &committed,
-					     release_fd);
+					     store->durability, &committed);
 	free(hbuf);
 	if (committed)
 		s->seq = h.seq;
@@ -421,7 +420,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 int sessnap__session_write(sessnap_session *s, const char *payload,
 			   size_t len, bool completed)
 {
-	return write_snapshot(s, payload, len, NULL, false, completed, NULL);
+	return write_snapshot(s, payload, len, NULL, false, completed);
 }
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
@@ -433,7 +432,6 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
 	job->dirty_since_ms = s->dirty_since_ms;
-	job->release_fd = -1;
 	s->pending = NULL;
 	s->has_pending = false;
 	s->label_dirty = false;
@@ -474,7 +472,7 @@ static int relabel(sessnap__save_job *job, sessnap_session *s)
 	job->hash = XXH3_128bits(buf + off, (size_t)h.length);
 	rc = write_snapshot(s, buf + off, (size_t)h.length, &job->hash,
 			    off + h.length < len && buf[off + h.length] == '\n',
-			    false, &job->release_fd);
+			    false);
 	free(buf);
 	return rc;
 }
@@ -502,12 +500,12 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 		/* the buffer's spare byte (a NUL) becomes the newline */
 		job->buf[job->len] = '\n';
 		rc = write_snapshot(s, job->buf, job->len, &job->hash, true,
-				    false, &job->release_fd);
+				    false);
 		job->buf[job->len] = '\0';
 		return rc;
 	}
 	return write_snapshot(s, job->buf, job->len, &job->hash, false,
-			      false, &job->release_fd);
+			      false);
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
@@ -586,7 +584,6 @@ int sessnap__session_save_pending(sessnap_session *s)
 	sessnap__session_finish(&job, s, rc);
 	pthread_mutex_unlock(&store->mu);
 	free(job.buf);
-	sessnap__writer_release(store, job.release_fd);
 	return rc;
 }
 

@@ -29,6 +29,8 @@
 
 
 #include "internal.h"
+#include "closer.h"
+#include "owner.h"
 #include "writer.h"
 
 #define DEFAULT_INTERVAL_MS 15000u
@@ -360,9 +362,11 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 	sessnap__owner_self(&store->self);
 	pthread_mutex_init(&store->mu, NULL);
 	pthread_cond_init(&store->cond, NULL);
+	sessnap__owner_register(store);
 
 	if (!(opts->flags & SESSNAP_STORE_READONLY) &&
 	    (rc = sessnap__writer_start(store)) < 0) {
+		sessnap__owner_unregister(store);
 		pthread_cond_destroy(&store->cond);
 		pthread_mutex_destroy(&store->mu);
 		free(store);
@@ -402,6 +406,8 @@ int sessnap_store_close(sessnap_store *store)
 	}
 	pthread_mutex_unlock(&store->mu);
 	sessnap__writer_stop(store);
+	sessnap__closer_stop(store);
+	sessnap__owner_unregister(store);
 	pthread_cond_destroy(&store->cond);
 	pthread_mutex_destroy(&store->mu);
 	SYS(close)(store->dfd);

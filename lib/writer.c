@@ -62,17 +62,12 @@ static void init_conds(sessnap_store *store)
 /*
  * In the child (owner.c's fork handler, store->mu held): the writer threads
  * are gone.  Their condition variables may still count them as waiters,
- * and destroying such a variable would wait for them forever, so both are
- * made afresh.
+ * and destroying such a variable would wait for them forever, so they are
+ * made afresh (store->cond by owner.c).
  */
 void sessnap__writer_forked(sessnap_store *st)
 {
-	/* The parent's writer closes its own; these are copies. */
-	while (st->release_n > 0)
-		sessnap__sys_release(st->release_fds[--st->release_n]);
 	st->writer_running = false;
-	memset(&st->cond, 0, sizeof(st->cond));
-	pthread_cond_init(&st->cond, NULL);
 	memset(&st->writer_cond, 0, sizeof(st->writer_cond));
 	init_conds(st);
 }
@@ -176,7 +171,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	if (wake)
 		sessnap__writer_wake(store);
 	free(drop);
-	sessnap__writer_release(store, job.release_fd);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
@@ -189,71 +183,6 @@ static void deadline_ts(struct timespec *ts, int64_t mono_ms)
 {
 	ts->tv_sec = (time_t)(mono_ms / 1000);
 	ts->tv_nsec = (long)(mono_ms % 1000) * 1000000L;
-}
-
-static bool on_writer(const sessnap_store *store)
-{
-	return store->writer_running &&
-	       pthread_equal(pthread_self(), store->writer);
-}
-
-/*
- * Close the descriptors that saves parked (sessnap__writer_release()), with
- * the mutex dropped: each close may free a file, which can wait for the
- * disk.  Called and returns with store->mu held.
- */
-static void release_parked(sessnap_store *store)
-{
-	int fds[SESSNAP__RELEASE_MAX];
-	unsigned int i, n = store->release_n;
-
-	memcpy(fds, store->release_fds, n * sizeof(fds[0]));
-	store->release_n = 0;
-	store->releasing += n;
-	pthread_mutex_unlock(&store->mu);
-	for (i = 0; i < n; i++)
-		sessnap__sys_release(fds[i]);
-	pthread_mutex_lock(&store->mu);
-	store->releasing -= n;
-	pthread_cond_broadcast(&store->cond);
-}
-
-bool sessnap__writer_release_now(sessnap_store *store)
-{
-	bool any;
-
-	pthread_mutex_lock(&store->mu);
-	any = store->release_n > 0 || store->releasing > 0;
-	if (store->release_n > 0)
-		release_parked(store);
-	/* The writer is closing some: a close, not a save, to wait for. */
-	while (store->releasing > 0)
-		pthread_cond_wait(&store->cond, &store->mu);
-	pthread_mutex_unlock(&store->mu);
-	return any;
-}
-
-void sessnap__writer_release(sessnap_store *store, int fd)
-{
-	bool wake = false;
-
-	if (fd < 0)
-		return;
-	pthread_mutex_lock(&store->mu);
-	/* The writer's own saves close right after their outcome is out. */
-	if (store->writer_running && !store->writer_stop &&
-	    !on_writer(store) && store->release_n < SESSNAP__RELEASE_MAX) {
-		store->release_fds[store->release_n++] = fd;
-		fd = -1;
-		/* Once woken it closes them all before it sleeps again. */
-		wake = store->writer_sleeping;
-		store->writer_sleeping = false;
-	}
-	pthread_mutex_unlock(&store->mu);
-	if (wake)
-		sessnap__writer_wake(store);
-	if (fd >= 0)
-		sessnap__sys_release(fd);
 }
 
 void sessnap__writer_next_due(sessnap_store *store, int64_t *next)
@@ -286,12 +215,6 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&store->mu);
 	while (!store->writer_stop) {
-		/* First free what the app's saves unlinked: until then the
-		 * disk space of those files is not available. */
-		if (store->release_n > 0) {
-			release_parked(store);
-			continue;
-		}
 		s = pick(store, sessnap__mono_ms(), &next);
 		if (s != NULL) {
 			save_locked(store, s);
@@ -321,7 +244,6 @@ int sessnap__writer_start(sessnap_store *store)
 	store->retry_max_ms = store->interval_ms > RETRY_MAX_MS ?
 				  store->interval_ms :
 				  RETRY_MAX_MS;
-	sessnap__owner_register(store);
 	if (store->opts.flags & SESSNAP_STORE_NOTHREAD)
 		return 0;
 
@@ -346,7 +268,7 @@ int sessnap__writer_start(sessnap_store *store)
 
 void sessnap__writer_stop(sessnap_store *store)
 {
-	if (!store->writer_registered)
+	if (store->opts.flags & SESSNAP_STORE_READONLY)
 		return;
 	if (store->writer_running) {
 		pthread_mutex_lock(&store->mu);
@@ -356,11 +278,6 @@ void sessnap__writer_stop(sessnap_store *store)
 		pthread_join(store->writer, NULL);
 		store->writer_running = false;
 	}
-	pthread_mutex_lock(&store->mu);
-	if (store->release_n > 0)
-		release_parked(store);
-	pthread_mutex_unlock(&store->mu);
-	sessnap__owner_unregister(store);
 	pthread_cond_destroy(&store->writer_cond);
 }
 

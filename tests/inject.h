@@ -24,6 +24,7 @@
 #ifndef SESSNAP_TESTS_INJECT_H
 #define SESSNAP_TESTS_INJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -69,6 +70,12 @@ unsigned long sessnap__fault_disarm(void);
 unsigned long sessnap__fault_fired(void);
 /* The kinds of the calls that an injected failure hit since the last arm. */
 unsigned int sessnap__fault_fired_kinds(void);
+/*
+ * Hold the threads that the library starts from now on (the store's
+ * closer, say): each waits, before it runs at all, until threads are no
+ * longer held.  Threads already running are not affected.
+ */
+void sessnap__thread_hold(bool hold);
 
 /*
  * Tracing of the mutating calls, for the power-loss simulation: with a

@@ -8,7 +8,7 @@
  * otherwise, and reports the call to the tracer when one is set.  The
  * table is global, so from then on every call the library makes goes
  * through a wrapper, on whatever thread: the caller's, the store's writer,
- * the cleaner's reaper, the scan's helpers.  Installing before main(),
+ * the store's closer, the scan's helpers.  Installing before main(),
  * rather than at the first sessnap__fault_arm(), means the table is never
  * written while one of those threads reads it.
  *

@@ -50,7 +50,7 @@ enum sessnap__sys_kind {
 	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
 	SESSNAP__SYS_ALL = (1u << 13) - 1,
 	/*
-	 * Thread creation (the writer, the cleaner's reaper, the scan's
+	 * Thread creation (the writer, the store's closer, the scan's
 	 * helpers).  Not part of SESSNAP__SYS_ALL: where it fails the
 	 * library mostly does without the thread and succeeds, which the
 	 * sweeps over every call do not expect.

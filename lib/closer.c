@@ -50,11 +50,27 @@
 #include "closer.h"
 #include "owner.h"
 
+/*
+ * Close the oldest queued descriptor, with store->mu dropped around the
+ * close (it may wait for the disk); called and returns with it held.
+ */
+static void close_next(sessnap_store *store)
+{
+	struct sessnap__closer *c = &store->closer;
+	int fd = c->fds[c->tail++ % SESSNAP__CLOSER_MAX];
+
+	c->closing++;
+	pthread_mutex_unlock(&store->mu);
+	sessnap__sys_release(fd);
+	pthread_mutex_lock(&store->mu);
+	c->closing--;
+	pthread_cond_broadcast(&c->cond);
+}
+
 static void *closer_main(void *arg)
 {
 	sessnap_store *store = arg;
 	struct sessnap__closer *c = &store->closer;
-	int fd;
 
 	pthread_mutex_lock(&store->mu);
 	for (;;) {
@@ -62,13 +78,7 @@ static void *closer_main(void *arg)
 			pthread_cond_wait(&c->cond, &store->mu);
 		if (c->head == c->tail)
 			break;
-		fd = c->fds[c->tail++ % SESSNAP__CLOSER_MAX];
-		c->closing++;
-		pthread_mutex_unlock(&store->mu);
-		sessnap__sys_release(fd);
-		pthread_mutex_lock(&store->mu);
-		c->closing--;
-		pthread_cond_broadcast(&c->cond);
+		close_next(store);
 	}
 	pthread_mutex_unlock(&store->mu);
 	return NULL;
@@ -123,23 +133,14 @@ bool sessnap__closer_drain(sessnap_store *store)
 {
 	struct sessnap__closer *c = &store->closer;
 	bool any;
-	int fd;
 
 	pthread_mutex_lock(&store->mu);
 	any = c->head != c->tail || c->closing > 0;
-	while (c->head != c->tail) {
-		fd = c->fds[c->tail++ % SESSNAP__CLOSER_MAX];
-		c->closing++;
-		pthread_mutex_unlock(&store->mu);
-		sessnap__sys_release(fd);
-		pthread_mutex_lock(&store->mu);
-		c->closing--;
-	}
+	while (c->head != c->tail)
+		close_next(store);
 	/* The thread is closing some: a close, nothing else, to wait for. */
 	while (c->closing > 0)
 		pthread_cond_wait(&c->cond, &store->mu);
-	if (any && c->started)
-		pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&store->mu);
 	return any;
 }

@@ -65,6 +65,14 @@ static char *label_dup(const char *label)
 	return out;
 }
 
+/* The owner check of the calls that save: a live session of this process. */
+static int check_live(const sessnap_session *s, const char *what)
+{
+	return sessnap__check_owner(NULL, s,
+				    SESSNAP__CHECK_SESSION | SESSNAP__CHECK_LIVE,
+				    what);
+}
+
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
 			 unsigned int flags)
@@ -280,9 +288,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	char *buf;
 	int rc, depth;
 
-	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
-						   SESSNAP__CHECK_LIVE,
-				       "update")) < 0)
+	if ((rc = check_live(s, "update")) < 0)
 		return rc;
 	/*
 	 * Nothing accepted for saving may fail to load back: a state nested
@@ -591,9 +597,7 @@ int sessnap_session_save(sessnap_session *s)
 {
 	int rc;
 
-	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
-						   SESSNAP__CHECK_LIVE,
-				       "save")) < 0)
+	if ((rc = check_live(s, "save")) < 0)
 		return rc;
 	return sessnap__session_save_pending(s);
 }
@@ -602,9 +606,7 @@ int sessnap_session_flush(sessnap_session *s)
 {
 	int rc;
 
-	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
-						   SESSNAP__CHECK_LIVE,
-				       "flush")) < 0)
+	if ((rc = check_live(s, "flush")) < 0)
 		return rc;
 	return sessnap__writer_flush(s);
 }
@@ -712,9 +714,7 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 
 	if (s == NULL)
 		return 0;
-	if ((rc = sessnap__check_owner(NULL, s, SESSNAP__CHECK_SESSION |
-						   SESSNAP__CHECK_LIVE,
-				       "end")) < 0) {
+	if ((rc = check_live(s, "end")) < 0) {
 		sessnap_session_release(s);
 		return rc;
 	}

@@ -7,7 +7,7 @@
  * that serves all of its sessions and does all of their file I/O, so the
  * app thread never waits on write() or fsync():
  *
- *	sessnap_store_open()   sessnap__writer_start(): registry, thread
+ *	sessnap_store_open()   sessnap__writer_start(): the thread
  *	update()/touch()       queue bytes / mark dirty (never blocks on I/O)
  *	    the writer sleeps until the earliest deadline of any session,
  *	    takes that session's newest bytes under the mutex, writes them

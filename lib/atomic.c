@@ -241,10 +241,9 @@ static int create_temp(sessnap_store *store, const char *name, char *tmp,
 
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
 		temp_name(tmp, tmp_len, name);
-		fd = SYS(openat)(store->dfd, tmp,
-				 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				     O_CLOEXEC,
-				 0600);
+		fd = SYS(openat)(
+		    store->dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -306,7 +305,8 @@ static int sync_dir(sessnap_store *store, const char *name,
 	char path[PATH_MAX], ebuf[256];
 	int err;
 
-	if (durability != SESSNAP_DURABILITY_FULL || SYS(fsync)(store->dfd) == 0)
+	if (durability != SESSNAP_DURABILITY_FULL ||
+	    SYS(fsync)(store->dfd) == 0)
 		return 0;
 	err = errno;
 	return sessnap__error(
@@ -331,9 +331,9 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	*committed = false;
 	fd = create_temp(store, name, tmp, sizeof(tmp));
 	if (fd < 0)
-		return sessnap__syserr(errno, "create",
-				       sessnap__path(path, sizeof(path), store,
-						     tmp));
+		return sessnap__syserr(
+		    errno, "create",
+		    sessnap__path(path, sizeof(path), store, tmp));
 	if (fill_temp(fd, bufs, nbufs, durability, &step) < 0)
 		goto on_error;
 
@@ -362,7 +362,6 @@ on_error:
 	saved_errno = errno;
 	SYS(unlinkat)(store->dfd, tmp, 0);
 	errno = saved_errno;
-	return sessnap__syserr(errno, step,
-			       sessnap__path(path, sizeof(path), store,
-					     step_file));
+	return sessnap__syserr(
+	    errno, step, sessnap__path(path, sizeof(path), store, step_file));
 }

@@ -86,14 +86,14 @@ int sessnap__errno_code(int err);
 /* strerror into a caller buffer, whichever strerror_r libc has. */
 const char *sessnap__strerror_r(int err, char *buf, size_t len);
 
-/* ---- Clocks (clock.c) --------------------------------------------------- */
+/* ---- Clocks (clock.c) -------------------------------------------------- */
 
 /* Milliseconds since the epoch, UTC (CLOCK_REALTIME). */
 int64_t sessnap__now_ms(void);
 /* Monotonic milliseconds (CLOCK_MONOTONIC). */
 int64_t sessnap__mono_ms(void);
 
-/* ---- Log (log.c) ---------------------------------------------------------- */
+/* ---- Log (log.c) ------------------------------------------------------- */
 
 /* Log through the store's callback (no-op without one); keeps errno. */
 void sessnap__log(const sessnap_store *store, sessnap_log_level level,
@@ -312,7 +312,7 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 
 /* ---- Store (store.c) ------------------------------------------------------ */
 
-/* ---- Deferred close (closer.c) ------------------------------------------ */
+/* ---- Deferred close (closer.c) ----------------------------------------- */
 
 /* How many unlinked files a store's closer may hold for closing. */
 #define SESSNAP__CLOSER_MAX 64

@@ -11,8 +11,8 @@
 #include "internal.h"
 
 /* What sessnap__check_owner() checks, besides the owning process. */
-#define SESSNAP__CHECK_SESSION 1u /* the handle is `s`, not `store` */
-#define SESSNAP__CHECK_LIVE 2u /* the session has not ended */
+#define SESSNAP__CHECK_SESSION 1u  /* the handle is `s`, not `store` */
+#define SESSNAP__CHECK_LIVE 2u	   /* the session has not ended */
 #define SESSNAP__CHECK_WRITABLE 4u /* the store was not opened read-only */
 
 /*

@@ -68,9 +68,9 @@ static char *label_dup(const char *label)
 /* The owner check of the calls that save: a live session of this process. */
 static int check_live(const sessnap_session *s, const char *what)
 {
-	return sessnap__check_owner(NULL, s,
-				    SESSNAP__CHECK_SESSION | SESSNAP__CHECK_LIVE,
-				    what);
+	unsigned int flags = SESSNAP__CHECK_SESSION | SESSNAP__CHECK_LIVE;
+
+	return sessnap__check_owner(NULL, s, flags, what);
 }
 
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,

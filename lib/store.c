@@ -12,8 +12,9 @@
  * (openat, renameat, unlinkat), so a directory swapped under us after the
  * checks cannot redirect a write or a delete elsewhere.
  *
- * The store also owns the writer thread (writer.c) and the list of its open
- * sessions; store->mu guards both.
+ * The store also owns the writer thread (writer.c), the closer that frees
+ * dropped files (closer.c) and the list of its open sessions; store->mu
+ * guards all three.
  */
 #include "config.h"
 

@@ -719,11 +719,11 @@ static json_object *nested(int n)
  * has no snapshot before or after.
  */
 static const struct refused {
-	size_t bound; /* the store's read bound; 0: the default */
+	size_t bound;	   /* the store's read bound; 0: the default */
 	size_t string_len; /* a string state of this serialized length, or */
-	int depth; /* arrays nested this deep */
-	const char *why; /* in the message */
-	bool saved; /* a first state was saved before */
+	int depth;	   /* arrays nested this deep */
+	const char *why;   /* in the message */
+	bool saved;	   /* a first state was saved before */
 } refused[] = {
 	{ 1024, 2048, 0, "read bound", false },
 	{ 8192, 8192 - 300, 0, "read bound", true },
@@ -737,8 +737,8 @@ START_TEST(test_update_refused)
 	sessnap_store *store = open_store_ex(r->bound, 0);
 	sessnap_session *s = begin(store);
 	json_object *a = sample_state(1);
-	json_object *bad = r->depth ? nested(r->depth)
-				    : string_of(r->string_len);
+	json_object *bad =
+	    r->depth ? nested(r->depth) : string_of(r->string_len);
 	char snap[PATH_MAX];
 	size_t before_len = 0, after_len = 0;
 	char *before = NULL, *after = NULL;

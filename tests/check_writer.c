@@ -1289,6 +1289,42 @@ START_TEST(test_fork_drops_held_files)
 }
 END_TEST
 
+/*
+ * A store opened with SESSNAP_STORE_NOTHREAD starts no thread at all, the
+ * closer's included: what its saves and its cleaner drop is closed at
+ * once, where it is dropped.
+ */
+START_TEST(test_nothread_store_closes_at_once)
+{
+	sessnap_store *store = open_store(600000, SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s[3];
+	sessnap_clean_policy p = SESSNAP_CLEAN_POLICY_INIT;
+	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+	int i, fds = tu_count_fds();
+
+	sessnap__fault_arm(SESSNAP__SYS_THREAD, 1, EAGAIN,
+			   SESSNAP__FAULT_PERSISTENT);
+	for (i = 0; i < 3; i++) {
+		s[i] = begin(store);
+		flush_n(s[i], 1, 4);
+		ck_assert_int_eq(held_unlinked(sessnap_session_id(s[i])), 0);
+		ck_assert_int_eq(sessnap_session_end(s[i], SESSNAP_SESSION_KEEP),
+				 0);
+	}
+	/* Thirty days on, the completed sessions are old enough to go. */
+	p.now_ms = sessnap__now_ms() + 30LL * 24 * 3600 * 1000;
+	ck_assert_msg(sessnap_clean(&r, store, &p, NULL, NULL) == 0, "%s",
+		      sessnap_last_error());
+	ck_assert_uint_eq(r.removed_completed, 3);
+	ck_assert_uint_eq(sessnap__fault_fired(), 0);
+	sessnap__fault_disarm();
+	ck_assert_uint_eq(parked(store), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	ck_assert_int_eq(tu_count_fds(), fds);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 Suite *writer_suite(void);
 
 Suite *writer_suite(void)
@@ -1337,6 +1373,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_unlinked_freed_without_thread);
 	tcase_add_test(tc, test_no_space_frees_held_files);
 	tcase_add_test(tc, test_fork_drops_held_files);
+	tcase_add_test(tc, test_nothread_store_closes_at_once);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

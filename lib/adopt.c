@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "owner.h"
 
 /*
  * Write the recovered generation `gen` back as <id>.snap with the header
@@ -87,7 +88,7 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	rc = sessnap__atomic_replace(store, snap, prev, bufs, 2,
-				     store->durability, &committed, NULL);
+				     store->durability, &committed);
 	if (committed)
 		s->seq = h.seq;
 	if (rc == SESSNAP_EDURABILITY) {
@@ -110,22 +111,12 @@ on_error:
 /* The refusals that need no file: a bad id, a store that cannot adopt. */
 static int check_args(sessnap_store *store, const char *id)
 {
-	if (!sessnap__id_valid(id))
-		return sessnap__error(SESSNAP_EBADNAME,
-				      "invalid session id \"%s\": expected %d "
-				      "lowercase hex digits",
-				      id ? id : "(null)", SESSNAP_ID_LEN);
-	if (store->opts.flags & SESSNAP_STORE_READONLY)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "store %s was opened read-only: "
-				      "sessions cannot be adopted",
-				      store->path);
-	if (store->pid != getpid())
-		return sessnap__error(SESSNAP_ESTATE,
-				      "store %s was opened by the parent "
-				      "process; open it again in the child",
-				      store->path);
-	return 0;
+	int rc;
+
+	if ((rc = sessnap__id_check(id)) < 0)
+		return rc;
+	return sessnap__check_owner(store, NULL, SESSNAP__CHECK_WRITABLE,
+				    "adopt");
 }
 
 /*

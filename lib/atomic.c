@@ -36,10 +36,14 @@
  *  7. fsync the directory: only now is the rename itself durable.  If this
  *     fails the new content is in place but may not survive a power loss:
  *     SESSNAP_EDURABILITY, "saved, durability unknown".
+ *  8. hand the file that step 5 dropped (held open across its rename) to
+ *     the store's closer, which frees it off the saving thread (closer.c).
  *
  * Durability FILE stops after step 6 (no directory fsync); NONE also skips
- * step 3.  Every failure funnels through one on_error label that unlinks
- * the temp files and restores errno for the message.
+ * step 3.  The steps are named helpers: create_temp (1), fill_temp (1's
+ * fallocate to 4), keep_previous (5), sync_dir (7).  Every failure after
+ * the temp file exists funnels through one on_error label that unlinks it
+ * and restores errno for the message.
  */
 #include "config.h"
 
@@ -53,6 +57,7 @@
 #include <unistd.h>
 
 
+#include "closer.h"
 #include "internal.h"
 
 #define TEMP_TRIES 16
@@ -152,8 +157,7 @@ static int drop_previous(sessnap_store *store, const char *name,
  * and *step set on failure.
  */
 static int keep_previous(sessnap_store *store, const char *name,
-			 const char *prev_name, const char **step,
-			 int *release_fd)
+			 const char *prev_name, const char **step, int *held)
 {
 	char tmp[SESSNAP__NAME_MAX + 16];
 	struct stat st;
@@ -188,25 +192,21 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 * discard of every block, about 70 us at 16 KiB and 1 ms at 4 MiB,
 	 * longer than everything else this save does but the two fsyncs.
 	 * Holding a descriptor to that file across the rename moves the
-	 * freeing to the close, which the caller makes after the save is
-	 * durable, on the writer thread when there is one.  Nothing is lost
-	 * if the open fails: the file is then freed by the rename, as
+	 * freeing to the close, which the store's closer makes after the
+	 * save is durable, off the saving thread (closer.c).  Nothing is
+	 * lost if the open fails: the file is then freed by the rename, as
 	 * before.  The descriptor is only held and fstat'ed, never read,
 	 * so a plain read-only open through the seam is all it needs.
 	 */
-	if (release_fd != NULL) {
-		old = SYS(openat)(store->dfd, prev_name,
-				  O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-				      O_CLOEXEC,
-				  0);
-		if (old < 0) {
-			alias = errno != ENOENT; /* ENOENT: none kept yet */
-		} else if (SYS(fstat)(old, &st) == 0 && S_ISREG(st.st_mode)) {
-			alias = st.st_nlink > 1;
-		} else {
-			SYS(close)(old);
-			old = -1;
-		}
+	old = SYS(openat)(store->dfd, prev_name,
+			  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (old < 0) {
+		alias = errno != ENOENT; /* ENOENT: none kept yet */
+	} else if (SYS(fstat)(old, &st) == 0 && S_ISREG(st.st_mode)) {
+		alias = st.st_nlink > 1;
+	} else {
+		SYS(close)(old);
+		old = -1;
 	}
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, prev_name) < 0) {
 		int saved_errno = errno;
@@ -231,76 +231,117 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 */
 	if (alias)
 		SYS(unlinkat)(store->dfd, tmp, 0);
-	if (release_fd != NULL)
-		*release_fd = old;
+	*held = old;
 	return 0;
 }
 
-int sessnap__atomic_replace(sessnap_store *store, const char *name,
-			    const char *prev_name, const sessnap__buf *bufs,
-			    size_t nbufs, sessnap_durability durability,
-			    bool *committed, int *release_fd)
+/* Step 1: a fresh temporary file that nobody else can have planted. */
+static int create_temp(sessnap_store *store, const char *name, char *tmp,
+		       size_t tmp_len)
 {
-	char tmp[SESSNAP__NAME_MAX + 16];
-	char path[PATH_MAX];
-	const char *step = NULL;
-	const char *step_file = NULL;
-	off_t total = 0;
-	size_t i;
-	int fd = -1, tries, saved_errno;
+	int fd = -1, tries;
 
-	*committed = false;
-	if (release_fd != NULL)
-		*release_fd = -1;
-	for (i = 0; i < nbufs; i++)
-		total += (off_t)bufs[i].len;
-
-	/* 1. a fresh temporary file that nobody else can have planted */
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
-		temp_name(tmp, sizeof(tmp), name);
-		fd = SYS(openat)(store->dfd, tmp,
-				 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				     O_CLOEXEC,
-				 0600);
+		temp_name(tmp, tmp_len, name);
+		fd = SYS(openat)(
+		    store->dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
-	step_file = tmp;
-	if (fd < 0) {
-		step = "create";
-		goto on_error_nofile;
-	}
+	return fd;
+}
+
+/*
+ * Steps 1 (fallocate) to 4 on the temporary file: its bytes, on disk, and
+ * its descriptor closed.  fd is closed whatever happens.  Returns 0, or -1
+ * with errno and *step set.
+ */
+static int fill_temp(int fd, const sessnap__buf *bufs, size_t nbufs,
+		     sessnap_durability durability, const char **step)
+{
+	off_t total = 0;
+	size_t i;
+	int saved_errno;
+
+	for (i = 0; i < nbufs; i++)
+		total += (off_t)bufs[i].len;
 	if (total > 0 && SYS(fallocate)(fd, 0, 0, total) < 0 &&
 	    errno != EOPNOTSUPP && errno != ENOSYS && errno != EINTR) {
-		step = "fallocate";
+		*step = "fallocate";
 		goto on_error;
 	}
 
 	/* 2. the bytes */
 	for (i = 0; i < nbufs; i++) {
 		if (write_all(fd, bufs[i].base, bufs[i].len) < 0) {
-			step = "write";
+			*step = "write";
 			goto on_error;
 		}
 	}
 
 	/* 3. data on disk before the name can be; never retried */
 	if (durability != SESSNAP_DURABILITY_NONE && SYS(fdatasync)(fd) < 0) {
-		step = "fdatasync";
+		*step = "fdatasync";
 		goto on_error;
 	}
 
 	/* 4. close reports deferred write errors on some file systems */
 	if (SYS(close)(fd) < 0) {
-		fd = -1;
-		step = "close";
-		goto on_error;
+		*step = "close";
+		return -1;
 	}
-	fd = -1;
+	return 0;
+
+on_error:
+	saved_errno = errno;
+	SYS(close)(fd);
+	errno = saved_errno;
+	return -1;
+}
+
+/* Step 7: make the rename durable (SESSNAP_EDURABILITY if it fails). */
+static int sync_dir(sessnap_store *store, const char *name,
+		    sessnap_durability durability)
+{
+	char path[PATH_MAX], ebuf[256];
+	int err;
+
+	if (durability != SESSNAP_DURABILITY_FULL ||
+	    SYS(fsync)(store->dfd) == 0)
+		return 0;
+	err = errno;
+	return sessnap__error(
+	    SESSNAP_EDURABILITY,
+	    "saved %s, but fsync of the directory %s failed: %s; the save may "
+	    "not survive a power failure",
+	    sessnap__path(path, sizeof(path), store, name), store->path,
+	    sessnap__strerror_r(err, ebuf, sizeof(ebuf)));
+}
+
+int sessnap__atomic_replace(sessnap_store *store, const char *name,
+			    const char *prev_name, const sessnap__buf *bufs,
+			    size_t nbufs, sessnap_durability durability,
+			    bool *committed)
+{
+	char tmp[SESSNAP__NAME_MAX + 16];
+	char path[PATH_MAX];
+	const char *step = NULL;
+	const char *step_file = tmp;
+	int fd, held = -1, rc, saved_errno;
+
+	*committed = false;
+	fd = create_temp(store, name, tmp, sizeof(tmp));
+	if (fd < 0)
+		return sessnap__syserr(
+		    errno, "create",
+		    sessnap__path(path, sizeof(path), store, tmp));
+	if (fill_temp(fd, bufs, nbufs, durability, &step) < 0)
+		goto on_error;
 
 	/* 5. the previous generation */
 	if (prev_name != NULL &&
-	    keep_previous(store, name, prev_name, &step, release_fd) < 0) {
+	    keep_previous(store, name, prev_name, &step, &held) < 0) {
 		step_file = prev_name;
 		goto on_error;
 	}
@@ -308,36 +349,21 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	/* 6. commit */
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, name) < 0) {
 		step = "rename";
-		if (release_fd != NULL && *release_fd >= 0) {
-			SYS(close)(*release_fd);
-			*release_fd = -1;
-		}
+		if (held >= 0)
+			SYS(close)(held);
 		goto on_error;
 	}
 	*committed = true;
 
-	/* 7. make the rename durable */
-	if (durability == SESSNAP_DURABILITY_FULL && SYS(fsync)(store->dfd) < 0) {
-		char ebuf[256];
-		int err = errno;
-
-		return sessnap__error(
-		    SESSNAP_EDURABILITY,
-		    "saved %s, but fsync of the directory %s failed: %s; the "
-		    "save may not survive a power failure",
-		    sessnap__path(path, sizeof(path), store, name), store->path,
-		    sessnap__strerror_r(err, ebuf, sizeof(ebuf)));
-	}
-	return 0;
+	rc = sync_dir(store, name, durability);
+	/* 8. the generation that the save dropped is freed off this path */
+	sessnap__closer_hand(store, held);
+	return rc;
 
 on_error:
 	saved_errno = errno;
-	if (fd >= 0)
-		SYS(close)(fd);
 	SYS(unlinkat)(store->dfd, tmp, 0);
 	errno = saved_errno;
-on_error_nofile:
-	return sessnap__syserr(errno, step,
-			       sessnap__path(path, sizeof(path), store,
-					     step_file));
+	return sessnap__syserr(
+	    errno, step, sessnap__path(path, sizeof(path), store, step_file));
 }

@@ -45,8 +45,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,121 +52,21 @@
 #include <unistd.h>
 
 #include "clean.h"
+#include "closer.h"
 
 /*
- * The reaper.  Removing a file's last name is quick; freeing its inode and
- * blocks (a truncate, the block bitmaps and, on a file system mounted with
- * discard, a discard the kernel waits for) happens when the last
- * reference to it goes.  The cleaner holds each snapshot open across its
- * unlinkat and hands the descriptor to a thread that closes it, so the
- * freeing of one session overlaps the next session's work instead of
- * adding to it.  The queue is bounded (REAP_QUEUE descriptors): memory and
- * open descriptors stay flat however large the store.  If the thread
- * cannot be started, descriptors are closed in line.  sessnap_clean()
- * returns only after the reaper has closed everything, so the space is
- * free when it returns.
+ * Removed snapshots are held open across their unlinkat and handed to the
+ * store's closer (closer.c), so that the freeing of one session (a
+ * truncate, the block bitmaps and, on a file system mounted with discard,
+ * a discard the kernel waits for) overlaps the next session's work
+ * instead of adding to it.  sessnap_clean() drains the closer before it
+ * returns, so the space is free when it returns.
  */
-#define REAP_QUEUE 64
 
-struct reaper {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t thread;
-	int fds[REAP_QUEUE];
-	unsigned int head, tail; /* head: next free slot; tail: next close */
-	bool tried, started, done;
-};
-
-/* One run of the cleaner: what its files share (clean.h), and the reaper. */
+/* One run of the cleaner: what its files share (clean.h). */
 struct ctx {
 	sessnap__clean run;
-	/* Closes removed snapshots on its own thread (see "The reaper"). */
-	struct reaper reap;
 };
-
-/* ---- The reaper ---------------------------------------------------------- */
-
-static void *reaper_main(void *arg)
-{
-	struct reaper *r = arg;
-	int fd;
-
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		while (r->head == r->tail && !r->done)
-			pthread_cond_wait(&r->cv, &r->mu);
-		if (r->head == r->tail)
-			break;
-		fd = r->fds[r->tail++ % REAP_QUEUE];
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		SYS(close)(fd);
-		pthread_mutex_lock(&r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-/* Start the reaper on first use, with every signal blocked in it. */
-static void reap_start(struct reaper *r)
-{
-	sigset_t all, old;
-
-	if (r->tried)
-		return;
-	r->tried = true;
-	if (pthread_mutex_init(&r->mu, NULL) != 0)
-		return;
-	if (pthread_cond_init(&r->cv, NULL) != 0) {
-		pthread_mutex_destroy(&r->mu);
-		return;
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r->started = SYS(thread_create)(&r->thread, reaper_main, r) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!r->started) {
-		pthread_cond_destroy(&r->cv);
-		pthread_mutex_destroy(&r->mu);
-	}
-}
-
-/* Hand a removed file's descriptor to the reaper (or close it now). */
-static void reap(struct reaper *r, int fd)
-{
-	int saved_errno = errno;
-
-	if (fd < 0)
-		return;
-	reap_start(r);
-	if (!r->started) {
-		SYS(close)(fd);
-		errno = saved_errno;
-		return;
-	}
-	pthread_mutex_lock(&r->mu);
-	while (r->head - r->tail == REAP_QUEUE)
-		pthread_cond_wait(&r->cv, &r->mu);
-	r->fds[r->head++ % REAP_QUEUE] = fd;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	errno = saved_errno;
-}
-
-/* Wait until the reaper has closed everything, and stop it. */
-static void reap_stop(struct reaper *r)
-{
-	if (!r->started)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->done = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
-	r->started = false;
-}
 
 /*
  * Make sure nothing changed since the decision, and remove the session's
@@ -217,7 +115,7 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 			goto report;
 		}
 		m.rm_snap = true;
-		reap(&c->reap, snap_fd);
+		sessnap__closer_hand(c->run.store, snap_fd);
 		snap_fd = -1;
 	}
 	if (s->has_prev) {
@@ -227,7 +125,7 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 			goto report;
 		}
 		m.rm_prev = true;
-		reap(&c->reap, prev_fd);
+		sessnap__closer_hand(c->run.store, prev_fd);
 		prev_fd = -1;
 	}
 	/* The lock file goes last, while we still hold its lock. */
@@ -356,7 +254,7 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 	    (rc = sessnap__rank_pass(&c.run.rank, store)) < 0)
 		goto on_error;
 	rc = sessnap__dir_walk(store, clean_entry, &c);
-	reap_stop(&c.reap);
+	sessnap__closer_drain(store);
 	if (rc < 0)
 		goto on_error;
 	if (c.run.gate >= 0)

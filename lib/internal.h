@@ -60,7 +60,7 @@ struct sessnap__sys {
 
 extern struct sessnap__sys sessnap__sys;
 /* Close a descriptor of an unlinked file held to free it later, outside
- * the table: no test's fault or trace sees it (sys.c). */
+ * the table: no test's fault or trace sees it (sys.c, for closer.c). */
 void sessnap__sys_release(int fd);
 #define SYS(name) (sessnap__sys.name)
 
@@ -86,12 +86,23 @@ int sessnap__errno_code(int err);
 /* strerror into a caller buffer, whichever strerror_r libc has. */
 const char *sessnap__strerror_r(int err, char *buf, size_t len);
 
-/* ---- Names and time (store.c) --------------------------------------------- */
+/* ---- Clocks (clock.c) -------------------------------------------------- */
 
 /* Milliseconds since the epoch, UTC (CLOCK_REALTIME). */
 int64_t sessnap__now_ms(void);
 /* Monotonic milliseconds (CLOCK_MONOTONIC). */
 int64_t sessnap__mono_ms(void);
+
+/* ---- Log (log.c) ------------------------------------------------------- */
+
+/* Log through the store's callback (no-op without one); keeps errno. */
+void sessnap__log(const sessnap_store *store, sessnap_log_level level,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- Names and time (store.c) --------------------------------------------- */
+
+bool sessnap__app_valid(const char *app);
+bool sessnap__id_valid(const char *id);
 
 /* ---- Liveness (liveness.c) ------------------------------------------------ */
 
@@ -311,21 +322,32 @@ typedef struct {
  * content was renamed into place (it may be set while an error is returned:
  * SESSNAP_EDURABILITY).
  *
- * release_fd, when not NULL, receives -1 or a read-only descriptor of the
- * file that the save unlinked (the generation before `prev_name`'s), held
- * so that the kernel frees it at its close rather than during the save:
- * the caller closes it once the save's outcome is reported
- * (sessnap__writer_release()).  With NULL the file is freed in the save.
+ * The file that the save unlinked (the generation before `prev_name`'s)
+ * is held open across the rename and handed to the store's closer once the
+ * save is durable, so that the kernel frees it off the saving thread
+ * (closer.c).
  */
 int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    const char *prev_name, const sessnap__buf *bufs,
 			    size_t nbufs, sessnap_durability durability,
-			    bool *committed, int *release_fd);
+			    bool *committed);
 
 /* ---- Store (store.c) ------------------------------------------------------ */
 
-/* How many unlinked files a store's writer may hold for closing. */
-#define SESSNAP__RELEASE_MAX 16
+/* ---- Deferred close (closer.c) ----------------------------------------- */
+
+/* How many unlinked files a store's closer may hold for closing. */
+#define SESSNAP__CLOSER_MAX 64
+
+/* Guarded by the store's mu; see closer.c. */
+struct sessnap__closer {
+	pthread_t thread;
+	pthread_cond_t cond; /* queued, closed, stop: every change */
+	int fds[SESSNAP__CLOSER_MAX];
+	unsigned int head, tail; /* head: next free slot; tail: next close */
+	unsigned int closing; /* taken off the queue, being closed */
+	bool started, failed, stop;
+};
 
 struct sessnap_store {
 	char *path;
@@ -350,21 +372,14 @@ struct sessnap_store {
 	pthread_cond_t writer_cond; /* wakes the writer (CLOCK_MONOTONIC) */
 	bool writer_sleeping; /* waiting on writer_cond until writer_wake_at */
 	int64_t writer_wake_at; /* monotonic ms; INT64_MAX: no deadline */
-	bool writer_registered; /* in the fork registry (writer.c) */
-	/* Descriptors of files that saves unlinked, for the writer to close
-	 * (sessnap__writer_release()); guarded by mu. */
-	int release_fds[SESSNAP__RELEASE_MAX];
-	unsigned int release_n;
-	unsigned int releasing; /* being closed by the writer right now */
+	/* Closes the files that saves and the cleaner unlinked (closer.c). */
+	struct sessnap__closer closer;
 	struct sessnap_store *fork_next; /* guarded by the fork registry */
 	unsigned int retry_max_ms; /* cap of the retry backoff */
 	uint64_t dispatch_round; /* sessnap_store_dispatch() rounds */
 	pid_t pid; /* the process that opened the store */
 };
 
-/* Log through the store's callback (no-op without one). */
-void sessnap__log(const sessnap_store *store, sessnap_log_level level,
-		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- Sessions (session.c) ------------------------------------------------- */
 
@@ -390,15 +405,12 @@ struct sessnap_session {
 	uint64_t gen_queued; /* bumped by every update */
 	uint64_t gen_durable; /* the generation last made durable */
 	int64_t dirty_since_ms; /* monotonic; first unsaved update */
-	int64_t last_save_ms; /* monotonic; last save attempt */
 	int last_error;
 	int64_t durable_wall_ms; /* wall clock of the newest durable save */
 	bool saving; /* a save of this session is in progress */
 	int64_t take_ms; /* monotonic; start of the last save attempt */
 	unsigned int failures; /* consecutive failed save attempts */
 	int64_t retry_at_ms; /* monotonic; no attempt before (after failure) */
-	uint64_t attempts_started;
-	uint64_t attempts_done;
 	uint64_t saves; /* snapshots written */
 	uint64_t skips; /* saves skipped: identical bytes */
 	uint64_t seq_durable; /* copy of seq, readable under store->mu */
@@ -429,8 +441,6 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);
-/* Queue serialized state bytes; ownership of buf passes to the session. */
-int sessnap__session_queue(sessnap_session *s, char *buf, size_t len);
 /*
  * Load a session's state with the .prev fallback, the validate callback
  * and schema migration (load.c).  hdr (may be NULL) receives the header of
@@ -462,7 +472,6 @@ typedef struct {
 	bool label_dirty;
 	bool skipped;
 	int64_t dirty_since_ms;
-	int release_fd; /* see sessnap__atomic_replace(); -1: none */
 } sessnap__save_job;
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);
@@ -500,11 +509,9 @@ int sessnap__text_validate(sessnap_store *store, json_object *state,
 int sessnap__text_migrate(json_object **state, sessnap_store *store,
 			  const char *id, unsigned int from_version);
 /*
- * For sessnap_session_update_text() (session.c): the checks of update(),
- * and the queueing of a copy of len bytes, in the session's spare buffer
- * when it is large enough.
+ * For sessnap_session_update_text() (session.c): the queueing of a copy of
+ * len bytes, in the session's spare buffer when it is large enough.
  */
-int sessnap__session_check_owner(const sessnap_session *s, const char *what);
 int sessnap__session_queue_copy(sessnap_session *s, const char *data,
 				size_t len);
 

@@ -16,6 +16,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/sys.c \
 	lib/names.h \
 	lib/names.c \
+	lib/clock.c \
+	lib/log.c \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \
@@ -34,6 +36,12 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/words.h \
 	lib/words.c \
 	lib/discard.c \
+	lib/closer.h \
+	lib/closer.c \
+	lib/owner.h \
+	lib/owner.c \
+	lib/pull.h \
+	lib/pull.c \
 	lib/writer.h \
 	lib/writer.c \
 	lib/text.c

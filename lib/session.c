@@ -32,7 +32,9 @@
 #include <unistd.h>
 
 
+#include "closer.h"
 #include "internal.h"
+#include "owner.h"
 #include "writer.h"
 
 #define PAYLOAD_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -63,18 +65,12 @@ static char *label_dup(const char *label)
 	return out;
 }
 
-static int check_owner(const sessnap_session *s, const char *what)
+/* The owner check of the calls that save: a live session of this process. */
+static int check_live(const sessnap_session *s, const char *what)
 {
-	if (s->pid != sessnap__self_pid())
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: session %s belongs to the parent "
-				      "process; a forked child may only "
-				      "release it",
-				      what, s->id);
-	if (s->ended)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: session %s has ended", what, s->id);
-	return 0;
+	unsigned int flags = SESSNAP__CHECK_SESSION | SESSNAP__CHECK_LIVE;
+
+	return sessnap__check_owner(NULL, s, flags, what);
 }
 
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
@@ -127,15 +123,9 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown session options version %u",
 				      opts->version);
-	if (store->opts.flags & SESSNAP_STORE_READONLY)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "store %s was opened read-only",
-				      store->path);
-	if (store->pid != getpid())
-		return sessnap__error(SESSNAP_ESTATE,
-				      "store %s was opened by the parent "
-				      "process; open it again in the child",
-				      store->path);
+	if ((rc = sessnap__check_owner(store, NULL, SESSNAP__CHECK_WRITABLE,
+				       "begin")) < 0)
+		return rc;
 	/*
 	 * A fresh id's lock file is new, yet it can be busy: a cleaner that
 	 * finds a lock file without a snapshot locks it for the instant it
@@ -291,16 +281,6 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	return 0;
 }
 
-int sessnap__session_queue(sessnap_session *s, char *buf, size_t len)
-{
-	return queue_buf(s, buf, len, len + 1);
-}
-
-int sessnap__session_check_owner(const sessnap_session *s, const char *what)
-{
-	return check_owner(s, what);
-}
-
 /* As the end of sessnap_session_update(), for text.c. */
 int sessnap__session_queue_copy(sessnap_session *s, const char *data,
 				size_t len)
@@ -332,9 +312,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	char *buf;
 	int rc, depth;
 
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
-	if ((rc = check_owner(s, "update")) < 0)
+	if ((rc = check_live(s, "update")) < 0)
 		return rc;
 	/*
 	 * Nothing accepted for saving may fail to load back: a state nested
@@ -404,7 +382,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  */
 static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 			  const XXH128_hash_t *hash, bool newline_follows,
-			  bool completed, int *release_fd)
+			  bool completed)
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
@@ -448,19 +426,17 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	sessnap__prev_name(prev, s->id);
 	rc = sessnap__atomic_replace(store, snap, prev, bufs,
 				     newline_follows ? 2 : 3,
-				     store->durability, &committed, release_fd);
+				     store->durability, &committed);
 	/*
-	 * Out of space while the writer still holds files that earlier
-	 * saves unlinked (sessnap__writer_release()): close them here, which
-	 * frees their space, and try once more.  The failed attempt left
-	 * nothing behind.
+	 * Out of space while the store's closer still holds files that
+	 * earlier saves unlinked (closer.c): close them here, which frees
+	 * their space, and try once more.  The failed attempt left nothing
+	 * behind.
 	 */
-	if (rc == SESSNAP_ENOSPC && !committed && release_fd != NULL &&
-	    sessnap__writer_release_now(store))
+	if (rc == SESSNAP_ENOSPC && !committed && sessnap__closer_drain(store))
 		rc = sessnap__atomic_replace(store, snap, prev, bufs,
 					     newline_follows ? 2 : 3,
-					     store->durability, &committed,
-					     release_fd);
+					     store->durability, &committed);
 	free(hbuf);
 	if (committed)
 		s->seq = h.seq;
@@ -474,7 +450,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 int sessnap__session_write(sessnap_session *s, const char *payload,
 			   size_t len, bool completed)
 {
-	return write_snapshot(s, payload, len, NULL, false, completed, NULL);
+	return write_snapshot(s, payload, len, NULL, false, completed);
 }
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
@@ -486,13 +462,11 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
 	job->dirty_since_ms = s->dirty_since_ms;
-	job->release_fd = -1;
 	s->pending = NULL;
 	s->has_pending = false;
 	s->label_dirty = false;
 	s->saving = true;
 	s->take_ms = sessnap__mono_ms();
-	s->attempts_started++;
 }
 
 /*
@@ -528,7 +502,7 @@ static int relabel(sessnap__save_job *job, sessnap_session *s)
 	job->hash = XXH3_128bits(buf + off, (size_t)h.length);
 	rc = write_snapshot(s, buf + off, (size_t)h.length, &job->hash,
 			    off + h.length < len && buf[off + h.length] == '\n',
-			    false, &job->release_fd);
+			    false);
 	free(buf);
 	return rc;
 }
@@ -556,21 +530,19 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 		/* the buffer's spare byte (a NUL) becomes the newline */
 		job->buf[job->len] = '\n';
 		rc = write_snapshot(s, job->buf, job->len, &job->hash, true,
-				    false, &job->release_fd);
+				    false);
 		job->buf[job->len] = '\0';
 		return rc;
 	}
 	return write_snapshot(s, job->buf, job->len, &job->hash, false,
-			      false, &job->release_fd);
+			      false);
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			     int rc)
 {
 	s->saving = false;
-	s->last_save_ms = sessnap__mono_ms();
 	s->last_error = rc;
-	s->attempts_done++;
 	if (rc < 0)
 		strlcpy(s->err_msg, sessnap_last_error(), sizeof(s->err_msg));
 	else
@@ -642,7 +614,6 @@ int sessnap__session_save_pending(sessnap_session *s)
 	sessnap__session_finish(&job, s, rc);
 	pthread_mutex_unlock(&store->mu);
 	free(job.buf);
-	sessnap__writer_release(store, job.release_fd);
 	return rc;
 }
 
@@ -650,9 +621,7 @@ int sessnap_session_save(sessnap_session *s)
 {
 	int rc;
 
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
-	if ((rc = check_owner(s, "save")) < 0)
+	if ((rc = check_live(s, "save")) < 0)
 		return rc;
 	return sessnap__session_save_pending(s);
 }
@@ -661,9 +630,7 @@ int sessnap_session_flush(sessnap_session *s)
 {
 	int rc;
 
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "session is NULL");
-	if ((rc = check_owner(s, "flush")) < 0)
+	if ((rc = check_live(s, "flush")) < 0)
 		return rc;
 	return sessnap__writer_flush(s);
 }
@@ -760,7 +727,7 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 
 	if (s == NULL)
 		return 0;
-	if ((rc = check_owner(s, "end")) < 0) {
+	if ((rc = check_live(s, "end")) < 0) {
 		sessnap_session_release(s);
 		return rc;
 	}

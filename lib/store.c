@@ -12,8 +12,9 @@
  * (openat, renameat, unlinkat), so a directory swapped under us after the
  * checks cannot redirect a write or a delete elsewhere.
  *
- * The store also owns the writer thread (writer.c) and the list of its open
- * sessions; store->mu guards both.
+ * The store also owns the writer thread (writer.c), the closer that frees
+ * dropped files (closer.c) and the list of its open sessions; store->mu
+ * guards all three.
  */
 #include "config.h"
 
@@ -27,44 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "internal.h"
+#include "closer.h"
+#include "owner.h"
 #include "writer.h"
 
 #define DEFAULT_INTERVAL_MS 15000u
 #define DEFAULT_READ_BOUND ((size_t)256 << 20)
-
-int64_t sessnap__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t sessnap__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void sessnap__log(const sessnap_store *store, sessnap_log_level level,
-		  const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	int saved_errno = errno;
-
-	if (store == NULL || store->opts.log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	store->opts.log(level, msg, store->opts.payload);
-	errno = saved_errno;
-}
 
 int sessnap_store_options_init(sessnap_store_options *opts,
 			       unsigned int version)
@@ -326,9 +296,11 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 	sessnap__owner_self(&store->self);
 	pthread_mutex_init(&store->mu, NULL);
 	pthread_cond_init(&store->cond, NULL);
+	sessnap__owner_register(store);
 
 	if (!(opts->flags & SESSNAP_STORE_READONLY) &&
 	    (rc = sessnap__writer_start(store)) < 0) {
+		sessnap__owner_unregister(store);
 		pthread_cond_destroy(&store->cond);
 		pthread_mutex_destroy(&store->mu);
 		free(store);
@@ -368,6 +340,8 @@ int sessnap_store_close(sessnap_store *store)
 	}
 	pthread_mutex_unlock(&store->mu);
 	sessnap__writer_stop(store);
+	sessnap__closer_stop(store);
+	sessnap__owner_unregister(store);
 	pthread_cond_destroy(&store->cond);
 	pthread_mutex_destroy(&store->mu);
 	SYS(close)(store->dfd);

@@ -49,8 +49,8 @@ static int sys_thread_create(pthread_t *thread, void *(*fn)(void *),
 
 /*
  * Close a descriptor held only so that an unlinked file is freed later
- * (sessnap__writer_release()).  Its result cannot matter, and these closes
- * run on the writer thread at times no test controls, so it bypasses the
+ * (closer.c).  Its result cannot matter, and these closes run on the
+ * store's closer thread at times no test controls, so it bypasses the
  * table: a fault that a test arms for a save must hit that save's calls.
  */
 void sessnap__sys_release(int fd)

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "owner.h"
 
 #define PAYLOAD_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -450,7 +451,10 @@ int sessnap_session_update_text(sessnap_session *s, const char *json,
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_session_update_text: NULL "
 				      "argument");
-	if ((rc = sessnap__session_check_owner(s, "update_text")) < 0)
+	if ((rc = sessnap__check_owner(NULL, s,
+					SESSNAP__CHECK_SESSION |
+					    SESSNAP__CHECK_LIVE,
+					"update_text")) < 0)
 		return rc;
 	max = text_max(s->store);
 	if (len > max)

@@ -7,7 +7,7 @@
  * that serves all of its sessions and does all of their file I/O, so the
  * app thread never waits on write() or fsync():
  *
- *	sessnap_store_open()   sessnap__writer_start(): registry, thread
+ *	sessnap_store_open()   sessnap__writer_start(): the thread
  *	update()/touch()       queue bytes / mark dirty (never blocks on I/O)
  *	    the writer sleeps until the earliest deadline of any session,
  *	    takes that session's newest bytes under the mutex, writes them
@@ -30,27 +30,8 @@
  * store->retry_max_ms.  Each failure is logged and recorded for
  * sessnap_session_status(); the first success after failures is logged too.
  *
- * Pull mode.  sessnap_session_touch() only stores the time of the first
- * change in an atomic (one relaxed load when already dirty).  The state is
- * collected on the app's thread - json-c objects are not thread-safe - by
- * sessnap_store_dispatch(), sessnap_store_tick(), flush or end, and then
- * queued like a pushed update whose change time is that of the first touch.
- *
- * No-thread mode (SESSNAP_STORE_NOTHREAD).  No thread is started; the app
- * sleeps for sessnap_store_next_deadline() and calls sessnap_store_tick(),
- * which does the writer's work on its thread.  Flush saves on the caller's
- * thread.
- *
- * fork().  Only the forking thread exists in the child, so a mutex held by
- * the writer at that moment would stay locked forever.  pthread_atfork
- * handlers therefore take every store's mutex before fork() (the writer
- * holds it only for short bookkeeping, never across I/O) and release it in
- * both processes afterwards; the child also re-initialises the condition
- * variables, whose waiters do not exist there, and marks the store as
- * having no writer.  In the child, sessions inherited from the parent can
- * only be released (session.c checks the owner pid): the child must not
- * write a snapshot that the parent is writing.  The child may open a store
- * of its own, which gets its own writer.
+ * Pull mode and event loops (sessnap_store_tick()) are in pull.c; fork()
+ * and the owner checks in owner.c.
  */
 #include "config.h"
 
@@ -62,15 +43,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "owner.h"
+#include "pull.h"
 #include "writer.h"
 
 #define RETRY_MAX_MS 300000u
-
-/* Every store with a writer state, for the fork handlers. */
-static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static sessnap_store *registry;
-static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
-static _Atomic pid_t self_pid;
 
 static void init_conds(sessnap_store *store)
 {
@@ -82,88 +59,17 @@ static void init_conds(sessnap_store *store)
 	pthread_condattr_destroy(&attr);
 }
 
-static void fork_prepare(void)
-{
-	sessnap_store *st;
-
-	pthread_mutex_lock(&registry_mu);
-	for (st = registry; st != NULL; st = st->fork_next)
-		pthread_mutex_lock(&st->mu);
-}
-
-static void fork_parent(void)
-{
-	sessnap_store *st;
-
-	for (st = registry; st != NULL; st = st->fork_next)
-		pthread_mutex_unlock(&st->mu);
-	pthread_mutex_unlock(&registry_mu);
-}
-
 /*
- * In the child: the writer threads are gone.  Their condition variables
- * may still count them as waiters, and destroying such a variable would
- * wait for them forever, so both are made afresh.
+ * In the child (owner.c's fork handler, store->mu held): the writer threads
+ * are gone.  Their condition variables may still count them as waiters,
+ * and destroying such a variable would wait for them forever, so they are
+ * made afresh (store->cond by owner.c).
  */
-static void fork_child(void)
+void sessnap__writer_forked(sessnap_store *st)
 {
-	sessnap_store *st;
-
-	atomic_store(&self_pid, getpid());
-	for (st = registry; st != NULL; st = st->fork_next) {
-		/* The parent's writer closes its own; these are copies. */
-		while (st->release_n > 0)
-			sessnap__sys_release(st->release_fds[--st->release_n]);
-		st->writer_running = false;
-		memset(&st->cond, 0, sizeof(st->cond));
-		pthread_cond_init(&st->cond, NULL);
-		memset(&st->writer_cond, 0, sizeof(st->writer_cond));
-		init_conds(st);
-		pthread_mutex_unlock(&st->mu);
-	}
-	pthread_mutex_unlock(&registry_mu);
-}
-
-static void registry_init(void)
-{
-	atomic_store(&self_pid, getpid());
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-}
-
-static bool is_owner_process(pid_t pid)
-{
-	return pid == atomic_load_explicit(&self_pid, memory_order_relaxed);
-}
-
-static int check_session(const sessnap_session *s, const char *what)
-{
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "%s: session is NULL",
-				      what);
-	if (!is_owner_process(s->pid))
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: session %s belongs to the parent "
-				      "process; a forked child may only "
-				      "release it",
-				      what, s->id);
-	return 0;
-}
-
-static int check_store(const sessnap_store *store, const char *what)
-{
-	if (store == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "%s: store is NULL",
-				      what);
-	if (!store->writer_registered)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: store %s was opened read-only", what,
-				      store->path);
-	if (!is_owner_process(store->pid))
-		return sessnap__error(SESSNAP_ESTATE,
-				      "%s: store %s was opened by the parent "
-				      "process; open it again in the child",
-				      what, store->path);
-	return 0;
+	st->writer_running = false;
+	memset(&st->writer_cond, 0, sizeof(st->writer_cond));
+	init_conds(st);
 }
 
 /* When the writer may next save `s` (monotonic ms); s has a pending state. */
@@ -191,7 +97,7 @@ static sessnap_session *pick(sessnap_store *store, int64_t now, int64_t *next)
 	*next = -1;
 	for (s = store->sessions; s != NULL; s = s->next) {
 		if (!s->has_pending || s->saving || s->ended ||
-		    !is_owner_process(s->pid))
+		    !sessnap__owned(s->pid))
 			continue;
 		due = due_at(s, store->interval_ms);
 		if (due <= now) {
@@ -265,7 +171,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	if (wake)
 		sessnap__writer_wake(store);
 	free(drop);
-	sessnap__writer_release(store, job.release_fd);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
@@ -280,84 +185,25 @@ static void deadline_ts(struct timespec *ts, int64_t mono_ms)
 	ts->tv_nsec = (long)(mono_ms % 1000) * 1000000L;
 }
 
-static bool on_writer(const sessnap_store *store)
+void sessnap__writer_next_due(sessnap_store *store, int64_t *next)
 {
-	return store->writer_running &&
-	       pthread_equal(pthread_self(), store->writer);
+	pick(store, INT64_MIN, next);
 }
 
-/*
- * Close the descriptors that saves parked (sessnap__writer_release()), with
- * the mutex dropped: each close may free a file, which can wait for the
- * disk.  Called and returns with store->mu held.
- */
-static void release_parked(sessnap_store *store)
+int sessnap__writer_run_due(sessnap_store *store)
 {
-	int fds[SESSNAP__RELEASE_MAX];
-	unsigned int i, n = store->release_n;
-
-	memcpy(fds, store->release_fds, n * sizeof(fds[0]));
-	store->release_n = 0;
-	store->releasing += n;
-	pthread_mutex_unlock(&store->mu);
-	for (i = 0; i < n; i++)
-		sessnap__sys_release(fds[i]);
-	pthread_mutex_lock(&store->mu);
-	store->releasing -= n;
-	pthread_cond_broadcast(&store->cond);
-}
-
-bool sessnap__writer_release_now(sessnap_store *store)
-{
-	bool any;
+	sessnap_session *s;
+	int64_t next;
+	int rc, first_err = 0;
 
 	pthread_mutex_lock(&store->mu);
-	any = store->release_n > 0 || store->releasing > 0;
-	if (store->release_n > 0)
-		release_parked(store);
-	/* The writer is closing some: a close, not a save, to wait for. */
-	while (store->releasing > 0)
-		pthread_cond_wait(&store->cond, &store->mu);
-	pthread_mutex_unlock(&store->mu);
-	return any;
-}
-
-void sessnap__writer_quiesce_all(void)
-{
-	sessnap_store *st;
-
-	pthread_once(&registry_once, registry_init);
-	pthread_mutex_lock(&registry_mu);
-	for (st = registry; st != NULL; st = st->fork_next) {
-		pthread_mutex_lock(&st->mu);
-		while (st->release_n > 0 || st->releasing > 0)
-			pthread_cond_wait(&st->cond, &st->mu);
-		pthread_mutex_unlock(&st->mu);
-	}
-	pthread_mutex_unlock(&registry_mu);
-}
-
-void sessnap__writer_release(sessnap_store *store, int fd)
-{
-	bool wake = false;
-
-	if (fd < 0)
-		return;
-	pthread_mutex_lock(&store->mu);
-	/* The writer's own saves close right after their outcome is out. */
-	if (store->writer_running && !store->writer_stop &&
-	    !on_writer(store) && store->release_n < SESSNAP__RELEASE_MAX) {
-		store->release_fds[store->release_n++] = fd;
-		fd = -1;
-		/* Once woken it closes them all before it sleeps again. */
-		wake = store->writer_sleeping;
-		store->writer_sleeping = false;
+	while ((s = pick(store, sessnap__mono_ms(), &next)) != NULL) {
+		rc = save_locked(store, s);
+		if (rc < 0 && first_err == 0)
+			first_err = rc;
 	}
 	pthread_mutex_unlock(&store->mu);
-	if (wake)
-		sessnap__writer_wake(store);
-	if (fd >= 0)
-		sessnap__sys_release(fd);
+	return first_err;
 }
 
 static void *writer_main(void *arg)
@@ -369,12 +215,6 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&store->mu);
 	while (!store->writer_stop) {
-		/* First free what the app's saves unlinked: until then the
-		 * disk space of those files is not available. */
-		if (store->release_n > 0) {
-			release_parked(store);
-			continue;
-		}
 		s = pick(store, sessnap__mono_ms(), &next);
 		if (s != NULL) {
 			save_locked(store, s);
@@ -400,16 +240,10 @@ int sessnap__writer_start(sessnap_store *store)
 	sigset_t all, old;
 	int err;
 
-	pthread_once(&registry_once, registry_init);
 	init_conds(store);
 	store->retry_max_ms = store->interval_ms > RETRY_MAX_MS ?
 				  store->interval_ms :
 				  RETRY_MAX_MS;
-	pthread_mutex_lock(&registry_mu);
-	store->fork_next = registry;
-	registry = store;
-	store->writer_registered = true;
-	pthread_mutex_unlock(&registry_mu);
 	if (store->opts.flags & SESSNAP_STORE_NOTHREAD)
 		return 0;
 
@@ -434,9 +268,7 @@ int sessnap__writer_start(sessnap_store *store)
 
 void sessnap__writer_stop(sessnap_store *store)
 {
-	sessnap_store **pp;
-
-	if (!store->writer_registered)
+	if (store->opts.flags & SESSNAP_STORE_READONLY)
 		return;
 	if (store->writer_running) {
 		pthread_mutex_lock(&store->mu);
@@ -446,19 +278,6 @@ void sessnap__writer_stop(sessnap_store *store)
 		pthread_join(store->writer, NULL);
 		store->writer_running = false;
 	}
-	pthread_mutex_lock(&store->mu);
-	if (store->release_n > 0)
-		release_parked(store);
-	pthread_mutex_unlock(&store->mu);
-	pthread_mutex_lock(&registry_mu);
-	for (pp = &registry; *pp != NULL; pp = &(*pp)->fork_next) {
-		if (*pp == store) {
-			*pp = store->fork_next;
-			break;
-		}
-	}
-	store->writer_registered = false;
-	pthread_mutex_unlock(&registry_mu);
 	pthread_cond_destroy(&store->writer_cond);
 }
 
@@ -478,56 +297,6 @@ void sessnap__writer_wake(sessnap_store *store)
 	pthread_cond_signal(&store->writer_cond);
 }
 
-pid_t sessnap__self_pid(void)
-{
-	pthread_once(&registry_once, registry_init);
-	return atomic_load_explicit(&self_pid, memory_order_relaxed);
-}
-
-/*
- * Ask the collect callback for the state and queue it.  A callback that
- * returns NULL leaves the session dirty; it is asked again one interval
- * later.  Returns 1 when a state was queued, 0 when the callback had none,
- * or a negative code.
- */
-static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
-{
-	json_object *state;
-	int rc;
-
-	state = cb(s, payload);
-	if (state == NULL) {
-		atomic_store(&s->touch_since_ms, sessnap__mono_ms());
-		return 0;
-	}
-	rc = sessnap_session_update(s, state);
-	json_object_put(state);
-	if (rc < 0) {
-		sessnap__log(s->store, SESSNAP_LOG_ERROR,
-			     "session %s: collected state not queued: %s",
-			     s->id, sessnap_last_error());
-		return rc;
-	}
-	return 1;
-}
-
-/* Collect a touched session's state now (flush, end). */
-static int collect_if_touched(sessnap_session *s)
-{
-	sessnap_collect_cb cb;
-	void *payload;
-
-	if (atomic_load(&s->touch_since_ms) == 0)
-		return 0;
-	pthread_mutex_lock(&s->store->mu);
-	cb = s->collect;
-	payload = s->collect_payload;
-	pthread_mutex_unlock(&s->store->mu);
-	if (cb == NULL)
-		return 0;
-	return collect_one(s, cb, payload);
-}
-
 /*
  * flush() saves on the calling thread.  The caller is waiting for
  * durability anyway, and handing the save to the writer thread would only
@@ -544,7 +313,7 @@ int sessnap__writer_flush(sessnap_session *s)
 	uint64_t target;
 	int rc;
 
-	if ((rc = collect_if_touched(s)) < 0)
+	if ((rc = sessnap__pull_collect_touched(s)) < 0)
 		return rc;
 	rc = 0;
 	pthread_mutex_lock(&store->mu);
@@ -568,52 +337,6 @@ int sessnap__writer_flush(sessnap_session *s)
 	}
 	pthread_mutex_unlock(&store->mu);
 	return rc;
-}
-
-int sessnap_session_touch(sessnap_session *s)
-{
-	int64_t zero = 0;
-
-	if (s == NULL)
-		return sessnap__error(SESSNAP_EINVAL, "touch: session is NULL");
-	if (!is_owner_process(s->pid))
-		return check_session(s, "touch");
-	if (atomic_load_explicit(&s->touch_since_ms, memory_order_relaxed) == 0)
-		atomic_compare_exchange_strong(&s->touch_since_ms, &zero,
-					       sessnap__mono_ms());
-	return 0;
-}
-
-int sessnap_session_set_collect(sessnap_session *s, sessnap_collect_cb collect,
-				void *payload)
-{
-	int rc;
-
-	if ((rc = check_session(s, "set_collect")) < 0)
-		return rc;
-	pthread_mutex_lock(&s->store->mu);
-	if (s->ended) {
-		pthread_mutex_unlock(&s->store->mu);
-		return sessnap__error(
-		    SESSNAP_ESTATE, "set_collect: session %s has ended", s->id);
-	}
-	s->collect = collect;
-	s->collect_payload = payload;
-	pthread_mutex_unlock(&s->store->mu);
-	return 0;
-}
-
-int sessnap_session_save_due(const sessnap_session *s)
-{
-	int64_t t;
-	int rc;
-
-	if ((rc = check_session(s, "save_due")) < 0)
-		return rc;
-	t = atomic_load(&((sessnap_session *)s)->touch_since_ms);
-	if (t == 0)
-		return 0;
-	return sessnap__mono_ms() >= t + (int64_t)s->store->interval_ms;
 }
 
 int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
@@ -654,108 +377,3 @@ int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
 	return 0;
 }
 
-/*
- * Visit each session at most once per call: the callback runs without the
- * mutex, so the list is scanned again after each one, and the round stamp
- * says which sessions were already visited.
- */
-int sessnap_store_dispatch(sessnap_store *store)
-{
-	sessnap_session *s;
-	sessnap_collect_cb cb;
-	void *payload;
-	uint64_t round;
-	int64_t t, now;
-	int rc, first_err = 0, count = 0;
-
-	if ((rc = check_store(store, "dispatch")) < 0)
-		return rc;
-	pthread_mutex_lock(&store->mu);
-	round = ++store->dispatch_round;
-	for (;;) {
-		now = sessnap__mono_ms();
-		for (s = store->sessions; s != NULL; s = s->next) {
-			if (s->collect == NULL || s->ended ||
-			    s->dispatch_round == round ||
-			    !is_owner_process(s->pid))
-				continue;
-			t = atomic_load(&s->touch_since_ms);
-			if (t != 0 && now >= t + (int64_t)store->interval_ms)
-				break;
-		}
-		if (s == NULL)
-			break;
-		s->dispatch_round = round;
-		cb = s->collect;
-		payload = s->collect_payload;
-		pthread_mutex_unlock(&store->mu);
-		rc = collect_one(s, cb, payload);
-		pthread_mutex_lock(&store->mu);
-		if (rc < 0 && first_err == 0)
-			first_err = rc;
-		else if (rc > 0)
-			count++;
-	}
-	pthread_mutex_unlock(&store->mu);
-	return first_err < 0 ? first_err : count;
-}
-
-int sessnap_store_next_deadline(int64_t *out_ms, sessnap_store *store)
-{
-	sessnap_session *s;
-	int64_t now, t, next = -1;
-	bool nothread;
-	int rc;
-
-	if (out_ms == NULL)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "next_deadline: out_ms is NULL");
-	*out_ms = -1;
-	if ((rc = check_store(store, "next_deadline")) < 0)
-		return rc;
-	nothread = (store->opts.flags & SESSNAP_STORE_NOTHREAD) != 0;
-	pthread_mutex_lock(&store->mu);
-	now = sessnap__mono_ms();
-	if (nothread)
-		pick(store, INT64_MIN, &next);
-	for (s = store->sessions; s != NULL; s = s->next) {
-		if (s->ended || !is_owner_process(s->pid))
-			continue;
-		t = atomic_load(&s->touch_since_ms);
-		if (t == 0)
-			continue;
-		t += store->interval_ms;
-		if (next < 0 || t < next)
-			next = t;
-	}
-	pthread_mutex_unlock(&store->mu);
-	if (next >= 0)
-		*out_ms = next > now ? next - now : 0;
-	return 0;
-}
-
-int sessnap_store_tick(sessnap_store *store)
-{
-	sessnap_session *s;
-	int64_t next;
-	int rc, first_err = 0;
-
-	if ((rc = check_store(store, "tick")) < 0)
-		return rc;
-	if (!(store->opts.flags & SESSNAP_STORE_NOTHREAD))
-		return sessnap__error(SESSNAP_ESTATE,
-				      "tick: store %s has a writer thread; "
-				      "open it with SESSNAP_STORE_NOTHREAD "
-				      "to drive saves from an event loop",
-				      store->path);
-	if ((rc = sessnap_store_dispatch(store)) < 0)
-		first_err = rc;
-	pthread_mutex_lock(&store->mu);
-	while ((s = pick(store, sessnap__mono_ms(), &next)) != NULL) {
-		rc = save_locked(store, s);
-		if (rc < 0 && first_err == 0)
-			first_err = rc;
-	}
-	pthread_mutex_unlock(&store->mu);
-	return first_err;
-}

@@ -24,34 +24,18 @@ void sessnap__writer_stop(sessnap_store *store);
 bool sessnap__writer_notify(sessnap_store *store, int64_t due_ms);
 void sessnap__writer_wake(sessnap_store *store);
 /*
- * Release a descriptor that a save held for the file it unlinked (see
- * sessnap__atomic_replace(); -1 does nothing), so that the file is freed
- * after the save's outcome is reported rather than before: the writer
- * thread closes it before its next save.  It is closed here instead on
- * the writer's own thread (nobody waits for it there), with no writer
- * thread (SESSNAP_STORE_NOTHREAD, a stopping writer) or with too many
- * parked already.  Called without store->mu.
+ * The earliest time (monotonic ms) at which the writer would save a
+ * session, whatever the clock says now, or -1 when none waits (store->mu
+ * held): sessnap_store_next_deadline() with no writer thread.
  */
-void sessnap__writer_release(sessnap_store *store, int fd);
+void sessnap__writer_next_due(sessnap_store *store, int64_t *next);
 /*
- * Close, on the calling thread, every descriptor parked with the writer,
- * and wait for those the writer is closing at this moment; returns whether
- * there was any.  A save that failed for want of space retries once after
- * this: the files held may be what it lacked.  It never waits for the
- * writer's saves, only for closes already under way.  Called without
- * store->mu.
+ * Do the writer's work on the calling thread: save every session that is
+ * due now (sessnap_store_tick()).  Returns 0 or the first failure.
  */
-bool sessnap__writer_release_now(sessnap_store *store);
-/*
- * For the test suite: wait until no store's writer holds or is closing a
- * parked descriptor, so that counting the process's descriptors is exact.
- */
-void sessnap__writer_quiesce_all(void);
-/*
- * This process's pid, cached (and updated in a forked child by the atfork
- * handler): getpid() is a system call, too slow for every update().
- */
-pid_t sessnap__self_pid(void);
+int sessnap__writer_run_due(sessnap_store *store);
+/* Reset the writer's state in a forked child (owner.c, store->mu held). */
+void sessnap__writer_forked(sessnap_store *store);
 /* Wait until every update queued on `s` so far is durable, or failed. */
 int sessnap__writer_flush(sessnap_session *s);
 

@@ -53,16 +53,10 @@ static int replace(sessnap_store *store, const void *data, size_t len,
 {
 	sessnap__buf buf = { data, len };
 	bool c = false;
-	int rc, release = -2;
+	int rc;
 
-	/* The way sessions save: the unlinked generation is handed back. */
 	rc = sessnap__atomic_replace(store, NAME, PREV, &buf, 1, durability,
-				     &c, &release);
-	ck_assert_int_ge(release, -1);
-	if (release >= 0) {
-		ck_assert(c);
-		close(release);
-	}
+				     &c);
 	if (committed != NULL)
 		*committed = c;
 	return rc;
@@ -160,11 +154,12 @@ START_TEST(test_keeps_prev)
 END_TEST
 
 /*
- * With release_fd, the file that the save unlinked (the generation before
- * the previous one) is handed back open, so that it is freed at its
- * close; when nothing was unlinked, -1.
+ * The file that the save unlinked (the generation before the previous one)
+ * is not freed by the save: it is handed, open, to the store's closer, which
+ * frees it at its close.  When nothing was unlinked, nothing is handed.
+ * The closer's thread is held, so what it was handed stays in its queue.
  */
-START_TEST(test_release_unlinked)
+START_TEST(test_unlinked_handed_to_closer)
 {
 	sessnap_store *store = open_store();
 	const char *gens[] = { older, old, fresh };
@@ -173,31 +168,33 @@ START_TEST(test_release_unlinked)
 	bool committed;
 	int i, fd;
 
+	sessnap__thread_hold(true);
 	for (i = 0; i < 3; i++) {
 		sessnap__buf buf = { gens[i], strlen(gens[i]) };
 
-		fd = -2;
 		ck_assert_int_eq(sessnap__atomic_replace(
 				     store, NAME, PREV, &buf, 1,
-				     SESSNAP_DURABILITY_NONE, &committed, &fd),
+				     SESSNAP_DURABILITY_NONE, &committed),
 				 0);
-		if (i < 2) {
-			/* no previous generation to unlink yet */
-			ck_assert_int_eq(fd, -1);
-			continue;
-		}
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(fstat(fd, &st), 0);
-		ck_assert_uint_eq(st.st_nlink, 0);
-		ck_assert_int_eq(pread(fd, got, sizeof(got), 0),
-				 (ssize_t)strlen(older));
-		ck_assert(memcmp(got, older, strlen(older)) == 0);
-		close(fd);
+		/* no previous generation to unlink before the third */
+		ck_assert_uint_eq(store->closer.head - store->closer.tail,
+				  i < 2 ? 0 : 1);
 	}
+	fd = store->closer.fds[store->closer.tail % SESSNAP__CLOSER_MAX];
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 0);
+	ck_assert_int_eq(pread(fd, got, sizeof(got), 0),
+			 (ssize_t)strlen(older));
+	ck_assert(memcmp(got, older, strlen(older)) == 0);
 	ck_assert(file_is(NAME, fresh));
 	ck_assert(file_is(PREV, old));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	sessnap__thread_hold(false);
 	sessnap_store_close(store);
+	/* The store's close waited for the closer: the file is gone. */
+	errno = 0;
+	ck_assert_int_eq(fstat(fd, &st), -1);
+	ck_assert_int_eq(errno, EBADF);
 }
 END_TEST
 
@@ -210,13 +207,13 @@ START_TEST(test_several_buffers)
 
 	ck_assert_int_eq(sessnap__atomic_replace(store, NAME, NULL, bufs, 3,
 						 SESSNAP_DURABILITY_NONE,
-						 &committed, NULL),
+						 &committed),
 			 0);
 	ck_assert(file_is(NAME, "head\ntail\n"));
 	/* Without prev_name no previous generation is kept. */
 	ck_assert_int_eq(sessnap__atomic_replace(store, NAME, NULL, bufs, 1,
 						 SESSNAP_DURABILITY_NONE,
-						 &committed, NULL),
+						 &committed),
 			 0);
 	ck_assert(file_is(NAME, "head\n"));
 	ck_assert(!file_exists(PREV));
@@ -673,7 +670,7 @@ Suite *atomic_suite(void)
 	tcase_add_test(tc, test_creates_0600);
 	tcase_add_test(tc, test_keeps_prev);
 	tcase_add_test(tc, test_several_buffers);
-	tcase_add_test(tc, test_release_unlinked);
+	tcase_add_test(tc, test_unlinked_handed_to_closer);
 	tcase_add_test(tc, test_durability_levels);
 	tcase_add_test(tc, test_eintr_retried);
 	tcase_add_test(tc, test_short_writes);

@@ -655,29 +655,6 @@ START_TEST(test_close_flush_fails)
 }
 END_TEST
 
-START_TEST(test_update_too_big)
-{
-	sessnap_store *store = open_store_ex(1024, 0);
-	sessnap_session *s = begin(store);
-	json_object *big;
-	char buf[2048];
-
-	memset(buf, 'x', sizeof(buf) - 1);
-	buf[sizeof(buf) - 1] = '\0';
-	big = json_object_new_string(buf);
-	ck_assert_int_eq(sessnap_session_update(s, big), SESSNAP_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
-	ck_assert_ptr_nonnull(
-	    strstr(sessnap_last_error(), sessnap_session_id(s)));
-	ck_assert(!s->has_pending);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
-	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
-	json_object_put(big);
-	sessnap_store_close(store);
-}
-END_TEST
-
 /* A JSON string state whose serialization is `len` bytes. */
 static json_object *string_of(size_t len)
 {
@@ -695,28 +672,24 @@ static json_object *string_of(size_t len)
 /*
  * The read bound applies to the whole file, header line included: a state
  * that fits the bound only without its header would be saved, then
- * refused by every load.  update refuses it; a state that fits with the
- * longest header (the longest label) is saved and loads back.
+ * refused by every load.  update refuses it (test_update_refused); a state
+ * that fits with the longest header (the longest label) is saved and loads
+ * back.
  */
 START_TEST(test_update_bound_counts_header)
 {
 	const size_t bound = 8192;
 	sessnap_store *store = open_store_ex(bound, 0);
 	sessnap_session *s = begin(store);
-	json_object *over = string_of(bound - 300),
-		    *fits = string_of(bound - SESSNAP__HEADER_MAX - 1);
+	json_object *fits = string_of(bound - SESSNAP__HEADER_MAX - 1);
 	char label[SESSNAP_LABEL_MAX + 1];
 
-	ck_assert_int_eq(sessnap_session_update(s, over), SESSNAP_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
-	ck_assert(!s->has_pending);
 	memset(label, 'y', SESSNAP_LABEL_MAX);
 	label[SESSNAP_LABEL_MAX] = '\0';
 	ck_assert_int_eq(sessnap_session_set_label(s, label), 0);
 	update_save(s, fits);
 	load_equal(store, sessnap_session_id(s), fits);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
-	json_object_put(over);
 	json_object_put(fits);
 	sessnap_store_close(store);
 }
@@ -737,46 +710,81 @@ static json_object *nested(int n)
 }
 
 /*
- * A state nested deeper than the loader accepts is refused by update, as
- * the read bound is, and nothing on disk changes; the deepest state the
- * loader accepts is saved and loads back.
+ * States that the loader would refuse are refused by update, and nothing
+ * on disk changes (the session's last snapshot stays byte for byte, and
+ * nothing is left pending to be saved): over the read bound (the state
+ * alone, or with the header line counted), or nested deeper than the
+ * loader accepts (an array too deep, and one at exactly the limit).  A
+ * bound below the longest header line refuses every state: that session
+ * has no snapshot before or after.
  */
-START_TEST(test_update_too_deep)
+static const struct refused {
+	size_t bound;	   /* the store's read bound; 0: the default */
+	size_t string_len; /* a string state of this serialized length, or */
+	int depth;	   /* arrays nested this deep */
+	const char *why;   /* in the message */
+	bool saved;	   /* a first state was saved before */
+} refused[] = {
+	{ 1024, 2048, 0, "read bound", false },
+	{ 8192, 8192 - 300, 0, "read bound", true },
+	{ 0, 0, 1100, "deep", true },
+	{ 0, 0, SESSNAP__JSON_DEPTH, "deep", true },
+};
+
+START_TEST(test_update_refused)
 {
-	sessnap_store *store = open_store();
+	const struct refused *r = &refused[_i];
+	sessnap_store *store = open_store_ex(r->bound, 0);
 	sessnap_session *s = begin(store);
-	json_object *a = sample_state(1), *deep = nested(1100),
-		    *edge = nested(SESSNAP__JSON_DEPTH),
-		    *deepest = nested(SESSNAP__JSON_DEPTH - 1);
+	json_object *a = sample_state(1);
+	json_object *bad =
+	    r->depth ? nested(r->depth) : string_of(r->string_len);
 	char snap[PATH_MAX];
 	size_t before_len = 0, after_len = 0;
-	char *before, *after;
+	char *before = NULL, *after = NULL;
 
-	update_save(s, a);
 	session_file(snap, sizeof(snap), s, ".snap");
-	before = tu_read_file(snap, &before_len);
-	ck_assert_ptr_nonnull(before);
-	ck_assert_int_eq(sessnap_session_update(s, deep), SESSNAP_ETOOBIG);
-	ck_assert_msg(strstr(sessnap_last_error(), "deep") != NULL &&
+	if (r->saved) {
+		update_save(s, a);
+		before = tu_read_file(snap, &before_len);
+		ck_assert_ptr_nonnull(before);
+	}
+	ck_assert_int_eq(sessnap_session_update(s, bad), SESSNAP_ETOOBIG);
+	ck_assert_msg(strstr(sessnap_last_error(), r->why) != NULL &&
 			  strstr(sessnap_last_error(),
 				 sessnap_session_id(s)) != NULL,
 		      "%s", sessnap_last_error());
-	ck_assert_int_eq(sessnap_session_update(s, edge), SESSNAP_ETOOBIG);
 	ck_assert(!s->has_pending);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	after = tu_read_file(snap, &after_len);
-	ck_assert_ptr_nonnull(after);
-	ck_assert_uint_eq(after_len, before_len);
-	ck_assert_mem_eq(after, before, before_len);
-	load_equal(store, sessnap_session_id(s), a);
-	update_save(s, deepest);
-	load_equal(store, sessnap_session_id(s), deepest);
+	/* the lock file, and the snapshot if there was one */
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), r->saved ? 2 : 1);
+	if (r->saved) {
+		after = tu_read_file(snap, &after_len);
+		ck_assert_ptr_nonnull(after);
+		ck_assert_uint_eq(after_len, before_len);
+		ck_assert_mem_eq(after, before, before_len);
+		load_equal(store, sessnap_session_id(s), a);
+	}
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	free(before);
 	free(after);
 	json_object_put(a);
-	json_object_put(deep);
-	json_object_put(edge);
+	json_object_put(bad);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* The deepest state the loader accepts is saved and loads back. */
+START_TEST(test_update_deepest)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *deepest = nested(SESSNAP__JSON_DEPTH - 1);
+
+	update_save(s, deepest);
+	load_equal(store, sessnap_session_id(s), deepest);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(deepest);
 	sessnap_store_close(store);
 }
@@ -1015,8 +1023,9 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_failed_save_pending);
 	tcase_add_test(tc, test_durability_unknown);
 	tcase_add_test(tc, test_close_flush_fails);
-	tcase_add_test(tc, test_update_too_big);
-	tcase_add_test(tc, test_update_too_deep);
+	tcase_add_loop_test(tc, test_update_refused, 0,
+			    (int)(sizeof(refused) / sizeof(refused[0])));
+	tcase_add_test(tc, test_update_deepest);
 	tcase_add_test(tc, test_update_bound_counts_header);
 	tcase_add_test(tc, test_label_alone_reread_fails);
 	tcase_add_test(tc, test_begin_errors);

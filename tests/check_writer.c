@@ -31,6 +31,7 @@
 
 #include <check.h>
 
+#include "closer.h"
 #include "inject.h"
 #include "internal.h"
 #include "testutil.h"
@@ -46,9 +47,6 @@ static atomic_int ntakes;
 static atomic_int slow_fsync; /* 1: fdatasync sleeps, then fails */
 static atomic_int in_slow_fsync;
 static atomic_int warnings;
-static atomic_int hold_fsync; /* 1: the writer's fdatasync waits */
-static atomic_int in_hold;
-static pthread_t test_thread;
 
 static int watch_openat(int dfd, const char *path, int flags, mode_t mode)
 {
@@ -68,14 +66,6 @@ static int watch_openat(int dfd, const char *path, int flags, mode_t mode)
 
 static int slow_fdatasync(int fd)
 {
-	/* Held: only other threads than the test's, i.e. the writer. */
-	if (atomic_load(&hold_fsync) &&
-	    !pthread_equal(pthread_self(), test_thread)) {
-		atomic_store(&in_hold, 1);
-		while (atomic_load(&hold_fsync))
-			poll(NULL, 0, 1);
-		atomic_store(&in_hold, 0);
-	}
 	if (atomic_load(&slow_fsync)) {
 		atomic_store(&in_slow_fsync, 1);
 		poll(NULL, 0, 1500);
@@ -104,9 +94,6 @@ static void hooks_setup(void)
 	atomic_store(&ntakes, 0);
 	atomic_store(&slow_fsync, 0);
 	atomic_store(&warnings, 0);
-	atomic_store(&hold_fsync, 0);
-	atomic_store(&in_hold, 0);
-	test_thread = pthread_self();
 }
 
 static void hooks_teardown(void)
@@ -114,6 +101,7 @@ static void hooks_teardown(void)
 	sessnap__sys.openat = real_openat;
 	sessnap__sys.fdatasync = real_fdatasync;
 	sessnap__fault_disarm();
+	sessnap__thread_hold(false);
 }
 
 static sessnap_store *open_store(unsigned int interval_ms, unsigned int flags)
@@ -1137,12 +1125,13 @@ static int held_unlinked(const char *id)
 	return count;
 }
 
+/* How many descriptors the store's closer holds, queued or closing. */
 static unsigned int parked(sessnap_store *store)
 {
 	unsigned int n;
 
 	pthread_mutex_lock(&store->mu);
-	n = store->release_n;
+	n = store->closer.head - store->closer.tail + store->closer.closing;
 	pthread_mutex_unlock(&store->mu);
 	return n;
 }
@@ -1159,59 +1148,43 @@ static void flush_n(sessnap_session *s, int from, int to)
 }
 
 /*
- * Hold the writer inside a save of a session of its own (its fdatasync
- * waits until hold_fsync is cleared), so that it cannot close what the
- * test's saves hand it.  Returns that session.
- */
-static sessnap_session *hold_writer(sessnap_store *store)
-{
-	sessnap_session *b = begin(store);
-	int i;
-
-	store->durability = SESSNAP_DURABILITY_FULL;
-	atomic_store(&hold_fsync, 1);
-	update_n(b, 1);
-	for (i = 0; i < 5000 && !atomic_load(&in_hold); i++)
-		poll(NULL, 0, 2);
-	ck_assert_msg(atomic_load(&in_hold), "the writer never saved");
-	return b;
-}
-
-/*
  * A save unlinks the generation before the previous one.  The flush that
  * does it returns without waiting for that file to be freed (on a file
- * system mounted with discard, freeing waits for the disk): the writer
- * frees it afterwards, and at most SESSNAP__RELEASE_MAX wait for it; the
- * flush frees the others itself.  Once the writer is free again, it frees
- * them all, and nothing is left open.
+ * system mounted with discard, freeing waits for the disk): the store's
+ * closer frees it afterwards, and at most SESSNAP__CLOSER_MAX wait for it;
+ * the flush frees the others itself.  The closer's thread is held (it
+ * starts with the first file handed to it, and waits before it runs), so
+ * what it was handed stays held; once it runs, it frees them all, and
+ * nothing is left open.
  */
-START_TEST(test_unlinked_freed_by_writer)
+START_TEST(test_unlinked_freed_by_closer)
 {
-	sessnap_store *store = open_store(1, 0);
-	sessnap_session *a = begin(store), *b;
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *a = begin(store);
 	char id[SESSNAP_ID_LEN + 1];
 	int fds = tu_count_fds();
 
 	strlcpy(id, sessnap_session_id(a), sizeof(id));
-	b = hold_writer(store);
+	sessnap__thread_hold(true);
 	flush_n(a, 1, 2);
 	/* Nothing unlinked yet: generation 1 is the previous one. */
 	ck_assert_int_eq(held_unlinked(id), 0);
 	update_n(a, 3);
 	ck_assert_int_eq(sessnap_session_flush(a), 0);
-	/* Generation 1 is unlinked, and held for the writer. */
+	/* Generation 1 is unlinked, and held for the closer. */
 	ck_assert_int_eq(held_unlinked(id), 1);
 	ck_assert_uint_eq(parked(store), 1);
 	ck_assert_int_eq(loaded_n(store, id), 3);
-	flush_n(a, 4, 3 + SESSNAP__RELEASE_MAX + 2);
-	ck_assert_uint_eq(parked(store), SESSNAP__RELEASE_MAX);
-	ck_assert_int_eq(held_unlinked(id), SESSNAP__RELEASE_MAX);
-	ck_assert_int_eq(loaded_n(store, id), 3 + SESSNAP__RELEASE_MAX + 2);
-	atomic_store(&hold_fsync, 0);
-	/* tu_count_fds() waits until the writer has closed them. */
-	ck_assert_int_eq(tu_count_fds(), fds + 1); /* b's lock file */
+	flush_n(a, 4, 3 + SESSNAP__CLOSER_MAX + 2);
+	ck_assert_uint_eq(parked(store), SESSNAP__CLOSER_MAX);
+	ck_assert_int_eq(held_unlinked(id), SESSNAP__CLOSER_MAX);
+	ck_assert_int_eq(loaded_n(store, id), 3 + SESSNAP__CLOSER_MAX + 2);
+	sessnap__thread_hold(false);
+	/* The closer frees them all once it runs. */
+	while (parked(store) > 0)
+		poll(NULL, 0, 1);
+	ck_assert_int_eq(tu_count_fds(), fds);
 	ck_assert_int_eq(held_unlinked(id), 0);
-	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
@@ -1239,19 +1212,20 @@ START_TEST(test_unlinked_freed_without_thread)
 END_TEST
 
 /*
- * A save that finds the disk full while the writer still holds files
- * that earlier saves unlinked closes them itself, which frees their space,
- * and tries once more.  It does not wait for the writer, which here is
- * stuck in a save of another session.
+ * A save that finds the disk full while the closer still holds files that
+ * earlier saves unlinked closes them itself, which frees their space, and
+ * tries once more.  It does not wait for the closer, which here is held
+ * before it runs.  The interval is long, so no save but the test's runs:
+ * the writer cannot take the save that the one-shot fault is meant for.
  */
 START_TEST(test_no_space_frees_held_files)
 {
-	sessnap_store *store = open_store(1, 0);
-	sessnap_session *a = begin(store), *b;
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *a = begin(store);
 	char id[SESSNAP_ID_LEN + 1];
 
 	strlcpy(id, sessnap_session_id(a), sizeof(id));
-	b = hold_writer(store);
+	sessnap__thread_hold(true);
 	flush_n(a, 1, 3);
 	ck_assert_uint_eq(parked(store), 1);
 	ck_assert_int_eq(held_unlinked(id), 1);
@@ -1260,23 +1234,22 @@ START_TEST(test_no_space_frees_held_files)
 	ck_assert_int_eq(sessnap_session_flush(a), 0);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
-	/* The writer is still stuck; the held file was freed, and the
+	/* The closer is still held; the held file was freed, and the
 	 * retried save handed over the one it unlinked. */
-	ck_assert(atomic_load(&in_hold));
 	ck_assert_uint_eq(parked(store), 1);
 	ck_assert_int_eq(held_unlinked(id), 1);
 	ck_assert_int_eq(loaded_n(store, id), 4);
-	atomic_store(&hold_fsync, 0);
+	sessnap__thread_hold(false);
 	/* With nothing held, a full disk fails the save at once. */
-	sessnap__writer_quiesce_all();
+	sessnap__closer_quiesce_all();
+	ck_assert_uint_eq(parked(store), 0);
 	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, ENOSPC, 0);
 	update_n(a, 5);
 	ck_assert_int_eq(sessnap_session_flush(a), SESSNAP_ENOSPC);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
-	/* (the writer may retry it first: its backoff is 1 ms) */
 	ck_assert_int_eq(sessnap_session_flush(a), 0);
 	ck_assert_int_eq(loaded_n(store, id), 5);
-	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
@@ -1290,29 +1263,64 @@ static int child_held_fn(void *arg)
 {
 	struct held_args *a = arg;
 
-	/* The parent's writer frees the parent's; the child holds none. */
+	/* The parent's closer frees the parent's; the child holds none. */
 	return held_unlinked(a->id) == 0 ? 0 : -1;
 }
 
 /* A child does not keep the parent's unlinked generations alive. */
 START_TEST(test_fork_drops_held_files)
 {
-	sessnap_store *store = open_store(1, 0);
-	sessnap_session *a = begin(store), *b;
+	sessnap_store *store = open_store(600000, 0);
+	sessnap_session *a = begin(store);
 	char id[SESSNAP_ID_LEN + 1];
 	struct held_args args = { id };
 
 	strlcpy(id, sessnap_session_id(a), sizeof(id));
-	b = hold_writer(store);
+	sessnap__thread_hold(true);
 	flush_n(a, 1, 4);
 	ck_assert_int_eq(held_unlinked(id), 2);
 	ck_assert_int_eq(in_child(child_held_fn, &args), 0);
 	ck_assert_int_eq(held_unlinked(id), 2);
-	atomic_store(&hold_fsync, 0);
-	sessnap__writer_quiesce_all();
+	sessnap__thread_hold(false);
+	sessnap__closer_quiesce_all();
 	ck_assert_int_eq(held_unlinked(id), 0);
-	ck_assert_int_eq(sessnap_session_end(b, 0), 0);
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * A store opened with SESSNAP_STORE_NOTHREAD starts no thread at all, the
+ * closer's included: what its saves and its cleaner drop is closed at
+ * once, where it is dropped.
+ */
+START_TEST(test_nothread_store_closes_at_once)
+{
+	sessnap_store *store = open_store(600000, SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s[3];
+	sessnap_clean_policy p = SESSNAP_CLEAN_POLICY_INIT;
+	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
+	int i, fds = tu_count_fds();
+
+	sessnap__fault_arm(SESSNAP__SYS_THREAD, 1, EAGAIN,
+			   SESSNAP__FAULT_PERSISTENT);
+	for (i = 0; i < 3; i++) {
+		s[i] = begin(store);
+		flush_n(s[i], 1, 4);
+		ck_assert_int_eq(held_unlinked(sessnap_session_id(s[i])), 0);
+		ck_assert_int_eq(sessnap_session_end(s[i], SESSNAP_SESSION_KEEP),
+				 0);
+	}
+	/* Thirty days on, the completed sessions are old enough to go. */
+	p.now_ms = sessnap__now_ms() + 30LL * 24 * 3600 * 1000;
+	ck_assert_msg(sessnap_clean(&r, store, &p, NULL, NULL) == 0, "%s",
+		      sessnap_last_error());
+	ck_assert_uint_eq(r.removed_completed, 3);
+	ck_assert_uint_eq(sessnap__fault_fired(), 0);
+	sessnap__fault_disarm();
+	ck_assert_uint_eq(parked(store), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	ck_assert_int_eq(tu_count_fds(), fds);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
 END_TEST
@@ -1361,10 +1369,11 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_tick_mode);
 	tcase_add_test(tc, test_fork_child);
 	tcase_add_test(tc, test_fork_while_writing);
-	tcase_add_test(tc, test_unlinked_freed_by_writer);
+	tcase_add_test(tc, test_unlinked_freed_by_closer);
 	tcase_add_test(tc, test_unlinked_freed_without_thread);
 	tcase_add_test(tc, test_no_space_frees_held_files);
 	tcase_add_test(tc, test_fork_drops_held_files);
+	tcase_add_test(tc, test_nothread_store_closes_at_once);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

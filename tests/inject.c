@@ -8,7 +8,7 @@
  * otherwise, and reports the call to the tracer when one is set.  The
  * table is global, so from then on every call the library makes goes
  * through a wrapper, on whatever thread: the caller's, the store's writer,
- * the cleaner's reaper, the scan's helpers.  Installing before main(),
+ * the store's closer, the scan's helpers.  Installing before main(),
  * rather than at the first sessnap__fault_arm(), means the table is never
  * written while one of those threads reads it.
  *
@@ -21,8 +21,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include "internal.h"
 #include "inject.h"
@@ -312,14 +314,48 @@ static int inj_closedir(DIR *dir)
 	return r;
 }
 
+/* A thread started while threads are held waits here before it runs. */
+static atomic_int threads_held;
+
+struct held_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *held_main(void *p)
+{
+	struct held_start h = *(struct held_start *)p;
+
+	free(p);
+	while (atomic_load(&threads_held))
+		poll(NULL, 0, 1);
+	return h.fn(h.arg);
+}
+
+void sessnap__thread_hold(bool hold)
+{
+	atomic_store(&threads_held, hold);
+}
+
 static int inj_thread_create(pthread_t *thread, void *(*fn)(void *),
 			     void *arg)
 {
 	int f = fault_check(SESSNAP__SYS_THREAD);
+	struct held_start *h;
 
 	if (f > 0)
 		return f;
-	return real.thread_create(thread, fn, arg);
+	if (!atomic_load(&threads_held))
+		return real.thread_create(thread, fn, arg);
+	h = malloc(sizeof(*h));
+	if (h == NULL)
+		return ENOMEM;
+	h->fn = fn;
+	h->arg = arg;
+	f = real.thread_create(thread, held_main, h);
+	if (f != 0)
+		free(h);
+	return f;
 }
 
 /*

@@ -24,6 +24,7 @@
 #ifndef SESSNAP_TESTS_INJECT_H
 #define SESSNAP_TESTS_INJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -49,7 +50,7 @@ enum sessnap__sys_kind {
 	SESSNAP__SYS_READDIR = 1u << 12, /* fdopendir, readdir */
 	SESSNAP__SYS_ALL = (1u << 13) - 1,
 	/*
-	 * Thread creation (the writer, the cleaner's reaper, the scan's
+	 * Thread creation (the writer, the store's closer, the scan's
 	 * helpers).  Not part of SESSNAP__SYS_ALL: where it fails the
 	 * library mostly does without the thread and succeeds, which the
 	 * sweeps over every call do not expect.
@@ -69,6 +70,12 @@ unsigned long sessnap__fault_disarm(void);
 unsigned long sessnap__fault_fired(void);
 /* The kinds of the calls that an injected failure hit since the last arm. */
 unsigned int sessnap__fault_fired_kinds(void);
+/*
+ * Hold the threads that the library starts from now on (the store's
+ * closer, say): each waits, before it runs at all, until threads are no
+ * longer held.  Threads already running are not affected.
+ */
+void sessnap__thread_hold(bool hold);
 
 /*
  * Tracing of the mutating calls, for the power-loss simulation: with a

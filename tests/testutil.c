@@ -242,19 +242,19 @@ static int count_entries(const char *dir, const char *prefix, int skip_fd)
 }
 
 /*
- * Defined by the library's writer (lib/writer.c) when the test links the
+ * Defined by the library's closer (lib/closer.c) when the test links the
  * internal library; a test linked against the public library alone has
  * no stores' internals to wait for.
  */
-void sessnap__writer_quiesce_all(void) __attribute__((weak));
+void sessnap__closer_quiesce_all(void) __attribute__((weak));
 
 int tu_count_fds(void)
 {
 	int n;
 
-	/* Saves hand the files they unlinked to the writer to close. */
-	if (sessnap__writer_quiesce_all != NULL)
-		sessnap__writer_quiesce_all();
+	/* Saves and the cleaner hand the files they unlinked to a closer. */
+	if (sessnap__closer_quiesce_all != NULL)
+		sessnap__closer_quiesce_all();
 	n = count_entries("/proc/self/fd", NULL, 1);
 
 	ck_assert_msg(n >= 0, "cannot read /proc/self/fd: %s", strerror(errno));

@@ -189,7 +189,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	sessnap__header h;
 	sessnap_session *s = NULL;
 	json_object *state = NULL;
-	int fd = -1, rc, saved_errno;
+	int fd = -1, rc;
 
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
@@ -229,13 +229,13 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	*out = s;
 	return 0;
 
-on_error:
-	saved_errno = errno;
+on_error: {
+	PROTECT_ERRNO;
 	json_object_put(state);
 	if (s != NULL)
 		sessnap_session_release(s);
 	if (fd >= 0)
 		SYS(close)(fd);
-	errno = saved_errno;
+}
 	return rc;
 }

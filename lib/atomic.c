@@ -209,12 +209,12 @@ static int keep_previous(sessnap_store *store, const char *name,
 		old = -1;
 	}
 	if (SYS(renameat)(store->dfd, tmp, store->dfd, prev_name) < 0) {
-		int saved_errno = errno;
-
-		SYS(unlinkat)(store->dfd, tmp, 0);
-		if (old >= 0)
-			SYS(close)(old);
-		errno = saved_errno;
+		{
+			PROTECT_ERRNO;
+			SYS(unlinkat)(store->dfd, tmp, 0);
+			if (old >= 0)
+				SYS(close)(old);
+		}
 		*step = "rename to previous generation";
 		return -1;
 	}
@@ -262,7 +262,6 @@ static int fill_temp(int fd, const sessnap__buf *bufs, size_t nbufs,
 {
 	off_t total = 0;
 	size_t i;
-	int saved_errno;
 
 	for (i = 0; i < nbufs; i++)
 		total += (off_t)bufs[i].len;
@@ -293,10 +292,10 @@ static int fill_temp(int fd, const sessnap__buf *bufs, size_t nbufs,
 	}
 	return 0;
 
-on_error:
-	saved_errno = errno;
+on_error: {
+	PROTECT_ERRNO;
 	SYS(close)(fd);
-	errno = saved_errno;
+}
 	return -1;
 }
 
@@ -328,7 +327,7 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	char path[PATH_MAX];
 	const char *step = NULL;
 	const char *step_file = tmp;
-	int fd, held = -1, rc, saved_errno;
+	int fd, held = -1, rc;
 
 	*committed = false;
 	fd = create_temp(store, name, tmp, sizeof(tmp));
@@ -360,10 +359,10 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 	sessnap__closer_hand(store, held);
 	return rc;
 
-on_error:
-	saved_errno = errno;
+on_error: {
+	PROTECT_ERRNO;
 	SYS(unlinkat)(store->dfd, tmp, 0);
-	errno = saved_errno;
+}
 	return sessnap__syserr(
 	    errno, step, sessnap__path(path, sizeof(path), store, step_file));
 }

@@ -278,11 +278,10 @@ int sessnap__clean_hold_open(sessnap__clean *c, const char *name, int *fd,
 
 void sessnap__clean_close_if_open(int fd)
 {
-	int saved_errno = errno;
+	PROTECT_ERRNO;
 
 	if (fd >= 0)
 		SYS(close)(fd);
-	errno = saved_errno;
 }
 
 /*
@@ -636,9 +635,7 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 
 on_error:
 	if (fd >= 0) {
-		int saved_errno = errno;
-
+		PROTECT_ERRNO;
 		SYS(close)(fd);
-		errno = saved_errno;
 	}
 }

@@ -107,8 +107,8 @@ static void start(sessnap_store *store)
 
 void sessnap__closer_hand(sessnap_store *store, int fd)
 {
+	PROTECT_ERRNO;
 	struct sessnap__closer *c = &store->closer;
-	int saved_errno = errno;
 
 	if (fd < 0)
 		return;
@@ -126,7 +126,6 @@ void sessnap__closer_hand(sessnap_store *store, int fd)
 	}
 	if (fd >= 0)
 		sessnap__sys_release(fd);
-	errno = saved_errno;
 }
 
 bool sessnap__closer_drain(sessnap_store *store)

@@ -11,7 +11,13 @@
  *	return sessnap__error(SESSNAP_EUNSAFE, "%s is a symlink; ...", path);
  *
  * Both set the message and return the code, so an error is reported at the
- * point where the most is known about it.
+ * point where the most is known about it.  A caller that knows more (the
+ * file a parser was reading) adds it in front of the callee's message:
+ *
+ *	return sessnap__error_prefix(rc, "cannot read %s", path);
+ *
+ * giving "cannot read /path/x.snap: checksum mismatch: ...".  The message
+ * is the only channel: no function passes a reason buffer of its own.
  */
 #include "config.h"
 
@@ -57,13 +63,27 @@ const char *sessnap_last_error(void)
 
 int sessnap__error(int code, const char *fmt, ...)
 {
+	PROTECT_ERRNO;
 	va_list ap;
-	int saved_errno = errno;
 
 	va_start(ap, fmt);
 	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
 	va_end(ap);
-	errno = saved_errno;
+	return code;
+}
+
+int sessnap__error_prefix(int code, const char *fmt, ...)
+{
+	PROTECT_ERRNO;
+	char prev[MSG_MAX];
+	va_list ap;
+
+	strlcpy(prev, last_msg, sizeof(prev));
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	strlcat(last_msg, ": ", sizeof(last_msg));
+	strlcat(last_msg, prev, sizeof(last_msg));
 	return code;
 }
 

@@ -9,6 +9,7 @@
 #define SESSNAP_INTERNAL_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -85,6 +86,30 @@ int sessnap__syserr(int err, const char *step, const char *path);
 int sessnap__errno_code(int err);
 /* strerror into a caller buffer, whichever strerror_r libc has. */
 const char *sessnap__strerror_r(int err, char *buf, size_t len);
+/*
+ * Put context in front of the current message: "<context>: <message>".
+ * A caller that adds what it knows (the file, the step) to a callee's
+ * failure uses this instead of a buffer of its own; returns code.
+ */
+int sessnap__error_prefix(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * PROTECT_ERRNO keeps errno across the rest of the enclosing block: the
+ * cleanup of a failure (close, unlink) must not overwrite the errno the
+ * caller reports.  Write it first in a block of its own:
+ *
+ *	{
+ *		PROTECT_ERRNO;
+ *		SYS(close)(fd);
+ *	}
+ */
+static inline void sessnap__errno_restore(const int *saved)
+{
+	errno = *saved;
+}
+#define PROTECT_ERRNO                                                          \
+	const int sessnap__saved_errno                                         \
+	    __attribute__((cleanup(sessnap__errno_restore), unused)) = errno
 
 /* ---- Clocks (clock.c) -------------------------------------------------- */
 

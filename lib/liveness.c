@@ -261,10 +261,9 @@ int sessnap__gate_lock(int fd, sessnap_store *store, int how)
 
 void sessnap__gate_unlock(int fd)
 {
-	int saved_errno = errno;
+	PROTECT_ERRNO;
 
 	SYS(flock)(fd, LOCK_UN);
-	errno = saved_errno;
 }
 
 int sessnap__lock_probe(sessnap_store *store, const char *id)

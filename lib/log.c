@@ -27,8 +27,8 @@ void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 		  const char *fmt, ...)
 {
 	char msg[1024];
+	PROTECT_ERRNO;
 	va_list ap;
-	int saved_errno = errno;
 
 	if (store == NULL || store->opts.log == NULL)
 		return;
@@ -36,5 +36,4 @@ void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	store->opts.log(level, msg, store->opts.payload);
-	errno = saved_errno;
 }

@@ -283,17 +283,16 @@ int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload)
 	sessnap__dir_entry e;
 	struct dirent *de;
 	DIR *dir;
-	int fd, rc = 0, saved_errno;
+	int fd, rc = 0;
 
 	fd = SYS(openat)(store->dfd, ".",
 			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return dir_error(store, "open");
 	if ((dir = SYS(fdopendir)(fd)) == NULL) {
+		PROTECT_ERRNO;
 		rc = dir_error(store, "fdopendir");
-		saved_errno = errno;
 		SYS(close)(fd);
-		errno = saved_errno;
 		return rc;
 	}
 	for (;;) {
@@ -311,8 +310,9 @@ int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload)
 		if ((rc = cb(&e, payload)) < 0)
 			break;
 	}
-	saved_errno = errno;
-	SYS(closedir)(dir);
-	errno = saved_errno;
+	{
+		PROTECT_ERRNO;
+		SYS(closedir)(dir);
+	}
 	return rc;
 }

@@ -134,7 +134,7 @@ static int mkdir_parents(const char *path, sessnap_durability durability)
 {
 	char buf[PATH_MAX];
 	size_t i, len;
-	int rc, saved_errno;
+	int rc;
 
 	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
 		return sessnap__error(SESSNAP_EINVAL,
@@ -151,9 +151,8 @@ static int mkdir_parents(const char *path, sessnap_durability durability)
 				return sessnap__syserr(errno, "mkdir", buf);
 		} else if (durability == SESSNAP_DURABILITY_FULL &&
 			   (rc = sync_parent(buf)) < 0) {
-			saved_errno = errno;
+			PROTECT_ERRNO;
 			SYS(unlinkat)(AT_FDCWD, buf, AT_REMOVEDIR);
-			errno = saved_errno;
 			return rc;
 		}
 		if (i < len)

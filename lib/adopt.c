@@ -44,7 +44,7 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 {
 	sessnap_store *store = s->store;
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
-	char why[256], path[PATH_MAX];
+	char path[PATH_MAX];
 	sessnap__header raw_h, h;
 	sessnap__buf bufs[2];
 	size_t len = 0, off = 0, hlen = 0;
@@ -52,14 +52,11 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 	bool committed = false;
 	int rc;
 
-	rc = sessnap__snapshot_read_raw(&raw, &len, &raw_h, &off, store, gen,
-					why, sizeof(why));
+	rc = sessnap__snapshot_read_raw(&raw, &len, &raw_h, &off, store, gen);
 	if (rc < 0) {
-		rc = sessnap__error(
-		    rc,
-		    "adopting session %s: cannot reread "
-		    "%s: %s",
-		    s->id, sessnap__path(path, sizeof(path), store, gen), why);
+		rc = sessnap__error_prefix(
+		    rc, "adopting session %s: cannot reread %s", s->id,
+		    sessnap__path(path, sizeof(path), store, gen));
 		goto on_error;
 	}
 	if (strcmp(raw_h.checksum, loaded->checksum) != 0) {

@@ -93,7 +93,6 @@ static void offer(sessnap__ranking *r, int64_t saved_ms, const char *id)
 static int rank_entry(const sessnap__dir_entry *e, void *payload)
 {
 	struct pass *c = payload;
-	char why[256];
 	struct stat st;
 	sessnap__header h;
 	int rc;
@@ -108,13 +107,12 @@ static int rank_entry(const sessnap__dir_entry *e, void *payload)
 				 AT_SYMLINK_NOFOLLOW) == 0)
 			return 0; /* ranked through its .snap */
 	}
-	rc = sessnap__header_read(&h, &st, c->store, e->name, why, sizeof(why));
+	rc = sessnap__header_read(&h, &st, c->store, e->name);
 	if (rc < 0 && e->kind == SESSNAP__NAME_SNAP) {
 		char prev[SESSNAP__NAME_MAX];
 
 		sessnap__prev_name(prev, e->id);
-		rc = sessnap__header_read(&h, &st, c->store, prev, why,
-					  sizeof(why));
+		rc = sessnap__header_read(&h, &st, c->store, prev);
 	}
 	if (rc < 0)
 		return 0; /* corrupt, newer or gone: not ranked */

@@ -142,10 +142,9 @@ static int read_generation(sessnap__clean *c, const char *name,
 			   sessnap__header *h, struct stat *st, bool *has,
 			   int *rc, int *err)
 {
-	char why[256];
 	int r;
 
-	*rc = sessnap__header_read(h, st, c->store, name, why, sizeof(why));
+	*rc = sessnap__header_read(h, st, c->store, name);
 	*has = *rc != SESSNAP_ENOTFOUND;
 	if (*has && st->st_mode != 0 && !S_ISREG(st->st_mode))
 		return SESSNAP_CLEAN_SKIP_UNSAFE; /* never touched */

@@ -61,14 +61,21 @@ const char *sessnap_last_error(void)
 	return last_msg;
 }
 
+/*
+ * The message is formatted aside first, so the current one may be an
+ * argument of the next: sessnap__error(rc, "...: %s; nothing was queued",
+ * sessnap_last_error()) puts context on both sides of a callee's reason.
+ */
 int sessnap__error(int code, const char *fmt, ...)
 {
 	PROTECT_ERRNO;
+	char msg[MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(last_msg, msg, sizeof(last_msg));
 	return code;
 }
 

@@ -43,18 +43,6 @@
 
 #define CHECKSUM_PREFIX "xxh3-128:"
 
-int sessnap__why_set(char *why, size_t why_len, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && why_len > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
 		       size_t len)
 {
@@ -183,11 +171,10 @@ bool sessnap__checksum_valid(const char *s)
 }
 
 #define BAD(what)                                                              \
-	sessnap__why_set(why, why_len, SESSNAP_ECORRUPT, "header: %s", what)
+	sessnap__error(SESSNAP_ECORRUPT, "header: %s", what)
 
 /* The "owner" object: each field is optional, but typed when present. */
-static int parse_owner(sessnap_owner *o, json_object *owner, char *why,
-		       size_t why_len)
+static int parse_owner(sessnap_owner *o, json_object *owner)
 {
 	json_object *v;
 	const char *s;
@@ -218,8 +205,7 @@ static int parse_owner(sessnap_owner *o, json_object *owner, char *why,
 	return 0;
 }
 
-static int parse_fields(sessnap__header *h, json_object *obj, char *why,
-			size_t why_len)
+static int parse_fields(sessnap__header *h, json_object *obj)
 {
 	json_object *v, *owner;
 	const char *s;
@@ -234,7 +220,7 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 		return BAD("missing or invalid \"version\"");
 	h->format_version = (uint32_t)n;
 	if (h->format_version > SESSNAP_FORMAT_VERSION)
-		return sessnap__why_set(why, why_len, SESSNAP_ENEWER,
+		return sessnap__error(SESSNAP_ENEWER,
 					"written by format version %" PRIu32
 					", newer than this library's %d",
 					h->format_version,
@@ -279,7 +265,7 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 	}
 	memset(&h->owner, 0, sizeof(h->owner));
 	if (json_object_object_get_ex(obj, "owner", &owner) &&
-	    (rc = parse_owner(&h->owner, owner, why, why_len)) < 0)
+	    (rc = parse_owner(&h->owner, owner)) < 0)
 		return rc;
 	if (!get_int(obj, "length", 0, INT64_MAX, &n))
 		return BAD("missing or invalid \"length\"");
@@ -293,7 +279,7 @@ static int parse_fields(sessnap__header *h, json_object *obj, char *why,
 #undef BAD
 
 int sessnap__header_parse_json(sessnap__header *out, const char *line,
-			       size_t len, char *why, size_t why_len)
+			       size_t len)
 {
 	json_tokener *tok;
 	json_object *obj;
@@ -304,14 +290,14 @@ int sessnap__header_parse_json(sessnap__header *out, const char *line,
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
 	if (len == 0)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"header line is empty");
 	if (len >= SESSNAP__HEADER_MAX)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"header line is longer than %d bytes",
 					SESSNAP__HEADER_MAX);
 	if (memchr(line, '\0', len) != NULL)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"header contains NUL bytes");
 	tok = json_tokener_new_ex(8);
 	if (tok == NULL)
@@ -323,16 +309,16 @@ int sessnap__header_parse_json(sessnap__header *out, const char *line,
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (obj == NULL)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"header is not valid JSON");
 	while (end < len && (line[end] == ' ' || line[end] == '\t'))
 		end++;
 	if (end < len || !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"header is not one JSON object");
 	}
-	rc = parse_fields(out, obj, why, why_len);
+	rc = parse_fields(out, obj);
 	json_object_put(obj);
 	return rc;
 }
@@ -342,30 +328,28 @@ int sessnap__header_parse_json(sessnap__header *out, const char *line,
  * sessnap__header_format() writes them; json-c, the reference, decides
  * everything else, and writes every refusal's message.
  */
-int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
-			  char *why, size_t why_len)
+int sessnap__header_parse(sessnap__header *out, const char *line, size_t len)
 {
-	int rc = sessnap__header_parse_fast(out, line, len, why, why_len);
+	int rc = sessnap__header_parse_fast(out, line, len);
 
 	if (rc != SESSNAP__HEADER_DEFERRED)
 		return rc;
-	return sessnap__header_parse_json(out, line, len, why, why_len);
+	return sessnap__header_parse_json(out, line, len);
 }
 
 /* Check that the file's size is exactly what its header announces. */
-int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size,
-			char *why, size_t why_len)
+int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size)
 {
 	uint64_t want = (uint64_t)hlen + h->length + 1;
 
 	if (size < want)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"truncated: %" PRIu64
 					" bytes, the header "
 					"announces %" PRIu64,
 					size, want);
 	if (size > want)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"%" PRIu64
 					" bytes, longer than the %" PRIu64
 					" its header announces",
@@ -374,29 +358,27 @@ int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size,
 }
 
 int sessnap__header_of(sessnap__header *out, size_t *hlen, const char *buf,
-		       size_t len, char *why, size_t why_len)
+		       size_t len)
 {
 	const char *nl;
 	size_t scan = len < SESSNAP__HEADER_MAX ? len : SESSNAP__HEADER_MAX;
 
 	if (len == 0)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"empty file");
 	nl = memchr(buf, '\n', scan);
 	if (nl == NULL) {
 		if (memchr(buf, '\0', scan) != NULL)
-			return sessnap__why_set(
-			    why, why_len, SESSNAP_ECORRUPT,
+			return sessnap__error(SESSNAP_ECORRUPT,
 			    "zero-filled or binary data, no header");
-		return sessnap__why_set(
-		    why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 		    len < SESSNAP__HEADER_MAX ?
 			"truncated inside the header" :
 			"no header line in the first %d bytes",
 		    SESSNAP__HEADER_MAX);
 	}
 	*hlen = (size_t)(nl - buf) + 1;
-	return sessnap__header_parse(out, buf, *hlen, why, why_len);
+	return sessnap__header_parse(out, buf, *hlen);
 }
 
 /*
@@ -404,31 +386,28 @@ int sessnap__header_of(sessnap__header *out, size_t *hlen, const char *buf,
  * the payload's offset.
  */
 int sessnap__verify(sessnap__header *hdr, size_t *off, const char *buf,
-		    size_t len, char *why, size_t why_len)
+		    size_t len)
 {
 	char sum[SESSNAP__CHECKSUM_LEN + 1];
 	size_t hlen = 0;
 	int rc;
 
-	if ((rc = sessnap__header_of(hdr, &hlen, buf, len, why, why_len)) < 0)
+	if ((rc = sessnap__header_of(hdr, &hlen, buf, len)) < 0)
 		return rc;
-	if ((rc = sessnap__check_size(hdr, hlen, len, why, why_len)) < 0)
+	if ((rc = sessnap__check_size(hdr, hlen, len)) < 0)
 		return rc;
 	if (buf[len - 1] != '\n')
-		return sessnap__why_set(
-		    why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 		    "payload is not terminated by a newline");
 	sessnap__checksum(sum, buf + hlen, (size_t)hdr->length);
 	if (strcmp(sum, hdr->checksum) != 0)
-		return sessnap__why_set(
-		    why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 		    "checksum mismatch: the payload was damaged");
 	*off = hlen;
 	return 0;
 }
 
-int sessnap__parse_payload(json_object **state, const char *p, size_t len,
-			   char *why, size_t why_len)
+int sessnap__parse_payload(json_object **state, const char *p, size_t len)
 {
 	json_tokener *tok;
 	json_object *obj;
@@ -436,8 +415,7 @@ int sessnap__parse_payload(json_object **state, const char *p, size_t len,
 	size_t end;
 
 	if (len > INT32_MAX - 1)
-		return sessnap__why_set(
-		    why, why_len, SESSNAP_ETOOBIG,
+		return sessnap__error(SESSNAP_ETOOBIG,
 		    "payload of %zu bytes is too large to parse", len);
 	tok = json_tokener_new_ex(SESSNAP__JSON_DEPTH);
 	if (tok == NULL)
@@ -450,7 +428,7 @@ int sessnap__parse_payload(json_object **state, const char *p, size_t len,
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"payload is not valid JSON: %s",
 					json_tokener_error_desc(jerr));
 	}
@@ -458,8 +436,7 @@ int sessnap__parse_payload(json_object **state, const char *p, size_t len,
 		end++;
 	if (end != len + 1) {
 		json_object_put(obj);
-		return sessnap__why_set(
-		    why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 		    "payload holds more than one JSON value");
 	}
 	*state = obj;
@@ -537,15 +514,13 @@ bool sessnap__json_depth_ok(const json_object *state, int *depth)
 }
 
 int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
-			    const char *buf, size_t len, char *why,
-			    size_t why_len)
+			    const char *buf, size_t len)
 {
 	size_t off = 0;
 	int rc;
 
 	*state = NULL;
-	if ((rc = sessnap__verify(hdr, &off, buf, len, why, why_len)) < 0)
+	if ((rc = sessnap__verify(hdr, &off, buf, len)) < 0)
 		return rc;
-	return sessnap__parse_payload(state, buf + off, (size_t)hdr->length,
-				      why, why_len);
+	return sessnap__parse_payload(state, buf + off, (size_t)hdr->length);
 }

@@ -337,8 +337,7 @@ static bool copy_whole(char *dst, size_t size, const struct slot *v)
  * The fields, in parse_fields()'s order and with its checks; any field it
  * would refuse defers instead, so the reference reports it.
  */
-static int extract(sessnap__header *h, const struct walk *w, char *why,
-		   size_t why_len)
+static int extract(sessnap__header *h, const struct walk *w)
 {
 	const struct slot *f = w->slot;
 	int64_t n;
@@ -351,12 +350,11 @@ static int extract(sessnap__header *h, const struct walk *w, char *why,
 		return SESSNAP__HEADER_DEFERRED;
 	h->format_version = (uint32_t)n;
 	if (h->format_version > SESSNAP_FORMAT_VERSION) {
-		if (why != NULL && why_len > 0)
-			snprintf(why, why_len,
-				 "written by format version %" PRIu32
-				 ", newer than this library's %d",
-				 h->format_version, SESSNAP_FORMAT_VERSION);
-		return SESSNAP_ENEWER;
+		return sessnap__error(SESSNAP_ENEWER,
+				      "written by format version %" PRIu32
+				      ", newer than this library's %d",
+				      h->format_version,
+				      SESSNAP_FORMAT_VERSION);
 	}
 	if (!copy_whole(h->id, sizeof(h->id), &f[F_ID]) ||
 	    !sessnap__id_valid(h->id))
@@ -416,7 +414,7 @@ static int extract(sessnap__header *h, const struct walk *w, char *why,
 }
 
 int sessnap__header_parse_fast(sessnap__header *out, const char *line,
-			       size_t len, char *why, size_t why_len)
+			       size_t len)
 {
 	jsmntok_t tok[TOKENS_MAX];
 	jsmn_parser parser;
@@ -446,7 +444,7 @@ int sessnap__header_parse_fast(sessnap__header *out, const char *line,
 	memset(w.slot, 0, sizeof(w.slot));
 	if (!walk_object(&w, 0, F_TOP_COUNT, true) || w.next != r)
 		return SESSNAP__HEADER_DEFERRED;
-	r = extract(out, &w, why, why_len);
+	r = extract(out, &w);
 	if (r == SESSNAP__HEADER_DEFERRED || r == SESSNAP_ENEWER) {
 		memset(out, 0, sizeof(*out));
 		if (r == SESSNAP_ENEWER)

@@ -232,11 +232,10 @@ int sessnap__header_format(char **out, size_t *out_len,
 			   const sessnap__header *h);
 /*
  * Parse a header line (without or with its newline).  Returns 0,
- * SESSNAP_ENEWER (format_version is set), or SESSNAP_ECORRUPT with a
- * reason in `why` (may be NULL).
+ * SESSNAP_ENEWER (format_version is set), or SESSNAP_ECORRUPT, with the
+ * reason in the thread-local message.
  */
-int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
-			  char *why, size_t why_len);
+int sessnap__header_parse(sessnap__header *out, const char *line, size_t len);
 /*
  * The two parsers behind sessnap__header_parse(), exposed for the
  * differential fuzzer and the tests.  The json-c one is the reference and
@@ -248,35 +247,30 @@ int sessnap__header_parse(sessnap__header *out, const char *line, size_t len,
  */
 #define SESSNAP__HEADER_DEFERRED 1
 int sessnap__header_parse_json(sessnap__header *out, const char *line,
-			       size_t len, char *why, size_t why_len);
+			       size_t len);
 int sessnap__header_parse_fast(sessnap__header *out, const char *line,
-			       size_t len, char *why, size_t why_len);
+			       size_t len);
 /* "xxh3-128:" followed by 32 lowercase hex digits, and nothing more. */
 bool sessnap__checksum_valid(const char *s);
 /*
  * The steps of reading a snapshot held in memory, shared with snapfile.c.
- * Each returns 0 or a code, with the reason in `why` (may be NULL):
- * why_set writes it and returns code; header_of finds the header line in
+ * Each returns 0 or a code, with the reason (no file name: the caller
+ * adds it) in the thread-local message: header_of finds the header line in
  * the first bytes of a file (*hlen: its length, newline included) and
  * parses it; check_size checks the file's size against the header's
  * length; verify checks a whole snapshot (header, size, checksum) and
  * sets *off to the payload; parse_payload parses `len` bytes of payload
  * followed by their newline into a new reference.
  */
-int sessnap__why_set(char *why, size_t why_len, int code, const char *fmt,
-		     ...) __attribute__((format(printf, 4, 5)));
 int sessnap__header_of(sessnap__header *out, size_t *hlen, const char *buf,
-		       size_t len, char *why, size_t why_len);
-int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size,
-			char *why, size_t why_len);
+		       size_t len);
+int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size);
 int sessnap__verify(sessnap__header *hdr, size_t *off, const char *buf,
-		    size_t len, char *why, size_t why_len);
-int sessnap__parse_payload(json_object **state, const char *p, size_t len,
-			   char *why, size_t why_len);
+		    size_t len);
+int sessnap__parse_payload(json_object **state, const char *p, size_t len);
 /* Parse a complete snapshot held in memory (the fuzzers' entry point). */
 int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
-			    const char *buf, size_t len, char *why,
-			    size_t why_len);
+			    const char *buf, size_t len);
 
 /* ---- The snapshot file (snapfile.c) ----------------------------------- */
 
@@ -295,12 +289,12 @@ int sessnap__open_look(sessnap_store *store, const char *name);
  * is not the one in `name` is SESSNAP_ECORRUPT; the file size must match
  * the header.  `st` (may be NULL) receives the file's stat, zeroed when
  * the file does not exist or could not be looked at.  Returns 0,
- * SESSNAP_ENOTFOUND, SESSNAP_ENEWER, SESSNAP_ECORRUPT (why says what is
- * wrong) or a system error.
+ * SESSNAP_ENOTFOUND, SESSNAP_ENEWER, SESSNAP_ECORRUPT (the message says what
+ * is wrong, without the file's name) or a system error (its message names
+ * the file).
  */
 int sessnap__header_read(sessnap__header *out, struct stat *st,
-			 sessnap_store *store, const char *name, char *why,
-			 size_t why_len);
+			 sessnap_store *store, const char *name);
 /* Whether a file of this size is over the store's read bound: its state
  * is refused with SESSNAP_ETOOBIG, never called corrupt. */
 bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
@@ -310,16 +304,14 @@ bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
  * SESSNAP_ETOOBIG.
  */
 int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
-			   sessnap_store *store, const char *name, char *why,
-			   size_t why_len);
+			   sessnap_store *store, const char *name);
 /*
  * Read and verify a whole snapshot file without parsing its payload:
  * *out receives the malloc'd file, *payload_off where the payload starts.
  */
 int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 			       sessnap__header *hdr, size_t *payload_off,
-			       sessnap_store *store, const char *name,
-			       char *why, size_t why_len);
+			       sessnap_store *store, const char *name);
 
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 
@@ -518,10 +510,9 @@ int sessnap__session_save_pending(sessnap_session *s);
 /*
  * Check that text[0..len) is exactly one JSON value (RFC 8259) that the
  * loader accepts (nesting within SESSNAP__JSON_DEPTH).  Returns 0, or
- * SESSNAP_EINVAL with what is wrong and where in `why`.
+ * SESSNAP_EINVAL with what is wrong and where in the message.
  */
-int sessnap__json_check(const char *text, size_t len, char *why,
-			size_t why_len);
+int sessnap__json_check(const char *text, size_t len);
 /*
  * The loader's hooks for the text callbacks (load.c).  text_validate:
  * 0 when validate_text is unset or accepts, 1 when it rejects, or an

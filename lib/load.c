@@ -67,22 +67,21 @@ static bool is_verdict(int rc)
 
 /* Read one generation and apply the validate callback to it. */
 static int try_one(json_object **out, sessnap__header *h,
-		   sessnap_store *store, const char *name, char *why,
-		   size_t why_len)
+		   sessnap_store *store, const char *name)
 {
 	json_object *state = NULL;
 	int rc;
 
-	rc = sessnap__snapshot_read(&state, h, store, name, why, why_len);
+	rc = sessnap__snapshot_read(&state, h, store, name);
 	if (rc < 0)
 		return rc;
 	if (store->opts.validate != NULL &&
 	    store->opts.validate(state, h->schema_version,
 				 store->opts.payload) != 0) {
 		json_object_put(state);
-		snprintf(why, why_len,
-			 "state rejected by the application's validation");
-		return SESSNAP_EREJECTED;
+		return sessnap__error(SESSNAP_EREJECTED,
+				      "state rejected by the application's "
+				      "validation");
 	}
 	/* The text form of the callback (text.c). */
 	if ((rc = sessnap__text_validate(store, state, h->schema_version)) !=
@@ -90,9 +89,9 @@ static int try_one(json_object **out, sessnap__header *h,
 		json_object_put(state);
 		if (rc < 0)
 			return rc;
-		snprintf(why, why_len,
-			 "state rejected by the application's validation");
-		return SESSNAP_EREJECTED;
+		return sessnap__error(SESSNAP_EREJECTED,
+				      "state rejected by the application's "
+				      "validation");
 	}
 	*out = state;
 	return 0;
@@ -102,9 +101,23 @@ static int try_one(json_object **out, sessnap__header *h,
 struct generation {
 	char name[SESSNAP__NAME_MAX];
 	char path[PATH_MAX]; /* for messages */
-	char why[256]; /* why it was refused */
+	char why[256]; /* why it was refused: a copy of the message */
 	int rc;
 };
+
+/*
+ * Read generation g.  The messages that name both generations are built
+ * after both were tried, so the reason of each is kept, as data, from the
+ * thread-local message at the point of its failure.
+ */
+static int try_gen(json_object **out, sessnap__header *h,
+		   sessnap_store *store, struct generation *g)
+{
+	g->rc = try_one(out, h, store, g->name);
+	if (g->rc < 0)
+		strlcpy(g->why, sessnap_last_error(), sizeof(g->why));
+	return g->rc;
+}
 
 /* Whether a generation's file is a regular file, or absent. */
 static bool regular(sessnap_store *store, const struct generation *g)
@@ -170,8 +183,7 @@ static int load_prev(json_object **state, sessnap__header *h,
 		     const char *id, const struct generation *m,
 		     struct generation *p)
 {
-	p->rc = try_one(state, h, store, p->name, p->why, sizeof(p->why));
-	if (p->rc == 0) {
+	if (try_gen(state, h, store, p) == 0) {
 		info->flags |= SESSNAP_LOAD_FROM_PREV;
 		if (m->rc == SESSNAP_ENOTFOUND)
 			notice(info,
@@ -253,8 +265,7 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 	sessnap__path(m.path, sizeof(m.path), store, m.name);
 	sessnap__path(p.path, sizeof(p.path), store, p.name);
 
-	m.rc = try_one(&state, &h, store, m.name, m.why, sizeof(m.why));
-	if (m.rc == SESSNAP_ENEWER)
+	if (try_gen(&state, &h, store, &m) == SESSNAP_ENEWER)
 		return sessnap__error(
 		    SESSNAP_ENEWER,
 		    "%s: %s; upgrade sessnap to read it (it is never "

@@ -161,10 +161,9 @@ static int list_candidates(struct cand **out, size_t *out_n,
  * fails the scan.
  */
 static int read_gen(sessnap__header *h, struct stat *st, bool *bad,
-		    sessnap_store *store, const char *name, char *why,
-		    size_t why_len)
+		    sessnap_store *store, const char *name)
 {
-	int rc = sessnap__header_read(h, st, store, name, why, why_len);
+	int rc = sessnap__header_read(h, st, store, name);
 
 	if (rc == SESSNAP_ECORRUPT && st->st_mode != 0 &&
 	    !S_ISREG(st->st_mode))
@@ -212,7 +211,7 @@ static int unreadable(sessnap_info *info, int live, int rc, int err)
 static int classify(sessnap_info *info, sessnap_store *store,
 		    const struct cand *c)
 {
-	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX], why[256];
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
 	sessnap__header h;
 	struct stat st;
 	bool have_header = false, bad = false;
@@ -234,12 +233,11 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		bad = true;
 	}
 
-	rc = read_gen(&h, &st, &bad, store, snap, why, sizeof(why));
+	rc = read_gen(&h, &st, &bad, store, snap);
 	if (rc == SESSNAP_ECORRUPT || rc == SESSNAP_ENOTFOUND) {
 		struct stat st_main = st;
 
-		rc_prev = read_gen(&h, &st, &bad, store, prev, why,
-				   sizeof(why));
+		rc_prev = read_gen(&h, &st, &bad, store, prev);
 		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
 			info->flags |= SESSNAP_INFO_FROM_PREV;
 			rc = rc_prev;

@@ -477,7 +477,7 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
  */
 static int relabel(sessnap__save_job *job, sessnap_session *s)
 {
-	char name[SESSNAP__NAME_MAX], why[256], path[PATH_MAX];
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	sessnap__header h;
 	size_t len = 0, off = 0;
 	char *buf = NULL;
@@ -489,16 +489,14 @@ static int relabel(sessnap__save_job *job, sessnap_session *s)
 				      "saving the label of session %s: it has "
 				      "no saved state yet",
 				      s->id);
-	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name,
-					why, sizeof(why));
+	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name);
 	if (rc < 0)
-		return sessnap__error(rc,
-				      "saving the label of session %s: cannot "
-				      "reread %s: %s",
-				      s->id,
-				      sessnap__path(path, sizeof(path),
-						    s->store, name),
-				      why);
+		return sessnap__error_prefix(rc,
+					     "saving the label of session %s: "
+					     "cannot reread %s",
+					     s->id,
+					     sessnap__path(path, sizeof(path),
+							   s->store, name));
 	job->hash = XXH3_128bits(buf + off, (size_t)h.length);
 	rc = write_snapshot(s, buf + off, (size_t)h.length, &job->hash,
 			    off + h.length < len && buf[off + h.length] == '\n',
@@ -669,22 +667,18 @@ void sessnap_session_release(sessnap_session *s)
 /* Rewrite the last snapshot with completed=true (SESSNAP_SESSION_KEEP). */
 static int mark_completed(sessnap_session *s)
 {
-	char name[SESSNAP__NAME_MAX], why[256], path[PATH_MAX];
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	sessnap__header h;
 	size_t len = 0, off = 0;
 	char *buf = NULL;
 	int rc;
 
 	sessnap__snap_name(name, s->id);
-	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name,
-					why, sizeof(why));
+	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name);
 	if (rc < 0)
-		return sessnap__error(rc, "ending session %s: cannot reread "
-					  "%s: %s",
-				      s->id,
-				      sessnap__path(path, sizeof(path),
-						    s->store, name),
-				      why);
+		return sessnap__error_prefix(
+		    rc, "ending session %s: cannot reread %s", s->id,
+		    sessnap__path(path, sizeof(path), s->store, name));
 	rc = sessnap__session_write(s, buf + off, (size_t)h.length, true);
 	free(buf);
 	return rc;

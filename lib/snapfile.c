@@ -94,12 +94,12 @@ static const char *type_name(mode_t mode)
 }
 
 /* The verdict on a name that exists but is not a regular file. */
-static int not_regular(const struct stat *st, char *why, size_t why_len)
+static int not_regular(const struct stat *st)
 {
 	if (S_ISLNK(st->st_mode))
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"is a symlink (not followed)");
-	return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+	return sessnap__error(SESSNAP_ECORRUPT,
 				"is not a regular file (%s)",
 				type_name(st->st_mode));
 }
@@ -116,7 +116,7 @@ bool sessnap__too_big(const sessnap_store *store, const struct stat *st)
  * could not be (a symlink, a socket); zeroed when it does not exist.
  */
 static int open_regular(int *out, struct stat *st, sessnap_store *store,
-			const char *name, char *why, size_t why_len)
+			const char *name)
 {
 	char path[PATH_MAX];
 	int fd, rc, err;
@@ -126,7 +126,7 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 	if (fd < 0) {
 		err = errno;
 		if (err == ENOENT)
-			return sessnap__why_set(why, why_len, SESSNAP_ENOTFOUND,
+			return sessnap__error(SESSNAP_ENOTFOUND,
 						"does not exist");
 		/* A symlink (ELOOP), a socket or a device without a driver
 		 * (ENXIO, ENODEV): say what it is. */
@@ -134,19 +134,17 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 			if (SYS(fstatat)(store->dfd, name, st,
 					 AT_SYMLINK_NOFOLLOW) == 0 &&
 			    !S_ISREG(st->st_mode))
-				return not_regular(st, why, why_len);
+				return not_regular(st);
 			memset(st, 0, sizeof(*st));
 			if (errno == ENOENT)
-				return sessnap__why_set(why, why_len,
-							SESSNAP_ENOTFOUND,
+				return sessnap__error(SESSNAP_ENOTFOUND,
 							"does not exist");
 			errno = err;
 		}
 		rc = sessnap__syserr(
 		    errno, "open",
 		    sessnap__path(path, sizeof(path), store, name));
-		return sessnap__why_set(why, why_len, rc, "%s",
-					sessnap_last_error());
+		return rc;
 	}
 	if (SYS(fstat)(fd, st) < 0) {
 		rc = sessnap__syserr(
@@ -154,12 +152,11 @@ static int open_regular(int *out, struct stat *st, sessnap_store *store,
 		    sessnap__path(path, sizeof(path), store, name));
 		memset(st, 0, sizeof(*st));
 		SYS(close)(fd);
-		return sessnap__why_set(why, why_len, rc, "%s",
-					sessnap_last_error());
+		return rc;
 	}
 	if (!S_ISREG(st->st_mode)) {
 		SYS(close)(fd);
-		return not_regular(st, why, why_len);
+		return not_regular(st);
 	}
 	*out = fd;
 	return 0;
@@ -178,13 +175,12 @@ static bool name_id(char id[SESSNAP_ID_LEN + 1], const char *name)
 	return sessnap__id_valid(id);
 }
 
-static int check_id(const sessnap__header *h, const char *name, char *why,
-		    size_t why_len)
+static int check_id(const sessnap__header *h, const char *name)
 {
 	char id[SESSNAP_ID_LEN + 1];
 
 	if (name_id(id, name) && strcmp(h->id, id) != 0)
-		return sessnap__why_set(why, why_len, SESSNAP_ECORRUPT,
+		return sessnap__error(SESSNAP_ECORRUPT,
 					"header names session %s, not %s",
 					h->id, id);
 	return 0;
@@ -213,21 +209,19 @@ static ssize_t read_full(int fd, char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int read_error(sessnap_store *store, const char *name, char *why,
-		      size_t why_len)
+static int read_error(sessnap_store *store, const char *name)
 {
 	char path[PATH_MAX];
 	int rc = sessnap__syserr(
 	    errno, "read", sessnap__path(path, sizeof(path), store, name));
 
-	return sessnap__why_set(why, why_len, rc, "%s", sessnap_last_error());
+	return rc;
 }
 
 #define HEAD_FIRST 1024
 
 int sessnap__header_read(sessnap__header *out, struct stat *st_out,
-			 sessnap_store *store, const char *name, char *why,
-			 size_t why_len)
+			 sessnap_store *store, const char *name)
 {
 	char buf[SESSNAP__HEADER_MAX];
 	struct stat st;
@@ -236,7 +230,7 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = open_regular(&fd, &st, store, name, why, why_len);
+	rc = open_regular(&fd, &st, store, name);
 	if (st_out != NULL)
 		*st_out = st;
 	if (rc < 0)
@@ -260,24 +254,22 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 		n = more < 0 ? more : n + more;
 	}
 	if (n < 0) {
-		rc = read_error(store, name, why, why_len);
+		rc = read_error(store, name);
 		SYS(close)(fd);
 		return rc;
 	}
 	SYS(close)(fd);
-	rc = sessnap__header_of(out, &hlen, buf, (size_t)n, why, why_len);
+	rc = sessnap__header_of(out, &hlen, buf, (size_t)n);
 	if (rc < 0)
 		return rc;
-	if ((rc = check_id(out, name, why, why_len)) < 0)
+	if ((rc = check_id(out, name)) < 0)
 		return rc;
-	return sessnap__check_size(out, hlen, (uint64_t)st.st_size, why,
-				   why_len);
+	return sessnap__check_size(out, hlen, (uint64_t)st.st_size);
 }
 
 int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 			       sessnap__header *hdr, size_t *payload_off,
-			       sessnap_store *store, const char *name,
-			       char *why, size_t why_len)
+			       sessnap_store *store, const char *name)
 {
 	struct stat st;
 	char *buf;
@@ -286,12 +278,11 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 
 	*out = NULL;
 	memset(hdr, 0, sizeof(*hdr));
-	if ((rc = open_regular(&fd, &st, store, name, why, why_len)) < 0)
+	if ((rc = open_regular(&fd, &st, store, name)) < 0)
 		return rc;
 	if (sessnap__too_big(store, &st)) {
 		SYS(close)(fd);
-		return sessnap__why_set(
-		    why, why_len, SESSNAP_ETOOBIG,
+		return sessnap__error(SESSNAP_ETOOBIG,
 		    "%jd bytes, more than the read bound of %zu",
 		    (intmax_t)st.st_size, store->read_bound);
 	}
@@ -303,15 +294,15 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 	}
 	n = read_full(fd, buf, (size_t)st.st_size + 1);
 	if (n < 0) {
-		rc = read_error(store, name, why, why_len);
+		rc = read_error(store, name);
 		SYS(close)(fd);
 		free(buf);
 		return rc;
 	}
 	SYS(close)(fd);
-	rc = sessnap__verify(hdr, payload_off, buf, (size_t)n, why, why_len);
+	rc = sessnap__verify(hdr, payload_off, buf, (size_t)n);
 	if (rc == 0)
-		rc = check_id(hdr, name, why, why_len);
+		rc = check_id(hdr, name);
 	if (rc < 0) {
 		free(buf);
 		return rc;
@@ -322,20 +313,17 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 }
 
 int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
-			   sessnap_store *store, const char *name, char *why,
-			   size_t why_len)
+			   sessnap_store *store, const char *name)
 {
 	size_t len = 0, off = 0;
 	char *buf;
 	int rc;
 
 	*state = NULL;
-	rc = sessnap__snapshot_read_raw(&buf, &len, hdr, &off, store, name, why,
-					why_len);
+	rc = sessnap__snapshot_read_raw(&buf, &len, hdr, &off, store, name);
 	if (rc < 0)
 		return rc;
-	rc = sessnap__parse_payload(state, buf + off, (size_t)hdr->length, why,
-				    why_len);
+	rc = sessnap__parse_payload(state, buf + off, (size_t)hdr->length);
 	free(buf);
 	return rc;
 }

@@ -265,7 +265,7 @@ static const unsigned char *scan_literal(struct scan *sc,
 /*
  * Check that text[0..len) is exactly one JSON value (RFC 8259) that the
  * loader's tokener accepts.  Returns 0, or SESSNAP_EINVAL with the reason
- * and the byte offset in `why`.
+ * and the byte offset in the message.
  *
  * Nesting: json-c's tokener (json_tokener_new_ex(SESSNAP__JSON_DEPTH))
  * holds one level for every value being parsed, its scalars included, so
@@ -273,7 +273,7 @@ static const unsigned char *scan_literal(struct scan *sc,
  * nested empty arrays parse, 1023 nested objects around a number parse,
  * one more of either does not.  The check below counts the same way.
  */
-int sessnap__json_check(const char *text, size_t len, char *why, size_t why_len)
+int sessnap__json_check(const char *text, size_t len)
 {
 	/* The open containers: '[' or '{', innermost last. */
 	char stack[SESSNAP__JSON_DEPTH];
@@ -288,9 +288,10 @@ int sessnap__json_check(const char *text, size_t len, char *why, size_t why_len)
 	end = sc.end;
 	p = skip_ws(p, end);
 	if (p == end) {
-		snprintf(why, why_len, "the text holds no JSON value%s",
-			 len == 0 ? " (it is empty)" : " (only whitespace)");
-		return SESSNAP_EINVAL;
+		return sessnap__error(SESSNAP_EINVAL,
+				      "the text holds no JSON value%s",
+				      len == 0 ? " (it is empty)" :
+						 " (only whitespace)");
 	}
 
 value:
@@ -299,12 +300,11 @@ value:
 		goto fail;
 	}
 	if (depth + 1 > SESSNAP__JSON_DEPTH) {
-		snprintf(why, why_len,
-			 "the value at byte %zu is nested %zu deep, more than "
-			 "the loader's limit of %d",
-			 (size_t)(p - sc.start), depth + 1,
-			 SESSNAP__JSON_DEPTH);
-		return SESSNAP_EINVAL;
+		return sessnap__error(SESSNAP_EINVAL,
+				      "the value at byte %zu is nested %zu "
+				      "deep, more than the loader's limit of %d",
+				      (size_t)(p - sc.start), depth + 1,
+				      SESSNAP__JSON_DEPTH);
 	}
 	v = p;
 	switch (*p) {
@@ -408,13 +408,11 @@ after:
 
 fail_at_value:
 	/* The helpers return NULL: report where the value starts. */
-	snprintf(why, why_len, "%s, in the value at byte %zu", sc.what,
-		 (size_t)(v - sc.start));
-	return SESSNAP_EINVAL;
+	return sessnap__error(SESSNAP_EINVAL, "%s, in the value at byte %zu",
+			      sc.what, (size_t)(v - sc.start));
 fail:
-	snprintf(why, why_len, "%s at byte %zu", sc.what,
-		 (size_t)(p - sc.start));
-	return SESSNAP_EINVAL;
+	return sessnap__error(SESSNAP_EINVAL, "%s at byte %zu", sc.what,
+			      (size_t)(p - sc.start));
 }
 
 /*
@@ -443,7 +441,6 @@ static size_t text_max(const sessnap_store *store)
 int sessnap_session_update_text(sessnap_session *s, const char *json,
 				size_t len)
 {
-	char why[256];
 	size_t max;
 	int rc;
 
@@ -466,11 +463,11 @@ int sessnap_session_update_text(sessnap_session *s, const char *json,
 				      "bytes), so it could not be loaded "
 				      "back; nothing was queued",
 				      s->id, len, s->store->read_bound, max);
-	if ((rc = sessnap__json_check(json, len, why, sizeof(why))) < 0)
+	if ((rc = sessnap__json_check(json, len)) < 0)
 		return sessnap__error(rc,
 				      "state of session %s is not one valid "
 				      "JSON value: %s; nothing was queued",
-				      s->id, why);
+				      s->id, sessnap_last_error());
 	return sessnap__session_queue_copy(s, json, len);
 }
 
@@ -525,7 +522,7 @@ int sessnap__text_migrate(json_object **state, sessnap_store *store,
 {
 	unsigned int to_version = store->opts.schema_version;
 	const char *str;
-	char *text, *grown, why[256];
+	char *text, *grown;
 	size_t len;
 	json_object *migrated = NULL;
 	int rc;
@@ -568,14 +565,14 @@ int sessnap__text_migrate(json_object **state, sessnap_store *store,
 		    "as it is",
 		    id, from_version, to_version, len, text_max(store));
 	}
-	if ((rc = sessnap__json_check(text, len, why, sizeof(why))) < 0) {
+	if ((rc = sessnap__json_check(text, len)) < 0) {
 		free(text);
 		return sessnap__error(
 		    SESSNAP_EMIGRATE,
 		    "migrating session %s from schema %u to %u: the "
 		    "migrate_text callback returned text that is not one "
 		    "valid JSON value (%s); the snapshot is left as it is",
-		    id, from_version, to_version, why);
+		    id, from_version, to_version, sessnap_last_error());
 	}
 	/* The tokener reads one byte past the value: give it a newline. */
 	if ((grown = realloc(text, len + 1)) == NULL) {
@@ -621,20 +618,19 @@ static int serialize(char **out, size_t *out_len, json_object *state)
 static int reread(char **out, size_t *out_len, sessnap_store *store,
 		  const char *name, const sessnap__header *loaded)
 {
-	char why[256], path[PATH_MAX];
+	char path[PATH_MAX];
 	sessnap__header h;
 	size_t len = 0, off = 0;
 	char *raw = NULL;
 	int rc;
 
-	rc = sessnap__snapshot_read_raw(&raw, &len, &h, &off, store, name, why,
-					sizeof(why));
+	rc = sessnap__snapshot_read_raw(&raw, &len, &h, &off, store, name);
 	if (rc == SESSNAP_ENOTFOUND || rc == SESSNAP_ECORRUPT)
 		return 1; /* replaced, or being replaced: load again */
 	if (rc < 0)
-		return sessnap__error(
-		    rc, "cannot read %s back: %s",
-		    sessnap__path(path, sizeof(path), store, name), why);
+		return sessnap__error_prefix(
+		    rc, "cannot read %s back",
+		    sessnap__path(path, sizeof(path), store, name));
 	if (strcmp(h.checksum, loaded->checksum) != 0) {
 		free(raw);
 		return 1;
@@ -711,7 +707,7 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 			       size_t *state_len, sessnap_load_info *info,
 			       sessnap_store *store, const char *id)
 {
-	char name[SESSNAP__NAME_MAX], why[256], path[PATH_MAX];
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	sessnap_load_info got;
 	sessnap__header h;
 	sessnap_session *s = NULL;
@@ -744,8 +740,7 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 			 */
 			sessnap__snap_name(name, id);
 			rc = sessnap__snapshot_read_raw(&raw, &len, &h, &off,
-							store, name, why,
-							sizeof(why));
+							store, name);
 			if (rc < 0) {
 				rc = sessnap__error(
 				    rc,
@@ -754,7 +749,7 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 				    id,
 				    sessnap__path(path, sizeof(path), store,
 						  name),
-				    why);
+				    sessnap_last_error());
 			} else {
 				memmove(raw, raw + off, (size_t)h.length);
 				raw[h.length] = '\0';

@@ -217,6 +217,54 @@ START_TEST(test_errno_preserved)
 }
 END_TEST
 
+/* Context goes in front of the callee's message; code and errno kept. */
+START_TEST(test_error_prefix)
+{
+	sessnap__error(SESSNAP_ECORRUPT, "checksum mismatch");
+	errno = EXDEV;
+	ck_assert_int_eq(sessnap__error_prefix(SESSNAP_ECORRUPT,
+					       "cannot read %s", "/s/a.snap"),
+			 SESSNAP_ECORRUPT);
+	ck_assert_int_eq(errno, EXDEV);
+	ck_assert_str_eq(sessnap_last_error(),
+			 "cannot read /s/a.snap: checksum mismatch");
+	/* The message may be an argument of the next, on either side. */
+	sessnap__error(SESSNAP_EINVAL, "%s; nothing was queued",
+		       sessnap_last_error());
+	ck_assert_str_eq(sessnap_last_error(), "cannot read /s/a.snap: "
+					       "checksum mismatch; nothing "
+					       "was queued");
+}
+END_TEST
+
+/* A prefix onto a message near the limit is cut, never overflowed. */
+START_TEST(test_error_prefix_long)
+{
+	static char big[4096];
+	size_t n;
+
+	memset(big, 'b', sizeof(big) - 1);
+	sessnap__error(SESSNAP_EIO, "%s", big);
+	sessnap__error_prefix(SESSNAP_EIO, "step");
+	n = strlen(sessnap_last_error());
+	ck_assert_uint_lt(n, sizeof(big));
+	ck_assert_int_eq(strncmp(sessnap_last_error(), "step: bbb", 9), 0);
+}
+END_TEST
+
+/* PROTECT_ERRNO gives errno back at the end of its block. */
+START_TEST(test_protect_errno)
+{
+	errno = EIO;
+	{
+		PROTECT_ERRNO;
+		errno = ENOENT;
+		ck_assert_int_eq(errno, ENOENT);
+	}
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
 /* A message longer than the buffer is cut, never overflowed. */
 START_TEST(test_long_message)
 {
@@ -257,6 +305,9 @@ Suite *error_suite(void)
 	tcase_add_test(tc, test_thread_local);
 	tcase_add_test(tc, test_errno_preserved);
 	tcase_add_test(tc, test_long_message);
+	tcase_add_test(tc, test_error_prefix);
+	tcase_add_test(tc, test_error_prefix_long);
+	tcase_add_test(tc, test_protect_errno);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -96,7 +96,9 @@ static int parse_object(json_object *obj, char *why, size_t why_len)
 	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
 					      &len);
 	why[0] = '\0';
-	return sessnap__header_parse(&h, s, len, why, why_len);
+	sessnap__error(0, "%s", "");
+	return tu_why_copy(why, why_len, sessnap__header_parse(&h, s, len),
+			   sessnap_last_error());
 }
 
 START_TEST(test_header_round_trip)
@@ -111,7 +113,7 @@ START_TEST(test_header_round_trip)
 	ck_assert_int_eq(hbuf[hlen - 1], '\n');
 	ck_assert_ptr_null(memchr(hbuf, '\n', hlen - 1));
 	ck_assert_int_eq(
-	    sessnap__header_parse(&out, hbuf, hlen, why, sizeof(why)), 0);
+	    TU_WHY(why, sessnap__header_parse(&out, hbuf, hlen)), 0);
 	ck_assert_uint_eq(out.format_version, in.format_version);
 	ck_assert_str_eq(out.app, in.app);
 	ck_assert_str_eq(out.id, in.id);
@@ -130,7 +132,7 @@ START_TEST(test_header_round_trip)
 	ck_assert_str_eq(out.checksum, in.checksum);
 	/* Without its newline too. */
 	ck_assert_int_eq(
-	    sessnap__header_parse(&out, hbuf, hlen - 1, why, sizeof(why)), 0);
+	    TU_WHY(why, sessnap__header_parse(&out, hbuf, hlen - 1)), 0);
 	free(hbuf);
 }
 END_TEST
@@ -182,7 +184,7 @@ START_TEST(test_snapshot_round_trip)
 				  SESSNAP_FORMAT_VERSION);
 
 	ck_assert_int_eq(
-	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)), 0);
+	    TU_WHY(why, sessnap__snapshot_parse(&state, &h, buf, len)), 0);
 	want = json_tokener_parse(payload);
 	ck_assert(json_object_equal(state, want));
 	ck_assert_uint_eq(h.seq, 42);
@@ -220,8 +222,7 @@ START_TEST(test_scalar_payloads)
 		char *buf =
 		    make_snapshot(&len, payloads[i], strlen(payloads[i]),
 				  SESSNAP_FORMAT_VERSION);
-		int rc = sessnap__snapshot_parse(&state, &h, buf, len, why,
-						 sizeof(why));
+		int rc = TU_WHY(why, sessnap__snapshot_parse(&state, &h, buf, len));
 
 		ck_assert_msg(rc == 0, "%s: %d %s", payloads[i], rc, why);
 		want = json_tokener_parse(payloads[i]);
@@ -409,7 +410,7 @@ START_TEST(test_newer_version)
 	ck_assert_int_eq(parse_object(obj, why, sizeof(why)), SESSNAP_ENEWER);
 	json_object_put(obj);
 	ck_assert_int_eq(
-	    sessnap__header_parse(&h, odd, sizeof(odd) - 1, why, sizeof(why)),
+	    TU_WHY(why, sessnap__header_parse(&h, odd, sizeof(odd) - 1)),
 	    SESSNAP_ENEWER);
 	ck_assert_uint_eq(h.format_version, 2);
 }
@@ -427,7 +428,7 @@ START_TEST(test_newer_snapshot)
 	/* Even with a damaged payload. */
 	buf[len - 3] = '9';
 	ck_assert_int_eq(
-	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)),
+	    TU_WHY(why, sessnap__snapshot_parse(&state, &h, buf, len)),
 	    SESSNAP_ENEWER);
 	ck_assert_ptr_null(state);
 	ck_assert_uint_eq(h.format_version, 3);
@@ -450,7 +451,7 @@ START_TEST(test_header_too_long)
 	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN,
 					      &len);
 	ck_assert_uint_gt(len, SESSNAP__HEADER_MAX);
-	ck_assert_int_eq(sessnap__header_parse(&h, s, len, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__header_parse(&h, s, len)),
 			 SESSNAP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(why, "longer than"));
 	json_object_put(obj);
@@ -472,7 +473,7 @@ START_TEST(test_header_nul)
 	copy = strdup(s);
 	/* Inside the label string, where JSON would otherwise accept it. */
 	copy[strstr(copy, "notes") - copy] = '\0';
-	ck_assert_int_eq(sessnap__header_parse(&h, copy, len, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__header_parse(&h, copy, len)),
 			 SESSNAP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(why, "NUL"));
 	free(copy);
@@ -494,8 +495,7 @@ START_TEST(test_header_not_object)
 		char why[256] = "";
 
 		ck_assert_msg(
-		    sessnap__header_parse(&h, lines[i], strlen(lines[i]), why,
-					  sizeof(why)) == SESSNAP_ECORRUPT,
+		    TU_WHY(why, sessnap__header_parse(&h, lines[i], strlen(lines[i]))) == SESSNAP_ECORRUPT,
 		    "\"%s\" accepted", lines[i]);
 		ck_assert_uint_gt(strlen(why), 0);
 	}
@@ -517,8 +517,7 @@ START_TEST(test_truncated)
 		char *copy = malloc(cut + 1);
 
 		memcpy(copy, buf, cut);
-		ck_assert_msg(sessnap__snapshot_parse(&state, &h, copy, cut,
-						      why, sizeof(why)) ==
+		ck_assert_msg(TU_WHY(why, sessnap__snapshot_parse(&state, &h, copy, cut)) ==
 				  SESSNAP_ECORRUPT,
 			      "prefix of %zu bytes accepted", cut);
 		ck_assert_ptr_null(state);
@@ -546,9 +545,8 @@ START_TEST(test_extended)
 
 		memcpy(copy, buf, len);
 		memcpy(copy + len, tails[i], tl);
-		ck_assert_int_eq(sessnap__snapshot_parse(&state, &h, copy,
-							 len + tl, why,
-							 sizeof(why)),
+		ck_assert_int_eq(TU_WHY(why, sessnap__snapshot_parse(&state, &h, copy,
+							 len + tl)),
 				 SESSNAP_ECORRUPT);
 		ck_assert_ptr_nonnull(strstr(why, "longer"));
 		free(copy);
@@ -575,9 +573,8 @@ START_TEST(test_flipped)
 			char why[256] = "";
 
 			buf[i] ^= (char)(1 << bit);
-			ck_assert_msg(sessnap__snapshot_parse(
-					  &state, &h, buf, len, why,
-					  sizeof(why)) == SESSNAP_ECORRUPT,
+			ck_assert_msg(TU_WHY(why, sessnap__snapshot_parse(
+					  &state, &h, buf, len)) == SESSNAP_ECORRUPT,
 				      "flip at %zu bit %d accepted", i, bit);
 			ck_assert_uint_gt(strlen(why), 0);
 			buf[i] ^= (char)(1 << bit);
@@ -592,9 +589,8 @@ START_TEST(test_flipped)
 
 			p += (*p == '"') ? 10 : 0;
 			*p = (char)(*p == '1' ? '2' : '1');
-			ck_assert_int_eq(sessnap__snapshot_parse(&state, &h,
-								 buf, len, why,
-								 sizeof(why)),
+			ck_assert_int_eq(TU_WHY(why, sessnap__snapshot_parse(&state, &h,
+								 buf, len)),
 					 SESSNAP_ECORRUPT);
 			free(buf);
 			buf = make_snapshot(&len, payload, sizeof(payload) - 1,
@@ -613,11 +609,11 @@ START_TEST(test_zero_filled_and_empty)
 	char *zeros = calloc(1, 300);
 
 	ck_assert_int_eq(
-	    sessnap__snapshot_parse(&state, &h, zeros, 300, why, sizeof(why)),
+	    TU_WHY(why, sessnap__snapshot_parse(&state, &h, zeros, 300)),
 	    SESSNAP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(why, "zero-filled"));
 	ck_assert_int_eq(
-	    sessnap__snapshot_parse(&state, &h, zeros, 0, why, sizeof(why)),
+	    TU_WHY(why, sessnap__snapshot_parse(&state, &h, zeros, 0)),
 	    SESSNAP_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(why, "empty"));
 	ck_assert_ptr_null(state);
@@ -641,8 +637,7 @@ START_TEST(test_payload_not_json)
 		    make_snapshot(&len, payloads[i], strlen(payloads[i]),
 				  SESSNAP_FORMAT_VERSION);
 
-		ck_assert_msg(sessnap__snapshot_parse(&state, &h, buf, len, why,
-						      sizeof(why)) ==
+		ck_assert_msg(TU_WHY(why, sessnap__snapshot_parse(&state, &h, buf, len)) ==
 				  SESSNAP_ECORRUPT,
 			      "payload %s accepted", payloads[i]);
 		ck_assert_ptr_null(state);
@@ -666,7 +661,7 @@ START_TEST(test_deep_nesting)
 	memset(payload + depth, ']', depth);
 	buf = make_snapshot(&len, payload, 2 * depth, SESSNAP_FORMAT_VERSION);
 	ck_assert_int_eq(
-	    sessnap__snapshot_parse(&state, &h, buf, len, why, sizeof(why)),
+	    TU_WHY(why, sessnap__snapshot_parse(&state, &h, buf, len)),
 	    SESSNAP_ECORRUPT);
 	ck_assert_ptr_null(state);
 	ck_assert_ptr_nonnull(strstr(why, "payload"));
@@ -749,9 +744,8 @@ START_TEST(test_depth_rule_matches_loader)
 				ok = sessnap__json_depth_ok(obj, &depth);
 				buf = make_snapshot(&len, text, strlen(text),
 						    SESSNAP_FORMAT_VERSION);
-				loads = sessnap__snapshot_parse(&back, &h, buf,
-								len, why,
-								sizeof(why)) ==
+				loads = TU_WHY(why, sessnap__snapshot_parse(&back, &h, buf,
+								len)) ==
 					0;
 				ck_assert_msg(ok == loads,
 					      "kind %d, %d levels around %s: "
@@ -835,10 +829,8 @@ static int both(const char *line, size_t len, sessnap__header *ref,
 	char why_fast[256] = "", why_ref[256] = "";
 	int rf;
 
-	rf = sessnap__header_parse_fast(&fast, line, len, why_fast,
-					sizeof(why_fast));
-	*ref_rc = sessnap__header_parse_json(ref, line, len, why_ref,
-					     sizeof(why_ref));
+	rf = TU_WHY(why_fast, sessnap__header_parse_fast(&fast, line, len));
+	*ref_rc = TU_WHY(why_ref, sessnap__header_parse_json(ref, line, len));
 	if (rf == SESSNAP__HEADER_DEFERRED) {
 		ck_assert_mem_eq(&fast, &zero, sizeof(fast));
 		return rf;
@@ -1008,19 +1000,19 @@ START_TEST(test_fast_defers)
 		ck_assert_msg(rr == cases[i].rc, "%s: %d", odd, rr);
 		/* And the dispatcher gives the reference's answer. */
 		ck_assert_int_eq(
-		    sessnap__header_parse(&in, odd, strlen(odd), NULL, 0), rr);
+		    sessnap__header_parse(&in, odd, strlen(odd)), rr);
 		if (rr == 0)
 			ck_assert_mem_eq(&in, &ref, sizeof(in));
 		free(odd);
 	}
 	/* Through json-c: the escape decoded, the last duplicate kept. */
 	odd = replace(line, "\"laptop\"", "\"lap\\u0074op\"");
-	ck_assert_int_eq(sessnap__header_parse(&ref, odd, strlen(odd), NULL, 0),
+	ck_assert_int_eq(sessnap__header_parse(&ref, odd, strlen(odd)),
 			 0);
 	ck_assert_str_eq(ref.owner.host, "laptop");
 	free(odd);
 	odd = replace(line, "\"seq\":42", "\"seq\":1,\"seq\":42");
-	ck_assert_int_eq(sessnap__header_parse(&ref, odd, strlen(odd), NULL, 0),
+	ck_assert_int_eq(sessnap__header_parse(&ref, odd, strlen(odd)),
 			 0);
 	ck_assert_uint_eq(ref.seq, 42);
 	free(odd);
@@ -1063,8 +1055,7 @@ START_TEST(test_fast_never_refuses)
 				 SESSNAP__HEADER_DEFERRED);
 		ck_assert_msg(rr == SESSNAP_ECORRUPT, "%s: %d", odd, rr);
 		why[0] = '\0';
-		ck_assert_int_eq(sessnap__header_parse(&in, odd, strlen(odd),
-						       why, sizeof(why)),
+		ck_assert_int_eq(TU_WHY(why, sessnap__header_parse(&in, odd, strlen(odd))),
 				 SESSNAP_ECORRUPT);
 		ck_assert_msg(strstr(why, cases[i].why) != NULL, "%s: %s", odd,
 			      why);

@@ -615,14 +615,12 @@ START_TEST(test_wrong_id_alone)
 	expect_in(sessnap_last_error(), "header names session");
 	expect_in(sessnap_last_error(), f.id);
 	sessnap__snap_name(name, f.id);
-	ck_assert_int_eq(sessnap__snapshot_read_raw(&raw, &len, &h, &off,
-						    f.store, name, why,
-						    sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__snapshot_read_raw(&raw, &len, &h, &off,
+						    f.store, name)),
 			 SESSNAP_ECORRUPT);
 	ck_assert_ptr_null(raw);
 	expect_in(why, "header names session");
-	ck_assert_int_eq(sessnap__header_read(&h, NULL, f.store, name, why,
-					      sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__header_read(&h, NULL, f.store, name)),
 			 SESSNAP_ECORRUPT);
 	expect_in(why, "header names session");
 	teardown(&f);

@@ -63,7 +63,7 @@ static void header_of(sessnap__header *h, sessnap_store *store, const char *id)
 
 	snprintf(name, sizeof(name), "%s.snap", id);
 	ck_assert_msg(
-	    sessnap__header_read(h, NULL, store, name, why, sizeof(why)) == 0,
+	    TU_WHY(why, sessnap__header_read(h, NULL, store, name)) == 0,
 	    "%s", why);
 }
 

@@ -238,7 +238,7 @@ START_TEST(test_seq_increments)
 	}
 	sessnap__prev_name(name, sessnap_session_id(s));
 	ck_assert_int_eq(
-	    sessnap__header_read(&h, NULL, store, name, why, sizeof(why)), 0);
+	    TU_WHY(why, sessnap__header_read(&h, NULL, store, name)), 0);
 	ck_assert_uint_eq(h.seq, 2);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	sessnap_store_close(store);

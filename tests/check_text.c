@@ -78,8 +78,7 @@ static int loader_verdict(const char *text, size_t len)
 	memcpy(file, hbuf, hlen);
 	memcpy(file + hlen, text, len);
 	file[hlen + len] = '\n';
-	rc = sessnap__snapshot_parse(&state, &h, file, hlen + len + 1, why,
-				     sizeof(why));
+	rc = TU_WHY(why, sessnap__snapshot_parse(&state, &h, file, hlen + len + 1));
 	json_object_put(state);
 	free(file);
 	free(hbuf);
@@ -90,14 +89,14 @@ static int check(const char *text, size_t len)
 {
 	char why[256];
 
-	return sessnap__json_check(text, len, why, sizeof(why));
+	return TU_WHY(why, sessnap__json_check(text, len));
 }
 
 static const char *why_of(const char *text, size_t len)
 {
 	static char why[256];
 
-	sessnap__json_check(text, len, why, sizeof(why));
+	TU_WHY(why, sessnap__json_check(text, len));
 	return why;
 }
 
@@ -529,21 +528,21 @@ START_TEST(test_messages)
 {
 	char why[256];
 
-	ck_assert_int_eq(sessnap__json_check("[1,]", 4, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__json_check("[1,]", 4)),
 			 SESSNAP_EINVAL);
 	ck_assert_str_eq(why, "expected a value at byte 3");
-	ck_assert_int_eq(sessnap__json_check("[1] [2]", 7, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__json_check("[1] [2]", 7)),
 			 SESSNAP_EINVAL);
 	ck_assert_str_eq(why, "more than one JSON value, or trailing "
 			      "characters after the value at byte 4");
-	ck_assert_int_eq(sessnap__json_check("", 0, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__json_check("", 0)),
 			 SESSNAP_EINVAL);
 	ck_assert_str_eq(why, "the text holds no JSON value (it is empty)");
-	ck_assert_int_eq(sessnap__json_check("[\"\\q\"]", 6, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__json_check("[\"\\q\"]", 6)),
 			 SESSNAP_EINVAL);
 	ck_assert_str_eq(why, "an invalid escape in a string, in the value "
 			      "at byte 1");
-	ck_assert_int_eq(sessnap__json_check("{\"a\":1", 6, why, sizeof(why)),
+	ck_assert_int_eq(TU_WHY(why, sessnap__json_check("{\"a\":1", 6)),
 			 SESSNAP_EINVAL);
 	ck_assert_str_eq(why, "the text ends inside an object at byte 6");
 }

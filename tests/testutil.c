@@ -276,3 +276,9 @@ int tu_run_suite(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int tu_why_copy(char *why, size_t len, int rc, const char *msg)
+{
+	strlcpy(why, rc < 0 ? msg : "", len);
+	return rc;
+}

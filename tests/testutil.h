@@ -78,6 +78,19 @@ int tu_count_fds(void);
  */
 int tu_count_files(const char *dir, const char *prefix);
 
+/*
+ * The reason of a failure, from the library's one error channel:
+ * TU_WHY(why, call) clears the thread-local message, makes the call, and
+ * copies the message into the array `why` when the call returned a
+ * negative code ("" otherwise), so that a test asserts on this call's
+ * reason and never on one left by an earlier failure.  Returns the call's
+ * code.  For the suites that include internal.h.
+ */
+int tu_why_copy(char *why, size_t len, int rc, const char *msg);
+#define TU_WHY(why, call)                                                      \
+	(sessnap__error(0, "%s", ""),                                          \
+	 tu_why_copy((why), sizeof(why), (call), sessnap_last_error()))
+
 /* Run a suite; EXIT_SUCCESS when no test failed, else EXIT_FAILURE. */
 int tu_run_suite(Suite *s);
 

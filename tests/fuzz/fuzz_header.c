@@ -19,10 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sessnap__header h;
-	char why[256];
 
-	if (sessnap__header_parse(&h, (const char *)data, size, why,
-				  sizeof(why)) == 0) {
+	if (sessnap__header_parse(&h, (const char *)data, size) == 0) {
 		if (!sessnap__id_valid(h.id) ||
 		    strlen(h.checksum) != SESSNAP__CHECKSUM_LEN)
 			abort();

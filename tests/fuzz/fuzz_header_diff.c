@@ -39,10 +39,15 @@ static void compare(const char *line, size_t len)
 	/* Different fill, so an unset field cannot match by chance. */
 	memset(&fast, 0xa5, sizeof(fast));
 	memset(&ref, 0x5a, sizeof(ref));
-	rf = sessnap__header_parse_fast(&fast, line, len, why_fast,
-					sizeof(why_fast));
-	rr = sessnap__header_parse_json(&ref, line, len, why_ref,
-					sizeof(why_ref));
+	/* Each reason is copied out of the one thread-local message. */
+	sessnap__error(0, "%s", "");
+	rf = sessnap__header_parse_fast(&fast, line, len);
+	if (rf < 0)
+		strlcpy(why_fast, sessnap_last_error(), sizeof(why_fast));
+	sessnap__error(0, "%s", "");
+	rr = sessnap__header_parse_json(&ref, line, len);
+	if (rr < 0)
+		strlcpy(why_ref, sessnap_last_error(), sizeof(why_ref));
 	if (rf == SESSNAP__HEADER_DEFERRED) {
 		if (memcmp(&fast, &zero, sizeof(fast)) != 0)
 			abort();

@@ -505,7 +505,7 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
  */
 int sessnap__session_save_pending(sessnap_session *s);
 
-/* ---- States as JSON text (text.c) ----------------------------------------- */
+/* ---- The validating scanner (jsoncheck.c) -------------------------------- */
 
 /*
  * Check that text[0..len) is exactly one JSON value (RFC 8259) that the
@@ -513,6 +513,9 @@ int sessnap__session_save_pending(sessnap_session *s);
  * SESSNAP_EINVAL with what is wrong and where in the message.
  */
 int sessnap__json_check(const char *text, size_t len);
+
+/* ---- States as JSON text (text.c) ----------------------------------------- */
+
 /*
  * The loader's hooks for the text callbacks (load.c).  text_validate:
  * 0 when validate_text is unset or accepts, 1 when it rejects, or an

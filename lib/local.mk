@@ -44,6 +44,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/pull.c \
 	lib/writer.h \
 	lib/writer.c \
+	lib/jsoncheck.c \
 	lib/text.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/lib/include -I$(top_srcdir)/lib $(LIB_DEP_CFLAGS)

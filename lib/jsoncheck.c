@@ -59,10 +59,32 @@ static const unsigned char str_class[256] = {
 };
 /* clang-format on */
 
+/*
+ * The scan's state.  The steps below move `p` along the text; the open
+ * containers ('[' or '{', innermost last) are on the stack.
+ */
 struct scan {
 	const unsigned char *start;
 	const unsigned char *end;
-	const char *what; /* what was wrong, when the scan failed */
+	const unsigned char *v; /* where the value being scanned starts */
+	const char *what;	/* what was wrong, when the scan failed */
+	size_t depth;
+	char stack[SESSNAP__JSON_DEPTH];
+};
+
+/*
+ * What the scan does next: each step returns the next one.  The scan
+ * ends in DONE, or in one of the failures: FAIL (what is wrong at p),
+ * FAIL_AT_VALUE (inside the value that starts at v), TOO_DEEP.
+ */
+enum step {
+	STEP_VALUE,
+	STEP_KEY,
+	STEP_AFTER,
+	STEP_DONE,
+	STEP_FAIL,
+	STEP_FAIL_AT_VALUE,
+	STEP_TOO_DEEP
 };
 
 static bool is_ws(unsigned char c)
@@ -245,79 +267,48 @@ static const unsigned char *scan_literal(struct scan *sc,
 	return p + n;
 }
 
-/*
- * Check that text[0..len) is exactly one JSON value (RFC 8259) that the
- * loader's tokener accepts.  Returns 0, or SESSNAP_EINVAL with the reason
- * and the byte offset in the message.
- *
- * Nesting: json-c's tokener (json_tokener_new_ex(SESSNAP__JSON_DEPTH))
- * holds one level for every value being parsed, its scalars included, so
- * a value may sit inside at most SESSNAP__JSON_DEPTH - 1 containers: 1024
- * nested empty arrays parse, 1023 nested objects around a number parse,
- * one more of either does not.  The check below counts the same way.
- */
-int sessnap__json_check(const char *text, size_t len)
+/* '[' or '{' on *pp: an empty container, or one more open one. */
+static enum step open_container(struct scan *sc, const unsigned char **pp)
 {
-	/* The open containers: '[' or '{', innermost last. */
-	char stack[SESSNAP__JSON_DEPTH];
-	struct scan sc;
-	const unsigned char *p, *end, *v;
-	size_t depth = 0;
+	unsigned char open = **pp, close = open == '{' ? '}' : ']';
+	const unsigned char *p = skip_ws(*pp + 1, sc->end);
 
-	sc.start = (const unsigned char *)text;
-	sc.end = sc.start + len;
-	sc.what = NULL;
-	p = sc.start;
-	end = sc.end;
-	p = skip_ws(p, end);
-	if (p == end) {
-		return sessnap__error(SESSNAP_EINVAL,
-				      "the text holds no JSON value%s",
-				      len == 0 ? " (it is empty)" :
-						 " (only whitespace)");
+	if (p < sc->end && *p == close) {
+		*pp = p + 1;
+		return STEP_AFTER;
 	}
+	sc->stack[sc->depth++] = (char)open;
+	*pp = p;
+	return open == '{' ? STEP_KEY : STEP_VALUE;
+}
 
-value:
-	if (p == end) {
-		sc.what = "the text ends where a value was expected";
-		goto fail;
+/* A value starts at *pp. */
+static enum step scan_value(struct scan *sc, const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+
+	if (p == sc->end) {
+		sc->what = "the text ends where a value was expected";
+		return STEP_FAIL;
 	}
-	if (depth + 1 > SESSNAP__JSON_DEPTH) {
-		return sessnap__error(SESSNAP_EINVAL,
-				      "the value at byte %zu is nested %zu "
-				      "deep, more than the loader's limit of %d",
-				      (size_t)(p - sc.start), depth + 1,
-				      SESSNAP__JSON_DEPTH);
-	}
-	v = p;
+	if (sc->depth + 1 > SESSNAP__JSON_DEPTH)
+		return STEP_TOO_DEEP;
+	sc->v = p;
 	switch (*p) {
 	case '{':
-		p = skip_ws(p + 1, end);
-		if (p < end && *p == '}') {
-			p++;
-			goto after;
-		}
-		stack[depth++] = '{';
-		goto key;
 	case '[':
-		p = skip_ws(p + 1, end);
-		if (p < end && *p == ']') {
-			p++;
-			goto after;
-		}
-		stack[depth++] = '[';
-		goto value;
+		return open_container(sc, pp);
 	case '"':
-		p = scan_string(&sc, p);
+		p = scan_string(sc, p);
 		break;
 	case 't':
-		p = scan_literal(&sc, p, "true", 4);
+		p = scan_literal(sc, p, "true", 4);
 		break;
 	case 'f':
-		p = scan_literal(&sc, p, "false", 5);
+		p = scan_literal(sc, p, "false", 5);
 		break;
 	case 'n':
-		p = scan_literal(&sc, p, "null", 4);
+		p = scan_literal(sc, p, "null", 4);
 		break;
 	case '-':
 	case '0':
@@ -330,70 +321,138 @@ value:
 	case '7':
 	case '8':
 	case '9':
-		p = scan_number(&sc, p);
+		p = scan_number(sc, p);
 		break;
 	default:
-		sc.what = "expected a value";
-		goto fail;
+		sc->what = "expected a value";
+		return STEP_FAIL;
 	}
 	if (p == NULL)
-		goto fail_at_value;
-	goto after;
+		return STEP_FAIL_AT_VALUE;
+	*pp = p;
+	return STEP_AFTER;
+}
 
-key:
+/* A member's name and its ':' start at *pp, inside an object. */
+static enum step scan_key(struct scan *sc, const unsigned char **pp)
+{
+	const unsigned char *p = *pp, *end = sc->end;
+
 	if (p == end || *p != '"') {
-		sc.what = "expected a string as the member's name";
-		goto fail;
+		sc->what = "expected a string as the member's name";
+		return STEP_FAIL;
 	}
-	v = p;
-	if ((p = scan_string(&sc, p)) == NULL)
-		goto fail_at_value;
+	sc->v = p;
+	if ((p = scan_string(sc, p)) == NULL)
+		return STEP_FAIL_AT_VALUE;
 	p = skip_ws(p, end);
 	if (p == end || *p != ':') {
-		sc.what = "expected ':' after the member's name";
-		goto fail;
+		sc->what = "expected ':' after the member's name";
+		*pp = p;
+		return STEP_FAIL;
 	}
-	p = skip_ws(p + 1, end);
-	goto value;
+	*pp = skip_ws(p + 1, end);
+	return STEP_VALUE;
+}
 
-after:
-	p = skip_ws(p, end);
-	if (depth == 0) {
-		if (p != end) {
-			sc.what = "more than one JSON value, or trailing "
-				  "characters after the value";
-			goto fail;
+/* A value ended before *pp: the end of the text, ',' or a closing one. */
+static enum step scan_after(struct scan *sc, const unsigned char **pp)
+{
+	const unsigned char *p = skip_ws(*pp, sc->end);
+	char top;
+
+	*pp = p;
+	if (sc->depth == 0) {
+		if (p != sc->end) {
+			sc->what = "more than one JSON value, or trailing "
+				   "characters after the value";
+			return STEP_FAIL;
 		}
-		return 0;
+		return STEP_DONE;
 	}
-	if (p == end) {
-		sc.what = stack[depth - 1] == '[' ? "the text ends inside an "
-						    "array" :
-						    "the text ends inside an "
-						    "object";
-		goto fail;
+	top = sc->stack[sc->depth - 1];
+	if (p == sc->end) {
+		sc->what = top == '[' ? "the text ends inside an array" :
+					"the text ends inside an object";
+		return STEP_FAIL;
 	}
 	if (*p == ',') {
-		p = skip_ws(p + 1, end);
-		if (stack[depth - 1] == '{')
-			goto key;
-		goto value;
+		*pp = skip_ws(p + 1, sc->end);
+		return top == '{' ? STEP_KEY : STEP_VALUE;
 	}
-	if ((*p == ']' && stack[depth - 1] == '[') ||
-	    (*p == '}' && stack[depth - 1] == '{')) {
-		p++;
-		depth--;
-		goto after;
+	if ((*p == ']' && top == '[') || (*p == '}' && top == '{')) {
+		*pp = p + 1;
+		sc->depth--;
+		return STEP_AFTER;
 	}
-	sc.what = stack[depth - 1] == '[' ? "expected ',' or ']' in an array" :
-					    "expected ',' or '}' in an object";
-	goto fail;
+	sc->what = top == '[' ? "expected ',' or ']' in an array" :
+				"expected ',' or '}' in an object";
+	return STEP_FAIL;
+}
 
-fail_at_value:
-	/* The helpers return NULL: report where the value starts. */
-	return sessnap__error(SESSNAP_EINVAL, "%s, in the value at byte %zu",
-			      sc.what, (size_t)(v - sc.start));
-fail:
-	return sessnap__error(SESSNAP_EINVAL, "%s at byte %zu", sc.what,
-			      (size_t)(p - sc.start));
+/* The message of a failed scan; p is where the scan stopped. */
+static int report(const struct scan *sc, enum step step, const unsigned char *p)
+{
+	if (step == STEP_TOO_DEEP)
+		return sessnap__error(
+		    SESSNAP_EINVAL,
+		    "the value at byte %zu is nested %zu "
+		    "deep, more than the loader's limit of %d",
+		    (size_t)(p - sc->start), sc->depth + 1,
+		    SESSNAP__JSON_DEPTH);
+	if (step == STEP_FAIL_AT_VALUE)
+		/* The helpers return NULL: report where the value starts. */
+		return sessnap__error(SESSNAP_EINVAL,
+				      "%s, in the value at byte %zu", sc->what,
+				      (size_t)(sc->v - sc->start));
+	return sessnap__error(SESSNAP_EINVAL, "%s at byte %zu", sc->what,
+			      (size_t)(p - sc->start));
+}
+
+/*
+ * Check that text[0..len) is exactly one JSON value (RFC 8259) that the
+ * loader's tokener accepts.  Returns 0, or SESSNAP_EINVAL with the reason
+ * and the byte offset in the message.
+ *
+ * Nesting: json-c's tokener (json_tokener_new_ex(SESSNAP__JSON_DEPTH))
+ * holds one level for every value being parsed, its scalars included, so
+ * a value may sit inside at most SESSNAP__JSON_DEPTH - 1 containers: 1024
+ * nested empty arrays parse, 1023 nested objects around a number parse,
+ * one more of either does not.  scan_value() counts the same way.
+ */
+int sessnap__json_check(const char *text, size_t len)
+{
+	struct scan sc;
+	const unsigned char *p;
+	enum step step = STEP_VALUE;
+
+	sc.start = (const unsigned char *)text;
+	sc.end = sc.start + len;
+	sc.v = sc.start;
+	sc.what = NULL;
+	sc.depth = 0;
+	p = skip_ws(sc.start, sc.end);
+	if (p == sc.end)
+		return sessnap__error(
+		    SESSNAP_EINVAL, "the text holds no JSON value%s",
+		    len == 0 ? " (it is empty)" : " (only whitespace)");
+	for (;;) {
+		switch (step) {
+		case STEP_VALUE:
+			step = scan_value(&sc, &p);
+			continue;
+		case STEP_KEY:
+			step = scan_key(&sc, &p);
+			continue;
+		case STEP_AFTER:
+			step = scan_after(&sc, &p);
+			continue;
+		case STEP_DONE:
+			return 0;
+		case STEP_FAIL:
+		case STEP_FAIL_AT_VALUE:
+		case STEP_TOO_DEEP:
+			return report(&sc, step, p);
+		}
+	}
 }

@@ -5,7 +5,8 @@
  * turns "7d", "12h", "90m" into milliseconds for the cleaning commands.
  * It must accept or refuse every input without crashing or overflowing
  * (UBSan checks the arithmetic); an accepted age must be non-negative and
- * must format back with age_span() without crashing.
+ * format in the shared words (lib/words.c, which the commands and the
+ * prompt print with) without crashing, whatever the clock.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "age.h"
+#include "words.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,8 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (age_parse(&ms, text, &errstr) == 0) {
 		if (ms < 0)
 			abort();
-		age_span(buf, sizeof(buf), ms);
-		age_ago(buf, sizeof(buf), INT64_MAX, INT64_MAX - ms);
+		sessnap__age_format(buf, sizeof(buf), INT64_MAX,
+				    INT64_MAX - ms);
+		sessnap__age_format(buf, sizeof(buf), 0, ms);
+		sessnap__size_format(buf, sizeof(buf), (uint64_t)ms);
 	} else if (errstr == NULL) {
 		abort(); /* a refusal always says why */
 	}

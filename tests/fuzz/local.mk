@@ -42,12 +42,15 @@ tests/fuzz/fuzz_header_diff$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header_diff.c \
 		$(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 
-# The age parser belongs to the command line: it is built with cli/age.c.
+# The age parser belongs to the command line: it is built with cli/age.c,
+# and with the words the commands print ages in (lib/words.c).
 tests/fuzz/fuzz_age$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_age.c \
-		$(srcdir)/cli/age.c $(srcdir)/cli/age.h config.h
+		$(srcdir)/cli/age.c $(srcdir)/cli/age.h $(srcdir)/lib/words.c \
+		$(srcdir)/lib/words.h config.h
 	$(AM_V_CCLD)mkdir -p tests/fuzz && \
-	$(CLANG) $(FUZZ_CC_FLAGS) -I$(top_srcdir)/cli $(BSD_CFLAGS) -o $@ \
-	  $(srcdir)/tests/fuzz/fuzz_age.c $(srcdir)/cli/age.c $(BSD_LIBS)
+	$(CLANG) $(FUZZ_CC_FLAGS) -I$(top_srcdir)/cli -I$(top_srcdir)/lib \
+	  $(BSD_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz_age.c \
+	  $(srcdir)/cli/age.c $(srcdir)/lib/words.c $(BSD_LIBS)
 
 clean-fuzz:
 	rm -rf tests/fuzz/findings

@@ -1,5 +1,5 @@
 /*
- * store.c - the store directory: where it is, whether it is safe, its names
+ * store.c - the store handle: where the directory is, whether it is safe
  *
  * A store is one directory per application, by default
  * $XDG_STATE_HOME/sessnap/<app> (or ~/.local/state/sessnap/<app>).  Opening

@@ -48,7 +48,6 @@
 #include <string.h>
 
 #include "closer.h"
-#include "owner.h"
 
 /*
  * Close the oldest queued descriptor, with store->mu dropped around the
@@ -176,14 +175,4 @@ void sessnap__closer_forked(sessnap_store *store)
 		memset(&c->cond, 0, sizeof(c->cond));
 	c->started = false;
 	c->failed = false;
-}
-
-static void drain_one(sessnap_store *store)
-{
-	sessnap__closer_drain(store);
-}
-
-void sessnap__closer_quiesce_all(void)
-{
-	sessnap__owner_foreach(drain_one);
 }

@@ -23,10 +23,5 @@ bool sessnap__closer_drain(sessnap_store *store);
 void sessnap__closer_stop(sessnap_store *store);
 /* Reset the closer in a forked child (owner.c, store->mu held). */
 void sessnap__closer_forked(sessnap_store *store);
-/*
- * For the test suite: drain every store of this process, so that counting
- * the process's descriptors is exact.
- */
-void sessnap__closer_quiesce_all(void);
 
 #endif /* SESSNAP_CLOSER_H */

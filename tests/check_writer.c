@@ -1241,7 +1241,7 @@ START_TEST(test_no_space_frees_held_files)
 	ck_assert_int_eq(loaded_n(store, id), 4);
 	sessnap__thread_hold(false);
 	/* With nothing held, a full disk fails the save at once. */
-	sessnap__closer_quiesce_all();
+	tu_closers_drain();
 	ck_assert_uint_eq(parked(store), 0);
 	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, ENOSPC, 0);
 	update_n(a, 5);
@@ -1282,7 +1282,7 @@ START_TEST(test_fork_drops_held_files)
 	ck_assert_int_eq(in_child(child_held_fn, &args), 0);
 	ck_assert_int_eq(held_unlinked(id), 2);
 	sessnap__thread_hold(false);
-	sessnap__closer_quiesce_all();
+	tu_closers_drain();
 	ck_assert_int_eq(held_unlinked(id), 0);
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);

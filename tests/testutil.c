@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,19 +243,32 @@ static int count_entries(const char *dir, const char *prefix, int skip_fd)
 }
 
 /*
- * Defined by the library's closer (lib/closer.c) when the test links the
- * internal library; a test linked against the public library alone has
- * no stores' internals to wait for.
+ * Defined by the library (owner.c, closer.c) when the test links the
+ * internal library; a test linked against the public library alone has no
+ * stores' internals to wait for.
  */
-void sessnap__closer_quiesce_all(void) __attribute__((weak));
+struct sessnap_store;
+void sessnap__owner_foreach(void (*fn)(struct sessnap_store *store))
+    __attribute__((weak));
+bool sessnap__closer_drain(struct sessnap_store *store) __attribute__((weak));
+
+static void drain_one(struct sessnap_store *store)
+{
+	sessnap__closer_drain(store);
+}
+
+void tu_closers_drain(void)
+{
+	if (sessnap__owner_foreach != NULL && sessnap__closer_drain != NULL)
+		sessnap__owner_foreach(drain_one);
+}
 
 int tu_count_fds(void)
 {
 	int n;
 
 	/* Saves and the cleaner hand the files they unlinked to a closer. */
-	if (sessnap__closer_quiesce_all != NULL)
-		sessnap__closer_quiesce_all();
+	tu_closers_drain();
 	n = count_entries("/proc/self/fd", NULL, 1);
 
 	ck_assert_msg(n >= 0, "cannot read /proc/self/fd: %s", strerror(errno));

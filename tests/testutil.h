@@ -68,7 +68,16 @@ char *tu_read_file(const char *path, size_t *len);
 /* Join dir and name into out (size bytes); asserts that it fits. */
 void tu_join(char *out, size_t size, const char *dir, const char *name);
 
-/* The number of open descriptors of this process (/proc/self/fd). */
+/*
+ * Wait until every store's closer has closed what it was handed (saves
+ * and the cleaner hand it the files they unlinked), so that counting the
+ * process's descriptors is exact.  A no-op in a test linked against the
+ * public library alone.
+ */
+void tu_closers_drain(void);
+
+/* The number of open descriptors of this process (/proc/self/fd), after
+ * tu_closers_drain(). */
 int tu_count_fds(void);
 
 /*

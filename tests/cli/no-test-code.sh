@@ -18,9 +18,10 @@ if ! command -v "$nm" >/dev/null 2>&1; then
 	exit 77
 fi
 
-# fault_*, *_fault_*, trace*, *_trace*, inject*, sessnap__scan_threads;
+# fault_*, *_fault_*, trace*, *_trace*, inject*, sessnap__scan_threads, and
+# the test suite's helpers such as quiesce_all;
 # "default" is not a fault.
-pattern='(^|_)(fault|trace|inject)|sessnap__scan_threads'
+pattern='(^|_)(fault|trace|inject|quiesce)|sessnap__scan_threads'
 libs=
 for f in libsessnap.so libsessnap.a libsessnap-internal.a; do
 	if test -f "$TOP_BUILDDIR/lib/.libs/$f"; then

@@ -182,6 +182,9 @@ bool sessnap__owner_foreign(const sessnap_owner *owner,
 #define SESSNAP__FORMAT_NAME "sessnap"
 /* Longest header line a reader accepts, newline included. */
 #define SESSNAP__HEADER_MAX 4096
+/* How a payload is serialized: json-c's plain form, '/' left as it is. */
+#define SESSNAP__PAYLOAD_FLAGS                                                \
+	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 /* "xxh3-128:" + 32 hex digits */
 #define SESSNAP__CHECKSUM_LEN 41
 /*
@@ -298,6 +301,14 @@ int sessnap__header_read(sessnap__header *out, struct stat *st,
 /* Whether a file of this size is over the store's read bound: its state
  * is refused with SESSNAP_ETOOBIG, never called corrupt. */
 bool sessnap__too_big(const sessnap_store *store, const struct stat *st);
+/*
+ * The largest payload whose snapshot file is sure to fit the read bound:
+ * the file is a header line (at most SESSNAP__HEADER_MAX bytes, whatever
+ * the label becomes before the save), the payload and a newline; and at
+ * most what json-c's tokener takes (INT32_MAX - 2 bytes).  What update()
+ * and update_text() accept, so that nothing saved is refused when loaded.
+ */
+size_t sessnap__payload_max(const sessnap_store *store);
 /*
  * Read a whole snapshot file, verify it and parse its payload.  Returns 0
  * with *state a new reference, or an error as sessnap__header_read() plus

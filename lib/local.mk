@@ -45,7 +45,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/writer.h \
 	lib/writer.c \
 	lib/jsoncheck.c \
-	lib/text.c
+	lib/text.c \
+	lib/textcb.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/lib/include -I$(top_srcdir)/lib $(LIB_DEP_CFLAGS)
 lib_libsessnap_internal_la_LIBADD = $(LIB_DEP_LIBS)

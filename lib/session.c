@@ -37,7 +37,6 @@
 #include "owner.h"
 #include "writer.h"
 
-#define PAYLOAD_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /*
  * Labels go into the one-line header: control characters become spaces and
@@ -333,17 +332,12 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 	 * `state` internally: it must happen on the app's thread.
 	 */
 	str = json_object_to_json_string_length((json_object *)state,
-						PAYLOAD_FLAGS, &len);
+						SESSNAP__PAYLOAD_FLAGS, &len);
 	if (str == NULL)
 		return sessnap__error(SESSNAP_ENOMEM,
 				      "out of memory serializing the state");
-	/*
-	 * The loader bounds the whole file: the header line (at most
-	 * SESSNAP__HEADER_MAX bytes, whatever the label becomes before the
-	 * save), the payload and its newline.
-	 */
-	if (s->store->read_bound < SESSNAP__HEADER_MAX + 1 ||
-	    len > s->store->read_bound - SESSNAP__HEADER_MAX - 1)
+	/* The loader bounds the whole file, header line included. */
+	if (len > sessnap__payload_max(s->store))
 		return sessnap__error(SESSNAP_ETOOBIG,
 				      "state of session %s is %zu bytes: with "
 				      "its header line (up to %d bytes) that "

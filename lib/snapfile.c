@@ -109,6 +109,18 @@ bool sessnap__too_big(const sessnap_store *store, const struct stat *st)
 	return (uint64_t)st->st_size > (uint64_t)store->read_bound;
 }
 
+size_t sessnap__payload_max(const sessnap_store *store)
+{
+	size_t max;
+
+	if (store->read_bound <= (size_t)SESSNAP__HEADER_MAX + 1)
+		return 0;
+	max = store->read_bound - SESSNAP__HEADER_MAX - 1;
+	if (max > (size_t)INT32_MAX - 2)
+		max = (size_t)INT32_MAX - 2;
+	return max;
+}
+
 /*
  * Open a file of the store for reading without following symlinks and
  * without blocking on a FIFO, and make sure it is a regular file.  *st

@@ -8,9 +8,8 @@
  *	sessnap_load_text()             sessnap_load(), the payload as text
  *	sessnap_session_adopt_text()    sessnap_session_adopt(), as text
  *
- * and the store's migrate_text and validate_text callbacks, which the
- * loader (load.c) calls through sessnap__text_migrate() and
- * sessnap__text_validate().
+ * (the store's migrate_text and validate_text callbacks, which the loader
+ * calls, are in textcb.c).
  *
  * The rule is "nothing accepted that cannot be read back": the text is
  * written as the payload byte for byte, so update_text must refuse, at the
@@ -34,27 +33,6 @@
 #include "internal.h"
 #include "owner.h"
 
-#define PAYLOAD_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-/*
- * The largest payload whose snapshot file fits the read bound: the file is
- * a header line (never longer than SESSNAP__HEADER_MAX, which the reader
- * enforces and the writer cannot exceed), the payload and a newline.  The
- * exact header is not known here (the label may still change before the
- * save), so the bound assumes the longest.  The tokener also takes at most
- * INT32_MAX - 1 bytes (format.c, parse_payload).
- */
-static size_t text_max(const sessnap_store *store)
-{
-	size_t max;
-
-	if (store->read_bound <= (size_t)SESSNAP__HEADER_MAX + 1)
-		return 0;
-	max = store->read_bound - SESSNAP__HEADER_MAX - 1;
-	if (max > (size_t)INT32_MAX - 2)
-		max = (size_t)INT32_MAX - 2;
-	return max;
-}
 
 /* ---- Text in --------------------------------------------------------------
  */
@@ -74,7 +52,7 @@ int sessnap_session_update_text(sessnap_session *s, const char *json,
 					    SESSNAP__CHECK_LIVE,
 					"update_text")) < 0)
 		return rc;
-	max = text_max(s->store);
+	max = sessnap__payload_max(s->store);
 	if (len > max)
 		return sessnap__error(SESSNAP_ETOOBIG,
 				      "state of session %s is %zu bytes: with "
@@ -92,127 +70,6 @@ int sessnap_session_update_text(sessnap_session *s, const char *json,
 	return sessnap__session_queue_copy(s, json, len);
 }
 
-/* ---- Callbacks ------------------------------------------------------------
- */
-
-int sessnap__text_validate(sessnap_store *store, json_object *state,
-			   unsigned int schema_version)
-{
-	const char *str;
-	size_t len;
-
-	if (store->opts.validate_text == NULL)
-		return 0;
-	str = json_object_to_json_string_length(state, PAYLOAD_FLAGS, &len);
-	if (str == NULL)
-		return sessnap__error(SESSNAP_ENOMEM,
-				      "out of memory serializing a loaded "
-				      "state for the validate_text callback");
-	return store->opts.validate_text(str, len, schema_version,
-					 store->opts.payload) != 0 ?
-		   1 :
-		   0;
-}
-
-/* Parse a text that sessnap__json_check() accepted, as the loader does. */
-static int parse_checked(json_object **out, const char *text, size_t len)
-{
-	json_tokener *tok;
-	json_object *obj;
-	enum json_tokener_error jerr;
-
-	if ((tok = json_tokener_new_ex(SESSNAP__JSON_DEPTH)) == NULL)
-		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
-	obj = json_tokener_parse_ex(tok, text, (int)len + 1);
-	jerr = json_tokener_get_error(tok);
-	json_tokener_free(tok);
-	if (jerr != json_tokener_success) {
-		/* Not expected: the scanner accepts less than the tokener. */
-		json_object_put(obj);
-		return sessnap__error(SESSNAP_EINVAL,
-				      "json-c refused a text the scanner "
-				      "accepted: %s",
-				      json_tokener_error_desc(jerr));
-	}
-	*out = obj;
-	return 0;
-}
-
-int sessnap__text_migrate(json_object **state, sessnap_store *store,
-			  const char *id, unsigned int from_version)
-{
-	unsigned int to_version = store->opts.schema_version;
-	const char *str;
-	char *text, *grown;
-	size_t len;
-	json_object *migrated = NULL;
-	int rc;
-
-	str = json_object_to_json_string_length(*state, PAYLOAD_FLAGS, &len);
-	if (str == NULL || (text = malloc(len + 1)) == NULL) {
-		json_object_put(*state);
-		*state = NULL;
-		return sessnap__error(SESSNAP_ENOMEM,
-				      "out of memory migrating session %s", id);
-	}
-	memcpy(text, str, len + 1);
-	json_object_put(*state);
-	*state = NULL;
-	rc = store->opts.migrate_text(&text, &len, from_version, to_version,
-				      store->opts.payload);
-	if (rc != 0) {
-		free(text);
-		return sessnap__error(
-		    SESSNAP_EMIGRATE,
-		    "migrating session %s from schema %u to %u failed (the "
-		    "migrate_text callback returned %d); the snapshot is left "
-		    "as it is",
-		    id, from_version, to_version, rc);
-	}
-	if (text == NULL)
-		return sessnap__error(
-		    SESSNAP_EMIGRATE,
-		    "migrating session %s from schema %u to %u: the "
-		    "migrate_text callback returned no text; the snapshot is "
-		    "left as it is",
-		    id, from_version, to_version);
-	if (len > text_max(store)) {
-		free(text);
-		return sessnap__error(
-		    SESSNAP_EMIGRATE,
-		    "migrating session %s from schema %u to %u: the "
-		    "migrate_text callback returned %zu bytes, more than the "
-		    "%zu the store's read bound allows; the snapshot is left "
-		    "as it is",
-		    id, from_version, to_version, len, text_max(store));
-	}
-	if ((rc = sessnap__json_check(text, len)) < 0) {
-		free(text);
-		return sessnap__error(
-		    SESSNAP_EMIGRATE,
-		    "migrating session %s from schema %u to %u: the "
-		    "migrate_text callback returned text that is not one "
-		    "valid JSON value (%s); the snapshot is left as it is",
-		    id, from_version, to_version, sessnap_last_error());
-	}
-	/* The tokener reads one byte past the value: give it a newline. */
-	if ((grown = realloc(text, len + 1)) == NULL) {
-		free(text);
-		return sessnap__error(SESSNAP_ENOMEM,
-				      "out of memory migrating session %s", id);
-	}
-	text = grown;
-	text[len] = '\n';
-	rc = parse_checked(&migrated, text, len);
-	free(text);
-	if (rc < 0)
-		return sessnap__error(SESSNAP_EMIGRATE,
-				      "migrating session %s: %s", id,
-				      sessnap_last_error());
-	*state = migrated;
-	return 0;
-}
-
 /* ---- Text out -------------------------------------------------------------
  */
 
@@ -222,7 +79,7 @@ static int serialize(char **out, size_t *out_len, json_object *state)
 	const char *str;
 	size_t len;
 
-	str = json_object_to_json_string_length(state, PAYLOAD_FLAGS, &len);
+	str = json_object_to_json_string_length(state, SESSNAP__PAYLOAD_FLAGS, &len);
 	if (str == NULL || (*out = malloc(len + 1)) == NULL)
 		return sessnap__error(SESSNAP_ENOMEM,
 				      "out of memory serializing a state");

@@ -184,3 +184,6 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 # verdict.sh: one verdict per file (wrong id, not a regular file, over the
 # read bound) from every command.
 CLI_TESTS += tests/cli/verdict.sh
+
+# design-map.sh: docs/design.md's map matches the tree and its calls.
+CLI_TESTS += tests/cli/design-map.sh

@@ -99,8 +99,8 @@ static int open_doc(struct doc *d, sessnap_store *store)
 					   id);
 		if (rc == 0) {
 			printf("%s: restored %zu lines\n", base,
-			       json_object_array_length(json_object_object_get(
-				   d->state, "lines")));
+			       json_object_array_length(
+				   json_object_object_get(d->state, "lines")));
 			return 0;
 		}
 		fail("adopt");
@@ -148,8 +148,7 @@ int main(int argc, char **argv)
 	size_t n = 0, i, open = 0;
 	int rc, a;
 
-	if (argc < 4 || strcmp(argv[1], "--dir") != 0 ||
-	    argc - 3 > MAX_DOCS) {
+	if (argc < 4 || strcmp(argv[1], "--dir") != 0 || argc - 3 > MAX_DOCS) {
 		fprintf(stderr, "usage: per-document --dir STORE FILE...\n");
 		return 2;
 	}

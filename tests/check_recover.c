@@ -722,7 +722,6 @@ static void two_crashed(sessnap_store *store, char older[SESSNAP_ID_LEN + 1],
 	su_put_snap(name, &h, "{\"n\":2}");
 }
 
-
 /*
  * With a key, the prompt offers only that document's crashed sessions,
  * and "discard" removes only those; a label equal to the key is not a
@@ -777,10 +776,10 @@ START_TEST(test_prompt_key_filter)
 	v1.out = fopen("/dev/null", "w");
 	ck_assert_ptr_nonnull(v1.in);
 	ck_assert_ptr_nonnull(v1.out);
-	ck_assert_int_eq(sessnap_recovery_prompt(
-			     id, &ans, store,
-			     (const sessnap_prompt_options *)&v1),
-			 0);
+	ck_assert_int_eq(
+	    sessnap_recovery_prompt(id, &ans, store,
+				    (const sessnap_prompt_options *)&v1),
+	    0);
 	fclose(v1.in);
 	fclose(v1.out);
 	ck_assert_int_eq(ans, SESSNAP_PROMPT_DEFAULT);

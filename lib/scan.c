@@ -217,12 +217,19 @@ static int unreadable(sessnap_info *info, int live, int rc, int err)
 	return 1;
 }
 
+/*
+ * The key of h into info (after its label: on failure the label is freed
+ * too, since a slot that fails the scan is never freed by the caller).
+ */
 static int copy_key(sessnap_info *info, const sessnap__header *h)
 {
 	if (h->key_len == 0)
 		return 0;
-	if ((info->key = malloc(h->key_len + 1)) == NULL)
+	if ((info->key = malloc(h->key_len + 1)) == NULL) {
+		free(info->label);
+		info->label = NULL;
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
 	memcpy(info->key, h->key, h->key_len + 1);
 	info->key_len = h->key_len;
 	return 0;

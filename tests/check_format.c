@@ -1252,9 +1252,9 @@ static void worst_header(sessnap__header *h, int plain_key)
 START_TEST(test_key_worst_case_fits)
 {
 	sessnap__header in, out;
-	char *hbuf = NULL, why[256] = "";
+	char *hbuf = NULL, *line, why[256] = "";
 	size_t hlen = 0;
-	int plain;
+	int plain, rr;
 
 	for (plain = 0; plain < 2; plain++) {
 		worst_header(&in, plain);
@@ -1271,6 +1271,19 @@ START_TEST(test_key_worst_case_fits)
 		free(hbuf);
 		hbuf = NULL;
 	}
+	/* The longest header the fast path decides itself (no escapes): a
+	 * hex key of SESSNAP_KEY_MAX bytes, every string at its longest. */
+	worst_header(&in, 0);
+	memset(in.label, 'x', SESSNAP_LABEL_MAX);
+	memset(in.owner.host, 'h', SESSNAP_HOST_MAX);
+	memset(in.owner.boot_id, 'b', sizeof(in.owner.boot_id) - 1);
+	line = canonical_line(&hlen, &in);
+	ck_assert_uint_gt(hlen, 1024);
+	ck_assert_int_eq(both(line, hlen, &out, &rr), 0);
+	ck_assert_int_eq(rr, 0);
+	ck_assert_uint_eq(out.key_len, SESSNAP_KEY_MAX);
+	ck_assert_mem_eq(out.key, in.key, SESSNAP_KEY_MAX);
+	free(line);
 }
 END_TEST
 

@@ -19,10 +19,13 @@
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"Usage: %s (--dir DIR | --app APP) [--all] [--json]\n"
+		"Usage: %s (--dir DIR | --app APP) [--all] [--key KEY] "
+		"[--json]\n"
 		"List the sessions of a store, newest first.\n\n" STORE_HELP
 		    READ_BOUND_HELP
 		"      --all         also list completed sessions\n"
+		"      --key KEY     only the sessions whose key is exactly "
+		"KEY\n"
 		"      --json        print JSON (see sessnap(1))\n"
 		"  -h, --help        show this help\n",
 		prog);
@@ -75,19 +78,25 @@ int cmd_list(int argc, char **argv, const char *prog)
 	int all = 0, json = 0;
 	const struct option opts[] = { { "all", no_argument, &all, 1 },
 				       { "json", no_argument, &json, 1 },
+				       { "key", required_argument, NULL, 'k' },
 				       { NULL, 0, NULL, 0 } };
 	const struct cmd_spec spec = { .shortopts = "",
 				       .longopts = opts,
 				       .read_bound = true,
 				       .operands = CMD_NO_OPERANDS,
-				       .usage = usage };
+				       .usage = usage,
+				       .option = output_option };
+	const char *key = NULL;
 	struct cmd_args a;
 	struct listing l;
 	int rc;
 
-	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
+	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, &key)) != CMD_CONTINUE)
 		return rc;
-	if ((rc = listing_open(&l, &a)) != EXIT_OK)
+	if (key != NULL && (key[0] == '\0' || strlen(key) > SESSNAP_KEY_MAX))
+		return usage_error(prog, "--key needs 1 to %d bytes",
+				   SESSNAP_KEY_MAX);
+	if ((rc = listing_open(&l, &a, key)) != EXIT_OK)
 		return rc;
 	if (json) {
 		rc = print_json(&l, all);

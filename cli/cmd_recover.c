@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -24,14 +25,33 @@
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"Usage: %s (--dir DIR | --app APP) [-o FILE] [--assume-tty]\n"
+		"Usage: %s (--dir DIR | --app APP) [--key KEY] [-o FILE] "
+		"[--assume-tty]\n"
 		"Ask which crashed session to restore and print its state "
 		"(the snapshot is kept).\n\n" STORE_HELP READ_BOUND_HELP
+		"      --key KEY     offer only the sessions whose key is "
+		"exactly KEY\n"
 		"  -o, --output FILE write the state to FILE instead of "
 		"stdout\n"
 		"      --assume-tty  ask even when stdin is not a terminal\n"
 		"  -h, --help        show this help\n",
 		prog);
+}
+
+struct recover_args {
+	const char *output;
+	const char *key;
+};
+
+static int recover_option(int c, const char *arg, void *payload)
+{
+	struct recover_args *r = payload;
+
+	if (c == 'k')
+		r->key = arg;
+	else
+		r->output = arg;
+	return CMD_CONTINUE;
 }
 
 int cmd_recover(int argc, char **argv, const char *prog)
@@ -40,6 +60,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 	const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "assume-tty", no_argument, &assume_tty, 1 },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd_spec spec = { .shortopts = "o:",
@@ -47,9 +68,9 @@ int cmd_recover(int argc, char **argv, const char *prog)
 				       .read_bound = true,
 				       .operands = CMD_NO_OPERANDS,
 				       .usage = usage,
-				       .option = output_option };
+				       .option = recover_option };
 	sessnap_prompt_options po = SESSNAP_PROMPT_OPTIONS_INIT;
-	const char *output = NULL;
+	struct recover_args r = { NULL, NULL };
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap_prompt_answer answer = SESSNAP_PROMPT_NOTHING;
 	sessnap_store *store = NULL;
@@ -57,14 +78,20 @@ int cmd_recover(int argc, char **argv, const char *prog)
 	struct cmd_args a;
 	int rc;
 
-	rc = cmd_parse(&a, &spec, argc, argv, prog, &output);
+	rc = cmd_parse(&a, &spec, argc, argv, prog, &r);
 	if (rc != CMD_CONTINUE)
 		return rc;
+	if (r.key != NULL &&
+	    (r.key[0] == '\0' || strlen(r.key) > SESSNAP_KEY_MAX))
+		return usage_error(prog, "--key needs 1 to %d bytes",
+				   SESSNAP_KEY_MAX);
 	if ((rc = cmd_open(&store, &a, SESSNAP_STORE_NOTHREAD)) != EXIT_OK)
 		return rc;
 	po.assume_tty = assume_tty;
 	po.in = stdin;
 	po.out = stderr;
+	po.key = r.key;
+	po.key_len = r.key ? strlen(r.key) : 0;
 	if ((rc = sessnap_recovery_prompt(id, &answer, store, &po)) < 0) {
 		lib_error(prog, rc, "recovery failed");
 		rc = EXIT_FAIL;
@@ -75,7 +102,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 		goto out;
 	if ((rc = load_state(&state, prog, store, id)) != EXIT_OK)
 		goto out;
-	rc = write_json(prog, output, state, JSON_FOR_PEOPLE);
+	rc = write_json(prog, r.output, state, JSON_FOR_PEOPLE);
 	if (rc == EXIT_OK)
 		fprintf(stderr,
 			"%s: restored session %s; its snapshot is kept (remove "

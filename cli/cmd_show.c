@@ -54,6 +54,14 @@ static void print_info(const sessnap_info *in)
 	printf("%-10s %s%s%s\n", "status:", status_color(in->status, color),
 	       sessnap_status_name(in->status), color_reset(color));
 	printf("%-10s %s\n", "label:", in->label ? in->label : "");
+	if (in->key != NULL && key_plain(in->key, in->key_len)) {
+		printf("%-10s %s\n", "key:", (const char *)in->key);
+	} else if (in->key != NULL) {
+		char hex[2 * SESSNAP_KEY_MAX + 1];
+
+		key_hex(hex, in->key, in->key_len);
+		printf("%-10s hex %s\n", "key:", hex);
+	}
 	when("created:", in->created_ms, now);
 	when("saved:", in->saved_ms, now);
 	printf("%-10s %llu\n", "saves:", (unsigned long long)in->seq);

@@ -174,7 +174,7 @@ int cmd_verify(int argc, char **argv, const char *prog)
 
 	if ((rc = cmd_parse(&a, &spec, argc, argv, prog, NULL)) != CMD_CONTINUE)
 		return rc;
-	if ((rc = listing_open(&l, &a)) != EXIT_OK)
+	if ((rc = listing_open(&l, &a, NULL)) != EXIT_OK)
 		return rc;
 	color = use_color(stdout);
 	if (json)

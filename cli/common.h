@@ -187,6 +187,14 @@ int write_json(const char *prog, const char *path, struct json_object *doc,
 struct json_object *info_json(const sessnap_info *info);
 
 /*
+ * Whether a session key is shown as text (valid UTF-8 with no control
+ * byte, DEL or NUL: the header's rule for "key" over "key_hex"), and its
+ * hex form (out holds 2 * len + 1 bytes).
+ */
+bool key_plain(const unsigned char *key, size_t len);
+void key_hex(char *out, const unsigned char *key, size_t len);
+
+/*
  * Why a listed session is not what it seems, for people: "not a regular
  * file", "unreadable", "too big for the read bound", "from previous
  * generation", or "" (from its SESSNAP_INFO_* flags).
@@ -196,7 +204,8 @@ const char *info_note(const sessnap_info *info);
 /*
  * Find one session by id (full id, or a unique prefix of at least 4
  * digits) with sessnap_scan().  Returns EXIT_OK with *out filled (its
- * label is copied into label_buf), or EXIT_FAIL after printing why.
+ * label is copied into label_buf, its key into a static buffer valid until
+ * the next call), or EXIT_FAIL after printing why.
  */
 int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 		 const char *prog, sessnap_store *store, const char *id);
@@ -231,7 +240,9 @@ struct listing {
  * cmd_open() (read only) and scan_store().  Returns EXIT_OK, or an exit
  * code after printing why with nothing left open.
  */
-int listing_open(struct listing *l, const struct cmd_args *a);
+/* key: list only the sessions with this key (sessnap_scan_key()), or
+ * NULL for all. */
+int listing_open(struct listing *l, const struct cmd_args *a, const char *key);
 void listing_close(struct listing *l);
 
 /*

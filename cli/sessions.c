@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +29,61 @@ static const struct {
 	{ "too_big", SESSNAP_INFO_TOOBIG },
 };
 
+/*
+ * Whether a key is valid UTF-8 with no control byte, DEL or NUL: the rule
+ * by which the snapshot header writes "key" rather than "key_hex"
+ * (sessnap-format(5)), so the commands show a key as the header does.
+ */
+bool key_plain(const unsigned char *k, size_t len)
+{
+	size_t i = 0, n, j;
+	uint32_t cp;
+
+	while (i < len) {
+		if (k[i] < 0x80) {
+			if (k[i] < 0x20 || k[i] == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (k[i] >= 0xc2 && k[i] <= 0xdf)
+			n = 1, cp = k[i] & 0x1f;
+		else if (k[i] >= 0xe0 && k[i] <= 0xef)
+			n = 2, cp = k[i] & 0x0f;
+		else if (k[i] >= 0xf0 && k[i] <= 0xf4)
+			n = 3, cp = k[i] & 0x07;
+		else
+			return false;
+		if (len - i <= n)
+			return false;
+		for (j = 1; j <= n; j++) {
+			if ((k[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (k[i + j] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+void key_hex(char *out, const unsigned char *k, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[k[i] >> 4];
+		out[2 * i + 1] = hex[k[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
 json_object *info_json(const sessnap_info *in)
 {
+	char hex[2 * SESSNAP_KEY_MAX + 1];
 	json_object *o = json_object_new_object();
 	json_object *owner = json_object_new_object();
 	size_t i;
@@ -40,6 +94,20 @@ json_object *info_json(const sessnap_info *in)
 	    json_object_new_string(sessnap_status_name(in->status)));
 	json_object_object_add(
 	    o, "label", in->label ? json_object_new_string(in->label) : NULL);
+	/* As in the header: "key" when readable, else "key_hex". */
+	if (in->key != NULL && key_plain(in->key, in->key_len)) {
+		json_object_object_add(
+		    o, "key",
+		    json_object_new_string_len((const char *)in->key,
+					       (int)in->key_len));
+	} else if (in->key != NULL) {
+		key_hex(hex, in->key, in->key_len);
+		json_object_object_add(o, "key", NULL);
+		json_object_object_add(o, "key_hex",
+				       json_object_new_string(hex));
+	} else {
+		json_object_object_add(o, "key", NULL);
+	}
 	json_object_object_add(o, "created_ms",
 			       json_object_new_int64(in->created_ms));
 	json_object_object_add(o, "saved_ms",
@@ -103,6 +171,14 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 		return EXIT_FAIL;
 	}
 	*out = infos[hit];
+	out->key = NULL;
+	if (infos[hit].key != NULL) {
+		/* The command's one session at a time: see common.h. */
+		static unsigned char key_buf[SESSNAP_KEY_MAX + 1];
+
+		memcpy(key_buf, infos[hit].key, infos[hit].key_len + 1);
+		out->key = key_buf;
+	}
 	label_buf[0] = '\0';
 	if (infos[hit].label != NULL)
 		strlcpy(label_buf, infos[hit].label, label_len);
@@ -142,7 +218,7 @@ int load_state(json_object **out, const char *prog, sessnap_store *store,
 	return EXIT_OK;
 }
 
-int listing_open(struct listing *l, const struct cmd_args *a)
+int listing_open(struct listing *l, const struct cmd_args *a, const char *key)
 {
 	int rc;
 
@@ -150,7 +226,18 @@ int listing_open(struct listing *l, const struct cmd_args *a)
 	l->prog = a->prog;
 	if ((rc = cmd_open(&l->store, a, SESSNAP_STORE_READONLY)) != EXIT_OK)
 		return rc;
-	if (scan_store(&l->infos, &l->n, a->prog, l->store) != EXIT_OK) {
+	if (key != NULL) {
+		rc = sessnap_scan_key(&l->infos, &l->n, l->store, 0, key,
+				      strlen(key));
+		if (rc < 0) {
+			lib_error(a->prog, rc, "cannot list the sessions of %s",
+				  sessnap_store_path(l->store));
+			rc = EXIT_FAIL;
+		}
+	} else {
+		rc = scan_store(&l->infos, &l->n, a->prog, l->store);
+	}
+	if (rc != EXIT_OK) {
 		sessnap_store_close(l->store);
 		l->store = NULL;
 		return EXIT_FAIL;

@@ -72,6 +72,7 @@ dist_man3_MANS += \
 	docs/man/sessnap_recovery_prompt.3 \
 	docs/man/sessnap_scan.3 \
 	docs/man/sessnap_scan_free.3 \
+	docs/man/sessnap_scan_key.3 \
 	docs/man/sessnap_session_adopt.3
 # States as JSON text.
 dist_man3_MANS += \

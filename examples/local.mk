@@ -21,6 +21,13 @@ examples_poll_loop_SOURCES = examples/poll-loop.c
 examples_poll_loop_CPPFLAGS = $(EXAMPLE_CPPFLAGS)
 examples_poll_loop_LDADD = $(EXAMPLE_LDADD)
 
+# One session per open document, keyed by its canonical path
+# (docs/integration.md; tests/cli/per-document.sh drives it in a pty).
+check_PROGRAMS += examples/per-document
+examples_per_document_SOURCES = examples/per-document.c
+examples_per_document_CPPFLAGS = $(EXAMPLE_CPPFLAGS)
+examples_per_document_LDADD = $(EXAMPLE_LDADD)
+
 if HAVE_GLIB
 check_PROGRAMS += examples/glib-loop
 examples_glib_loop_SOURCES = examples/glib-loop.c

@@ -201,7 +201,8 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	if ((rc = load_locked(&state, &info, &h, store, id)) < 0)
 		goto on_error;
 	rc = sessnap__session_new(&s, store, id, fd,
-				  h.label[0] != '\0' ? h.label : NULL, 0);
+				  h.label[0] != '\0' ? h.label : NULL, h.key,
+				  h.key_len, 0);
 	if (rc < 0)
 		goto on_error;
 	fd = -1; /* the session owns the lock now */

@@ -65,6 +65,99 @@ void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
 	out[o] = '\0';
 }
 
+/*
+ * A key is bytes, and the header is JSON text.  A key that is valid UTF-8
+ * with no control byte, DEL or NUL is written as the JSON string "key":
+ * readable, and json-c escapes at most '"' and '\\' in it (two bytes per
+ * byte at worst).  Any other key is written as "key_hex", two lowercase
+ * hex digits per byte (also two bytes per byte), which a shell decodes
+ * with `xxd -r -p`.  Either way every byte survives, and a key of
+ * SESSNAP_KEY_MAX bytes fits the header bound with every other field at
+ * its longest.
+ */
+bool sessnap__key_plain(const unsigned char *k, size_t len)
+{
+	size_t i = 0, n, j;
+
+	while (i < len) {
+		unsigned char c = k[i];
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= n)
+			return false;
+		for (j = 1; j <= n; j++) {
+			if ((k[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (k[i + j] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool sessnap__key_from_hex(unsigned char out[SESSNAP_KEY_MAX + 1],
+			   size_t *out_len, const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len % 2 != 0 || len / 2 > SESSNAP_KEY_MAX)
+		return false;
+	for (i = 0; i < len; i += 2) {
+		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	out[len / 2] = '\0';
+	*out_len = len / 2;
+	return true;
+}
+
+static json_object *key_hex(const sessnap__header *h)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[2 * SESSNAP_KEY_MAX];
+	size_t i;
+
+	for (i = 0; i < h->key_len; i++) {
+		buf[2 * i] = hex[h->key[i] >> 4];
+		buf[2 * i + 1] = hex[h->key[i] & 15];
+	}
+	return json_object_new_string_len(buf, (int)(2 * h->key_len));
+}
+
 static int add(json_object *obj, const char *key, json_object *val)
 {
 	if (val == NULL)
@@ -98,6 +191,12 @@ int sessnap__header_format(char **out, size_t *out_len,
 	bad |= add(obj, "app", json_object_new_string(h->app));
 	bad |= add(obj, "id", json_object_new_string(h->id));
 	bad |= add(obj, "label", json_object_new_string(h->label));
+	if (h->key_len > 0 && sessnap__key_plain(h->key, h->key_len))
+		bad |= add(obj, "key",
+			   json_object_new_string_len((const char *)h->key,
+						      (int)h->key_len));
+	else if (h->key_len > 0)
+		bad |= add(obj, "key_hex", key_hex(h));
 	bad |= add(obj, "seq", json_object_new_int64((int64_t)h->seq));
 	bad |= add(obj, "created", json_object_new_int64(h->created_ms));
 	bad |= add(obj, "saved", json_object_new_int64(h->saved_ms));
@@ -205,6 +304,39 @@ static int parse_owner(sessnap_owner *o, json_object *owner)
 	return 0;
 }
 
+/*
+ * "key" (a string of 1 to SESSNAP_KEY_MAX bytes with no NUL) or "key_hex"
+ * (see sessnap__key_from_hex()), not both; neither: no key.
+ */
+static int parse_key(sessnap__header *h, json_object *obj)
+{
+	json_object *v, *x;
+	const char *s;
+	size_t len;
+
+	if (json_object_object_get_ex(obj, "key", &v)) {
+		if (json_object_object_get_ex(obj, "key_hex", &x))
+			return BAD("both \"key\" and \"key_hex\"");
+		if (!json_object_is_type(v, json_type_string))
+			return BAD("invalid \"key\"");
+		s = json_object_get_string(v);
+		len = (size_t)json_object_get_string_len(v);
+		if (len == 0 || len > SESSNAP_KEY_MAX ||
+		    memchr(s, '\0', len) != NULL)
+			return BAD("invalid \"key\"");
+		memcpy(h->key, s, len);
+		h->key[len] = '\0';
+		h->key_len = len;
+	} else if (json_object_object_get_ex(obj, "key_hex", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !sessnap__key_from_hex(
+			h->key, &h->key_len, json_object_get_string(v),
+			(size_t)json_object_get_string_len(v)))
+			return BAD("invalid \"key_hex\"");
+	}
+	return 0;
+}
+
 static int parse_fields(sessnap__header *h, json_object *obj)
 {
 	json_object *v, *owner;
@@ -240,6 +372,8 @@ static int parse_fields(sessnap__header *h, json_object *obj)
 		strlcpy(h->label, json_object_get_string(v),
 			sizeof(h->label));
 	}
+	if ((rc = parse_key(h, obj)) < 0)
+		return rc;
 	if (!get_int(obj, "seq", 0, INT64_MAX, &n))
 		return BAD("missing or invalid \"seq\"");
 	h->seq = (uint64_t)n;

@@ -46,9 +46,9 @@
 #include "internal.h"
 
 /*
- * A canonical header has 45 tokens (18 keys and their values, the owner's
- * 4 keys and values, and the two objects); 64 leave room for a few unknown
- * keys of a later minor writer.
+ * A canonical header has at most 47 tokens (19 keys and their values, the
+ * owner's 4 keys and values, and the two objects); 64 leave room for a few
+ * unknown keys of a later minor writer.
  */
 #define TOKENS_MAX 64
 
@@ -70,6 +70,8 @@ enum key {
 	F_APP,
 	F_ID,
 	F_LABEL,
+	F_KEY,
+	F_KEY_HEX,
 	F_SEQ,
 	F_CREATED,
 	F_SAVED,
@@ -94,7 +96,8 @@ static const struct {
 #define KEY(s) { s, sizeof(s) - 1 }
 	[F_FORMAT] = KEY("format"),	  [F_VERSION] = KEY("version"),
 	[F_APP] = KEY("app"),		  [F_ID] = KEY("id"),
-	[F_LABEL] = KEY("label"),	  [F_SEQ] = KEY("seq"),
+	[F_LABEL] = KEY("label"),	  [F_KEY] = KEY("key"),
+	[F_KEY_HEX] = KEY("key_hex"),	  [F_SEQ] = KEY("seq"),
 	[F_CREATED] = KEY("created"),	  [F_SAVED] = KEY("saved"),
 	[F_COMPLETED] = KEY("completed"), [F_ADOPTIONS] = KEY("adoptions"),
 	[F_OWNER] = KEY("owner"),	  [F_SCHEMA] = KEY("schema"),
@@ -333,6 +336,29 @@ static bool copy_whole(char *dst, size_t size, const struct slot *v)
 	       copy_str(dst, size, v);
 }
 
+/* The key, as parse_key() takes it; false to defer. */
+static bool extract_key(sessnap__header *h, const struct slot *f)
+{
+	const struct slot *k = &f[F_KEY], *x = &f[F_KEY_HEX];
+
+	if (k->present && x->present)
+		return false;
+	if (k->present) {
+		/* The line has no NUL byte, so neither has the string. */
+		if (k->kind != K_STRING || k->len == 0 ||
+		    k->len > SESSNAP_KEY_MAX)
+			return false;
+		memcpy(h->key, k->s, k->len);
+		h->key[k->len] = '\0';
+		h->key_len = k->len;
+	} else if (x->present) {
+		if (x->kind != K_STRING ||
+		    !sessnap__key_from_hex(h->key, &h->key_len, x->s, x->len))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The fields, in parse_fields()'s order and with its checks; any field it
  * would refuse defers instead, so the reference reports it.
@@ -364,6 +390,8 @@ static int extract(sessnap__header *h, const struct walk *w)
 		return SESSNAP__HEADER_DEFERRED;
 	if (f[F_LABEL].present &&
 	    !copy_str(h->label, sizeof(h->label), &f[F_LABEL]))
+		return SESSNAP__HEADER_DEFERRED;
+	if (!extract_key(h, f))
 		return SESSNAP__HEADER_DEFERRED;
 	if (!get_int(&f[F_SEQ], 0, INT64_MAX, &n))
 		return SESSNAP__HEADER_DEFERRED;

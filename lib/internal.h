@@ -201,6 +201,10 @@ typedef struct {
 	char app[SESSNAP_APP_MAX + 1];
 	char id[SESSNAP_ID_LEN + 1];
 	char label[SESSNAP_LABEL_MAX + 1];
+	/* The key: key_len bytes (key[key_len] is '\0'); "key" on disk when
+	 * sessnap__key_plain(), else "key_hex" (format.c). */
+	unsigned char key[SESSNAP_KEY_MAX + 1];
+	size_t key_len;
 	uint64_t seq;
 	int64_t created_ms;
 	int64_t saved_ms;
@@ -228,6 +232,20 @@ void sessnap__checksum(char out[SESSNAP__CHECKSUM_LEN + 1], const void *data,
 void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
 			       XXH128_hash_t h);
 /*
+ * Whether a key is written as the JSON string "key" (valid UTF-8 with no
+ * control byte, no DEL and no NUL: at most two bytes on the line per byte
+ * of key, and readable by people), rather than as "key_hex".
+ */
+bool sessnap__key_plain(const unsigned char *key, size_t len);
+/*
+ * Decode the value of "key_hex" (s[0..len): lowercase hex digits, two per
+ * byte, 1 to SESSNAP_KEY_MAX bytes) into out (NUL-terminated) and
+ * *out_len.  False when it is not such a value.
+ */
+bool sessnap__key_from_hex(unsigned char out[SESSNAP_KEY_MAX + 1],
+			   size_t *out_len, const char *s, size_t len);
+
+/*
  * Serialize a header line (newline included) into a malloc'd buffer.
  * Returns 0 or SESSNAP_ENOMEM.
  */
@@ -253,6 +271,16 @@ int sessnap__header_parse_json(sessnap__header *out, const char *line,
 			       size_t len);
 int sessnap__header_parse_fast(sessnap__header *out, const char *line,
 			       size_t len);
+/*
+ * Write the lock record of a session that just took its new, empty lock
+ * file `fd` (liveness.c): a header line of seq 0 with an empty payload
+ * (owner, key, label, created time), so a scan can list the session as
+ * running before its first save.  Not synced: it describes a live
+ * process, and after a power cut nobody holds the lock.  Returns 0 or an
+ * error (message set); the caller treats a failure as a missing record.
+ */
+int sessnap__lock_record_write(sessnap_store *store, int fd,
+			       const sessnap__header *h);
 /* "xxh3-128:" followed by 32 lowercase hex digits, and nothing more. */
 bool sessnap__checksum_valid(const char *s);
 /*
@@ -420,6 +448,9 @@ struct sessnap_session {
 	unsigned int flags;
 	int64_t created_ms;
 	uint32_t adoptions;
+	/* The app's key (begin, or the adopted header); never changes. */
+	unsigned char key[SESSNAP_KEY_MAX];
+	size_t key_len;
 
 	/* Guarded by store->mu. */
 	char *label;
@@ -465,7 +496,7 @@ struct sessnap_session {
  */
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
-			 unsigned int flags);
+			 const void *key, size_t key_len, unsigned int flags);
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);

@@ -13,6 +13,13 @@
  * local sessions from ones written on another host, whose locks this host
  * cannot see.
  *
+ * The lock file also carries a small record written by begin (owner, key,
+ * label, created time; sessnap__lock_record_write()): the scanner reads it
+ * for a session that holds its lock but has no snapshot yet, so a second
+ * instance sees "already open (pid N)" from the first instant.  An empty
+ * or torn record (an older writer, a crash mid-write) only means the
+ * running session is listed without those details.
+ *
  * Locks are taken with libbsd's flopenat(), which re-checks after locking
  * that the file it locked is still the one at that name: a cleaner that
  * unlinked the lock file meanwhile cannot leave us holding a lock on a
@@ -302,5 +309,51 @@ int sessnap__lock_probe(sessnap_store *store, const char *id)
 						     name));
 	}
 	SYS(close)(fd);
+	return 0;
+}
+
+/*
+ * The record is the header line sessnap__header_format() writes, for seq 0
+ * and an empty payload, followed by the payload's own (empty) line: so the
+ * one header reader (snapfile.c) reads it, checks its id against the file
+ * name and its size against the record, and a torn record is caught by
+ * that size rule.  The lock file is new and empty and fd is at offset 0,
+ * so a plain write loop puts it in place.
+ */
+int sessnap__lock_record_write(sessnap_store *store, int fd,
+			       const sessnap__header *h)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	char *line = NULL, *tmp;
+	size_t len = 0, off = 0;
+	ssize_t n;
+	int rc, eintr = 0;
+
+	if ((rc = sessnap__header_format(&line, &len, h)) < 0)
+		return rc;
+	if ((tmp = realloc(line, len + 1)) == NULL) {
+		free(line);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	line = tmp;
+	line[len++] = '\n'; /* the empty payload's line */
+	while (off < len) {
+		n = SYS(write)(fd, line + off, len - off);
+		if (n < 0 && errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			sessnap__lock_name(name, h->id);
+			rc = sessnap__syserr(errno, "write of the lock record",
+					     sessnap__path(path, sizeof(path),
+							   store, name));
+			free(line);
+			return rc;
+		}
+		eintr = 0;
+		off += (size_t)n;
+	}
+	free(line);
 	return 0;
 }

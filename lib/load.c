@@ -38,6 +38,8 @@ static void fill_info(sessnap_load_info *info, const sessnap__header *h)
 	info->completed = h->completed;
 	info->owner = h->owner;
 	strlcpy(info->label, h->label, sizeof(info->label));
+	memcpy(info->key, h->key, h->key_len);
+	info->key_len = h->key_len;
 }
 
 /* A long path may cut the notice short; that is acceptable. */

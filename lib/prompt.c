@@ -294,13 +294,24 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 	*answer = SESSNAP_PROMPT_NOTHING;
 	if (opts == NULL)
 		opts = &def;
-	if (opts->version != SESSNAP_PROMPT_OPTIONS_VERSION)
+	if (opts->version != 1 &&
+	    opts->version != SESSNAP_PROMPT_OPTIONS_VERSION)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown prompt options version %u",
 				      opts->version);
-	/* Only crashed sessions: never one whose owner is alive. */
-	if ((rc = sessnap_scan(&infos, &d.n, store,
-			       SESSNAP_SCAN_RECOVERABLE)) < 0)
+	/*
+	 * Only crashed sessions: never one whose owner is alive; with a key
+	 * (version 2), only that document's, so "discard" too removes only
+	 * those.
+	 */
+	if (opts->version >= 2 && opts->key_len > 0)
+		rc = sessnap_scan_key(&infos, &d.n, store,
+				      SESSNAP_SCAN_RECOVERABLE, opts->key,
+				      opts->key_len);
+	else
+		rc = sessnap_scan(&infos, &d.n, store,
+				  SESSNAP_SCAN_RECOVERABLE);
+	if (rc < 0)
 		return rc;
 	if (d.n == 0)
 		return 0;

@@ -9,9 +9,14 @@
  * it does not need:
  *
  *  1. one walk of the store directory (names.c), keeping only the names
- *     <32 hex>.snap and <32 hex>.snap.prev (dotfiles - temporary files -,
- *     lock files without a snapshot and unrelated names are skipped), and
- *     noting a <32 hex>.lock that readdir says is not a regular file;
+ *     <32 hex>.snap, <32 hex>.snap.prev and <32 hex>.lock (dotfiles -
+ *     temporary files - and unrelated names are skipped), and noting a
+ *     <32 hex>.lock that readdir says is not a regular file;
+ *  1b. a session with a lock file and no snapshot yet is listed only while
+ *     its lock is held: running, described by the record begin wrote into
+ *     the lock file (owner, key, label, created; liveness.c), or by its id
+ *     alone when that record is missing or torn.  A free lock file alone
+ *     is no session (the cleaner removes it);
  *  2. for each session id, probe its lock FIRST, then read the header of
  *     <id>.snap (one bounded read: format.c), and only when that is
  *     missing or unusable the header of <id>.snap.prev.  Probing first
@@ -56,6 +61,8 @@
 #define HAS_PREV (1u << 1)
 /* <id>.lock, when readdir says it is not a regular file */
 #define BAD_LOCK (1u << 2)
+/* <id>.lock of any other type (regular, or unknown to readdir) */
+#define HAS_LOCK (1u << 3)
 
 struct cand {
 	char id[SESSNAP_ID_LEN + 1];
@@ -105,6 +112,8 @@ static int add_candidate(const sessnap__dir_entry *e, void *payload)
 	else if (e->kind == SESSNAP__NAME_LOCK && e->type != DT_REG &&
 		 e->type != DT_UNKNOWN)
 		kind = BAD_LOCK;
+	else if (e->kind == SESSNAP__NAME_LOCK)
+		kind = HAS_LOCK;
 	else
 		return 0;
 	if (l->n == l->cap) {
@@ -145,9 +154,13 @@ static int list_candidates(struct cand **out, size_t *out_n,
 		else
 			l.c[j++] = l.c[i];
 	}
-	/* A lock file alone is no session (clean removes a stray one). */
+	/*
+	 * A lock file alone is a session only while it is held (classify()
+	 * probes it); a lock file that is not a regular file, alone, is no
+	 * session of anyone's.
+	 */
 	for (i = 0, n = j, j = 0; i < n; i++)
-		if (l.c[i].has & (HAS_SNAP | HAS_PREV))
+		if (l.c[i].has & (HAS_SNAP | HAS_PREV | HAS_LOCK))
 			l.c[j++] = l.c[i];
 	*out = l.c;
 	*out_n = j;
@@ -204,6 +217,57 @@ static int unreadable(sessnap_info *info, int live, int rc, int err)
 }
 
 /*
+ * The key of h into info (after its label: on failure the label is freed
+ * too, since a slot that fails the scan is never freed by the caller).
+ */
+static int copy_key(sessnap_info *info, const sessnap__header *h)
+{
+	if (h->key_len == 0)
+		return 0;
+	if ((info->key = malloc(h->key_len + 1)) == NULL) {
+		free(info->label);
+		info->label = NULL;
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	memcpy(info->key, h->key, h->key_len + 1);
+	info->key_len = h->key_len;
+	return 0;
+}
+
+/*
+ * A session with a lock file and no snapshot: listed while its lock is
+ * held, as running, from its lock record (a header of seq 0 with an empty
+ * payload: liveness.c).  The record is read as a header is (one bounded
+ * read, regular files only, id checked against the name, size checked
+ * against the record), so a torn one (a crash mid-write) or none (an
+ * older version's lock file) is simply not used.  A free lock file, or one
+ * whose probe fails, is skipped as before: it holds no state.
+ */
+static int classify_lock_only(sessnap_info *info, sessnap_store *store,
+			      const struct cand *c)
+{
+	char lock[SESSNAP__NAME_MAX];
+	sessnap__header h;
+	struct stat st;
+
+	if ((c->has & BAD_LOCK) || sessnap__lock_probe(store, c->id) != 1)
+		return 0;
+	info->status = SESSNAP_STATUS_RUNNING;
+	sessnap__lock_name(lock, c->id);
+	if (sessnap__header_read(&h, &st, store, lock) < 0 ||
+	    h.seq != 0 || h.length != 0)
+		return 1;
+	info->mtime_ms = sessnap__mtime_ms(&st);
+	info->created_ms = h.created_ms;
+	info->format_version = h.format_version;
+	info->schema_version = h.schema_version;
+	info->owner = h.owner;
+	if (h.label[0] != '\0' && (info->label = strdup(h.label)) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	return copy_key(info, &h) < 0 ? SESSNAP_ENOMEM : 1;
+}
+
+/*
  * Classify one session.  Returns 1 when *info was filled, 0 when the
  * session vanished meanwhile (nothing to list), or a negative error that
  * fails the scan (see unreadable()).
@@ -221,6 +285,8 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	memcpy(info->id, c->id, sizeof(info->id));
 	sessnap__snap_name(snap, c->id);
 	sessnap__prev_name(prev, c->id);
+	if (!(c->has & (HAS_SNAP | HAS_PREV)))
+		return classify_lock_only(info, store, c);
 
 	/* The lock first: see the essay at the top. */
 	if (c->has & BAD_LOCK)
@@ -269,6 +335,8 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		if (h.label[0] != '\0' &&
 		    (info->label = strdup(h.label)) == NULL)
 			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+		if (copy_key(info, &h) < 0)
+			return SESSNAP_ENOMEM;
 	} else if (rc == SESSNAP_ENEWER) {
 		info->format_version = h.format_version;
 	}
@@ -422,14 +490,56 @@ static int classify_all(struct scan_job *job)
 	return 0;
 }
 
+static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+		unsigned int flags, unsigned int threads, const void *key,
+		size_t key_len);
+
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags)
 {
-	return sessnap__scan(out, out_count, store, flags, 0);
+	return scan(out, out_count, store, flags, 0, NULL, 0);
 }
 
 int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		  unsigned int flags, unsigned int threads)
+{
+	return scan(out, out_count, store, flags, threads, NULL, 0);
+}
+
+int sessnap_scan_key(sessnap_info **out, size_t *out_count,
+		     sessnap_store *store, unsigned int flags, const void *key,
+		     size_t key_len)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (out_count != NULL)
+		*out_count = 0;
+	if (key == NULL || key_len == 0)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_scan_key: no key given");
+	if (key_len > SESSNAP_KEY_MAX)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_scan_key: a key of %zu bytes is "
+				      "longer than SESSNAP_KEY_MAX (%d)",
+				      key_len, SESSNAP_KEY_MAX);
+	return scan(out, out_count, store, flags, 0, key, key_len);
+}
+
+/* Whether info passes the scan's filters: its status, its key. */
+static bool wanted(const sessnap_info *info, unsigned int flags,
+		   const void *key, size_t key_len)
+{
+	if ((flags & SESSNAP_SCAN_RECOVERABLE) &&
+	    info->status != SESSNAP_STATUS_CRASHED)
+		return false;
+	/* Keys are data: byte for byte, never the label. */
+	return key == NULL || (info->key_len == key_len &&
+			       memcmp(info->key, key, key_len) == 0);
+}
+
+static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+		unsigned int flags, unsigned int threads, const void *key,
+		size_t key_len)
 {
 	struct cand *c = NULL;
 	sessnap_info *infos = NULL;
@@ -465,10 +575,11 @@ int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 	for (i = 0; i < n; i++) {
 		if (!kept[i])
 			continue;
-		if (rc < 0 || ((flags & SESSNAP_SCAN_RECOVERABLE) &&
-			       infos[i].status != SESSNAP_STATUS_CRASHED)) {
+		if (rc < 0 || !wanted(&infos[i], flags, key, key_len)) {
 			free(infos[i].label);
 			infos[i].label = NULL;
+			free(infos[i].key);
+			infos[i].key = NULL;
 			continue;
 		}
 		if (count != i)
@@ -504,7 +615,9 @@ void sessnap_scan_free(sessnap_info *infos, size_t count)
 
 	if (infos == NULL)
 		return;
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
 		free(infos[i].label);
+		free(infos[i].key);
+	}
 	free(infos);
 }

@@ -74,7 +74,7 @@ static int check_live(const sessnap_session *s, const char *what)
 
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
-			 unsigned int flags)
+			 const void *key, size_t key_len, unsigned int flags)
 {
 	sessnap_session *s = calloc(1, sizeof(*s));
 
@@ -87,6 +87,9 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 	}
 	s->store = store;
 	strlcpy(s->id, id, sizeof(s->id));
+	if (key_len > 0)
+		memcpy(s->key, key, key_len);
+	s->key_len = key_len;
 	s->lock_fd = lock_fd;
 	s->pid = getpid();
 	s->flags = flags;
@@ -104,6 +107,63 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 /* Fresh ids tried when a cleaner happens to hold the new lock file. */
 #define BEGIN_TRIES 8
 
+/* Options of version 1 (no key) and 2 are accepted. */
+static int check_options(const sessnap_session_options *opts)
+{
+	if (opts == NULL)
+		return 0;
+	if (opts->version != 1 &&
+	    opts->version != SESSNAP_SESSION_OPTIONS_VERSION)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "unknown session options version %u",
+				      opts->version);
+	if (opts->version < 2)
+		return 0;
+	if (opts->key == NULL && opts->key_len > 0)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_session_begin: NULL key of "
+				      "%zu bytes",
+				      opts->key_len);
+	if (opts->key_len > SESSNAP_KEY_MAX)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_session_begin: a key of %zu "
+				      "bytes is longer than SESSNAP_KEY_MAX "
+				      "(%d)",
+				      opts->key_len, SESSNAP_KEY_MAX);
+	return 0;
+}
+
+/*
+ * The lock record (liveness.c): what a scan shows of this session until
+ * its first save.  A failure (a full disk) does not fail the begin, which
+ * needs no data block and worked before the record existed: the session
+ * runs as before, listed as running without its key until it saves, and
+ * the log callback hears why.
+ */
+static void write_lock_record(sessnap_session *s)
+{
+	sessnap__header h;
+
+	memset(&h, 0, sizeof(h));
+	h.format_version = SESSNAP_FORMAT_VERSION;
+	strlcpy(h.app, s->store->app, sizeof(h.app));
+	strlcpy(h.id, s->id, sizeof(h.id));
+	if (s->label != NULL)
+		strlcpy(h.label, s->label, sizeof(h.label));
+	memcpy(h.key, s->key, s->key_len);
+	h.key_len = s->key_len;
+	h.created_ms = s->created_ms;
+	h.saved_ms = s->created_ms;
+	h.owner = s->store->self;
+	h.schema_version = s->store->opts.schema_version;
+	sessnap__checksum(h.checksum, "", 0);
+	if (sessnap__lock_record_write(s->store, s->lock_fd, &h) < 0)
+		sessnap__log(s->store, SESSNAP_LOG_WARNING,
+			     "%s: the session is listed without its key "
+			     "until its first save",
+			     sessnap_last_error());
+}
+
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 			  const sessnap_session_options *opts)
 {
@@ -118,10 +178,8 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_session_begin: NULL argument");
 	*out = NULL;
-	if (opts != NULL && opts->version != SESSNAP_SESSION_OPTIONS_VERSION)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "unknown session options version %u",
-				      opts->version);
+	if ((rc = check_options(opts)) < 0)
+		return rc;
 	if ((rc = sessnap__check_owner(store, NULL, SESSNAP__CHECK_WRITABLE,
 				       "begin")) < 0)
 		return rc;
@@ -145,9 +203,11 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	}
 	if (rc < 0)
 		return rc;
-	rc = sessnap__session_new(&s, store, id, fd,
-				  opts ? opts->label : NULL,
-				  opts ? opts->flags : 0);
+	rc = sessnap__session_new(
+	    &s, store, id, fd, opts ? opts->label : NULL,
+	    opts && opts->version >= 2 ? opts->key : NULL,
+	    opts && opts->version >= 2 ? opts->key_len : 0,
+	    opts ? opts->flags : 0);
 	if (rc < 0) {
 		char name[SESSNAP__NAME_MAX];
 
@@ -156,6 +216,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		SYS(close)(fd);
 		return rc;
 	}
+	write_lock_record(s);
 	*out = s;
 	return 0;
 }
@@ -395,6 +456,8 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	if (s->label != NULL)
 		strlcpy(h.label, s->label, sizeof(h.label));
 	pthread_mutex_unlock(&store->mu);
+	memcpy(h.key, s->key, s->key_len);
+	h.key_len = s->key_len;
 	h.seq = s->seq + 1;
 	h.created_ms = s->created_ms;
 	h.saved_ms = sessnap__now_ms();

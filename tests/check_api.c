@@ -66,6 +66,68 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+
+/*
+ * Keys through the installed header: begin with a key, the scan's key
+ * filter and sessnap_info.key, sessnap_load_info.key, the prompt's key.
+ */
+START_TEST(test_keys)
+{
+	static const char key[] = "/home/u/doc\xff.txt";
+	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_prompt_options po = SESSNAP_PROMPT_OPTIONS_INIT;
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL, *t = NULL;
+	sessnap_info *infos = NULL;
+	sessnap_load_info info;
+	sessnap_prompt_answer answer;
+	json_object *state = json_object_new_object(), *got = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	size_t n = 0;
+
+	ck_assert_uint_eq(so.version, SESSNAP_SESSION_OPTIONS_VERSION);
+	ck_assert_ptr_null(so.key);
+	ck_assert_uint_eq(so.key_len, 0);
+	ck_assert_ptr_null(po.key);
+	so.key = key;
+	so.key_len = sizeof(key) - 1;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
+	so.key = "other";
+	so.key_len = 5;
+	ck_assert_int_eq(sessnap_session_begin(&t, store, &so), 0);
+	/* Listed, with its key, before any save. */
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, key,
+					  sizeof(key) - 1),
+			 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, sessnap_session_id(s));
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_uint_eq(infos[0].key_len, sizeof(key) - 1);
+	ck_assert_mem_eq(infos[0].key, key, sizeof(key));
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, NULL, 0),
+			 SESSNAP_EINVAL);
+
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_uint_eq(info.key_len, sizeof(key) - 1);
+	ck_assert_mem_eq(info.key, key, sizeof(key) - 1);
+	json_object_put(got);
+	/* Running sessions are never offered, keyed or not. */
+	po.key = key;
+	po.key_len = sizeof(key) - 1;
+	po.assume_tty = 1;
+	ck_assert_int_eq(sessnap_recovery_prompt(id, &answer, store, &po), 0);
+	ck_assert_int_eq(answer, SESSNAP_PROMPT_NOTHING);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(t, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+	json_object_put(state);
+}
+END_TEST
+
 START_TEST(test_errors_public)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -221,6 +283,7 @@ Suite *api_suite(void)
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_text);
+	tcase_add_test(tc, test_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

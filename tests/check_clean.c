@@ -436,6 +436,47 @@ START_TEST(test_stray_lock_removed_when_free)
 }
 END_TEST
 
+
+/*
+ * A lock file with the record begin writes is judged as an empty one: by
+ * its lock alone.  Held (a session that has not saved yet), it is kept;
+ * released, it is an orphaned lock file, removed like an old empty one.
+ */
+START_TEST(test_lock_with_record_judged_by_its_lock)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *s = NULL;
+	sessnap_clean_policy p = policy();
+	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_clean_report r;
+	sessnap_session *sess = NULL;
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+
+	o.dir = tu_dir;
+	o.app = "t";
+	o.flags = SESSNAP_STORE_NOTHREAD; /* writable: it begins a session */
+	ck_assert_int_eq(sessnap_store_open(&s, &o), 0);
+	so.key = "/home/u/a.txt";
+	so.key_len = 13;
+	ck_assert_int_eq(sessnap_session_begin(&sess, s, &so), 0);
+	sessnap__lock_name(name, sessnap_session_id(sess));
+	tu_join(path, sizeof(path), tu_dir, name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_gt(st.st_size, 0); /* the record */
+	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.kept_running, 1);
+	ck_assert_uint_eq(r.removed_lock, 1);
+	ck_assert_int_eq(stat(path, &st), 0);
+	sessnap_session_release(sess);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.removed_lock, 1);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	sessnap_store_close(s);
+}
+END_TEST
+
 START_TEST(test_dry_run_removes_nothing)
 {
 	sessnap_store *s = open_store();
@@ -1351,6 +1392,7 @@ Suite *clean_suite(void)
 	tcase_add_test(tc, test_age_from_header_not_mtime);
 	tcase_add_test(tc, test_orphan_temp_files);
 	tcase_add_test(tc, test_stray_lock_removed_when_free);
+	tcase_add_test(tc, test_lock_with_record_judged_by_its_lock);
 	tcase_add_test(tc, test_dry_run_removes_nothing);
 	tcase_add_test(tc, test_keep_newest);
 	suite_add_tcase(s, tc);

@@ -1093,6 +1093,189 @@ START_TEST(test_fast_bounds)
 }
 END_TEST
 
+
+/* ---- Keys: bytes in a JSON header ------------------------------------- */
+
+/* A header with key k (n bytes) through both parsers: the key survives. */
+static void key_round_trip(const void *k, size_t n, const char *field,
+			   int want_fast)
+{
+	sessnap__header in, ref;
+	char *line;
+	size_t len;
+	int rr;
+
+	fill_header(&in, "[1,2,3]", 7);
+	memcpy(in.key, k, n);
+	in.key[n] = '\0';
+	in.key_len = n;
+	line = canonical_line(&len, &in);
+	ck_assert_msg(strstr(line, field) != NULL, "%s not in %s", field,
+		      line);
+	ck_assert_int_eq(both(line, len, &ref, &rr), want_fast);
+	ck_assert_int_eq(rr, 0);
+	ck_assert_uint_eq(ref.key_len, n);
+	ck_assert_mem_eq(ref.key, k, n);
+	ck_assert_int_eq(ref.key[n], '\0');
+	free(line);
+}
+
+START_TEST(test_key_forms)
+{
+	static const unsigned char raw[] = { 'a', 0, 0xff, 0xfe, '\n', 'z' };
+	static const char esc[] = "C:\\dir\\\"quoted\".txt";
+	sessnap__header in, ref;
+	char *line;
+	size_t len;
+	int rr;
+
+	/* Valid UTF-8 without control bytes: a readable string. */
+	key_round_trip("/home/u/notes \xc3\xa9t\xc3\xa9.txt", 19,
+		       "\"key\":\"/home/u/notes", 0);
+	/* NUL, invalid UTF-8, a newline: hex, still on the fast path. */
+	key_round_trip(raw, sizeof(raw), "\"key_hex\":\"6100fffe0a7a\"", 0);
+	key_round_trip("a\tb", 3, "\"key_hex\":\"610962\"", 0);
+	key_round_trip("\x7f", 1, "\"key_hex\":\"7f\"", 0);
+	/* An overlong form and a surrogate are not UTF-8. */
+	key_round_trip("\xc0\xaf", 2, "\"key_hex\":\"c0af\"", 0);
+	key_round_trip("\xed\xa0\x80", 3, "\"key_hex\":\"eda080\"", 0);
+	/* Quotes and backslashes are escaped: the reference decodes them. */
+	key_round_trip(esc, sizeof(esc) - 1, "\"key\":\"C:\\\\dir",
+		       SESSNAP__HEADER_DEFERRED);
+	/* No key: neither field. */
+	fill_header(&in, "[1,2,3]", 7);
+	line = canonical_line(&len, &in);
+	ck_assert_ptr_null(strstr(line, "\"key"));
+	ck_assert_int_eq(both(line, len, &ref, &rr), 0);
+	ck_assert_uint_eq(ref.key_len, 0);
+	free(line);
+}
+END_TEST
+
+/* What no writer writes is corrupt, by both parsers' verdict. */
+START_TEST(test_key_refused)
+{
+	static const char *const bad[] = {
+		"\"key\":\"\"",
+		"\"key_hex\":\"\"",
+		"\"key_hex\":\"616\"",
+		"\"key_hex\":\"6A\"",
+		"\"key_hex\":\"6g\"",
+		"\"key\":1",
+		"\"key_hex\":null",
+		"\"key\":\"a\\u0000b\"",
+		"\"key\":\"a\",\"key_hex\":\"61\"",
+	};
+	sessnap__header in, ref;
+	char *line, *bent, *big, why[256];
+	size_t len, i;
+	int rr;
+
+	fill_header(&in, "[1,2,3]", 7);
+	line = canonical_line(&len, &in);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char to[64];
+
+		snprintf(to, sizeof(to), "%s,\"seq\"", bad[i]);
+		bent = replace(line, "\"seq\"", to);
+		both(bent, strlen(bent), &ref, &rr);
+		ck_assert_msg(rr == SESSNAP_ECORRUPT, "%s: %d", bad[i], rr);
+		ck_assert_int_eq(TU_WHY(why, sessnap__header_parse(
+						     &ref, bent, strlen(bent))),
+				 SESSNAP_ECORRUPT);
+		ck_assert_msg(strstr(why, "key") != NULL, "%s", why);
+		free(bent);
+	}
+	/* One byte over SESSNAP_KEY_MAX, in either form. */
+	big = malloc(2 * SESSNAP_KEY_MAX + 64);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, "\"key\":\"", 7);
+	memset(big + 7, 'k', SESSNAP_KEY_MAX + 1);
+	memcpy(big + 7 + SESSNAP_KEY_MAX + 1, "\",\"seq\"", 8);
+	bent = replace(line, "\"seq\"", big);
+	both(bent, strlen(bent), &ref, &rr);
+	ck_assert_int_eq(rr, SESSNAP_ECORRUPT);
+	free(bent);
+	memcpy(big, "\"key_hex\":\"", 11);
+	memset(big + 11, 'a', 2 * SESSNAP_KEY_MAX + 2);
+	memcpy(big + 11 + 2 * SESSNAP_KEY_MAX + 2, "\",\"seq\"", 8);
+	bent = replace(line, "\"seq\"", big);
+	both(bent, strlen(bent), &ref, &rr);
+	ck_assert_int_eq(rr, SESSNAP_ECORRUPT);
+	free(bent);
+	free(big);
+	free(line);
+}
+END_TEST
+
+/*
+ * The longest header any writer makes: every field at its longest and
+ * escaped to its longest (a label of quotes, a host and boot id of control
+ * bytes, the largest numbers) and a key of SESSNAP_KEY_MAX bytes in either
+ * form still fits SESSNAP__HEADER_MAX, and parses back.
+ */
+static void worst_header(sessnap__header *h, int plain_key)
+{
+	fill_header(h, "[1,2,3]", 7);
+	memset(h->app, 'a', SESSNAP_APP_MAX);
+	h->app[SESSNAP_APP_MAX] = '\0';
+	memset(h->label, '"', SESSNAP_LABEL_MAX);
+	h->label[SESSNAP_LABEL_MAX] = '\0';
+	memset(h->owner.host, '\x01', SESSNAP_HOST_MAX);
+	h->owner.host[SESSNAP_HOST_MAX] = '\0';
+	memset(h->owner.boot_id, '\x01', sizeof(h->owner.boot_id) - 1);
+	h->owner.boot_id[sizeof(h->owner.boot_id) - 1] = '\0';
+	h->seq = INT64_MAX;
+	h->created_ms = INT64_MAX;
+	h->saved_ms = INT64_MAX;
+	h->adoptions = UINT32_MAX;
+	h->schema_version = UINT32_MAX;
+	h->owner.pid = INT64_MAX;
+	h->owner.start_time = INT64_MAX;
+	h->format_version = SESSNAP_FORMAT_VERSION;
+	/* '"' doubles on the line as a string; 0x01 doubles as hex. */
+	memset(h->key, plain_key ? '"' : '\x01', SESSNAP_KEY_MAX);
+	h->key[SESSNAP_KEY_MAX] = '\0';
+	h->key_len = SESSNAP_KEY_MAX;
+}
+
+START_TEST(test_key_worst_case_fits)
+{
+	sessnap__header in, out;
+	char *hbuf = NULL, *line, why[256] = "";
+	size_t hlen = 0;
+	int plain, rr;
+
+	for (plain = 0; plain < 2; plain++) {
+		worst_header(&in, plain);
+		ck_assert_int_eq(sessnap__header_format(&hbuf, &hlen, &in), 0);
+		ck_assert_msg(hlen < SESSNAP__HEADER_MAX, "%zu bytes", hlen);
+		ck_assert_uint_gt(hlen, 1024); /* the second read of a scan */
+		ck_assert_int_eq(
+		    TU_WHY(why, sessnap__header_parse(&out, hbuf, hlen)), 0);
+		ck_assert_uint_eq(out.key_len, SESSNAP_KEY_MAX);
+		ck_assert_mem_eq(out.key, in.key, SESSNAP_KEY_MAX);
+		ck_assert_str_eq(out.label, in.label);
+		ck_assert_str_eq(out.owner.host, in.owner.host);
+		free(hbuf);
+		hbuf = NULL;
+	}
+	/* The longest header the fast path decides itself (no escapes): a
+	 * hex key of SESSNAP_KEY_MAX bytes, every string at its longest. */
+	worst_header(&in, 0);
+	memset(in.label, 'x', SESSNAP_LABEL_MAX);
+	memset(in.owner.host, 'h', SESSNAP_HOST_MAX);
+	memset(in.owner.boot_id, 'b', sizeof(in.owner.boot_id) - 1);
+	line = canonical_line(&hlen, &in);
+	ck_assert_uint_gt(hlen, 1024);
+	ck_assert_int_eq(both(line, hlen, &out, &rr), 0);
+	ck_assert_int_eq(rr, 0);
+	ck_assert_uint_eq(out.key_len, SESSNAP_KEY_MAX);
+	ck_assert_mem_eq(out.key, in.key, SESSNAP_KEY_MAX);
+	free(line);
+}
+END_TEST
+
 Suite *format_suite(void);
 
 Suite *format_suite(void)
@@ -1142,6 +1325,12 @@ Suite *format_suite(void)
 	tcase_add_test(tc, test_fast_defers);
 	tcase_add_test(tc, test_fast_never_refuses);
 	tcase_add_test(tc, test_fast_bounds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("key");
+	tcase_add_test(tc, test_key_forms);
+	tcase_add_test(tc, test_key_refused);
+	tcase_add_test(tc, test_key_worst_case_fits);
 	suite_add_tcase(s, tc);
 	return s;
 }

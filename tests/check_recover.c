@@ -655,10 +655,25 @@ struct prompt_run {
  * Run the prompt with `input` as the user's keystrokes, written into a
  * pipe that is then closed: after the input comes EOF.
  */
+static void prompt_key(struct prompt_run *r, sessnap_store *store,
+		       const char *input, const char *key);
+
 static void prompt(struct prompt_run *r, sessnap_store *store,
 		   const char *input, int assume_tty)
 {
+	if (assume_tty)
+		prompt_key(r, store, input, NULL);
+	else
+		prompt_key(r, store, input, "");
+}
+
+/* As prompt(), with a key filter (NULL: none, assume_tty; "": none, no
+ * terminal assumed). */
+static void prompt_key(struct prompt_run *r, sessnap_store *store,
+		       const char *input, const char *key)
+{
 	sessnap_prompt_options o = SESSNAP_PROMPT_OPTIONS_INIT;
+	int assume_tty = key == NULL || key[0] != '\0';
 	size_t len = strlen(input), olen = 0;
 	char *obuf = NULL;
 	int p[2];
@@ -673,6 +688,10 @@ static void prompt(struct prompt_run *r, sessnap_store *store,
 	ck_assert_ptr_nonnull(o.out);
 	o.app_name = "editor";
 	o.assume_tty = assume_tty;
+	if (key != NULL && key[0] != '\0') {
+		o.key = key;
+		o.key_len = strlen(key);
+	}
 	r->rc = sessnap_recovery_prompt(r->id, &r->answer, store, &o);
 	fclose(o.in);
 	fclose(o.out);
@@ -702,6 +721,71 @@ static void two_crashed(sessnap_store *store, char older[SESSNAP_ID_LEN + 1],
 	snprintf(name, sizeof(name), "%s.snap", newer);
 	su_put_snap(name, &h, "{\"n\":2}");
 }
+
+/*
+ * With a key, the prompt offers only that document's crashed sessions,
+ * and "discard" removes only those; a label equal to the key is not a
+ * match.  Options of version 1 (no key) still offer every session.
+ */
+START_TEST(test_prompt_key_filter)
+{
+	struct {
+		unsigned int version;
+		FILE *in, *out;
+		const char *app_name;
+		int assume_tty;
+	} v1 = { 1, NULL, NULL, "editor", 0 };
+	sessnap_store *store = su_store_open();
+	char a[SESSNAP_ID_LEN + 1], b[SESSNAP_ID_LEN + 1], name[64];
+	char id[SESSNAP_ID_LEN + 1];
+	int64_t now = sessnap__now_ms();
+	sessnap_prompt_answer ans;
+	sessnap__header h;
+	struct prompt_run r;
+
+	su_id(a, 110);
+	su_header(&h, a, now - 60000);
+	strlcpy(h.label, "a.txt", sizeof(h.label));
+	memcpy(h.key, "/d/a.txt", 9);
+	h.key_len = 8;
+	snprintf(name, sizeof(name), "%s.snap", a);
+	su_put_snap(name, &h, "{\"n\":1}");
+	su_id(b, 111);
+	su_header(&h, b, now - 30000);
+	strlcpy(h.label, "/d/a.txt", sizeof(h.label));
+	memcpy(h.key, "/d/b.txt", 9);
+	h.key_len = 8;
+	snprintf(name, sizeof(name), "%s.snap", b);
+	su_put_snap(name, &h, "{\"n\":2}");
+
+	prompt_key(&r, store, "y\n", "/d/a.txt");
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_int_eq(r.answer, SESSNAP_PROMPT_RESTORE);
+	ck_assert_str_eq(r.id, a);
+	ck_assert_ptr_nonnull(strstr(r.out, "1 session did not end cleanly"));
+	ck_assert_ptr_null(strstr(r.out, "/d/a.txt"));
+	prompt_key(&r, store, "y\n", "/d/c.txt");
+	ck_assert_int_eq(r.answer, SESSNAP_PROMPT_NOTHING);
+	prompt_key(&r, store, "discard\nyes\n", "/d/b.txt");
+	ck_assert_int_eq(r.answer, SESSNAP_PROMPT_DISCARDED);
+	ck_assert(su_exists(name) == false);
+	snprintf(name, sizeof(name), "%s.snap", a);
+	ck_assert(su_exists(name));
+	/* A version 1 caller: every crashed session, no terminal: kept. */
+	v1.in = fopen("/dev/null", "r");
+	v1.out = fopen("/dev/null", "w");
+	ck_assert_ptr_nonnull(v1.in);
+	ck_assert_ptr_nonnull(v1.out);
+	ck_assert_int_eq(
+	    sessnap_recovery_prompt(id, &ans, store,
+				    (const sessnap_prompt_options *)&v1),
+	    0);
+	fclose(v1.in);
+	fclose(v1.out);
+	ck_assert_int_eq(ans, SESSNAP_PROMPT_DEFAULT);
+	sessnap_store_close(store);
+}
+END_TEST
 
 START_TEST(test_prompt_yes_restores_newest)
 {
@@ -1097,6 +1181,7 @@ Suite *recover_suite(void)
 	tcase_add_test(tc, test_prompt_through_pipe);
 	tcase_add_test(tc, test_prompt_warns_after_adoption);
 	tcase_add_test(tc, test_prompt_hides_running_and_others);
+	tcase_add_test(tc, test_prompt_key_filter);
 	tcase_add_test(tc, test_age_format);
 	suite_add_tcase(s, tc);
 

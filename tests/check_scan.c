@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1056,6 +1057,235 @@ START_TEST(test_name_parse)
 }
 END_TEST
 
+
+/* ---- keys and lock records ------------------------------------------- */
+
+static sessnap_session *begin_keyed(sessnap_store *store, const void *key,
+				    size_t key_len, const char *label)
+{
+	sessnap_session_options o = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_session *s = NULL;
+
+	o.key = key;
+	o.key_len = key_len;
+	o.label = label;
+	ck_assert_msg(sessnap_session_begin(&s, store, &o) == 0, "begin: %s",
+		      sessnap_last_error());
+	return s;
+}
+
+/*
+ * A session is listed as running, with its key, label and owner, from the
+ * moment begin returns: before any save, from its lock record.
+ */
+START_TEST(test_running_visible_from_begin)
+{
+	sessnap_store *store = su_store_open();
+	static const unsigned char key[] = { '/', 'd', 0, 0xff };
+	sessnap_session *s = begin_keyed(store, key, sizeof(key), "doc");
+	sessnap_info *infos;
+	sessnap_owner self;
+	size_t n = 0;
+
+	sessnap__owner_self(&self);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, sessnap_session_id(s));
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_uint_eq(infos[0].key_len, sizeof(key));
+	ck_assert_mem_eq(infos[0].key, key, sizeof(key));
+	ck_assert_str_eq(infos[0].label, "doc");
+	ck_assert_int_eq(infos[0].owner.pid, getpid());
+	ck_assert_str_eq(infos[0].owner.host, self.host);
+	ck_assert_int_gt(infos[0].created_ms, 0);
+	ck_assert_uint_eq(infos[0].seq, 0);
+	ck_assert_uint_eq(infos[0].flags, 0);
+	sessnap_scan_free(infos, n);
+	/* Released without a save: a free lock and no state, no session. */
+	sessnap_session_release(s);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(infos);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Hold `name` in tu_dir with `len` bytes of `bytes`; returns the fd. */
+static int hold_lock(const char *name, const void *bytes, size_t len)
+{
+	char path[512];
+	int fd;
+
+	tu_write_file(tu_dir, name, bytes, len);
+	tu_join(path, sizeof(path), tu_dir, name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	return fd;
+}
+
+/*
+ * A held lock file with no record (an older version's, empty) or a torn
+ * one (a crash mid-write, a record of another id) is running without
+ * details; the same files free are no session at all.
+ */
+START_TEST(test_lock_record_missing_or_torn)
+{
+	sessnap_store *store = su_store_open();
+	char ids[4][SESSNAP_ID_LEN + 1], name[64], *rec;
+	sessnap__header h;
+	sessnap_info *infos;
+	size_t n = 0, len, i;
+	int fds[4];
+
+	for (i = 0; i < 4; i++)
+		su_id(ids[i], 40 + (unsigned int)i);
+	/* A good record, as begin writes it, to damage. */
+	su_header(&h, ids[0], NOW_MS);
+	h.seq = 0;
+	memcpy(h.key, "k", 2);
+	h.key_len = 1;
+	sessnap__checksum(h.checksum, "", 0);
+	ck_assert_int_eq(sessnap__header_format(&rec, &len, &h), 0);
+	snprintf(name, sizeof(name), "%s.lock", ids[0]);
+	fds[0] = hold_lock(name, "", 0);
+	snprintf(name, sizeof(name), "%s.lock", ids[1]);
+	fds[1] = hold_lock(name, rec, len / 2);
+	snprintf(name, sizeof(name), "%s.lock", ids[2]);
+	fds[2] = hold_lock(name, rec, len); /* no payload line: torn */
+	snprintf(name, sizeof(name), "%s.lock", ids[3]);
+	fds[3] = hold_lock(name, rec, len); /* names ids[0], not ids[3] */
+	ck_assert_int_eq(write(fds[3], "\n", 1), 1);
+
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(infos[i].status, SESSNAP_STATUS_RUNNING);
+		ck_assert_ptr_null(infos[i].key);
+		ck_assert_ptr_null(infos[i].label);
+		ck_assert_int_eq(infos[i].owner.pid, 0);
+	}
+	sessnap_scan_free(infos, n);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 0);
+	free(rec);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Keys are data: the filter compares bytes, never the label. */
+START_TEST(test_scan_key_filter)
+{
+	sessnap_store *store = su_store_open();
+	sessnap_session *s[4];
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+	sessnap_info *infos = NULL;
+	size_t n = 0;
+
+	s[0] = begin_keyed(store, "ab", 2, "ab");
+	s[1] = begin_keyed(store, "ab\0", 3, "x");
+	s[2] = begin_keyed(store, "abc", 3, "y");
+	s[3] = begin_keyed(store, NULL, 0, "ab"); /* a label, no key */
+	/* A crashed session keyed "ab", written by hand. */
+	su_id(id, 50);
+	su_header(&h, id, NOW_MS);
+	memcpy(h.key, "ab", 3);
+	h.key_len = 2;
+	snprintf(name, sizeof(name), "%s.snap", id);
+	su_put_snap(name, &h, "{}");
+
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab", 2), 0);
+	ck_assert_uint_eq(n, 2);
+	/* The running one sorts by its lock file's mtime: newer. */
+	ck_assert_str_eq(infos[0].id, sessnap_session_id(s[0]));
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_str_eq(infos[1].id, id);
+	ck_assert_int_eq(infos[1].status, SESSNAP_STATUS_CRASHED);
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store,
+					  SESSNAP_SCAN_RECOVERABLE, "ab", 2),
+			 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, id);
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab\0", 3),
+			 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, sessnap_session_id(s[1]));
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "x", 1), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(infos);
+
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, NULL, 2),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab", 0),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab",
+					  SESSNAP_KEY_MAX + 1),
+			 SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "SESSNAP_KEY_MAX"));
+	for (n = 0; n < 4; n++)
+		sessnap_session_release(s[n]);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * The longest header (every field at its longest, a key of
+ * SESSNAP_KEY_MAX bytes, over 1 KiB) is listed through the scan's
+ * 1 KiB-first read, by the fast parser and by json-c, and loaded whole.
+ */
+START_TEST(test_longest_header_with_key)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap_load_info li;
+	sessnap__header h;
+	sessnap_info *infos = NULL;
+	json_object *state = NULL;
+	size_t n = 0;
+	int plain;
+
+	for (plain = 0; plain < 2; plain++) {
+		su_id(id, 60 + (unsigned int)plain);
+		su_header(&h, id, NOW_MS + plain);
+		/* plain 0: nothing escaped, the fast parser decides; plain
+		 * 1: escapes everywhere, json-c does. */
+		memset(h.label, plain ? '"' : 'x', SESSNAP_LABEL_MAX);
+		h.label[SESSNAP_LABEL_MAX] = '\0';
+		memset(h.owner.boot_id, plain ? '\x01' : 'b',
+		       sizeof(h.owner.boot_id) - 1);
+		h.owner.boot_id[sizeof(h.owner.boot_id) - 1] = '\0';
+		h.seq = INT64_MAX;
+		h.adoptions = UINT32_MAX;
+		memset(h.key, plain ? '\\' : '\x02', SESSNAP_KEY_MAX);
+		h.key[SESSNAP_KEY_MAX] = '\0';
+		h.key_len = SESSNAP_KEY_MAX;
+		snprintf(name, sizeof(name), "%s.snap", id);
+		su_put_snap(name, &h, "{\"a\":1}");
+
+		ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, h.key,
+						  SESSNAP_KEY_MAX),
+				 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_str_eq(infos[0].id, id);
+		ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+		ck_assert_str_eq(infos[0].label, h.label);
+		sessnap_scan_free(infos, n);
+
+		ck_assert_int_eq(sessnap_load(&state, &li, store, id), 0);
+		ck_assert_uint_eq(li.key_len, SESSNAP_KEY_MAX);
+		ck_assert_mem_eq(li.key, h.key, SESSNAP_KEY_MAX);
+		json_object_put(state);
+	}
+	sessnap_store_close(store);
+}
+END_TEST
+
 Suite *scan_suite(void);
 
 Suite *scan_suite(void)
@@ -1071,6 +1301,14 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_live_pid_free_lock_is_crashed);
 	tcase_add_test(tc, test_sorted_newest_first);
 	tcase_add_test(tc, test_status_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("key");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_running_visible_from_begin);
+	tcase_add_test(tc, test_lock_record_missing_or_torn);
+	tcase_add_test(tc, test_scan_key_filter);
+	tcase_add_test(tc, test_longest_header_with_key);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

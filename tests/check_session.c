@@ -911,6 +911,190 @@ static void sweep(int err, unsigned int flags)
 	sessnap_store_close(store);
 }
 
+
+/* ---- keys --------------------------------------------------------------- */
+
+static sessnap_session *begin_key(sessnap_store *store, const void *key,
+				  size_t key_len)
+{
+	sessnap_session_options o = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_session *s = NULL;
+	int rc;
+
+	o.key = key;
+	o.key_len = key_len;
+	o.label = "doc";
+	rc = sessnap_session_begin(&s, store, &o);
+	ck_assert_msg(rc == 0, "begin: %s", sessnap_last_error());
+	return s;
+}
+
+/*
+ * One process, one session per open document, each with its own key: the
+ * lock record and every snapshot carry it, and adopt keeps it.
+ */
+START_TEST(test_keys_per_document)
+{
+	static const char *const keys[3] = { "/home/u/a.txt", "/home/u/b.txt",
+					     "/tmp/\xff\x00.txt" };
+	static const size_t lens[3] = { 13, 13, 11 };
+	sessnap_store *store = open_store();
+	sessnap_session *s[3], *again = NULL;
+	sessnap_load_info li;
+	sessnap_info *infos = NULL;
+	json_object *state = json_object_new_object(), *got = NULL;
+	char path[PATH_MAX], id[SESSNAP_ID_LEN + 1], *rec;
+	size_t n = 0, i, j;
+
+	for (i = 0; i < 3; i++)
+		s[i] = begin_key(store, keys[i], lens[i]);
+	/* The lock record: a header line of seq 0 with the key. */
+	session_file(path, sizeof(path), s[0], ".lock");
+	rec = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_ptr_nonnull(strstr(rec, "\"key\":\"/home/u/a.txt\""));
+	ck_assert_ptr_nonnull(strstr(rec, "\"seq\":0,"));
+	free(rec);
+	session_file(path, sizeof(path), s[2], ".lock");
+	rec = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(
+	    strstr(rec, "\"key_hex\":\"2f746d702fff002e747874\""));
+	free(rec);
+
+	for (i = 0; i < 2; i++)
+		update_save(s[i], state);
+	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < n; j++)
+			if (strcmp(infos[j].id, sessnap_session_id(s[i])) ==
+			    0) {
+				ck_assert_uint_eq(infos[j].key_len, lens[i]);
+				ck_assert_mem_eq(infos[j].key, keys[i],
+						 lens[i]);
+				ck_assert_int_eq(infos[j].key[lens[i]], '\0');
+			}
+	sessnap_scan_free(infos, n);
+
+	/* b.txt crashes (released: its lock is free) and is adopted. */
+	strlcpy(id, sessnap_session_id(s[1]), sizeof(id));
+	sessnap_session_release(s[1]);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store,
+					  SESSNAP_SCAN_RECOVERABLE, keys[1],
+					  lens[1]),
+			 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].id, id);
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_session_adopt(&again, &got, &li, store, id),
+			 0);
+	ck_assert_uint_eq(li.key_len, lens[1]);
+	ck_assert_mem_eq(li.key, keys[1], lens[1]);
+	json_object_put(got);
+	json_object_object_add(state, "n", json_object_new_int(2));
+	update_save(again, state);
+	li = load_equal(store, id, state);
+	ck_assert_uint_eq(li.key_len, lens[1]);
+	ck_assert_mem_eq(li.key, keys[1], lens[1]);
+
+	ck_assert_int_eq(sessnap_session_end(again, 0), 0);
+	ck_assert_int_eq(sessnap_session_end(s[0], 0), 0);
+	ck_assert_int_eq(sessnap_session_end(s[2], 0), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	json_object_put(state);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_begin_key_options)
+{
+	struct {
+		unsigned int version;
+		const char *label;
+		unsigned int flags;
+	} v1 = { 1, "old", 0 };
+	sessnap_store *store = open_store();
+	sessnap_session_options o = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_session *s = NULL;
+	sessnap_info *infos = NULL;
+	unsigned char big[SESSNAP_KEY_MAX + 1];
+	size_t n = 0;
+
+	memset(big, 'k', sizeof(big));
+	o.key = big;
+	o.key_len = sizeof(big);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &o), SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "SESSNAP_KEY_MAX"));
+	ck_assert_ptr_null(s);
+	o.key = NULL;
+	o.key_len = 3;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &o), SESSNAP_EINVAL);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	/* The longest key is taken. */
+	s = begin_key(store, big, SESSNAP_KEY_MAX);
+	sessnap_session_release(s);
+	/* A caller built against version 1 has no key fields. */
+	s = NULL;
+	ck_assert_int_eq(sessnap_session_begin(
+			     &s, store, (const sessnap_session_options *)&v1),
+			 0);
+	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].label, "old");
+	ck_assert_ptr_null(infos[0].key);
+	sessnap_scan_free(infos, n);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+static void log_keep(sessnap_log_level level, const char *msg, void *payload)
+{
+	if (level == SESSNAP_LOG_WARNING)
+		strlcpy(payload, msg, 512);
+}
+
+/*
+ * The lock record is liveness, not state: a begin whose record cannot be
+ * written (a full disk) still begins, says why in the log, and the session
+ * is listed as running without its key until its first save.
+ */
+START_TEST(test_lock_record_write_fails)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	sessnap_info *infos = NULL;
+	json_object *state = json_object_new_object();
+	char logged[512] = "";
+	size_t n = 0;
+
+	opts.dir = tu_dir;
+	opts.app = "sesstest";
+	opts.log = log_keep;
+	opts.payload = logged;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, ENOSPC, 0);
+	s = begin_key(store, "k", 1);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_ptr_nonnull(strstr(logged, "lock record"));
+	ck_assert_ptr_nonnull(strstr(logged, ".lock"));
+	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_ptr_null(infos[0].key);
+	sessnap_scan_free(infos, n);
+	update_save(s, state);
+	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "k", 1), 0);
+	ck_assert_uint_eq(n, 1);
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	json_object_put(state);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_fault_sweep_once)
 {
 	sweep(_i == 0 ? ENOSPC : EIO, 0);
@@ -1014,6 +1198,13 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_end_keep);
 	tcase_add_test(tc, test_end_keep_at_begin);
 	tcase_add_test(tc, test_close_flushes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("key");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_keys_per_document);
+	tcase_add_test(tc, test_begin_key_options);
+	tcase_add_test(tc, test_lock_record_write_fails);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -46,6 +46,8 @@ CLI_TESTS += tests/cli/readme-example.sh
 CLI_TESTS += tests/cli/clean-refused.sh
 # The signal pattern for unsaved work: close, stay recoverable.
 CLI_TESTS += tests/cli/signal-close.sh
+# One session per open document, keyed by its path, in a pseudo-terminal.
+CLI_TESTS += tests/cli/per-document.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build

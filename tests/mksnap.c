@@ -3,7 +3,7 @@
  *
  *   mksnap DIR ID [--age SECONDS] [--completed] [--host HOST]
  *          [--format N] [--name NAME] [--label LABEL] [--state JSON]
- *          [--count N]
+ *          [--count N] [--key KEY]
  *
  * writes DIR/NAME (default <ID>.snap) in the real on-disk format, with the
  * saved time SECONDS in the past, the completed flag, the owner's host
@@ -35,6 +35,7 @@ int main(int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },
 		{ "state", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'N' },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	sessnap__header h;
@@ -76,6 +77,13 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			count = strtonum(optarg, 1, 100000000, &e);
+			break;
+		case 'k':
+			h.key_len = strlen(optarg);
+			if (h.key_len > SESSNAP_KEY_MAX)
+				e = "too long";
+			else
+				memcpy(h.key, optarg, h.key_len + 1);
 			break;
 		default:
 			return 2;

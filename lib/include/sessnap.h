@@ -51,6 +51,13 @@ extern "C" {
 #define SESSNAP_LABEL_MAX 256
 /** Longest host name recorded in a snapshot. */
 #define SESSNAP_HOST_MAX 255
+/**
+ * Longest session key, in bytes.  A key is any bytes the app chooses (a
+ * canonical path, a workspace id), stored and compared exactly; with every
+ * other header field at its longest, a key of this length still fits the
+ * header's read bound (see sessnap-format(5)).
+ */
+#define SESSNAP_KEY_MAX 512
 
 /*
  * Error codes.  This table is append-only: a value is never removed or
@@ -323,23 +330,38 @@ typedef struct {
 	const char *label;
 	/** SESSNAP_SESSION_* flags. */
 	unsigned int flags;
+	/**
+	 * Optional key chosen by the app (version 2): `key_len` bytes, any
+	 * bytes (NUL and invalid UTF-8 included), at most SESSNAP_KEY_MAX.
+	 * Stored exactly as given, returned by the scan, kept by adopt and
+	 * matched byte for byte by sessnap_scan_key() and the prompt.
+	 * key_len 0: no key.  Copied at begin; the caller keeps its buffer.
+	 */
+	const void *key;
+	size_t key_len;
 } sessnap_session_options;
 
-#define SESSNAP_SESSION_OPTIONS_VERSION 1
+#define SESSNAP_SESSION_OPTIONS_VERSION 2
 #define SESSNAP_SESSION_OPTIONS_INIT                                          \
 	{                                                                     \
-		SESSNAP_SESSION_OPTIONS_VERSION, NULL, 0                      \
+		SESSNAP_SESSION_OPTIONS_VERSION, NULL, 0, NULL, 0             \
 	}
 
 /**
  * Begin a new session: draw a random id and take its lock, which is held
- * for the whole life of the session.  Nothing is written until the first
- * save.
+ * for the whole life of the session, and write a small record (owner, key,
+ * label, creation time) into the lock file, so that a scan lists the
+ * session as running, with its key, from the moment begin returns.  No
+ * snapshot is written until the first save.  One process may begin
+ * several sessions in one store (one per open document, each with its
+ * key).
  *
  * @param out receives the session
  * @param store an open store (not SESSNAP_STORE_READONLY)
- * @param opts options, or NULL for the defaults
- * @return 0, SESSNAP_EINVAL, SESSNAP_ESTATE, SESSNAP_EIO, SESSNAP_EPERM,
+ * @param opts options, or NULL for the defaults; version 1 (no key) and 2
+ *        are accepted
+ * @return 0, SESSNAP_EINVAL (a key longer than SESSNAP_KEY_MAX, or a NULL
+ *         key with a length), SESSNAP_ESTATE, SESSNAP_EIO, SESSNAP_EPERM,
  *         SESSNAP_ENOSPC, SESSNAP_ENOMEM
  */
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
@@ -659,6 +681,11 @@ typedef struct {
 	/** Modification time of the file described, in milliseconds since
 	 * the epoch: the age of a corrupt or newer-format session. */
 	int64_t mtime_ms;
+	/** The session's key (key_len bytes, followed by a NUL that is not
+	 * part of it), or NULL when it has none.  Owned by the array, like
+	 * `label`: freed by sessnap_scan_free(). */
+	unsigned char *key;
+	size_t key_len;
 } sessnap_info;
 
 /* sessnap_scan() flags */
@@ -703,6 +730,26 @@ int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		 unsigned int flags);
 
 /**
+ * List the store's sessions whose key is exactly `key` (`key_len` bytes,
+ * compared byte for byte; a label is never looked at), as sessnap_scan()
+ * lists them: "the sessions of this document".  A session without a key
+ * never matches.  It costs what sessnap_scan() costs.
+ *
+ * @param out receives an array owned by the caller (NULL when empty); free
+ *        it with sessnap_scan_free()
+ * @param out_count receives its length
+ * @param store an open store
+ * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every matching session
+ * @param key the key to match, at most SESSNAP_KEY_MAX bytes
+ * @param key_len its length; must not be 0
+ * @return as sessnap_scan(), and SESSNAP_EINVAL for a NULL or empty key or
+ *         one longer than SESSNAP_KEY_MAX
+ */
+int sessnap_scan_key(sessnap_info **out, size_t *out_count,
+		     sessnap_store *store, unsigned int flags, const void *key,
+		     size_t key_len);
+
+/**
  * Free a scan result.
  * @param infos an array from sessnap_scan(), or NULL
  * @param count its length
@@ -729,6 +776,9 @@ typedef struct {
 	char label[SESSNAP_LABEL_MAX + 1];
 	/** When the main snapshot was skipped: why, in words. */
 	char notice[512];
+	/** The session's key (key_len bytes; key_len 0: none). */
+	unsigned char key[SESSNAP_KEY_MAX];
+	size_t key_len;
 } sessnap_load_info;
 
 /**
@@ -820,12 +870,19 @@ typedef struct {
 	const char *app_name;
 	/** Ask even when `in` is not a terminal (scripted use, tests). */
 	int assume_tty;
+	/**
+	 * Version 2: offer only the sessions whose key is exactly these
+	 * `key_len` bytes (sessnap_scan_key()); key_len 0 offers every
+	 * crashed session.  Version 1 callers get every crashed session.
+	 */
+	const void *key;
+	size_t key_len;
 } sessnap_prompt_options;
 
-#define SESSNAP_PROMPT_OPTIONS_VERSION 1
+#define SESSNAP_PROMPT_OPTIONS_VERSION 2
 #define SESSNAP_PROMPT_OPTIONS_INIT                                           \
 	{                                                                     \
-		SESSNAP_PROMPT_OPTIONS_VERSION, NULL, NULL, NULL, 0           \
+		SESSNAP_PROMPT_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, 0  \
 	}
 
 /**

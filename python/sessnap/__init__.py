@@ -253,6 +253,17 @@ class PromptAnswer(enum.IntEnum):
     DEFAULT = lib.SESSNAP_PROMPT_DEFAULT
 
 
+def _key_bytes(key: Union[str, bytes, None]) -> Optional[bytes]:
+    """A session key as the library takes it: bytes (a str is encoded
+    with os.fsencode, so a path round-trips).  None for no key."""
+    if key is None:
+        return None
+    b = os.fsencode(key) if isinstance(key, str) else bytes(key)
+    if not b:
+        raise ValueError("a session key must not be empty")
+    return b
+
+
 def _str(chars: Any) -> str:
     return ffi.string(chars).decode(errors="replace")
 
@@ -301,6 +312,18 @@ class SessionInfo:
     too_big: bool = False
     #: a file of the session could not be read (EIO, EACCES...)
     unreadable: bool = False
+    #: the session's key, exactly as given at begin, or None
+    key: Optional[bytes] = None
+
+    @property
+    def key_str(self) -> Optional[str]:
+        """The key as text, when it decodes as UTF-8 (else None)."""
+        if self.key is None:
+            return None
+        try:
+            return self.key.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -319,14 +342,17 @@ class LoadInfo:
     label: str
     #: after a fallback: why the main snapshot was skipped
     notice: str
+    #: the session's key, or None
+    key: Optional[bytes] = None
 
     @classmethod
     def _of(cls, i: Any) -> "LoadInfo":
+        key = bytes(ffi.buffer(i.key, i.key_len)) if i.key_len else None
         return cls(bool(i.flags & lib.SESSNAP_LOAD_FROM_PREV),
                    bool(i.flags & lib.SESSNAP_LOAD_MIGRATED), i.seq,
                    i.schema_version, i.adoptions, i.created_ms, i.saved_ms,
                    bool(i.completed), Owner._of(i.owner), _str(i.label),
-                   _str(i.notice))
+                   _str(i.notice), key)
 
 
 @dataclass(frozen=True)
@@ -631,25 +657,34 @@ class Store:
             self._handle())))
 
     def begin(self, label: Optional[str] = None, *,
+              key: Union[str, bytes, None] = None,
               keep: bool = False) -> "Session":
-        """Begin a new session (its lock is held until it ends).
+        """Begin a new session (its lock is held until it ends).  It is
+        listed as running, with its key, from the moment this returns.
 
         Args:
             label: a human label ("notes.txt - 3 buffers").
+            key: the document's key (a canonical path, a workspace id):
+                bytes, or a str (encoded as UTF-8, a path with
+                os.fsencode), at most SESSNAP_KEY_MAX bytes; matched byte
+                for byte by :meth:`scan` and :meth:`recovery_prompt`.
             keep: keep the completed snapshot when the session ends.
         """
-        # A key per session (issue 14, item 1) becomes a `key` argument
-        # here once the library has one.
         so = ffi.new("sessnap_session_options *")
         so.version = lib.SESSNAP_SESSION_OPTIONS_VERSION
         label_b = ffi.new("char[]", label.encode()) if label else ffi.NULL
         so.label = label_b
         so.flags = lib.SESSNAP_SESSION_KEEP if keep else 0
+        key_b = _key_bytes(key)
+        key_c = ffi.new("char[]", key_b) if key_b else ffi.NULL
+        so.key = key_c
+        so.key_len = len(key_b) if key_b else 0
         out = ffi.new("sessnap_session **")
         _check(lib.sessnap_session_begin(out, self._handle(), so))
         return Session(self, out[0])
 
     def scan(self, *, recoverable: bool = False,
+             key: Union[str, bytes, None] = None,
              status: Optional[Iterable[Status]] = None,
              where: Optional[Callable[[SessionInfo], bool]] = None
              ) -> List[SessionInfo]:
@@ -657,13 +692,20 @@ class Store:
 
         Args:
             recoverable: only the crashed sessions a user can recover.
+            key: only the sessions whose key is exactly this (bytes, or
+                a str as for :meth:`begin`; never matched on a label).
             status: only sessions of these statuses.
             where: only sessions for which this returns true.
         """
         out = ffi.new("sessnap_info **")
         count = ffi.new("size_t *")
         flags = lib.SESSNAP_SCAN_RECOVERABLE if recoverable else 0
-        _check(lib.sessnap_scan(out, count, self._handle(), flags))
+        key_b = _key_bytes(key)
+        if key_b is not None:
+            _check(lib.sessnap_scan_key(out, count, self._handle(), flags,
+                                        key_b, len(key_b)))
+        else:
+            _check(lib.sessnap_scan(out, count, self._handle(), flags))
         try:
             infos = [self._info(out[0][i]) for i in range(count[0])]
         finally:
@@ -686,7 +728,9 @@ class Store:
             i.file_bytes, i.mtime_ms,
             bool(i.flags & lib.SESSNAP_INFO_NOT_REGULAR),
             bool(i.flags & lib.SESSNAP_INFO_TOOBIG),
-            bool(i.flags & lib.SESSNAP_INFO_UNREADABLE))
+            bool(i.flags & lib.SESSNAP_INFO_UNREADABLE),
+            bytes(ffi.buffer(i.key, i.key_len)) if i.key != ffi.NULL
+            else None)
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").
@@ -774,7 +818,9 @@ class Store:
     def recovery_prompt(self, input: Optional[IO[str]] = None,
                         output: Optional[IO[str]] = None, *,
                         app_name: Optional[str] = None,
-                        assume_tty: bool = False) -> PromptResult:
+                        assume_tty: bool = False,
+                        key: Union[str, bytes, None] = None
+                        ) -> PromptResult:
         """Ask a terminal user which crashed session to restore
         ("2 sessions did not end cleanly: ... Restore? [Y/n/list/discard]").
 
@@ -783,6 +829,8 @@ class Store:
                 stdin and stderr).
             app_name: the program's name in the question.
             assume_tty: ask even when ``input`` is not a terminal.
+            key: offer only the crashed sessions of this key (as for
+                :meth:`scan`).
         Returns:
             the answer and, for RESTORE, the id to :meth:`adopt`.
         """
@@ -804,6 +852,10 @@ class Store:
         po.out = fout
         po.app_name = name_b
         po.assume_tty = 1 if assume_tty else 0
+        key_b = _key_bytes(key)
+        key_c = ffi.new("char[]", key_b) if key_b else ffi.NULL
+        po.key = key_c
+        po.key_len = len(key_b) if key_b else 0
         out = ffi.new("char[]", ID_LEN + 1)
         answer = ffi.new("sessnap_prompt_answer *")
         try:

@@ -41,6 +41,7 @@ typedef enum {
 #define SESSNAP_ID_LEN 32
 #define SESSNAP_LABEL_MAX 256
 #define SESSNAP_HOST_MAX 255
+#define SESSNAP_KEY_MAX 512
 #define SESSNAP_FORMAT_VERSION 1
 #define SESSNAP_STORE_OPTIONS_VERSION ...
 #define SESSNAP_SESSION_OPTIONS_VERSION ...
@@ -95,6 +96,8 @@ typedef struct {
     unsigned int version;
     const char *label;
     unsigned int flags;
+    const void *key;
+    size_t key_len;
     ...;
 } sessnap_session_options;
 
@@ -130,6 +133,8 @@ typedef struct {
     uint64_t payload_bytes;
     uint64_t file_bytes;
     int64_t mtime_ms;
+    unsigned char *key;
+    size_t key_len;
     ...;
 } sessnap_info;
 
@@ -144,6 +149,8 @@ typedef struct {
     sessnap_owner owner;
     char label[...];
     char notice[...];
+    unsigned char key[...];
+    size_t key_len;
     ...;
 } sessnap_load_info;
 
@@ -175,6 +182,8 @@ typedef struct {
     FILE *out;
     const char *app_name;
     int assume_tty;
+    const void *key;
+    size_t key_len;
     ...;
 } sessnap_prompt_options;
 
@@ -258,6 +267,9 @@ int sessnap_store_tick(sessnap_store *store);
 const char *sessnap_status_name(sessnap_status status);
 int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
                  unsigned int flags);
+int sessnap_scan_key(sessnap_info **out, size_t *out_count,
+                     sessnap_store *store, unsigned int flags,
+                     const void *key, size_t key_len);
 void sessnap_scan_free(sessnap_info *infos, size_t count);
 int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
                       sessnap_store *store, const char *id);

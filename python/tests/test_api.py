@@ -252,3 +252,41 @@ def test_type_hints_and_docstrings():
                     assert m.__doc__, f"{name}.{mname}"
     assert os.path.exists(os.path.join(os.path.dirname(sessnap.__file__),
                                        "py.typed"))
+
+
+def test_keys_begin_scan_and_prompt(store, tmp_path):
+    a = store.begin(label="a.txt", key="/home/u/a.txt")
+    b = store.begin(label="/home/u/a.txt", key=b"/home/u/b\xff.txt")
+    # visible, with its key, before any save
+    running = store.scan(key="/home/u/a.txt")
+    assert [i.id for i in running] == [a.id]
+    assert running[0].status == sessnap.Status.RUNNING
+    assert running[0].key == b"/home/u/a.txt"
+    assert running[0].key_str == "/home/u/a.txt"
+    assert running[0].owner.pid == os.getpid()
+    info_b = store.scan(key=b"/home/u/b\xff.txt")
+    assert [i.id for i in info_b] == [b.id]
+    assert info_b[0].key == b"/home/u/b\xff.txt"
+    assert info_b[0].key_str is None  # not UTF-8
+    # a label is never matched, and keys are compared whole
+    assert store.scan(key="/home/u/a.tx") == []
+    with pytest.raises(ValueError):
+        store.scan(key=b"")
+    for s, state in ((a, ["a"]), (b, ["b"])):
+        s.update(state)
+        s.flush()
+        s.release()
+    answers = tmp_path / "answers"
+    answers.write_text("y\n")
+    out = tmp_path / "out"
+    with open(answers) as fin, open(out, "w") as fout:
+        res = store.recovery_prompt(fin, fout, assume_tty=True,
+                                    key=b"/home/u/b\xff.txt")
+    assert res.answer == sessnap.PromptAnswer.RESTORE and res.id == b.id
+    assert "1 session did not end cleanly" in out.read_text()
+    loaded = store.load(b.id)
+    assert loaded.info.key == b"/home/u/b\xff.txt"
+    session, state = store.adopt(a.id)
+    assert state == ["a"]
+    assert store.scan(key="/home/u/a.txt")[0].key == b"/home/u/a.txt"
+    session.end()

@@ -244,6 +244,41 @@ expect_in 0 'y
 ' "$S" recover --dir "$d" --assume-tty
 has '"text": "one"' "$tmp/out"
 
+# ---- keys: list --key, recover --key, the key in list --json and show -----
+k=$tmp/keys
+mkdir -m 700 "$k"
+K1=0000000000000000000000000000000a
+K2=0000000000000000000000000000000b
+K3=0000000000000000000000000000000c
+"$MKSNAP" "$k" $K1 --age 60 --key /home/u/a.txt --label a --state '{"f":"a"}'
+"$MKSNAP" "$k" $K2 --age 30 --key /home/u/b.txt --label /home/u/a.txt \
+	--state '{"f":"b"}'
+"$MKSNAP" "$k" $K3 --age 10 --key "$(printf 'bad\001key')" --state '{}'
+expect 0 "$S" list --dir "$k" --key /home/u/a.txt
+has $K1 "$tmp/out"
+hasnt $K2 "$tmp/out" # a label is never matched
+hasnt $K3 "$tmp/out"
+expect 0 "$S" list --dir "$k" --key /home/u/a.tx
+hasnt $K1 "$tmp/out"
+expect 0 "$S" list --dir "$k" --json
+json_ok "$tmp/out"
+has '"key": "/home/u/a.txt"' "$tmp/out"
+has '"key_hex": "626164016b6579"' "$tmp/out"
+expect 0 "$S" show --dir "$k" $K1
+has 'key: *\/home\/u\/a.txt' "$tmp/out"
+expect 0 "$S" show --dir "$k" $K3 --json
+has '"key_hex": "626164016b6579"' "$tmp/out"
+expect 2 "$S" list --dir "$k" --key ''
+expect_in 0 'y
+' "$S" recover --dir "$k" --key /home/u/a.txt --assume-tty
+has '"f": "a"' "$tmp/out"
+has '1 session' "$tmp/err"
+expect_in 0 'y
+' "$S" recover --dir "$k" --key /home/u/b.txt --assume-tty
+has '"f": "b"' "$tmp/out"
+expect 0 "$S" recover --dir "$k" --key /nowhere --assume-tty
+[ -s "$tmp/out" ] && fail "recover --key offered another key's session"
+
 # ---- clean ---------------------------------------------------------------------------
 "$MKSNAP" "$d" $I2 --age $((10 * DAY)) --completed
 expect 0 "$S" clean --dir "$d" --dry-run

@@ -62,7 +62,10 @@ static void compare(const char *line, size_t len)
 	 * readable crash. */
 	if (fast.format_version != ref.format_version ||
 	    strcmp(fast.app, ref.app) != 0 || strcmp(fast.id, ref.id) != 0 ||
-	    strcmp(fast.label, ref.label) != 0 || fast.seq != ref.seq ||
+	    strcmp(fast.label, ref.label) != 0 ||
+	    fast.key_len != ref.key_len ||
+	    memcmp(fast.key, ref.key, sizeof(fast.key)) != 0 ||
+	    fast.seq != ref.seq ||
 	    fast.created_ms != ref.created_ms ||
 	    fast.saved_ms != ref.saved_ms ||
 	    fast.completed != ref.completed ||
@@ -128,6 +131,13 @@ static void structured(const uint8_t *p, size_t left)
 	else
 		strlcpy(h.app, "app", sizeof(h.app));
 	take_str(h.label, sizeof(h.label), &p, &left);
+	/* A key of any bytes (NUL included), written as "key" or
+	 * "key_hex" by its content. */
+	h.key_len = (size_t)take(&p, &left, 2) % (SESSNAP_KEY_MAX + 1);
+	for (i = 0; i < h.key_len; i++)
+		h.key[i] = (unsigned char)((flags & 16) ?
+						 take(&p, &left, 1) :
+						 ' ' + take(&p, &left, 1) % 95);
 	h.seq = take(&p, &left, 8);
 	h.created_ms = (int64_t)take(&p, &left, 8);
 	h.saved_ms = (int64_t)take(&p, &left, 8);

@@ -97,7 +97,9 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 			   sessnap_clean_action a)
 {
 	sessnap__clean_removal m = SESSNAP__CLEAN_REMOVAL_INIT;
+	char older[SESSNAP__NAME_MAX];
 	int snap_fd = -1, prev_fd = -1, rc;
+	unsigned int n;
 
 	if (c->run.dry) {
 		sessnap__clean_remove_session_dry(&c->run, s, a);
@@ -127,6 +129,17 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 		m.rm_prev = true;
 		sessnap__closer_hand(c->run.store, prev_fd);
 		prev_fd = -1;
+	}
+	/* The older generations, newest first, like .snap before .prev. */
+	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
+		if (!(s->older & (1u << n)))
+			continue;
+		sessnap__gen_name(older, s->id, n);
+		if ((rc = sessnap__name_unlink(c->run.store, older)) < 0) {
+			sessnap__clean_removal_failed(&m, rc, older,
+						      SESSNAP_CLEAN_FILE_PREV);
+			goto report;
+		}
 	}
 	/* The lock file goes last, while we still hold its lock. */
 	if (m.fd >= 0) {
@@ -194,6 +207,7 @@ static int clean_entry(const sessnap__dir_entry *e, void *payload)
 	case SESSNAP__NAME_TEMP:
 		sessnap__clean_temp(&c->run, e->name, e->id);
 		break;
+	case SESSNAP__NAME_OLDER: /* removed with its session's .snap */
 	case SESSNAP__NAME_OTHER:
 		break;
 	}

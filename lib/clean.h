@@ -81,6 +81,9 @@ typedef struct {
 	sessnap__header hdr;
 	bool has_hdr;  /* from the main snapshot or, failing that, .prev */
 	bool bad_lock; /* <id>.lock is not a regular file: left alone */
+	/* Bit n set: <id>.snap.<n> (n >= 2) exists, a regular file; looked
+	 * at only for a removal candidate. */
+	unsigned int older;
 	int64_t age_ms;
 } sessnap__clean_sess;
 

@@ -357,6 +357,7 @@ struct sessnap_store {
 	sessnap_durability durability;
 	unsigned int interval_ms;
 	size_t read_bound;
+	unsigned int generations; /* older ones kept: 1 to _GENERATIONS_MAX */
 	sessnap_owner self;
 
 	/* Guards the session list and the fields of sessions marked

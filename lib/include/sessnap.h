@@ -236,14 +236,25 @@ typedef struct {
 	 * sessnap_load_text()); each receives `payload`. */
 	sessnap_migrate_text_cb migrate_text;
 	sessnap_validate_text_cb validate_text;
+	/**
+	 * How many older generations a save keeps besides the newest:
+	 * 1 (the default, also for 0) keeps <id>.snap.prev; N keeps
+	 * <id>.snap.prev and <id>.snap.2 to <id>.snap.N, at most
+	 * SESSNAP_GENERATIONS_MAX.  Each generation above the first costs
+	 * one rename per save.
+	 */
+	unsigned int generations;
 } sessnap_store_options;
+
+/** The most older generations a store keeps (sessnap_store_options). */
+#define SESSNAP_GENERATIONS_MAX 8
 
 #define SESSNAP_STORE_OPTIONS_VERSION 1
 #define SESSNAP_STORE_OPTIONS_INIT                                            \
 	{                                                                     \
 		SESSNAP_STORE_OPTIONS_VERSION, NULL, NULL,                    \
 		    SESSNAP_DURABILITY_FULL, 0, 0, 0, 0, NULL, NULL, NULL,    \
-		    NULL, NULL, NULL                                          \
+		    NULL, NULL, NULL, 0                                       \
 	}
 
 /** An open store directory. */
@@ -633,6 +644,10 @@ typedef struct {
  * is SESSNAP_STATUS_CORRUPT (SESSNAP_STATUS_RUNNING when its lock is
  * held) and the rest of the store is listed as usual. */
 #define SESSNAP_INFO_UNREADABLE (1u << 3)
+/** The main snapshot and `.prev` were unusable; the header came from an
+ * older generation (<id>.snap.2 and up: sessnap_info.generation says
+ * which). */
+#define SESSNAP_INFO_FROM_OLDER (1u << 4)
 
 /** What the scanner knows of a session (from its header only). */
 typedef struct {
@@ -659,6 +674,9 @@ typedef struct {
 	/** Modification time of the file described, in milliseconds since
 	 * the epoch: the age of a corrupt or newer-format session. */
 	int64_t mtime_ms;
+	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
+	 * <id>.snap.N. */
+	unsigned int generation;
 } sessnap_info;
 
 /* sessnap_scan() flags */
@@ -714,6 +732,9 @@ void sessnap_scan_free(sessnap_info *infos, size_t count);
 #define SESSNAP_LOAD_FROM_PREV (1u << 0)
 /** The state was migrated from an older schema version. */
 #define SESSNAP_LOAD_MIGRATED (1u << 1)
+/** The state came from an older generation (<id>.snap.N, N >= 2):
+ * sessnap_load_info.generation says which. */
+#define SESSNAP_LOAD_FROM_OLDER (1u << 2)
 
 /** What sessnap_load() found. */
 typedef struct {
@@ -729,6 +750,9 @@ typedef struct {
 	char label[SESSNAP_LABEL_MAX + 1];
 	/** When the main snapshot was skipped: why, in words. */
 	char notice[512];
+	/** The generation loaded: 0 for <id>.snap, 1 for `.prev`, N for
+	 * <id>.snap.N (newest first by seq after the main snapshot). */
+	unsigned int generation;
 } sessnap_load_info;
 
 /**

@@ -212,10 +212,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	s->created_ms = h.created_ms;
 	/* Reopening a cleanly ended session is not a crash recovery. */
 	s->adoptions = h.completed ? 0 : h.adoptions + 1;
-	if (info.flags & SESSNAP_LOAD_FROM_PREV)
-		sessnap__prev_name(gen, id);
-	else
-		sessnap__snap_name(gen, id);
+	sessnap__gen_name(gen, id, info.generation);
 	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
 	info.seq = s->seq;

@@ -109,6 +109,18 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 	    sessnap__clean_removal_recheck(&c->run, s, &m, &a, &snap_fd,
 					   &prev_fd) != 0)
 		goto report;
+	if ((rc = sessnap__clean_older(&c->run, s)) == SESSNAP_EUNSAFE) {
+		m.again = SESSNAP_CLEAN_SKIP_UNSAFE; /* never touched */
+		goto report;
+	}
+	if (rc < 0) {
+		sessnap__clean_removal_failed(&m, rc,
+					      s->has_snap ? s->snap : s->prev,
+					      s->has_snap
+						  ? SESSNAP_CLEAN_FILE_SNAPSHOT
+						  : SESSNAP_CLEAN_FILE_PREV);
+		goto report;
+	}
 
 	if (s->has_snap) {
 		if ((rc = sessnap__name_unlink(c->run.store, s->snap)) < 0) {

@@ -168,37 +168,6 @@ static int read_generation(sessnap__clean *c, const char *name,
 }
 
 /*
- * The older generations (<id>.snap.2 and up) of a removal candidate: they
- * go with it, as one session.  One lstat each, paid only by sessions that
- * are removed, so a clean that keeps everything costs what it did.  Any of
- * them that is not a regular file leaves the whole session alone, as a
- * .snap or .prev would.  Returns 0, SESSNAP_CLEAN_SKIP_UNSAFE, or
- * SESSNAP_CLEAN_FAILED with *err set.
- */
-static int older_generations(sessnap__clean *c, sessnap__clean_sess *s,
-			     int *err)
-{
-	char name[SESSNAP__NAME_MAX];
-	struct stat st;
-	unsigned int n;
-	int r;
-
-	s->older = 0;
-	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
-		sessnap__gen_name(name, s->id, n);
-		if ((r = sessnap__name_stat(&st, c->store, name)) < 0) {
-			*err = r;
-			return SESSNAP_CLEAN_FAILED;
-		}
-		if (r == 1 && !S_ISREG(st.st_mode))
-			return SESSNAP_CLEAN_SKIP_UNSAFE;
-		if (r == 1)
-			s->older |= 1u << n;
-	}
-	return 0;
-}
-
-/*
  * Look at a session's files and read its header.  Returns the action the
  * session deserves when it is NOT a removal candidate (a KEEP_ or SKIP_
  * value), SESSNAP_CLEAN_FAILED with *err set, or one of the REMOVE_
@@ -274,7 +243,40 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 		s->bad_lock = true;
 		return SESSNAP_CLEAN_SKIP_UNSAFE;
 	}
-	return (r = older_generations(c, s, err)) != 0 ? r : (int)remove;
+	return remove;
+}
+
+/*
+ * The older generations (<id>.snap.2 and up) of a session being removed:
+ * they go with it, as one session.  Looked at under the session's lock,
+ * after the recheck, one lstat each: paid only by sessions that are
+ * removed, so a clean that keeps everything costs what it did.  Any of
+ * them that is not a regular file stops the removal before anything is
+ * unlinked (SESSNAP_EUNSAFE, naming it), as a .snap or .prev would.
+ */
+int sessnap__clean_older(sessnap__clean *c, sessnap__clean_sess *s)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	unsigned int n;
+	int r;
+
+	s->older = 0;
+	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
+		sessnap__gen_name(name, s->id, n);
+		if ((r = sessnap__name_stat(&st, c->store, name)) < 0)
+			return r;
+		if (r == 1 && !S_ISREG(st.st_mode))
+			return sessnap__error(
+			    SESSNAP_EUNSAFE,
+			    "cannot remove session %s: %s is not a regular "
+			    "file; the session is left as it is",
+			    s->id,
+			    sessnap__path(path, sizeof(path), c->store, name));
+		if (r == 1)
+			s->older |= 1u << n;
+	}
+	return 0;
 }
 
 /*

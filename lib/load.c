@@ -1,14 +1,20 @@
 /*
  * load.c - read a session's state back, whatever happened to its files
  *
- * A session has up to two generations on disk: <id>.snap, the last
- * committed state, and <id>.snap.prev, the one before it.  The loader
- * tries the main snapshot first and falls back to the previous generation
- * when the main one is missing, empty, truncated, zero-filled, fails its
- * checksum, or holds a state the application's validate callback rejects
- * (a registry that parsed but came back empty).  A fallback is never
- * silent: it is flagged in sessnap_load_info, explained in its `notice`,
- * and logged.
+ * A session has up to SESSNAP_GENERATIONS_MAX + 1 generations on disk:
+ * <id>.snap, the last committed state, <id>.snap.prev, the one before it,
+ * and <id>.snap.2 to <id>.snap.N when the store keeps N > 1 (atomic.c).
+ * The loader tries the main snapshot first: it is the commit point, the
+ * one name every save and adoption writes last.  It falls back to the
+ * older generations, newest first by their seq (order_older() says why
+ * not by name), when the main one is missing, empty, truncated,
+ * zero-filled, fails its checksum, or holds a state the application's
+ * validate callback rejects (a registry that parsed but came back empty,
+ * or saved empty twice).  Every generation name is looked for, whatever
+ * the store's own option, so that a reader with the default (a command)
+ * finds what an application that keeps more wrote.  A fallback is never
+ * silent: it is flagged in sessnap_load_info (with the generation used),
+ * explained in its `notice`, and logged.
  *
  * A main snapshot of a newer format version stops the load with
  * SESSNAP_ENEWER instead: falling back would hand the app an older state
@@ -104,6 +110,7 @@ struct generation {
 	char path[PATH_MAX]; /* for messages */
 	char why[256]; /* why it was refused */
 	int rc;
+	uint64_t seq; /* from its header, for the order of the fallback */
 };
 
 /* Whether a generation's file is a regular file, or absent. */
@@ -162,35 +169,115 @@ static int refuse_both(sessnap_store *store, const char *id,
 }
 
 /*
- * The main snapshot was refused on its content (m): try the previous
- * generation, and say so in the notice and the log when it is used.
+ * The order in which the older generations are tried: newest first by the
+ * seq in their headers, not by their names.  A rotation is a series of
+ * renames made durable by one directory fsync at its end (atomic.c): a
+ * crash in the middle leaves an empty slot or one state under two names,
+ * and after a power cut a file system that does not order directory
+ * updates may keep some of those renames and not others, so the number
+ * in a name says where a rotation put a file, not how old it is.  The seq
+ * says when it was committed.  A generation whose header is of a newer
+ * format comes first (it stops the fallback: an older state must not be
+ * handed out while a newer one exists); one whose header is unusable
+ * comes last, by name, to be refused with its reason.  Equal seqs (two
+ * names of one file) keep the lower number.
  */
-static int load_prev(json_object **state, sessnap__header *h,
-		     sessnap_load_info *info, sessnap_store *store,
-		     const char *id, const struct generation *m,
-		     struct generation *p)
+static size_t order_older(unsigned int order[], sessnap_store *store,
+			  struct generation g[])
 {
-	p->rc = try_one(state, h, store, p->name, p->why, sizeof(p->why));
-	if (p->rc == 0) {
-		info->flags |= SESSNAP_LOAD_FROM_PREV;
+	sessnap__header h;
+	struct stat st;
+	size_t count = 0, i, j;
+	unsigned int n;
+	int rc;
+
+	for (n = 1; n <= SESSNAP__GEN_LAST; n++) {
+		rc = sessnap__header_read(&h, &st, store, g[n].name, g[n].why,
+					  sizeof(g[n].why));
+		g[n].rc = rc;
+		if (rc == SESSNAP_ENOTFOUND)
+			continue;
+		g[n].seq = rc == 0 ? h.seq
+				   : rc == SESSNAP_ENEWER ? UINT64_MAX : 0;
+		for (i = count; i > 0 && g[order[i - 1]].seq < g[n].seq; i--)
+			order[i] = order[i - 1];
+		order[i] = n;
+		count++;
+	}
+	for (j = 0; j < count; j++)
+		g[order[j]].why[0] = '\0';
+	return count;
+}
+
+/*
+ * The main snapshot was refused on its content (m): try the older
+ * generations (`.prev`, then <id>.snap.2 and up when the store keeps
+ * them) in the order above, and say so in the notice and the log when one
+ * is used.  On failure *p describes them for the message: the newest one
+ * tried, with a code that sums them all up.
+ */
+static int load_older(json_object **state, sessnap__header *h,
+		      sessnap_load_info *info, sessnap_store *store,
+		      const char *id, const struct generation *m,
+		      struct generation g[], struct generation *p)
+{
+	unsigned int order[SESSNAP__GEN_LAST + 1], n = 1;
+	size_t count, i;
+	bool rejected = true, toobig = false, corrupt = false;
+
+	count = order_older(order, store, g);
+	for (i = 0; i < count; i++) {
+		n = order[i];
+		g[n].rc = try_one(state, h, store, g[n].name, g[n].why,
+				  sizeof(g[n].why));
+		if (g[n].rc == 0)
+			break;
+		if (g[n].rc == SESSNAP_ENOMEM)
+			return g[n].rc;
+		/* A newer format, or a read error that says nothing about
+		 * the content: nothing older is handed out in its place. */
+		if (g[n].rc == SESSNAP_ENEWER || !is_verdict(g[n].rc))
+			break;
+		rejected = rejected && g[n].rc == SESSNAP_EREJECTED;
+		toobig = toobig || g[n].rc == SESSNAP_ETOOBIG;
+		corrupt = corrupt || g[n].rc == SESSNAP_ECORRUPT;
+	}
+	if (i < count && g[n].rc == 0) {
+		info->generation = n;
+		info->flags |= n == 1 ? SESSNAP_LOAD_FROM_PREV
+				      : SESSNAP_LOAD_FROM_OLDER;
 		if (m->rc == SESSNAP_ENOTFOUND)
 			notice(info,
-			       "%s is missing; loaded the previous generation "
-			       "%s",
-			       m->path, p->path);
+			       "%s is missing; loaded the %s generation %s",
+			       m->path, n == 1 ? "previous" : "older",
+			       g[n].path);
 		else
 			notice(info,
-			       "%s is unusable (%s); loaded the previous "
+			       "%s is unusable (%s); loaded the %s "
 			       "generation %s",
-			       m->path, m->why, p->path);
+			       m->path, m->why, n == 1 ? "previous" : "older",
+			       g[n].path);
 		sessnap__log(store, SESSNAP_LOG_WARNING, "%s", info->notice);
 		return 0;
+	}
+	*p = count > 0 ? g[order[0]] : g[1];
+	if (i < count)
+		*p = g[n]; /* where it stopped: newer, or unreadable */
+	else if (count > 0)
+		p->rc = rejected  ? SESSNAP_EREJECTED
+			: corrupt ? SESSNAP_ECORRUPT
+			: toobig  ? SESSNAP_ETOOBIG
+				  : p->rc;
+	if (count > 1 && i == count) {
+		size_t len = strlen(p->why);
+
+		snprintf(p->why + len, sizeof(p->why) - len,
+			 " (and %zu older generation%s: none usable)",
+			 count - 1, count > 2 ? "s" : "");
 	}
 	if (m->rc == SESSNAP_ENOTFOUND && p->rc == SESSNAP_ENOTFOUND)
 		return sessnap__error(SESSNAP_ENOTFOUND, "no session %s in %s",
 				      id, store->path);
-	if (p->rc == SESSNAP_ENOMEM)
-		return p->rc;
 	/* A read error says nothing about the content: never call such a
 	 * session corrupt. */
 	if (!is_verdict(p->rc))
@@ -242,16 +329,16 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		  const char *id)
 {
 	struct generation m = { .why = "" }, p = { .why = "" };
+	struct generation g[SESSNAP__GEN_LAST + 1];
 	sessnap_load_info info;
 	sessnap__header h;
 	json_object *state = NULL;
+	unsigned int n;
 	int rc;
 
 	memset(&info, 0, sizeof(info));
 	sessnap__snap_name(m.name, id);
-	sessnap__prev_name(p.name, id);
 	sessnap__path(m.path, sizeof(m.path), store, m.name);
-	sessnap__path(p.path, sizeof(p.path), store, p.name);
 
 	m.rc = try_one(&state, &h, store, m.name, m.why, sizeof(m.why));
 	if (m.rc == SESSNAP_ENEWER)
@@ -275,9 +362,16 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 				      "its previous generation was not used, "
 				      "as %s may be intact",
 				      id, m.path, m.why, m.path);
-	if (m.rc < 0 &&
-	    (rc = load_prev(&state, &h, &info, store, id, &m, &p)) < 0)
-		return rc;
+	if (m.rc < 0) {
+		for (n = 1; n <= SESSNAP__GEN_LAST; n++) {
+			sessnap__gen_name(g[n].name, id, n);
+			sessnap__path(g[n].path, sizeof(g[n].path), store,
+				      g[n].name);
+		}
+		if ((rc = load_older(&state, &h, &info, store, id, &m, g,
+				     &p)) < 0)
+			return rc;
+	}
 	if ((rc = migrate(&state, &h, &info, store, id)) < 0) {
 		json_object_put(state);
 		return rc;

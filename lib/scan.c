@@ -172,6 +172,49 @@ static int read_gen(sessnap__header *h, struct stat *st, bool *bad,
 	return rc;
 }
 
+/*
+ * Both <id>.snap and <id>.snap.prev are unusable: describe the session
+ * from the newest (by seq, as the loader orders them) of its older
+ * generations, <id>.snap.2 and up, whatever the store's own option.  A
+ * newer-format one wins (the session is then newer, never corrupt).
+ * Returns as read_gen(), with *gen the generation used; *h and *st are
+ * left alone unless one was found.  Only sessions whose two first
+ * generations are both unusable pay these reads.
+ */
+static int read_older(sessnap__header *h, struct stat *st, bool *bad,
+		      sessnap_store *store, const char *id, unsigned int *gen)
+{
+	char name[SESSNAP__NAME_MAX], why[256];
+	sessnap__header oh;
+	struct stat ost;
+	unsigned int n;
+	int rc, best = SESSNAP_ENOTFOUND;
+
+	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
+		sessnap__gen_name(name, id, n);
+		rc = read_gen(&oh, &ost, bad, store, name, why, sizeof(why));
+		if (rc == SESSNAP_ENOTFOUND)
+			continue;
+		if (rc == SESSNAP_ENEWER) {
+			*h = oh;
+			*st = ost;
+			*gen = n;
+			return rc;
+		}
+		if (rc == 0 && (best != 0 || oh.seq > h->seq)) {
+			*h = oh;
+			*st = ost;
+			*gen = n;
+			best = 0;
+		} else if (rc != 0 && rc != SESSNAP_ECORRUPT) {
+			return rc;
+		} else if (best == SESSNAP_ENOTFOUND) {
+			best = SESSNAP_ECORRUPT;
+		}
+	}
+	return best;
+}
+
 static void fill_from_header(sessnap_info *info, const sessnap__header *h)
 {
 	info->created_ms = h->created_ms;
@@ -242,6 +285,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 				   sizeof(why));
 		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
 			info->flags |= SESSNAP_INFO_FROM_PREV;
+			info->generation = 1;
 			rc = rc_prev;
 		} else if (rc_prev != SESSNAP_ECORRUPT &&
 			   rc_prev != SESSNAP_ENOTFOUND) {
@@ -249,6 +293,14 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		} else if (rc == SESSNAP_ENOTFOUND &&
 			   rc_prev == SESSNAP_ENOTFOUND) {
 			return 0;
+		} else if ((rc_prev = read_older(&h, &st, &bad, store, c->id,
+						 &info->generation)) == 0 ||
+			   rc_prev == SESSNAP_ENEWER) {
+			info->flags |= SESSNAP_INFO_FROM_OLDER;
+			rc = rc_prev;
+		} else if (rc_prev != SESSNAP_ECORRUPT &&
+			   rc_prev != SESSNAP_ENOTFOUND) {
+			return unreadable(info, live, rc_prev, errno);
 		} else {
 			/* Corrupt: describe the main file if it exists. */
 			if (st_main.st_mode != 0)

@@ -268,6 +268,12 @@ START_TEST(test_discard_removes_everything)
 	su_put_snap(name, &h, "{}");
 	snprintf(name, sizeof(name), "%s.snap.prev", id);
 	su_put_snap(name, &h, "{}");
+	/* Every older generation goes with it (a store that keeps them). */
+	snprintf(name, sizeof(name), "%s.snap.2", id);
+	su_put_snap(name, &h, "{}");
+	snprintf(name, sizeof(name), "%s.snap.%d", id,
+		 SESSNAP_GENERATIONS_MAX);
+	su_put_snap(name, &h, "{}");
 	snprintf(name, sizeof(name), ".%s.snap.Qw12Er", id);
 	tu_write_file(tu_dir, name, "x", 1);
 	snprintf(name, sizeof(name), ".%s.snap.prev.Ty34Ui", id);

@@ -396,3 +396,53 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
 		return SESSNAP_EBADNAME;
 	return sessnap__load(out, info, NULL, store, id);
 }
+
+int sessnap_load_generation(json_object **out, sessnap_load_info *info,
+			    sessnap_store *store, const char *id,
+			    unsigned int generation)
+{
+	struct generation g = { .why = "" };
+	sessnap_load_info li;
+	sessnap__header h;
+	json_object *state = NULL;
+	int rc;
+
+	if (out == NULL || store == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_load_generation: NULL argument");
+	*out = NULL;
+	if (sessnap__id_check(id) < 0)
+		return SESSNAP_EBADNAME;
+	if (generation > SESSNAP_GENERATIONS_MAX)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "no generation %u: generations are "
+				      "numbered 0 to %d",
+				      generation, SESSNAP_GENERATIONS_MAX);
+	memset(&li, 0, sizeof(li));
+	sessnap__gen_name(g.name, id, generation);
+	sessnap__path(g.path, sizeof(g.path), store, g.name);
+	rc = try_one(&state, &h, store, g.name, g.why, sizeof(g.why));
+	if (rc == SESSNAP_ENOTFOUND)
+		return sessnap__error(rc, "session %s has no generation %u "
+					  "in %s (%s does not exist)",
+				      id, generation, store->path, g.path);
+	if (rc == SESSNAP_ENOMEM)
+		return rc;
+	if (rc < 0)
+		return sessnap__error(rc, "generation %u of session %s: %s: %s",
+				      generation, id, g.path, g.why);
+	if ((rc = migrate(&state, &h, &li, store, id)) < 0) {
+		json_object_put(state);
+		return rc;
+	}
+	fill_info(&li, &h);
+	li.generation = generation;
+	if (generation == 1)
+		li.flags |= SESSNAP_LOAD_FROM_PREV;
+	else if (generation > 1)
+		li.flags |= SESSNAP_LOAD_FROM_OLDER;
+	if (info != NULL)
+		*info = li;
+	*out = state;
+	return 0;
+}

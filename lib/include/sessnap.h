@@ -774,6 +774,68 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
 		 sessnap_store *store, const char *id);
 
 /**
+ * Load one generation of a session, by its number, as sessnap_load()
+ * loads the one it chooses: checksum, the validate callbacks, migration.
+ * Numbering: 0 is <id>.snap (the newest), 1 <id>.snap.prev, N
+ * <id>.snap.N; sessnap_generations() lists what exists, with the seq of
+ * each.  Nothing falls back to another generation.
+ *
+ * @param out receives the state (a new reference: json_object_put() it)
+ * @param info receives what was found (`generation` is the argument), or
+ *        NULL
+ * @param store an open store
+ * @param id the session id
+ * @param generation 0 to SESSNAP_GENERATIONS_MAX
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (no such
+ *         generation), SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG,
+ *         SESSNAP_EREJECTED, SESSNAP_EMIGRATE, SESSNAP_EIO, SESSNAP_ENOMEM
+ */
+int sessnap_load_generation(json_object **out, sessnap_load_info *info,
+			    sessnap_store *store, const char *id,
+			    unsigned int generation);
+
+/** One generation of a session, as sessnap_generations() finds it. */
+typedef struct {
+	/** 0 for <id>.snap, 1 for `.prev`, N for <id>.snap.N. */
+	unsigned int generation;
+	/** The verdict: 0 when it is complete and its checksum holds, else
+	 * SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG (not checked:
+	 * over the read bound) or a read error such as SESSNAP_EIO. */
+	int verdict;
+	/** Why, in words, when verdict is not 0. */
+	char reason[256];
+	/** From its header; 0 when the header is unusable. */
+	uint64_t seq;
+	int64_t saved_ms;
+	/** Size of the file in bytes. */
+	uint64_t file_bytes;
+} sessnap_generation;
+
+/**
+ * List the generations of a session that exist on disk, newest first by
+ * seq (<id>.snap first, as the loader tries it; a generation without a
+ * usable header last), each with its verdict.  Reads and verifies every
+ * one that is within the read bound; a file that is not a regular file is
+ * SESSNAP_ECORRUPT and is never followed or blocked on.
+ *
+ * @param out receives an array owned by the caller; free it with
+ *        sessnap_generations_free()
+ * @param out_count receives its length (at least 1)
+ * @param store an open store
+ * @param id the session id
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (no
+ *         generation at all), SESSNAP_ENOMEM
+ */
+int sessnap_generations(sessnap_generation **out, size_t *out_count,
+			sessnap_store *store, const char *id);
+
+/**
+ * Free a list from sessnap_generations().
+ * @param gens the array, or NULL
+ */
+void sessnap_generations_free(sessnap_generation *gens);
+
+/**
  * Adopt a crashed session: take its lock (exactly one process wins), load
  * its state (as sessnap_load(): checksum, `.prev` fallback, validation,
  * migration), and continue it with the same id, creation time, label and

@@ -184,3 +184,6 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 # verdict.sh: one verdict per file (wrong id, not a regular file, over the
 # read bound) from every command.
 CLI_TESTS += tests/cli/verdict.sh
+# generations.sh: show, export --generation, verify and discard on a
+# session with older generations.
+CLI_TESTS += tests/cli/generations.sh

@@ -122,6 +122,24 @@ int sessnap_generations(sessnap_generation **out, size_t *out_count,
 	return 0;
 }
 
+uint64_t sessnap__generations_max_seq(sessnap_store *store, const char *id,
+				      uint64_t floor)
+{
+	char name[SESSNAP__NAME_MAX], why[256];
+	sessnap__header h;
+	struct stat st;
+	unsigned int n;
+
+	for (n = 0; n <= SESSNAP__GEN_LAST; n++) {
+		sessnap__gen_name(name, id, n);
+		if (sessnap__header_read(&h, &st, store, name, why,
+					 sizeof(why)) == 0 &&
+		    h.seq > floor)
+			floor = h.seq;
+	}
+	return floor;
+}
+
 void sessnap_generations_free(sessnap_generation *gens)
 {
 	free(gens);

@@ -9,7 +9,8 @@
  * size and verdict of each, in the order the loader tries them; the
  * number is what `sessnap export --generation N` takes).  --json prints
  * the session object of "sessnap list --json" with a "generations" array,
- * and a "state" member when --state is given.  Showing never adopts or changes anything.
+ * and a "state" member when --state is given.  Showing never adopts or changes
+ * anything.
  */
 #include "config.h"
 

@@ -134,10 +134,9 @@ static void print_result(const char *id, const char *res, const char *msg,
 	for (i = 0; i < n; i++)
 		older = older || g[i].generation > 1;
 	for (i = 0; older && i < n; i++)
-		printf("  generation %u (seq %llu): %s%s%s\n",
-		       g[i].generation, (unsigned long long)g[i].seq,
-		       verdict_word(g[i].verdict), g[i].reason[0] ? ": " : "",
-		       g[i].reason);
+		printf("  generation %u (seq %llu): %s%s%s\n", g[i].generation,
+		       (unsigned long long)g[i].seq, verdict_word(g[i].verdict),
+		       g[i].reason[0] ? ": " : "", g[i].reason);
 }
 
 static int print_summary_json(const struct listing *l, json_object *arr,
@@ -209,8 +208,8 @@ int cmd_verify(int argc, char **argv, const char *prog)
 		if (sessnap_generations(&g, &ng, l.store, l.infos[i].id) < 0)
 			ng = 0;
 		if (json)
-			json_object_array_add(arr, result_json(l.infos[i].id,
-							       res, msg, g, ng));
+			json_object_array_add(
+			    arr, result_json(l.infos[i].id, res, msg, g, ng));
 		else
 			print_result(l.infos[i].id, res, msg, color, g, ng);
 		sessnap_generations_free(g);

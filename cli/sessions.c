@@ -168,8 +168,8 @@ json_object *generations_json(const sessnap_generation *g, size_t n)
 		json_object_object_add(
 		    o, "generation",
 		    json_object_new_int64((int64_t)g[i].generation));
-		json_object_object_add(o, "seq",
-				       json_object_new_int64((int64_t)g[i].seq));
+		json_object_object_add(
+		    o, "seq", json_object_new_int64((int64_t)g[i].seq));
 		json_object_object_add(o, "saved_ms",
 				       json_object_new_int64(g[i].saved_ms));
 		json_object_object_add(
@@ -178,10 +178,10 @@ json_object *generations_json(const sessnap_generation *g, size_t n)
 		json_object_object_add(
 		    o, "verdict",
 		    json_object_new_string(verdict_word(g[i].verdict)));
-		json_object_object_add(
-		    o, "reason",
-		    g[i].reason[0] ? json_object_new_string(g[i].reason)
-				   : NULL);
+		json_object_object_add(o, "reason",
+				       g[i].reason[0] ?
+					   json_object_new_string(g[i].reason) :
+					   NULL);
 		json_object_array_add(arr, o);
 	}
 	return arr;

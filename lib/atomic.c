@@ -151,12 +151,12 @@ static int drop_previous(sessnap_store *store, const char *name,
 			return -1;
 		}
 		if (!removed) {
-			sessnap__log(store, SESSNAP_LOG_DEBUG,
-				     "no hard link to %s in %s (%s): saved "
-				     "without a previous generation",
-				     name, store->path,
-				     sessnap__strerror_r(link_err, ebuf,
-							 sizeof(ebuf)));
+			sessnap__log(
+			    store, SESSNAP_LOG_DEBUG,
+			    "no hard link to %s in %s (%s): saved "
+			    "without a previous generation",
+			    name, store->path,
+			    sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)));
 			return 0;
 		}
 	}
@@ -165,7 +165,8 @@ static int drop_previous(sessnap_store *store, const char *name,
 		     "saved without a previous generation",
 		     name, store->path,
 		     sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)),
-		     prev_name, store->generations > 1 ? " and older ones" : "");
+		     prev_name,
+		     store->generations > 1 ? " and older ones" : "");
 	return 0;
 }
 

@@ -114,11 +114,10 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 		goto report;
 	}
 	if (rc < 0) {
-		sessnap__clean_removal_failed(&m, rc,
-					      s->has_snap ? s->snap : s->prev,
-					      s->has_snap
-						  ? SESSNAP_CLEAN_FILE_SNAPSHOT
-						  : SESSNAP_CLEAN_FILE_PREV);
+		sessnap__clean_removal_failed(
+		    &m, rc, s->has_snap ? s->snap : s->prev,
+		    s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				  SESSNAP_CLEAN_FILE_PREV);
 		goto report;
 	}
 

@@ -197,8 +197,9 @@ static size_t order_older(unsigned int order[], sessnap_store *store,
 		g[n].rc = rc;
 		if (rc == SESSNAP_ENOTFOUND)
 			continue;
-		g[n].seq = rc == 0 ? h.seq
-				   : rc == SESSNAP_ENEWER ? UINT64_MAX : 0;
+		g[n].seq = rc == 0		? h.seq :
+			   rc == SESSNAP_ENEWER ? UINT64_MAX :
+						  0;
 		for (i = count; i > 0 && g[order[i - 1]].seq < g[n].seq; i--)
 			order[i] = order[i - 1];
 		order[i] = n;
@@ -244,13 +245,12 @@ static int load_older(json_object **state, sessnap__header *h,
 	}
 	if (i < count && g[n].rc == 0) {
 		info->generation = n;
-		info->flags |= n == 1 ? SESSNAP_LOAD_FROM_PREV
-				      : SESSNAP_LOAD_FROM_OLDER;
+		info->flags |=
+		    n == 1 ? SESSNAP_LOAD_FROM_PREV : SESSNAP_LOAD_FROM_OLDER;
 		if (m->rc == SESSNAP_ENOTFOUND)
-			notice(info,
-			       "%s is missing; loaded the %s generation %s",
-			       m->path, n == 1 ? "previous" : "older",
-			       g[n].path);
+			notice(
+			    info, "%s is missing; loaded the %s generation %s",
+			    m->path, n == 1 ? "previous" : "older", g[n].path);
 		else
 			notice(info,
 			       "%s is unusable (%s); loaded the %s "
@@ -264,10 +264,10 @@ static int load_older(json_object **state, sessnap__header *h,
 	if (i < count)
 		*p = g[n]; /* where it stopped: newer, or unreadable */
 	else if (count > 0)
-		p->rc = rejected  ? SESSNAP_EREJECTED
-			: corrupt ? SESSNAP_ECORRUPT
-			: toobig  ? SESSNAP_ETOOBIG
-				  : p->rc;
+		p->rc = rejected ? SESSNAP_EREJECTED :
+			corrupt	 ? SESSNAP_ECORRUPT :
+			toobig	 ? SESSNAP_ETOOBIG :
+				   p->rc;
 	if (count > 1 && i == count) {
 		size_t len = strlen(p->why);
 
@@ -368,8 +368,8 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 			sessnap__path(g[n].path, sizeof(g[n].path), store,
 				      g[n].name);
 		}
-		if ((rc = load_older(&state, &h, &info, store, id, &m, g,
-				     &p)) < 0)
+		if ((rc = load_older(&state, &h, &info, store, id, &m, g, &p)) <
+		    0)
 			return rc;
 	}
 	if ((rc = migrate(&state, &h, &info, store, id)) < 0) {
@@ -423,8 +423,9 @@ int sessnap_load_generation(json_object **out, sessnap_load_info *info,
 	sessnap__path(g.path, sizeof(g.path), store, g.name);
 	rc = try_one(&state, &h, store, g.name, g.why, sizeof(g.why));
 	if (rc == SESSNAP_ENOTFOUND)
-		return sessnap__error(rc, "session %s has no generation %u "
-					  "in %s (%s does not exist)",
+		return sessnap__error(rc,
+				      "session %s has no generation %u "
+				      "in %s (%s does not exist)",
 				      id, generation, store->path, g.path);
 	if (rc == SESSNAP_ENOMEM)
 		return rc;

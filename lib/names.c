@@ -292,8 +292,9 @@ bool sessnap__name_absent(sessnap_store *store, const char *name)
  * A session with a name that is not a regular file (a FIFO, directory or
  * symlink as any of its generations, <id>.snap, <id>.snap.prev or
  * <id>.snap.N) is never written to or removed: adopt and discard refuse
- * it, as the cleaner skips it and the scanner reports it corrupt (snapfile.c, "The one verdict on a session
- * file").  The lock file gets the same check in sessnap__lock_take().
+ * it, as the cleaner skips it and the scanner reports it corrupt (snapfile.c,
+ * "The one verdict on a session file").  The lock file gets the same check in
+ * sessnap__lock_take().
  */
 int sessnap__session_regular(sessnap_store *store, const char *id,
 			     const char *what)
@@ -370,11 +371,13 @@ int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload)
 			continue;
 		e.name = de->d_name;
 		e.type = de->d_type;
-		e.generation = e.kind == SESSNAP__NAME_SNAP   ? 0
-			       : e.kind == SESSNAP__NAME_PREV ? 1
-			       : e.kind == SESSNAP__NAME_OLDER
-				   ? older_number(de->d_name + SESSNAP_ID_LEN)
-				   : -1;
+		e.generation = e.kind == SESSNAP__NAME_SNAP ?
+				   0 :
+			       e.kind == SESSNAP__NAME_PREV ?
+				   1 :
+			       e.kind == SESSNAP__NAME_OLDER ?
+				   older_number(de->d_name + SESSNAP_ID_LEN) :
+				   -1;
 		if ((rc = cb(&e, payload)) < 0)
 			break;
 	}

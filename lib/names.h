@@ -91,7 +91,7 @@ int sessnap__name_unlink(sessnap_store *store, const char *name);
 typedef struct {
 	const char *name;	 /* d_name: valid during the callback only */
 	sessnap__name_kind kind; /* never SESSNAP__NAME_OTHER */
-	int generation; /* 0, 1, 2...: SNAP, PREV, OLDER; else -1 */
+	int generation;		 /* 0, 1, 2...: SNAP, PREV, OLDER; else -1 */
 	char id[SESSNAP_ID_LEN + 1];
 	unsigned char type; /* d_type: DT_REG, DT_LNK, ... or DT_UNKNOWN */
 } sessnap__dir_entry;

@@ -74,9 +74,9 @@ static int not_empty(const json_object *state, unsigned int schema,
 	(void)schema;
 	(void)payload;
 	return json_object_object_get_ex(state, "n", &n) &&
-			       json_object_get_int(n) > 0
-		   ? 0
-		   : -1;
+		       json_object_get_int(n) > 0 ?
+		   0 :
+		   -1;
 }
 
 /*

@@ -602,7 +602,6 @@ START_TEST(test_link_fails_drops_stale_prev)
 }
 END_TEST
 
-
 /* A store that keeps `n` older generations. */
 static sessnap_store *open_store_gens(unsigned int n)
 {
@@ -618,8 +617,8 @@ static sessnap_store *open_store_gens(unsigned int n)
 	return store;
 }
 
-static const char *const contents[] = { "c1\n", "c2\n", "c3\n", "c4\n",
-					"c5\n", "c6\n" };
+static const char *const contents[] = { "c1\n", "c2\n", "c3\n",
+					"c4\n", "c5\n", "c6\n" };
 static const char *const gen_names[] = { NAME, PREV, GEN2, GEN3, GEN4 };
 
 /*
@@ -639,9 +638,9 @@ START_TEST(test_keeps_n_generations)
 				 0);
 		for (k = 0; k < 5; k++) {
 			if (k <= 3 && k <= i)
-				ck_assert_msg(file_is(gen_names[k],
-						      contents[i - k]),
-					      "save %d: %s", i, gen_names[k]);
+				ck_assert_msg(
+				    file_is(gen_names[k], contents[i - k]),
+				    "save %d: %s", i, gen_names[k]);
 			else
 				ck_assert_msg(!file_exists(gen_names[k]),
 					      "save %d: %s exists", i,
@@ -706,7 +705,7 @@ static unsigned long calls_of_save(unsigned int gens, unsigned int kind)
 START_TEST(test_generation_costs)
 {
 	unsigned int kinds[] = { SESSNAP__SYS_RENAME, SESSNAP__SYS_OPEN,
-				 SESSNAP__SYS_STAT, SESSNAP__SYS_LINK,
+				 SESSNAP__SYS_STAT,   SESSNAP__SYS_LINK,
 				 SESSNAP__SYS_UNLINK, SESSNAP__SYS_WRITE,
 				 SESSNAP__SYS_FSYNC };
 	size_t i;
@@ -764,8 +763,8 @@ static void gens_fail_in_turn(unsigned int flags)
 		for (j = 0; j < 3; j++) {
 			found = false;
 			for (k = 0; k < 4; k++)
-				found = found || file_is(gen_names[k],
-							 before[j]);
+				found =
+				    found || file_is(gen_names[k], before[j]);
 			ck_assert_msg(found, "nth %lu: %s lost", nth,
 				      before[j]);
 		}
@@ -773,9 +772,9 @@ static void gens_fail_in_turn(unsigned int flags)
 			break;
 	}
 	ck_assert_uint_lt(nth, 60);
-	ck_assert_int_eq(replace(store, older, strlen(older),
-				 SESSNAP_DURABILITY_FULL, NULL),
-			 0);
+	ck_assert_int_eq(
+	    replace(store, older, strlen(older), SESSNAP_DURABILITY_FULL, NULL),
+	    0);
 	ck_assert(file_is(NAME, older));
 	ck_assert(file_is(PREV, fresh));
 	ck_assert(file_is(GEN2, before[0]));
@@ -810,8 +809,8 @@ START_TEST(test_link_fails_drops_all_generations)
 	ck_assert(file_exists(GEN3));
 	link_errno = EPERM;
 	sessnap__sys.linkat = link_fails;
-	rc = replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL,
-		     NULL);
+	rc =
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
 	sessnap__sys.linkat = saved;
 	ck_assert_int_eq(rc, 0);
 	ck_assert(file_is(NAME, fresh));

@@ -226,7 +226,6 @@ START_TEST(test_removes_older_generations)
 }
 END_TEST
 
-
 START_TEST(test_removes_old_completed_all_files)
 {
 	sessnap_store *s = open_store();

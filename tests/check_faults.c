@@ -777,9 +777,8 @@ END_TEST
 START_TEST(walk_save_generations)
 {
 	walk_gens = 3;
-	ck_assert_int_ge(walk("save, 3 generations", op_save,
-			      check_save_gens, 0),
-			 60);
+	ck_assert_int_ge(
+	    walk("save, 3 generations", op_save, check_save_gens, 0), 60);
 	walk_gens = 0;
 }
 END_TEST

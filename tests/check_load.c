@@ -412,7 +412,6 @@ START_TEST(test_validate_fallback)
 }
 END_TEST
 
-
 /*
  * A store that keeps three older generations, with the states n0..n4
  * saved in turn: <id>.snap holds the last, .prev, .snap.2 and .snap.3 the

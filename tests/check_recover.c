@@ -271,8 +271,7 @@ START_TEST(test_discard_removes_everything)
 	/* Every older generation goes with it (a store that keeps them). */
 	snprintf(name, sizeof(name), "%s.snap.2", id);
 	su_put_snap(name, &h, "{}");
-	snprintf(name, sizeof(name), "%s.snap.%d", id,
-		 SESSNAP_GENERATIONS_MAX);
+	snprintf(name, sizeof(name), "%s.snap.%d", id, SESSNAP_GENERATIONS_MAX);
 	su_put_snap(name, &h, "{}");
 	snprintf(name, sizeof(name), ".%s.snap.Qw12Er", id);
 	tu_write_file(tu_dir, name, "x", 1);
@@ -991,9 +990,9 @@ static int refuse_empty(const json_object *state, unsigned int schema,
 	(void)schema;
 	(void)payload;
 	return json_object_object_get_ex(state, "n", &n) &&
-			       json_object_get_int(n) > 0
-		   ? 0
-		   : -1;
+		       json_object_get_int(n) > 0 ?
+		   0 :
+		   -1;
 }
 
 /*

@@ -707,7 +707,6 @@ START_TEST(test_foreign_host)
 }
 END_TEST
 
-
 /*
  * Both .snap and .prev unusable: the session is described from the newest
  * by seq of its older generations, flagged SESSNAP_INFO_FROM_OLDER with

@@ -65,6 +65,10 @@ typedef struct {
 	sessnap__ranking rank;
 	/* The cleaner's own descriptor for the store gate, or -1. */
 	int gate;
+	/* Older generations (<id>.snap.N) may be in the store: the store
+	 * keeps them, or the walk has met one.  Only then does a removal
+	 * look for a session's (sessnap__clean_older()). */
+	bool older;
 } sessnap__clean;
 
 /* ---- One session (clean_session.c) ----------------------------------------

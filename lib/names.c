@@ -378,7 +378,7 @@ int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload)
 			       e.kind == SESSNAP__NAME_OLDER ?
 				   older_number(de->d_name + SESSNAP_ID_LEN) :
 				   -1;
-		if ((rc = cb(&e, payload)) < 0)
+		if ((rc = cb(&e, payload)) != 0)
 			break;
 	}
 	saved_errno = errno;

@@ -96,12 +96,13 @@ typedef struct {
 	unsigned char type; /* d_type: DT_REG, DT_LNK, ... or DT_UNKNOWN */
 } sessnap__dir_entry;
 
-/* Returns 0 to go on, or a negative code that stops the walk. */
+/* Returns 0 to go on, or a value that stops the walk: a negative code, or
+ * a positive one for "found, no need to read on". */
 typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry, void *payload);
 /*
  * Read the store directory once, on a stream of its own, and hand each
  * entry that is one of the store's names to cb, in directory order.
- * Returns 0, the first negative value cb returned, or an error of the
+ * Returns 0, the first non-zero value cb returned, or an error of the
  * directory itself (its open, fdopendir or readdir) whose message names
  * the store.  errno is kept across the closing of the stream.
  */

@@ -14,7 +14,9 @@
  *     noting a <32 hex>.lock that readdir says is not a regular file;
  *  2. for each session id, probe its lock FIRST, then read the header of
  *     <id>.snap (one bounded read: format.c), and only when that is
- *     missing or unusable the header of <id>.snap.prev.  Probing first
+ *     missing or unusable the header of <id>.snap.prev, and only when
+ *     that is unusable too those of <id>.snap.2 and up (read_older(): the
+ *     newest by seq describes the session).  Probing first
  *     matters: a session that ends cleanly between the two steps removes
  *     its files while it still holds the lock, so a free lock followed by
  *     a present snapshot always means the owner is gone;

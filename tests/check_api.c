@@ -157,6 +157,17 @@ START_TEST(test_generations)
 	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
 	ck_assert_uint_eq(infos[0].generation, 2);
 	sessnap_scan_free(infos, count);
+	/* The verdict of each: the two truncated ones corrupt, with why. */
+	ck_assert_int_eq(sessnap_generations(&g, &count, reader, id), 0);
+	ck_assert_uint_eq(count, 4);
+	ck_assert_uint_eq(g[0].generation, 0);
+	ck_assert_int_eq(g[0].verdict, SESSNAP_ECORRUPT);
+	ck_assert(g[0].reason[0] != '\0');
+	ck_assert_int_eq(g[1].verdict, 0);
+	ck_assert_uint_eq(g[1].generation, 2);
+	ck_assert_uint_eq(g[3].generation, 1);
+	ck_assert_int_eq(g[3].verdict, SESSNAP_ECORRUPT);
+	sessnap_generations_free(g);
 
 	ck_assert_int_eq(sessnap_discard(reader, id), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);

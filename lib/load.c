@@ -177,8 +177,9 @@ static int refuse_both(sessnap_store *store, const char *id,
  * updates may keep some of those renames and not others, so the number
  * in a name says where a rotation put a file, not how old it is.  The seq
  * says when it was committed.  A generation whose header is of a newer
- * format comes first (it stops the fallback: an older state must not be
- * handed out while a newer one exists); one whose header is unusable
+ * format, or could not be read at all (EIO, EACCES), comes first (it
+ * stops the fallback: an older state must not be handed out while a newer
+ * one may exist); one whose header is unusable
  * comes last, by name, to be refused with its reason.  Equal seqs (two
  * names of one file) keep the lower number.
  */
@@ -197,9 +198,14 @@ static size_t order_older(unsigned int order[], sessnap_store *store,
 		g[n].rc = rc;
 		if (rc == SESSNAP_ENOTFOUND)
 			continue;
-		g[n].seq = rc == 0		? h.seq :
-			   rc == SESSNAP_ENEWER ? UINT64_MAX :
-						  0;
+		/* A newer format or a read error may hide the newest state:
+		 * first, to stop the fallback there. */
+		if (rc == 0)
+			g[n].seq = h.seq;
+		else if (rc == SESSNAP_ENEWER || !is_verdict(rc))
+			g[n].seq = UINT64_MAX;
+		else
+			g[n].seq = 0;
 		for (i = count; i > 0 && g[order[i - 1]].seq < g[n].seq; i--)
 			order[i] = order[i - 1];
 		order[i] = n;

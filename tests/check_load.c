@@ -549,6 +549,38 @@ START_TEST(test_generations_by_seq)
 }
 END_TEST
 
+/*
+ * A read error on an older generation's header says nothing about its
+ * seq: that generation is tried first, so the fallback never goes past a
+ * state that may be the newest.  Here .prev's header read fails once (the
+ * main file is missing): .prev is still the one loaded, not .snap.2.
+ */
+START_TEST(test_generations_read_error_first)
+{
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	sessnap_store *store = gens_store(id, 0);
+	sessnap_load_info info;
+	json_object *got = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
+	corrupt_delete(path);
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO, 0);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_uint_eq(info.generation, 1);
+	ck_assert_int_eq(registry_len(got), 4);
+	json_object_put(got);
+	/* Persistent: the error, never an older state. */
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	ck_assert_ptr_null(got);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_validate_both)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -864,6 +896,7 @@ Suite *load_suite(void)
 	tcase_add_test(tc, test_generations_skip_rejected);
 	tcase_add_test(tc, test_generations_skip_corrupt);
 	tcase_add_test(tc, test_generations_by_seq);
+	tcase_add_test(tc, test_generations_read_error_first);
 	tcase_add_test(tc, test_migrate);
 	suite_add_tcase(s, tc);
 

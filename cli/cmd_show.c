@@ -4,9 +4,13 @@
  * Without options it prints what the header says (status, label, times,
  * owner, sizes).  --state prints the state itself, loaded and verified
  * with sessnap_load() (the previous generation is used when the main
- * snapshot is damaged, and a note on stderr says so).  --json prints the
- * session object of "sessnap list --json", with a "state" member when
- * --state is given.  Showing never adopts or changes anything.
+ * snapshot is damaged, and a note on stderr says so).  Both list the
+ * session's generations (sessnap_generations(): number, seq, saved time,
+ * size and verdict of each, in the order the loader tries them; the
+ * number is what `sessnap export --generation N` takes).  --json prints
+ * the session object of "sessnap list --json" with a "generations" array,
+ * and a "state" member when --state is given.  Showing never adopts or changes
+ * anything.
  */
 #include "config.h"
 
@@ -80,6 +84,29 @@ static void print_info(const sessnap_info *in)
 		printf("%-10s the main snapshot is damaged; this is the "
 		       "previous generation\n",
 		       "note:");
+	else if (in->flags & SESSNAP_INFO_FROM_OLDER)
+		printf("%-10s the main snapshot and .prev are damaged; this "
+		       "is generation %u\n",
+		       "note:", in->generation);
+}
+
+/* One line per generation, the loader's order; "-" when it cannot be. */
+static void print_generations(const sessnap_generation *g, size_t n)
+{
+	char size[16], ago[32];
+	int64_t now = now_ms();
+	size_t i;
+
+	printf("generations (export --generation N):\n");
+	for (i = 0; i < n; i++) {
+		sessnap__size_format(size, sizeof(size), g[i].file_bytes);
+		sessnap__age_format(ago, sizeof(ago), now, g[i].saved_ms);
+		printf("  %u  seq %-6llu %-16s %-6s %s%s%s\n", g[i].generation,
+		       (unsigned long long)g[i].seq,
+		       g[i].saved_ms > 0 ? ago : "-", size,
+		       verdict_word(g[i].verdict), g[i].reason[0] ? ": " : "",
+		       g[i].reason);
+	}
 }
 
 int cmd_show(int argc, char **argv, const char *prog)
@@ -96,6 +123,8 @@ int cmd_show(int argc, char **argv, const char *prog)
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
 	sessnap_info info;
+	sessnap_generation *gens = NULL;
+	size_t ngens = 0;
 	json_object *state = NULL, *doc;
 	struct cmd_args a;
 	int rc;
@@ -107,8 +136,17 @@ int cmd_show(int argc, char **argv, const char *prog)
 		return rc;
 	if (want_state && (rc = load_state(&state, prog, store, info.id)) != 0)
 		goto out;
+	if ((rc = sessnap_generations(&gens, &ngens, store, info.id)) < 0 &&
+	    rc != SESSNAP_ENOTFOUND) {
+		lib_error(prog, rc, "cannot list the generations of %s",
+			  info.id);
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	if (json) {
 		doc = info_json(&info);
+		json_object_object_add(doc, "generations",
+				       generations_json(gens, ngens));
 		if (want_state)
 			json_object_object_add(doc, "state",
 					       json_object_get(state));
@@ -118,9 +156,11 @@ int cmd_show(int argc, char **argv, const char *prog)
 		rc = write_json(prog, NULL, state, JSON_FOR_PEOPLE);
 	} else {
 		print_info(&info);
+		print_generations(gens, ngens);
 		rc = flush_stdout(prog);
 	}
 out:
+	sessnap_generations_free(gens);
 	json_object_put(state);
 	sessnap_store_close(store);
 	return rc;

@@ -5,7 +5,8 @@
  * sessnap_load(), which checks the payload's length and checksum and parses
  * it, falling back to the previous generation when the main snapshot is
  * damaged.  Each session ends up "ok", "ok-from-prev" (usable, but its main
- * snapshot is damaged), "newer" (written by a newer format: not checked,
+ * snapshot is damaged), "ok-from-older" (usable from <id>.snap.N only),
+ * "newer" (written by a newer format: not checked,
  * not an error), "too-big" (larger than the read bound, see --read-bound:
  * not checked, not an error), "corrupt" (neither generation usable, or a
  * file of the session is not a regular file) or "error" (could not be
@@ -71,6 +72,10 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 			strlcpy(msg, li.notice, len);
 			return "ok-from-prev";
 		}
+		if (li.flags & SESSNAP_LOAD_FROM_OLDER) {
+			strlcpy(msg, li.notice, len);
+			return "ok-from-older";
+		}
 		return "ok";
 	}
 	strlcpy(msg, sessnap_last_error(), len);
@@ -101,7 +106,8 @@ static void count(struct tally *t, const char *res)
 }
 
 static json_object *result_json(const char *id, const char *res,
-				const char *msg)
+				const char *msg, const sessnap_generation *g,
+				size_t n)
 {
 	json_object *o = json_object_new_object();
 
@@ -109,16 +115,28 @@ static json_object *result_json(const char *id, const char *res,
 	json_object_object_add(o, "result", json_object_new_string(res));
 	json_object_object_add(o, "message",
 			       msg[0] ? json_object_new_string(msg) : NULL);
+	json_object_object_add(o, "generations", generations_json(g, n));
 	return o;
 }
 
+/*
+ * The session's line, then, for a session with generations beyond
+ * .prev (a store that keeps more), one line for each generation.
+ */
 static void print_result(const char *id, const char *res, const char *msg,
-			 bool color)
+			 bool color, const sessnap_generation *g, size_t n)
 {
-	bool red = color && strncmp(res, "ok", 2) != 0;
+	bool red = color && strncmp(res, "ok", 2) != 0, older = false;
+	size_t i;
 
 	printf("%s%-12s%s  %s%s%s\n", red ? "\033[31m" : "", res,
 	       red ? "\033[0m" : "", id, msg[0] ? "  " : "", msg);
+	for (i = 0; i < n; i++)
+		older = older || g[i].generation > 1;
+	for (i = 0; older && i < n; i++)
+		printf("  generation %u (seq %llu): %s%s%s\n", g[i].generation,
+		       (unsigned long long)g[i].seq, verdict_word(g[i].verdict),
+		       g[i].reason[0] ? ": " : "", g[i].reason);
 }
 
 static int print_summary_json(const struct listing *l, json_object *arr,
@@ -180,13 +198,21 @@ int cmd_verify(int argc, char **argv, const char *prog)
 	if (json)
 		arr = json_object_new_array();
 	for (i = 0; i < l.n; i++) {
+		sessnap_generation *g = NULL;
+		size_t ng = 0;
+
 		res = check_one(&l.infos[i], l.store, msg, sizeof(msg));
 		count(&t, res);
+		/* What each generation holds; none when it cannot tell
+		 * (the session's own line then says why). */
+		if (sessnap_generations(&g, &ng, l.store, l.infos[i].id) < 0)
+			ng = 0;
 		if (json)
 			json_object_array_add(
-			    arr, result_json(l.infos[i].id, res, msg));
+			    arr, result_json(l.infos[i].id, res, msg, g, ng));
 		else
-			print_result(l.infos[i].id, res, msg, color);
+			print_result(l.infos[i].id, res, msg, color, g, ng);
+		sessnap_generations_free(g);
 	}
 	rc = json ? print_summary_json(&l, arr, &t) : print_summary(prog, &t);
 	listing_close(&l);

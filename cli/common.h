@@ -219,6 +219,10 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 int open_session(sessnap_store **store, sessnap_info *out, char *label_buf,
 		 size_t label_len, const struct cmd_args *a);
 
+/* A generation's verdict in one word: ok, corrupt, newer, too-big, error. */
+const char *verdict_word(int verdict);
+/* The generations of sessnap_generations() as a JSON array, for --json. */
+struct json_object *generations_json(const sessnap_generation *g, size_t n);
 /*
  * sessnap_load() for a command: on failure the library's reason is printed
  * ("cannot load session ID: ..."), and the loader's notice (the previous

@@ -218,6 +218,51 @@ int load_state(json_object **out, const char *prog, sessnap_store *store,
 	return EXIT_OK;
 }
 
+const char *verdict_word(int verdict)
+{
+	switch (verdict) {
+	case 0:
+		return "ok";
+	case SESSNAP_ECORRUPT:
+		return "corrupt";
+	case SESSNAP_ENEWER:
+		return "newer";
+	case SESSNAP_ETOOBIG:
+		return "too-big";
+	default:
+		return "error";
+	}
+}
+
+json_object *generations_json(const sessnap_generation *g, size_t n)
+{
+	json_object *arr = json_object_new_array(), *o;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		o = json_object_new_object();
+		json_object_object_add(
+		    o, "generation",
+		    json_object_new_int64((int64_t)g[i].generation));
+		json_object_object_add(
+		    o, "seq", json_object_new_int64((int64_t)g[i].seq));
+		json_object_object_add(o, "saved_ms",
+				       json_object_new_int64(g[i].saved_ms));
+		json_object_object_add(
+		    o, "file_bytes",
+		    json_object_new_int64((int64_t)g[i].file_bytes));
+		json_object_object_add(
+		    o, "verdict",
+		    json_object_new_string(verdict_word(g[i].verdict)));
+		json_object_object_add(o, "reason",
+				       g[i].reason[0] ?
+					   json_object_new_string(g[i].reason) :
+					   NULL);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 int listing_open(struct listing *l, const struct cmd_args *a, const char *key)
 {
 	int rc;

@@ -16,6 +16,9 @@ dist_man1_MANS = \
 
 # Section 3: library functions, one page per exported symbol.
 dist_man3_MANS =
+dist_man3_MANS += docs/man/sessnap_load_generation.3
+dist_man3_MANS += docs/man/sessnap_generations.3
+dist_man3_MANS += docs/man/sessnap_generations_free.3
 dist_man3_MANS += docs/man/sessnap_session_save_due.3
 dist_man3_MANS += docs/man/sessnap_session_set_collect.3
 dist_man3_MANS += docs/man/sessnap_session_status.3

@@ -70,7 +70,8 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 	h = raw_h;
 	h.format_version = SESSNAP_FORMAT_VERSION;
 	strlcpy(h.app, store->app, sizeof(h.app));
-	h.seq = raw_h.seq + 1;
+	/* Above every generation's seq (see sessnap_session_adopt()). */
+	h.seq = (raw_h.seq > s->seq ? raw_h.seq : s->seq) + 1;
 	h.saved_ms = sessnap__now_ms();
 	h.completed = false;
 	h.adoptions = s->adoptions;
@@ -207,13 +208,19 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 		goto on_error;
 	fd = -1; /* the session owns the lock now */
 	s->seq = h.seq;
+	/*
+	 * Recovered from an older generation: the newer ones that were
+	 * refused stay on disk (rotated one up by the adoption's write) and
+	 * carry higher seqs.  The session goes on above all of them, so that
+	 * the loader's order by seq (load.c) never puts a refused state
+	 * before the adopter's own saves.
+	 */
+	if (info.generation > 0)
+		s->seq = sessnap__generations_max_seq(store, id, h.seq);
 	s->created_ms = h.created_ms;
 	/* Reopening a cleanly ended session is not a crash recovery. */
 	s->adoptions = h.completed ? 0 : h.adoptions + 1;
-	if (info.flags & SESSNAP_LOAD_FROM_PREV)
-		sessnap__prev_name(gen, id);
-	else
-		sessnap__snap_name(gen, id);
+	sessnap__gen_name(gen, id, info.generation);
 	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
 	info.seq = s->seq;

@@ -128,26 +128,96 @@ static int drop_previous(sessnap_store *store, const char *name,
 			 const char *prev_name, int link_err,
 			 const char **step)
 {
-	char ebuf[256];
+	char ebuf[256], id[SESSNAP_ID_LEN + 1], older[SESSNAP__NAME_MAX];
+	unsigned int n;
+	bool removed = false;
 
+	/* Every older generation is as stale as `prev` (see above). */
+	if (store->generations > 1 &&
+	    sessnap__name_parse(prev_name, id) == SESSNAP__NAME_PREV) {
+		for (n = store->generations; n >= 2; n--) {
+			sessnap__gen_name(older, id, n);
+			if (SYS(unlinkat)(store->dfd, older, 0) == 0) {
+				removed = true;
+			} else if (errno != ENOENT) {
+				*step = "unlink of a stale older generation";
+				return -1;
+			}
+		}
+	}
 	if (SYS(unlinkat)(store->dfd, prev_name, 0) < 0) {
 		if (errno != ENOENT) {
 			*step = "unlink of the stale previous generation";
 			return -1;
 		}
-		sessnap__log(store, SESSNAP_LOG_DEBUG,
-			     "no hard link to %s in %s (%s): saved without "
-			     "a previous generation",
-			     name, store->path,
-			     sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)));
-		return 0;
+		if (!removed) {
+			sessnap__log(
+			    store, SESSNAP_LOG_DEBUG,
+			    "no hard link to %s in %s (%s): saved "
+			    "without a previous generation",
+			    name, store->path,
+			    sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)));
+			return 0;
+		}
 	}
 	sessnap__log(store, SESSNAP_LOG_INFO,
-		     "no hard link to %s in %s (%s): removed the stale %s, "
+		     "no hard link to %s in %s (%s): removed the stale %s%s, "
 		     "saved without a previous generation",
 		     name, store->path,
 		     sessnap__strerror_r(link_err, ebuf, sizeof(ebuf)),
-		     prev_name);
+		     prev_name,
+		     store->generations > 1 ? " and older ones" : "");
+	return 0;
+}
+
+/*
+ * Step 5 of a store that keeps N > 1 older generations: move each one up
+ * a number, from the oldest down (<id>.snap.<N-1> over <id>.snap.<N>, ...,
+ * <id>.snap.prev to <id>.snap.2), so that `prev_name` is free for the
+ * link of the current file.  Each rename is atomic and the current file is
+ * never touched, so a crash between two of them leaves every state that
+ * was there under some name (one slot empty, or one state under two names
+ * when two names were links of one file and the rename did nothing); the
+ * loader orders generations by their seq, not by their names (load.c), so
+ * neither matters, and the next save moves on from there.  A missing
+ * generation is skipped.  The oldest, which the first rename drops, is
+ * held open like the one a store of one generation drops (see below), and
+ * returned in *held.  Returns 0, or -1 with errno and *step set; the
+ * generations already moved stay where they are, which is harmless in the
+ * same way.
+ */
+static int shift_older(sessnap_store *store, const char *prev_name,
+		       const char **step, int *held)
+{
+	char id[SESSNAP_ID_LEN + 1], from[SESSNAP__NAME_MAX],
+	    to[SESSNAP__NAME_MAX];
+	struct stat st;
+	unsigned int n;
+	int fd;
+
+	if (sessnap__name_parse(prev_name, id) != SESSNAP__NAME_PREV)
+		return 0;
+	sessnap__gen_name(to, id, store->generations);
+	fd = SYS(openat)(store->dfd, to,
+			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd >= 0 && (SYS(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		SYS(close)(fd);
+		fd = -1;
+	}
+	for (n = store->generations; n >= 2; n--) {
+		sessnap__gen_name(from, id, n - 1);
+		sessnap__gen_name(to, id, n);
+		if (SYS(renameat)(store->dfd, from, store->dfd, to) < 0 &&
+		    errno != ENOENT) {
+			if (fd >= 0) {
+				PROTECT_ERRNO;
+				SYS(close)(fd);
+			}
+			*step = "rename to an older generation";
+			return -1;
+		}
+	}
+	*held = fd;
 	return 0;
 }
 
@@ -162,7 +232,7 @@ static int keep_previous(sessnap_store *store, const char *name,
 	char tmp[SESSNAP__NAME_MAX + 16];
 	struct stat st;
 	bool alias = true;
-	int tries, old = -1;
+	int tries, old = -1, top = -1;
 
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
 		temp_name(tmp, sizeof(tmp), prev_name);
@@ -183,6 +253,13 @@ static int keep_previous(sessnap_store *store, const char *name,
 		*step = "link";
 		errno = EEXIST;
 		return -1;
+	}
+	if (store->generations > 1) {
+		if (shift_older(store, prev_name, step, &top) < 0) {
+			PROTECT_ERRNO;
+			SYS(unlinkat)(store->dfd, tmp, 0);
+			return -1;
+		}
 	}
 	/*
 	 * The rename below drops the last link of the generation before
@@ -214,6 +291,8 @@ static int keep_previous(sessnap_store *store, const char *name,
 			SYS(unlinkat)(store->dfd, tmp, 0);
 			if (old >= 0)
 				SYS(close)(old);
+			if (top >= 0)
+				SYS(close)(top);
 		}
 		*step = "rename to previous generation";
 		return -1;
@@ -231,6 +310,16 @@ static int keep_previous(sessnap_store *store, const char *name,
 	 */
 	if (alias)
 		SYS(unlinkat)(store->dfd, tmp, 0);
+	/*
+	 * With older generations the file the save drops is the oldest one,
+	 * held by shift_older(); `prev_name` then held a file that is also
+	 * linked as <id>.snap.2 (or nothing), and closing it frees nothing.
+	 */
+	if (top >= 0 || store->generations > 1) {
+		if (old >= 0)
+			SYS(close)(old);
+		old = top;
+	}
 	*held = old;
 	return 0;
 }

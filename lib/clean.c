@@ -97,7 +97,9 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 			   sessnap_clean_action a)
 {
 	sessnap__clean_removal m = SESSNAP__CLEAN_REMOVAL_INIT;
+	char older[SESSNAP__NAME_MAX];
 	int snap_fd = -1, prev_fd = -1, rc;
+	unsigned int n;
 
 	if (c->run.dry) {
 		sessnap__clean_remove_session_dry(&c->run, s, a);
@@ -107,6 +109,20 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 	    sessnap__clean_removal_recheck(&c->run, s, &m, &a, &snap_fd,
 					   &prev_fd) != 0)
 		goto report;
+	rc = c->run.older ? sessnap__clean_older(&c->run, s) : 0;
+	if (!c->run.older)
+		s->older = 0;
+	if (rc == SESSNAP_EUNSAFE) {
+		m.again = SESSNAP_CLEAN_SKIP_UNSAFE; /* never touched */
+		goto report;
+	}
+	if (rc < 0) {
+		sessnap__clean_removal_failed(
+		    &m, rc, s->has_snap ? s->snap : s->prev,
+		    s->has_snap ? SESSNAP_CLEAN_FILE_SNAPSHOT :
+				  SESSNAP_CLEAN_FILE_PREV);
+		goto report;
+	}
 
 	if (s->has_snap) {
 		if ((rc = sessnap__name_unlink(c->run.store, s->snap)) < 0) {
@@ -127,6 +143,17 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 		m.rm_prev = true;
 		sessnap__closer_hand(c->run.store, prev_fd);
 		prev_fd = -1;
+	}
+	/* The older generations, newest first, like .snap before .prev. */
+	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
+		if (!(s->older & (1u << n)))
+			continue;
+		sessnap__gen_name(older, s->id, n);
+		if ((rc = sessnap__name_unlink(c->run.store, older)) < 0) {
+			sessnap__clean_removal_failed(&m, rc, older,
+						      SESSNAP_CLEAN_FILE_PREV);
+			goto report;
+		}
 	}
 	/* The lock file goes last, while we still hold its lock. */
 	if (m.fd >= 0) {
@@ -167,6 +194,20 @@ static void clean_session(struct ctx *c, const char *id)
 
 /* ---- The passes ---------------------------------------------------------- */
 
+/*
+ * Pass 0, for a store opened with the default generations option (a
+ * command's): does the store hold any older generation (<id>.snap.N) at
+ * all?  Stops at the first.  Only then does a removal look for a
+ * session's older generations (one lstat per name, sessnap__clean_older()),
+ * so a store without them pays one readdir pass (getdents returns many
+ * entries a call) and not seven lstats per removed session.
+ */
+static int find_older(const sessnap__dir_entry *e, void *payload)
+{
+	(void)payload;
+	return e->kind == SESSNAP__NAME_OLDER ? 1 : 0;
+}
+
 /* Pass 2: judge each entry; a failure is recorded, never stops the pass. */
 static int clean_entry(const sessnap__dir_entry *e, void *payload)
 {
@@ -194,6 +235,7 @@ static int clean_entry(const sessnap__dir_entry *e, void *payload)
 	case SESSNAP__NAME_TEMP:
 		sessnap__clean_temp(&c->run, e->name, e->id);
 		break;
+	case SESSNAP__NAME_OLDER: /* removed with its session's .snap */
 	case SESSNAP__NAME_OTHER:
 		break;
 	}
@@ -247,12 +289,18 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 	c.run.payload = payload;
 	c.run.dry = (policy->flags & SESSNAP_CLEAN_DRY_RUN) != 0;
 	c.run.gate = -1;
+	c.run.older = store->generations > 1;
 
 	if ((rc = sessnap__rank_init(&c.run.rank, c.run.pol.keep)) < 0)
 		return rc;
 	if (c.run.pol.keep > 0 &&
 	    (rc = sessnap__rank_pass(&c.run.rank, store)) < 0)
 		goto on_error;
+	if (!c.run.older && !c.run.dry) {
+		if ((rc = sessnap__dir_walk(store, find_older, NULL)) < 0)
+			goto on_error;
+		c.run.older = rc > 0;
+	}
 	rc = sessnap__dir_walk(store, clean_entry, &c);
 	sessnap__closer_drain(store);
 	if (rc < 0)

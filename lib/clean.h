@@ -65,6 +65,10 @@ typedef struct {
 	sessnap__ranking rank;
 	/* The cleaner's own descriptor for the store gate, or -1. */
 	int gate;
+	/* Older generations (<id>.snap.N) may be in the store: the store
+	 * keeps them, or the walk has met one.  Only then does a removal
+	 * look for a session's (sessnap__clean_older()). */
+	bool older;
 } sessnap__clean;
 
 /* ---- One session (clean_session.c) ----------------------------------------
@@ -81,6 +85,9 @@ typedef struct {
 	sessnap__header hdr;
 	bool has_hdr;  /* from the main snapshot or, failing that, .prev */
 	bool bad_lock; /* <id>.lock is not a regular file: left alone */
+	/* Bit n set: <id>.snap.<n> (n >= 2) exists, a regular file; looked
+	 * at only under the lock of a session being removed. */
+	unsigned int older;
 	int64_t age_ms;
 } sessnap__clean_sess;
 
@@ -109,6 +116,9 @@ void sessnap__clean_sess_names(sessnap__clean_sess *s, const char *id);
  */
 int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s,
 			    int *err);
+/* Note the older generations of a session being removed in s->older:
+ * 0, SESSNAP_EUNSAFE for one that is not a regular file, or an error. */
+int sessnap__clean_older(sessnap__clean *c, sessnap__clean_sess *s);
 /* Open a store file to hold it across its removal (see clean_session.c). */
 int sessnap__clean_hold_open(sessnap__clean *c, const char *name, int *fd,
 			     struct stat *st);

@@ -246,6 +246,39 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 }
 
 /*
+ * The older generations (<id>.snap.2 and up) of a session being removed:
+ * they go with it, as one session.  Looked at under the session's lock,
+ * after the recheck, one lstat each: paid only by sessions that are
+ * removed, so a clean that keeps everything costs what it did.  Any of
+ * them that is not a regular file stops the removal before anything is
+ * unlinked (SESSNAP_EUNSAFE, naming it), as a .snap or .prev would.
+ */
+int sessnap__clean_older(sessnap__clean *c, sessnap__clean_sess *s)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+	unsigned int n;
+	int r;
+
+	s->older = 0;
+	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
+		sessnap__gen_name(name, s->id, n);
+		if ((r = sessnap__name_stat(&st, c->store, name)) < 0)
+			return r;
+		if (r == 1 && !S_ISREG(st.st_mode))
+			return sessnap__error(
+			    SESSNAP_EUNSAFE,
+			    "cannot remove session %s: %s is not a regular "
+			    "file; the session is left as it is",
+			    s->id,
+			    sessnap__path(path, sizeof(path), c->store, name));
+		if (r == 1)
+			s->older |= 1u << n;
+	}
+	return 0;
+}
+
+/*
  * Open a store file to hold it across its removal.  Returns 1 with *fd
  * open and *st its fstat, 0 when the file does not exist, or a negative
  * code.  A name that cannot be opened (a symlink or FIFO put in its place,

@@ -3,7 +3,7 @@
  *
  * sessnap_discard() is what a program calls when the user declines to
  * recover a crashed session, or when it knows a session is no longer
- * wanted: every file of that session goes - both generations, the
+ * wanted: every file of that session goes - every generation, the
  * temporary files a dead writer left, and the lock file - and nothing
  * else in the store is touched.
  *
@@ -53,7 +53,8 @@ static int unlink_temps(sessnap_store *store, const char *id)
 int sessnap_discard(sessnap_store *store, const char *id)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
-	char lock[SESSNAP__NAME_MAX];
+	char lock[SESSNAP__NAME_MAX], older[SESSNAP__NAME_MAX];
+	unsigned int n;
 	int fd = -1, rc;
 
 	if (store == NULL)
@@ -72,6 +73,12 @@ int sessnap_discard(sessnap_store *store, const char *id)
 		return rc;
 	if ((rc = sessnap__lock_take(&fd, store, id)) < 0)
 		return rc;
+	/* Oldest first: a failure half-way leaves the newer ones. */
+	for (n = SESSNAP__GEN_LAST; n >= 2; n--) {
+		sessnap__gen_name(older, id, n);
+		if ((rc = sessnap__name_unlink(store, older)) < 0)
+			goto out;
+	}
 	if ((rc = sessnap__name_unlink(store, prev)) < 0 ||
 	    (rc = sessnap__name_unlink(store, snap)) < 0 ||
 	    (rc = unlink_temps(store, id)) < 0 ||

@@ -363,6 +363,15 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		  unsigned int flags, unsigned int threads);
 
+/* ---- Generations (generations.c) ----------------------------------------- */
+
+/*
+ * The highest seq in the usable headers of a session's generations, or
+ * `floor` when it is higher.
+ */
+uint64_t sessnap__generations_max_seq(sessnap_store *store, const char *id,
+				      uint64_t floor);
+
 /* ---- Atomic replace (atomic.c) -------------------------------------------- */
 
 typedef struct {
@@ -413,6 +422,7 @@ struct sessnap_store {
 	sessnap_durability durability;
 	unsigned int interval_ms;
 	size_t read_bound;
+	unsigned int generations; /* older ones kept: 1 to _GENERATIONS_MAX */
 	sessnap_owner self;
 
 	/* Guards the session list and the fields of sessions marked

@@ -1,14 +1,20 @@
 /*
  * load.c - read a session's state back, whatever happened to its files
  *
- * A session has up to two generations on disk: <id>.snap, the last
- * committed state, and <id>.snap.prev, the one before it.  The loader
- * tries the main snapshot first and falls back to the previous generation
- * when the main one is missing, empty, truncated, zero-filled, fails its
- * checksum, or holds a state the application's validate callback rejects
- * (a registry that parsed but came back empty).  A fallback is never
- * silent: it is flagged in sessnap_load_info, explained in its `notice`,
- * and logged.
+ * A session has up to SESSNAP_GENERATIONS_MAX + 1 generations on disk:
+ * <id>.snap, the last committed state, <id>.snap.prev, the one before it,
+ * and <id>.snap.2 to <id>.snap.N when the store keeps N > 1 (atomic.c).
+ * The loader tries the main snapshot first: it is the commit point, the
+ * one name every save and adoption writes last.  It falls back to the
+ * older generations, newest first by their seq (order_older() says why
+ * not by name), when the main one is missing, empty, truncated,
+ * zero-filled, fails its checksum, or holds a state the application's
+ * validate callback rejects (a registry that parsed but came back empty,
+ * or saved empty twice).  Every generation name is looked for, whatever
+ * the store's own option, so that a reader with the default (a command)
+ * finds what an application that keeps more wrote.  A fallback is never
+ * silent: it is flagged in sessnap_load_info (with the generation used),
+ * explained in its `notice`, and logged.
  *
  * A main snapshot of a newer format version stops the load with
  * SESSNAP_ENEWER instead: falling back would hand the app an older state
@@ -85,7 +91,7 @@ static int try_one(json_object **out, sessnap__header *h,
 				      "state rejected by the application's "
 				      "validation");
 	}
-	/* The text form of the callback (text.c). */
+	/* The text form of the callback (textcb.c). */
 	if ((rc = sessnap__text_validate(store, state, h->schema_version)) !=
 	    0) {
 		json_object_put(state);
@@ -105,12 +111,13 @@ struct generation {
 	char path[PATH_MAX]; /* for messages */
 	char why[256]; /* why it was refused: a copy of the message */
 	int rc;
+	uint64_t seq; /* from its header, for the order of the fallback */
 };
 
 /*
- * Read generation g.  The messages that name both generations are built
- * after both were tried, so the reason of each is kept, as data, from the
- * thread-local message at the point of its failure.
+ * Read generation g.  The messages that name several generations are
+ * built after they were tried, so the reason of each is kept, as data,
+ * from the thread-local message at the point of its failure.
  */
 static int try_gen(json_object **out, sessnap__header *h,
 		   sessnap_store *store, struct generation *g)
@@ -177,34 +184,122 @@ static int refuse_both(sessnap_store *store, const char *id,
 }
 
 /*
- * The main snapshot was refused on its content (m): try the previous
- * generation, and say so in the notice and the log when it is used.
+ * The order in which the older generations are tried: newest first by the
+ * seq in their headers, not by their names.  A rotation is a series of
+ * renames made durable by one directory fsync at its end (atomic.c): a
+ * crash in the middle leaves an empty slot or one state under two names,
+ * and after a power cut a file system that does not order directory
+ * updates may keep some of those renames and not others, so the number
+ * in a name says where a rotation put a file, not how old it is.  The seq
+ * says when it was committed.  A generation whose header is of a newer
+ * format, or could not be read at all (EIO, EACCES), comes first (it
+ * stops the fallback: an older state must not be handed out while a newer
+ * one may exist); one whose header is unusable
+ * comes last, by name, to be refused with its reason.  Equal seqs (two
+ * names of one file) keep the lower number.
  */
-static int load_prev(json_object **state, sessnap__header *h,
-		     sessnap_load_info *info, sessnap_store *store,
-		     const char *id, const struct generation *m,
-		     struct generation *p)
+static size_t order_older(unsigned int order[], sessnap_store *store,
+			  struct generation g[])
 {
-	if (try_gen(state, h, store, p) == 0) {
-		info->flags |= SESSNAP_LOAD_FROM_PREV;
+	sessnap__header h;
+	struct stat st;
+	size_t count = 0, i, j;
+	unsigned int n;
+	int rc;
+
+	for (n = 1; n <= SESSNAP__GEN_LAST; n++) {
+		rc = sessnap__header_read(&h, &st, store, g[n].name);
+		g[n].rc = rc;
+		if (rc < 0)
+			strlcpy(g[n].why, sessnap_last_error(),
+				sizeof(g[n].why));
+		if (rc == SESSNAP_ENOTFOUND)
+			continue;
+		/* A newer format or a read error may hide the newest state:
+		 * first, to stop the fallback there. */
+		if (rc == 0)
+			g[n].seq = h.seq;
+		else if (rc == SESSNAP_ENEWER || !is_verdict(rc))
+			g[n].seq = UINT64_MAX;
+		else
+			g[n].seq = 0;
+		for (i = count; i > 0 && g[order[i - 1]].seq < g[n].seq; i--)
+			order[i] = order[i - 1];
+		order[i] = n;
+		count++;
+	}
+	for (j = 0; j < count; j++)
+		g[order[j]].why[0] = '\0';
+	return count;
+}
+
+/*
+ * The main snapshot was refused on its content (m): try the older
+ * generations (`.prev`, then <id>.snap.2 and up when the store keeps
+ * them) in the order above, and say so in the notice and the log when one
+ * is used.  On failure *p describes them for the message: the newest one
+ * tried, with a code that sums them all up.
+ */
+static int load_older(json_object **state, sessnap__header *h,
+		      sessnap_load_info *info, sessnap_store *store,
+		      const char *id, const struct generation *m,
+		      struct generation g[], struct generation *p)
+{
+	unsigned int order[SESSNAP__GEN_LAST + 1], n = 1;
+	size_t count, i;
+	bool rejected = true, toobig = false, corrupt = false;
+
+	count = order_older(order, store, g);
+	for (i = 0; i < count; i++) {
+		n = order[i];
+		try_gen(state, h, store, &g[n]);
+		if (g[n].rc == 0)
+			break;
+		if (g[n].rc == SESSNAP_ENOMEM)
+			return g[n].rc;
+		/* A newer format, or a read error that says nothing about
+		 * the content: nothing older is handed out in its place. */
+		if (g[n].rc == SESSNAP_ENEWER || !is_verdict(g[n].rc))
+			break;
+		rejected = rejected && g[n].rc == SESSNAP_EREJECTED;
+		toobig = toobig || g[n].rc == SESSNAP_ETOOBIG;
+		corrupt = corrupt || g[n].rc == SESSNAP_ECORRUPT;
+	}
+	if (i < count && g[n].rc == 0) {
+		info->generation = n;
+		info->flags |=
+		    n == 1 ? SESSNAP_LOAD_FROM_PREV : SESSNAP_LOAD_FROM_OLDER;
 		if (m->rc == SESSNAP_ENOTFOUND)
-			notice(info,
-			       "%s is missing; loaded the previous generation "
-			       "%s",
-			       m->path, p->path);
+			notice(
+			    info, "%s is missing; loaded the %s generation %s",
+			    m->path, n == 1 ? "previous" : "older", g[n].path);
 		else
 			notice(info,
-			       "%s is unusable (%s); loaded the previous "
+			       "%s is unusable (%s); loaded the %s "
 			       "generation %s",
-			       m->path, m->why, p->path);
+			       m->path, m->why, n == 1 ? "previous" : "older",
+			       g[n].path);
 		sessnap__log(store, SESSNAP_LOG_WARNING, "%s", info->notice);
 		return 0;
+	}
+	*p = count > 0 ? g[order[0]] : g[1];
+	if (i < count)
+		*p = g[n]; /* where it stopped: newer, or unreadable */
+	else if (count > 0)
+		p->rc = rejected ? SESSNAP_EREJECTED :
+			corrupt	 ? SESSNAP_ECORRUPT :
+			toobig	 ? SESSNAP_ETOOBIG :
+				   p->rc;
+	if (count > 1 && i == count) {
+		size_t len = strlen(p->why);
+
+		snprintf(p->why + len, sizeof(p->why) - len,
+			 " (and %zu older generation%s: none usable)",
+			 count - 1, count > 2 ? "s" : "");
 	}
 	if (m->rc == SESSNAP_ENOTFOUND && p->rc == SESSNAP_ENOTFOUND)
 		return sessnap__error(SESSNAP_ENOTFOUND, "no session %s in %s",
 				      id, store->path);
-	if (p->rc == SESSNAP_ENOMEM)
-		return p->rc;
 	/* A read error says nothing about the content: never call such a
 	 * session corrupt. */
 	if (!is_verdict(p->rc))
@@ -256,18 +351,19 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		  const char *id)
 {
 	struct generation m = { .why = "" }, p = { .why = "" };
+	struct generation g[SESSNAP__GEN_LAST + 1];
 	sessnap_load_info info;
 	sessnap__header h;
 	json_object *state = NULL;
+	unsigned int n;
 	int rc;
 
 	memset(&info, 0, sizeof(info));
 	sessnap__snap_name(m.name, id);
-	sessnap__prev_name(p.name, id);
 	sessnap__path(m.path, sizeof(m.path), store, m.name);
-	sessnap__path(p.path, sizeof(p.path), store, p.name);
 
-	if (try_gen(&state, &h, store, &m) == SESSNAP_ENEWER)
+	try_gen(&state, &h, store, &m);
+	if (m.rc == SESSNAP_ENEWER)
 		return sessnap__error(
 		    SESSNAP_ENEWER,
 		    "%s: %s; upgrade sessnap to read it (it is never "
@@ -288,9 +384,16 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 				      "its previous generation was not used, "
 				      "as %s may be intact",
 				      id, m.path, m.why, m.path);
-	if (m.rc < 0 &&
-	    (rc = load_prev(&state, &h, &info, store, id, &m, &p)) < 0)
-		return rc;
+	if (m.rc < 0) {
+		for (n = 1; n <= SESSNAP__GEN_LAST; n++) {
+			sessnap__gen_name(g[n].name, id, n);
+			sessnap__path(g[n].path, sizeof(g[n].path), store,
+				      g[n].name);
+		}
+		if ((rc = load_older(&state, &h, &info, store, id, &m, g, &p)) <
+		    0)
+			return rc;
+	}
 	if ((rc = migrate(&state, &h, &info, store, id)) < 0) {
 		json_object_put(state);
 		return rc;
@@ -314,4 +417,55 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
 	if (sessnap__id_check(id) < 0)
 		return SESSNAP_EBADNAME;
 	return sessnap__load(out, info, NULL, store, id);
+}
+
+int sessnap_load_generation(json_object **out, sessnap_load_info *info,
+			    sessnap_store *store, const char *id,
+			    unsigned int generation)
+{
+	struct generation g = { .why = "" };
+	sessnap_load_info li;
+	sessnap__header h;
+	json_object *state = NULL;
+	int rc;
+
+	if (out == NULL || store == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_load_generation: NULL argument");
+	*out = NULL;
+	if (sessnap__id_check(id) < 0)
+		return SESSNAP_EBADNAME;
+	if (generation > SESSNAP_GENERATIONS_MAX)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "no generation %u: generations are "
+				      "numbered 0 to %d",
+				      generation, SESSNAP_GENERATIONS_MAX);
+	memset(&li, 0, sizeof(li));
+	sessnap__gen_name(g.name, id, generation);
+	sessnap__path(g.path, sizeof(g.path), store, g.name);
+	rc = try_gen(&state, &h, store, &g);
+	if (rc == SESSNAP_ENOTFOUND)
+		return sessnap__error(rc,
+				      "session %s has no generation %u "
+				      "in %s (%s does not exist)",
+				      id, generation, store->path, g.path);
+	if (rc == SESSNAP_ENOMEM)
+		return rc;
+	if (rc < 0)
+		return sessnap__error(rc, "generation %u of session %s: %s: %s",
+				      generation, id, g.path, g.why);
+	if ((rc = migrate(&state, &h, &li, store, id)) < 0) {
+		json_object_put(state);
+		return rc;
+	}
+	fill_info(&li, &h);
+	li.generation = generation;
+	if (generation == 1)
+		li.flags |= SESSNAP_LOAD_FROM_PREV;
+	else if (generation > 1)
+		li.flags |= SESSNAP_LOAD_FROM_OLDER;
+	if (info != NULL)
+		*info = li;
+	*out = state;
+	return 0;
 }

@@ -25,6 +25,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/store.c \
 	lib/session.c \
 	lib/load.c \
+	lib/generations.c \
 	lib/liveness.c \
 	lib/clean.h \
 	lib/clean.c \

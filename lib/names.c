@@ -6,6 +6,7 @@
  *
  *	<id>.snap			the newest generation
  *	<id>.snap.prev			the generation before it
+ *	<id>.snap.2 ... <id>.snap.8	older ones, when the store keeps them
  *	<id>.lock			the session's flock (liveness.c)
  *	.<id>.snap.XXXXXX		a save's temporary file (atomic.c)
  *	.<id>.snap.prev.XXXXXX		a save's temporary link of .prev
@@ -115,6 +116,23 @@ void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id)
 	name_of(out, id, ".lock", sizeof(".lock") - 1);
 }
 
+void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,
+		       unsigned int n)
+{
+	char suffix[24];
+
+	if (n == 0) {
+		sessnap__snap_name(out, id);
+		return;
+	}
+	if (n == 1) {
+		sessnap__prev_name(out, id);
+		return;
+	}
+	snprintf(suffix, sizeof(suffix), ".snap.%u", n);
+	name_of(out, id, suffix, strlen(suffix));
+}
+
 const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 			  const char *name)
 {
@@ -168,6 +186,48 @@ static bool is_temp(const char *name, size_t len)
 	       is_alnum_n(rest + sizeof(SNAP_SUFFIX), TEMP_RANDOM);
 }
 
+/*
+ * ".snap.<n>" with n one decimal number from 2 to SESSNAP_GENERATIONS_MAX
+ * and no leading zero: the number, else -1.
+ */
+static int older_number(const char *rest)
+{
+	size_t len = strlen(rest);
+	int n;
+
+	if (len < sizeof(SNAP_SUFFIX ".") ||
+	    strncmp(rest, SNAP_SUFFIX ".", sizeof(SNAP_SUFFIX)) != 0)
+		return -1;
+	rest += sizeof(SNAP_SUFFIX);
+	len -= sizeof(SNAP_SUFFIX);
+	if (len == 0 || len > 2 || rest[0] < '1' || rest[0] > '9' ||
+	    (len == 2 && (rest[1] < '0' || rest[1] > '9')))
+		return -1;
+	n = rest[0] - '0';
+	if (len == 2)
+		n = n * 10 + (rest[1] - '0');
+	return n >= 2 && n <= SESSNAP_GENERATIONS_MAX ? n : -1;
+}
+
+int sessnap__name_generation(const char *name)
+{
+	char id[SESSNAP_ID_LEN + 1];
+
+	switch (sessnap__name_parse(name, id)) {
+	case SESSNAP__NAME_SNAP:
+		return 0;
+	case SESSNAP__NAME_PREV:
+		return 1;
+	case SESSNAP__NAME_OLDER:
+		return older_number(name + SESSNAP_ID_LEN);
+	case SESSNAP__NAME_LOCK:
+	case SESSNAP__NAME_TEMP:
+	case SESSNAP__NAME_OTHER:
+		break;
+	}
+	return -1;
+}
+
 sessnap__name_kind sessnap__name_parse(const char *name,
 				       char id[SESSNAP_ID_LEN + 1])
 {
@@ -191,6 +251,8 @@ sessnap__name_kind sessnap__name_parse(const char *name,
 		kind = SESSNAP__NAME_PREV;
 	else if (strcmp(rest, LOCK_SUFFIX) == 0)
 		kind = SESSNAP__NAME_LOCK;
+	else if (older_number(rest) >= 2)
+		kind = SESSNAP__NAME_OLDER;
 	else
 		return SESSNAP__NAME_OTHER;
 	memcpy(id, name, SESSNAP_ID_LEN);
@@ -228,22 +290,23 @@ bool sessnap__name_absent(sessnap_store *store, const char *name)
 
 /*
  * A session with a name that is not a regular file (a FIFO, directory or
- * symlink as its <id>.snap or <id>.snap.prev) is never written to or
- * removed: adopt and discard refuse it, as the cleaner skips it and the
- * scanner reports it corrupt (snapfile.c, "The one verdict on a session
- * file").  The lock file gets the same check in sessnap__lock_take().
+ * symlink as any of its generations, <id>.snap, <id>.snap.prev or
+ * <id>.snap.N) is never written to or removed: adopt and discard refuse
+ * it, as the cleaner skips it and the scanner reports it corrupt (snapfile.c,
+ * "The one verdict on a session file").  The lock file gets the same check in
+ * sessnap__lock_take().
  */
 int sessnap__session_regular(sessnap_store *store, const char *id,
 			     const char *what)
 {
-	char names[2][SESSNAP__NAME_MAX], path[PATH_MAX];
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	struct stat st;
-	int i, r;
+	unsigned int n;
+	int r;
 
-	sessnap__snap_name(names[0], id);
-	sessnap__prev_name(names[1], id);
-	for (i = 0; i < 2; i++) {
-		if ((r = sessnap__name_stat(&st, store, names[i])) < 0)
+	for (n = 0; n <= SESSNAP__GEN_LAST; n++) {
+		sessnap__gen_name(name, id, n);
+		if ((r = sessnap__name_stat(&st, store, name)) < 0)
 			return r;
 		if (r == 1 && !S_ISREG(st.st_mode))
 			return sessnap__error(
@@ -252,7 +315,7 @@ int sessnap__session_regular(sessnap_store *store, const char *id,
 			    "it is left as it is (remove it by hand if it is "
 			    "not needed)",
 			    what, id,
-			    sessnap__path(path, sizeof(path), store, names[i]));
+			    sessnap__path(path, sizeof(path), store, name));
 	}
 	return 0;
 }
@@ -307,7 +370,14 @@ int sessnap__dir_walk(sessnap_store *store, sessnap__dir_cb cb, void *payload)
 			continue;
 		e.name = de->d_name;
 		e.type = de->d_type;
-		if ((rc = cb(&e, payload)) < 0)
+		e.generation = e.kind == SESSNAP__NAME_SNAP ?
+				   0 :
+			       e.kind == SESSNAP__NAME_PREV ?
+				   1 :
+			       e.kind == SESSNAP__NAME_OLDER ?
+				   older_number(de->d_name + SESSNAP_ID_LEN) :
+				   -1;
+		if ((rc = cb(&e, payload)) != 0)
 			break;
 	}
 	{

@@ -28,6 +28,14 @@ const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
 void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
 void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
+/*
+ * Generation n of a session: 0 is <id>.snap, 1 <id>.snap.prev, and 2 to
+ * SESSNAP_GENERATIONS_MAX <id>.snap.<n> (decimal, no leading zero).
+ */
+void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,
+		       unsigned int n);
+/* Every generation name a reader looks for: 0 to this, inclusive. */
+#define SESSNAP__GEN_LAST SESSNAP_GENERATIONS_MAX
 
 /*
  * What a name in the store is.  Only these five kinds belong to the
@@ -38,7 +46,8 @@ typedef enum {
 	SESSNAP__NAME_SNAP, /* <id>.snap */
 	SESSNAP__NAME_PREV, /* <id>.snap.prev */
 	SESSNAP__NAME_LOCK, /* <id>.lock */
-	SESSNAP__NAME_TEMP  /* .<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX */
+	SESSNAP__NAME_TEMP, /* .<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX */
+	SESSNAP__NAME_OLDER /* <id>.snap.<n>, n from 2 to GENERATIONS_MAX */
 } sessnap__name_kind;
 
 /*
@@ -49,6 +58,11 @@ typedef enum {
  */
 sessnap__name_kind sessnap__name_parse(const char *name,
 				       char id[SESSNAP_ID_LEN + 1]);
+/*
+ * The generation a name of kind SNAP (0), PREV (1) or OLDER (2 and up)
+ * holds; -1 for any other name.
+ */
+int sessnap__name_generation(const char *name);
 
 /* A file's mtime in milliseconds since the epoch. */
 int64_t sessnap__mtime_ms(const struct stat *st);
@@ -77,16 +91,18 @@ int sessnap__name_unlink(sessnap_store *store, const char *name);
 typedef struct {
 	const char *name;	 /* d_name: valid during the callback only */
 	sessnap__name_kind kind; /* never SESSNAP__NAME_OTHER */
+	int generation;		 /* 0, 1, 2...: SNAP, PREV, OLDER; else -1 */
 	char id[SESSNAP_ID_LEN + 1];
 	unsigned char type; /* d_type: DT_REG, DT_LNK, ... or DT_UNKNOWN */
 } sessnap__dir_entry;
 
-/* Returns 0 to go on, or a negative code that stops the walk. */
+/* Returns 0 to go on, or a value that stops the walk: a negative code, or
+ * a positive one for "found, no need to read on". */
 typedef int (*sessnap__dir_cb)(const sessnap__dir_entry *entry, void *payload);
 /*
  * Read the store directory once, on a stream of its own, and hand each
  * entry that is one of the store's names to cb, in directory order.
- * Returns 0, the first negative value cb returned, or an error of the
+ * Returns 0, the first non-zero value cb returned, or an error of the
  * directory itself (its open, fdopendir or readdir) whose message names
  * the store.  errno is kept across the closing of the stream.
  */

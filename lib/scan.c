@@ -19,7 +19,9 @@
  *     is no session (the cleaner removes it);
  *  2. for each session id, probe its lock FIRST, then read the header of
  *     <id>.snap (one bounded read: format.c), and only when that is
- *     missing or unusable the header of <id>.snap.prev.  Probing first
+ *     missing or unusable the header of <id>.snap.prev, and only when
+ *     that is unusable too those of <id>.snap.2 and up (read_older(): the
+ *     newest by seq describes the session).  Probing first
  *     matters: a session that ends cleanly between the two steps removes
  *     its files while it still holds the lock, so a free lock followed by
  *     a present snapshot always means the owner is gone;
@@ -184,6 +186,49 @@ static int read_gen(sessnap__header *h, struct stat *st, bool *bad,
 	return rc;
 }
 
+/*
+ * Both <id>.snap and <id>.snap.prev are unusable: describe the session
+ * from the newest (by seq, as the loader orders them) of its older
+ * generations, <id>.snap.2 and up, whatever the store's own option.  A
+ * newer-format one wins (the session is then newer, never corrupt).
+ * Returns as read_gen(), with *gen the generation used; *h and *st are
+ * left alone unless one was found.  Only sessions whose two first
+ * generations are both unusable pay these reads.
+ */
+static int read_older(sessnap__header *h, struct stat *st, bool *bad,
+		      sessnap_store *store, const char *id, unsigned int *gen)
+{
+	char name[SESSNAP__NAME_MAX];
+	sessnap__header oh;
+	struct stat ost;
+	unsigned int n;
+	int rc, best = SESSNAP_ENOTFOUND;
+
+	for (n = 2; n <= SESSNAP__GEN_LAST; n++) {
+		sessnap__gen_name(name, id, n);
+		rc = read_gen(&oh, &ost, bad, store, name);
+		if (rc == SESSNAP_ENOTFOUND)
+			continue;
+		if (rc == SESSNAP_ENEWER) {
+			*h = oh;
+			*st = ost;
+			*gen = n;
+			return rc;
+		}
+		if (rc == 0 && (best != 0 || oh.seq > h->seq)) {
+			*h = oh;
+			*st = ost;
+			*gen = n;
+			best = 0;
+		} else if (rc != 0 && rc != SESSNAP_ECORRUPT) {
+			return rc;
+		} else if (best == SESSNAP_ENOTFOUND) {
+			best = SESSNAP_ECORRUPT;
+		}
+	}
+	return best;
+}
+
 static void fill_from_header(sessnap_info *info, const sessnap__header *h)
 {
 	info->created_ms = h->created_ms;
@@ -306,6 +351,7 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		rc_prev = read_gen(&h, &st, &bad, store, prev);
 		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
 			info->flags |= SESSNAP_INFO_FROM_PREV;
+			info->generation = 1;
 			rc = rc_prev;
 		} else if (rc_prev != SESSNAP_ECORRUPT &&
 			   rc_prev != SESSNAP_ENOTFOUND) {
@@ -313,6 +359,14 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		} else if (rc == SESSNAP_ENOTFOUND &&
 			   rc_prev == SESSNAP_ENOTFOUND) {
 			return 0;
+		} else if ((rc_prev = read_older(&h, &st, &bad, store, c->id,
+						 &info->generation)) == 0 ||
+			   rc_prev == SESSNAP_ENEWER) {
+			info->flags |= SESSNAP_INFO_FROM_OLDER;
+			rc = rc_prev;
+		} else if (rc_prev != SESSNAP_ECORRUPT &&
+			   rc_prev != SESSNAP_ENOTFOUND) {
+			return unreadable(info, live, rc_prev, errno);
 		} else {
 			/* Corrupt: describe the main file if it exists. */
 			if (st_main.st_mode != 0)

@@ -771,8 +771,9 @@ static void drop_pending(sessnap_session *s)
 int sessnap_session_end(sessnap_session *s, unsigned int flags)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX],
-	    lock[SESSNAP__NAME_MAX];
+	    lock[SESSNAP__NAME_MAX], older[SESSNAP__NAME_MAX];
 	sessnap_store *store;
+	unsigned int n;
 	bool keep;
 	int rc;
 
@@ -802,8 +803,15 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 		 * No point making a "completed" mark durable only to delete
 		 * the file: remove the older generation first, so that a crash
 		 * half-way leaves at worst a complete snapshot that looks
-		 * crashed - offered again, never lost.
+		 * crashed - offered again, never lost.  Every older
+		 * generation name goes, whatever this store keeps: the
+		 * session may have been written by a store that kept more.
 		 */
+		for (n = SESSNAP__GEN_LAST; n >= 2; n--) {
+			sessnap__gen_name(older, s->id, n);
+			if ((rc = sessnap__name_unlink(store, older)) < 0)
+				goto out;
+		}
 		if ((rc = sessnap__name_unlink(store, prev)) < 0 ||
 		    (rc = sessnap__name_unlink(store, snap)) < 0)
 			goto out;

@@ -253,6 +253,12 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown durability level %d",
 				      (int)opts->durability);
+	if (opts->generations > SESSNAP_GENERATIONS_MAX)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "cannot keep %u older generations: at "
+				      "most %d",
+				      opts->generations,
+				      SESSNAP_GENERATIONS_MAX);
 	if (opts->dir != NULL) {
 		if (opts->dir[0] == '\0')
 			return sessnap__error(SESSNAP_EINVAL,
@@ -291,6 +297,7 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 				 : DEFAULT_INTERVAL_MS;
 	store->read_bound = opts->read_bound ? opts->read_bound
 					     : DEFAULT_READ_BOUND;
+	store->generations = opts->generations ? opts->generations : 1;
 	store->pid = getpid();
 	sessnap__owner_self(&store->self);
 	pthread_mutex_init(&store->mu, NULL);

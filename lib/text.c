@@ -161,10 +161,7 @@ int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
 			json_object_put(state);
 		} else {
 			json_object_put(state);
-			if (got.flags & SESSNAP_LOAD_FROM_PREV)
-				sessnap__prev_name(name, id);
-			else
-				sessnap__snap_name(name, id);
+			sessnap__gen_name(name, id, got.generation);
 			rc = reread(out, out_len, store, name, &h);
 			if (rc == 1)
 				continue;

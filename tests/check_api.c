@@ -128,6 +128,116 @@ START_TEST(test_keys)
 }
 END_TEST
 
+static int not_empty(const json_object *state, unsigned int schema,
+		     void *payload)
+{
+	json_object *n;
+
+	(void)schema;
+	(void)payload;
+	return json_object_object_get_ex(state, "n", &n) &&
+		       json_object_get_int(n) > 0 ?
+		   0 :
+		   -1;
+}
+
+/*
+ * Generations through the public header alone: the store option, the
+ * fallback past two empty saves (the validation refuses them), the load
+ * info's generation and flag, the scan's flag and generation,
+ * sessnap_generations() and sessnap_load_generation().
+ */
+START_TEST(test_generations)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL, *reader = NULL;
+	sessnap_session *s = NULL;
+	sessnap_generation *g = NULL;
+	sessnap_load_info info;
+	sessnap_info *infos = NULL;
+	json_object *st, *got = NULL, *n;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	size_t count = 0, i;
+	int k;
+
+	opts.dir = tu_dir;
+	opts.app = "apitest";
+	opts.generations = 3;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	for (k = 0; k < 5; k++) {
+		st = json_object_new_object();
+		json_object_object_add(st, "n",
+				       json_object_new_int(k < 3 ? k + 1 : 0));
+		json_object_object_add(st, "k", json_object_new_int(k));
+		ck_assert_int_eq(sessnap_session_update(s, st), 0);
+		ck_assert_int_eq(sessnap_session_save(s), 0);
+		json_object_put(st);
+	}
+	sessnap_session_release(s);
+
+	ck_assert_int_eq(sessnap_generations(&g, &count, store, id), 0);
+	ck_assert_uint_eq(count, 4);
+	for (i = 0; i < count; i++) {
+		ck_assert_uint_eq(g[i].generation, i);
+		ck_assert_uint_eq(g[i].seq, 5 - i);
+		ck_assert_int_eq(g[i].verdict, 0);
+		ck_assert_uint_gt(g[i].file_bytes, 0);
+		ck_assert_int_gt(g[i].saved_ms, 0);
+	}
+	sessnap_generations_free(g);
+
+	ck_assert_int_eq(sessnap_load_generation(&got, &info, store, id, 3), 0);
+	ck_assert(json_object_object_get_ex(got, "n", &n));
+	ck_assert_int_eq(json_object_get_int(n), 2);
+	ck_assert_uint_eq(info.generation, 3);
+	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_load_generation(&got, &info, store, id, 4),
+			 SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(sessnap_load_generation(&got, &info, store, id,
+						 SESSNAP_GENERATIONS_MAX + 1),
+			 SESSNAP_EINVAL);
+
+	opts.generations = 0;
+	opts.validate = not_empty;
+	ck_assert_int_eq(sessnap_store_open(&reader, &opts), 0);
+	ck_assert_int_eq(sessnap_load(&got, &info, reader, id), 0);
+	ck_assert(json_object_object_get_ex(got, "n", &n));
+	ck_assert_int_eq(json_object_get_int(n), 3);
+	ck_assert_uint_eq(info.generation, 2);
+	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	json_object_put(got);
+
+	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
+	ck_assert_int_eq(truncate(path, 3), 0);
+	snprintf(path, sizeof(path), "%s/%s.snap.prev", tu_dir, id);
+	ck_assert_int_eq(truncate(path, 3), 0);
+	ck_assert_int_eq(sessnap_scan(&infos, &count, reader, 0), 0);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
+	ck_assert_uint_eq(infos[0].generation, 2);
+	sessnap_scan_free(infos, count);
+	/* The verdict of each: the two truncated ones corrupt, with why. */
+	ck_assert_int_eq(sessnap_generations(&g, &count, reader, id), 0);
+	ck_assert_uint_eq(count, 4);
+	ck_assert_uint_eq(g[0].generation, 0);
+	ck_assert_int_eq(g[0].verdict, SESSNAP_ECORRUPT);
+	ck_assert(g[0].reason[0] != '\0');
+	ck_assert_int_eq(g[1].verdict, 0);
+	ck_assert_uint_eq(g[1].generation, 2);
+	ck_assert_uint_eq(g[3].generation, 1);
+	ck_assert_int_eq(g[3].verdict, SESSNAP_ECORRUPT);
+	sessnap_generations_free(g);
+
+	ck_assert_int_eq(sessnap_discard(reader, id), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	ck_assert_int_eq(sessnap_store_close(reader), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_errors_public)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -268,6 +378,7 @@ START_TEST(test_options_init)
 	ck_assert_ptr_null(opts.dir);
 	ck_assert(opts.validate == NULL);
 	ck_assert_uint_eq(opts.flags, 0);
+	ck_assert_uint_eq(opts.generations, 0);
 	ck_assert_int_eq(sessnap_store_options_init(NULL, 1), SESSNAP_EINVAL);
 }
 END_TEST
@@ -284,6 +395,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_keys);
+	tcase_add_test(tc, test_generations);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -30,6 +30,9 @@
 
 #define NAME "0123456789abcdef0123456789abcdef.snap"
 #define PREV NAME ".prev"
+#define GEN2 NAME ".2"
+#define GEN3 NAME ".3"
+#define GEN4 NAME ".4"
 
 static const char older[] = "the older content\n";
 static const char old[] = "the old content, which must survive\n";
@@ -599,6 +602,226 @@ START_TEST(test_link_fails_drops_stale_prev)
 }
 END_TEST
 
+/* A store that keeps `n` older generations. */
+static sessnap_store *open_store_gens(unsigned int n)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	int rc;
+
+	opts.dir = tu_dir;
+	opts.app = "atomictest";
+	opts.generations = n;
+	rc = sessnap_store_open(&store, &opts);
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	return store;
+}
+
+static const char *const contents[] = { "c1\n", "c2\n", "c3\n",
+					"c4\n", "c5\n", "c6\n" };
+static const char *const gen_names[] = { NAME, PREV, GEN2, GEN3, GEN4 };
+
+/*
+ * With three older generations kept, each save moves every generation up
+ * one name and drops the oldest; nothing beyond <id>.snap.3 appears, no
+ * temporary file stays, and the dropped one goes to the closer.
+ */
+START_TEST(test_keeps_n_generations)
+{
+	sessnap_store *store = open_store_gens(3);
+	int i, k;
+
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(replace(store, contents[i],
+					 strlen(contents[i]),
+					 SESSNAP_DURABILITY_FULL, NULL),
+				 0);
+		for (k = 0; k < 5; k++) {
+			if (k <= 3 && k <= i)
+				ck_assert_msg(
+				    file_is(gen_names[k], contents[i - k]),
+				    "save %d: %s", i, gen_names[k]);
+			else
+				ck_assert_msg(!file_exists(gen_names[k]),
+					      "save %d: %s exists", i,
+					      gen_names[k]);
+		}
+		ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	}
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* The store option is checked: 0 is the default of 1, above the most is
+ * refused. */
+START_TEST(test_generations_option)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+
+	opts.dir = tu_dir;
+	opts.app = "atomictest";
+	opts.generations = SESSNAP_GENERATIONS_MAX + 1;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "generations"));
+	store = open_store_gens(0);
+	ck_assert_uint_eq(store->generations, 1);
+	sessnap_store_close(store);
+	store = open_store_gens(SESSNAP_GENERATIONS_MAX);
+	ck_assert_uint_eq(store->generations, SESSNAP_GENERATIONS_MAX);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* The calls of one kind that a save makes with its generations full. */
+static unsigned long calls_of_save(unsigned int gens, unsigned int kind)
+{
+	sessnap_store *store = open_store_gens(gens);
+	unsigned long n;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(replace(store, contents[i],
+					 strlen(contents[i]),
+					 SESSNAP_DURABILITY_FULL, NULL),
+				 0);
+	sessnap__fault_arm(kind, 1000, EIO, 0);
+	ck_assert_int_eq(replace(store, contents[4], strlen(contents[4]),
+				 SESSNAP_DURABILITY_FULL, NULL),
+			 0);
+	n = sessnap__fault_disarm();
+	sessnap_store_close(store);
+	for (i = 0; i < 5; i++)
+		unlink_file(gen_names[i]);
+	return n;
+}
+
+/*
+ * The default costs what one .prev always cost: N = 1 makes the same calls
+ * as a store opened before the option existed (0); each generation above
+ * the first adds one rename, and the oldest is opened and fstat'ed (held
+ * for the closer) instead of .prev.
+ */
+START_TEST(test_generation_costs)
+{
+	unsigned int kinds[] = { SESSNAP__SYS_RENAME, SESSNAP__SYS_OPEN,
+				 SESSNAP__SYS_STAT,   SESSNAP__SYS_LINK,
+				 SESSNAP__SYS_UNLINK, SESSNAP__SYS_WRITE,
+				 SESSNAP__SYS_FSYNC };
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		ck_assert_uint_eq(calls_of_save(1, kinds[i]),
+				  calls_of_save(0, kinds[i]));
+	ck_assert_uint_eq(calls_of_save(1, SESSNAP__SYS_RENAME), 2);
+	ck_assert_uint_eq(calls_of_save(3, SESSNAP__SYS_RENAME), 4);
+	ck_assert_uint_eq(calls_of_save(3, SESSNAP__SYS_LINK), 1);
+}
+END_TEST
+
+/*
+ * Every call of a save with three older generations failed in turn, once
+ * and persistently: the target is the old content or (committed) the new
+ * one, no temporary file stays, and every state that was on disk before
+ * is still there under some name unless the save committed (then the
+ * oldest alone may go).  A later save puts the names back in order.
+ */
+static void gens_fail_in_turn(unsigned int flags)
+{
+	sessnap_store *store = open_store_gens(3);
+	const char *const before[] = { "g0\n", "g1\n", "g2\n", "g3\n" };
+	unsigned long nth;
+	int k, j;
+
+	for (nth = 1; nth < 60; nth++) {
+		bool committed = false, found;
+		unsigned long fired;
+		int rc;
+
+		for (k = 0; k < 4; k++) {
+			unlink_file(gen_names[k]);
+			tu_write_file(tu_dir, gen_names[k], before[k],
+				      strlen(before[k]));
+		}
+		sessnap__fault_arm(SESSNAP__SYS_ALL & ~SESSNAP__SYS_UNLINK, nth,
+				   EIO, flags);
+		rc = replace(store, fresh, strlen(fresh),
+			     SESSNAP_DURABILITY_FULL, &committed);
+		fired = sessnap__fault_fired();
+		sessnap__fault_disarm();
+		ck_assert_msg(tu_count_files(tu_dir, ".") == 0,
+			      "nth %lu: a temporary file remains", nth);
+		ck_assert(!file_exists(GEN4));
+		if (committed || rc == 0) {
+			ck_assert(file_is(NAME, fresh));
+			ck_assert(file_is(PREV, before[0]));
+		} else {
+			ck_assert_msg(file_is(NAME, before[0]),
+				      "nth %lu: the target changed", nth);
+		}
+		/* Nothing but the oldest state is ever lost. */
+		for (j = 0; j < 3; j++) {
+			found = false;
+			for (k = 0; k < 4; k++)
+				found =
+				    found || file_is(gen_names[k], before[j]);
+			ck_assert_msg(found, "nth %lu: %s lost", nth,
+				      before[j]);
+		}
+		if (fired == 0)
+			break;
+	}
+	ck_assert_uint_lt(nth, 60);
+	ck_assert_int_eq(
+	    replace(store, older, strlen(older), SESSNAP_DURABILITY_FULL, NULL),
+	    0);
+	ck_assert(file_is(NAME, older));
+	ck_assert(file_is(PREV, fresh));
+	ck_assert(file_is(GEN2, before[0]));
+	sessnap_store_close(store);
+}
+
+START_TEST(test_generations_fail_once)
+{
+	gens_fail_in_turn(0);
+}
+END_TEST
+
+START_TEST(test_generations_fail_persistent)
+{
+	gens_fail_in_turn(SESSNAP__FAULT_PERSISTENT);
+}
+END_TEST
+
+/* No hard links: every older generation is as stale as .prev, and goes. */
+START_TEST(test_link_fails_drops_all_generations)
+{
+	sessnap_store *store = open_store_gens(3);
+	int (*saved)(int, const char *, int, const char *, int) =
+	    sessnap__sys.linkat;
+	int i, rc;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(replace(store, contents[i],
+					 strlen(contents[i]),
+					 SESSNAP_DURABILITY_FULL, NULL),
+				 0);
+	ck_assert(file_exists(GEN3));
+	link_errno = EPERM;
+	sessnap__sys.linkat = link_fails;
+	rc =
+	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
+	sessnap__sys.linkat = saved;
+	ck_assert_int_eq(rc, 0);
+	ck_assert(file_is(NAME, fresh));
+	ck_assert(!file_exists(PREV));
+	ck_assert(!file_exists(GEN2));
+	ck_assert(!file_exists(GEN3));
+	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* A stale `prev` that cannot be removed fails the save, which loses nothing. */
 START_TEST(test_link_fails_prev_stuck)
 {
@@ -691,6 +914,12 @@ Suite *atomic_suite(void)
 	tcase_add_loop_test(tc, test_link_fails_drops_stale_prev, 0,
 			    (int)(sizeof(link_errs) / sizeof(link_errs[0])));
 	tcase_add_test(tc, test_link_fails_prev_stuck);
+	tcase_add_test(tc, test_link_fails_drops_all_generations);
+	tcase_add_test(tc, test_keeps_n_generations);
+	tcase_add_test(tc, test_generations_option);
+	tcase_add_test(tc, test_generation_costs);
+	tcase_add_test(tc, test_generations_fail_once);
+	tcase_add_test(tc, test_generations_fail_persistent);
 	tcase_add_test(tc, test_fallocate_unsupported);
 	tcase_add_test(tc, test_empty_content);
 	suite_add_tcase(s, tc);

@@ -186,6 +186,46 @@ static int run(sessnap_clean_report *rep, sessnap_store *s,
 
 /* ---- core ---------------------------------------------------------------- */
 
+/*
+ * The older generations of a store that keeps them go with their session,
+ * as one session (counted once); a session one of whose older generations
+ * is not a regular file is left whole.  Names beyond the store's naming
+ * (.snap.9, .snap.02) are not the store's and stay.
+ */
+START_TEST(test_removes_older_generations)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char path[PATH_MAX], name[128];
+
+	put_snap(".snap", ID1, NOW - 8 * DAY_MS, true);
+	put_snap(".snap.prev", ID1, NOW - 9 * DAY_MS, true);
+	put_snap(".snap.2", ID1, NOW - 10 * DAY_MS, true);
+	put_snap(".snap.3", ID1, NOW - 11 * DAY_MS, true);
+	snprintf(path, sizeof(path), "%s.snap.9", ID1);
+	tu_write_file(tu_dir, path, "x", 1);
+	snprintf(path, sizeof(path), "%s.snap.02", ID1);
+	tu_write_file(tu_dir, path, "x", 1);
+	put_snap(".snap", ID2, NOW - 8 * DAY_MS, true);
+	snprintf(name, sizeof(name), "%s.snap.2", ID2);
+	tu_join(path, sizeof(path), tu_dir, name);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(run(&r, s, &p), 0);
+	ck_assert_uint_eq(r.removed_completed, 1);
+	ck_assert(!exists_id(ID1, ".snap"));
+	ck_assert(!exists_id(ID1, ".snap.prev"));
+	ck_assert(!exists_id(ID1, ".snap.2"));
+	ck_assert(!exists_id(ID1, ".snap.3"));
+	ck_assert(exists_id(ID1, ".snap.9"));
+	ck_assert(exists_id(ID1, ".snap.02"));
+	ck_assert_uint_eq(r.skipped_unsafe, 1);
+	ck_assert(exists_id(ID2, ".snap"));
+	ck_assert(exists_id(ID2, ".snap.2"));
+	sessnap_store_close(s);
+}
+END_TEST
+
 START_TEST(test_removes_old_completed_all_files)
 {
 	sessnap_store *s = open_store();
@@ -1386,6 +1426,7 @@ Suite *clean_suite(void)
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_checked_fixture(tc, host_setup, NULL);
 	tcase_add_test(tc, test_removes_old_completed_all_files);
+	tcase_add_test(tc, test_removes_older_generations);
 	tcase_add_test(tc, test_many_sessions_all_closed);
 	tcase_add_test(tc, test_reaper_unavailable);
 	tcase_add_loop_test(tc, test_age_rules, 0, N_AGE_CASES);

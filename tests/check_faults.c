@@ -60,6 +60,8 @@
 #define A1 "{\"gen\":\"a1\",\"text\":\"first\"}"
 #define A "{\"gen\":\"a\",\"text\":\"committed\",\"n\":[1,2,3]}"
 #define B "{\"gen\":\"b\",\"text\":\"pending update\",\"n\":[4,5,6,7]}"
+#define A2 "{\"gen\":\"a2\",\"text\":\"second older\"}"
+#define A3 "{\"gen\":\"a3\",\"text\":\"oldest\"}"
 #define O1 "{\"other\":1}"
 #define O2 "{\"other\":2,\"more\":\"bystander\"}"
 
@@ -67,6 +69,13 @@
 #define WALK_MAX 5000
 
 static const int walk_errs[] = { EIO, ENOSPC, EDQUOT, EINTR, EACCES };
+
+/*
+ * The older generations the walk's store keeps (its generations option):
+ * 0 is the default; with 3, S has A3, A2, A1 and A committed, so that
+ * every save rotates a full set (<id>.snap.3 .. <id>.snap).
+ */
+static unsigned int walk_gens;
 
 /* One iteration's world. */
 struct world {
@@ -174,6 +183,7 @@ static void world_open_store(struct world *w)
 	opts.app = "faults";
 	opts.durability = SESSNAP_DURABILITY_FULL;
 	opts.flags = SESSNAP_STORE_NOTHREAD;
+	opts.generations = walk_gens;
 	ck_assert_msg(sessnap_store_open(&w->store, &opts) == 0, "open: %s",
 		      sessnap_last_error());
 }
@@ -201,6 +211,10 @@ static void world_setup(struct world *w, unsigned long iter)
 
 	ck_assert_int_eq(sessnap_session_begin(&w->s, w->store, NULL), 0);
 	strlcpy(w->s_id, sessnap_session_id(w->s), sizeof(w->s_id));
+	if (walk_gens > 1) {
+		commit_str(w->s, A3);
+		commit_str(w->s, A2);
+	}
 	commit_str(w->s, A1);
 	commit_str(w->s, A);
 	update_str(w->s, B);
@@ -332,6 +346,37 @@ static void check_save(struct world *w, const struct outcome *out)
 		      sessnap_last_error());
 	ck_assert(payload_is(w, snap, B));
 	assert_loads(w, w->s_id, B, false);
+}
+
+/*
+ * A save of a store that keeps three older generations: check_save's
+ * checks, and every older state still on disk under one of the session's
+ * names (a crash or failure in the middle of the rotation may have moved
+ * them, never lost them), but A3, the oldest, which the first rename of
+ * the rotation drops whether the save then commits or not.
+ */
+static void check_save_gens(struct world *w, const struct outcome *out)
+{
+	static const char *const older[] = { A1, A2 };
+	char name[SESSNAP__NAME_MAX];
+	unsigned int g, k;
+	bool found;
+
+	for (k = 0; k < 2; k++) {
+		found = false;
+		for (g = 0; g <= SESSNAP_GENERATIONS_MAX && !found; g++) {
+			sessnap__gen_name(name, w->s_id, g);
+			found = payload_is(w, name, older[k]);
+		}
+		ck_assert_msg(found, "%s was lost (rc %d: %s)", older[k],
+			      out->rc, out->msg);
+	}
+	sessnap__gen_name(name, w->s_id, 4);
+	ck_assert(!exists_in(w, name));
+	check_save(w, out);
+	/* After the retry, the names are in order again. */
+	sessnap__gen_name(name, w->s_id, 1);
+	ck_assert(payload_is(w, name, A));
 }
 
 static void op_end(struct world *w, struct outcome *out, unsigned int kinds,
@@ -726,6 +771,15 @@ START_TEST(walk_save)
 	/* every call of a save: create, fallocate, write, fdatasync, close,
 	 * link, rename, fsync of the directory, and the cleanup unlinks */
 	ck_assert_int_ge(walk("save", op_save, check_save, 0), 60);
+}
+END_TEST
+
+START_TEST(walk_save_generations)
+{
+	walk_gens = 3;
+	ck_assert_int_ge(
+	    walk("save, 3 generations", op_save, check_save_gens, 0), 60);
+	walk_gens = 0;
 }
 END_TEST
 
@@ -1148,6 +1202,7 @@ Suite *faults_suite(void)
 	tu_tcase_add_tmpdir(core);
 	tcase_set_timeout(core, 600);
 	tcase_add_test(core, walk_save);
+	tcase_add_test(core, walk_save_generations);
 	tcase_add_test(core, walk_end_remove);
 	tcase_add_test(core, walk_end_keep);
 	tcase_add_test(core, walk_begin);

@@ -412,6 +412,175 @@ START_TEST(test_validate_fallback)
 }
 END_TEST
 
+/*
+ * A store that keeps three older generations, with the states n0..n4
+ * saved in turn: <id>.snap holds the last, .prev, .snap.2 and .snap.3 the
+ * ones before.  `empty` of the states are saved empty at the end (the app
+ * that saved an empty state twice).
+ */
+static sessnap_store *gens_store(char id[SESSNAP_ID_LEN + 1], int empty)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_session *s = NULL;
+	sessnap_store *store;
+	json_object *st;
+	int i;
+
+	opts.generations = 3;
+	store = open_store(&opts);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	for (i = 0; i < 5; i++) {
+		st = registry(i < 5 - empty ? i + 1 : 0);
+		/* Two empty states that differ: identical ones are not
+		 * written twice. */
+		json_object_object_add(st, "save", json_object_new_int(i));
+		ck_assert_int_eq(sessnap_session_update(s, st), 0);
+		ck_assert_int_eq(sessnap_session_save(s), 0);
+		json_object_put(st);
+	}
+	strlcpy(id, sessnap_session_id(s), SESSNAP_ID_LEN + 1);
+	sessnap_session_release(s);
+	return store;
+}
+
+static int registry_len(json_object *state)
+{
+	json_object *r;
+
+	ck_assert(json_object_object_get_ex(state, "registry", &r));
+	return (int)json_object_array_length(r);
+}
+
+/*
+ * The empty-state case: the last two saves were empty and the validation
+ * refuses them; the loader goes on to <id>.snap.2, the newest state that
+ * passes, and says which generation it used.  A reader with the default
+ * option (a command) finds it too.
+ */
+START_TEST(test_generations_skip_rejected)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	struct calls calls = { 0, 0, 0, 0, 0 };
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_store *store = gens_store(id, 2), *reader;
+	sessnap_load_info info;
+	json_object *got = NULL;
+
+	opts.validate = validate_registry;
+	opts.payload = &calls;
+	reader = open_store(&opts);
+	ck_assert_int_eq(sessnap_load(&got, &info, reader, id), 0);
+	ck_assert_int_eq(calls.validate, 3);
+	ck_assert_int_eq(registry_len(got), 3);
+	ck_assert_uint_eq(info.generation, 2);
+	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	ck_assert_uint_eq(info.seq, 3);
+	expect_in(info.notice, ".snap.2");
+	expect_in(info.notice, "older generation");
+	json_object_put(got);
+	/* Without the callback the newest is taken, empty or not. */
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(registry_len(got), 0);
+	ck_assert_uint_eq(info.generation, 0);
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_store_close(reader), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/* A corrupt newest and a corrupt .prev: the next one by seq is used. */
+START_TEST(test_generations_skip_corrupt)
+{
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	sessnap_store *store = gens_store(id, 0);
+	sessnap_load_info info;
+	json_object *got = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
+	corrupt_flip(path);
+	snprintf(path, sizeof(path), "%s/%s.snap.prev", tu_dir, id);
+	corrupt_truncate(path);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(registry_len(got), 3);
+	ck_assert_uint_eq(info.generation, 2);
+	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * By seq, not by name: swap .snap.2 and .snap.3, as a rotation that a
+ * power cut half kept could leave them, and break the two newest.  The
+ * loader still takes the newer state (now named .snap.3).
+ */
+START_TEST(test_generations_by_seq)
+{
+	char id[SESSNAP_ID_LEN + 1], a[PATH_MAX], b[PATH_MAX], t[PATH_MAX];
+	sessnap_store *store = gens_store(id, 0);
+	sessnap_load_info info;
+	json_object *got = NULL;
+
+	snprintf(a, sizeof(a), "%s/%s.snap.2", tu_dir, id);
+	snprintf(b, sizeof(b), "%s/%s.snap.3", tu_dir, id);
+	snprintf(t, sizeof(t), "%s/swap", tu_dir);
+	ck_assert_int_eq(rename(a, t), 0);
+	ck_assert_int_eq(rename(b, a), 0);
+	ck_assert_int_eq(rename(t, b), 0);
+	snprintf(a, sizeof(a), "%s/%s.snap", tu_dir, id);
+	corrupt_zero(a);
+	snprintf(a, sizeof(a), "%s/%s.snap.prev", tu_dir, id);
+	corrupt_delete(a);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(registry_len(got), 3);
+	ck_assert_uint_eq(info.generation, 3);
+	ck_assert_uint_eq(info.seq, 3);
+	json_object_put(got);
+	/* All of them unusable: one error naming the newest tried and
+	 * counting the others. */
+	corrupt_flip(b);
+	snprintf(a, sizeof(a), "%s/%s.snap.2", tu_dir, id);
+	corrupt_flip(a);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id),
+			 SESSNAP_ECORRUPT);
+	expect_in(sessnap_last_error(), ".snap.3");
+	expect_in(sessnap_last_error(), "1 older generation");
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * A read error on an older generation's header says nothing about its
+ * seq: that generation is tried first, so the fallback never goes past a
+ * state that may be the newest.  Here .prev's header read fails once (the
+ * main file is missing): .prev is still the one loaded, not .snap.2.
+ */
+START_TEST(test_generations_read_error_first)
+{
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	sessnap_store *store = gens_store(id, 0);
+	sessnap_load_info info;
+	json_object *got = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
+	corrupt_delete(path);
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO, 0);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	ck_assert_uint_eq(info.generation, 1);
+	ck_assert_int_eq(registry_len(got), 4);
+	json_object_put(got);
+	/* Persistent: the error, never an older state. */
+	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_load(&got, &info, store, id), SESSNAP_EIO);
+	sessnap__fault_disarm();
+	ck_assert_ptr_null(got);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 START_TEST(test_validate_both)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -722,6 +891,10 @@ Suite *load_suite(void)
 	tcase_add_test(tc, test_load_main);
 	tcase_add_loop_test(tc, test_fallback, 0, (int)NDAMAGES);
 	tcase_add_test(tc, test_validate_fallback);
+	tcase_add_test(tc, test_generations_skip_rejected);
+	tcase_add_test(tc, test_generations_skip_corrupt);
+	tcase_add_test(tc, test_generations_by_seq);
+	tcase_add_test(tc, test_generations_read_error_first);
 	tcase_add_test(tc, test_migrate);
 	suite_add_tcase(s, tc);
 

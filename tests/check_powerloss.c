@@ -242,7 +242,7 @@ static void materialize(const struct model *m, const char *dir, bool zero)
 static char state_json[SAVES + 1][64];
 
 static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
-			 size_t done_at[SAVES + 1])
+			 size_t done_at[SAVES + 1], unsigned int gens)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	sessnap_store *store;
@@ -255,6 +255,7 @@ static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
 	opts.app = "powerloss";
 	opts.durability = SESSNAP_DURABILITY_FULL;
 	opts.flags = SESSNAP_STORE_NOTHREAD;
+	opts.generations = gens;
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
 	nevents = 0;
 	sessnap__sys_set_trace(record, NULL);
@@ -275,8 +276,11 @@ static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
 
-/* Replay every prefix; returns how many crash points were checked. */
-static size_t replay(bool zero)
+/*
+ * Replay every prefix of saves to a store that keeps `gens` older
+ * generations; returns how many crash points were checked.
+ */
+static size_t replay(bool zero, unsigned int gens)
 {
 	char rec_dir[PATH_MAX], scratch[PATH_MAX], name[64];
 	char id[SESSNAP_ID_LEN + 1];
@@ -290,7 +294,7 @@ static size_t replay(bool zero)
 	int d, rc, i;
 
 	tu_join(rec_dir, sizeof(rec_dir), tu_dir, "recorded");
-	record_saves(rec_dir, id, done_at);
+	record_saves(rec_dir, id, done_at, gens);
 	ck_assert_int_gt(nevents, SAVES * 5);
 
 	m = calloc(1, sizeof(*m));
@@ -347,7 +351,7 @@ static size_t replay(bool zero)
 
 START_TEST(every_prefix_drop_unsynced)
 {
-	size_t n = replay(false);
+	size_t n = replay(false, 0);
 
 	printf("# power loss: %zu crash points checked (unsynced data "
 	       "dropped)\n",
@@ -358,11 +362,23 @@ END_TEST
 
 START_TEST(every_prefix_zero_unsynced)
 {
-	size_t n = replay(true);
+	size_t n = replay(true, 0);
 
 	printf("# power loss: %zu crash points checked (unsynced data "
 	       "zero-filled)\n",
 	       n);
+	fflush(stdout);
+}
+END_TEST
+
+/* The same with three older generations, rotated by every save. */
+START_TEST(every_prefix_three_generations)
+{
+	size_t n = replay(_i == 1, 3);
+
+	printf("# power loss, 3 generations: %zu crash points checked "
+	       "(unsynced data %s)\n",
+	       n, _i == 1 ? "zero-filled" : "dropped");
 	fflush(stdout);
 }
 END_TEST
@@ -376,7 +392,7 @@ START_TEST(trace_follows_the_protocol)
 	char snap[SESSNAP__NAME_MAX];
 
 	tu_join(rec_dir, sizeof(rec_dir), tu_dir, "recorded");
-	record_saves(rec_dir, id, done_at);
+	record_saves(rec_dir, id, done_at, 0);
 	sessnap__snap_name(snap, id);
 	/* last save: data fsync < commit rename < directory fsync */
 	for (k = done_at[SAVES - 1]; k < done_at[SAVES]; k++) {
@@ -408,6 +424,7 @@ Suite *powerloss_suite(void)
 
 	tu_tcase_add_tmpdir(core);
 	tcase_add_test(core, every_prefix_drop_unsynced);
+	tcase_add_loop_test(core, every_prefix_three_generations, 0, 2);
 	suite_add_tcase(s, core);
 	tu_tcase_add_tmpdir(errors);
 	tcase_add_test(errors, every_prefix_zero_unsynced);

@@ -268,6 +268,11 @@ START_TEST(test_discard_removes_everything)
 	su_put_snap(name, &h, "{}");
 	snprintf(name, sizeof(name), "%s.snap.prev", id);
 	su_put_snap(name, &h, "{}");
+	/* Every older generation goes with it (a store that keeps them). */
+	snprintf(name, sizeof(name), "%s.snap.2", id);
+	su_put_snap(name, &h, "{}");
+	snprintf(name, sizeof(name), "%s.snap.%d", id, SESSNAP_GENERATIONS_MAX);
+	su_put_snap(name, &h, "{}");
 	snprintf(name, sizeof(name), ".%s.snap.Qw12Er", id);
 	tu_write_file(tu_dir, name, "x", 1);
 	snprintf(name, sizeof(name), ".%s.snap.prev.Ty34Ui", id);
@@ -1061,6 +1066,73 @@ static int migrate_add(json_object **state, unsigned int from, unsigned int to,
 	return 0;
 }
 
+static int refuse_empty(const json_object *state, unsigned int schema,
+			void *payload)
+{
+	json_object *n;
+
+	(void)schema;
+	(void)payload;
+	return json_object_object_get_ex(state, "n", &n) &&
+		       json_object_get_int(n) > 0 ?
+		   0 :
+		   -1;
+}
+
+/*
+ * Adopting a session whose two newest states the validation refuses (an
+ * empty state saved twice): the state of <id>.snap.2 is recovered, and the
+ * adoption's seq is above every generation's, so that the refused states,
+ * still on disk, never pass for newer than the adopter's saves.
+ */
+START_TEST(test_adopt_from_older_generation)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	sessnap_generation *g = NULL;
+	sessnap_load_info info;
+	json_object *st, *got = NULL, *n;
+	char id[SESSNAP_ID_LEN + 1];
+	size_t count = 0, i;
+	int k;
+
+	opts.dir = tu_dir;
+	opts.app = "recovertest";
+	opts.generations = 3;
+	opts.validate = refuse_empty;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	for (k = 0; k < 5; k++) {
+		st = json_object_new_object();
+		json_object_object_add(st, "n",
+				       json_object_new_int(k < 3 ? k + 1 : 0));
+		json_object_object_add(st, "k", json_object_new_int(k));
+		ck_assert_int_eq(sessnap_session_update(s, st), 0);
+		ck_assert_int_eq(sessnap_session_save(s), 0);
+		json_object_put(st);
+	}
+	sessnap_session_release(s);
+	s = NULL;
+	ck_assert_int_eq(sessnap_session_adopt(&s, &got, &info, store, id), 0);
+	ck_assert(json_object_object_get_ex(got, "n", &n));
+	ck_assert_int_eq(json_object_get_int(n), 3);
+	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_OLDER,
+			  SESSNAP_LOAD_FROM_OLDER);
+	ck_assert_uint_eq(info.seq, 6);
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_generations(&g, &count, store, id), 0);
+	ck_assert_uint_eq(g[0].generation, 0);
+	ck_assert_uint_eq(g[0].seq, 6);
+	for (i = 1; i < count; i++)
+		ck_assert_uint_lt(g[i].seq, 6);
+	sessnap_generations_free(g);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_adopt_from_prev_and_migrate)
 {
 	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
@@ -1200,6 +1272,7 @@ Suite *recover_suite(void)
 	tc = tcase_create("edge");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_adopt_from_prev_and_migrate);
+	tcase_add_test(tc, test_adopt_from_older_generation);
 	tcase_add_test(tc, test_adopt_completed_resets_counter);
 	tcase_add_test(tc, test_adopt_readonly_store);
 	suite_add_tcase(s, tc);

@@ -708,6 +708,55 @@ START_TEST(test_foreign_host)
 }
 END_TEST
 
+/*
+ * Both .snap and .prev unusable: the session is described from the newest
+ * by seq of its older generations, flagged SESSNAP_INFO_FROM_OLDER with
+ * the generation named; when they are all unusable too, it is corrupt.
+ */
+START_TEST(test_from_older_generation)
+{
+	sessnap_store *store = su_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[64];
+	sessnap__header h;
+	sessnap_info *infos;
+	size_t n = 0;
+
+	su_id(id, 9);
+	su_header(&h, id, NOW_MS - 20);
+	h.seq = 7;
+	snprintf(name, sizeof(name), "%s.snap.3", id);
+	su_put_snap(name, &h, "{\"gen\":3}");
+	su_header(&h, id, NOW_MS - 10);
+	h.seq = 8;
+	snprintf(name, sizeof(name), "%s.snap.2", id);
+	su_put_snap(name, &h, "{\"gen\":2}");
+	snprintf(name, sizeof(name), "%s.snap.prev", id);
+	tu_write_file(tu_dir, name, "", 0);
+	snprintf(name, sizeof(name), "%s.snap", id);
+	tu_write_file(tu_dir, name, "\0\0\0\0", 4);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
+	ck_assert_uint_eq(infos[0].generation, 2);
+	ck_assert_uint_eq(infos[0].seq, 8);
+	sessnap_scan_free(infos, n);
+
+	snprintf(name, sizeof(name), "%s.snap.2", id);
+	tu_write_file(tu_dir, name, "{}\n", 3);
+	infos = scan_all(store, &n);
+	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
+	ck_assert_uint_eq(infos[0].generation, 3);
+	ck_assert_uint_eq(infos[0].seq, 7);
+	sessnap_scan_free(infos, n);
+
+	snprintf(name, sizeof(name), "%s.snap.3", id);
+	tu_write_file(tu_dir, name, "{}\n", 3);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_corrupt_main_good_prev)
 {
 	sessnap_store *store = su_store_open();
@@ -1332,6 +1381,7 @@ Suite *scan_suite(void)
 	tcase_add_test(tc, test_newer_format);
 	tcase_add_test(tc, test_foreign_host);
 	tcase_add_test(tc, test_corrupt_main_good_prev);
+	tcase_add_test(tc, test_from_older_generation);
 	tcase_add_test(tc, test_header_id_mismatch);
 	tcase_add_test(tc, test_ignores_what_is_not_a_session);
 	tcase_add_test(tc, test_bad_lock_hides_nothing);

@@ -410,6 +410,33 @@ START_TEST(test_end_removes)
 }
 END_TEST
 
+/* An end that removes the session removes every generation it kept. */
+START_TEST(test_end_removes_generations)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s;
+	json_object *st;
+	int i;
+
+	opts.dir = tu_dir;
+	opts.app = "sessiontest";
+	opts.generations = 3;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	s = begin(store);
+	for (i = 1; i <= 5; i++) {
+		st = sample_state(i);
+		update_save(s, st);
+		json_object_put(st);
+	}
+	/* .snap, .prev, .snap.2, .snap.3 and the lock */
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 5);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /*
  * An end that removes the session writes nothing: a pending state is
  * dropped, not saved and then unlinked.
@@ -1194,6 +1221,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_label);
 	tcase_add_test(tc, test_label_alone_flushed);
 	tcase_add_test(tc, test_end_removes);
+	tcase_add_test(tc, test_end_removes_generations);
 	tcase_add_test(tc, test_end_removes_writes_nothing);
 	tcase_add_test(tc, test_end_keep);
 	tcase_add_test(tc, test_end_keep_at_begin);

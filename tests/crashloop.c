@@ -1,7 +1,11 @@
 /*
  * crashloop.c - kill a writer with SIGKILL at random moments, then recover
  *
- *	crashloop DIR ITERATIONS
+ *	crashloop DIR ITERATIONS [GENERATIONS]
+ *
+ * GENERATIONS is the store's generations option (default 1: <id>.snap and
+ * .prev); with 3 every save of the writer rotates .prev, .snap.2 and
+ * .snap.3 as well, and a kill lands in the middle of those renames too.
  *
  * Each iteration forks a writer that opens the store DIR, begins a session,
  * sends the session id to the parent through a pipe, and then loops:
@@ -61,12 +65,16 @@ static int fail(const char *fmt, ...)
 	return 1;
 }
 
+/* The store's generations option, from the command line. */
+static unsigned int generations;
+
 static int open_store(sessnap_store **out, const char *dir)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 
 	opts.dir = dir;
 	opts.app = APP;
+	opts.generations = generations;
 	return sessnap_store_open(out, &opts);
 }
 
@@ -257,7 +265,7 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	if (!json_object_object_get_ex(st, "seq", &v))
 		return fail("kill %lu: state without seq", t->kills);
 	got = (uint64_t)json_object_get_int64(v);
-	if (info.flags & SESSNAP_LOAD_FROM_PREV)
+	if (info.flags & (SESSNAP_LOAD_FROM_PREV | SESSNAP_LOAD_FROM_OLDER))
 		t->from_prev++;
 	if (got + 1 < last || got > last + 1) {
 		json_object_put(st);
@@ -286,11 +294,17 @@ int main(int argc, char **argv)
 	long long iterations;
 	long long i;
 
-	if (argc != 3)
-		return fail("usage: crashloop DIR ITERATIONS");
+	if (argc != 3 && argc != 4)
+		return fail("usage: crashloop DIR ITERATIONS [GENERATIONS]");
 	iterations = strtonum(argv[2], 1, 100000000, &errstr);
 	if (errstr != NULL)
 		return fail("ITERATIONS %s: %s", argv[2], errstr);
+	if (argc == 4) {
+		generations = (unsigned int)strtonum(
+		    argv[3], 1, SESSNAP_GENERATIONS_MAX, &errstr);
+		if (errstr != NULL)
+			return fail("GENERATIONS %s: %s", argv[3], errstr);
+	}
 	memset(&t, 0, sizeof(t));
 	if (open_store(&store, argv[1]) < 0)
 		return fail("%s", sessnap_last_error());
@@ -304,7 +318,7 @@ int main(int argc, char **argv)
 	printf("crashloop: %lu kills survived: %lu before the session "
 	       "began, %lu before the first flush; recovered the last "
 	       "acknowledged state %lu times, the next-to-last %lu, the one "
-	       "in flight %lu; %lu from the previous generation; %" PRIu64
+	       "in flight %lu; %lu from an older generation; %" PRIu64
 	       " flushes acknowledged\n",
 	       t.kills, t.before_begin, t.no_ack, t.at_last, t.at_prev,
 	       t.at_next, t.from_prev, t.acks);

@@ -189,3 +189,7 @@ CLI_TESTS += tests/cli/verdict.sh
 
 # design-map.sh: docs/design.md's map matches the tree and its calls.
 CLI_TESTS += tests/cli/design-map.sh
+
+# generations.sh: show, export --generation, verify and discard on a
+# session with older generations.
+CLI_TESTS += tests/cli/generations.sh

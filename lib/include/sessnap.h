@@ -243,14 +243,25 @@ typedef struct {
 	 * sessnap_load_text()); each receives `payload`. */
 	sessnap_migrate_text_cb migrate_text;
 	sessnap_validate_text_cb validate_text;
+	/**
+	 * How many older generations a save keeps besides the newest:
+	 * 1 (the default, also for 0) keeps <id>.snap.prev; N keeps
+	 * <id>.snap.prev and <id>.snap.2 to <id>.snap.N, at most
+	 * SESSNAP_GENERATIONS_MAX.  Each generation above the first costs
+	 * one rename per save.
+	 */
+	unsigned int generations;
 } sessnap_store_options;
+
+/** The most older generations a store keeps (sessnap_store_options). */
+#define SESSNAP_GENERATIONS_MAX 8
 
 #define SESSNAP_STORE_OPTIONS_VERSION 1
 #define SESSNAP_STORE_OPTIONS_INIT                                            \
 	{                                                                     \
 		SESSNAP_STORE_OPTIONS_VERSION, NULL, NULL,                    \
 		    SESSNAP_DURABILITY_FULL, 0, 0, 0, 0, NULL, NULL, NULL,    \
-		    NULL, NULL, NULL                                          \
+		    NULL, NULL, NULL, 0                                       \
 	}
 
 /** An open store directory. */
@@ -655,6 +666,10 @@ typedef struct {
  * is SESSNAP_STATUS_CORRUPT (SESSNAP_STATUS_RUNNING when its lock is
  * held) and the rest of the store is listed as usual. */
 #define SESSNAP_INFO_UNREADABLE (1u << 3)
+/** The main snapshot and `.prev` were unusable; the header came from an
+ * older generation (<id>.snap.2 and up: sessnap_info.generation says
+ * which). */
+#define SESSNAP_INFO_FROM_OLDER (1u << 4)
 
 /** What the scanner knows of a session (from its header only). */
 typedef struct {
@@ -686,6 +701,9 @@ typedef struct {
 	 * `label`: freed by sessnap_scan_free(). */
 	unsigned char *key;
 	size_t key_len;
+	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
+	 * <id>.snap.N. */
+	unsigned int generation;
 } sessnap_info;
 
 /* sessnap_scan() flags */
@@ -761,6 +779,9 @@ void sessnap_scan_free(sessnap_info *infos, size_t count);
 #define SESSNAP_LOAD_FROM_PREV (1u << 0)
 /** The state was migrated from an older schema version. */
 #define SESSNAP_LOAD_MIGRATED (1u << 1)
+/** The state came from an older generation (<id>.snap.N, N >= 2):
+ * sessnap_load_info.generation says which. */
+#define SESSNAP_LOAD_FROM_OLDER (1u << 2)
 
 /** What sessnap_load() found. */
 typedef struct {
@@ -779,6 +800,9 @@ typedef struct {
 	/** The session's key (key_len bytes; key_len 0: none). */
 	unsigned char key[SESSNAP_KEY_MAX];
 	size_t key_len;
+	/** The generation loaded: 0 for <id>.snap, 1 for `.prev`, N for
+	 * <id>.snap.N (newest first by seq after the main snapshot). */
+	unsigned int generation;
 } sessnap_load_info;
 
 /**
@@ -798,6 +822,68 @@ typedef struct {
  */
 int sessnap_load(json_object **out, sessnap_load_info *info,
 		 sessnap_store *store, const char *id);
+
+/**
+ * Load one generation of a session, by its number, as sessnap_load()
+ * loads the one it chooses: checksum, the validate callbacks, migration.
+ * Numbering: 0 is <id>.snap (the newest), 1 <id>.snap.prev, N
+ * <id>.snap.N; sessnap_generations() lists what exists, with the seq of
+ * each.  Nothing falls back to another generation.
+ *
+ * @param out receives the state (a new reference: json_object_put() it)
+ * @param info receives what was found (`generation` is the argument), or
+ *        NULL
+ * @param store an open store
+ * @param id the session id
+ * @param generation 0 to SESSNAP_GENERATIONS_MAX
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (no such
+ *         generation), SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG,
+ *         SESSNAP_EREJECTED, SESSNAP_EMIGRATE, SESSNAP_EIO, SESSNAP_ENOMEM
+ */
+int sessnap_load_generation(json_object **out, sessnap_load_info *info,
+			    sessnap_store *store, const char *id,
+			    unsigned int generation);
+
+/** One generation of a session, as sessnap_generations() finds it. */
+typedef struct {
+	/** 0 for <id>.snap, 1 for `.prev`, N for <id>.snap.N. */
+	unsigned int generation;
+	/** The verdict: 0 when it is complete and its checksum holds, else
+	 * SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG (not checked:
+	 * over the read bound) or a read error such as SESSNAP_EIO. */
+	int verdict;
+	/** Why, in words, when verdict is not 0. */
+	char reason[256];
+	/** From its header; 0 when the header is unusable. */
+	uint64_t seq;
+	int64_t saved_ms;
+	/** Size of the file in bytes. */
+	uint64_t file_bytes;
+} sessnap_generation;
+
+/**
+ * List the generations of a session that exist on disk, newest first by
+ * seq (<id>.snap first, as the loader tries it; a generation without a
+ * usable header last), each with its verdict.  Reads and verifies every
+ * one that is within the read bound; a file that is not a regular file is
+ * SESSNAP_ECORRUPT and is never followed or blocked on.
+ *
+ * @param out receives an array owned by the caller; free it with
+ *        sessnap_generations_free()
+ * @param out_count receives its length (at least 1)
+ * @param store an open store
+ * @param id the session id
+ * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (no
+ *         generation at all), SESSNAP_ENOMEM
+ */
+int sessnap_generations(sessnap_generation **out, size_t *out_count,
+			sessnap_store *store, const char *id);
+
+/**
+ * Free a list from sessnap_generations().
+ * @param gens the array, or NULL
+ */
+void sessnap_generations_free(sessnap_generation *gens);
 
 /**
  * Adopt a crashed session: take its lock (exactly one process wins), load

@@ -9,12 +9,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 "$TOP_BUILDDIR/tests/crashloop" "$tmp/store" "$iterations"
+# The same with three older generations rotated by every save.
+"$TOP_BUILDDIR/tests/crashloop" "$tmp/store" "$iterations" 3
 
 # Every crashed session was adopted and ended, or discarded: no snapshot
 # may remain.  What a kill leaves behind besides - the temporary file of a
 # save it interrupted, the lock file of a session killed before its first
 # save - is the cleaner's to remove.
-left=$(find "$tmp/store" -name '*.snap' -o -name '*.snap.prev' | wc -l)
+left=$(find "$tmp/store" ! -name '.*' \( -name '*.snap' -o \
+	-name '*.snap.prev' -o -name '*.snap.[0-9]' \) | wc -l)
 if test "$left" -ne 0; then
 	echo "crashloop.sh: $left snapshot file(s) left after adopt/end" \
 		"and discard:" >&2

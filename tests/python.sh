@@ -27,10 +27,14 @@ fail() {
 test -f "$top/lib/.libs/libsessnap.so" || fail "the library is not built (run make)"
 log=$top/python/build/build.log
 mkdir -p "$top/python/build"
+# --force: the extension's C source is generated from the binding's
+# declarations, which need not change when <sessnap.h> does (its structs
+# are declared with "..."), so setuptools would keep an extension built
+# against the old header, with the old struct sizes.
 (
 	cd "$top/python" &&
 	SESSNAP_BUILD_TREE=$top "$python" setup.py -q build_ext --inplace \
-		--build-temp "$top/python/build/temp"
+		--force --build-temp "$top/python/build/temp"
 ) >"$log" 2>&1 || {
 	cat "$log" >&2
 	fail "building the binding failed"

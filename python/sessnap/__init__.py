@@ -55,6 +55,7 @@ from ._sessnap import ffi, lib
 
 __all__ = [
     "Store", "Session", "SessionInfo", "Owner", "LoadInfo", "Loaded",
+    "Generation",
     "SaveStatus", "CleanPolicy", "CleanEvent", "CleanReport",
     "PromptResult", "Status", "Durability", "PromptAnswer",
     "FallbackWarning", "SessnapError", "InvalidArgument", "OutOfMemory",
@@ -314,6 +315,9 @@ class SessionInfo:
     unreadable: bool = False
     #: the session's key, exactly as given at begin, or None
     key: Optional[bytes] = None
+    #: the generation the header came from: 0 for ``<id>.snap``, 1 for
+    #: ``.prev``, N for ``<id>.snap.N`` (a store that keeps several)
+    generation: int = 0
 
     @property
     def key_str(self) -> Optional[str]:
@@ -344,6 +348,9 @@ class LoadInfo:
     notice: str
     #: the session's key, or None
     key: Optional[bytes] = None
+    #: the generation loaded: 0 for ``<id>.snap``, 1 for ``.prev``, N for
+    #: ``<id>.snap.N``; above 0 a :class:`FallbackWarning` was issued
+    generation: int = 0
 
     @classmethod
     def _of(cls, i: Any) -> "LoadInfo":
@@ -352,7 +359,36 @@ class LoadInfo:
                    bool(i.flags & lib.SESSNAP_LOAD_MIGRATED), i.seq,
                    i.schema_version, i.adoptions, i.created_ms, i.saved_ms,
                    bool(i.completed), Owner._of(i.owner), _str(i.label),
-                   _str(i.notice), key)
+                   _str(i.notice), key, i.generation)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generation of a session on disk (:meth:`Store.generations`)."""
+
+    #: 0 for ``<id>.snap``, 1 for ``.prev``, N for ``<id>.snap.N``
+    generation: int
+    #: 0 when it is complete and its checksum holds, else the library's
+    #: error code (corrupt, newer format, too big, a read error)
+    verdict: int
+    #: why, in words, when ``verdict`` is not 0
+    reason: str
+    seq: int
+    saved_ms: int
+    file_bytes: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether the generation is complete and its checksum holds."""
+        return self.verdict == 0
+
+    @property
+    def error(self) -> Optional[Type[SessnapError]]:
+        """The exception class of the verdict (:class:`Corrupt`,
+        :class:`NewerFormat`, :class:`TooBig`...), None when it is ok."""
+        if self.verdict == 0:
+            return None
+        return _CLASSES.get(self.verdict, SessnapError)
 
 
 @dataclass(frozen=True)
@@ -562,6 +598,10 @@ class Store:
         create: create the directory when missing (mode 0700).
         thread: run the library's writer thread (False: saves happen in
             :meth:`Session.save`, :meth:`Session.flush` and :meth:`tick`).
+        generations: how many older generations of each session to keep
+            besides the newest (1: ``.prev``; at most
+            ``SESSNAP_GENERATIONS_MAX``); a load takes the newest one that
+            passes its checksum and ``validate``.
     """
 
     def __init__(self, app: str, dir: Optional[str] = None, *,
@@ -573,7 +613,7 @@ class Store:
                  validate: Optional[Callable[[Any, int], bool]] = None,
                  log: Optional[Callable[[int, str], None]] = None,
                  readonly: bool = False, create: bool = True,
-                 thread: bool = True) -> None:
+                 thread: bool = True, generations: int = 1) -> None:
         self._h: Any = ffi.NULL
         self._migrate = migrate
         self._validate = validate
@@ -597,6 +637,7 @@ class Store:
         if read_bound is not None:
             opts.read_bound = read_bound
         opts.schema_version = schema_version
+        opts.generations = generations
         flags = 0
         if readonly:
             flags |= lib.SESSNAP_STORE_READONLY
@@ -730,7 +771,7 @@ class Store:
             bool(i.flags & lib.SESSNAP_INFO_TOOBIG),
             bool(i.flags & lib.SESSNAP_INFO_UNREADABLE),
             bytes(ffi.buffer(i.key, i.key_len)) if i.key != ffi.NULL
-            else None)
+            else None, i.generation)
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").
@@ -746,7 +787,7 @@ class Store:
                                          self._handle(), id.encode()))
         state = _text(out[0], out_len[0])
         got = LoadInfo._of(info)
-        if got.from_prev:
+        if got.generation > 0:
             warnings.warn(got.notice, FallbackWarning, stacklevel=2)
         return Loaded(state, got)
 
@@ -767,10 +808,24 @@ class Store:
             session.release()
             raise
         session.recovered = LoadInfo._of(info)
-        if session.recovered.from_prev:
+        if session.recovered.generation > 0:
             warnings.warn(session.recovered.notice, FallbackWarning,
                           stacklevel=2)
         return session, state
+
+    def generations(self, id: str) -> List[Generation]:
+        """The generations of a session on disk, newest first (as the
+        loader tries them), each with its verdict."""
+        out = ffi.new("sessnap_generation **")
+        count = ffi.new("size_t *")
+        self._call(lib.sessnap_generations(out, count, self._handle(),
+                                           id.encode()))
+        try:
+            return [Generation(g.generation, g.verdict, _str(g.reason),
+                               g.seq, g.saved_ms, g.file_bytes)
+                    for g in (out[0][i] for i in range(count[0]))]
+        finally:
+            lib.sessnap_generations_free(out[0])
 
     def discard(self, id: str) -> None:
         """Remove a session's files (never a running one's).  Raises

@@ -59,6 +59,9 @@ typedef enum {
 #define SESSNAP_INFO_TOOBIG ...
 #define SESSNAP_INFO_UNREADABLE ...
 #define SESSNAP_LOAD_FROM_PREV ...
+#define SESSNAP_LOAD_FROM_OLDER ...
+#define SESSNAP_INFO_FROM_OLDER ...
+#define SESSNAP_GENERATIONS_MAX ...
 #define SESSNAP_LOAD_MIGRATED ...
 #define SESSNAP_CLEAN_DRY_RUN ...
 #define SESSNAP_CLEAN_INCLUDE_CORRUPT ...
@@ -86,6 +89,7 @@ typedef struct {
     void *payload;
     sessnap_migrate_text_cb migrate_text;
     sessnap_validate_text_cb validate_text;
+    unsigned int generations;
     ...;
 } sessnap_store_options;
 
@@ -135,6 +139,7 @@ typedef struct {
     int64_t mtime_ms;
     unsigned char *key;
     size_t key_len;
+    unsigned int generation;
     ...;
 } sessnap_info;
 
@@ -151,8 +156,19 @@ typedef struct {
     char notice[...];
     unsigned char key[...];
     size_t key_len;
+    unsigned int generation;
     ...;
 } sessnap_load_info;
+
+typedef struct {
+    unsigned int generation;
+    int verdict;
+    char reason[...];
+    uint64_t seq;
+    int64_t saved_ms;
+    uint64_t file_bytes;
+    ...;
+} sessnap_generation;
 
 typedef struct {
     unsigned int version;
@@ -271,6 +287,9 @@ int sessnap_scan_key(sessnap_info **out, size_t *out_count,
                      sessnap_store *store, unsigned int flags,
                      const void *key, size_t key_len);
 void sessnap_scan_free(sessnap_info *infos, size_t count);
+int sessnap_generations(sessnap_generation **out, size_t *out_count,
+                        sessnap_store *store, const char *id);
+void sessnap_generations_free(sessnap_generation *gens);
 int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
                       sessnap_store *store, const char *id);
 int sessnap_session_adopt_text(sessnap_session **out, char **state,

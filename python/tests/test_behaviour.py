@@ -78,6 +78,40 @@ def test_invalid_main_replaced_by_valid_prev_with_warning(store_dir):
         session.release()
 
 
+def test_generations_outlive_an_empty_state_saved_twice(store_dir):
+    # The empty-snapshot bug: a valid but wrong state saved twice (here
+    # with a changing field, as a real one would: an identical state is
+    # not saved again) buries the good one under .prev too; three
+    # generations keep it.
+    with sessnap.Store("pytest", str(store_dir), generations=3,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin(keep=True)
+        for state in ({"registry": ["a"]}, {"registry": ["a", "b"]},
+                      {"registry": [], "at": 1}, {"registry": [], "at": 2}):
+            s.update(state)
+            s.flush()
+        sid = s.id
+        s.release()
+        gens = st.generations(sid)
+        assert [g.generation for g in gens] == [0, 1, 2, 3]
+        assert [g.seq for g in gens] == [4, 3, 2, 1]
+        assert all(g.ok and g.reason == "" for g in gens)
+    with validating(store_dir) as st:
+        with pytest.warns(sessnap.FallbackWarning):
+            got = st.load(sid)
+        assert got.state == {"registry": ["a", "b"]}
+        assert got.info.generation == 2 and not got.info.from_prev
+        with open(os.path.join(str(store_dir), sid + ".snap.2"), "r+b") as f:
+            f.truncate(10)
+        bad = {g.generation: g for g in st.generations(sid)}[2]
+        assert not bad.ok and bad.error is sessnap.Corrupt
+        assert bad.reason
+        with pytest.warns(sessnap.FallbackWarning):
+            got = st.load(sid)
+        assert got.state == {"registry": ["a"]}
+        assert got.info.generation == 3
+
+
 def test_valid_main_no_fallback_no_warning(store_dir):
     sid = two_saves(store_dir, {"registry": ["old"]}, {"registry": ["new"]})
     with validating(store_dir) as st:

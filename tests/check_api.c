@@ -238,6 +238,120 @@ START_TEST(test_generations)
 }
 END_TEST
 
+/* Pull mode and the event-loop calls, on a store with no library thread. */
+static json_object *api_collect(sessnap_session *session, void *payload)
+{
+	int *calls = payload;
+	json_object *st = json_object_new_object();
+
+	(void)session;
+	json_object_object_add(st, "calls", json_object_new_int(++*calls));
+	return st;
+}
+
+START_TEST(test_pull_and_loop)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_save_status st = SESSNAP_SAVE_STATUS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	sessnap_info *infos = NULL;
+	size_t n = 0;
+	int64_t wait_ms = 0;
+	int calls = 0, i;
+
+	opts.dir = tu_dir;
+	opts.app = "apitest";
+	opts.flags = SESSNAP_STORE_NOTHREAD;
+	opts.autosave_interval_ms = 1;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	ck_assert_int_eq(sessnap_session_set_collect(s, api_collect, &calls),
+			 0);
+	ck_assert_int_eq(sessnap_session_save_due(s), 0); /* nothing changed */
+	ck_assert_int_eq(sessnap_store_next_deadline(&wait_ms, store), 0);
+	ck_assert_int_eq(wait_ms, -1);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	ck_assert_int_eq(sessnap_store_next_deadline(&wait_ms, store), 0);
+	ck_assert_int_ge(wait_ms, 0);
+	for (i = 0; i < 2000 && sessnap_session_save_due(s) != 1; i++)
+		usleep(1000);
+	ck_assert_int_eq(sessnap_session_save_due(s), 1);
+	ck_assert_int_eq(sessnap_store_dispatch(store), 1);
+	ck_assert_int_eq(calls, 1);
+	ck_assert_int_eq(sessnap_store_tick(store), 0);
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert_int_eq(st.last_error, 0);
+	ck_assert_int_eq(st.pending, 0);
+	/* A label alone is saved by the next flush. */
+	ck_assert_int_eq(sessnap_session_set_label(s, "pulled"), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0].label, "pulled");
+	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_str_eq(sessnap_status_name(infos[0].status), "running");
+	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+static void api_count_event(const sessnap_clean_event *ev, void *payload)
+{
+	int *removed = payload;
+
+	ck_assert_ptr_nonnull(sessnap_clean_action_name(ev->action));
+	if (ev->action == SESSNAP_CLEAN_REMOVE_COMPLETED &&
+	    ev->file == SESSNAP_CLEAN_FILE_SNAPSHOT)
+		++*removed;
+}
+
+/* A crash, its adoption, a kept end, and the cleaner removing it. */
+START_TEST(test_adopt_and_clean)
+{
+	sessnap_clean_policy pol = SESSNAP_CLEAN_POLICY_INIT;
+	sessnap_clean_report rep = SESSNAP_CLEAN_REPORT_INIT;
+	sessnap_store *store = open_store(), *again = NULL;
+	sessnap_session *s = NULL, *t = NULL;
+	sessnap_load_info info;
+	json_object *state = json_object_new_int(42), *got = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	char *dir = NULL;
+	int removed = 0;
+
+	ck_assert_str_eq(sessnap_store_app(store), "apitest");
+	ck_assert_ptr_nonnull(strstr(sessnap_store_path(store), tu_dir));
+	ck_assert_int_eq(sessnap_store_default_dir(&dir, "apitest"), 0);
+	ck_assert_ptr_nonnull(strstr(dir, "/sessnap/apitest"));
+	free(dir);
+	ck_assert_int_eq(sessnap_store_default_dir(&dir, "../bad"),
+			 SESSNAP_EBADNAME);
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_session_release(s); /* as a crash leaves it */
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+
+	again = open_store();
+	ck_assert_int_eq(sessnap_session_adopt(&t, &got, &info, again, id), 0);
+	ck_assert_int_eq(json_object_get_int(got), 42);
+	ck_assert_uint_eq(info.adoptions, 1); /* this one */
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_session_end(t, SESSNAP_SESSION_KEEP), 0);
+	pol.completed_age_ms = 0;
+	ck_assert_int_eq(sessnap_clean(&rep, again, &pol, api_count_event,
+				       &removed),
+			 0);
+	ck_assert_uint_eq(rep.removed_completed, 1);
+	ck_assert_int_eq(removed, 1);
+	ck_assert_int_eq(sessnap_store_close(again), 0);
+	json_object_put(state);
+}
+END_TEST
+
 START_TEST(test_errors_public)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -396,6 +510,8 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_generations);
+	tcase_add_test(tc, test_pull_and_loop);
+	tcase_add_test(tc, test_adopt_and_clean);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -190,6 +190,9 @@ CLI_TESTS += tests/cli/verdict.sh
 # design-map.sh: docs/design.md's map matches the tree and its calls.
 CLI_TESTS += tests/cli/design-map.sh
 
+# api-coverage.sh: check_api calls every exported function.
+CLI_TESTS += tests/cli/api-coverage.sh
+
 # generations.sh: show, export --generation, verify and discard on a
 # session with older generations.
 CLI_TESTS += tests/cli/generations.sh

@@ -193,3 +193,7 @@ CLI_TESTS += tests/cli/design-map.sh
 # generations.sh: show, export --generation, verify and discard on a
 # session with older generations.
 CLI_TESTS += tests/cli/generations.sh
+
+# exports.sh: libsessnap.so exports exactly the header's functions, each
+# with its version node from lib/libsessnap.sym.
+CLI_TESTS += tests/cli/exports.sh

@@ -58,6 +58,8 @@ DOCS_MD += docs/design.md
 DOCS_MD += docs/integration.md
 DOCS_MD += docs/performance.md
 DOCS_MD += docs/reliability.md
+# Releasing: version nodes, -version-info and the ABI baseline.
+DOCS_MD += docs/releasing.md
 # Cleaning: the guide with the cron and systemd examples.
 DOCS_MD += docs/cleaning.md
 DOCS_MD += docs/format.md

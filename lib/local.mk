@@ -2,7 +2,8 @@
 ##
 ## All library sources go into the noinst convenience library
 ## lib/libsessnap-internal.la; the installed lib/libsessnap.la only wraps it
-## and exports the public names (^sessnap_[a-z0-9]: sessnap__* stays hidden).
+## and exports the public names through the version script lib/libsessnap.sym
+## (each with its version node; sessnap__* and everything else stays hidden).
 ## Unit tests link the internal library so they can reach sessnap__* calls.
 
 LIB_DEP_CFLAGS = $(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
@@ -57,8 +58,10 @@ lib_libsessnap_la_SOURCES =
 lib_libsessnap_la_LIBADD = lib/libsessnap-internal.la $(LIB_DEP_LIBS)
 lib_libsessnap_la_LDFLAGS = $(AM_LDFLAGS) \
 	-version-info $(LIBSESSNAP_VERSION_INFO) \
-	-export-symbols-regex '^sessnap_[a-z0-9]' \
+	-Wl,--version-script=$(top_srcdir)/lib/libsessnap.sym \
 	-no-undefined
+EXTRA_lib_libsessnap_la_DEPENDENCIES = lib/libsessnap.sym
+EXTRA_DIST += lib/libsessnap.sym
 
 include_HEADERS += lib/include/sessnap.h
 pkgconfig_DATA += lib/sessnap.pc

@@ -20,6 +20,8 @@ PACKAGES+=(python3-cffi python3-setuptools python3-dev python3-pytest
 # make fuzz: clang, and libFuzzer, which Debian ships in libclang-rt-dev
 # (only recommended by clang, and recommends are not installed here).
 PACKAGES+=(clang libclang-rt-dev)
+# make check-abi (.ci/run's abi stage): abidw and abidiff.
+PACKAGES+=(abigail-tools)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -196,3 +196,12 @@ CLI_TESTS += tests/cli/api-coverage.sh
 # generations.sh: show, export --generation, verify and discard on a
 # session with older generations.
 CLI_TESTS += tests/cli/generations.sh
+
+# exports.sh: libsessnap.so exports exactly the header's functions, each
+# with its version node from lib/libsessnap.sym.
+CLI_TESTS += tests/cli/exports.sh
+
+# abi.sh: build-aux/check-abi.sh on the built library, against the
+# committed baseline and against baselines edited to show an addition, a
+# removal and a changed struct.
+CLI_TESTS += tests/cli/abi.sh

@@ -4,8 +4,8 @@
  * Both programs are this one function: snapshot-clean is the name that
  * cron jobs and systemd timers call, "sessnap clean" the one people find
  * next to list and discard.  It turns the command line into a
- * sessnap_clean_policy, runs sessnap_clean() on one store, on the store of
- * one application, or on every application's store under the default base
+ * sessnap_clean_policy, runs sessnap_store_clean() on one store, on the store
+ * of one application, or on every application's store under the default base
  * directory (--all-apps), and prints each decision as it is made: a line
  * per removed file, or one JSON event per decision with --json.  Output
  * is streamed, so cleaning a huge store takes no more memory than a small
@@ -99,7 +99,7 @@ static void print_event_json(struct run *r, const sessnap_clean_event *ev)
 	json_object_object_add(
 	    o, "error",
 	    ev->action == SESSNAP_CLEAN_FAILED ?
-		json_object_new_string(sessnap_last_error()) :
+		json_object_new_string(sessnap_error_last()) :
 		NULL);
 	printf("%s\n    %s", r->first_event ? "" : ",",
 	       json_object_to_json_string_ext(
@@ -119,7 +119,7 @@ static void on_event(const sessnap_clean_event *ev, void *payload)
 	}
 	if (ev->action == SESSNAP_CLEAN_FAILED) {
 		fprintf(stderr, "%s: could not remove %s: %s\n", r->prog,
-			ev->name, sessnap_last_error());
+			ev->name, sessnap_error_last());
 		return;
 	}
 	if (ev->action <= SESSNAP_CLEAN_REMOVE_LOCK) {
@@ -222,7 +222,7 @@ static void clean_store(struct run *r, sessnap_store *store)
 		json_store_open(r, sessnap_store_path(store));
 	else if (r->verbose)
 		printf("cleaning %s\n", sessnap_store_path(store));
-	rc = sessnap_clean(&rep, store, &r->pol, on_event, r);
+	rc = sessnap_store_clean(&rep, store, &r->pol, on_event, r);
 	if (rc >= 0 || rep.failed > 0 || rep.files_removed > 0)
 		r->stores_cleaned++;
 	if (rc < 0 && rep.failed == 0) {
@@ -235,7 +235,7 @@ static void clean_store(struct run *r, sessnap_store *store)
 	}
 	add_totals(r, &rep);
 	if (r->json)
-		json_store_close(&rep, rc < 0 ? sessnap_last_error() : NULL);
+		json_store_close(&rep, rc < 0 ? sessnap_error_last() : NULL);
 	sessnap_store_close(store);
 }
 
@@ -263,7 +263,7 @@ static void json_store_failed(struct run *r, const char *name)
 {
 	if (r->json) {
 		json_store_open(r, name);
-		json_store_close(NULL, sessnap_last_error());
+		json_store_close(NULL, sessnap_error_last());
 	}
 }
 

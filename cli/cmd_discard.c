@@ -2,7 +2,7 @@
  * cmd_discard.c - "sessnap discard ID...": remove sessions for good
  *
  * Each id (or unique prefix) is resolved with the scanner and removed with
- * sessnap_discard(), which refuses a running session.  One failure does
+ * sessnap_store_discard(), which refuses a running session.  One failure does
  * not stop the others; the exit status is 1 if any failed.
  */
 #include "config.h"
@@ -43,7 +43,7 @@ int cmd_discard(int argc, char **argv, const char *prog)
 			status = EXIT_FAIL;
 			continue;
 		}
-		if ((rc = sessnap_discard(store, info.id)) < 0) {
+		if ((rc = sessnap_store_discard(store, info.id)) < 0) {
 			lib_error(prog, rc, "cannot discard %s", info.id);
 			status = EXIT_FAIL;
 			continue;

@@ -86,9 +86,9 @@ int cmd_export(int argc, char **argv, const char *prog)
 		return rc;
 	if (eo.generation < 0) {
 		rc = load_state(&state, prog, store, info.id);
-	} else if ((rc = sessnap_load_generation(&state, &li, store, info.id,
-						 (unsigned int)eo.generation)) <
-		   0) {
+	} else if ((rc = sessnap_store_load_generation(
+			&state, &li, store, info.id,
+			(unsigned int)eo.generation)) < 0) {
 		lib_error(prog, rc, "cannot load generation %lld of session %s",
 			  eo.generation, info.id);
 		rc = EXIT_FAIL;

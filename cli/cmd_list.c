@@ -44,7 +44,7 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 	for (i = 0; i < n; i++) {
 		const sessnap_info *in = &infos[i];
 
-		if (!all && in->status == SESSNAP_STATUS_COMPLETED)
+		if (!all && in->status == SESSNAP_VERDICT_COMPLETED)
 			continue;
 		sessnap__age_format(ago, sizeof(ago), now, in->saved_ms);
 		sessnap__size_format(size, sizeof(size), in->file_bytes);
@@ -52,9 +52,10 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 		note = info_note(in);
 		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n", in->id,
 		       status_color(in->status, color),
-		       sessnap_status_name(in->status), color_reset(color), ago,
-		       (unsigned long long)in->seq, size, label[0] ? "  " : "",
-		       label, note[0] ? "  (" : "", note, note[0] ? ")" : "");
+		       sessnap_verdict_name(in->status), color_reset(color),
+		       ago, (unsigned long long)in->seq, size,
+		       label[0] ? "  " : "", label, note[0] ? "  (" : "", note,
+		       note[0] ? ")" : "");
 	}
 }
 
@@ -65,7 +66,7 @@ static int print_json(const struct listing *l, bool all)
 	int rc;
 
 	for (i = 0; i < l->n; i++)
-		if (all || l->infos[i].status != SESSNAP_STATUS_COMPLETED)
+		if (all || l->infos[i].status != SESSNAP_VERDICT_COMPLETED)
 			json_object_array_add(arr, info_json(&l->infos[i]));
 	doc = listing_json(l, arr);
 	rc = write_json(l->prog, NULL, doc, JSON_FOR_PEOPLE);

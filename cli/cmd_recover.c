@@ -2,7 +2,7 @@
  * cmd_recover.c - "sessnap recover": the recovery prompt, from a shell
  *
  * Asks, like a terminal application would at start-up, which crashed
- * session to restore (sessnap_recovery_prompt(), on stdin and stderr),
+ * session to restore (sessnap_prompt_run(), on stdin and stderr),
  * then prints the chosen session's verified state to stdout or to -o FILE.
  *
  * It does not adopt the session: a shell command cannot continue a
@@ -92,7 +92,7 @@ int cmd_recover(int argc, char **argv, const char *prog)
 	po.out = stderr;
 	po.key = r.key;
 	po.key_len = r.key ? strlen(r.key) : 0;
-	if ((rc = sessnap_recovery_prompt(id, &answer, store, &po)) < 0) {
+	if ((rc = sessnap_prompt_run(id, &answer, store, &po)) < 0) {
 		lib_error(prog, rc, "recovery failed");
 		rc = EXIT_FAIL;
 		goto out;

@@ -3,9 +3,9 @@
  *
  * Without options it prints what the header says (status, label, times,
  * owner, sizes).  --state prints the state itself, loaded and verified
- * with sessnap_load() (the previous generation is used when the main
+ * with sessnap_store_load() (the previous generation is used when the main
  * snapshot is damaged, and a note on stderr says so).  Both list the
- * session's generations (sessnap_generations(): number, seq, saved time,
+ * session's generations (sessnap_store_generations(): number, seq, saved time,
  * size and verdict of each, in the order the loader tries them; the
  * number is what `sessnap export --generation N` takes).  --json prints
  * the session object of "sessnap list --json" with a "generations" array,
@@ -56,7 +56,7 @@ static void print_info(const sessnap_info *in)
 
 	printf("%-10s %s\n", "id:", in->id);
 	printf("%-10s %s%s%s\n", "status:", status_color(in->status, color),
-	       sessnap_status_name(in->status), color_reset(color));
+	       sessnap_verdict_name(in->status), color_reset(color));
 	printf("%-10s %s\n", "label:", in->label ? in->label : "");
 	if (in->key != NULL && key_plain(in->key, in->key_len)) {
 		printf("%-10s %s\n", "key:", (const char *)in->key);
@@ -136,7 +136,8 @@ int cmd_show(int argc, char **argv, const char *prog)
 		return rc;
 	if (want_state && (rc = load_state(&state, prog, store, info.id)) != 0)
 		goto out;
-	if ((rc = sessnap_generations(&gens, &ngens, store, info.id)) < 0 &&
+	if ((rc = sessnap_store_generations(&gens, &ngens, store, info.id)) <
+		0 &&
 	    rc != SESSNAP_ENOTFOUND) {
 		lib_error(prog, rc, "cannot list the generations of %s",
 			  info.id);

@@ -2,8 +2,8 @@
  * cmd_verify.c - "sessnap verify": check every snapshot completely
  *
  * The scanner reads headers only; verify loads each session's state with
- * sessnap_load(), which checks the payload's length and checksum and parses
- * it, falling back to the previous generation when the main snapshot is
+ * sessnap_store_load(), which checks the payload's length and checksum and
+ * parses it, falling back to the previous generation when the main snapshot is
  * damaged.  Each session ends up "ok", "ok-from-prev" (usable, but its main
  * snapshot is damaged), "ok-from-older" (usable from <id>.snap.N only),
  * "newer" (written by a newer format: not checked,
@@ -51,17 +51,17 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	int rc;
 
 	msg[0] = '\0';
-	if (in->status == SESSNAP_STATUS_NEWER) {
+	if (in->status == SESSNAP_VERDICT_NEWER) {
 		snprintf(msg, len, "written by format version %u",
 			 in->format_version);
 		return "newer";
 	}
-	rc = sessnap_load(&state, &li, store, in->id);
+	rc = sessnap_store_load(&state, &li, store, in->id);
 	json_object_put(state);
 	if (in->flags & SESSNAP_INFO_NOT_REGULAR) {
 		/* Which file: the load's reason, else it is the lock. */
 		snprintf(msg, len, "not a regular file (never removed): %s",
-			 rc < 0		      ? sessnap_last_error() :
+			 rc < 0		      ? sessnap_error_last() :
 			 li.notice[0] != '\0' ? li.notice :
 						"its lock file is not a "
 						"regular file");
@@ -78,7 +78,7 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 		}
 		return "ok";
 	}
-	strlcpy(msg, sessnap_last_error(), len);
+	strlcpy(msg, sessnap_error_last(), len);
 	if (rc == SESSNAP_ENEWER)
 		return "newer";
 	if (rc == SESSNAP_ETOOBIG)
@@ -205,7 +205,8 @@ int cmd_verify(int argc, char **argv, const char *prog)
 		count(&t, res);
 		/* What each generation holds; none when it cannot tell
 		 * (the session's own line then says why). */
-		if (sessnap_generations(&g, &ng, l.store, l.infos[i].id) < 0)
+		if (sessnap_store_generations(&g, &ng, l.store, l.infos[i].id) <
+		    0)
 			ng = 0;
 		if (json)
 			json_object_array_add(

@@ -40,13 +40,13 @@ int usage_error(const char *prog, const char *fmt, ...)
 void lib_error(const char *prog, int code, const char *fmt, ...)
 {
 	va_list ap;
-	const char *msg = sessnap_last_error();
+	const char *msg = sessnap_error_last();
 
 	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", msg[0] ? msg : sessnap_strerror(code));
+	fprintf(stderr, ": %s\n", msg[0] ? msg : sessnap_error_string(code));
 }
 
 /*
@@ -228,7 +228,7 @@ int open_store(sessnap_store **out, const char *prog, const char *dir,
 	if (rc == SESSNAP_ENOTFOUND && missing_ok)
 		return EXIT_OK;
 	if (rc == SESSNAP_EBADNAME)
-		return usage_error(prog, "%s", sessnap_last_error());
+		return usage_error(prog, "%s", sessnap_error_last());
 	if (rc < 0) {
 		lib_error(prog, rc, "cannot open the store");
 		return EXIT_FAIL;
@@ -245,22 +245,22 @@ bool use_color(FILE *f)
 	return isatty(fileno(f)) == 1;
 }
 
-const char *status_color(sessnap_status st, bool color)
+const char *status_color(sessnap_verdict st, bool color)
 {
 	if (!color)
 		return "";
 	switch (st) {
-	case SESSNAP_STATUS_RUNNING:
+	case SESSNAP_VERDICT_RUNNING:
 		return "\033[32m";
-	case SESSNAP_STATUS_CRASHED:
+	case SESSNAP_VERDICT_CRASHED:
 		return "\033[33m";
-	case SESSNAP_STATUS_COMPLETED:
+	case SESSNAP_VERDICT_COMPLETED:
 		return "\033[2m";
-	case SESSNAP_STATUS_FOREIGN:
+	case SESSNAP_VERDICT_FOREIGN:
 		return "\033[36m";
-	case SESSNAP_STATUS_NEWER:
+	case SESSNAP_VERDICT_NEWER:
 		return "\033[35m";
-	case SESSNAP_STATUS_CORRUPT:
+	case SESSNAP_VERDICT_CORRUPT:
 		return "\033[31m";
 	}
 	return "";
@@ -377,7 +377,7 @@ int flush_stdout(const char *prog)
 int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
 	       sessnap_store *store)
 {
-	int rc = sessnap_scan(out, out_count, store, 0);
+	int rc = sessnap_store_scan(out, out_count, store, 0);
 
 	if (rc < 0) {
 		lib_error(prog, rc, "cannot list the sessions of %s",

@@ -137,8 +137,8 @@ int open_store(sessnap_store **out, const char *prog, const char *dir,
 	       const char *app, unsigned int flags, bool missing_ok);
 
 /*
- * List the store's sessions (sessnap_scan, every status).  Returns EXIT_OK
- * with *out and *out_count set, or EXIT_FAIL after printing why.
+ * List the store's sessions (sessnap_store_scan, every status).  Returns
+ * EXIT_OK with *out and *out_count set, or EXIT_FAIL after printing why.
  */
 int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
 	       sessnap_store *store);
@@ -146,7 +146,7 @@ int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
 /* Colour: only on a terminal, and never with NO_COLOR set. */
 bool use_color(FILE *f);
 /* ANSI colour for a status, or "" without colour. */
-const char *status_color(sessnap_status st, bool color);
+const char *status_color(sessnap_verdict st, bool color);
 const char *color_reset(bool color);
 
 /* Milliseconds since the epoch. */
@@ -203,7 +203,7 @@ const char *info_note(const sessnap_info *info);
 
 /*
  * Find one session by id (full id, or a unique prefix of at least 4
- * digits) with sessnap_scan().  Returns EXIT_OK with *out filled (its
+ * digits) with sessnap_store_scan().  Returns EXIT_OK with *out filled (its
  * label is copied into label_buf, its key into a static buffer valid until
  * the next call), or EXIT_FAIL after printing why.
  */
@@ -221,12 +221,12 @@ int open_session(sessnap_store **store, sessnap_info *out, char *label_buf,
 
 /* A generation's verdict in one word: ok, corrupt, newer, too-big, error. */
 const char *verdict_word(int verdict);
-/* The generations of sessnap_generations() as a JSON array, for --json. */
+/* sessnap_store_generations()'s generations as a JSON array, for --json. */
 struct json_object *generations_json(const sessnap_generation *g, size_t n);
 /*
- * sessnap_load() for a command: on failure the library's reason is printed
- * ("cannot load session ID: ..."), and the loader's notice (the previous
- * generation was used) goes to stderr as a note.  Returns EXIT_OK with
+ * sessnap_store_load() for a command: on failure the library's reason is
+ * printed ("cannot load session ID: ..."), and the loader's notice (the
+ * previous generation was used) goes to stderr as a note.  Returns EXIT_OK with
  * *out a new reference, or EXIT_FAIL.
  */
 int load_state(struct json_object **out, const char *prog, sessnap_store *store,
@@ -244,7 +244,7 @@ struct listing {
  * cmd_open() (read only) and scan_store().  Returns EXIT_OK, or an exit
  * code after printing why with nothing left open.
  */
-/* key: list only the sessions with this key (sessnap_scan_key()), or
+/* key: list only the sessions with this key (sessnap_store_scan_key()), or
  * NULL for all. */
 int listing_open(struct listing *l, const struct cmd_args *a, const char *key);
 void listing_close(struct listing *l);

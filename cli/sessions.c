@@ -91,7 +91,7 @@ json_object *info_json(const sessnap_info *in)
 	json_object_object_add(o, "id", json_object_new_string(in->id));
 	json_object_object_add(
 	    o, "status",
-	    json_object_new_string(sessnap_status_name(in->status)));
+	    json_object_new_string(sessnap_verdict_name(in->status)));
 	json_object_object_add(
 	    o, "label", in->label ? json_object_new_string(in->label) : NULL);
 	/* As in the header: "key" when readable, else "key_hex". */
@@ -167,7 +167,7 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 		fprintf(stderr, "%s: %s session %s in %s\n", prog,
 			hits ? "more than one" : "no", id,
 			sessnap_store_path(store));
-		sessnap_scan_free(infos, n);
+		sessnap_info_free(infos, n);
 		return EXIT_FAIL;
 	}
 	*out = infos[hit];
@@ -183,7 +183,7 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 	if (infos[hit].label != NULL)
 		strlcpy(label_buf, infos[hit].label, label_len);
 	out->label = infos[hit].label ? label_buf : NULL;
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	return EXIT_OK;
 }
 
@@ -207,7 +207,7 @@ int load_state(json_object **out, const char *prog, sessnap_store *store,
 	       const char *id)
 {
 	sessnap_load_info li;
-	int rc = sessnap_load(out, &li, store, id);
+	int rc = sessnap_store_load(out, &li, store, id);
 
 	if (rc < 0) {
 		lib_error(prog, rc, "cannot load session %s", id);
@@ -272,8 +272,8 @@ int listing_open(struct listing *l, const struct cmd_args *a, const char *key)
 	if ((rc = cmd_open(&l->store, a, SESSNAP_STORE_READONLY)) != EXIT_OK)
 		return rc;
 	if (key != NULL) {
-		rc = sessnap_scan_key(&l->infos, &l->n, l->store, 0, key,
-				      strlen(key));
+		rc = sessnap_store_scan_key(&l->infos, &l->n, l->store, 0, key,
+					    strlen(key));
 		if (rc < 0) {
 			lib_error(a->prog, rc, "cannot list the sessions of %s",
 				  sessnap_store_path(l->store));
@@ -292,7 +292,7 @@ int listing_open(struct listing *l, const struct cmd_args *a, const char *key)
 
 void listing_close(struct listing *l)
 {
-	sessnap_scan_free(l->infos, l->n);
+	sessnap_info_free(l->infos, l->n);
 	sessnap_store_close(l->store);
 	memset(l, 0, sizeof(*l));
 }

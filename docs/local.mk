@@ -16,8 +16,8 @@ dist_man1_MANS = \
 
 # Section 3: library functions, one page per exported symbol.
 dist_man3_MANS =
-dist_man3_MANS += docs/man/sessnap_load_generation.3
-dist_man3_MANS += docs/man/sessnap_generations.3
+dist_man3_MANS += docs/man/sessnap_store_load_generation.3
+dist_man3_MANS += docs/man/sessnap_store_generations.3
 dist_man3_MANS += docs/man/sessnap_generations_free.3
 dist_man3_MANS += docs/man/sessnap_session_save_due.3
 dist_man3_MANS += docs/man/sessnap_session_set_collect.3
@@ -26,12 +26,12 @@ dist_man3_MANS += docs/man/sessnap_session_touch.3
 dist_man3_MANS += docs/man/sessnap_store_dispatch.3
 dist_man3_MANS += docs/man/sessnap_store_next_deadline.3
 dist_man3_MANS += docs/man/sessnap_store_tick.3
-dist_man3_MANS += docs/man/sessnap_clean.3
+dist_man3_MANS += docs/man/sessnap_store_clean.3
 dist_man3_MANS += docs/man/sessnap_clean_action_name.3
 dist_man3_MANS += docs/man/sessnap.3
-dist_man3_MANS += docs/man/sessnap_err_name.3
-dist_man3_MANS += docs/man/sessnap_last_error.3
-dist_man3_MANS += docs/man/sessnap_load.3
+dist_man3_MANS += docs/man/sessnap_error_name.3
+dist_man3_MANS += docs/man/sessnap_error_last.3
+dist_man3_MANS += docs/man/sessnap_store_load.3
 dist_man3_MANS += docs/man/sessnap_session_begin.3
 dist_man3_MANS += docs/man/sessnap_session_end.3
 dist_man3_MANS += docs/man/sessnap_session_flush.3
@@ -40,14 +40,14 @@ dist_man3_MANS += docs/man/sessnap_session_release.3
 dist_man3_MANS += docs/man/sessnap_session_save.3
 dist_man3_MANS += docs/man/sessnap_session_set_label.3
 dist_man3_MANS += docs/man/sessnap_session_update.3
-dist_man3_MANS += docs/man/sessnap_status_name.3
+dist_man3_MANS += docs/man/sessnap_verdict_name.3
 dist_man3_MANS += docs/man/sessnap_store_close.3
 dist_man3_MANS += docs/man/sessnap_store_default_dir.3
 dist_man3_MANS += docs/man/sessnap_store_open.3
 dist_man3_MANS += docs/man/sessnap_store_options_init.3
 dist_man3_MANS += docs/man/sessnap_store_path.3
 dist_man3_MANS += docs/man/sessnap_store_app.3
-dist_man3_MANS += docs/man/sessnap_strerror.3
+dist_man3_MANS += docs/man/sessnap_error_string.3
 
 # Section 5: file formats.
 dist_man5_MANS =
@@ -73,14 +73,14 @@ SYSTEMD_UNITS = \
 EXTRA_DIST += $(SYSTEMD_UNITS)
 # Startup recovery: the scanner, adoption, discard and the prompt.
 dist_man3_MANS += \
-	docs/man/sessnap_discard.3 \
-	docs/man/sessnap_recovery_prompt.3 \
-	docs/man/sessnap_scan.3 \
-	docs/man/sessnap_scan_free.3 \
-	docs/man/sessnap_scan_key.3 \
+	docs/man/sessnap_store_discard.3 \
+	docs/man/sessnap_prompt_run.3 \
+	docs/man/sessnap_store_scan.3 \
+	docs/man/sessnap_info_free.3 \
+	docs/man/sessnap_store_scan_key.3 \
 	docs/man/sessnap_session_adopt.3
 # States as JSON text.
 dist_man3_MANS += \
-	docs/man/sessnap_load_text.3 \
+	docs/man/sessnap_store_load_text.3 \
 	docs/man/sessnap_session_adopt_text.3 \
 	docs/man/sessnap_session_update_text.3

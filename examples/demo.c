@@ -11,7 +11,7 @@
  * Its life, in library calls:
  *
  *	sessnap_store_open()        app "sessnap-demo", autosave every 500 ms
- *	sessnap_recovery_prompt()   "1 session did not end cleanly ..."
+ *	sessnap_prompt_run()        "1 session did not end cleanly ..."
  *	sessnap_session_adopt()     when the user restores one, or else
  *	sessnap_session_begin()     a fresh session
  *	sessnap_session_update()    after every edit; the store's writer
@@ -112,7 +112,7 @@ static void help(void)
 static void complain(const char *what, int rc)
 {
 	fprintf(stderr, "sessnap-demo: %s: %s (%s)\n", what,
-		sessnap_strerror(rc), sessnap_last_error());
+		sessnap_error_string(rc), sessnap_error_last());
 }
 
 static void log_cb(sessnap_log_level level, const char *message, void *payload)
@@ -550,7 +550,7 @@ static int start(struct demo *d)
 	popts.in = stdin;
 	popts.out = stdout;
 	popts.app_name = APP;
-	rc = sessnap_recovery_prompt(id, &answer, d->store, &popts);
+	rc = sessnap_prompt_run(id, &answer, d->store, &popts);
 	if (rc < 0)
 		complain("cannot look for crashed sessions (starting a new "
 			 "session; nothing is removed)",

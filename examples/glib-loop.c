@@ -43,7 +43,7 @@ static gboolean on_deadline(gpointer data)
 
 	app->timer = 0;
 	if (sessnap_store_tick(app->store) < 0)
-		g_printerr("glib-loop: %s\n", sessnap_last_error());
+		g_printerr("glib-loop: %s\n", sessnap_error_last());
 	arm_timer(app);
 	return G_SOURCE_REMOVE;
 }
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	opts.autosave_interval_ms = 2000;
 	if (sessnap_store_open(&app.store, &opts) < 0 ||
 	    sessnap_session_begin(&app.session, app.store, NULL) < 0) {
-		g_printerr("glib-loop: %s\n", sessnap_last_error());
+		g_printerr("glib-loop: %s\n", sessnap_error_last());
 		return 1;
 	}
 	app.lines = json_object_new_array();
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 		g_source_remove(app.timer);
 	rc = sessnap_session_end(app.session, 0);
 	if (rc < 0)
-		g_printerr("glib-loop: %s\n", sessnap_last_error());
+		g_printerr("glib-loop: %s\n", sessnap_error_last());
 	sessnap_store_close(app.store);
 	json_object_put(app.lines);
 	g_io_channel_unref(in);

@@ -4,7 +4,7 @@
  * An editor that opens several files keeps one session per file, each with
  * the file's canonical path as its key.  At start, for each file:
  *
- *   1. sessnap_scan_key(): is a running session of this file's key there?
+ *   1. sessnap_store_scan_key(): does a running session hold this file's key?
  *      Then another instance has it open: say "already open (pid N)" and
  *      leave the file alone;
  *   2. otherwise the ready-made prompt with the key filter offers only this
@@ -39,7 +39,7 @@ struct doc {
 
 static void fail(const char *what)
 {
-	fprintf(stderr, "per-document: %s: %s\n", what, sessnap_last_error());
+	fprintf(stderr, "per-document: %s: %s\n", what, sessnap_error_last());
 }
 
 /* Another instance holds a session of this key: its pid, else 0. */
@@ -49,12 +49,12 @@ static long running_pid(sessnap_store *store, const char *key)
 	size_t n = 0, i;
 	long pid = 0;
 
-	if (sessnap_scan_key(&infos, &n, store, 0, key, strlen(key)) < 0)
+	if (sessnap_store_scan_key(&infos, &n, store, 0, key, strlen(key)) < 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (infos[i].status == SESSNAP_STATUS_RUNNING)
+		if (infos[i].status == SESSNAP_VERDICT_RUNNING)
 			pid = (long)infos[i].owner.pid;
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	return pid;
 }
 
@@ -89,7 +89,7 @@ static int open_doc(struct doc *d, sessnap_store *store)
 	po.app_name = base;
 	po.in = stdin;
 	po.out = stdout;
-	rc = sessnap_recovery_prompt(id, &answer, store, &po);
+	rc = sessnap_prompt_run(id, &answer, store, &po);
 	if (rc < 0) {
 		fail("prompt");
 		return -1;

@@ -72,7 +72,7 @@ static int catch_signals(void)
 
 static int fail(const char *what, int rc)
 {
-	fprintf(stderr, "poll-loop: %s: %s\n", what, sessnap_last_error());
+	fprintf(stderr, "poll-loop: %s: %s\n", what, sessnap_error_last());
 	return rc < 0 ? 1 : 0;
 }
 
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 		/* Saves that are due; a failure is kept and retried. */
 		if ((rc = sessnap_store_tick(store)) < 0)
 			fprintf(stderr, "poll-loop: %s\n",
-				sessnap_last_error());
+				sessnap_error_last());
 	}
 	if (got_signal) {
 		/*

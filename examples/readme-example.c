@@ -4,7 +4,7 @@
 
 static int fail(void)
 {
-	fprintf(stderr, "notes: %s\n", sessnap_last_error());
+	fprintf(stderr, "notes: %s\n", sessnap_error_last());
 	return 1; /* what is on disk stays there, to be offered again */
 }
 
@@ -22,7 +22,7 @@ int main(void)
 	if (sessnap_store_open(&store, &opts) < 0)
 		return fail();
 	/* Did an earlier run crash?  Offer its notes back. */
-	if (sessnap_recovery_prompt(id, &answer, store, NULL) == 0 &&
+	if (sessnap_prompt_run(id, &answer, store, NULL) == 0 &&
 	    answer == SESSNAP_PROMPT_RESTORE)
 		rc = sessnap_session_adopt(&session, &notes, NULL, store, id);
 	else

@@ -91,7 +91,7 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 		s->seq = h.seq;
 	if (rc == SESSNAP_EDURABILITY) {
 		sessnap__log(store, SESSNAP_LOG_WARNING, "%s",
-			     sessnap_last_error());
+			     sessnap_error_last());
 		rc = 0;
 	}
 	if (rc < 0)

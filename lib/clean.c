@@ -36,7 +36,7 @@
  * (clean_rank.c), the second pass spares every session at least as new as
  * the heap's minimum.  N is bounded by SESSNAP_CLEAN_KEEP_MAX.
  *
- * This file holds the passes, sessnap_clean() and the removal; the
+ * This file holds the passes, sessnap_store_clean() and the removal; the
  * judgement of each entry, the checks under the lock and the report are
  * clean_session.c's (clean.h says who owns what).
  */
@@ -59,7 +59,7 @@
  * store's closer (closer.c), so that the freeing of one session (a
  * truncate, the block bitmaps and, on a file system mounted with discard,
  * a discard the kernel waits for) overlaps the next session's work
- * instead of adding to it.  sessnap_clean() drains the closer before it
+ * instead of adding to it.  sessnap_store_clean() drains the closer before it
  * returns, so the space is free when it returns.
  */
 
@@ -242,9 +242,9 @@ static int clean_entry(const sessnap__dir_entry *e, void *payload)
 	return 0;
 }
 
-int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
-		  const sessnap_clean_policy *policy, sessnap_clean_cb cb,
-		  void *payload)
+int sessnap_store_clean(sessnap_clean_report *out, sessnap_store *store,
+			const sessnap_clean_policy *policy, sessnap_clean_cb cb,
+			void *payload)
 {
 	sessnap_clean_policy defaults = SESSNAP_CLEAN_POLICY_INIT;
 	sessnap_clean_report empty = SESSNAP_CLEAN_REPORT_INIT;
@@ -253,7 +253,7 @@ int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
 
 	if (store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_clean: store is NULL");
+				      "sessnap_store_clean: store is NULL");
 	if (policy == NULL)
 		policy = &defaults;
 	if (policy->version != SESSNAP_CLEAN_POLICY_VERSION)

@@ -1,10 +1,10 @@
 /*
  * clean.h - what the cleaner's files share
  *
- * sessnap_clean() (clean.c) walks the store twice; its files split the
+ * sessnap_store_clean() (clean.c) walks the store twice; its files split the
  * work so that each is one noun:
  *
- *	clean.c		the two directory passes and sessnap_clean()
+ *	clean.c		the two directory passes and sessnap_store_clean()
  *	clean_rank.c	the ranking of the `keep` newest sessions (a heap)
  *	clean_session.c	one session, lock file or temporary file: the
  *			decision, the checks under the lock, the report

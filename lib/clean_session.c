@@ -20,7 +20,7 @@
  *  - the report: every decision goes through sessnap__clean_emit() (the
  *    counters of sessnap_clean_report, then the caller's callback) and
  *    every failure through sessnap__clean_fail(), which keeps the first
- *    message for sessnap_clean() to return.
+ *    message for sessnap_store_clean() to return.
  *
  * The rules of what must never be removed are in clean.c's essay; this
  * file applies them.
@@ -89,7 +89,7 @@ void sessnap__clean_fail(sessnap__clean *c, const char *name, const char *id,
 {
 	if (c->first_error == 0) {
 		c->first_error = code;
-		strlcpy(c->first_msg, sessnap_last_error(),
+		strlcpy(c->first_msg, sessnap_error_last(),
 			sizeof(c->first_msg));
 	}
 	sessnap__clean_emit(c, name, id, SESSNAP_CLEAN_FAILED, f, code, 0, -1,
@@ -512,7 +512,7 @@ void sessnap__clean_removal_report(sessnap__clean *c,
 
 	/* Keep the failure's message: sessnap__clean_fail() records it. */
 	if (m->fail_name != NULL)
-		strlcpy(msg, sessnap_last_error(), sizeof(msg));
+		strlcpy(msg, sessnap_error_last(), sizeof(msg));
 	if (m->gated)
 		sessnap__gate_unlock(c->gate);
 	sessnap__clean_close_if_open(m->fd);

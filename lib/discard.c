@@ -1,7 +1,7 @@
 /*
  * discard.c - remove a session's files, never a live one
  *
- * sessnap_discard() is what a program calls when the user declines to
+ * sessnap_store_discard() is what a program calls when the user declines to
  * recover a crashed session, or when it knows a session is no longer
  * wanted: every file of that session goes - every generation, the
  * temporary files a dead writer left, and the lock file - and nothing
@@ -50,7 +50,7 @@ static int unlink_temps(sessnap_store *store, const char *id)
 	return sessnap__dir_walk(store, unlink_temp, &d);
 }
 
-int sessnap_discard(sessnap_store *store, const char *id)
+int sessnap_store_discard(sessnap_store *store, const char *id)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
 	char lock[SESSNAP__NAME_MAX], older[SESSNAP__NAME_MAX];
@@ -59,7 +59,7 @@ int sessnap_discard(sessnap_store *store, const char *id)
 
 	if (store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_discard: NULL store");
+				      "sessnap_store_discard: NULL store");
 	if ((rc = sessnap__id_check(id)) < 0)
 		return rc;
 	sessnap__snap_name(snap, id);

@@ -1,7 +1,7 @@
 /*
  * errmsg.h - set the thread's last error message
  *
- * The one setter of the message that sessnap_last_error() returns
+ * The one setter of the message that sessnap_error_last() returns
  * (error.c).  internal.h includes it for the whole library; the recovery
  * prompt, written on the public API like a program would be, includes
  * this alone beside <sessnap.h>, so that its refusals carry a message as

@@ -31,7 +31,7 @@
 
 static _Thread_local char last_msg[MSG_MAX];
 
-const char *sessnap_strerror(int code)
+const char *sessnap_error_string(int code)
 {
 	/* A switch with no default: -Wswitch flags a code left undescribed. */
 	switch ((sessnap_error)code) {
@@ -44,7 +44,7 @@ const char *sessnap_strerror(int code)
 	return "unknown error";
 }
 
-const char *sessnap_err_name(int code)
+const char *sessnap_error_name(int code)
 {
 	switch ((sessnap_error)code) {
 #define X(name, num, desc)                                                    \
@@ -56,7 +56,7 @@ const char *sessnap_err_name(int code)
 	return "SESSNAP_E_UNKNOWN";
 }
 
-const char *sessnap_last_error(void)
+const char *sessnap_error_last(void)
 {
 	return last_msg;
 }
@@ -64,7 +64,7 @@ const char *sessnap_last_error(void)
 /*
  * The message is formatted aside first, so the current one may be an
  * argument of the next: sessnap__error(rc, "...: %s; nothing was queued",
- * sessnap_last_error()) puts context on both sides of a callee's reason.
+ * sessnap_error_last()) puts context on both sides of a callee's reason.
  */
 int sessnap__error(int code, const char *fmt, ...)
 {

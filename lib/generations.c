@@ -1,7 +1,7 @@
 /*
  * generations.c - the generations of one session, each with its verdict
  *
- * sessnap_generations() is what `sessnap show` and `sessnap verify` print
+ * sessnap_store_generations() is what `sessnap show` and `sessnap verify` print
  * for a session: every generation name that exists (<id>.snap,
  * <id>.snap.prev, <id>.snap.2 to <id>.snap.N: names.c), its seq and saved
  * time from its header, its size, and its verdict, given by the one pair
@@ -13,7 +13,7 @@
  * The list is ordered as the loader tries the generations (load.c): the
  * main snapshot first, then the others newest first by seq, a generation
  * without a usable header last; so the first entry whose verdict is 0 is
- * the one sessnap_load() returns when the application validates nothing.
+ * the one sessnap_store_load() returns when the application validates nothing.
  * Reading never changes anything.
  */
 #include "config.h"
@@ -40,7 +40,7 @@ static int look(sessnap_generation *g, sessnap_store *store, const char *id,
 	memset(&st, 0, sizeof(st));
 	rc = sessnap__header_read(&h, &st, store, name);
 	if (rc < 0)
-		strlcpy(g->reason, sessnap_last_error(), sizeof(g->reason));
+		strlcpy(g->reason, sessnap_error_last(), sizeof(g->reason));
 	if (rc == SESSNAP_ENOTFOUND)
 		return 0;
 	if (rc == SESSNAP_ENOMEM)
@@ -59,7 +59,7 @@ static int look(sessnap_generation *g, sessnap_store *store, const char *id,
 			rc = sessnap__snapshot_read_raw(&raw, &len, &h, &off,
 							store, name);
 			if (rc < 0)
-				strlcpy(g->reason, sessnap_last_error(),
+				strlcpy(g->reason, sessnap_error_last(),
 					sizeof(g->reason));
 			free(raw);
 			if (rc == SESSNAP_ENOMEM)
@@ -88,8 +88,8 @@ static int compare(const void *a, const void *b)
 	return x->generation < y->generation ? -1 : 1;
 }
 
-int sessnap_generations(sessnap_generation **out, size_t *out_count,
-			sessnap_store *store, const char *id)
+int sessnap_store_generations(sessnap_generation **out, size_t *out_count,
+			      sessnap_store *store, const char *id)
 {
 	sessnap_generation *gens;
 	size_t count = 0;
@@ -97,8 +97,8 @@ int sessnap_generations(sessnap_generation **out, size_t *out_count,
 	int rc;
 
 	if (out == NULL || out_count == NULL || store == NULL)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_generations: NULL argument");
+		return sessnap__error(
+		    SESSNAP_EINVAL, "sessnap_store_generations: NULL argument");
 	*out = NULL;
 	*out_count = 0;
 	if ((rc = sessnap__id_check(id)) < 0)

@@ -355,9 +355,9 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 
 /*
- * sessnap_scan() on `threads` threads: 0, what sessnap_scan() passes,
- * decides by the number of sessions and of CPUs; another count (at most 8)
- * is used whatever the store's size, which is how the test suite runs the
+ * sessnap_store_scan() on `threads` threads: 0, what sessnap_store_scan()
+ * passes, decides by the number of sessions and of CPUs; another count (at most
+ * 8) is used whatever the store's size, which is how the test suite runs the
  * threaded path on any machine.
  */
 int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,

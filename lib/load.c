@@ -124,7 +124,7 @@ static int try_gen(json_object **out, sessnap__header *h,
 {
 	g->rc = try_one(out, h, store, g->name);
 	if (g->rc < 0)
-		strlcpy(g->why, sessnap_last_error(), sizeof(g->why));
+		strlcpy(g->why, sessnap_error_last(), sizeof(g->why));
 	return g->rc;
 }
 
@@ -211,7 +211,7 @@ static size_t order_older(unsigned int order[], sessnap_store *store,
 		rc = sessnap__header_read(&h, &st, store, g[n].name);
 		g[n].rc = rc;
 		if (rc < 0)
-			strlcpy(g[n].why, sessnap_last_error(),
+			strlcpy(g[n].why, sessnap_error_last(),
 				sizeof(g[n].why));
 		if (rc == SESSNAP_ENOTFOUND)
 			continue;
@@ -407,21 +407,21 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 	return 0;
 }
 
-int sessnap_load(json_object **out, sessnap_load_info *info,
-		 sessnap_store *store, const char *id)
+int sessnap_store_load(json_object **out, sessnap_load_info *info,
+		       sessnap_store *store, const char *id)
 {
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_load: NULL argument");
+				      "sessnap_store_load: NULL argument");
 	*out = NULL;
 	if (sessnap__id_check(id) < 0)
 		return SESSNAP_EBADNAME;
 	return sessnap__load(out, info, NULL, store, id);
 }
 
-int sessnap_load_generation(json_object **out, sessnap_load_info *info,
-			    sessnap_store *store, const char *id,
-			    unsigned int generation)
+int sessnap_store_load_generation(json_object **out, sessnap_load_info *info,
+				  sessnap_store *store, const char *id,
+				  unsigned int generation)
 {
 	struct generation g = { .why = "" };
 	sessnap_load_info li;
@@ -430,8 +430,9 @@ int sessnap_load_generation(json_object **out, sessnap_load_info *info,
 	int rc;
 
 	if (out == NULL || store == NULL)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_load_generation: NULL argument");
+		return sessnap__error(
+		    SESSNAP_EINVAL,
+		    "sessnap_store_load_generation: NULL argument");
 	*out = NULL;
 	if (sessnap__id_check(id) < 0)
 		return SESSNAP_EBADNAME;

@@ -1,12 +1,12 @@
 /*
  * prompt.c - ask the user which crashed session to restore
  *
- *	sessnap_recovery_prompt()  "2 sessions did not end cleanly: ...
+ *	sessnap_prompt_run()  "2 sessions did not end cleanly: ...
  *	                            Restore? [Y/n/list/discard]"
  *
  * The prompt is written on the public API alone, as a program would write
- * it: it lists the crashed sessions with sessnap_scan(), discards with
- * sessnap_discard(), and only chooses: the caller adopts the returned id.
+ * it: it lists the crashed sessions with sessnap_store_scan(), discards with
+ * sessnap_store_discard(), and only chooses: the caller adopts the returned id.
  * Beside <sessnap.h> it includes words.h, the age and size wording that
  * the command-line tool prints too, and errmsg.h, so that a refused
  * argument sets the thread's last error message as everywhere else.
@@ -147,7 +147,7 @@ static int discard_all(FILE *f, sessnap_store *store, const sessnap_info *infos,
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		rc = sessnap_discard(store, infos[i].id);
+		rc = sessnap_store_discard(store, infos[i].id);
 		if (rc == SESSNAP_EBUSY) {
 			fprintf(f, "Session %zu is now in use; kept it.\n",
 				i + 1);
@@ -157,7 +157,7 @@ static int discard_all(FILE *f, sessnap_store *store, const sessnap_info *infos,
 			continue;
 		if (rc < 0) {
 			fprintf(f, "Could not discard session %zu: %s\n", i + 1,
-				sessnap_last_error());
+				sessnap_error_last());
 			return rc;
 		}
 		done++;
@@ -278,9 +278,9 @@ static void introduce(const struct dialogue *d, const char *app)
 			d->n - 3);
 }
 
-int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
-			    sessnap_prompt_answer *answer, sessnap_store *store,
-			    const sessnap_prompt_options *opts)
+int sessnap_prompt_run(char out[SESSNAP_ID_LEN + 1],
+		       sessnap_prompt_answer *answer, sessnap_store *store,
+		       const sessnap_prompt_options *opts)
 {
 	sessnap_prompt_options def = SESSNAP_PROMPT_OPTIONS_INIT;
 	struct dialogue d = { 0 };
@@ -289,7 +289,7 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 
 	if (out == NULL || answer == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_recovery_prompt: NULL argument");
+				      "sessnap_prompt_run: NULL argument");
 	out[0] = '\0';
 	*answer = SESSNAP_PROMPT_NOTHING;
 	if (opts == NULL)
@@ -305,12 +305,12 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 	 * those.
 	 */
 	if (opts->version >= 2 && opts->key_len > 0)
-		rc = sessnap_scan_key(&infos, &d.n, store,
-				      SESSNAP_SCAN_RECOVERABLE, opts->key,
-				      opts->key_len);
+		rc = sessnap_store_scan_key(&infos, &d.n, store,
+					    SESSNAP_SCAN_RECOVERABLE, opts->key,
+					    opts->key_len);
 	else
-		rc = sessnap_scan(&infos, &d.n, store,
-				  SESSNAP_SCAN_RECOVERABLE);
+		rc = sessnap_store_scan(&infos, &d.n, store,
+					SESSNAP_SCAN_RECOVERABLE);
 	if (rc < 0)
 		return rc;
 	if (d.n == 0)
@@ -333,6 +333,6 @@ int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
 	say_kept(d.f, d.n, "No valid answer");
 	*answer = SESSNAP_PROMPT_DEFAULT;
 done:
-	sessnap_scan_free(infos, d.n);
+	sessnap_info_free(infos, d.n);
 	return rc;
 }

@@ -51,7 +51,7 @@ static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
 	if (rc < 0) {
 		sessnap__log(s->store, SESSNAP_LOG_ERROR,
 			     "session %s: collected state not queued: %s",
-			     s->id, sessnap_last_error());
+			     s->id, sessnap_error_last());
 		return rc;
 	}
 	return 1;

@@ -71,13 +71,13 @@ struct cand {
 	unsigned char has;
 };
 
-const char *sessnap_status_name(sessnap_status status)
+const char *sessnap_verdict_name(sessnap_verdict status)
 {
 	switch (status) {
-#define NAME_(name, num, str, desc)                                           \
-	case SESSNAP_STATUS_##name:                                           \
+#define NAME_(name, num, str, desc)                                            \
+	case SESSNAP_VERDICT_##name:                                           \
 		return str;
-		SESSNAP_STATUS_MAP(NAME_)
+		SESSNAP_VERDICT_MAP(NAME_)
 #undef NAME_
 	}
 	return "unknown";
@@ -257,7 +257,7 @@ static int unreadable(sessnap_info *info, int live, int rc, int err)
 		return rc;
 	info->flags |= SESSNAP_INFO_UNREADABLE;
 	info->status =
-	    live == 1 ? SESSNAP_STATUS_RUNNING : SESSNAP_STATUS_CORRUPT;
+	    live == 1 ? SESSNAP_VERDICT_RUNNING : SESSNAP_VERDICT_CORRUPT;
 	return 1;
 }
 
@@ -297,7 +297,7 @@ static int classify_lock_only(sessnap_info *info, sessnap_store *store,
 
 	if ((c->has & BAD_LOCK) || sessnap__lock_probe(store, c->id) != 1)
 		return 0;
-	info->status = SESSNAP_STATUS_RUNNING;
+	info->status = SESSNAP_VERDICT_RUNNING;
 	sessnap__lock_name(lock, c->id);
 	if (sessnap__header_read(&h, &st, store, lock) < 0 ||
 	    h.seq != 0 || h.length != 0)
@@ -396,19 +396,19 @@ static int classify(sessnap_info *info, sessnap_store *store,
 	}
 
 	if (live)
-		info->status = SESSNAP_STATUS_RUNNING;
+		info->status = SESSNAP_VERDICT_RUNNING;
 	else if (bad)
-		info->status = SESSNAP_STATUS_CORRUPT; /* see format.c */
+		info->status = SESSNAP_VERDICT_CORRUPT; /* see format.c */
 	else if (rc == SESSNAP_ENEWER)
-		info->status = SESSNAP_STATUS_NEWER;
+		info->status = SESSNAP_VERDICT_NEWER;
 	else if (!have_header)
-		info->status = SESSNAP_STATUS_CORRUPT;
+		info->status = SESSNAP_VERDICT_CORRUPT;
 	else if (h.completed)
-		info->status = SESSNAP_STATUS_COMPLETED;
+		info->status = SESSNAP_VERDICT_COMPLETED;
 	else if (sessnap__owner_foreign(&h.owner, &store->self))
-		info->status = SESSNAP_STATUS_FOREIGN;
+		info->status = SESSNAP_VERDICT_FOREIGN;
 	else
-		info->status = SESSNAP_STATUS_CRASHED;
+		info->status = SESSNAP_VERDICT_CRASHED;
 	return 1;
 }
 
@@ -473,12 +473,12 @@ static void *scan_worker(void *arg)
 				job->kept[i] = (signed char)rc;
 				continue;
 			}
-			/* sessnap_last_error() is this thread's own. */
+			/* sessnap_error_last() is this thread's own. */
 			pthread_mutex_lock(&job->mu);
 			if (job->err == 0 || i < job->err_at) {
 				job->err = rc;
 				job->err_at = i;
-				strlcpy(job->err_msg, sessnap_last_error(),
+				strlcpy(job->err_msg, sessnap_error_last(),
 					sizeof(job->err_msg));
 			}
 			pthread_mutex_unlock(&job->mu);
@@ -548,8 +548,8 @@ static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 		unsigned int flags, unsigned int threads, const void *key,
 		size_t key_len);
 
-int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
-		 unsigned int flags)
+int sessnap_store_scan(sessnap_info **out, size_t *out_count,
+		       sessnap_store *store, unsigned int flags)
 {
 	return scan(out, out_count, store, flags, 0, NULL, 0);
 }
@@ -560,9 +560,9 @@ int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 	return scan(out, out_count, store, flags, threads, NULL, 0);
 }
 
-int sessnap_scan_key(sessnap_info **out, size_t *out_count,
-		     sessnap_store *store, unsigned int flags, const void *key,
-		     size_t key_len)
+int sessnap_store_scan_key(sessnap_info **out, size_t *out_count,
+			   sessnap_store *store, unsigned int flags,
+			   const void *key, size_t key_len)
 {
 	if (out != NULL)
 		*out = NULL;
@@ -570,12 +570,13 @@ int sessnap_scan_key(sessnap_info **out, size_t *out_count,
 		*out_count = 0;
 	if (key == NULL || key_len == 0)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_scan_key: no key given");
+				      "sessnap_store_scan_key: no key given");
 	if (key_len > SESSNAP_KEY_MAX)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_scan_key: a key of %zu bytes is "
-				      "longer than SESSNAP_KEY_MAX (%d)",
-				      key_len, SESSNAP_KEY_MAX);
+		return sessnap__error(
+		    SESSNAP_EINVAL,
+		    "sessnap_store_scan_key: a key of %zu bytes is "
+		    "longer than SESSNAP_KEY_MAX (%d)",
+		    key_len, SESSNAP_KEY_MAX);
 	return scan(out, out_count, store, flags, 0, key, key_len);
 }
 
@@ -584,7 +585,7 @@ static bool wanted(const sessnap_info *info, unsigned int flags,
 		   const void *key, size_t key_len)
 {
 	if ((flags & SESSNAP_SCAN_RECOVERABLE) &&
-	    info->status != SESSNAP_STATUS_CRASHED)
+	    info->status != SESSNAP_VERDICT_CRASHED)
 		return false;
 	/* Keys are data: byte for byte, never the label. */
 	return key == NULL || (info->key_len == key_len &&
@@ -604,12 +605,12 @@ static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 
 	if (out == NULL || out_count == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_scan: NULL argument");
+				      "sessnap_store_scan: NULL argument");
 	*out = NULL;
 	*out_count = 0;
 	if (flags & ~SESSNAP_SCAN_RECOVERABLE)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_scan: unknown flags %#x",
+				      "sessnap_store_scan: unknown flags %#x",
 				      flags & ~SESSNAP_SCAN_RECOVERABLE);
 	if ((rc = list_candidates(&c, &n, store)) < 0)
 		return rc;
@@ -659,11 +660,11 @@ static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 on_error:
 	free(kept);
 	free(c);
-	sessnap_scan_free(infos, count);
+	sessnap_info_free(infos, count);
 	return rc;
 }
 
-void sessnap_scan_free(sessnap_info *infos, size_t count)
+void sessnap_info_free(sessnap_info *infos, size_t count)
 {
 	size_t i;
 

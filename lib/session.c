@@ -161,7 +161,7 @@ static void write_lock_record(sessnap_session *s)
 		sessnap__log(s->store, SESSNAP_LOG_WARNING,
 			     "%s: the session is listed without its key "
 			     "until its first save",
-			     sessnap_last_error());
+			     sessnap_error_last());
 }
 
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
@@ -498,9 +498,9 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	if (committed)
 		s->seq = h.seq;
 	if (rc < 0)
-		sessnap__log(store,
-			     committed ? SESSNAP_LOG_WARNING : SESSNAP_LOG_ERROR,
-			     "%s", sessnap_last_error());
+		sessnap__log(
+		    store, committed ? SESSNAP_LOG_WARNING : SESSNAP_LOG_ERROR,
+		    "%s", sessnap_error_last());
 	return rc;
 }
 
@@ -599,7 +599,7 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 	s->saving = false;
 	s->last_error = rc;
 	if (rc < 0)
-		strlcpy(s->err_msg, sessnap_last_error(), sizeof(s->err_msg));
+		strlcpy(s->err_msg, sessnap_error_last(), sizeof(s->err_msg));
 	else
 		s->err_msg[0] = '\0';
 	s->seq_durable = s->seq;

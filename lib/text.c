@@ -5,7 +5,7 @@
  * state they have already serialized, and read one back as text:
  *
  *	sessnap_session_update_text()   check the text, copy it, queue it
- *	sessnap_load_text()             sessnap_load(), the payload as text
+ *	sessnap_store_load_text()       sessnap_store_load(), as text
  *	sessnap_session_adopt_text()    sessnap_session_adopt(), as text
  *
  * (the store's migrate_text and validate_text callbacks, which the loader
@@ -66,7 +66,7 @@ int sessnap_session_update_text(sessnap_session *s, const char *json,
 		return sessnap__error(rc,
 				      "state of session %s is not one valid "
 				      "JSON value: %s; nothing was queued",
-				      s->id, sessnap_last_error());
+				      s->id, sessnap_error_last());
 	return sessnap__session_queue_copy(s, json, len);
 }
 
@@ -124,8 +124,9 @@ static int reread(char **out, size_t *out_len, sessnap_store *store,
 /* How many times a load is redone when a live owner keeps saving. */
 #define LOAD_TRIES 8
 
-int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
-		      sessnap_store *store, const char *id)
+int sessnap_store_load_text(char **out, size_t *out_len,
+			    sessnap_load_info *info, sessnap_store *store,
+			    const char *id)
 {
 	char name[SESSNAP__NAME_MAX];
 	sessnap_load_info got;
@@ -135,7 +136,7 @@ int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
 
 	if (out == NULL || out_len == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_load_text: NULL argument");
+				      "sessnap_store_load_text: NULL argument");
 	*out = NULL;
 	*out_len = 0;
 	if (!sessnap__id_valid(id))
@@ -145,8 +146,8 @@ int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
 				      id ? id : "(null)", SESSNAP_ID_LEN);
 	/*
 	 * The loader decides which generation to use (checksum, fallback,
-	 * validation, migration) exactly as sessnap_load() does; the bytes
-	 * are then read again from that generation, as adoption does
+	 * validation, migration) exactly as sessnap_store_load() does; the
+	 * bytes are then read again from that generation, as adoption does
 	 * (adopt.c), and must carry the checksum of the state that was
 	 * loaded.  Without the session's lock a live owner may replace the
 	 * file in between: then the load is redone.
@@ -224,7 +225,7 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 				    id,
 				    sessnap__path(path, sizeof(path), store,
 						  name),
-				    sessnap_last_error());
+				    sessnap_error_last());
 			} else {
 				memmove(raw, raw + off, (size_t)h.length);
 				raw[h.length] = '\0';

@@ -117,7 +117,7 @@ int sessnap__text_migrate(json_object **state, sessnap_store *store,
 		    "migrating session %s from schema %u to %u: the "
 		    "migrate_text callback returned text that is not one "
 		    "valid JSON value (%s); the snapshot is left as it is",
-		    id, from_version, to_version, sessnap_last_error());
+		    id, from_version, to_version, sessnap_error_last());
 	}
 	/* The tokener reads one byte past the value: give it a newline. */
 	if ((grown = realloc(text, len + 1)) == NULL) {
@@ -132,7 +132,7 @@ int sessnap__text_migrate(json_object **state, sessnap_store *store,
 	if (rc < 0)
 		return sessnap__error(SESSNAP_EMIGRATE,
 				      "migrating session %s: %s", id,
-				      sessnap_last_error());
+				      sessnap_error_last());
 	*state = migrated;
 	return 0;
 }

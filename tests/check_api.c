@@ -32,7 +32,7 @@ static sessnap_store *open_store(void)
 	opts.dir = tu_dir;
 	opts.app = "apitest";
 	rc = sessnap_store_open(&store, &opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -51,14 +51,14 @@ START_TEST(test_round_trip)
 	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert(json_object_equal(got, state));
 	ck_assert_str_eq(info.label, "api test");
 	ck_assert_uint_eq(info.seq, 1);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id),
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id),
 			 SESSNAP_ENOTFOUND);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
@@ -96,22 +96,22 @@ START_TEST(test_keys)
 	so.key_len = 5;
 	ck_assert_int_eq(sessnap_session_begin(&t, store, &so), 0);
 	/* Listed, with its key, before any save. */
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, key,
-					  sizeof(key) - 1),
-			 0);
+	ck_assert_int_eq(
+	    sessnap_store_scan_key(&infos, &n, store, 0, key, sizeof(key) - 1),
+	    0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].id, sessnap_session_id(s));
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
 	ck_assert_uint_eq(infos[0].key_len, sizeof(key) - 1);
 	ck_assert_mem_eq(infos[0].key, key, sizeof(key));
-	sessnap_scan_free(infos, n);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, NULL, 0),
+	sessnap_info_free(infos, n);
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, NULL, 0),
 			 SESSNAP_EINVAL);
 
 	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_uint_eq(info.key_len, sizeof(key) - 1);
 	ck_assert_mem_eq(info.key, key, sizeof(key) - 1);
 	json_object_put(got);
@@ -119,7 +119,7 @@ START_TEST(test_keys)
 	po.key = key;
 	po.key_len = sizeof(key) - 1;
 	po.assume_tty = 1;
-	ck_assert_int_eq(sessnap_recovery_prompt(id, &answer, store, &po), 0);
+	ck_assert_int_eq(sessnap_prompt_run(id, &answer, store, &po), 0);
 	ck_assert_int_eq(answer, SESSNAP_PROMPT_NOTHING);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_session_end(t, 0), 0);
@@ -145,7 +145,7 @@ static int not_empty(const json_object *state, unsigned int schema,
  * Generations through the public header alone: the store option, the
  * fallback past two empty saves (the validation refuses them), the load
  * info's generation and flag, the scan's flag and generation,
- * sessnap_generations() and sessnap_load_generation().
+ * sessnap_store_generations() and sessnap_store_load_generation().
  */
 START_TEST(test_generations)
 {
@@ -177,7 +177,7 @@ START_TEST(test_generations)
 	}
 	sessnap_session_release(s);
 
-	ck_assert_int_eq(sessnap_generations(&g, &count, store, id), 0);
+	ck_assert_int_eq(sessnap_store_generations(&g, &count, store, id), 0);
 	ck_assert_uint_eq(count, 4);
 	for (i = 0; i < count; i++) {
 		ck_assert_uint_eq(g[i].generation, i);
@@ -188,22 +188,25 @@ START_TEST(test_generations)
 	}
 	sessnap_generations_free(g);
 
-	ck_assert_int_eq(sessnap_load_generation(&got, &info, store, id, 3), 0);
+	ck_assert_int_eq(
+	    sessnap_store_load_generation(&got, &info, store, id, 3), 0);
 	ck_assert(json_object_object_get_ex(got, "n", &n));
 	ck_assert_int_eq(json_object_get_int(n), 2);
 	ck_assert_uint_eq(info.generation, 3);
 	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
 	json_object_put(got);
-	ck_assert_int_eq(sessnap_load_generation(&got, &info, store, id, 4),
-			 SESSNAP_ENOTFOUND);
-	ck_assert_int_eq(sessnap_load_generation(&got, &info, store, id,
-						 SESSNAP_GENERATIONS_MAX + 1),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(
+	    sessnap_store_load_generation(&got, &info, store, id, 4),
+	    SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(
+	    sessnap_store_load_generation(&got, &info, store, id,
+					  SESSNAP_GENERATIONS_MAX + 1),
+	    SESSNAP_EINVAL);
 
 	opts.generations = 0;
 	opts.validate = not_empty;
 	ck_assert_int_eq(sessnap_store_open(&reader, &opts), 0);
-	ck_assert_int_eq(sessnap_load(&got, &info, reader, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, id), 0);
 	ck_assert(json_object_object_get_ex(got, "n", &n));
 	ck_assert_int_eq(json_object_get_int(n), 3);
 	ck_assert_uint_eq(info.generation, 2);
@@ -214,13 +217,13 @@ START_TEST(test_generations)
 	ck_assert_int_eq(truncate(path, 3), 0);
 	snprintf(path, sizeof(path), "%s/%s.snap.prev", tu_dir, id);
 	ck_assert_int_eq(truncate(path, 3), 0);
-	ck_assert_int_eq(sessnap_scan(&infos, &count, reader, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &count, reader, 0), 0);
 	ck_assert_uint_eq(count, 1);
 	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
 	ck_assert_uint_eq(infos[0].generation, 2);
-	sessnap_scan_free(infos, count);
+	sessnap_info_free(infos, count);
 	/* The verdict of each: the two truncated ones corrupt, with why. */
-	ck_assert_int_eq(sessnap_generations(&g, &count, reader, id), 0);
+	ck_assert_int_eq(sessnap_store_generations(&g, &count, reader, id), 0);
 	ck_assert_uint_eq(count, 4);
 	ck_assert_uint_eq(g[0].generation, 0);
 	ck_assert_int_eq(g[0].verdict, SESSNAP_ECORRUPT);
@@ -231,7 +234,7 @@ START_TEST(test_generations)
 	ck_assert_int_eq(g[3].verdict, SESSNAP_ECORRUPT);
 	sessnap_generations_free(g);
 
-	ck_assert_int_eq(sessnap_discard(reader, id), 0);
+	ck_assert_int_eq(sessnap_store_discard(reader, id), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
@@ -286,12 +289,12 @@ START_TEST(test_pull_and_loop)
 	/* A label alone is saved by the next flush. */
 	ck_assert_int_eq(sessnap_session_set_label(s, "pulled"), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].label, "pulled");
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
-	ck_assert_str_eq(sessnap_status_name(infos[0].status), "running");
-	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_str_eq(sessnap_verdict_name(infos[0].status), "running");
+	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
@@ -342,9 +345,9 @@ START_TEST(test_adopt_and_clean)
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_session_end(t, SESSNAP_SESSION_KEEP), 0);
 	pol.completed_age_ms = 0;
-	ck_assert_int_eq(sessnap_clean(&rep, again, &pol, api_count_event,
-				       &removed),
-			 0);
+	ck_assert_int_eq(
+	    sessnap_store_clean(&rep, again, &pol, api_count_event, &removed),
+	    0);
 	ck_assert_uint_eq(rep.removed_completed, 1);
 	ck_assert_int_eq(removed, 1);
 	ck_assert_int_eq(sessnap_store_close(again), 0);
@@ -363,10 +366,11 @@ START_TEST(test_errors_public)
 	opts.dir = file;
 	opts.app = "apitest";
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), SESSNAP_EUNSAFE);
-	ck_assert_str_eq(sessnap_err_name(SESSNAP_EUNSAFE), "SESSNAP_EUNSAFE");
-	ck_assert_str_eq(sessnap_strerror(SESSNAP_EUNSAFE),
+	ck_assert_str_eq(sessnap_error_name(SESSNAP_EUNSAFE),
+			 "SESSNAP_EUNSAFE");
+	ck_assert_str_eq(sessnap_error_string(SESSNAP_EUNSAFE),
 			 "store directory is not safe to use");
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), file));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), file));
 	ck_assert_str_eq(SESSNAP_VERSION_STRING, "0.1.0");
 }
 END_TEST
@@ -409,7 +413,8 @@ START_TEST(test_text)
 	ck_assert_int_eq(sessnap_session_save(s), 0);
 	ck_assert_int_eq(sessnap_session_update_text(s, "[1,]", 4),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
+			 0);
 	ck_assert_str_eq(text, "[\"old\"]");
 	ck_assert_uint_eq(len, 7);
 	free(text);
@@ -440,7 +445,7 @@ START_TEST(test_text)
 END_TEST
 
 /*
- * Find the shared object that holds sessnap_strerror and look the names
+ * Find the shared object that holds sessnap_error_string and look the names
  * up in it.  Built without shared libraries there is no export table to
  * check: say so rather than pass silently.
  */
@@ -457,7 +462,7 @@ START_TEST(test_no_internal_exports)
 	size_t i;
 	ssize_t n;
 
-	sym = dlsym(RTLD_DEFAULT, "sessnap_strerror");
+	sym = dlsym(RTLD_DEFAULT, "sessnap_error_string");
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	ck_assert_int_gt(n, 0);
 	exe[n] = '\0';
@@ -470,9 +475,9 @@ START_TEST(test_no_internal_exports)
 	ck_assert_ptr_nonnull(strstr(dli.dli_fname, "libsessnap"));
 	h = dlopen(dli.dli_fname, RTLD_NOW | RTLD_NOLOAD);
 	ck_assert_msg(h != NULL, "dlopen %s: %s", dli.dli_fname, dlerror());
-	ck_assert_ptr_nonnull(dlsym(h, "sessnap_strerror"));
+	ck_assert_ptr_nonnull(dlsym(h, "sessnap_error_string"));
 	ck_assert_ptr_nonnull(dlsym(h, "sessnap_store_open"));
-	ck_assert_ptr_nonnull(dlsym(h, "sessnap_load"));
+	ck_assert_ptr_nonnull(dlsym(h, "sessnap_store_load"));
 	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
 		ck_assert_msg(dlsym(h, hidden[i]) == NULL, "%s is exported",
 			      hidden[i]);

@@ -47,7 +47,7 @@ static sessnap_store *open_store(void)
 	opts.dir = tu_dir;
 	opts.app = "atomictest";
 	rc = sessnap_store_open(&store, &opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -335,7 +335,7 @@ static void fail_in_turn(unsigned int kind, int err, unsigned int flags)
 			     SESSNAP_DURABILITY_FULL, &committed);
 		fired = sessnap__fault_fired();
 		sessnap__fault_disarm();
-		msg = sessnap_last_error();
+		msg = sessnap_error_last();
 
 		ck_assert_msg(tu_count_files(tu_dir, ".") == 0,
 			      "nth %lu: a temporary file remains (%s)", nth,
@@ -372,7 +372,7 @@ static void fail_in_turn(unsigned int kind, int err, unsigned int flags)
 			continue;
 		}
 		ck_assert_msg(rc == expected_code(err), "nth %lu: %s for %s",
-			      nth, sessnap_err_name(rc), strerror(err));
+			      nth, sessnap_error_name(rc), strerror(err));
 		ck_assert_msg(file_is(NAME, old), "nth %lu: the target changed",
 			      nth);
 		/* prev is the older generation, or already the old one. */
@@ -501,7 +501,7 @@ START_TEST(test_write_returns_zero)
 	    replace(store, fresh, strlen(fresh), SESSNAP_DURABILITY_FULL, NULL);
 	sessnap__sys.write = saved;
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "write of"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "write of"));
 	ck_assert(file_is(NAME, old));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
 	sessnap_store_close(store);
@@ -613,7 +613,7 @@ static sessnap_store *open_store_gens(unsigned int n)
 	opts.app = "atomictest";
 	opts.generations = n;
 	rc = sessnap_store_open(&store, &opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -663,7 +663,7 @@ START_TEST(test_generations_option)
 	opts.app = "atomictest";
 	opts.generations = SESSNAP_GENERATIONS_MAX + 1;
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "generations"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "generations"));
 	store = open_store_gens(0);
 	ck_assert_uint_eq(store->generations, 1);
 	sessnap_store_close(store);
@@ -841,8 +841,8 @@ START_TEST(test_link_fails_prev_stuck)
 	sessnap__fault_disarm();
 	sessnap__sys.linkat = saved;
 	ck_assert_int_eq(rc, SESSNAP_EPERM);
-	ck_assert_msg(strstr(sessnap_last_error(), PREV) != NULL, "%s",
-		      sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), PREV) != NULL, "%s",
+		      sessnap_error_last());
 	ck_assert(file_is(NAME, old));
 	ck_assert(file_is(PREV, older));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);

@@ -128,7 +128,7 @@ static sessnap_store *open_store_at(const char *dir)
 	o.app = "t";
 	o.flags = SESSNAP_STORE_READONLY;
 	ck_assert_msg(sessnap_store_open(&s, &o) == 0, "%s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 	strlcpy(self_host, s->self.host, sizeof(self_host));
 	return s;
 }
@@ -181,7 +181,7 @@ static int run(sessnap_clean_report *rep, sessnap_store *s,
 	sessnap_clean_report init = SESSNAP_CLEAN_REPORT_INIT;
 
 	*rep = init;
-	return sessnap_clean(rep, s, p, NULL, NULL);
+	return sessnap_store_clean(rep, s, p, NULL, NULL);
 }
 
 /* ---- core ---------------------------------------------------------------- */
@@ -238,7 +238,7 @@ START_TEST(test_removes_old_completed_all_files)
 	put_snap(".snap.prev", ID1, NOW - 9 * DAY_MS, true);
 	tu_write_file(tu_dir, "00000000000000000000000000000001.lock", "", 0);
 	r = init;
-	ck_assert_int_eq(sessnap_clean(&r, s, &p, record, &ev), 0);
+	ck_assert_int_eq(sessnap_store_clean(&r, s, &p, record, &ev), 0);
 	ck_assert(!exists_id(ID1, ".snap"));
 	ck_assert(!exists_id(ID1, ".snap.prev"));
 	ck_assert(!exists_id(ID1, ".lock"));
@@ -255,7 +255,7 @@ END_TEST
 
 /*
  * More sessions than the reaper's queue holds: every one is removed, and
- * when sessnap_clean() returns every removed file has been closed (no
+ * when sessnap_store_clean() returns every removed file has been closed (no
  * descriptor is left open, so the space is free).
  */
 START_TEST(test_many_sessions_all_closed)
@@ -795,7 +795,7 @@ START_TEST(test_race_with_live_writer)
 	sessnap__sys.flopenat = real_flopenat;
 	ck_assert_int_eq(race_fired, 1);
 	ck_assert(exists_id(ID1, ".snap"));
-	ck_assert_int_eq(sessnap_load(&state, &info, s, ID1), 0);
+	ck_assert_int_eq(sessnap_store_load(&state, &info, s, ID1), 0);
 	ck_assert(info.saved_ms == NOW);
 	ck_assert_uint_eq(r.kept_young, 1);
 	ck_assert_uint_eq(r.files_removed, 0);
@@ -872,9 +872,9 @@ static void one_of_two_fails(unsigned int kind, unsigned long nth, int err,
 	rc = run(&r, s, &p);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EIO);
-	ck_assert_msg(strstr(sessnap_last_error(), part1) != NULL &&
-			  strstr(sessnap_last_error(), part2) != NULL,
-		      "%s", sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), part1) != NULL &&
+			  strstr(sessnap_error_last(), part2) != NULL,
+		      "%s", sessnap_error_last());
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_uint_eq(r.removed_completed, 1);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
@@ -903,8 +903,8 @@ START_TEST(test_lock_failure_reported)
 	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 2, EACCES, 0);
 	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EPERM);
 	sessnap__fault_disarm();
-	ck_assert_msg(strstr(sessnap_last_error(), ".lock") != NULL, "%s",
-		      sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), ".lock") != NULL, "%s",
+		      sessnap_error_last());
 	ck_assert(exists_id(ID1, ".snap"));
 	ck_assert(exists_id(ID1, ".lock"));
 	ck_assert_uint_eq(r.failed, 1);
@@ -940,9 +940,9 @@ START_TEST(test_recheck_failure_reported)
 	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
-	ck_assert_msg(strstr(sessnap_last_error(), "fstat of ") != NULL &&
-			  strstr(sessnap_last_error(), ".snap") != NULL,
-		      "%s", sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), "fstat of ") != NULL &&
+			  strstr(sessnap_error_last(), ".snap") != NULL,
+		      "%s", sessnap_error_last());
 	ck_assert(exists_id(ID1, ".snap"));
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_uint_eq(r.files_removed, 0);
@@ -1026,7 +1026,7 @@ START_TEST(test_no_lock_file_created)
 	memset(&e, 0, sizeof(e));
 	r = init;
 	sessnap__sys_set_trace(count_creates, &creates);
-	ck_assert_int_eq(sessnap_clean(&r, s, &p, record, &e), 0);
+	ck_assert_int_eq(sessnap_store_clean(&r, s, &p, record, &e), 0);
 	sessnap__sys_set_trace(NULL, NULL);
 	ck_assert_int_eq(creates, 0);
 	ck_assert_uint_eq(r.removed_completed, 1);
@@ -1106,8 +1106,8 @@ START_TEST(test_fifo_lock_untouched)
 			p.flags &= ~SESSNAP_CLEAN_DRY_RUN;
 		memset(&e, 0, sizeof(e));
 		r = init;
-		ck_assert_msg(sessnap_clean(&r, s, &p, record, &e) == 0, "%s",
-			      sessnap_last_error());
+		ck_assert_msg(sessnap_store_clean(&r, s, &p, record, &e) == 0,
+			      "%s", sessnap_error_last());
 		ck_assert_uint_eq(r.skipped_unsafe, 1);
 		ck_assert_uint_eq(r.removed_crashed, 0);
 		ck_assert_uint_eq(r.files_removed, 0);
@@ -1178,10 +1178,10 @@ START_TEST(test_empty_host_is_ours)
 
 	put_snap_in(tu_dir, "00000000000000000000000000000001.snap", ID1,
 		    NOW - 100 * DAY_MS, false, "", SESSNAP_FORMAT_VERSION);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, s, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, s, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
-	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
+	sessnap_info_free(infos, n);
 	ck_assert_int_eq(run(&r, s, &p), 0);
 	ck_assert_uint_eq(r.kept_foreign, 0);
 	ck_assert_uint_eq(r.removed_crashed, 1);
@@ -1230,8 +1230,8 @@ START_TEST(test_readdir_failure)
 	sessnap__fault_arm(SESSNAP__SYS_READDIR, 2, EIO, 0);
 	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
 	sessnap__fault_disarm();
-	ck_assert(strstr(sessnap_last_error(), "readdir") != NULL ||
-		  strstr(sessnap_last_error(), "fdopendir") != NULL);
+	ck_assert(strstr(sessnap_error_last(), "readdir") != NULL ||
+		  strstr(sessnap_error_last(), "fdopendir") != NULL);
 	ck_assert_int_eq(tu_count_fds(), fds);
 	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EMFILE, 0);
 	ck_assert_int_eq(run(&r, s, &p), SESSNAP_EIO);
@@ -1247,20 +1247,24 @@ START_TEST(test_bad_arguments)
 	sessnap_clean_policy p = policy();
 	sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
 
-	ck_assert_int_eq(sessnap_clean(&r, NULL, &p, NULL, NULL),
+	ck_assert_int_eq(sessnap_store_clean(&r, NULL, &p, NULL, NULL),
 			 SESSNAP_EINVAL);
 	p.version = 99;
-	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
-	ck_assert(strstr(sessnap_last_error(), "version") != NULL);
+	ck_assert_int_eq(sessnap_store_clean(&r, s, &p, NULL, NULL),
+			 SESSNAP_EINVAL);
+	ck_assert(strstr(sessnap_error_last(), "version") != NULL);
 	p = policy();
 	p.keep = SESSNAP_CLEAN_KEEP_MAX + 1;
-	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_clean(&r, s, &p, NULL, NULL),
+			 SESSNAP_EINVAL);
 	p = policy();
 	p.flags = 1u << 7;
-	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_clean(&r, s, &p, NULL, NULL),
+			 SESSNAP_EINVAL);
 	r.version = 0;
 	p = policy();
-	ck_assert_int_eq(sessnap_clean(&r, s, &p, NULL, NULL), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_clean(&r, s, &p, NULL, NULL),
+			 SESSNAP_EINVAL);
 	sessnap_store_close(s);
 }
 END_TEST
@@ -1409,9 +1413,9 @@ START_TEST(test_action_table_abi)
 	ck_assert_uint_eq(sizeof(sessnap_clean_report),
 			  first + 15 * sizeof(uint64_t));
 	for (i = 0; i < 6; i++)
-		ck_assert_str_eq(sessnap_status_name((sessnap_status)i),
+		ck_assert_str_eq(sessnap_verdict_name((sessnap_verdict)i),
 				 status[i]);
-	ck_assert_str_eq(sessnap_status_name((sessnap_status)6), "unknown");
+	ck_assert_str_eq(sessnap_verdict_name((sessnap_verdict)6), "unknown");
 }
 END_TEST
 

@@ -2,8 +2,8 @@
  * check_error.c - the error codes, their names and the detailed message
  *
  * Every public function reports failure as a negative SESSNAP_E* code;
- * sessnap_strerror() and sessnap_err_name() describe it, and
- * sessnap_last_error() holds the thread-local message that says which step
+ * sessnap_error_string() and sessnap_error_name() describe it, and
+ * sessnap_error_last() holds the thread-local message that says which step
  * failed on which file.  These tests prove that the three views of the
  * table agree (one X-macro table yields them all), that unknown codes are
  * described safely, and that a real failure leaves a message a user can act
@@ -47,7 +47,7 @@ static sessnap_store *open_store(void)
 	opts.app = "errtest";
 	opts.durability = SESSNAP_DURABILITY_NONE;
 	rc = sessnap_store_open(&store, &opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -56,16 +56,18 @@ START_TEST(test_names_distinct)
 	size_t i, j;
 
 	for (i = 0; i < NCODES; i++) {
-		const char *name = sessnap_err_name(codes[i].num);
-		const char *desc = sessnap_strerror(codes[i].num);
+		const char *name = sessnap_error_name(codes[i].num);
+		const char *desc = sessnap_error_string(codes[i].num);
 
 		ck_assert_str_eq(name, codes[i].name);
 		ck_assert_str_ne(desc, "unknown error");
 		ck_assert_uint_gt(strlen(desc), 0);
 		for (j = 0; j < i; j++) {
 			ck_assert_int_ne(codes[i].num, codes[j].num);
-			ck_assert_str_ne(name, sessnap_err_name(codes[j].num));
-			ck_assert_str_ne(desc, sessnap_strerror(codes[j].num));
+			ck_assert_str_ne(name,
+					 sessnap_error_name(codes[j].num));
+			ck_assert_str_ne(desc,
+					 sessnap_error_string(codes[j].num));
 		}
 	}
 }
@@ -91,12 +93,12 @@ START_TEST(test_syserr_message)
 
 	rc = sessnap__syserr(EIO, "fsync", "/some/dir/.x.snap.abcdef");
 	ck_assert_int_eq(rc, SESSNAP_EIO);
-	ck_assert_str_eq(sessnap_last_error(),
+	ck_assert_str_eq(sessnap_error_last(),
 			 "fsync of /some/dir/.x.snap.abcdef failed: "
 			 "Input/output error");
 	rc = sessnap__error(SESSNAP_EUNSAFE, "store %s is %s", "/d", "bad");
 	ck_assert_int_eq(rc, SESSNAP_EUNSAFE);
-	ck_assert_str_eq(sessnap_last_error(), "store /d is bad");
+	ck_assert_str_eq(sessnap_error_last(), "store /d is bad");
 }
 END_TEST
 
@@ -134,7 +136,7 @@ START_TEST(test_last_error_after_save)
 	rc = sessnap_session_save(s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
-	msg = sessnap_last_error();
+	msg = sessnap_error_last();
 	snprintf(want, sizeof(want), "write of %s/.%s.snap.", tu_dir,
 		 sessnap_session_id(s));
 	ck_assert_msg(strstr(msg, want) != NULL, "message \"%s\" lacks \"%s\"",
@@ -147,7 +149,7 @@ START_TEST(test_last_error_after_save)
 	rc = sessnap_session_save(s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EPERM);
-	msg = sessnap_last_error();
+	msg = sessnap_error_last();
 	ck_assert_msg(strstr(msg, "rename of ") != NULL &&
 			  strstr(msg, tu_dir) != NULL &&
 			  strstr(msg, "Permission denied") != NULL,
@@ -165,9 +167,10 @@ START_TEST(test_last_error_bad_name)
 	sessnap_store *store = open_store();
 	json_object *state = NULL;
 
-	ck_assert_int_eq(sessnap_load(&state, NULL, store, "../etc/passwd"),
-			 SESSNAP_EBADNAME);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "../etc/passwd"));
+	ck_assert_int_eq(
+	    sessnap_store_load(&state, NULL, store, "../etc/passwd"),
+	    SESSNAP_EBADNAME);
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "../etc/passwd"));
 	ck_assert_ptr_null(state);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
@@ -179,8 +182,9 @@ START_TEST(test_unknown_code)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_str_eq(sessnap_strerror(bad[i]), "unknown error");
-		ck_assert_str_eq(sessnap_err_name(bad[i]), "SESSNAP_E_UNKNOWN");
+		ck_assert_str_eq(sessnap_error_string(bad[i]), "unknown error");
+		ck_assert_str_eq(sessnap_error_name(bad[i]),
+				 "SESSNAP_E_UNKNOWN");
 	}
 }
 END_TEST
@@ -201,7 +205,7 @@ START_TEST(test_thread_local)
 	sessnap__error(SESSNAP_EINVAL, "mine");
 	ck_assert_int_eq(pthread_create(&t, NULL, other_thread, NULL), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_str_eq(sessnap_last_error(), "mine");
+	ck_assert_str_eq(sessnap_error_last(), "mine");
 }
 END_TEST
 
@@ -226,12 +230,12 @@ START_TEST(test_error_prefix)
 					       "cannot read %s", "/s/a.snap"),
 			 SESSNAP_ECORRUPT);
 	ck_assert_int_eq(errno, EXDEV);
-	ck_assert_str_eq(sessnap_last_error(),
+	ck_assert_str_eq(sessnap_error_last(),
 			 "cannot read /s/a.snap: checksum mismatch");
 	/* The message may be an argument of the next, on either side. */
 	sessnap__error(SESSNAP_EINVAL, "%s; nothing was queued",
-		       sessnap_last_error());
-	ck_assert_str_eq(sessnap_last_error(), "cannot read /s/a.snap: "
+		       sessnap_error_last());
+	ck_assert_str_eq(sessnap_error_last(), "cannot read /s/a.snap: "
 					       "checksum mismatch; nothing "
 					       "was queued");
 }
@@ -246,9 +250,9 @@ START_TEST(test_error_prefix_long)
 	memset(big, 'b', sizeof(big) - 1);
 	sessnap__error(SESSNAP_EIO, "%s", big);
 	sessnap__error_prefix(SESSNAP_EIO, "step");
-	n = strlen(sessnap_last_error());
+	n = strlen(sessnap_error_last());
 	ck_assert_uint_lt(n, sizeof(big));
-	ck_assert_int_eq(strncmp(sessnap_last_error(), "step: bbb", 9), 0);
+	ck_assert_int_eq(strncmp(sessnap_error_last(), "step: bbb", 9), 0);
 }
 END_TEST
 
@@ -272,9 +276,9 @@ START_TEST(test_long_message)
 
 	memset(big, 'a', sizeof(big) - 1);
 	sessnap__syserr(EIO, "write", big);
-	ck_assert_uint_lt(strlen(sessnap_last_error()), sizeof(big));
-	ck_assert_uint_gt(strlen(sessnap_last_error()), 100);
-	ck_assert_int_eq(strncmp(sessnap_last_error(), "write of aaa", 12), 0);
+	ck_assert_uint_lt(strlen(sessnap_error_last()), sizeof(big));
+	ck_assert_uint_gt(strlen(sessnap_error_last()), 100);
+	ck_assert_int_eq(strncmp(sessnap_error_last(), "write of aaa", 12), 0);
 }
 END_TEST
 

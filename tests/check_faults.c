@@ -18,7 +18,7 @@
  *      the file (the store path appears in it);
  *   2. the last committed state still loads, byte-identical: the payload
  *      line of <id>.snap is exactly A (or exactly B when the operation
- *      reports that it committed), and sessnap_load() agrees;
+ *      reports that it committed), and sessnap_store_load() agrees;
  *   3. no temporary (dot-prefixed) file remains.  The exception is a
  *      fault that also hit an unlink: then the save could not remove its
  *      own temp file, and the check becomes "whatever temp file remains
@@ -116,7 +116,7 @@ static void commit_str(sessnap_session *s, const char *json)
 {
 	update_str(s, json);
 	ck_assert_msg(sessnap_session_save(s) == 0, "save: %s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 }
 
 static char *read_in(const struct world *w, const char *name, size_t *len)
@@ -157,7 +157,7 @@ static bool payload_is(const struct world *w, const char *name,
 	return ok;
 }
 
-/* sessnap_load() returns exactly `want`; FROM_PREV as expected. */
+/* sessnap_store_load() returns exactly `want`; FROM_PREV as expected. */
 static void assert_loads(struct world *w, const char *id, const char *want,
 			 bool from_prev)
 {
@@ -166,8 +166,8 @@ static void assert_loads(struct world *w, const char *id, const char *want,
 	const char *got;
 	int rc;
 
-	rc = sessnap_load(&st, &info, w->store, id);
-	ck_assert_msg(rc == 0, "load %s: %s", id, sessnap_last_error());
+	rc = sessnap_store_load(&st, &info, w->store, id);
+	ck_assert_msg(rc == 0, "load %s: %s", id, sessnap_error_last());
 	got = json_object_to_json_string_ext(
 	    st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	ck_assert_str_eq(got, want);
@@ -185,7 +185,7 @@ static void world_open_store(struct world *w)
 	opts.flags = SESSNAP_STORE_NOTHREAD;
 	opts.generations = walk_gens;
 	ck_assert_msg(sessnap_store_open(&w->store, &opts) == 0, "open: %s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 }
 
 static void world_setup(struct world *w, unsigned long iter)
@@ -307,7 +307,7 @@ static void run_armed(struct outcome *out)
 	out->fired = sessnap__fault_fired();
 	out->fired_kinds = sessnap__fault_fired_kinds();
 	sessnap__fault_disarm();
-	strlcpy(out->msg, out->rc < 0 ? sessnap_last_error() : "",
+	strlcpy(out->msg, out->rc < 0 ? sessnap_error_last() : "",
 		sizeof(out->msg));
 }
 
@@ -343,7 +343,7 @@ static void check_save(struct world *w, const struct outcome *out)
 	check_bystander(w);
 	/* The fault is gone: the pending update was kept and now saves. */
 	ck_assert_msg(sessnap_session_save(w->s) == 0, "retry: %s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 	ck_assert(payload_is(w, snap, B));
 	assert_loads(w, w->s_id, B, false);
 }
@@ -429,7 +429,8 @@ static void check_end_common(struct world *w, const struct outcome *out,
 		if (keep) {
 			ck_assert(payload_is(w, snap, B));
 			ck_assert_int_eq(
-			    sessnap_load(&st, &info, w->store, w->s_id), 0);
+			    sessnap_store_load(&st, &info, w->store, w->s_id),
+			    0);
 			ck_assert_int_eq(info.completed, 1);
 			json_object_put(st);
 		} else {
@@ -447,7 +448,7 @@ static void check_end_common(struct world *w, const struct outcome *out,
 		      "%s holds neither committed state after a failed end "
 		      "(rc %d: %s)",
 		      snap, out->rc, out->msg);
-	ck_assert_int_eq(sessnap_load(&st, &info, w->store, w->s_id), 0);
+	ck_assert_int_eq(sessnap_store_load(&st, &info, w->store, w->s_id), 0);
 	ck_assert_int_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
 	json_object_put(st);
 }
@@ -502,7 +503,7 @@ static void op_load(struct world *w, struct outcome *out, unsigned int kinds,
 	const char *got;
 
 	sessnap__fault_arm(kinds, nth, err, flags);
-	out->rc = sessnap_load(&st, &info, w->store, w->s_id);
+	out->rc = sessnap_store_load(&st, &info, w->store, w->s_id);
 	run_armed(out);
 	if (out->rc == 0) {
 		/*
@@ -580,7 +581,7 @@ static void op_scan(struct world *w, struct outcome *out, unsigned int kinds,
 
 	crash_s(w);
 	sessnap__fault_arm(kinds, nth, err, flags);
-	out->rc = sessnap_scan(&infos, &n, w->store, 0);
+	out->rc = sessnap_store_scan(&infos, &n, w->store, 0);
 	run_armed(out);
 	if (out->rc < 0) {
 		ck_assert_ptr_null(infos);
@@ -595,19 +596,19 @@ static void op_scan(struct world *w, struct outcome *out, unsigned int kinds,
 	for (i = 0; i < n; i++) {
 		if (infos[i].flags & SESSNAP_INFO_UNREADABLE) {
 			ck_assert_int_ne(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
+					 SESSNAP_VERDICT_CRASHED);
 			ck_assert_uint_gt(out->fired, 0);
 		} else if (strcmp(infos[i].id, w->s_id) == 0) {
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
+					 SESSNAP_VERDICT_CRASHED);
 			ck_assert_uint_eq(infos[i].seq, 2);
 		} else {
 			ck_assert_str_eq(infos[i].id, w->o_id);
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_RUNNING);
+					 SESSNAP_VERDICT_RUNNING);
 		}
 	}
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 }
 
 /* After scan, adopt or discard: S holds A (or is gone, discard only). */
@@ -672,7 +673,7 @@ static void op_discard(struct world *w, struct outcome *out, unsigned int kinds,
 {
 	crash_s(w);
 	sessnap__fault_arm(kinds, nth, err, flags);
-	out->rc = sessnap_discard(w->store, w->s_id);
+	out->rc = sessnap_store_discard(w->store, w->s_id);
 	run_armed(out);
 }
 
@@ -846,7 +847,7 @@ START_TEST(fdatasync_failure_not_retried)
 	rc = sessnap_session_save(w.s);
 	ck_assert_int_eq(sessnap__fault_disarm(), 1);
 	ck_assert_int_eq(rc, SESSNAP_EIO);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "fdatasync"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "fdatasync"));
 	sessnap__snap_name(snap, w.s_id);
 	ck_assert(payload_is(&w, snap, A));
 	ck_assert_int_eq(tu_count_files(w.dir, "."), 0);
@@ -870,7 +871,7 @@ START_TEST(dir_fsync_failure_is_edurability)
 	ck_assert_int_eq(rc, SESSNAP_EDURABILITY);
 	sessnap__snap_name(snap, w.s_id);
 	ck_assert(payload_is(&w, snap, B));
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), w.dir));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), w.dir));
 	world_teardown(&w);
 }
 END_TEST
@@ -971,8 +972,8 @@ START_TEST(disk_full_rlimit_fsize)
 
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
 	ck_assert_ptr_nonnull(
-	    strstr(sessnap_last_error(), _i ? "write" : "fallocate"));
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), w.dir));
+	    strstr(sessnap_error_last(), _i ? "write" : "fallocate"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), w.dir));
 	ck_assert(payload_is(&w, snap, B));
 	ck_assert_int_eq(tu_count_files(w.dir, "."), 0);
 	check_bystander(&w);
@@ -1013,7 +1014,7 @@ static int write_id_map(const char *file, const char *line)
 	do {                                                                   \
 		if (cond) {                                                    \
 			fprintf(stderr, "disk_full_tmpfs: " __VA_ARGS__);      \
-			fprintf(stderr, " (%s)\n", sessnap_last_error());      \
+			fprintf(stderr, " (%s)\n", sessnap_error_last());      \
 			_exit(1);                                              \
 		}                                                              \
 	} while (0)
@@ -1094,10 +1095,10 @@ static void tmpfs_child(const char *mnt)
 	FAILIF(sessnap_session_update(s, b) < 0, "update B");
 	rc = sessnap_session_save(s);
 	FAILIF(rc != SESSNAP_ENOSPC, "save on a full disk returned %d", rc);
-	FAILIF(strstr(sessnap_last_error(), store_dir) == NULL,
+	FAILIF(strstr(sessnap_error_last(), store_dir) == NULL,
 	       "message names no file");
 	FAILIF(tu_count_files(store_dir, ".") != 0, "temp file left");
-	FAILIF(sessnap_load(&got, NULL, store, sessnap_session_id(s)) < 0,
+	FAILIF(sessnap_store_load(&got, NULL, store, sessnap_session_id(s)) < 0,
 	       "load after the failure");
 	FAILIF(!json_object_equal(got, a), "old state not kept");
 	json_object_put(got);
@@ -1105,7 +1106,7 @@ static void tmpfs_child(const char *mnt)
 	/* space again */
 	FAILIF(unlink(filler) < 0, "unlink filler");
 	FAILIF(sessnap_session_save(s) < 0, "save after space came back");
-	FAILIF(sessnap_load(&got, NULL, store, sessnap_session_id(s)) < 0,
+	FAILIF(sessnap_store_load(&got, NULL, store, sessnap_session_id(s)) < 0,
 	       "load after recovery");
 	FAILIF(!json_object_equal(got, b), "new state not saved");
 	json_object_put(got);

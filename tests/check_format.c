@@ -98,7 +98,7 @@ static int parse_object(json_object *obj, char *why, size_t why_len)
 	why[0] = '\0';
 	sessnap__error(0, "%s", "");
 	return tu_why_copy(why, why_len, sessnap__header_parse(&h, s, len),
-			   sessnap_last_error());
+			   sessnap_error_last());
 }
 
 START_TEST(test_header_round_trip)

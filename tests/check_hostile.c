@@ -64,7 +64,7 @@ static void setup(void)
 	opts.app = "hostile";
 	opts.flags = SESSNAP_STORE_NOTHREAD;
 	ck_assert_msg(sessnap_store_open(&store, &opts) == 0, "open: %s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 }
 
 static void teardown(void)
@@ -134,9 +134,9 @@ static void expect_prev_or_error(const char *id, bool has_prev)
 	json_object *st = NULL;
 	int rc;
 
-	rc = sessnap_load(&st, &info, store, id);
+	rc = sessnap_store_load(&st, &info, store, id);
 	if (has_prev) {
-		ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+		ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 		ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
 		ck_assert_str_eq(
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
@@ -146,7 +146,7 @@ static void expect_prev_or_error(const char *id, bool has_prev)
 	} else {
 		ck_assert_int_lt(rc, 0);
 		ck_assert_ptr_null(st);
-		ck_assert(sessnap_last_error()[0] != '\0');
+		ck_assert(sessnap_error_last()[0] != '\0');
 	}
 }
 
@@ -162,8 +162,8 @@ static void expect_scan(const char *id, bool has_prev, bool not_regular)
 	sessnap_info *infos = NULL;
 	size_t n = 0, i, found = 0;
 
-	ck_assert_msg(sessnap_scan(&infos, &n, store, 0) == 0, "scan: %s",
-		      sessnap_last_error());
+	ck_assert_msg(sessnap_store_scan(&infos, &n, store, 0) == 0, "scan: %s",
+		      sessnap_error_last());
 	for (i = 0; i < n; i++) {
 		if (strcmp(infos[i].id, id) != 0)
 			continue;
@@ -174,13 +174,13 @@ static void expect_scan(const char *id, bool has_prev, bool not_regular)
 			ck_assert(infos[i].flags & SESSNAP_INFO_FROM_PREV);
 		if (has_prev && !not_regular)
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
+					 SESSNAP_VERDICT_CRASHED);
 		else
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CORRUPT);
+					 SESSNAP_VERDICT_CORRUPT);
 	}
 	ck_assert_uint_eq(found, 1);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 }
 
 static bool still_there(const char *id, const char *suffix)
@@ -283,15 +283,15 @@ static void expect_untouched(const char *id)
 	p.crashed_age_ms = 0;
 	p.temp_age_ms = 0;
 	p.flags = SESSNAP_CLEAN_INCLUDE_CORRUPT;
-	ck_assert_msg(sessnap_clean(&r, store, &p, NULL, NULL) == 0, "%s",
-		      sessnap_last_error());
+	ck_assert_msg(sessnap_store_clean(&r, store, &p, NULL, NULL) == 0, "%s",
+		      sessnap_error_last());
 	ck_assert_uint_eq(r.skipped_unsafe, 1);
 	ck_assert_uint_eq(r.removed_corrupt + r.removed_crashed, 0);
 	ck_assert(still_there(id, ".snap"));
 	ck_assert(still_there(id, ".lock"));
-	ck_assert_int_eq(sessnap_discard(store, id), SESSNAP_EUNSAFE);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(),
-				     "not a regular file"));
+	ck_assert_int_eq(sessnap_store_discard(store, id), SESSNAP_EUNSAFE);
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_error_last(), "not a regular file"));
 	ck_assert_int_eq(sessnap_session_adopt(&s, NULL, NULL, store, id),
 			 SESSNAP_EUNSAFE);
 	ck_assert_ptr_null(s);
@@ -304,7 +304,7 @@ static void expect_untouched(const char *id)
  */
 static void expect_advice_by_hand(void)
 {
-	const char *msg = sessnap_last_error();
+	const char *msg = sessnap_error_last();
 
 	ck_assert_msg(strstr(msg, "sessnap discard") == NULL, "%s", msg);
 	ck_assert_msg(strstr(msg, "by hand") != NULL, "%s", msg);
@@ -414,11 +414,11 @@ START_TEST(unreadable)
 	if (geteuid() == 0)
 		sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EACCES,
 				   SESSNAP__FAULT_PERSISTENT);
-	rc = sessnap_load(&st, NULL, store, id);
+	rc = sessnap_store_load(&st, NULL, store, id);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EPERM);
 	ck_assert_ptr_null(st);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), store_dir));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), store_dir));
 	ck_assert(still_there(id, ".snap"));
 }
 END_TEST
@@ -471,7 +471,7 @@ START_TEST(json_nested_100000_deep)
 	/* checksum valid, length right: only the depth is hostile */
 	write_crafted(id, p, 2 * depth, 2 * depth);
 	free(p);
-	rc = sessnap_load(&st, NULL, store, id);
+	rc = sessnap_store_load(&st, NULL, store, id);
 	ck_assert_int_eq(rc, SESSNAP_ECORRUPT);
 	ck_assert_ptr_null(st);
 	ck_assert(still_there(id, ".snap"));
@@ -486,7 +486,7 @@ START_TEST(header_claims_huge_payload)
 
 	make_session(id, PREV, GOOD);
 	write_crafted(id, "{}", 2, (uint64_t)1 << 62);
-	rc = sessnap_load(&st, NULL, store, id);
+	rc = sessnap_store_load(&st, NULL, store, id);
 	/* the size check refuses it before any allocation: prev is used */
 	ck_assert_int_eq(rc, 0);
 	ck_assert_str_eq(
@@ -511,7 +511,7 @@ START_TEST(file_of_another_owner)
 	make_session(id, NULL, GOOD);
 	path_of(path, sizeof(path), id, ".snap");
 	ck_assert_int_eq(chown(path, 12345, 12345), 0);
-	rc = sessnap_load(&st, NULL, store, id);
+	rc = sessnap_store_load(&st, NULL, store, id);
 	ck_assert(rc == 0 || rc < 0);
 	if (rc == 0)
 		json_object_put(st);
@@ -536,10 +536,10 @@ START_TEST(names_not_ids)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(sessnap_load(&st, NULL, store, bad[i]),
+		ck_assert_int_eq(sessnap_store_load(&st, NULL, store, bad[i]),
 				 SESSNAP_EBADNAME);
 		ck_assert_ptr_null(st);
-		ck_assert_int_eq(sessnap_discard(store, bad[i]),
+		ck_assert_int_eq(sessnap_store_discard(store, bad[i]),
 				 SESSNAP_EBADNAME);
 	}
 }
@@ -557,8 +557,8 @@ START_TEST(non_utf8_names_beside)
 	tu_write_file(store_dir, "\xff\xfe.snap", junk, 1);
 	tu_write_file(store_dir, "caf\xe9.snap.prev", junk, 1);
 	tu_write_file(store_dir, ".\x80.snap.XXXXXX", junk, 1);
-	rc = sessnap_load(&st, NULL, store, id);
-	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+	rc = sessnap_store_load(&st, NULL, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 	ck_assert_str_eq(
 	    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), GOOD);
 	json_object_put(st);
@@ -567,10 +567,10 @@ START_TEST(non_utf8_names_beside)
 		sessnap_info *infos = NULL;
 		size_t n = 0;
 
-		ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+		ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 		ck_assert_uint_eq(n, 1);
 		ck_assert_str_eq(infos[0].id, id);
-		sessnap_scan_free(infos, n);
+		sessnap_info_free(infos, n);
 	}
 	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);
 }
@@ -606,8 +606,8 @@ START_TEST(discard_store_names_only)
 	tu_join(path, sizeof(path), store_dir, name);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 
-	ck_assert_msg(sessnap_discard(store, id) == 0, "discard: %s",
-		      sessnap_last_error());
+	ck_assert_msg(sessnap_store_discard(store, id) == 0, "discard: %s",
+		      sessnap_error_last());
 	ck_assert(!still_there(id, ".snap"));
 	ck_assert(!still_there(id, ".snap.prev"));
 	ck_assert(!still_there(id, ".lock"));

@@ -47,7 +47,7 @@ static sessnap_store *open_store(const sessnap_store_options *base)
 	opts.dir = tu_dir;
 	opts.app = "loadtest";
 	rc = sessnap_store_open(&store, &opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -247,14 +247,14 @@ START_TEST(test_load_main)
 	json_object *got = NULL;
 
 	setup(&f);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id), 0);
 	ck_assert(json_object_equal(got, f.b));
 	ck_assert_uint_eq(info.flags, 0);
 	ck_assert_uint_eq(info.seq, 2);
 	ck_assert_str_eq(info.notice, "");
 	json_object_put(got);
 	/* info may be NULL */
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id), 0);
 	json_object_put(got);
 	teardown(&f);
 }
@@ -285,8 +285,8 @@ START_TEST(test_fallback)
 	opts.payload = logged;
 	reader = open_store(&opts);
 	fds = tu_count_fds();
-	ck_assert_msg(sessnap_load(&got, &info, reader, f.id) == 0, "%s",
-		      sessnap_last_error());
+	ck_assert_msg(sessnap_store_load(&got, &info, reader, f.id) == 0, "%s",
+		      sessnap_error_last());
 	ck_assert_int_eq(tu_count_fds(), fds);
 	ck_assert(json_object_equal(got, f.a));
 	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_PREV,
@@ -308,18 +308,19 @@ START_TEST(test_missing)
 	json_object *got = (json_object *)&f;
 
 	setup(&f);
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store,
-				      "00000000000000000000000000000000"),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store,
+					    "00000000000000000000000000000000"),
 			 SESSNAP_ENOTFOUND);
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), "00000000000000000000000000000000");
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, "nope"),
+	expect_in(sessnap_error_last(), "00000000000000000000000000000000");
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, "nope"),
 			 SESSNAP_EBADNAME);
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, NULL),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, NULL),
 			 SESSNAP_EBADNAME);
-	ck_assert_int_eq(sessnap_load(NULL, NULL, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(NULL, NULL, f.store, f.id),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_load(&got, NULL, NULL, f.id), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, NULL, f.id),
+			 SESSNAP_EINVAL);
 	teardown(&f);
 }
 END_TEST
@@ -333,10 +334,10 @@ START_TEST(test_both_bad)
 	setup(&f);
 	corrupt_truncate(f.snap);
 	corrupt_flip(f.prev);
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id),
 			 SESSNAP_ECORRUPT);
 	ck_assert_ptr_null(got);
-	msg = sessnap_last_error();
+	msg = sessnap_error_last();
 	expect_in(msg, f.snap);
 	expect_in(msg, f.prev);
 	expect_in(msg, "truncated");
@@ -357,10 +358,10 @@ START_TEST(test_main_bad_no_prev)
 	setup(&f);
 	corrupt_zero(f.snap);
 	corrupt_delete(f.prev);
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id),
 			 SESSNAP_ECORRUPT);
-	expect_in(sessnap_last_error(), "zero-filled");
-	expect_in(sessnap_last_error(), "does not exist");
+	expect_in(sessnap_error_last(), "zero-filled");
+	expect_in(sessnap_error_last(), "does not exist");
 	teardown(&f);
 }
 END_TEST
@@ -400,7 +401,7 @@ START_TEST(test_validate_fallback)
 	opts.validate = validate_registry;
 	opts.payload = &calls;
 	reader = open_store(&opts);
-	ck_assert_int_eq(sessnap_load(&got, &info, reader, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id), 0);
 	ck_assert_int_eq(calls.validate, 2);
 	ck_assert(json_object_equal(got, f.a));
 	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_PREV);
@@ -469,7 +470,7 @@ START_TEST(test_generations_skip_rejected)
 	opts.validate = validate_registry;
 	opts.payload = &calls;
 	reader = open_store(&opts);
-	ck_assert_int_eq(sessnap_load(&got, &info, reader, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, id), 0);
 	ck_assert_int_eq(calls.validate, 3);
 	ck_assert_int_eq(registry_len(got), 3);
 	ck_assert_uint_eq(info.generation, 2);
@@ -479,7 +480,7 @@ START_TEST(test_generations_skip_rejected)
 	expect_in(info.notice, "older generation");
 	json_object_put(got);
 	/* Without the callback the newest is taken, empty or not. */
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_int_eq(registry_len(got), 0);
 	ck_assert_uint_eq(info.generation, 0);
 	json_object_put(got);
@@ -500,7 +501,7 @@ START_TEST(test_generations_skip_corrupt)
 	corrupt_flip(path);
 	snprintf(path, sizeof(path), "%s/%s.snap.prev", tu_dir, id);
 	corrupt_truncate(path);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_int_eq(registry_len(got), 3);
 	ck_assert_uint_eq(info.generation, 2);
 	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
@@ -531,7 +532,7 @@ START_TEST(test_generations_by_seq)
 	corrupt_zero(a);
 	snprintf(a, sizeof(a), "%s/%s.snap.prev", tu_dir, id);
 	corrupt_delete(a);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_int_eq(registry_len(got), 3);
 	ck_assert_uint_eq(info.generation, 3);
 	ck_assert_uint_eq(info.seq, 3);
@@ -541,10 +542,10 @@ START_TEST(test_generations_by_seq)
 	corrupt_flip(b);
 	snprintf(a, sizeof(a), "%s/%s.snap.2", tu_dir, id);
 	corrupt_flip(a);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id),
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id),
 			 SESSNAP_ECORRUPT);
-	expect_in(sessnap_last_error(), ".snap.3");
-	expect_in(sessnap_last_error(), "1 older generation");
+	expect_in(sessnap_error_last(), ".snap.3");
+	expect_in(sessnap_error_last(), "1 older generation");
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
 END_TEST
@@ -565,7 +566,7 @@ START_TEST(test_generations_read_error_first)
 	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
 	corrupt_delete(path);
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO, 0);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert_uint_eq(info.generation, 1);
@@ -574,7 +575,8 @@ START_TEST(test_generations_read_error_first)
 	/* Persistent: the error, never an older state. */
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
-	ck_assert_int_eq(sessnap_load(&got, &info, store, id), SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id),
+			 SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert_ptr_null(got);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
@@ -593,15 +595,15 @@ START_TEST(test_validate_both)
 	opts.validate = validate_registry;
 	opts.payload = &calls;
 	reader = open_store(&opts);
-	ck_assert_int_eq(sessnap_load(&got, NULL, reader, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, reader, f.id),
 			 SESSNAP_EREJECTED);
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), f.snap);
-	expect_in(sessnap_last_error(), f.prev);
-	expect_in(sessnap_last_error(), "rejected");
+	expect_in(sessnap_error_last(), f.snap);
+	expect_in(sessnap_error_last(), f.prev);
+	expect_in(sessnap_error_last(), "rejected");
 	/* Without a previous generation, too. */
 	corrupt_delete(f.prev);
-	ck_assert_int_eq(sessnap_load(&got, NULL, reader, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, reader, f.id),
 			 SESSNAP_EREJECTED);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	teardown(&f);
@@ -636,7 +638,7 @@ START_TEST(test_migrate)
 	opts.migrate = migrate;
 	opts.payload = &calls;
 	reader = open_store(&opts);
-	ck_assert_int_eq(sessnap_load(&got, &info, reader, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id), 0);
 	ck_assert_int_eq(calls.migrate, 1);
 	ck_assert_uint_eq(calls.from, 1);
 	ck_assert_uint_eq(calls.to, 3);
@@ -648,18 +650,18 @@ START_TEST(test_migrate)
 
 	/* A failing migration fails the load and leaves the files alone. */
 	calls.migrate_rc = -7;
-	ck_assert_int_eq(sessnap_load(&got, &info, reader, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id),
 			 SESSNAP_EMIGRATE);
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), "schema 1 to 3");
-	expect_in(sessnap_last_error(), "-7");
+	expect_in(sessnap_error_last(), "schema 1 to 3");
+	expect_in(sessnap_error_last(), "-7");
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 
 	/* The same schema is not migrated. */
 	calls.migrate = 0;
 	opts.schema_version = 1;
 	reader = open_store(&opts);
-	ck_assert_int_eq(sessnap_load(&got, &info, reader, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id), 0);
 	ck_assert_int_eq(calls.migrate, 0);
 	ck_assert_uint_eq(info.flags, 0);
 	json_object_put(got);
@@ -691,8 +693,8 @@ START_TEST(test_migrate_null)
 	opts.schema_version = 2;
 	opts.migrate = migrate_keep;
 	reader = open_store(&opts);
-	ck_assert_msg(sessnap_load(&got, &info, reader, f.id) == 0, "%s",
-		      sessnap_last_error());
+	ck_assert_msg(sessnap_store_load(&got, &info, reader, f.id) == 0, "%s",
+		      sessnap_error_last());
 	ck_assert_ptr_null(got);
 	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_MIGRATED);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
@@ -725,12 +727,12 @@ START_TEST(test_newer_main)
 	buf[hlen + sizeof(payload) - 1] = '\n';
 	sessnap__snap_name(name, f.id);
 	tu_write_file(tu_dir, name, buf, hlen + sizeof(payload));
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id),
 			 SESSNAP_ENEWER);
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), f.snap);
-	expect_in(sessnap_last_error(), "newer");
-	expect_in(sessnap_last_error(), "upgrade");
+	expect_in(sessnap_error_last(), f.snap);
+	expect_in(sessnap_error_last(), "newer");
+	expect_in(sessnap_error_last(), "upgrade");
 	free(hbuf);
 	free(buf);
 	teardown(&f);
@@ -747,14 +749,14 @@ START_TEST(test_read_bound)
 	setup(&f);
 	opts.read_bound = 64;
 	reader = open_store(&opts);
-	ck_assert_int_eq(sessnap_load(&got, NULL, reader, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, reader, f.id),
 			 SESSNAP_ETOOBIG);
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), "read bound of 64");
-	expect_in(sessnap_last_error(), f.snap);
+	expect_in(sessnap_error_last(), "read bound of 64");
+	expect_in(sessnap_error_last(), f.snap);
 	/* Too big for this reader is no verdict on the file. */
-	expect_in(sessnap_last_error(), "--read-bound");
-	ck_assert_ptr_null(strstr(sessnap_last_error(), "discard"));
+	expect_in(sessnap_error_last(), "--read-bound");
+	ck_assert_ptr_null(strstr(sessnap_error_last(), "discard"));
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	teardown(&f);
 }
@@ -778,11 +780,11 @@ START_TEST(test_wrong_id_alone)
 	setup(&f);
 	corrupt_wrong_id(f.snap);
 	corrupt_delete(f.prev);
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id),
 			 SESSNAP_ECORRUPT);
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), "header names session");
-	expect_in(sessnap_last_error(), f.id);
+	expect_in(sessnap_error_last(), "header names session");
+	expect_in(sessnap_error_last(), f.id);
 	sessnap__snap_name(name, f.id);
 	ck_assert_int_eq(TU_WHY(why, sessnap__snapshot_read_raw(&raw, &len, &h, &off,
 						    f.store, name)),
@@ -806,10 +808,10 @@ START_TEST(test_sparse_alone)
 	corrupt_sparse(f.snap);
 	corrupt_delete(f.prev);
 	sessnap__fault_arm(SESSNAP__SYS_READ, ULONG_MAX, EIO, 0);
-	ck_assert_int_eq(sessnap_load(&got, NULL, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id),
 			 SESSNAP_ETOOBIG);
 	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
-	expect_in(sessnap_last_error(), "1073741824 bytes");
+	expect_in(sessnap_error_last(), "1073741824 bytes");
 	teardown(&f);
 }
 END_TEST
@@ -826,19 +828,20 @@ START_TEST(test_read_errors)
 	fds = tu_count_fds();
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id), SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id),
+			 SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), "could not be read");
-	expect_in(sessnap_last_error(), "Input/output error");
+	expect_in(sessnap_error_last(), "could not be read");
+	expect_in(sessnap_error_last(), "Input/output error");
 	ck_assert_int_eq(tu_count_fds(), fds);
 
 	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EACCES,
 			   SESSNAP__FAULT_PERSISTENT);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id),
+	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id),
 			 SESSNAP_EPERM);
 	sessnap__fault_disarm();
-	expect_in(sessnap_last_error(), "Permission denied");
+	expect_in(sessnap_error_last(), "Permission denied");
 
 	/*
 	 * One failed read of the main file: an error, not the previous
@@ -846,13 +849,14 @@ START_TEST(test_read_errors)
 	 * SESSNAP_ENEWER), and the next load may read it.
 	 */
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO, 0);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id), SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id),
+			 SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert_ptr_null(got);
-	expect_in(sessnap_last_error(), "Input/output error");
-	expect_in(sessnap_last_error(), "previous generation was not used");
+	expect_in(sessnap_error_last(), "Input/output error");
+	expect_in(sessnap_error_last(), "previous generation was not used");
 	ck_assert_int_eq(tu_count_fds(), fds);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id), 0);
 	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
 	json_object_put(got);
 	teardown(&f);
@@ -870,7 +874,7 @@ START_TEST(test_swapped_payload)
 	setup(&f);
 	off = payload_offset(f.snap);
 	overwrite(f.snap, (off_t)off, "{\"registry\":[9,9,9]}", 20);
-	ck_assert_int_eq(sessnap_load(&got, &info, f.store, f.id), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id), 0);
 	ck_assert(json_object_equal(got, f.a));
 	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_PREV);
 	expect_in(info.notice, "checksum");

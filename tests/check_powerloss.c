@@ -315,7 +315,7 @@ static size_t replay(bool zero, unsigned int gens)
 		opts.flags = SESSNAP_STORE_READONLY;
 		ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
 		st = NULL;
-		rc = sessnap_load(&st, &info, store, id);
+		rc = sessnap_store_load(&st, &info, store, id);
 		if (d == 0 && rc == SESSNAP_ENOTFOUND) {
 			sessnap_store_close(store);
 			ck_assert_int_eq(tu_rm_rf(scratch), 0);
@@ -325,7 +325,7 @@ static size_t replay(bool zero, unsigned int gens)
 		ck_assert_msg(rc == 0,
 			      "power loss after event %zu of %zu (%d saves "
 			      "returned): load failed: %s",
-			      k, nevents, d, sessnap_last_error());
+			      k, nevents, d, sessnap_error_last());
 		got =
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
 		ck_assert_msg(

@@ -103,10 +103,10 @@ START_TEST(test_adopt_continues_session)
 		ck_assert(su_exists(prev));
 	}
 	/* Ours now: running. */
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
-	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
+	sessnap_info_free(infos, n);
 
 	/* It goes on with the same id and sequence. */
 	next = json_object_new_object();
@@ -122,11 +122,11 @@ START_TEST(test_adopt_continues_session)
 
 	/* Released without ending: crashed again, with its counter. */
 	sessnap_session_release(s);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
 	ck_assert_uint_eq(infos[0].adoptions, 1);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -228,7 +228,7 @@ START_TEST(test_crash_during_recovery_loses_nothing)
 	memcpy(c.id, id, sizeof(c.id));
 	su_child_start(&c, SU_CHILD_ADOPT_WAIT, NULL, 43);
 	su_child_kill(&c);
-	ck_assert_int_eq(sessnap_load(&state, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&state, &info, store, id), 0);
 	ck_assert_int_eq(state_n(state), 43);
 	ck_assert_uint_eq(info.adoptions, 3);
 	json_object_put(state);
@@ -245,7 +245,7 @@ START_TEST(test_peek_does_not_adopt)
 	sessnap__header h;
 
 	crashed_session(id, NULL, 3);
-	ck_assert_int_eq(sessnap_load(&state, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&state, &info, store, id), 0);
 	ck_assert_int_eq(state_n(state), 3);
 	json_object_put(state);
 	header_of(&h, store, id);
@@ -280,9 +280,9 @@ START_TEST(test_discard_removes_everything)
 	snprintf(name, sizeof(name), "%s.lock", id);
 	tu_write_file(tu_dir, name, "", 0);
 	tu_write_file(tu_dir, "other.txt", "y", 1);
-	ck_assert_int_eq(sessnap_discard(store, id), 0);
+	ck_assert_int_eq(sessnap_store_discard(store, id), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
-	ck_assert_int_eq(sessnap_discard(store, id), SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(sessnap_store_discard(store, id), SESSNAP_ENOTFOUND);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -296,14 +296,14 @@ START_TEST(test_discard_refuses_running)
 	char name[64];
 
 	su_child_start(&c, SU_CHILD_WAIT, NULL, 1);
-	ck_assert_int_eq(sessnap_discard(store, c.id), SESSNAP_EBUSY);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), c.id));
+	ck_assert_int_eq(sessnap_store_discard(store, c.id), SESSNAP_EBUSY);
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), c.id));
 	snprintf(name, sizeof(name), "%s.snap", c.id);
 	ck_assert(su_exists(name));
 	snprintf(name, sizeof(name), "%s.lock", c.id);
 	ck_assert(su_exists(name));
 	su_child_kill(&c);
-	ck_assert_int_eq(sessnap_discard(store, c.id), 0);
+	ck_assert_int_eq(sessnap_store_discard(store, c.id), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	sessnap_store_close(store);
 }
@@ -330,7 +330,7 @@ START_TEST(test_adopt_refusals)
 			 SESSNAP_EFOREIGN);
 	ck_assert_ptr_null(s);
 	ck_assert_ptr_null(state);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "far.example"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "far.example"));
 	ck_assert_int_eq(sessnap__lock_probe(store, id), 0);
 	after = slurp(name, &alen);
 	ck_assert_uint_eq(alen, blen);
@@ -363,7 +363,7 @@ START_TEST(test_adopt_refusals)
 		    SESSNAP_ECORRUPT);
 		ck_assert_ptr_null(s);
 		ck_assert_ptr_nonnull(
-		    strstr(sessnap_last_error(), "header names session"));
+		    strstr(sessnap_error_last(), "header names session"));
 		after = slurp(name, &alen);
 		ck_assert_uint_eq(alen, blen);
 		ck_assert_mem_eq(after, before, blen);
@@ -388,9 +388,10 @@ START_TEST(test_adopt_refusals)
 		ck_assert_int_eq(
 		    sessnap_session_adopt(&s, NULL, NULL, store, id),
 		    SESSNAP_EUNSAFE);
-		ck_assert_int_eq(sessnap_discard(store, id), SESSNAP_EUNSAFE);
+		ck_assert_int_eq(sessnap_store_discard(store, id),
+				 SESSNAP_EUNSAFE);
 		ck_assert_ptr_nonnull(
-		    strstr(sessnap_last_error(), "not a regular file"));
+		    strstr(sessnap_error_last(), "not a regular file"));
 		ck_assert_int_eq(lstat(path, &st), 0);
 		ck_assert(S_ISFIFO(st.st_mode));
 		snprintf(name, sizeof(name), "%s.snap", id);
@@ -403,7 +404,7 @@ START_TEST(test_adopt_refusals)
 			 SESSNAP_ENOTFOUND);
 	snprintf(name, sizeof(name), "%s.lock", id);
 	ck_assert(!su_exists(name));
-	ck_assert_int_eq(sessnap_discard(store, id), SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(sessnap_store_discard(store, id), SESSNAP_ENOTFOUND);
 	ck_assert(!su_exists(name));
 
 	/* Bad arguments. */
@@ -411,8 +412,9 @@ START_TEST(test_adopt_refusals)
 			 SESSNAP_EBADNAME);
 	ck_assert_int_eq(sessnap_session_adopt(NULL, NULL, NULL, store, id),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_discard(store, "../x"), SESSNAP_EBADNAME);
-	ck_assert_int_eq(sessnap_discard(NULL, id), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_discard(store, "../x"),
+			 SESSNAP_EBADNAME);
+	ck_assert_int_eq(sessnap_store_discard(NULL, id), SESSNAP_EINVAL);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -472,9 +474,9 @@ START_TEST(test_adopt_waits_for_gate)
 	ck_assert_int_eq(flock(gate, LOCK_EX), 0);
 	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id),
 			 SESSNAP_EBUSY);
-	ck_assert_msg(strstr(sessnap_last_error(), "store ") != NULL &&
-			  strstr(sessnap_last_error(), tu_dir) != NULL,
-		      "%s", sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), "store ") != NULL &&
+			  strstr(sessnap_error_last(), tu_dir) != NULL,
+		      "%s", sessnap_error_last());
 	ck_assert_ptr_null(s);
 	ck_assert_ptr_null(state);
 	after = slurp(name, &alen);
@@ -487,7 +489,7 @@ START_TEST(test_adopt_waits_for_gate)
 	/* A cleaner that finishes after 100 ms: the adopter waits and wins. */
 	ck_assert_int_eq(pthread_create(&th, NULL, release_gate, &gate), 0);
 	ck_assert_msg(sessnap_session_adopt(&s, &state, NULL, store, id) == 0,
-		      "%s", sessnap_last_error());
+		      "%s", sessnap_error_last());
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_int_eq(state_n(state), 4);
 	json_object_put(state);
@@ -564,7 +566,7 @@ static void adopt_fault_loop(unsigned int flags)
 		ck_assert(sessnap__fault_fired() > 0);
 		ck_assert_ptr_null(s);
 		ck_assert_ptr_null(state);
-		ck_assert_int_gt(strlen(sessnap_last_error()), 0);
+		ck_assert_int_gt(strlen(sessnap_error_last()), 0);
 		ck_assert_int_eq(tu_count_fds(), fds);
 		ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
 		ck_assert_int_eq(sessnap__lock_probe(store, id), 0);
@@ -623,7 +625,7 @@ START_TEST(test_discard_faults)
 		sessnap__fault_arm(SESSNAP__SYS_ALL & ~SESSNAP__SYS_CLOSE &
 				       ~SESSNAP__SYS_STAT,
 				   nth, EACCES, 0);
-		rc = sessnap_discard(store, id);
+		rc = sessnap_store_discard(store, id);
 		sessnap__fault_disarm();
 		ck_assert_int_eq(tu_count_fds(), fds);
 		if (sessnap__fault_fired() == 0) {
@@ -631,7 +633,7 @@ START_TEST(test_discard_faults)
 			break;
 		}
 		ck_assert_msg(rc == SESSNAP_EPERM, "call %lu: %d", nth, rc);
-		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
+		ck_assert_ptr_nonnull(strstr(sessnap_error_last(), tu_dir));
 		ck_assert_int_eq(sessnap__lock_probe(store, id), 0);
 		/* Whatever is left, the newest generation goes last. */
 		snprintf(name, sizeof(name), "%s.snap.prev", id);
@@ -697,7 +699,7 @@ static void prompt_key(struct prompt_run *r, sessnap_store *store,
 		o.key = key;
 		o.key_len = strlen(key);
 	}
-	r->rc = sessnap_recovery_prompt(r->id, &r->answer, store, &o);
+	r->rc = sessnap_prompt_run(r->id, &r->answer, store, &o);
 	fclose(o.in);
 	fclose(o.out);
 	strlcpy(r->out, obuf, sizeof(r->out));
@@ -782,8 +784,8 @@ START_TEST(test_prompt_key_filter)
 	ck_assert_ptr_nonnull(v1.in);
 	ck_assert_ptr_nonnull(v1.out);
 	ck_assert_int_eq(
-	    sessnap_recovery_prompt(id, &ans, store,
-				    (const sessnap_prompt_options *)&v1),
+	    sessnap_prompt_run(id, &ans, store,
+			       (const sessnap_prompt_options *)&v1),
 	    0);
 	fclose(v1.in);
 	fclose(v1.out);
@@ -933,7 +935,7 @@ START_TEST(test_prompt_through_pipe)
 	o.in = fdopen(in[0], "r");
 	o.out = fdopen(out[1], "w");
 	o.assume_tty = 1;
-	ck_assert_int_eq(sessnap_recovery_prompt(id, &answer, store, &o), 0);
+	ck_assert_int_eq(sessnap_prompt_run(id, &answer, store, &o), 0);
 	fclose(o.in);
 	fclose(o.out);
 	ck_assert_int_eq(answer, SESSNAP_PROMPT_RESTORE);
@@ -1006,23 +1008,21 @@ START_TEST(test_prompt_bad_arguments)
 	sessnap_prompt_answer a;
 	char id[SESSNAP_ID_LEN + 1];
 
-	ck_assert_int_eq(sessnap_recovery_prompt(NULL, &a, store, NULL),
+	ck_assert_int_eq(sessnap_prompt_run(NULL, &a, store, NULL),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_recovery_prompt(id, NULL, store, NULL),
+	ck_assert_int_eq(sessnap_prompt_run(id, NULL, store, NULL),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_recovery_prompt(id, &a, NULL, NULL),
+	ck_assert_int_eq(sessnap_prompt_run(id, &a, NULL, NULL),
 			 SESSNAP_EINVAL);
 	ck_assert_ptr_nonnull(
-	    strstr(sessnap_last_error(), "sessnap_recovery_prompt"));
+	    strstr(sessnap_error_last(), "sessnap_prompt_run"));
 	o.version = 99;
-	ck_assert_int_eq(sessnap_recovery_prompt(id, &a, store, &o),
-			 SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "version 99"));
+	ck_assert_int_eq(sessnap_prompt_run(id, &a, store, &o), SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "version 99"));
 	/* A failing scan fails the prompt, which asks nothing. */
 	o.version = SESSNAP_PROMPT_OPTIONS_VERSION;
 	sessnap__fault_arm(SESSNAP__SYS_READDIR, 1, EIO, 0);
-	ck_assert_int_eq(sessnap_recovery_prompt(id, &a, store, &o),
-			 SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_prompt_run(id, &a, store, &o), SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(a, SESSNAP_PROMPT_NOTHING);
 	sessnap_store_close(store);
@@ -1122,7 +1122,7 @@ START_TEST(test_adopt_from_older_generation)
 			  SESSNAP_LOAD_FROM_OLDER);
 	ck_assert_uint_eq(info.seq, 6);
 	json_object_put(got);
-	ck_assert_int_eq(sessnap_generations(&g, &count, store, id), 0);
+	ck_assert_int_eq(sessnap_store_generations(&g, &count, store, id), 0);
 	ck_assert_uint_eq(g[0].generation, 0);
 	ck_assert_uint_eq(g[0].seq, 6);
 	for (i = 1; i < count; i++)
@@ -1225,7 +1225,7 @@ START_TEST(test_adopt_readonly_store)
 	ck_assert_int_eq(sessnap_session_adopt(&s, NULL, NULL, store, id),
 			 SESSNAP_ESTATE);
 	/* Maintenance is allowed: discarding works. */
-	ck_assert_int_eq(sessnap_discard(store, id), 0);
+	ck_assert_int_eq(sessnap_store_discard(store, id), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	sessnap_store_close(store);
 }

@@ -34,18 +34,18 @@
 static sessnap_info *scan_all(sessnap_store *store, size_t *n)
 {
 	sessnap_info *infos = NULL;
-	int rc = sessnap_scan(&infos, n, store, 0);
+	int rc = sessnap_store_scan(&infos, n, store, 0);
 
-	ck_assert_msg(rc == 0, "scan: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "scan: %s", sessnap_error_last());
 	return infos;
 }
 
 /* The one session the store is expected to list. */
-static sessnap_status scan_one(sessnap_store *store, const char *id,
-			       unsigned int *flags)
+static sessnap_verdict scan_one(sessnap_store *store, const char *id,
+				unsigned int *flags)
 {
 	sessnap_info *infos;
-	sessnap_status st;
+	sessnap_verdict st;
 	size_t n = 0;
 
 	infos = scan_all(store, &n);
@@ -54,7 +54,7 @@ static sessnap_status scan_one(sessnap_store *store, const char *id,
 	st = infos[0].status;
 	if (flags != NULL)
 		*flags = infos[0].flags;
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	return st;
 }
 
@@ -69,13 +69,13 @@ START_TEST(test_killed_child_is_crashed)
 
 	su_child_start(&c, SU_CHILD_WAIT, "notes.txt", 7);
 	/* Alive: running, never crashed. */
-	ck_assert_int_eq(scan_one(store, c.id, NULL), SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(scan_one(store, c.id, NULL), SESSNAP_VERDICT_RUNNING);
 	ck_assert_int_eq(sessnap__lock_probe(store, c.id), 1);
 	su_child_kill(&c);
 
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
 	ck_assert_str_eq(infos[0].label, "notes.txt");
 	ck_assert_uint_eq(infos[0].seq, 1);
 	ck_assert_uint_eq(infos[0].flags, 0);
@@ -83,13 +83,13 @@ START_TEST(test_killed_child_is_crashed)
 	ck_assert_uint_gt(infos[0].file_bytes, infos[0].payload_bytes);
 	ck_assert_int_gt(infos[0].saved_ms, 0);
 	ck_assert_uint_eq(infos[0].format_version, SESSNAP_FORMAT_VERSION);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 
 	/* RECOVERABLE lists it too. */
 	ck_assert_int_eq(
-	    sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
+	    sessnap_store_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
 	ck_assert_uint_eq(n, 1);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -102,9 +102,9 @@ START_TEST(test_running_child_never_crashed)
 	size_t n = 9;
 
 	su_child_start(&c, SU_CHILD_WAIT, NULL, 1);
-	ck_assert_int_eq(scan_one(store, c.id, NULL), SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(scan_one(store, c.id, NULL), SESSNAP_VERDICT_RUNNING);
 	ck_assert_int_eq(
-	    sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
+	    sessnap_store_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(infos);
 	su_child_kill(&c);
@@ -124,10 +124,10 @@ START_TEST(test_clean_end_completed_or_gone)
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].id, kept.id);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_COMPLETED);
-	sessnap_scan_free(infos, n);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_COMPLETED);
+	sessnap_info_free(infos, n);
 	ck_assert_int_eq(
-	    sessnap_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
+	    sessnap_store_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
 	ck_assert_uint_eq(n, 0);
 	sessnap_store_close(store);
 }
@@ -150,7 +150,7 @@ START_TEST(test_live_pid_free_lock_is_crashed)
 	snprintf(lock, sizeof(lock), "%s.lock", id);
 	su_put_snap(snap, &h, "[1,2]");
 	tu_write_file(tu_dir, lock, "", 0);
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_CRASHED);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -184,7 +184,7 @@ START_TEST(test_sorted_newest_first)
 	ck_assert_uint_eq(n, 4);
 	ck_assert_str_eq(infos[0].id, ids[1]);
 	ck_assert_str_eq(infos[1].id, ids[3]);
-	ck_assert_int_eq(infos[1].status, SESSNAP_STATUS_CORRUPT);
+	ck_assert_int_eq(infos[1].status, SESSNAP_VERDICT_CORRUPT);
 	ck_assert_int_eq(infos[1].saved_ms, 0);
 	ck_assert_int_eq(infos[1].mtime_ms, NOW_MS - 50);
 	ck_assert_str_eq(infos[2].id, ids[2]);
@@ -192,26 +192,26 @@ START_TEST(test_sorted_newest_first)
 	for (i = 0; i < n; i++)
 		if (i != 1)
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
-	sessnap_scan_free(infos, n);
+					 SESSNAP_VERDICT_CRASHED);
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
 END_TEST
 
 START_TEST(test_status_names)
 {
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_RUNNING),
+	ck_assert_str_eq(sessnap_verdict_name(SESSNAP_VERDICT_RUNNING),
 			 "running");
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_CRASHED),
+	ck_assert_str_eq(sessnap_verdict_name(SESSNAP_VERDICT_CRASHED),
 			 "crashed");
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_COMPLETED),
+	ck_assert_str_eq(sessnap_verdict_name(SESSNAP_VERDICT_COMPLETED),
 			 "completed");
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_FOREIGN),
+	ck_assert_str_eq(sessnap_verdict_name(SESSNAP_VERDICT_FOREIGN),
 			 "foreign");
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_NEWER), "newer");
-	ck_assert_str_eq(sessnap_status_name(SESSNAP_STATUS_CORRUPT),
+	ck_assert_str_eq(sessnap_verdict_name(SESSNAP_VERDICT_NEWER), "newer");
+	ck_assert_str_eq(sessnap_verdict_name(SESSNAP_VERDICT_CORRUPT),
 			 "corrupt");
-	ck_assert_str_eq(sessnap_status_name((sessnap_status)99), "unknown");
+	ck_assert_str_eq(sessnap_verdict_name((sessnap_verdict)99), "unknown");
 }
 END_TEST
 
@@ -223,13 +223,16 @@ START_TEST(test_bad_arguments)
 	sessnap_info *infos;
 	size_t n;
 
-	ck_assert_int_eq(sessnap_scan(NULL, &n, store, 0), SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_scan(&infos, NULL, store, 0), SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, NULL, 0), SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 1u << 7),
+	ck_assert_int_eq(sessnap_store_scan(NULL, &n, store, 0),
 			 SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "flags"));
-	sessnap_scan_free(NULL, 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, NULL, store, 0),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, NULL, 0),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 1u << 7),
+			 SESSNAP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "flags"));
+	sessnap_info_free(NULL, 0);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -242,7 +245,7 @@ static size_t count_unreadable(const sessnap_info *infos, size_t n)
 	for (i = 0; i < n; i++)
 		if (infos[i].flags & SESSNAP_INFO_UNREADABLE) {
 			ck_assert_int_ne(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
+					 SESSNAP_VERDICT_CRASHED);
 			k++;
 		}
 	return k;
@@ -285,29 +288,29 @@ static unsigned long fault_loop(unsigned int kinds, int err, int want,
 		sessnap__fault_arm(kinds, nth, err, 0);
 		infos = (sessnap_info *)1;
 		n = 7;
-		rc = sessnap_scan(&infos, &n, store, 0);
+		rc = sessnap_store_scan(&infos, &n, store, 0);
 		sessnap__fault_disarm();
 		ck_assert_int_eq(tu_count_fds(), fds);
 		if (sessnap__fault_fired() == 0) {
 			ck_assert_int_eq(rc, 0);
 			ck_assert_uint_eq(n, 2);
 			ck_assert_uint_eq(count_unreadable(infos, n), 0);
-			sessnap_scan_free(infos, n);
+			sessnap_info_free(infos, n);
 			break;
 		}
 		if (rc == 0) {
 			ck_assert_msg(!dir_only, "call %lu: not failed", nth);
 			ck_assert_uint_eq(n, 2);
 			ck_assert_uint_eq(count_unreadable(infos, n), 1);
-			sessnap_scan_free(infos, n);
+			sessnap_info_free(infos, n);
 			entry++;
 			continue;
 		}
 		ck_assert_msg(rc == want, "call %lu: %d (%s)", nth, rc,
-			      sessnap_last_error());
+			      sessnap_error_last());
 		ck_assert_ptr_null(infos);
 		ck_assert_uint_eq(n, 0);
-		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
+		ck_assert_ptr_nonnull(strstr(sessnap_error_last(), tu_dir));
 	}
 	ck_assert_uint_gt(nth, 1);
 	ck_assert_uint_lt(nth, 100);
@@ -365,16 +368,16 @@ END_TEST
 struct mixed {
 	sessnap_store *store;
 	int lock_fds[MIXED / 7];
-	size_t counts[SESSNAP_STATUS_CORRUPT + 1];
+	size_t counts[SESSNAP_VERDICT_CORRUPT + 1];
 };
 
 static void mixed_open(struct mixed *m)
 {
-	static const sessnap_status kinds[7] = {
-		SESSNAP_STATUS_CRASHED, SESSNAP_STATUS_COMPLETED,
-		SESSNAP_STATUS_CRASHED, SESSNAP_STATUS_CRASHED,
-		SESSNAP_STATUS_FOREIGN, SESSNAP_STATUS_NEWER,
-		SESSNAP_STATUS_RUNNING,
+	static const sessnap_verdict kinds[7] = {
+		SESSNAP_VERDICT_CRASHED, SESSNAP_VERDICT_COMPLETED,
+		SESSNAP_VERDICT_CRASHED, SESSNAP_VERDICT_CRASHED,
+		SESSNAP_VERDICT_FOREIGN, SESSNAP_VERDICT_NEWER,
+		SESSNAP_VERDICT_RUNNING,
 	};
 	char id[SESSNAP_ID_LEN + 1], name[64], label[32];
 	sessnap__header h;
@@ -434,7 +437,7 @@ static sessnap_info *scan_on(sessnap_store *store, unsigned int threads,
 	sessnap_info *infos = NULL;
 	int rc = sessnap__scan(&infos, n, store, 0, threads);
 
-	ck_assert_msg(rc == 0, "scan: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "scan: %s", sessnap_error_last());
 	return infos;
 }
 
@@ -445,7 +448,7 @@ static sessnap_info *scan_on(sessnap_store *store, unsigned int threads,
 START_TEST(test_threads_match_one)
 {
 	struct mixed m;
-	size_t got[SESSNAP_STATUS_CORRUPT + 1];
+	size_t got[SESSNAP_VERDICT_CORRUPT + 1];
 	sessnap_info *one, *many;
 	size_t n1 = 0, n2 = 0, i;
 
@@ -472,19 +475,19 @@ START_TEST(test_threads_match_one)
 							  : many[i].mtime_ms);
 		got[many[i].status]++;
 	}
-	for (i = 0; i <= SESSNAP_STATUS_CORRUPT; i++)
+	for (i = 0; i <= SESSNAP_VERDICT_CORRUPT; i++)
 		ck_assert_uint_eq(got[i], m.counts[i]);
-	sessnap_scan_free(one, n1);
-	sessnap_scan_free(many, n2);
+	sessnap_info_free(one, n1);
+	sessnap_info_free(many, n2);
 
 	/* The recoverable filter on the threaded path: the crashed only. */
 	ck_assert_int_eq(sessnap__scan(&many, &n2, m.store,
 				       SESSNAP_SCAN_RECOVERABLE, 4),
 			 0);
-	ck_assert_uint_eq(n2, m.counts[SESSNAP_STATUS_CRASHED]);
+	ck_assert_uint_eq(n2, m.counts[SESSNAP_VERDICT_CRASHED]);
 	for (i = 0; i < n2; i++)
-		ck_assert_int_eq(many[i].status, SESSNAP_STATUS_CRASHED);
-	sessnap_scan_free(many, n2);
+		ck_assert_int_eq(many[i].status, SESSNAP_VERDICT_CRASHED);
+	sessnap_info_free(many, n2);
 	mixed_close(&m);
 }
 END_TEST
@@ -514,9 +517,9 @@ START_TEST(test_threads_unavailable)
 			ck_assert_str_eq(one[i].id, some[i].id);
 			ck_assert_int_eq(one[i].status, some[i].status);
 		}
-		sessnap_scan_free(some, n2);
+		sessnap_info_free(some, n2);
 	}
-	sessnap_scan_free(one, n1);
+	sessnap_info_free(one, n1);
 	mixed_close(&m);
 }
 END_TEST
@@ -551,31 +554,31 @@ START_TEST(test_threads_fault)
 			if (sessnap__fault_fired() == 0) {
 				ck_assert_int_eq(rc, 0);
 				ck_assert_uint_eq(n, MIXED);
-				sessnap_scan_free(infos, n);
+				sessnap_info_free(infos, n);
 				continue;
 			}
-			ck_assert_msg(rc == 0, "%s", sessnap_last_error());
+			ck_assert_msg(rc == 0, "%s", sessnap_error_last());
 			ck_assert_uint_eq(n, MIXED);
 			ck_assert_uint_eq(count_unreadable(infos, n), 1);
-			sessnap_scan_free(infos, n);
+			sessnap_info_free(infos, n);
 		}
 	}
 	for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
 		sessnap__fault_arm(SESSNAP__SYS_OPEN, nths[i], EMFILE, 0);
 		infos = (sessnap_info *)1;
 		n = 7;
-		rc = sessnap_scan(&infos, &n, m.store, 0);
+		rc = sessnap_store_scan(&infos, &n, m.store, 0);
 		sessnap__fault_disarm();
 		ck_assert_int_eq(tu_count_fds(), fds);
 		if (sessnap__fault_fired() == 0) {
 			ck_assert_int_eq(rc, 0);
-			sessnap_scan_free(infos, n);
+			sessnap_info_free(infos, n);
 			continue;
 		}
-		ck_assert_msg(rc == SESSNAP_EIO, "%s", sessnap_last_error());
+		ck_assert_msg(rc == SESSNAP_EIO, "%s", sessnap_error_last());
 		ck_assert_ptr_null(infos);
 		ck_assert_uint_eq(n, 0);
-		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
+		ck_assert_ptr_nonnull(strstr(sessnap_error_last(), tu_dir));
 	}
 	mixed_close(&m);
 }
@@ -617,10 +620,10 @@ START_TEST(test_long_header)
 	}
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_FOREIGN);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_FOREIGN);
 	ck_assert_str_eq(infos[0].label, h.label);
 	ck_assert_str_eq(infos[0].owner.host, h.owner.host);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -631,7 +634,7 @@ START_TEST(test_empty_store)
 	sessnap_info *infos = (sessnap_info *)1;
 	size_t n = 5;
 
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(infos);
 	sessnap_store_close(store);
@@ -658,10 +661,10 @@ START_TEST(test_newer_format)
 	su_put_snap(name, &h, "{}");
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_NEWER);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_NEWER);
 	ck_assert_uint_eq(infos[0].format_version, SESSNAP_FORMAT_VERSION + 1);
 	ck_assert_uint_eq(infos[0].flags, 0);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 
 	/* Only a newer .prev: still newer, from .prev. */
 	snprintf(name, sizeof(name), "%s.snap", id);
@@ -669,7 +672,7 @@ START_TEST(test_newer_format)
 	h.format_version = 7;
 	snprintf(name, sizeof(name), "%s.snap.prev", id);
 	su_put_snap(name, &h, "{}");
-	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_NEWER);
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_VERDICT_NEWER);
 	ck_assert_uint_eq(flags, SESSNAP_INFO_FROM_PREV);
 	sessnap_store_close(store);
 }
@@ -687,23 +690,23 @@ START_TEST(test_foreign_host)
 	strlcpy(h.owner.host, "elsewhere.example", sizeof(h.owner.host));
 	snprintf(name, sizeof(name), "%s.snap", id);
 	su_put_snap(name, &h, "{}");
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_FOREIGN);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_FOREIGN);
 
 	/* A held lock still wins. */
 	ck_assert_int_eq(sessnap__lock_take(&fd, store, id), 0);
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_RUNNING);
 	close(fd);
 
 	/* Completed on another host: nothing to recover. */
 	h.completed = true;
 	su_put_snap(name, &h, "{}");
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_COMPLETED);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_COMPLETED);
 
 	/* No host recorded (an old writer): ours. */
 	h.completed = false;
 	h.owner.host[0] = '\0';
 	su_put_snap(name, &h, "{}");
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_CRASHED);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -736,11 +739,11 @@ START_TEST(test_from_older_generation)
 	tu_write_file(tu_dir, name, "\0\0\0\0", 4);
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
 	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
 	ck_assert_uint_eq(infos[0].generation, 2);
 	ck_assert_uint_eq(infos[0].seq, 8);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 
 	snprintf(name, sizeof(name), "%s.snap.2", id);
 	tu_write_file(tu_dir, name, "{}\n", 3);
@@ -748,11 +751,11 @@ START_TEST(test_from_older_generation)
 	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
 	ck_assert_uint_eq(infos[0].generation, 3);
 	ck_assert_uint_eq(infos[0].seq, 7);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 
 	snprintf(name, sizeof(name), "%s.snap.3", id);
 	tu_write_file(tu_dir, name, "{}\n", 3);
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_CORRUPT);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -776,20 +779,20 @@ START_TEST(test_corrupt_main_good_prev)
 	tu_write_file(tu_dir, name, "\0\0\0\0\0\0\0\0", 8);
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
 	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_PREV);
 	ck_assert_uint_eq(infos[0].seq, 41);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 
 	/* Main missing: the .prev alone still counts. */
 	ck_assert_int_eq(unlinkat(store->dfd, name, 0), 0);
-	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_VERDICT_CRASHED);
 	ck_assert_uint_eq(flags, SESSNAP_INFO_FROM_PREV);
 
 	/* Both bad: corrupt. */
 	snprintf(name, sizeof(name), "%s.snap.prev", id);
 	tu_write_file(tu_dir, name, "{\"format\":\"x\"}\n", 15);
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_CORRUPT);
 
 	/* A truncated main file (size differs from the header): corrupt. */
 	su_header(&h, id, NOW_MS);
@@ -803,7 +806,7 @@ START_TEST(test_corrupt_main_good_prev)
 		ck_assert_int_eq(stat(path, &st), 0);
 		ck_assert_int_eq(truncate(path, st.st_size - 3), 0);
 	}
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_CORRUPT);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -819,7 +822,7 @@ START_TEST(test_header_id_mismatch)
 	su_header(&h, other, NOW_MS);
 	snprintf(name, sizeof(name), "%s.snap", id);
 	su_put_snap(name, &h, "{}");
-	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_STATUS_CORRUPT);
+	ck_assert_int_eq(scan_one(store, id, NULL), SESSNAP_VERDICT_CORRUPT);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -881,17 +884,17 @@ START_TEST(test_ignores_what_is_not_a_session)
 	for (i = 0; i < n; i++) {
 		if (strcmp(infos[i].id, id) == 0) {
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
+					 SESSNAP_VERDICT_CRASHED);
 			ck_assert_uint_eq(infos[i].flags, 0);
 			continue;
 		}
-		ck_assert_int_eq(infos[i].status, SESSNAP_STATUS_CORRUPT);
+		ck_assert_int_eq(infos[i].status, SESSNAP_VERDICT_CORRUPT);
 		ck_assert_uint_eq(infos[i].flags & SESSNAP_INFO_NOT_REGULAR,
 				  SESSNAP_INFO_NOT_REGULAR);
 		bad++;
 	}
 	ck_assert_uint_eq(bad, 3);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -958,21 +961,21 @@ START_TEST(test_bad_lock_hides_nothing)
 	for (i = 0; i < n; i++) {
 		if (strcmp(infos[i].id, good) == 0) {
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CRASHED);
+					 SESSNAP_VERDICT_CRASHED);
 			ck_assert_uint_eq(infos[i].flags, 0);
 		} else if (strcmp(infos[i].id, done) == 0) {
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_COMPLETED);
+					 SESSNAP_VERDICT_COMPLETED);
 		} else {
 			ck_assert_int_eq(infos[i].status,
-					 SESSNAP_STATUS_CORRUPT);
+					 SESSNAP_VERDICT_CORRUPT);
 			ck_assert_uint_eq(infos[i].flags,
 					  SESSNAP_INFO_NOT_REGULAR);
 			seen++;
 		}
 	}
 	ck_assert_uint_eq(seen, 2);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	/* Nothing was touched. */
 	snprintf(name, sizeof(name), "%s.lock", bad1);
 	ck_assert(su_exists(name));
@@ -1008,16 +1011,17 @@ START_TEST(test_too_big_flagged_not_corrupt)
 	o.flags = SESSNAP_STORE_NOTHREAD;
 	o.read_bound = 100;
 	ck_assert_int_eq(sessnap_store_open(&store, &o), 0);
-	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_VERDICT_CRASHED);
 	ck_assert_uint_eq(flags, SESSNAP_INFO_TOOBIG);
-	ck_assert_int_eq(sessnap_load(&st, NULL, store, id), SESSNAP_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
-	ck_assert_ptr_null(strstr(sessnap_last_error(), "discard"));
-	ck_assert_ptr_null(strstr(sessnap_last_error(), "corrupt"));
+	ck_assert_int_eq(sessnap_store_load(&st, NULL, store, id),
+			 SESSNAP_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "read bound"));
+	ck_assert_ptr_null(strstr(sessnap_error_last(), "discard"));
+	ck_assert_ptr_null(strstr(sessnap_error_last(), "corrupt"));
 	sessnap_store_close(store);
 	/* The library's default bound reads it: no flag. */
 	store = su_store_open();
-	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_STATUS_CRASHED);
+	ck_assert_int_eq(scan_one(store, id, &flags), SESSNAP_VERDICT_CRASHED);
 	ck_assert_uint_eq(flags, 0);
 	sessnap_store_close(store);
 }
@@ -1051,7 +1055,7 @@ START_TEST(test_big_state_header_only)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(infos[0].payload_bytes, big);
 	ck_assert_uint_le(reads, 2);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -1119,7 +1123,7 @@ static sessnap_session *begin_keyed(sessnap_store *store, const void *key,
 	o.key_len = key_len;
 	o.label = label;
 	ck_assert_msg(sessnap_session_begin(&s, store, &o) == 0, "begin: %s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 	return s;
 }
 
@@ -1140,7 +1144,7 @@ START_TEST(test_running_visible_from_begin)
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].id, sessnap_session_id(s));
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
 	ck_assert_uint_eq(infos[0].key_len, sizeof(key));
 	ck_assert_mem_eq(infos[0].key, key, sizeof(key));
 	ck_assert_str_eq(infos[0].label, "doc");
@@ -1149,7 +1153,7 @@ START_TEST(test_running_visible_from_begin)
 	ck_assert_int_gt(infos[0].created_ms, 0);
 	ck_assert_uint_eq(infos[0].seq, 0);
 	ck_assert_uint_eq(infos[0].flags, 0);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	/* Released without a save: a free lock and no state, no session. */
 	sessnap_session_release(s);
 	infos = scan_all(store, &n);
@@ -1209,12 +1213,12 @@ START_TEST(test_lock_record_missing_or_torn)
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 4);
 	for (i = 0; i < n; i++) {
-		ck_assert_int_eq(infos[i].status, SESSNAP_STATUS_RUNNING);
+		ck_assert_int_eq(infos[i].status, SESSNAP_VERDICT_RUNNING);
 		ck_assert_ptr_null(infos[i].key);
 		ck_assert_ptr_null(infos[i].label);
 		ck_assert_int_eq(infos[i].owner.pid, 0);
 	}
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	for (i = 0; i < 4; i++)
 		close(fds[i]);
 	infos = scan_all(store, &n);
@@ -1246,37 +1250,40 @@ START_TEST(test_scan_key_filter)
 	snprintf(name, sizeof(name), "%s.snap", id);
 	su_put_snap(name, &h, "{}");
 
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab", 2), 0);
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "ab", 2),
+			 0);
 	ck_assert_uint_eq(n, 2);
 	/* The running one sorts by its lock file's mtime: newer. */
 	ck_assert_str_eq(infos[0].id, sessnap_session_id(s[0]));
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
 	ck_assert_str_eq(infos[1].id, id);
-	ck_assert_int_eq(infos[1].status, SESSNAP_STATUS_CRASHED);
-	sessnap_scan_free(infos, n);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store,
-					  SESSNAP_SCAN_RECOVERABLE, "ab", 2),
+	ck_assert_int_eq(infos[1].status, SESSNAP_VERDICT_CRASHED);
+	sessnap_info_free(infos, n);
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store,
+						SESSNAP_SCAN_RECOVERABLE, "ab",
+						2),
 			 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].id, id);
-	sessnap_scan_free(infos, n);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab\0", 3),
-			 0);
+	sessnap_info_free(infos, n);
+	ck_assert_int_eq(
+	    sessnap_store_scan_key(&infos, &n, store, 0, "ab\0", 3), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].id, sessnap_session_id(s[1]));
-	sessnap_scan_free(infos, n);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "x", 1), 0);
+	sessnap_info_free(infos, n);
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "x", 1),
+			 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(infos);
 
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, NULL, 2),
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, NULL, 2),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab", 0),
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "ab", 0),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "ab",
-					  SESSNAP_KEY_MAX + 1),
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "ab",
+						SESSNAP_KEY_MAX + 1),
 			 SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "SESSNAP_KEY_MAX"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "SESSNAP_KEY_MAX"));
 	for (n = 0; n < 4; n++)
 		sessnap_session_release(s[n]);
 	sessnap_store_close(store);
@@ -1317,16 +1324,16 @@ START_TEST(test_longest_header_with_key)
 		snprintf(name, sizeof(name), "%s.snap", id);
 		su_put_snap(name, &h, "{\"a\":1}");
 
-		ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, h.key,
-						  SESSNAP_KEY_MAX),
+		ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0,
+							h.key, SESSNAP_KEY_MAX),
 				 0);
 		ck_assert_uint_eq(n, 1);
 		ck_assert_str_eq(infos[0].id, id);
-		ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_CRASHED);
+		ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
 		ck_assert_str_eq(infos[0].label, h.label);
-		sessnap_scan_free(infos, n);
+		sessnap_info_free(infos, n);
 
-		ck_assert_int_eq(sessnap_load(&state, &li, store, id), 0);
+		ck_assert_int_eq(sessnap_store_load(&state, &li, store, id), 0);
 		ck_assert_uint_eq(li.key_len, SESSNAP_KEY_MAX);
 		ck_assert_mem_eq(li.key, h.key, SESSNAP_KEY_MAX);
 		json_object_put(state);

@@ -39,7 +39,7 @@ static sessnap_store *open_store_ex(size_t read_bound, unsigned int flags)
 	opts.read_bound = read_bound;
 	opts.flags = flags;
 	rc = sessnap_store_open(&store, &opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -53,7 +53,7 @@ static sessnap_session *begin(sessnap_store *store)
 	sessnap_session *s = NULL;
 	int rc = sessnap_session_begin(&s, store, NULL);
 
-	ck_assert_msg(rc == 0, "begin: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "begin: %s", sessnap_error_last());
 	ck_assert_ptr_nonnull(s);
 	return s;
 }
@@ -80,7 +80,7 @@ static void update_save(sessnap_session *s, const json_object *state)
 
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
 	rc = sessnap_session_save(s);
-	ck_assert_msg(rc == 0, "save: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "save: %s", sessnap_error_last());
 }
 
 /* Load `id` and check that it equals `want`; return the load info. */
@@ -92,8 +92,8 @@ static sessnap_load_info load_equal(sessnap_store *store, const char *id,
 	int rc;
 
 	memset(&info, 0, sizeof(info));
-	rc = sessnap_load(&got, &info, store, id);
-	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+	rc = sessnap_store_load(&got, &info, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 	ck_assert_msg(json_object_equal(got, (json_object *)want),
 		      "loaded state differs");
 	json_object_put(got);
@@ -372,9 +372,9 @@ START_TEST(test_label_alone_reread_fails)
 	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EIO);
 	sessnap__fault_disarm();
 	session_file(snap, sizeof(snap), s, ".snap");
-	ck_assert_msg(strstr(sessnap_last_error(), "label") != NULL &&
-			  strstr(sessnap_last_error(), snap) != NULL,
-		      "%s", sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), "label") != NULL &&
+			  strstr(sessnap_error_last(), snap) != NULL,
+		      "%s", sessnap_error_last());
 	info = load_equal(store, sessnap_session_id(s), state);
 	ck_assert_str_eq(info.label, "");
 	/* still pending: the next save writes it */
@@ -401,7 +401,7 @@ START_TEST(test_end_removes)
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
-	ck_assert_int_eq(sessnap_load(&got, NULL, store, id),
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, store, id),
 			 SESSNAP_ENOTFOUND);
 	ck_assert_int_eq(sessnap_session_end(NULL, 0), 0);
 	json_object_put(a);
@@ -528,7 +528,7 @@ START_TEST(test_update_after_end)
 
 	s->ended = true;
 	ck_assert_int_eq(sessnap_session_update(s, state), SESSNAP_ESTATE);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "has ended"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "has ended"));
 	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_ESTATE);
 	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_ESTATE);
 	ck_assert(!s->has_pending);
@@ -547,7 +547,7 @@ static int child_update(sessnap_store *store, sessnap_session *s)
 	(void)store;
 	json_object_put(state);
 	bad |= rc != SESSNAP_ESTATE;
-	bad |= strstr(sessnap_last_error(), "forked child") == NULL;
+	bad |= strstr(sessnap_error_last(), "forked child") == NULL;
 	bad |= sessnap_session_save(s) != SESSNAP_ESTATE;
 	bad |= sessnap_session_flush(s) != SESSNAP_ESTATE;
 	/* end in a child refuses, and only releases the child's handle */
@@ -632,7 +632,7 @@ START_TEST(test_durability_unknown)
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert_ptr_nonnull(
-	    strstr(sessnap_last_error(), "fsync of the directory"));
+	    strstr(sessnap_error_last(), "fsync of the directory"));
 	ck_assert(!s->has_pending);
 	load_equal(store, sessnap_session_id(s), a);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
@@ -777,10 +777,10 @@ START_TEST(test_update_refused)
 		ck_assert_ptr_nonnull(before);
 	}
 	ck_assert_int_eq(sessnap_session_update(s, bad), SESSNAP_ETOOBIG);
-	ck_assert_msg(strstr(sessnap_last_error(), r->why) != NULL &&
-			  strstr(sessnap_last_error(),
-				 sessnap_session_id(s)) != NULL,
-		      "%s", sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), r->why) != NULL &&
+			  strstr(sessnap_error_last(), sessnap_session_id(s)) !=
+			      NULL,
+		      "%s", sessnap_error_last());
 	ck_assert(!s->has_pending);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
@@ -826,7 +826,7 @@ START_TEST(test_begin_errors)
 	int fds;
 
 	ck_assert_int_eq(sessnap_session_begin(&s, ro, NULL), SESSNAP_ESTATE);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read-only"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "read-only"));
 	so.version = 42;
 	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_begin(NULL, store, NULL),
@@ -839,7 +839,7 @@ START_TEST(test_begin_errors)
 	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EACCES, 0);
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), SESSNAP_EPERM);
 	sessnap__fault_disarm();
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), ".lock"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), ".lock"));
 	ck_assert_ptr_null(s);
 	ck_assert_int_eq(tu_count_fds(), fds);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
@@ -861,7 +861,7 @@ START_TEST(test_begin_busy_lock_retries)
 
 	sessnap__fault_arm(SESSNAP__SYS_FLOCK, 1, EWOULDBLOCK, 0);
 	ck_assert_msg(sessnap_session_begin(&s, store, NULL) == 0, "%s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert_ptr_nonnull(s);
@@ -921,7 +921,7 @@ static void sweep(int err, unsigned int flags)
 			load_equal(store, sessnap_session_id(s), b);
 		} else {
 			ck_assert_uint_gt(fired, 0);
-			ck_assert_uint_gt(strlen(sessnap_last_error()), 0);
+			ck_assert_uint_gt(strlen(sessnap_error_last()), 0);
 			load_equal(store, sessnap_session_id(s), a);
 			ck_assert_int_eq(sessnap_session_save(s), 0);
 			load_equal(store, sessnap_session_id(s), b);
@@ -952,7 +952,7 @@ static sessnap_session *begin_key(sessnap_store *store, const void *key,
 	o.key_len = key_len;
 	o.label = "doc";
 	rc = sessnap_session_begin(&s, store, &o);
-	ck_assert_msg(rc == 0, "begin: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "begin: %s", sessnap_error_last());
 	return s;
 }
 
@@ -990,7 +990,7 @@ START_TEST(test_keys_per_document)
 
 	for (i = 0; i < 2; i++)
 		update_save(s[i], state);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 3);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < n; j++)
@@ -1001,18 +1001,18 @@ START_TEST(test_keys_per_document)
 						 lens[i]);
 				ck_assert_int_eq(infos[j].key[lens[i]], '\0');
 			}
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 
 	/* b.txt crashes (released: its lock is free) and is adopted. */
 	strlcpy(id, sessnap_session_id(s[1]), sizeof(id));
 	sessnap_session_release(s[1]);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store,
-					  SESSNAP_SCAN_RECOVERABLE, keys[1],
-					  lens[1]),
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store,
+						SESSNAP_SCAN_RECOVERABLE,
+						keys[1], lens[1]),
 			 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].id, id);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_session_adopt(&again, &got, &li, store, id),
 			 0);
 	ck_assert_uint_eq(li.key_len, lens[1]);
@@ -1051,7 +1051,7 @@ START_TEST(test_begin_key_options)
 	o.key = big;
 	o.key_len = sizeof(big);
 	ck_assert_int_eq(sessnap_session_begin(&s, store, &o), SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "SESSNAP_KEY_MAX"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "SESSNAP_KEY_MAX"));
 	ck_assert_ptr_null(s);
 	o.key = NULL;
 	o.key_len = 3;
@@ -1065,11 +1065,11 @@ START_TEST(test_begin_key_options)
 	ck_assert_int_eq(sessnap_session_begin(
 			     &s, store, (const sessnap_session_options *)&v1),
 			 0);
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(infos[0].label, "old");
 	ck_assert_ptr_null(infos[0].key);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
 }
@@ -1107,15 +1107,16 @@ START_TEST(test_lock_record_write_fails)
 	sessnap__fault_disarm();
 	ck_assert_ptr_nonnull(strstr(logged, "lock record"));
 	ck_assert_ptr_nonnull(strstr(logged, ".lock"));
-	ck_assert_int_eq(sessnap_scan(&infos, &n, store, 0), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_STATUS_RUNNING);
+	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
 	ck_assert_ptr_null(infos[0].key);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	update_save(s, state);
-	ck_assert_int_eq(sessnap_scan_key(&infos, &n, store, 0, "k", 1), 0);
+	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "k", 1),
+			 0);
 	ck_assert_uint_eq(n, 1);
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);

@@ -48,7 +48,7 @@ static mode_t mode_of(const char *path)
 
 static void expect_msg(const char *a, const char *b)
 {
-	const char *msg = sessnap_last_error();
+	const char *msg = sessnap_error_last();
 
 	ck_assert_msg(
 	    strstr(msg, a) != NULL && (b == NULL || strstr(msg, b) != NULL),
@@ -178,7 +178,7 @@ START_TEST(test_app_names)
 	tu_join(dir, sizeof(dir), tu_dir, "store");
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ck_assert_msg(open_at(&store, dir, good[i], 0) == 0,
-			      "%s refused: %s", good[i], sessnap_last_error());
+			      "%s refused: %s", good[i], sessnap_error_last());
 		ck_assert_int_eq(sessnap_store_close(store), 0);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -188,7 +188,7 @@ START_TEST(test_app_names)
 				  SESSNAP_EBADNAME,
 			      "\"%s\" accepted", bad[i]);
 		ck_assert_ptr_null(store);
-		ck_assert_ptr_nonnull(strstr(sessnap_last_error(), bad[i]));
+		ck_assert_ptr_nonnull(strstr(sessnap_error_last(), bad[i]));
 		ck_assert_int_eq(sessnap_store_default_dir(&out, bad[i]),
 				 SESSNAP_EBADNAME);
 		ck_assert_ptr_null(out);
@@ -323,9 +323,9 @@ START_TEST(test_mkdir_parent_fsync_fails)
 	tu_join(want, sizeof(want), tu_dir, "a");
 	open_fsyncs("a/b", SESSNAP_DURABILITY_FULL, 2, &rc);
 	ck_assert_int_eq(rc, SESSNAP_EIO);
-	ck_assert_msg(strstr(sessnap_last_error(), "fsync") != NULL &&
-			  strstr(sessnap_last_error(), want) != NULL,
-		      "%s", sessnap_last_error());
+	ck_assert_msg(strstr(sessnap_error_last(), "fsync") != NULL &&
+			  strstr(sessnap_error_last(), want) != NULL,
+		      "%s", sessnap_error_last());
 	ck_assert_int_eq(tu_count_fds(), fds);
 	tu_join(path, sizeof(path), tu_dir, "a/b");
 	ck_assert_int_eq(lstat(path, &st), -1);

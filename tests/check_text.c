@@ -8,7 +8,7 @@
  * than the loader's limit, and text too big for the read bound.  The
  * scanner behind it is checked against the loader's own parser
  * (sessnap__snapshot_parse) over hand-written and generated texts: every
- * text it accepts, the loader must accept.  sessnap_load_text(),
+ * text it accepts, the loader must accept.  sessnap_store_load_text(),
  * sessnap_session_adopt_text() and the migrate_text / validate_text
  * callbacks are covered with the fallback to the previous generation.
  */
@@ -35,7 +35,7 @@ static sessnap_store *open_store_opts(sessnap_store_options *opts)
 	opts->dir = tu_dir;
 	opts->app = "texttest";
 	rc = sessnap_store_open(&store, opts);
-	ck_assert_msg(rc == 0, "store_open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -144,9 +144,10 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	ck_assert_msg(sessnap_session_update_text(s, in, strlen(in)) == 0,
-		      "%s: %s", in, sessnap_last_error());
+		      "%s: %s", in, sessnap_error_last());
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
+			 0);
 	ck_assert_uint_eq(len, strlen(in));
 	ck_assert(memcmp(text, in, len) == 0);
 	ck_assert_int_eq(text[len], '\0');
@@ -154,7 +155,7 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(info.flags, 0);
 	free(text);
 	/* and the object loader takes it too */
-	ck_assert_int_eq(sessnap_load(&obj, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&obj, NULL, store, id), 0);
 	json_object_put(obj);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
@@ -174,7 +175,8 @@ START_TEST(test_not_terminated)
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	ck_assert_int_eq(sessnap_session_update_text(s, buf, 5), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
+			 0);
 	ck_assert_str_eq(text, "[1,2]");
 	free(text);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
@@ -196,13 +198,15 @@ START_TEST(test_mixed_updates)
 	ck_assert_int_eq(sessnap_session_update(s, o), 0);
 	ck_assert_int_eq(sessnap_session_update_text(s, "{\"n\": 2}", 8), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
+			 0);
 	ck_assert_str_eq(text, "{\"n\": 2}");
 	free(text);
 	ck_assert_int_eq(sessnap_session_update_text(s, "[3]", 3), 0);
 	ck_assert_int_eq(sessnap_session_update(s, o), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
+			 0);
 	ck_assert_str_eq(text, "[]");
 	free(text);
 	json_object_put(o);
@@ -231,7 +235,8 @@ START_TEST(test_load_text_fallback)
 	file[flen - 3] = 'X';
 	tu_write_file(tu_dir, strrchr(path, '/') + 1, file, flen);
 	free(file);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
+			 0);
 	ck_assert_str_eq(text, "[\"first\"]");
 	ck_assert_uint_eq(len, 9);
 	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
@@ -265,7 +270,8 @@ START_TEST(test_adopt_text)
 	/* the adopter goes on writing text */
 	ck_assert_int_eq(sessnap_session_update_text(a, "[]", 2), 0);
 	ck_assert_int_eq(sessnap_session_flush(a), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
+			 0);
 	ck_assert_str_eq(text, "[]");
 	free(text);
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
@@ -348,13 +354,14 @@ START_TEST(test_validate_text)
 	ck_assert_int_eq(
 	    sessnap_session_update_text(s, "{\"registry\": []}", 16), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
+			 0);
 	ck_assert_str_eq(text, "{\"registry\": [1]}");
 	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
 	ck_assert_int_eq(log.validate_calls, 2);
 	free(text);
 	/* the object loader applies it too */
-	ck_assert_int_eq(sessnap_load(&obj, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&obj, &info, store, id), 0);
 	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
 	json_object_put(obj);
 	/* both rejected: EREJECTED, nothing returned */
@@ -362,7 +369,7 @@ START_TEST(test_validate_text)
 	ck_assert_int_eq(
 	    sessnap_session_update_text(s, "{\"registry\":[1]}", 16), 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id),
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EREJECTED);
 	ck_assert_ptr_null(text);
 	sessnap_session_release(s);
@@ -394,31 +401,33 @@ START_TEST(test_migrate_text)
 	opts.payload = &log;
 	log.replace = "{\"v\": 2, \"new\": true}";
 	store = open_store_opts(&opts);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
+			 0);
 	ck_assert_str_eq(log.seen, "{\"v\":1}");
 	ck_assert(info.flags & SESSNAP_LOAD_MIGRATED);
 	ck_assert_str_eq(text, "{\"v\":2,\"new\":true}");
 	free(text);
-	ck_assert_int_eq(sessnap_load(&obj, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&obj, NULL, store, id), 0);
 	ck_assert(json_object_get_boolean(json_object_object_get(obj, "new")));
 	json_object_put(obj);
 	/* unchanged text is fine too */
 	log.replace = NULL;
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
+			 0);
 	ck_assert_str_eq(text, "{\"v\":1}");
 	free(text);
 	/* invalid text back: EMIGRATE, the message says why */
 	log.replace = "{\"v\": 2,}";
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id),
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EMIGRATE);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "not one valid"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "not one valid"));
 	ck_assert_ptr_null(text);
 	/* the callback fails */
 	log.replace = NULL;
 	log.migrate_rc = 7;
-	ck_assert_int_eq(sessnap_load_text(&text, &len, &info, store, id),
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EMIGRATE);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "returned 7"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "returned 7"));
 	/* adoption migrates and returns the migrated text */
 	log.migrate_rc = 0;
 	log.replace = "[2]";
@@ -502,8 +511,8 @@ START_TEST(test_invalid)
 	ck_assert_msg(sessnap_session_update_text(s, bad, len) ==
 			  SESSNAP_EINVAL,
 		      "accepted: %s", bad);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), id));
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "nothing was "
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), id));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "nothing was "
 							   "queued"));
 	after = tu_read_file(path, &alen);
 	ck_assert_ptr_nonnull(after);
@@ -513,7 +522,8 @@ START_TEST(test_invalid)
 	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
 	ck_assert_int_eq(st.pending, 1);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
+			 0);
 	ck_assert_str_eq(text, "[\"queued\"]");
 	free(text);
 	free(before);
@@ -599,9 +609,10 @@ START_TEST(test_depth)
 	ck_assert_int_eq(loader_verdict(text, len), 0);
 	s = begin_saved(store, "0", id);
 	ck_assert_msg(sessnap_session_update_text(s, text, len) == 0, "%s",
-		      sessnap_last_error());
+		      sessnap_error_last());
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&got, &glen, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&got, &glen, NULL, store, id),
+			 0);
 	ck_assert_uint_eq(glen, len);
 	ck_assert(memcmp(got, text, len) == 0);
 	free(got);
@@ -610,11 +621,12 @@ START_TEST(test_depth)
 	ck_assert_int_ne(loader_verdict(deeper, dlen), 0);
 	ck_assert_int_eq(sessnap_session_update_text(s, deeper, dlen),
 			 SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "limit of 1024"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "limit of 1024"));
 	free(deeper);
 	/* the saved state is untouched */
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&got, &glen, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&got, &glen, NULL, store, id),
+			 0);
 	ck_assert_uint_eq(glen, len);
 	ck_assert(memcmp(got, text, len) == 0);
 	free(got);
@@ -663,12 +675,13 @@ START_TEST(test_too_big)
 	text[max] = '"';
 	ck_assert_int_eq(sessnap_session_update_text(s, text, max + 1),
 			 SESSNAP_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "read bound"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "read bound"));
 	after = tu_read_file(path, &alen);
 	ck_assert_uint_eq(alen, blen);
 	ck_assert(memcmp(before, after, blen) == 0);
 	ck_assert_int_eq(sessnap_session_save(s), 0);
-	ck_assert_int_eq(sessnap_load_text(&got, &len, NULL, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&got, &len, NULL, store, id),
+			 0);
 	ck_assert_uint_eq(len, max);
 	free(got);
 	free(text);
@@ -701,15 +714,15 @@ START_TEST(test_null_args)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	ck_assert_int_eq(sessnap_session_update_text(s, NULL, 0),
 			 SESSNAP_EINVAL);
-	ck_assert_int_eq(
-	    sessnap_load_text(NULL, &len, NULL, store, sessnap_session_id(s)),
-	    SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_load_text(&text, &len, NULL, store, "x"),
+	ck_assert_int_eq(sessnap_store_load_text(NULL, &len, NULL, store,
+						 sessnap_session_id(s)),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, "x"),
 			 SESSNAP_EBADNAME);
 	ck_assert_ptr_null(text);
-	ck_assert_int_eq(
-	    sessnap_load_text(&text, &len, NULL, store, sessnap_session_id(s)),
-	    SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store,
+						 sessnap_session_id(s)),
+			 SESSNAP_ENOTFOUND);
 	ck_assert_int_eq(sessnap_session_adopt_text(NULL, &text, &len, NULL,
 						    store,
 						    sessnap_session_id(s)),

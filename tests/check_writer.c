@@ -116,7 +116,7 @@ static sessnap_store *open_store(unsigned int interval_ms, unsigned int flags)
 	o.flags = flags;
 	o.log = count_log;
 	rc = sessnap_store_open(&store, &o);
-	ck_assert_msg(rc == 0, "open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "open: %s", sessnap_error_last());
 	return store;
 }
 
@@ -143,7 +143,7 @@ static void update_n(sessnap_session *s, int n)
 	int rc = sessnap_session_update(s, o);
 
 	json_object_put(o);
-	ck_assert_msg(rc == 0, "update: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "update: %s", sessnap_error_last());
 }
 
 static void get_status(sessnap_save_status *st, const sessnap_session *s)
@@ -175,8 +175,8 @@ static int loaded_n(sessnap_store *store, const char *id)
 	json_object *o = NULL, *n = NULL;
 	int rc, v;
 
-	rc = sessnap_load(&o, NULL, store, id);
-	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+	rc = sessnap_store_load(&o, NULL, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 	ck_assert(json_object_object_get_ex(o, "n", &n));
 	v = json_object_get_int(n);
 	json_object_put(o);
@@ -361,7 +361,7 @@ START_TEST(test_end_flushes)
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	update_n(s, 42);
 	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
-	ck_assert_int_eq(sessnap_load(&o, &info, store, id), 0);
+	ck_assert_int_eq(sessnap_store_load(&o, &info, store, id), 0);
 	ck_assert_int_eq(info.completed, 1);
 	json_object_put(o);
 	ck_assert_int_eq(loaded_n(store, id), 42);
@@ -378,8 +378,8 @@ static void loaded_label(char *out, size_t len, sessnap_store *store,
 	int rc;
 
 	memset(&info, 0, sizeof(info));
-	rc = sessnap_load(&o, &info, store, id);
-	ck_assert_msg(rc == 0, "load: %s", sessnap_last_error());
+	rc = sessnap_store_load(&o, &info, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 	json_object_put(o);
 	strlcpy(out, info.label, len);
 }
@@ -576,7 +576,8 @@ START_TEST(test_pull_end_collects_only_to_keep)
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
 	ck_assert_int_eq(atomic_load(&collects), 0);
-	ck_assert_int_eq(sessnap_load(&o, NULL, store, id), SESSNAP_ENOTFOUND);
+	ck_assert_int_eq(sessnap_store_load(&o, NULL, store, id),
+			 SESSNAP_ENOTFOUND);
 
 	s = begin(store);
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
@@ -624,7 +625,7 @@ START_TEST(test_pull_too_deep)
 			 0);
 	ck_assert_int_eq(sessnap_session_touch(s), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_ETOOBIG);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "deep"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "deep"));
 	ck_assert_int_eq(atomic_load(&collects), 1);
 	ck_assert_int_eq(loaded_n(store, id), 4);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
@@ -769,7 +770,7 @@ START_TEST(test_failing_disk_retries)
 	ck_assert_int_eq(count_temps_between_attempts(s), 0);
 	/* flush reports the failure instead of waiting forever */
 	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EIO);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "write"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "write"));
 
 	/* The disk comes back: the writer recovers on its own. */
 	sessnap__fault_disarm();
@@ -864,8 +865,8 @@ START_TEST(test_writer_start_failure)
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert_ptr_null(store);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "writer thread"));
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), tu_dir));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "writer thread"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), tu_dir));
 	ck_assert_int_eq(tu_count_fds(), fds);
 	/* Nothing is left half-open: the next attempt works. */
 	ck_assert_int_eq(sessnap_store_open(&store, &o), 0);
@@ -888,7 +889,7 @@ START_TEST(test_bad_arguments)
 	ck_assert_int_eq(sessnap_session_status(&st, NULL), SESSNAP_EINVAL);
 	st.version = 99;
 	ck_assert_int_eq(sessnap_session_status(&st, s), SESSNAP_EINVAL);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "version"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "version"));
 	ck_assert_int_eq(sessnap_store_dispatch(NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_tick(NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_next_deadline(NULL, store),
@@ -897,7 +898,7 @@ START_TEST(test_bad_arguments)
 			 SESSNAP_EINVAL);
 	/* tick belongs to stores without a writer thread */
 	ck_assert_int_eq(sessnap_store_tick(store), SESSNAP_ESTATE);
-	ck_assert_ptr_nonnull(strstr(sessnap_last_error(), "NOTHREAD"));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "NOTHREAD"));
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
@@ -1313,8 +1314,8 @@ START_TEST(test_nothread_store_closes_at_once)
 	}
 	/* Thirty days on, the completed sessions are old enough to go. */
 	p.now_ms = sessnap__now_ms() + 30LL * 24 * 3600 * 1000;
-	ck_assert_msg(sessnap_clean(&r, store, &p, NULL, NULL) == 0, "%s",
-		      sessnap_last_error());
+	ck_assert_msg(sessnap_store_clean(&r, store, &p, NULL, NULL) == 0, "%s",
+		      sessnap_error_last());
 	ck_assert_uint_eq(r.removed_completed, 3);
 	ck_assert_uint_eq(sessnap__fault_fired(), 0);
 	sessnap__fault_disarm();

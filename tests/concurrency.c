@@ -5,7 +5,7 @@
  *
  * Forks 8 writer processes with 4 sessions each.  For SECONDS, each writer
  * updates and flushes its sessions in turn, with a sequence number in the
- * state, and after every flush checks that sessnap_load() returns exactly
+ * state, and after every flush checks that sessnap_store_load() returns exactly
  * what it flushed: no flushed update is lost, no file is corrupt.  At the
  * end each writer checks all its sessions once more while it still holds
  * them (so none was deleted under it), then ends them.
@@ -13,7 +13,7 @@
  * Meanwhile another process walks the store in a loop and loads every
  * snapshot it finds: each must load (never corrupt, never from the
  * previous generation while its owner is alive and saving with atomic
- * renames), and sessnap_scan() must classify every session as running.
+ * renames), and sessnap_store_scan() must classify every session as running.
  * The same process cleans the store in that loop with every age at zero:
  * every session is running, so nothing may be removed.
  *
@@ -115,10 +115,10 @@ static int check_session(sessnap_store *store, const char *id, int w, int k,
 	sessnap_load_info info;
 	int rc, ok;
 
-	rc = sessnap_load(&st, &info, store, id);
+	rc = sessnap_store_load(&st, &info, store, id);
 	if (rc < 0) {
 		fail("writer %d session %s: load: %s", w, id,
-		     sessnap_last_error());
+		     sessnap_error_last());
 		return -1;
 	}
 	want = make_state(w, k, seq);
@@ -144,12 +144,12 @@ static int writer(const char *dir, int w, double deadline, struct shared *sh)
 	int k, rc = 0;
 
 	if (open_store(&store, dir) < 0) {
-		fail("writer %d: %s", w, sessnap_last_error());
+		fail("writer %d: %s", w, sessnap_error_last());
 		return 1;
 	}
 	for (k = 0; k < SESSIONS; k++) {
 		if (sessnap_session_begin(&s[k], store, NULL) < 0) {
-			fail("writer %d: begin: %s", w, sessnap_last_error());
+			fail("writer %d: begin: %s", w, sessnap_error_last());
 			return 1;
 		}
 	}
@@ -159,7 +159,7 @@ static int writer(const char *dir, int w, double deadline, struct shared *sh)
 			st = make_state(w, k, seq[k]);
 			if (sessnap_session_update(s[k], st) < 0 ||
 			    sessnap_session_flush(s[k]) < 0) {
-				fail("writer %d: %s", w, sessnap_last_error());
+				fail("writer %d: %s", w, sessnap_error_last());
 				rc = -1;
 			}
 			json_object_put(st);
@@ -175,7 +175,7 @@ static int writer(const char *dir, int w, double deadline, struct shared *sh)
 			rc = check_session(store, sessnap_session_id(s[k]), w,
 					   k, seq[k]);
 		if (sessnap_session_end(s[k], 0) < 0) {
-			fail("writer %d: end: %s", w, sessnap_last_error());
+			fail("writer %d: end: %s", w, sessnap_error_last());
 			rc = -1;
 		}
 	}
@@ -209,20 +209,21 @@ static int scan_all(sessnap_store *store, struct shared *sh)
 	size_t n = 0, i;
 	int bad = 0;
 
-	if (sessnap_scan(&infos, &n, store, 0) < 0) {
-		fail("reader: scan: %s", sessnap_last_error());
+	if (sessnap_store_scan(&infos, &n, store, 0) < 0) {
+		fail("reader: scan: %s", sessnap_error_last());
 		return 1;
 	}
 	for (i = 0; i < n && !bad; i++) {
-		if (infos[i].status != SESSNAP_STATUS_RUNNING) {
+		if (infos[i].status != SESSNAP_VERDICT_RUNNING) {
 			fail("reader: scan: session %s of a live writer is "
 			     "%s",
-			     infos[i].id, sessnap_status_name(infos[i].status));
+			     infos[i].id,
+			     sessnap_verdict_name(infos[i].status));
 			bad = 1;
 		}
 	}
 	sh->scanned += n;
-	sessnap_scan_free(infos, n);
+	sessnap_info_free(infos, n);
 	return bad;
 }
 
@@ -249,8 +250,8 @@ static int clean_nothing(sessnap_store *store)
 	sessnap_clean_policy p = clean_all_policy();
 	uint64_t removed;
 
-	if (sessnap_clean(&r, store, &p, NULL, NULL) < 0) {
-		fail("reader: clean: %s", sessnap_last_error());
+	if (sessnap_store_clean(&r, store, &p, NULL, NULL) < 0) {
+		fail("reader: clean: %s", sessnap_error_last());
 		return 1;
 	}
 	removed = r.removed_completed + r.removed_crashed +
@@ -294,9 +295,9 @@ static int still_there(sessnap_store *store, const char *id, int64_t n,
 	sessnap_load_info info;
 	int64_t got;
 
-	if (sessnap_load(&st, &info, store, id) < 0) {
+	if (sessnap_store_load(&st, &info, store, id) < 0) {
 		fail("adopter: session %s %s: %s", id, when,
-		     sessnap_last_error());
+		     sessnap_error_last());
 		return -1;
 	}
 	got = own_n(st, id);
@@ -318,19 +319,19 @@ static int make_completed(sessnap_store *store)
 	int rc;
 
 	if ((rc = sessnap_session_begin(&s, store, NULL)) < 0) {
-		fail("adopter: begin: %s", sessnap_last_error());
+		fail("adopter: begin: %s", sessnap_error_last());
 		return -1;
 	}
 	st = own_state(sessnap_session_id(s), 1);
 	rc = sessnap_session_update(s, st);
 	json_object_put(st);
 	if (rc < 0) {
-		fail("adopter: update: %s", sessnap_last_error());
+		fail("adopter: update: %s", sessnap_error_last());
 		sessnap_session_release(s);
 		return -1;
 	}
 	if (sessnap_session_end(s, SESSNAP_SESSION_KEEP) < 0) {
-		fail("adopter: end: %s", sessnap_last_error());
+		fail("adopter: end: %s", sessnap_error_last());
 		return -1;
 	}
 	return 0;
@@ -349,7 +350,7 @@ static int adopt_one(sessnap_store *store, const char *id, struct shared *sh)
 		return 0; /* the other adopter or the cleaner was first */
 	}
 	if (rc < 0) {
-		fail("adopter: adopt %s: %s", id, sessnap_last_error());
+		fail("adopter: adopt %s: %s", id, sessnap_error_last());
 		return -1;
 	}
 	n = own_n(st, id);
@@ -368,7 +369,7 @@ static int adopt_one(sessnap_store *store, const char *id, struct shared *sh)
 	rc = sessnap_session_update(s, st);
 	json_object_put(st);
 	if (rc < 0 || sessnap_session_flush(s) < 0) {
-		fail("adopter: %s: %s", id, sessnap_last_error());
+		fail("adopter: %s: %s", id, sessnap_error_last());
 		sessnap_session_release(s);
 		return -1;
 	}
@@ -378,7 +379,7 @@ static int adopt_one(sessnap_store *store, const char *id, struct shared *sh)
 	}
 	sh->adoptions++;
 	if (sessnap_session_end(s, SESSNAP_SESSION_KEEP) < 0) {
-		fail("adopter: end %s: %s", id, sessnap_last_error());
+		fail("adopter: end %s: %s", id, sessnap_error_last());
 		return -1;
 	}
 	return 0;
@@ -392,7 +393,7 @@ static int adopter(const char *dir, double deadline, struct shared *sh)
 	int bad = 0;
 
 	if (open_store(&store, dir) < 0) {
-		fail("adopter: %s", sessnap_last_error());
+		fail("adopter: %s", sessnap_error_last());
 		return 1;
 	}
 	while (!bad && now_s() < deadline) {
@@ -400,15 +401,15 @@ static int adopter(const char *dir, double deadline, struct shared *sh)
 			bad = 1;
 			break;
 		}
-		if (sessnap_scan(&infos, &n, store, 0) < 0) {
-			fail("adopter: scan: %s", sessnap_last_error());
+		if (sessnap_store_scan(&infos, &n, store, 0) < 0) {
+			fail("adopter: scan: %s", sessnap_error_last());
 			bad = 1;
 			break;
 		}
 		for (i = 0; i < n && !bad; i++)
-			if (infos[i].status == SESSNAP_STATUS_COMPLETED)
+			if (infos[i].status == SESSNAP_VERDICT_COMPLETED)
 				bad = adopt_one(store, infos[i].id, sh) < 0;
-		sessnap_scan_free(infos, n);
+		sessnap_info_free(infos, n);
 	}
 	sessnap_store_close(store);
 	return bad;
@@ -422,14 +423,14 @@ static int race_cleaner(const char *dir, double deadline, struct shared *sh)
 	int bad = 0;
 
 	if (open_store(&store, dir) < 0) {
-		fail("cleaner: %s", sessnap_last_error());
+		fail("cleaner: %s", sessnap_error_last());
 		return 1;
 	}
 	while (!bad && now_s() < deadline) {
 		sessnap_clean_report r = SESSNAP_CLEAN_REPORT_INIT;
 
-		if (sessnap_clean(&r, store, &p, NULL, NULL) < 0) {
-			fail("cleaner: %s", sessnap_last_error());
+		if (sessnap_store_clean(&r, store, &p, NULL, NULL) < 0) {
+			fail("cleaner: %s", sessnap_error_last());
 			bad = 1;
 		}
 		sh->removed += r.removed_completed;
@@ -446,8 +447,8 @@ static int race_teardown(const char *dir)
 	sessnap_store *store;
 
 	if (open_store(&store, dir) < 0 ||
-	    sessnap_clean(&r, store, &p, NULL, NULL) < 0) {
-		fail("teardown: %s", sessnap_last_error());
+	    sessnap_store_clean(&r, store, &p, NULL, NULL) < 0) {
+		fail("teardown: %s", sessnap_error_last());
 		return 1;
 	}
 	sessnap_store_close(store);
@@ -479,7 +480,7 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 	opts.app = APP;
 	opts.flags = SESSNAP_STORE_READONLY;
 	if (sessnap_store_open(&store, &opts) < 0) {
-		fail("reader: %s", sessnap_last_error());
+		fail("reader: %s", sessnap_error_last());
 		return 1;
 	}
 	while (!bad && now_s() < deadline) {
@@ -493,12 +494,12 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 			if (!snap_id(id, de->d_name))
 				continue;
 			st = NULL;
-			rc = sessnap_load(&st, &info, store, id);
+			rc = sessnap_store_load(&st, &info, store, id);
 			if (rc == SESSNAP_ENOTFOUND)
 				continue;
 			if (rc < 0) {
 				fail("reader: load %s: %s", id,
-				     sessnap_last_error());
+				     sessnap_error_last());
 				bad = 1;
 			} else if (!json_object_is_type(st, json_type_object)) {
 				fail("reader: %s: not an object", id);
@@ -541,13 +542,13 @@ int main(int argc, char **argv)
 	}
 	/* create the store once, before the processes race to */
 	if (open_store(&store, argv[1]) < 0) {
-		fail("%s", sessnap_last_error());
+		fail("%s", sessnap_error_last());
 		return 1;
 	}
 	sessnap_store_close(store);
 	snprintf(race_dir, sizeof(race_dir), "%s/adopt", argv[1]);
 	if (open_store(&store, race_dir) < 0) {
-		fail("%s", sessnap_last_error());
+		fail("%s", sessnap_error_last());
 		return 1;
 	}
 	sessnap_store_close(store);

@@ -110,7 +110,7 @@ static void writer(const char *dir, int ack)
 	pad[i] = '\0';
 	if (open_store(&store, dir) < 0 ||
 	    sessnap_session_begin(&s, store, NULL) < 0) {
-		fail("writer: %s", sessnap_last_error());
+		fail("writer: %s", sessnap_error_last());
 		_exit(2);
 	}
 	if (write_full(ack, sessnap_session_id(s), SESSNAP_ID_LEN) < 0)
@@ -124,7 +124,7 @@ static void writer(const char *dir, int ack)
 		if (sessnap_session_update(s, st) < 0 ||
 		    sessnap_session_flush(s) < 0) {
 			fail("writer: seq %" PRIu64 ": %s", seq,
-			     sessnap_last_error());
+			     sessnap_error_last());
 			_exit(2);
 		}
 		json_object_put(st);
@@ -168,7 +168,7 @@ static int finish_session(sessnap_store *store, const char *id,
 		rc = sessnap_session_adopt(&s, &st, NULL, store, id);
 		if (rc < 0)
 			return fail("kill %lu: adopt %s: %s", kill_no, id,
-				    sessnap_last_error());
+				    sessnap_error_last());
 		rc = json_object_equal(st, (json_object *)want);
 		json_object_put(st);
 		if (!rc) {
@@ -179,13 +179,13 @@ static int finish_session(sessnap_store *store, const char *id,
 		}
 		if (sessnap_session_end(s, 0) < 0)
 			return fail("kill %lu: end %s: %s", kill_no, id,
-				    sessnap_last_error());
+				    sessnap_error_last());
 		return 0;
 	}
-	rc = sessnap_discard(store, id);
+	rc = sessnap_store_discard(store, id);
 	if (rc < 0 && rc != SESSNAP_ENOTFOUND)
 		return fail("kill %lu: discard %s: %s", kill_no, id,
-			    sessnap_last_error());
+			    sessnap_error_last());
 	return 0;
 }
 
@@ -252,7 +252,7 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	}
 	close(p[0]);
 
-	rc = sessnap_load(&st, &info, store, id);
+	rc = sessnap_store_load(&st, &info, store, id);
 	if (last == 0) {
 		t->no_ack++;
 		if (rc == SESSNAP_ENOTFOUND)
@@ -261,7 +261,7 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	if (rc < 0)
 		return fail("kill %lu: session %s (last ack %" PRIu64
 			    "): load failed: %s",
-			    t->kills, id, last, sessnap_last_error());
+			    t->kills, id, last, sessnap_error_last());
 	if (!json_object_object_get_ex(st, "seq", &v))
 		return fail("kill %lu: state without seq", t->kills);
 	got = (uint64_t)json_object_get_int64(v);
@@ -307,7 +307,7 @@ int main(int argc, char **argv)
 	}
 	memset(&t, 0, sizeof(t));
 	if (open_store(&store, argv[1]) < 0)
-		return fail("%s", sessnap_last_error());
+		return fail("%s", sessnap_error_last());
 	for (i = 0; i < iterations; i++) {
 		if (iteration(store, argv[1], &t) != 0) {
 			sessnap_store_close(store);

@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 		}
 		printf("%s\n", sessnap_session_id(s));
 		sessnap_session_release(s); /* left on disk, as a crash */
-	} else if ((rc = sessnap_load(&state, &info, store, argv[3])) == 0) {
+	} else if ((rc = sessnap_store_load(&state, &info, store, argv[3])) ==
+		   0) {
 		printf("%s\n", json_object_to_json_string(state));
 		if (info.flags & SESSNAP_LOAD_FROM_PREV)
 			fprintf(stderr, "notice: %s\n", info.notice);
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 	}
 on_error:
 	if (rc < 0)
-		fprintf(stderr, "install-example: %s\n", sessnap_last_error());
+		fprintf(stderr, "install-example: %s\n", sessnap_error_last());
 	sessnap_store_close(store);
 	return rc < 0;
 }

@@ -29,7 +29,7 @@ sessnap_store *su_store_open(void)
 	o.app = "t";
 	o.flags = SESSNAP_STORE_NOTHREAD;
 	rc = sessnap_store_open(&s, &o);
-	ck_assert_msg(rc == 0, "store open: %s", sessnap_last_error());
+	ck_assert_msg(rc == 0, "store open: %s", sessnap_error_last());
 	return s;
 }
 

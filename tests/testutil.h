@@ -98,7 +98,7 @@ int tu_count_files(const char *dir, const char *prefix);
 int tu_why_copy(char *why, size_t len, int rc, const char *msg);
 #define TU_WHY(why, call)                                                      \
 	(sessnap__error(0, "%s", ""),                                          \
-	 tu_why_copy((why), sizeof(why), (call), sessnap_last_error()))
+	 tu_why_copy((why), sizeof(why), (call), sessnap_error_last()))
 
 /* Run a suite; EXIT_SUCCESS when no test failed, else EXIT_FAILURE. */
 int tu_run_suite(Suite *s);

@@ -10,8 +10,8 @@
  *
  * Conventions:
  *  - Every function that can fail returns 0 on success or a negative
- *    SESSNAP_E* code.  sessnap_strerror() describes a code;
- *    sessnap_last_error() returns a thread-local message that names the
+ *    SESSNAP_E* code.  sessnap_error_string() describes a code;
+ *    sessnap_error_last() returns a thread-local message that names the
  *    file, the step and the system error of the last failure on the calling
  *    thread.
  *  - Out-parameters come first; a single one is named `out`.
@@ -61,8 +61,8 @@ extern "C" {
 
 /*
  * Error codes.  This table is append-only: a value is never removed or
- * renumbered.  It yields the enum, sessnap_strerror() and
- * sessnap_err_name(), so the three cannot drift apart.
+ * renumbered.  It yields the enum, sessnap_error_string() and
+ * sessnap_error_name(), so the three cannot drift apart.
  *
  *   X(NAME, number, description)
  */
@@ -100,14 +100,14 @@ typedef enum {
  * @return a static string; "unknown error" for a code this library does
  *         not know
  */
-const char *sessnap_strerror(int code);
+const char *sessnap_error_string(int code);
 
 /**
  * The symbolic name of an error code ("SESSNAP_EIO").
  * @param code a value returned by a sessnap function
  * @return a static string; "SESSNAP_E_UNKNOWN" for an unknown code
  */
-const char *sessnap_err_name(int code);
+const char *sessnap_error_name(int code);
 
 /**
  * The detailed message of the last failure on the calling thread.
@@ -119,7 +119,7 @@ const char *sessnap_err_name(int code);
  * @return a thread-local string, valid until the next failing call on this
  *         thread; "" when no failure happened yet
  */
-const char *sessnap_last_error(void);
+const char *sessnap_error_last(void);
 
 /** How much a save waits for the disk. */
 typedef enum {
@@ -240,7 +240,7 @@ typedef struct {
 	sessnap_log_cb log;
 	void *payload;
 	/** Optional text forms of migrate and validate (see
-	 * sessnap_load_text()); each receives `payload`. */
+	 * sessnap_store_load_text()); each receives `payload`. */
 	sessnap_migrate_text_cb migrate_text;
 	sessnap_validate_text_cb validate_text;
 	/**
@@ -345,7 +345,7 @@ typedef struct {
 	 * Optional key chosen by the app (version 2): `key_len` bytes, any
 	 * bytes (NUL and invalid UTF-8 included), at most SESSNAP_KEY_MAX.
 	 * Stored exactly as given, returned by the scan, kept by adopt and
-	 * matched byte for byte by sessnap_scan_key() and the prompt.
+	 * matched byte for byte by sessnap_store_scan_key() and the prompt.
 	 * key_len 0: no key.  Copied at begin; the caller keeps its buffer.
 	 */
 	const void *key;
@@ -613,34 +613,35 @@ int sessnap_store_tick(sessnap_store *store);
 
 /*
  * Classification of a session by the scanner.  One table yields the enum
- * and sessnap_status_name(), so the two cannot drift apart; values are
+ * and sessnap_verdict_name(), so the two cannot drift apart; values are
  * never renumbered.
  *
  *   X(NAME, number, name, description)
  */
-#define SESSNAP_STATUS_MAP(X)                                                 \
-	X(RUNNING, 0, "running", "Its lock is held by a live process.")       \
-	X(CRASHED, 1, "crashed",                                              \
-	  "Not completed and its lock is free: the owner died.")              \
-	X(COMPLETED, 2, "completed", "Ended cleanly and kept.")               \
-	X(FOREIGN, 3, "foreign",                                              \
-	  "Written on another host, where locks cannot be trusted.")          \
-	X(NEWER, 4, "newer",                                                  \
-	  "Written by a newer format version than this library reads.")       \
+#define SESSNAP_VERDICT_MAP(X)                                                 \
+	X(RUNNING, 0, "running", "Its lock is held by a live process.")        \
+	X(CRASHED, 1, "crashed",                                               \
+	  "Not completed and its lock is free: the owner died.")               \
+	X(COMPLETED, 2, "completed", "Ended cleanly and kept.")                \
+	X(FOREIGN, 3, "foreign",                                               \
+	  "Written on another host, where locks cannot be trusted.")           \
+	X(NEWER, 4, "newer",                                                   \
+	  "Written by a newer format version than this library reads.")        \
 	X(CORRUPT, 5, "corrupt", "Neither generation is valid.")
 
-/** Classification of a session by the scanner (SESSNAP_STATUS_MAP). */
+/** Classification of a session by the scanner (SESSNAP_VERDICT_MAP). */
 typedef enum {
-#define SESSNAP_STATUS_ENUM_(name, num, str, desc) SESSNAP_STATUS_##name = (num),
-	SESSNAP_STATUS_MAP(SESSNAP_STATUS_ENUM_)
-#undef SESSNAP_STATUS_ENUM_
-} sessnap_status;
+#define SESSNAP_VERDICT_ENUM_(name, num, str, desc)                            \
+	SESSNAP_VERDICT_##name = (num),
+	SESSNAP_VERDICT_MAP(SESSNAP_VERDICT_ENUM_)
+#undef SESSNAP_VERDICT_ENUM_
+} sessnap_verdict;
 
 /**
  * The name of a status ("running", "crashed", ...).
  * @return a static string
  */
-const char *sessnap_status_name(sessnap_status status);
+const char *sessnap_verdict_name(sessnap_verdict status);
 
 /** Who wrote a snapshot. */
 typedef struct {
@@ -656,14 +657,14 @@ typedef struct {
 /** The main snapshot was unusable; the header came from `.prev`. */
 #define SESSNAP_INFO_FROM_PREV (1u << 0)
 /** A file of the session (<id>.snap, <id>.snap.prev or <id>.lock) is not
- * a regular file: the session is SESSNAP_STATUS_CORRUPT, and nothing
+ * a regular file: the session is SESSNAP_VERDICT_CORRUPT, and nothing
  * writes, locks or removes it. */
 #define SESSNAP_INFO_NOT_REGULAR (1u << 1)
 /** The snapshot is larger than the store's read bound: its header is
- * valid, but sessnap_load() refuses its state with SESSNAP_ETOOBIG. */
+ * valid, but sessnap_store_load() refuses its state with SESSNAP_ETOOBIG. */
 #define SESSNAP_INFO_TOOBIG (1u << 2)
 /** A file of the session could not be read (EIO, EACCES...): the session
- * is SESSNAP_STATUS_CORRUPT (SESSNAP_STATUS_RUNNING when its lock is
+ * is SESSNAP_VERDICT_CORRUPT (SESSNAP_VERDICT_RUNNING when its lock is
  * held) and the rest of the store is listed as usual. */
 #define SESSNAP_INFO_UNREADABLE (1u << 3)
 /** The main snapshot and `.prev` were unusable; the header came from an
@@ -674,7 +675,7 @@ typedef struct {
 /** What the scanner knows of a session (from its header only). */
 typedef struct {
 	char id[SESSNAP_ID_LEN + 1];
-	sessnap_status status;
+	sessnap_verdict status;
 	/** SESSNAP_INFO_* flags. */
 	unsigned int flags;
 	/** Label, or NULL. */
@@ -698,7 +699,7 @@ typedef struct {
 	int64_t mtime_ms;
 	/** The session's key (key_len bytes, followed by a NUL that is not
 	 * part of it), or NULL when it has none.  Owned by the array, like
-	 * `label`: freed by sessnap_scan_free(). */
+	 * `label`: freed by sessnap_info_free(). */
 	unsigned char *key;
 	size_t key_len;
 	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
@@ -706,8 +707,8 @@ typedef struct {
 	unsigned int generation;
 } sessnap_info;
 
-/* sessnap_scan() flags */
-/** List only the sessions a user can recover: SESSNAP_STATUS_CRASHED
+/* sessnap_store_scan() flags */
+/** List only the sessions a user can recover: SESSNAP_VERDICT_CRASHED
  * (without it, every session is listed). */
 #define SESSNAP_SCAN_RECOVERABLE (1u << 0)
 
@@ -718,14 +719,14 @@ typedef struct {
  * states.  Skips temporary (dot) files, lock files without a snapshot and
  * anything not named like a snapshot.  A symlink, FIFO, directory or
  * socket named like a session's file is listed as
- * SESSNAP_STATUS_CORRUPT with SESSNAP_INFO_NOT_REGULAR.
+ * SESSNAP_VERDICT_CORRUPT with SESSNAP_INFO_NOT_REGULAR.
  *
- * Classification: a held lock makes a session SESSNAP_STATUS_RUNNING
+ * Classification: a held lock makes a session SESSNAP_VERDICT_RUNNING
  * whatever its files say; otherwise a newer format version gives
- * SESSNAP_STATUS_NEWER, no valid header in either generation
- * SESSNAP_STATUS_CORRUPT, the completed mark SESSNAP_STATUS_COMPLETED, a
- * different host SESSNAP_STATUS_FOREIGN, and anything else
- * SESSNAP_STATUS_CRASHED.  Sorted by saved time (by mtime when there is no
+ * SESSNAP_VERDICT_NEWER, no valid header in either generation
+ * SESSNAP_VERDICT_CORRUPT, the completed mark SESSNAP_VERDICT_COMPLETED, a
+ * different host SESSNAP_VERDICT_FOREIGN, and anything else
+ * SESSNAP_VERDICT_CRASHED.  Sorted by saved time (by mtime when there is no
  * usable header), newest first.
  *
  * A store of 512 sessions or more is classified by up to one thread per
@@ -734,7 +735,7 @@ typedef struct {
  * from several threads at once.
  *
  * @param out receives an array owned by the caller (NULL when empty); free
- *        it with sessnap_scan_free()
+ *        it with sessnap_info_free()
  * @param out_count receives its length
  * @param store an open store
  * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every session
@@ -744,35 +745,35 @@ typedef struct {
  *         session file that cannot be read is listed with
  *         SESSNAP_INFO_UNREADABLE)
  */
-int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
-		 unsigned int flags);
+int sessnap_store_scan(sessnap_info **out, size_t *out_count,
+		       sessnap_store *store, unsigned int flags);
 
 /**
  * List the store's sessions whose key is exactly `key` (`key_len` bytes,
- * compared byte for byte; a label is never looked at), as sessnap_scan()
+ * compared byte for byte; a label is never looked at), as sessnap_store_scan()
  * lists them: "the sessions of this document".  A session without a key
- * never matches.  It costs what sessnap_scan() costs.
+ * never matches.  It costs what sessnap_store_scan() costs.
  *
  * @param out receives an array owned by the caller (NULL when empty); free
- *        it with sessnap_scan_free()
+ *        it with sessnap_info_free()
  * @param out_count receives its length
  * @param store an open store
  * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every matching session
  * @param key the key to match, at most SESSNAP_KEY_MAX bytes
  * @param key_len its length; must not be 0
- * @return as sessnap_scan(), and SESSNAP_EINVAL for a NULL or empty key or
- *         one longer than SESSNAP_KEY_MAX
+ * @return as sessnap_store_scan(), and SESSNAP_EINVAL for a NULL or empty
+ *         key or one longer than SESSNAP_KEY_MAX
  */
-int sessnap_scan_key(sessnap_info **out, size_t *out_count,
-		     sessnap_store *store, unsigned int flags, const void *key,
-		     size_t key_len);
+int sessnap_store_scan_key(sessnap_info **out, size_t *out_count,
+			   sessnap_store *store, unsigned int flags,
+			   const void *key, size_t key_len);
 
 /**
  * Free a scan result.
- * @param infos an array from sessnap_scan(), or NULL
+ * @param infos an array from sessnap_store_scan(), or NULL
  * @param count its length
  */
-void sessnap_scan_free(sessnap_info *infos, size_t count);
+void sessnap_info_free(sessnap_info *infos, size_t count);
 
 /* sessnap_load_info.flags */
 /** The state came from the previous generation (`<id>.snap.prev`). */
@@ -783,7 +784,7 @@ void sessnap_scan_free(sessnap_info *infos, size_t count);
  * sessnap_load_info.generation says which. */
 #define SESSNAP_LOAD_FROM_OLDER (1u << 2)
 
-/** What sessnap_load() found. */
+/** What sessnap_store_load() found. */
 typedef struct {
 	/** SESSNAP_LOAD_* flags. */
 	unsigned int flags;
@@ -820,14 +821,14 @@ typedef struct {
  *         SESSNAP_ENEWER, SESSNAP_ETOOBIG, SESSNAP_EMIGRATE, SESSNAP_EIO,
  *         SESSNAP_ENOMEM
  */
-int sessnap_load(json_object **out, sessnap_load_info *info,
-		 sessnap_store *store, const char *id);
+int sessnap_store_load(json_object **out, sessnap_load_info *info,
+		       sessnap_store *store, const char *id);
 
 /**
- * Load one generation of a session, by its number, as sessnap_load()
+ * Load one generation of a session, by its number, as sessnap_store_load()
  * loads the one it chooses: checksum, the validate callbacks, migration.
  * Numbering: 0 is <id>.snap (the newest), 1 <id>.snap.prev, N
- * <id>.snap.N; sessnap_generations() lists what exists, with the seq of
+ * <id>.snap.N; sessnap_store_generations() lists what exists, with the seq of
  * each.  Nothing falls back to another generation.
  *
  * @param out receives the state (a new reference: json_object_put() it)
@@ -840,11 +841,11 @@ int sessnap_load(json_object **out, sessnap_load_info *info,
  *         generation), SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG,
  *         SESSNAP_EREJECTED, SESSNAP_EMIGRATE, SESSNAP_EIO, SESSNAP_ENOMEM
  */
-int sessnap_load_generation(json_object **out, sessnap_load_info *info,
-			    sessnap_store *store, const char *id,
-			    unsigned int generation);
+int sessnap_store_load_generation(json_object **out, sessnap_load_info *info,
+				  sessnap_store *store, const char *id,
+				  unsigned int generation);
 
-/** One generation of a session, as sessnap_generations() finds it. */
+/** One generation of a session, as sessnap_store_generations() finds it. */
 typedef struct {
 	/** 0 for <id>.snap, 1 for `.prev`, N for <id>.snap.N. */
 	unsigned int generation;
@@ -876,18 +877,18 @@ typedef struct {
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND (no
  *         generation at all), SESSNAP_ENOMEM
  */
-int sessnap_generations(sessnap_generation **out, size_t *out_count,
-			sessnap_store *store, const char *id);
+int sessnap_store_generations(sessnap_generation **out, size_t *out_count,
+			      sessnap_store *store, const char *id);
 
 /**
- * Free a list from sessnap_generations().
+ * Free a list from sessnap_store_generations().
  * @param gens the array, or NULL
  */
 void sessnap_generations_free(sessnap_generation *gens);
 
 /**
  * Adopt a crashed session: take its lock (exactly one process wins), load
- * its state (as sessnap_load(): checksum, `.prev` fallback, validation,
+ * its state (as sessnap_store_load(): checksum, `.prev` fallback, validation,
  * migration), and continue it with the same id, creation time, label and
  * sequence.
  *
@@ -911,7 +912,7 @@ void sessnap_generations_free(sessnap_generation *gens);
  *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
  *         (written on another host), SESSNAP_EUNSAFE (a file of the
  *         session is not a regular file), SESSNAP_ENOSPC or another error of
- *         the write, or an error of sessnap_load(); on error nothing on
+ *         the write, or an error of sessnap_store_load(); on error nothing on
  *         disk has changed and the lock is released
  */
 int sessnap_session_adopt(sessnap_session **out, json_object **state,
@@ -930,7 +931,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state,
  *         SESSNAP_EUNSAFE (a file of the session is not a regular file:
  *         nothing is removed), SESSNAP_EIO, SESSNAP_EPERM
  */
-int sessnap_discard(sessnap_store *store, const char *id);
+int sessnap_store_discard(sessnap_store *store, const char *id);
 
 /** What the user answered at the recovery prompt. */
 typedef enum {
@@ -946,7 +947,7 @@ typedef enum {
 	SESSNAP_PROMPT_DEFAULT = 4
 } sessnap_prompt_answer;
 
-/** Options for sessnap_recovery_prompt(). */
+/** Options for sessnap_prompt_run(). */
 typedef struct {
 	unsigned int version;
 	/** Where to read answers and write the prompt; NULL: stdin/stderr. */
@@ -958,7 +959,7 @@ typedef struct {
 	int assume_tty;
 	/**
 	 * Version 2: offer only the sessions whose key is exactly these
-	 * `key_len` bytes (sessnap_scan_key()); key_len 0 offers every
+	 * `key_len` bytes (sessnap_store_scan_key()); key_len 0 offers every
 	 * crashed session.  Version 1 callers get every crashed session.
 	 */
 	const void *key;
@@ -989,13 +990,12 @@ typedef struct {
  * @param store an open store
  * @param opts options, or NULL for the defaults; the streams stay the
  *        caller's
- * @return 0, SESSNAP_EINVAL, or an error of sessnap_scan() (nothing was
- *         asked) / sessnap_discard() (the rest is kept)
+ * @return 0, SESSNAP_EINVAL, or an error of sessnap_store_scan() (nothing was
+ *         asked) / sessnap_store_discard() (the rest is kept)
  */
-int sessnap_recovery_prompt(char out[SESSNAP_ID_LEN + 1],
-			    sessnap_prompt_answer *answer,
-			    sessnap_store *store,
-			    const sessnap_prompt_options *opts);
+int sessnap_prompt_run(char out[SESSNAP_ID_LEN + 1],
+		       sessnap_prompt_answer *answer, sessnap_store *store,
+		       const sessnap_prompt_options *opts);
 
 /* ---- Cleaning ------------------------------------------------------------ */
 
@@ -1078,8 +1078,8 @@ typedef enum {
 /** The largest `keep` accepted (the cleaner holds that many entries). */
 #define SESSNAP_CLEAN_KEEP_MAX 1000000u
 
-/** What sessnap_clean() removes.  Ages are in milliseconds; a negative age
- * means "never remove this kind". */
+/** What sessnap_store_clean() removes.  Ages are in milliseconds; a negative
+ * age means "never remove this kind". */
 typedef struct {
 	unsigned int version;
 	/** Completed sessions older than this (default 7 days). */
@@ -1113,7 +1113,7 @@ typedef struct {
 	const char *id;
 	sessnap_clean_action action;
 	sessnap_clean_file file;
-	/** SESSNAP_CLEAN_FAILED: the error code (sessnap_last_error() has
+	/** SESSNAP_CLEAN_FAILED: the error code (sessnap_error_last() has
 	 * the message while the callback runs); otherwise 0. */
 	int error;
 	/** Size of the file in bytes (0 for a lock file). */
@@ -1125,14 +1125,14 @@ typedef struct {
 } sessnap_clean_event;
 
 /**
- * Receives each decision of sessnap_clean(): one event per removed file,
+ * Receives each decision of sessnap_store_clean(): one event per removed file,
  * and one per kept or skipped session or file.  It must not call back into
  * the library with the same store.
  */
 typedef void (*sessnap_clean_cb)(const sessnap_clean_event *event,
 				 void *payload);
 
-/** What sessnap_clean() did: sessions (or stray files) per action. */
+/** What sessnap_store_clean() did: sessions (or stray files) per action. */
 typedef struct {
 	unsigned int version;
 	/** One counter per action, in SESSNAP_CLEAN_ACTION_MAP's order:
@@ -1188,9 +1188,9 @@ typedef struct {
  *         (bad version, keep too large); SESSNAP_EIO, SESSNAP_ENOMEM or
  *         SESSNAP_EPERM when the store cannot be listed
  */
-int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
-		  const sessnap_clean_policy *policy, sessnap_clean_cb cb,
-		  void *payload);
+int sessnap_store_clean(sessnap_clean_report *out, sessnap_store *store,
+			const sessnap_clean_policy *policy, sessnap_clean_cb cb,
+			void *payload);
 
 /**
  * The name of a cleaner action ("removed-completed", "kept-running", ...),
@@ -1204,7 +1204,7 @@ const char *sessnap_clean_action_name(sessnap_clean_action action);
 /*
  * For programs and language bindings that hold no json-c objects: a state
  * handed over as JSON text it has already serialized, and read back as
- * text.  What sessnap_session_update_text() accepts, sessnap_load_text()
+ * text.  What sessnap_session_update_text() accepts, sessnap_store_load_text()
  * returns byte for byte; what the loader would refuse is refused at the
  * call, and nothing on disk changes.
  */
@@ -1235,7 +1235,7 @@ int sessnap_session_update_text(sessnap_session *session, const char *json,
 
 /**
  * Load a session's state as JSON text without adopting it, as
- * sessnap_load() does (checksum, `.prev` fallback, validation,
+ * sessnap_store_load() does (checksum, `.prev` fallback, validation,
  * migration).  The text is the payload exactly as it was handed over
  * (by sessnap_session_update_text(), or as sessnap_session_update()
  * serialized it); after a migration it is the migrated state in json-c's
@@ -1248,14 +1248,15 @@ int sessnap_session_update_text(sessnap_session *session, const char *json,
  * @param store an open store
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBUSY (a live owner kept replacing
- *         the snapshot while it was read), or an error of sessnap_load()
+ *         the snapshot while it was read), or an error of sessnap_store_load()
  */
-int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
-		      sessnap_store *store, const char *id);
+int sessnap_store_load_text(char **out, size_t *out_len,
+			    sessnap_load_info *info, sessnap_store *store,
+			    const char *id);
 
 /**
  * Adopt a crashed session as sessnap_session_adopt() does, and return its
- * state as JSON text, as sessnap_load_text() returns it.
+ * state as JSON text, as sessnap_store_load_text() returns it.
  *
  * @param out receives the session, owned by the caller; NULL on error
  * @param state receives the text in a malloc'd, NUL-terminated buffer

@@ -24,7 +24,7 @@ died, and adopts one::
 States cross into the library as JSON text: :meth:`Session.update` runs
 ``json.dumps`` on the calling thread and hands the bytes to
 ``sessnap_session_update_text``; loads come back through
-``sessnap_load_text`` and ``json.loads``.  No json-c object is involved.
+``sessnap_store_load_text`` and ``json.loads``.  No json-c object is involved.
 
 Threads: every call into the library that can wait on the disk releases the
 GIL (cffi does so for every call through its ``lib`` object); the library's
@@ -92,10 +92,10 @@ class SessnapError(Exception):
 
     def __init__(self, code: int, message: str) -> None:
         self.code = code
-        self.name = ffi.string(lib.sessnap_err_name(code)).decode()
+        self.name = ffi.string(lib.sessnap_error_name(code)).decode()
         self.message = message
         super().__init__(message or
-                         ffi.string(lib.sessnap_strerror(code)).decode())
+                         ffi.string(lib.sessnap_error_string(code)).decode())
 
 
 class InvalidArgument(SessnapError, ValueError):
@@ -204,7 +204,7 @@ _CLASSES: Dict[int, Type[SessnapError]] = {
 
 def _error(code: int) -> SessnapError:
     """The exception for a negative code, with the thread's message."""
-    msg = ffi.string(lib.sessnap_last_error()).decode(errors="replace")
+    msg = ffi.string(lib.sessnap_error_last()).decode(errors="replace")
     return _CLASSES.get(code, SessnapError)(code, msg)
 
 
@@ -743,14 +743,14 @@ class Store:
         flags = lib.SESSNAP_SCAN_RECOVERABLE if recoverable else 0
         key_b = _key_bytes(key)
         if key_b is not None:
-            _check(lib.sessnap_scan_key(out, count, self._handle(), flags,
+            _check(lib.sessnap_store_scan_key(out, count, self._handle(), flags,
                                         key_b, len(key_b)))
         else:
-            _check(lib.sessnap_scan(out, count, self._handle(), flags))
+            _check(lib.sessnap_store_scan(out, count, self._handle(), flags))
         try:
             infos = [self._info(out[0][i]) for i in range(count[0])]
         finally:
-            lib.sessnap_scan_free(out[0], count[0])
+            lib.sessnap_info_free(out[0], count[0])
         if status is not None:
             wanted = {Status(s) for s in status}
             infos = [i for i in infos if i.status in wanted]
@@ -761,7 +761,7 @@ class Store:
     @staticmethod
     def _info(i: Any) -> SessionInfo:
         return SessionInfo(
-            _str(i.id), Status(_str(lib.sessnap_status_name(i.status))),
+            _str(i.id), Status(_str(lib.sessnap_verdict_name(i.status))),
             bool(i.flags & lib.SESSNAP_INFO_FROM_PREV),
             _str(i.label) if i.label != ffi.NULL else None, i.created_ms,
             i.saved_ms, i.seq, i.adoptions, i.format_version,
@@ -783,7 +783,7 @@ class Store:
         out = ffi.new("char **")
         out_len = ffi.new("size_t *")
         info = ffi.new("sessnap_load_info *")
-        self._call(lib.sessnap_load_text(out, out_len, info,
+        self._call(lib.sessnap_store_load_text(out, out_len, info,
                                          self._handle(), id.encode()))
         state = _text(out[0], out_len[0])
         got = LoadInfo._of(info)
@@ -818,7 +818,7 @@ class Store:
         loader tries them), each with its verdict."""
         out = ffi.new("sessnap_generation **")
         count = ffi.new("size_t *")
-        self._call(lib.sessnap_generations(out, count, self._handle(),
+        self._call(lib.sessnap_store_generations(out, count, self._handle(),
                                            id.encode()))
         try:
             return [Generation(g.generation, g.verdict, _str(g.reason),
@@ -830,7 +830,7 @@ class Store:
     def discard(self, id: str) -> None:
         """Remove a session's files (never a running one's).  Raises
         :class:`NotFound` when it does not exist."""
-        _check(lib.sessnap_discard(self._handle(), id.encode()))
+        _check(lib.sessnap_store_discard(self._handle(), id.encode()))
 
     def clean(self, policy: Optional[CleanPolicy] = None) -> CleanReport:
         """Remove old sessions and orphaned files, safely (never a running
@@ -856,7 +856,7 @@ class Store:
         rep.version = lib.SESSNAP_CLEAN_REPORT_VERSION
         events: List[CleanEvent] = []
         handle = ffi.new_handle(events)
-        rc = lib.sessnap_clean(rep, self._handle(), cp, lib._clean_cb,
+        rc = lib.sessnap_store_clean(rep, self._handle(), cp, lib._clean_cb,
                                handle)
         error = None
         if rc < 0:
@@ -914,7 +914,7 @@ class Store:
         out = ffi.new("char[]", ID_LEN + 1)
         answer = ffi.new("sessnap_prompt_answer *")
         try:
-            _check(lib.sessnap_recovery_prompt(out, answer, self._handle(),
+            _check(lib.sessnap_prompt_run(out, answer, self._handle(),
                                                po))
         finally:
             lib.fclose(fin)

@@ -114,17 +114,17 @@ typedef struct {
 } sessnap_owner;
 
 typedef enum {
-    SESSNAP_STATUS_RUNNING = 0,
-    SESSNAP_STATUS_CRASHED = 1,
-    SESSNAP_STATUS_COMPLETED = 2,
-    SESSNAP_STATUS_FOREIGN = 3,
-    SESSNAP_STATUS_NEWER = 4,
-    SESSNAP_STATUS_CORRUPT = 5
-} sessnap_status;
+    SESSNAP_VERDICT_RUNNING = 0,
+    SESSNAP_VERDICT_CRASHED = 1,
+    SESSNAP_VERDICT_COMPLETED = 2,
+    SESSNAP_VERDICT_FOREIGN = 3,
+    SESSNAP_VERDICT_NEWER = 4,
+    SESSNAP_VERDICT_CORRUPT = 5
+} sessnap_verdict;
 
 typedef struct {
     char id[...];
-    sessnap_status status;
+    sessnap_verdict status;
     unsigned int flags;
     char *label;
     int64_t created_ms;
@@ -252,9 +252,9 @@ typedef struct {
     ...;
 } sessnap_clean_report;
 
-const char *sessnap_strerror(int code);
-const char *sessnap_err_name(int code);
-const char *sessnap_last_error(void);
+const char *sessnap_error_string(int code);
+const char *sessnap_error_name(int code);
+const char *sessnap_error_last(void);
 
 int sessnap_store_options_init(sessnap_store_options *opts,
                                unsigned int version);
@@ -280,26 +280,26 @@ int sessnap_session_status(sessnap_save_status *out,
                            const sessnap_session *session);
 int sessnap_store_tick(sessnap_store *store);
 
-const char *sessnap_status_name(sessnap_status status);
-int sessnap_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+const char *sessnap_verdict_name(sessnap_verdict status);
+int sessnap_store_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
                  unsigned int flags);
-int sessnap_scan_key(sessnap_info **out, size_t *out_count,
+int sessnap_store_scan_key(sessnap_info **out, size_t *out_count,
                      sessnap_store *store, unsigned int flags,
                      const void *key, size_t key_len);
-void sessnap_scan_free(sessnap_info *infos, size_t count);
-int sessnap_generations(sessnap_generation **out, size_t *out_count,
+void sessnap_info_free(sessnap_info *infos, size_t count);
+int sessnap_store_generations(sessnap_generation **out, size_t *out_count,
                         sessnap_store *store, const char *id);
 void sessnap_generations_free(sessnap_generation *gens);
-int sessnap_load_text(char **out, size_t *out_len, sessnap_load_info *info,
+int sessnap_store_load_text(char **out, size_t *out_len, sessnap_load_info *info,
                       sessnap_store *store, const char *id);
 int sessnap_session_adopt_text(sessnap_session **out, char **state,
                                size_t *state_len, sessnap_load_info *info,
                                sessnap_store *store, const char *id);
-int sessnap_discard(sessnap_store *store, const char *id);
-int sessnap_recovery_prompt(char out[], sessnap_prompt_answer *answer,
+int sessnap_store_discard(sessnap_store *store, const char *id);
+int sessnap_prompt_run(char out[], sessnap_prompt_answer *answer,
                             sessnap_store *store,
                             const sessnap_prompt_options *opts);
-int sessnap_clean(sessnap_clean_report *out, sessnap_store *store,
+int sessnap_store_clean(sessnap_clean_report *out, sessnap_store *store,
                   const sessnap_clean_policy *policy, sessnap_clean_cb cb,
                   void *payload);
 const char *sessnap_clean_action_name(sessnap_clean_action action);

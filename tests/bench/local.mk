@@ -9,7 +9,7 @@
 ##                               update() and touch(), RSS over a soak;
 ##                               "tests/bench/sessnap-bench --help".  Its
 ##                               scan and clean cases run the two below.
-##   tests/bench/scan-bench      sessnap_scan against a full-parse scanner
+##   tests/bench/scan-bench      sessnap_store_scan against a full-parse scanner
 ##                               and the head-read floor ("Scan").
 ##   tests/bench/scan-once       one scan of an existing store, for callgrind.
 ##   tests/bench/clean-bench.sh  cleaning 100,000 old snapshots:

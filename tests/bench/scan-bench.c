@@ -1,12 +1,12 @@
 /*
- * scan-bench.c -- how fast is sessnap_scan(), and what does it cost?
+ * scan-bench.c -- how fast is sessnap_store_scan(), and what does it cost?
  *
  * Builds a store of N crashed sessions whose states are S bytes each (the
  * real way: begin, update, save, release, so every session has its lock
  * file), then times three scanners over it, each in its own child process
  * so that its peak RSS (getrusage through wait4) is its own:
  *
- *   sessnap   sessnap_scan(): one bounded header read and a lock probe
+ *   sessnap   sessnap_store_scan(): one bounded header read and a lock probe
  *             per session;
  *   naive     read every snapshot whole and parse both of its JSON lines,
  *             what a scanner that loads states to list them would do;
@@ -58,7 +58,7 @@ static double now_s(void)
 static void die(const char *what)
 {
 	fprintf(stderr, "scan-bench: %s: %s (%s)\n", what, strerror(errno),
-		sessnap_last_error());
+		sessnap_error_last());
 	exit(1);
 }
 
@@ -233,9 +233,9 @@ static size_t scan_sessnap(const char *dir)
 	sessnap_info *infos;
 	size_t n = 0;
 
-	if (sessnap_scan(&infos, &n, store, 0) < 0)
-		die("sessnap_scan");
-	sessnap_scan_free(infos, n);
+	if (sessnap_store_scan(&infos, &n, store, 0) < 0)
+		die("sessnap_store_scan");
+	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 	return n;
 }

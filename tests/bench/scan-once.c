@@ -1,11 +1,11 @@
 /*
- * scan-once.c -- one sessnap_scan() of an existing store, for profilers
+ * scan-once.c -- one sessnap_store_scan() of an existing store, for profilers
  *
  *	scan-once DIR [ROUNDS]
  *
  * opens the store DIR (app "bench"), scans it ROUNDS times (default 1)
  * and prints the number of sessions found.  Run it under
- *	valgrind --tool=callgrind --toggle-collect=sessnap_scan
+ *	valgrind --tool=callgrind --toggle-collect=sessnap_store_scan
  * to count the instructions a scan spends per session, on a store built by
  * tests/mksnap --count N (docs/performance.md, "Scan").
  */
@@ -42,17 +42,17 @@ int main(int argc, char **argv)
 	opts.app = "bench";
 	opts.flags = SESSNAP_STORE_NOCREATE;
 	if ((rc = sessnap_store_open(&store, &opts)) < 0) {
-		fprintf(stderr, "scan-once: %s\n", sessnap_last_error());
+		fprintf(stderr, "scan-once: %s\n", sessnap_error_last());
 		return 1;
 	}
 	for (i = 0; i < rounds; i++) {
-		if ((rc = sessnap_scan(&infos, &count, store, 0)) < 0) {
+		if ((rc = sessnap_store_scan(&infos, &count, store, 0)) < 0) {
 			fprintf(stderr, "scan-once: %s\n",
-				sessnap_last_error());
+				sessnap_error_last());
 			sessnap_store_close(store);
 			return 1;
 		}
-		sessnap_scan_free(infos, count);
+		sessnap_info_free(infos, count);
 	}
 	printf("%zu sessions\n", count);
 	sessnap_store_close(store);

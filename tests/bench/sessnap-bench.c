@@ -126,14 +126,14 @@ static stats summarize(double *v, size_t n)
 static void die(const char *what)
 {
 	fprintf(stderr, "sessnap-bench: %s: %s\n", what,
-		errno ? strerror(errno) : sessnap_last_error());
+		errno ? strerror(errno) : sessnap_error_last());
 	exit(1);
 }
 
 static void die_sn(const char *what, int rc)
 {
 	fprintf(stderr, "sessnap-bench: %s: %s (%s)\n", what,
-		sessnap_last_error(), sessnap_strerror(rc));
+		sessnap_error_last(), sessnap_error_string(rc));
 	exit(1);
 }
 

@@ -55,23 +55,23 @@ run() {
 
 run committed "$baseline" 0 '^PASS: abi: .* unchanged against '
 
-# sessnap_strerror's symbol and declaration taken out of the baseline.
-awk '/<elf-symbol name=.sessnap_strerror. / { next }
-	/<function-decl name=.sessnap_strerror. / { skip = 1 }
+# sessnap_error_string's symbol and declaration taken out of the baseline.
+awk '/<elf-symbol name=.sessnap_error_string. / { next }
+	/<function-decl name=.sessnap_error_string. / { skip = 1 }
 	skip { if (/<\/function-decl>/) skip = 0; next }
 	{ print }' "$baseline" >"$tmp/fewer.abi"
-cmp -s "$baseline" "$tmp/fewer.abi" && bad "no sessnap_strerror in $baseline"
+cmp -s "$baseline" "$tmp/fewer.abi" && bad "no sessnap_error_string in $baseline"
 run fewer "$tmp/fewer.abi" 0 '^PASS: abi: .* (additions)'
-grep -q "sessnap_strerror" "$tmp/fewer.out" ||
-	bad "fewer: the report does not name the added sessnap_strerror"
+grep -q "sessnap_error_string" "$tmp/fewer.out" ||
+	bad "fewer: the report does not name the added sessnap_error_string"
 
 # The same symbol and declaration again, under a name the library lacks.
-awk '/<elf-symbol name=.sessnap_strerror. / {
-		print; gsub(/sessnap_strerror/, "sessnap_gone"); print; next }
-	/<function-decl name=.sessnap_strerror. / { keep = 1; copy = "" }
+awk '/<elf-symbol name=.sessnap_error_string. / {
+		print; gsub(/sessnap_error_string/, "sessnap_gone"); print; next }
+	/<function-decl name=.sessnap_error_string. / { keep = 1; copy = "" }
 	keep { copy = copy $0 "\n"; print
 		if (/<\/function-decl>/) { keep = 0
-			gsub(/sessnap_strerror/, "sessnap_gone", copy)
+			gsub(/sessnap_error_string/, "sessnap_gone", copy)
 			printf "%s", copy }
 		next }
 	{ print }' "$baseline" >"$tmp/more.abi"

@@ -43,11 +43,11 @@ static void compare(const char *line, size_t len)
 	sessnap__error(0, "%s", "");
 	rf = sessnap__header_parse_fast(&fast, line, len);
 	if (rf < 0)
-		strlcpy(why_fast, sessnap_last_error(), sizeof(why_fast));
+		strlcpy(why_fast, sessnap_error_last(), sizeof(why_fast));
 	sessnap__error(0, "%s", "");
 	rr = sessnap__header_parse_json(&ref, line, len);
 	if (rr < 0)
-		strlcpy(why_ref, sessnap_last_error(), sizeof(why_ref));
+		strlcpy(why_ref, sessnap_error_last(), sizeof(why_ref));
 	if (rf == SESSNAP__HEADER_DEFERRED) {
 		if (memcmp(&fast, &zero, sizeof(fast)) != 0)
 			abort();

@@ -203,7 +203,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 		goto on_error;
 	rc = sessnap__session_new(&s, store, id, fd,
 				  h.label[0] != '\0' ? h.label : NULL, h.key,
-				  h.key_len, 0);
+				  h.key_len);
 	if (rc < 0)
 		goto on_error;
 	fd = -1; /* the session owns the lock now */

@@ -455,7 +455,6 @@ struct sessnap_session {
 	char id[SESSNAP_ID_LEN + 1];
 	int lock_fd;
 	pid_t pid; /* the process that began or adopted it */
-	unsigned int flags;
 	int64_t created_ms;
 	uint32_t adoptions;
 	/* The app's key (begin, or the adopted header); never changes. */
@@ -506,7 +505,7 @@ struct sessnap_session {
  */
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
-			 const void *key, size_t key_len, unsigned int flags);
+			 const void *key, size_t key_len);
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);

@@ -74,7 +74,7 @@ static int check_live(const sessnap_session *s, const char *what)
 
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
-			 const void *key, size_t key_len, unsigned int flags)
+			 const void *key, size_t key_len)
 {
 	sessnap_session *s = calloc(1, sizeof(*s));
 
@@ -92,7 +92,6 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 	s->key_len = key_len;
 	s->lock_fd = lock_fd;
 	s->pid = getpid();
-	s->flags = flags;
 	s->created_ms = sessnap__now_ms();
 	s->label_dirty = true;
 
@@ -117,6 +116,15 @@ static int check_options(const sessnap_session_options *opts)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown session options version %u",
 				      opts->version);
+	/* SESSNAP_SESSION_KEEP is decided when the session ends, in one
+	 * place: sessnap_session_end()'s flags.  No flag is given here. */
+	if (opts->flags != 0)
+		return sessnap__error(
+		    SESSNAP_EINVAL,
+		    "sessnap_session_begin: flags 0x%x: no flag is given at "
+		    "begin (SESSNAP_SESSION_KEEP is a flag of "
+		    "sessnap_session_end())",
+		    opts->flags);
 	if (opts->version < 2)
 		return 0;
 	if (opts->key == NULL && opts->key_len > 0)
@@ -173,6 +181,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	sessnap_session *s;
 	size_t i;
 	int fd, rc, tries;
+	bool has_key = opts != NULL && opts->version >= 2;
 
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
@@ -203,11 +212,9 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	}
 	if (rc < 0)
 		return rc;
-	rc = sessnap__session_new(
-	    &s, store, id, fd, opts ? opts->label : NULL,
-	    opts && opts->version >= 2 ? opts->key : NULL,
-	    opts && opts->version >= 2 ? opts->key_len : 0,
-	    opts ? opts->flags : 0);
+	rc = sessnap__session_new(&s, store, id, fd, opts ? opts->label : NULL,
+				  has_key ? opts->key : NULL,
+				  has_key ? opts->key_len : 0);
 	if (rc < 0) {
 		char name[SESSNAP__NAME_MAX];
 
@@ -784,7 +791,7 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 		return rc;
 	}
 	store = s->store;
-	keep = ((flags | s->flags) & SESSNAP_SESSION_KEEP) != 0;
+	keep = (flags & SESSNAP_SESSION_KEEP) != 0;
 	if (keep) {
 		rc = sessnap__writer_flush(s);
 		if (rc < 0 && rc != SESSNAP_EDURABILITY)

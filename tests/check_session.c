@@ -463,24 +463,21 @@ START_TEST(test_end_removes_writes_nothing)
 END_TEST
 
 /* An update not saved yet is written by end before anything goes. */
-static void check_keep(bool at_begin)
+START_TEST(test_end_keep)
 {
-	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL;
 	json_object *a = sample_state(1), *b = sample_state(2);
 	char id[SESSNAP_ID_LEN + 1], lock[PATH_MAX], snap[PATH_MAX];
 	sessnap_load_info info;
 
-	so.flags = at_begin ? SESSNAP_SESSION_KEEP : 0;
-	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	update_save(s, a);
 	ck_assert_int_eq(sessnap_session_update(s, b), 0);
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	session_file(lock, sizeof(lock), s, ".lock");
 	session_file(snap, sizeof(snap), s, ".snap");
-	ck_assert_int_eq(
-	    sessnap_session_end(s, at_begin ? 0 : SESSNAP_SESSION_KEEP), 0);
+	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
 	ck_assert(!exists(lock));
 	ck_assert(exists(snap));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
@@ -491,16 +488,31 @@ static void check_keep(bool at_begin)
 	json_object_put(b);
 	sessnap_store_close(store);
 }
-
-START_TEST(test_end_keep)
-{
-	check_keep(false);
-}
 END_TEST
 
-START_TEST(test_end_keep_at_begin)
+/* SESSNAP_SESSION_KEEP is a flag of end only: begin refuses it, and any
+ * other flag, before it takes a lock or writes a file. */
+START_TEST(test_begin_refuses_flags)
 {
-	check_keep(true);
+	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL;
+
+	so.flags = SESSNAP_SESSION_KEEP;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), SESSNAP_EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_error_last(), "sessnap_session_begin: flags 0x1"));
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_error_last(), "sessnap_session_end"));
+	so.flags = 1u << 7;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), SESSNAP_EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	so.flags = 0;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
 }
 END_TEST
 
@@ -1225,7 +1237,7 @@ Suite *session_suite(void)
 	tcase_add_test(tc, test_end_removes_generations);
 	tcase_add_test(tc, test_end_removes_writes_nothing);
 	tcase_add_test(tc, test_end_keep);
-	tcase_add_test(tc, test_end_keep_at_begin);
+	tcase_add_test(tc, test_begin_refuses_flags);
 	tcase_add_test(tc, test_close_flushes);
 	suite_add_tcase(s, tc);
 

@@ -329,9 +329,9 @@ const char *sessnap_store_app(const sessnap_store *store);
  */
 int sessnap_store_default_dir(char **out, const char *app);
 
-/* sessnap_session_options.flags */
+/* sessnap_session_end() flags */
 /** On sessnap_session_end(), keep the completed snapshot instead of
- * removing it. */
+ * removing it.  Accepted there alone. */
 #define SESSNAP_SESSION_KEEP (1u << 0)
 
 /** Options for sessnap_session_begin(). */
@@ -339,7 +339,8 @@ typedef struct {
 	unsigned int version;
 	/** Optional human label ("notes.txt - 3 buffers"). */
 	const char *label;
-	/** SESSNAP_SESSION_* flags. */
+	/** Reserved: must be 0 (SESSNAP_EINVAL otherwise).  Keeping the
+	 * snapshot is decided at sessnap_session_end(). */
 	unsigned int flags;
 	/**
 	 * Optional key chosen by the app (version 2): `key_len` bytes, any
@@ -371,9 +372,9 @@ typedef struct {
  * @param store an open store (not SESSNAP_STORE_READONLY)
  * @param opts options, or NULL for the defaults; version 1 (no key) and 2
  *        are accepted
- * @return 0, SESSNAP_EINVAL (a key longer than SESSNAP_KEY_MAX, or a NULL
- *         key with a length), SESSNAP_ESTATE, SESSNAP_EIO, SESSNAP_EPERM,
- *         SESSNAP_ENOSPC, SESSNAP_ENOMEM
+ * @return 0, SESSNAP_EINVAL (a key longer than SESSNAP_KEY_MAX, a NULL
+ *         key with a length, or flags not 0), SESSNAP_ESTATE, SESSNAP_EIO,
+ *         SESSNAP_EPERM, SESSNAP_ENOSPC, SESSNAP_ENOMEM
  */
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 			  const sessnap_session_options *opts);
@@ -426,10 +427,9 @@ int sessnap_session_flush(sessnap_session *session);
 
 /**
  * End a session cleanly: remove its files, dropping any pending update
- * unwritten (or, with SESSNAP_SESSION_KEEP, given here or at begin, flush
- * and keep the snapshot marked completed), release the lock and free the
- * handle.  The handle is freed
- * even when an error is returned; the files then stay on disk as a
+ * unwritten (or, with SESSNAP_SESSION_KEEP, flush and keep the snapshot
+ * marked completed), release the lock and free the handle.  The handle is
+ * freed even when an error is returned; the files then stay on disk as a
  * crashed session, so no work is lost.
  *
  * @param session the session, or NULL

@@ -709,20 +709,22 @@ class Store:
                 bytes, or a str (encoded as UTF-8, a path with
                 os.fsencode), at most SESSNAP_KEY_MAX bytes; matched byte
                 for byte by :meth:`scan` and :meth:`recovery_prompt`.
-            keep: keep the completed snapshot when the session ends.
+            keep: keep the completed snapshot when the session ends
+                (what :meth:`Session.end` does when not told otherwise).
         """
         so = ffi.new("sessnap_session_options *")
         so.version = lib.SESSNAP_SESSION_OPTIONS_VERSION
         label_b = ffi.new("char[]", label.encode()) if label else ffi.NULL
         so.label = label_b
-        so.flags = lib.SESSNAP_SESSION_KEEP if keep else 0
         key_b = _key_bytes(key)
         key_c = ffi.new("char[]", key_b) if key_b else ffi.NULL
         so.key = key_c
         so.key_len = len(key_b) if key_b else 0
         out = ffi.new("sessnap_session **")
         _check(lib.sessnap_session_begin(out, self._handle(), so))
-        return Session(self, out[0])
+        s = Session(self, out[0])
+        s._keep = keep
+        return s
 
     def scan(self, *, recoverable: bool = False,
              key: Union[str, bytes, None] = None,
@@ -947,6 +949,7 @@ class Session:
     def __init__(self, store: Store, handle: Any) -> None:
         self._store = store
         self._h = handle
+        self._keep = False
         self.id: str = _str(lib.sessnap_session_id(handle))
 
     def __enter__(self) -> "Session":
@@ -1021,13 +1024,16 @@ class Session:
                           bool(st.pending), st.failures, st.retry_in_ms,
                           st.durable_age_ms, st.seq, st.saves, st.skips)
 
-    def end(self, keep: bool = False) -> None:
+    def end(self, keep: Optional[bool] = None) -> None:
         """End the session cleanly: flush, mark it completed, then remove
-        its files (or keep the completed snapshot).  The handle is gone
+        its files (or keep the completed snapshot: ``keep``, or when None
+        the ``keep`` given to :meth:`Store.begin`).  The handle is gone
         afterwards, even on error (the files then stay, as a crashed
         session)."""
         h = self._handle()
         self._h = ffi.NULL
+        if keep is None:
+            keep = self._keep
         _check(lib.sessnap_session_end(h, lib.SESSNAP_SESSION_KEEP
                                        if keep else 0))
 

@@ -295,6 +295,20 @@ def test_round_trip_preserves_value_exactly(store, value):
     s.end()
 
 
+def test_keep_given_at_begin_is_what_end_does(store):
+    # The C library takes SESSNAP_SESSION_KEEP at end only; the binding
+    # remembers begin's keep= and passes it there.
+    kept = store.begin(keep=True)
+    kept.update("kept")
+    kept.end()
+    gone = store.begin()
+    gone.update("gone")
+    gone.end()
+    infos = store.scan()
+    assert [i.id for i in infos] == [kept.id]
+    assert infos[0].status == sessnap.Status.COMPLETED
+
+
 def test_incomplete_sessions_exclude_completed_newest_first(store):
     done = store.begin(keep=True)
     done.update("done")

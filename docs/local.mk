@@ -31,6 +31,7 @@ dist_man3_MANS += docs/man/sessnap_clean_action_name.3
 dist_man3_MANS += docs/man/sessnap.3
 dist_man3_MANS += docs/man/sessnap_error_name.3
 dist_man3_MANS += docs/man/sessnap_error_last.3
+dist_man3_MANS += docs/man/sessnap_error_last_short.3
 dist_man3_MANS += docs/man/sessnap_store_load.3
 dist_man3_MANS += docs/man/sessnap_session_begin.3
 dist_man3_MANS += docs/man/sessnap_session_end.3

@@ -30,6 +30,7 @@
 #define MSG_MAX 1024
 
 static _Thread_local char last_msg[MSG_MAX];
+static _Thread_local char last_short[SESSNAP_ERROR_SHORT_MAX + 1];
 
 const char *sessnap_error_string(int code)
 {
@@ -59,6 +60,39 @@ const char *sessnap_error_name(int code)
 const char *sessnap_error_last(void)
 {
 	return last_msg;
+}
+
+/* Where the cause ends: at the first "; " or ". ", else at the end. */
+static size_t cause_len(const char *msg)
+{
+	const char *semi = strstr(msg, "; ");
+	const char *stop = strstr(msg, ". ");
+
+	if (semi != NULL && (stop == NULL || semi < stop))
+		stop = semi;
+	return stop != NULL ? (size_t)(stop - msg) : strlen(msg);
+}
+
+const char *sessnap_error_last_short(void)
+{
+	size_t n = cause_len(last_msg), i;
+
+	if (n > SESSNAP_ERROR_SHORT_MAX) {
+		/* Room for "...", and never half a UTF-8 character. */
+		n = SESSNAP_ERROR_SHORT_MAX - 3;
+		while (n > 0 && ((unsigned char)last_msg[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(last_short, last_msg, n);
+		memcpy(last_short + n, "...", sizeof("..."));
+	} else {
+		memcpy(last_short, last_msg, n);
+		last_short[n] = '\0';
+	}
+	for (i = 0; last_short[i] != '\0'; i++)
+		if ((unsigned char)last_short[i] < 0x20 ||
+		    last_short[i] == 0x7f)
+			last_short[i] = ' ';
+	return last_short;
 }
 
 /*

@@ -371,6 +371,15 @@ START_TEST(test_errors_public)
 	ck_assert_str_eq(sessnap_error_string(SESSNAP_EUNSAFE),
 			 "store directory is not safe to use");
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), file));
+	/* The short form is the message's start, on one line. */
+	ck_assert_int_eq(strncmp(sessnap_error_last(),
+				 sessnap_error_last_short(),
+				 strlen(sessnap_error_last_short())),
+			 0);
+	ck_assert_uint_gt(strlen(sessnap_error_last_short()), 0);
+	ck_assert_uint_le(strlen(sessnap_error_last_short()),
+			  SESSNAP_ERROR_SHORT_MAX);
+	ck_assert_ptr_null(strchr(sessnap_error_last_short(), '\n'));
 	ck_assert_str_eq(SESSNAP_VERSION_STRING, "0.1.0");
 }
 END_TEST

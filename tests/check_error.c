@@ -256,6 +256,84 @@ START_TEST(test_error_prefix_long)
 }
 END_TEST
 
+/* The short form: the cause alone, before "; " or ". ", on one line. */
+START_TEST(test_last_short)
+{
+	sessnap__error(SESSNAP_ENOSPC,
+		       "write of %s failed: No space left on device; the last "
+		       "snapshot is kept. Free some space",
+		       "/s/.a.snap.X");
+	ck_assert_str_eq(
+	    sessnap_error_last_short(),
+	    "write of /s/.a.snap.X failed: No space left on device");
+	ck_assert_str_eq(sessnap_error_last(),
+			 "write of /s/.a.snap.X failed: No space left on "
+			 "device; the last snapshot is kept. Free some space");
+	sessnap__error(SESSNAP_ECORRUPT,
+		       "session a has no usable snapshot. Inspect it; or not");
+	ck_assert_str_eq(sessnap_error_last_short(),
+			 "session a has no usable snapshot");
+	sessnap__error(SESSNAP_EIO, "read of /s/a\nb.snap failed");
+	ck_assert_str_eq(sessnap_error_last_short(),
+			 "read of /s/a b.snap failed");
+	sessnap__error(SESSNAP_EIO, "x.snap.prev");
+	ck_assert_str_eq(sessnap_error_last_short(), "x.snap.prev");
+}
+END_TEST
+
+/* A long cause is cut to SESSNAP_ERROR_SHORT_MAX bytes, ending "...",
+ * never inside a UTF-8 character. */
+START_TEST(test_last_short_long)
+{
+	static char big[400];
+	const char *s;
+	size_t n, i;
+
+	/* "é" (2 bytes) over and over: byte SHORT_MAX - 3 (odd) is the
+	 * second byte of one, so a cut there would split it. */
+	for (i = 0; i + 2 < sizeof(big); i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	sessnap__error(SESSNAP_EIO, "%s", big);
+	s = sessnap_error_last_short();
+	n = strlen(s);
+	ck_assert_uint_le(n, SESSNAP_ERROR_SHORT_MAX);
+	ck_assert_uint_ge(n, SESSNAP_ERROR_SHORT_MAX - 4);
+	ck_assert_str_eq(s + n - 3, "...");
+	ck_assert_int_eq(strncmp(s, big, n - 3), 0);
+	/* The byte before "..." ends a character: the second of "é". */
+	ck_assert_uint_eq((unsigned char)s[n - 4], 0xa9);
+	ck_assert_uint_eq((unsigned char)s[n - 5], 0xc3);
+	ck_assert_uint_eq(n, SESSNAP_ERROR_SHORT_MAX - 1);
+	/* Exactly SHORT_MAX bytes fit uncut. */
+	memset(big, 'b', SESSNAP_ERROR_SHORT_MAX);
+	big[SESSNAP_ERROR_SHORT_MAX] = '\0';
+	sessnap__error(SESSNAP_EIO, "%s", big);
+	ck_assert_str_eq(sessnap_error_last_short(), big);
+}
+END_TEST
+
+static void *short_thread(void *arg)
+{
+	bool *empty = arg;
+
+	*empty = sessnap_error_last_short()[0] == '\0';
+	return NULL;
+}
+
+/* A thread that never failed has no short message either. */
+START_TEST(test_last_short_fresh_thread)
+{
+	pthread_t t;
+	bool empty = false;
+
+	sessnap__error(SESSNAP_EINVAL, "mine");
+	ck_assert_int_eq(pthread_create(&t, NULL, short_thread, &empty), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert(empty);
+	ck_assert_str_eq(sessnap_error_last_short(), "mine");
+}
+END_TEST
+
 /* PROTECT_ERRNO gives errno back at the end of its block. */
 START_TEST(test_protect_errno)
 {
@@ -312,6 +390,9 @@ Suite *error_suite(void)
 	tcase_add_test(tc, test_error_prefix);
 	tcase_add_test(tc, test_error_prefix_long);
 	tcase_add_test(tc, test_protect_errno);
+	tcase_add_test(tc, test_last_short);
+	tcase_add_test(tc, test_last_short_long);
+	tcase_add_test(tc, test_last_short_fresh_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }

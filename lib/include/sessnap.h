@@ -121,6 +121,24 @@ const char *sessnap_error_name(int code);
  */
 const char *sessnap_error_last(void);
 
+/** The longest sessnap_error_last_short(), in bytes, without its NUL. */
+#define SESSNAP_ERROR_SHORT_MAX 160
+
+/**
+ * The last failure on the calling thread in one short line, for a status
+ * bar or a log line: the detailed message of sessnap_error_last() up to
+ * its first "; " or ". " (the cause comes first; what the library did
+ * about it and what the user may do come after, and are left out), every
+ * control character (a newline in a file name) replaced by a space, and
+ * cut to at most SESSNAP_ERROR_SHORT_MAX bytes on a UTF-8 character
+ * boundary, ending in "..." when cut.
+ *
+ * @return a thread-local string, valid until the next call of this
+ *         function or failing call on this thread; "" when no failure
+ *         happened yet
+ */
+const char *sessnap_error_last_short(void);
+
 /** How much a save waits for the disk. */
 typedef enum {
 	/** fsync the file and the directory (the default). */

@@ -84,16 +84,20 @@ class SessnapError(Exception):
         code: the library's negative ``SESSNAP_E*`` code.
         name: its symbolic name (``"SESSNAP_EBUSY"``).
         message: the detailed message (file, step, cause).
+        short: the same in one short line, without advice, for a status
+            bar or a log line (``sessnap_error_last_short()``).
     """
 
     code: int
     name: str
     message: str
+    short: str
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, short: str = "") -> None:
         self.code = code
         self.name = ffi.string(lib.sessnap_error_name(code)).decode()
         self.message = message
+        self.short = short
         super().__init__(message or
                          ffi.string(lib.sessnap_error_string(code)).decode())
 
@@ -205,7 +209,9 @@ _CLASSES: Dict[int, Type[SessnapError]] = {
 def _error(code: int) -> SessnapError:
     """The exception for a negative code, with the thread's message."""
     msg = ffi.string(lib.sessnap_error_last()).decode(errors="replace")
-    return _CLASSES.get(code, SessnapError)(code, msg)
+    short = ffi.string(lib.sessnap_error_last_short()).decode(
+        errors="replace")
+    return _CLASSES.get(code, SessnapError)(code, msg, short)
 
 
 def _check(rc: int) -> int:

@@ -255,6 +255,7 @@ typedef struct {
 const char *sessnap_error_string(int code);
 const char *sessnap_error_name(int code);
 const char *sessnap_error_last(void);
+const char *sessnap_error_last_short(void);
 
 int sessnap_store_options_init(sessnap_store_options *opts,
                                unsigned int version);

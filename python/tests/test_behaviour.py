@@ -295,6 +295,19 @@ def test_round_trip_preserves_value_exactly(store, value):
     s.end()
 
 
+def test_error_carries_its_short_line(store):
+    # Loading a session that is not there: the short line is the start of
+    # the detailed message, on one line, within SESSNAP_ERROR_SHORT_MAX.
+    with pytest.raises(sessnap.SessnapError) as ei:
+        store.load("0" * 32)
+    e = ei.value
+    assert e.message
+    assert e.short
+    assert e.message.startswith(e.short)
+    assert "\n" not in e.short
+    assert len(e.short.encode()) <= 160
+
+
 def test_keep_given_at_begin_is_what_end_does(store):
     # The C library takes SESSNAP_SESSION_KEEP at end only; the binding
     # remembers begin's keep= and passes it there.

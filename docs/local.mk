@@ -38,7 +38,6 @@ dist_man3_MANS += docs/man/sessnap_session_end.3
 dist_man3_MANS += docs/man/sessnap_session_flush.3
 dist_man3_MANS += docs/man/sessnap_session_id.3
 dist_man3_MANS += docs/man/sessnap_session_release.3
-dist_man3_MANS += docs/man/sessnap_session_save.3
 dist_man3_MANS += docs/man/sessnap_session_set_label.3
 dist_man3_MANS += docs/man/sessnap_session_update.3
 dist_man3_MANS += docs/man/sessnap_verdict_name.3

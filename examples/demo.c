@@ -247,7 +247,7 @@ static int set_label(struct demo *d, const char *text)
 
 static void save_now(struct demo *d)
 {
-	int rc = sessnap_session_save(d->session);
+	int rc = sessnap_session_flush(d->session);
 
 	if (rc < 0)
 		complain("save failed (the notes are kept in memory)", rc);

@@ -132,7 +132,7 @@ static void edit(struct doc *docs, size_t n, const char *line)
 	json_object_array_add(lines, json_object_new_string(end + 1));
 	rc = sessnap_session_update(docs[i].session, docs[i].state);
 	if (rc == 0)
-		rc = sessnap_session_save(docs[i].session);
+		rc = sessnap_session_flush(docs[i].session);
 	if (rc < 0)
 		fail("save");
 	else

@@ -549,13 +549,6 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s);
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			     int rc);
 
-/*
- * Save the pending state of `s` now on the calling thread, if any:
- * takes the pending bytes under store->mu, writes, updates the durable
- * generation.  Returns 0 when nothing was pending.
- */
-int sessnap__session_save_pending(sessnap_session *s);
-
 /* ---- The validating scanner (jsoncheck.c) -------------------------------- */
 
 /*

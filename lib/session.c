@@ -6,8 +6,8 @@
  *	sessnap_session_begin()    draw an id, take <id>.lock
  *	sessnap_session_update()   serialize the state, queue the bytes
  *	    ... the writer saves the newest queued state (writer.c), or the
- *	    app saves it now with sessnap_session_save() ...
- *	sessnap_session_flush()    wait until everything queued is durable
+ *	    app saves it now with sessnap_session_flush() ...
+ *	sessnap_session_flush()    save now, until everything queued is durable
  *	sessnap_session_end()      flush, then remove (or keep, completed)
  *
  * The lock is held from begin to end; that is what tells the scanner the
@@ -652,40 +652,6 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 		s->label_dirty = s->label_dirty || job->label_dirty;
 	}
 	pthread_cond_broadcast(&s->store->cond);
-}
-
-int sessnap__session_save_pending(sessnap_session *s)
-{
-	sessnap_store *store = s->store;
-	sessnap__save_job job;
-	int rc;
-
-	pthread_mutex_lock(&store->mu);
-	while (s->saving)
-		pthread_cond_wait(&store->cond, &store->mu);
-	if (!s->has_pending) {
-		pthread_mutex_unlock(&store->mu);
-		return 0;
-	}
-	sessnap__session_take(&job, s);
-	pthread_mutex_unlock(&store->mu);
-
-	rc = sessnap__session_write_job(&job, s);
-
-	pthread_mutex_lock(&store->mu);
-	sessnap__session_finish(&job, s, rc);
-	pthread_mutex_unlock(&store->mu);
-	free(job.buf);
-	return rc;
-}
-
-int sessnap_session_save(sessnap_session *s)
-{
-	int rc;
-
-	if ((rc = check_live(s, "save")) < 0)
-		return rc;
-	return sessnap__session_save_pending(s);
 }
 
 int sessnap_session_flush(sessnap_session *s)

@@ -50,7 +50,7 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
 	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert(json_object_equal(got, state));
 	ck_assert_str_eq(info.label, "api test");
@@ -110,7 +110,7 @@ START_TEST(test_keys)
 
 	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_uint_eq(info.key_len, sizeof(key) - 1);
 	ck_assert_mem_eq(info.key, key, sizeof(key) - 1);
@@ -172,7 +172,7 @@ START_TEST(test_generations)
 				       json_object_new_int(k < 3 ? k + 1 : 0));
 		json_object_object_add(st, "k", json_object_new_int(k));
 		ck_assert_int_eq(sessnap_session_update(s, st), 0);
-		ck_assert_int_eq(sessnap_session_save(s), 0);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
 		json_object_put(st);
 	}
 	sessnap_session_release(s);
@@ -419,7 +419,7 @@ START_TEST(test_text)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
 	ck_assert_int_eq(sessnap_session_update_text(s, "[\"old\"]", 7), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_session_update_text(s, "[1,]", 4),
 			 SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
@@ -428,7 +428,7 @@ START_TEST(test_text)
 	ck_assert_uint_eq(len, 7);
 	free(text);
 	ck_assert_int_eq(sessnap_session_update_text(s, "[]", 2), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	sessnap_session_release(s);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 

@@ -578,7 +578,7 @@ START_TEST(test_running_session_never_removed)
 	ck_assert_int_eq(sessnap_store_open(&w, &o), 0);
 	ck_assert_int_eq(sessnap_session_begin(&sess, w, NULL), 0);
 	ck_assert_int_eq(sessnap_session_update(sess, state), 0);
-	ck_assert_int_eq(sessnap_session_save(sess), 0);
+	ck_assert_int_eq(sessnap_session_flush(sess), 0);
 	s = open_store();
 	/* Far in the future: every age limit is passed. */
 	p.now_ms = sessnap__now_ms() + 1000 * DAY_MS;

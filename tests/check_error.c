@@ -133,7 +133,7 @@ START_TEST(test_last_error_after_save)
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
 	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, ENOSPC,
 			   SESSNAP__FAULT_PERSISTENT);
-	rc = sessnap_session_save(s);
+	rc = sessnap_session_flush(s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
 	msg = sessnap_error_last();
@@ -146,7 +146,7 @@ START_TEST(test_last_error_after_save)
 
 	sessnap__fault_arm(SESSNAP__SYS_RENAME, 1, EACCES,
 			   SESSNAP__FAULT_PERSISTENT);
-	rc = sessnap_session_save(s);
+	rc = sessnap_session_flush(s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EPERM);
 	msg = sessnap_error_last();

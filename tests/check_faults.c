@@ -115,7 +115,7 @@ static void update_str(sessnap_session *s, const char *json)
 static void commit_str(sessnap_session *s, const char *json)
 {
 	update_str(s, json);
-	ck_assert_msg(sessnap_session_save(s) == 0, "save: %s",
+	ck_assert_msg(sessnap_session_flush(s) == 0, "save: %s",
 		      sessnap_error_last());
 }
 
@@ -317,7 +317,7 @@ static void op_save(struct world *w, struct outcome *out, unsigned int kinds,
 		    unsigned long nth, int err, unsigned int flags)
 {
 	sessnap__fault_arm(kinds, nth, err, flags);
-	out->rc = sessnap_session_save(w->s);
+	out->rc = sessnap_session_flush(w->s);
 	run_armed(out);
 }
 
@@ -342,7 +342,7 @@ static void check_save(struct world *w, const struct outcome *out)
 	check_temps(w, out);
 	check_bystander(w);
 	/* The fault is gone: the pending update was kept and now saves. */
-	ck_assert_msg(sessnap_session_save(w->s) == 0, "retry: %s",
+	ck_assert_msg(sessnap_session_flush(w->s) == 0, "retry: %s",
 		      sessnap_error_last());
 	ck_assert(payload_is(w, snap, B));
 	assert_loads(w, w->s_id, B, false);
@@ -844,7 +844,7 @@ START_TEST(fdatasync_failure_not_retried)
 	unsetenv("SESSNAP_TEST_FSYNC");
 	world_setup(&w, 0);
 	sessnap__fault_arm(SESSNAP__SYS_FSYNC, 1, EIO, 0);
-	rc = sessnap_session_save(w.s);
+	rc = sessnap_session_flush(w.s);
 	ck_assert_int_eq(sessnap__fault_disarm(), 1);
 	ck_assert_int_eq(rc, SESSNAP_EIO);
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "fdatasync"));
@@ -866,7 +866,7 @@ START_TEST(dir_fsync_failure_is_edurability)
 	unsetenv("SESSNAP_TEST_FSYNC");
 	world_setup(&w, 0);
 	sessnap__fault_arm(SESSNAP__SYS_FSYNC, 2, EIO, 0);
-	rc = sessnap_session_save(w.s);
+	rc = sessnap_session_flush(w.s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EDURABILITY);
 	sessnap__snap_name(snap, w.s_id);
@@ -884,7 +884,7 @@ START_TEST(eintr_on_write_retried)
 
 	world_setup(&w, 0);
 	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, EINTR, 0);
-	ck_assert_int_eq(sessnap_session_save(w.s), 0);
+	ck_assert_int_eq(sessnap_session_flush(w.s), 0);
 	ck_assert_int_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	sessnap__snap_name(snap, w.s_id);
@@ -906,12 +906,12 @@ START_TEST(persistent_enospc_then_recovery)
 	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, ENOSPC,
 			   SESSNAP__FAULT_PERSISTENT);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(sessnap_session_save(w.s), SESSNAP_ENOSPC);
+		ck_assert_int_eq(sessnap_session_flush(w.s), SESSNAP_ENOSPC);
 		ck_assert(payload_is(&w, snap, A));
 		ck_assert_int_eq(tu_count_files(w.dir, "."), 0);
 	}
 	sessnap__fault_disarm();
-	ck_assert_int_eq(sessnap_session_save(w.s), 0);
+	ck_assert_int_eq(sessnap_session_flush(w.s), 0);
 	ck_assert(payload_is(&w, snap, B));
 	world_teardown(&w);
 }
@@ -952,7 +952,7 @@ START_TEST(disk_full_rlimit_fsize)
 	int rc;
 
 	world_setup(&w, 0);
-	ck_assert_int_eq(sessnap_session_save(w.s), 0); /* B committed */
+	ck_assert_int_eq(sessnap_session_flush(w.s), 0); /* B committed */
 	sessnap__snap_name(snap, w.s_id);
 	st = big_state(64 * 1024);
 	ck_assert_int_eq(sessnap_session_update(w.s, st), 0);
@@ -965,7 +965,7 @@ START_TEST(disk_full_rlimit_fsize)
 	if (_i == 1)
 		sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, EOPNOTSUPP,
 				   SESSNAP__FAULT_PERSISTENT);
-	rc = sessnap_session_save(w.s);
+	rc = sessnap_session_flush(w.s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, old_handler);
@@ -979,7 +979,7 @@ START_TEST(disk_full_rlimit_fsize)
 	check_bystander(&w);
 
 	/* space again: the pending state is saved */
-	ck_assert_int_eq(sessnap_session_save(w.s), 0);
+	ck_assert_int_eq(sessnap_session_flush(w.s), 0);
 	assert_loads(
 	    &w, w.s_id,
 	    json_object_to_json_string_ext(
@@ -1074,7 +1074,7 @@ static void tmpfs_child(const char *mnt)
 	FAILIF(sessnap_session_begin(&s, store, NULL) < 0, "begin");
 	a = child_state(4096);
 	FAILIF(sessnap_session_update(s, a) < 0, "update");
-	FAILIF(sessnap_session_save(s) < 0, "save A");
+	FAILIF(sessnap_session_flush(s) < 0, "save A");
 
 	/* fill the file system to the last block */
 	fd = open(filler, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -1093,7 +1093,7 @@ static void tmpfs_child(const char *mnt)
 
 	b = child_state(32 * 1024);
 	FAILIF(sessnap_session_update(s, b) < 0, "update B");
-	rc = sessnap_session_save(s);
+	rc = sessnap_session_flush(s);
 	FAILIF(rc != SESSNAP_ENOSPC, "save on a full disk returned %d", rc);
 	FAILIF(strstr(sessnap_error_last(), store_dir) == NULL,
 	       "message names no file");
@@ -1105,7 +1105,7 @@ static void tmpfs_child(const char *mnt)
 
 	/* space again */
 	FAILIF(unlink(filler) < 0, "unlink filler");
-	FAILIF(sessnap_session_save(s) < 0, "save after space came back");
+	FAILIF(sessnap_session_flush(s) < 0, "save after space came back");
 	FAILIF(sessnap_store_load(&got, NULL, store, sessnap_session_id(s)) < 0,
 	       "load after recovery");
 	FAILIF(!json_object_equal(got, b), "new state not saved");
@@ -1157,14 +1157,14 @@ START_TEST(orphan_temp_never_promoted)
 	/* fail the commit rename and the temp file's unlink */
 	sessnap__fault_arm(SESSNAP__SYS_RENAME | SESSNAP__SYS_UNLINK, 2, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
-	rc = sessnap_session_save(w.s);
+	rc = sessnap_session_flush(w.s);
 	sessnap__fault_disarm();
 	ck_assert_int_lt(rc, 0);
 	ck_assert_int_ge(tu_count_files(w.dir, "."), 1);
 	sessnap__snap_name(snap, w.s_id);
 	ck_assert(payload_is(&w, snap, A));
 	assert_loads(&w, w.s_id, A, false);
-	ck_assert_int_eq(sessnap_session_save(w.s), 0);
+	ck_assert_int_eq(sessnap_session_flush(w.s), 0);
 	assert_loads(&w, w.s_id, B, false);
 	world_teardown(&w);
 }
@@ -1177,14 +1177,14 @@ START_TEST(injector_counts_kinds)
 
 	world_setup(&w, 0);
 	sessnap__fault_arm(SESSNAP__SYS_RENAME, 1000, EIO, 0);
-	ck_assert_int_eq(sessnap_session_save(w.s), 0);
+	ck_assert_int_eq(sessnap_session_flush(w.s), 0);
 	/* a save renames twice: previous generation, then the commit */
 	ck_assert_int_eq(sessnap__fault_disarm(), 2);
 	ck_assert_int_eq(sessnap__fault_fired(), 0);
 	ck_assert_int_eq(sessnap__fault_fired_kinds(), 0);
 	update_str(w.s, A);
 	sessnap__fault_arm(SESSNAP__SYS_RENAME, 1, EIO, 0);
-	ck_assert_int_lt(sessnap_session_save(w.s), 0);
+	ck_assert_int_lt(sessnap_session_flush(w.s), 0);
 	ck_assert_int_eq(sessnap__fault_fired_kinds(), SESSNAP__SYS_RENAME);
 	sessnap__fault_disarm();
 	world_teardown(&w);

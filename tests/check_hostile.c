@@ -93,7 +93,7 @@ static void make_session(char out[SESSNAP_ID_LEN + 1], const char *prev,
 		st = json_tokener_parse(states[i]);
 		ck_assert_ptr_nonnull(st);
 		ck_assert_int_eq(sessnap_session_update(s, st), 0);
-		ck_assert_int_eq(sessnap_session_save(s), 0);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
 		json_object_put(st);
 	}
 	strlcpy(out, sessnap_session_id(s), SESSNAP_ID_LEN + 1);

@@ -77,9 +77,9 @@ static void setup_states(struct fixture *f, json_object *a, json_object *b,
 	f->b = b;
 	ck_assert_int_eq(sessnap_session_begin(&s, f->store, NULL), 0);
 	ck_assert_int_eq(sessnap_session_update(s, a), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_session_update(s, b), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	strlcpy(f->id, sessnap_session_id(s), sizeof(f->id));
 	sessnap_session_release(s);
 	snprintf(f->snap, sizeof(f->snap), "%s/%s.snap", tu_dir, f->id);
@@ -436,7 +436,7 @@ static sessnap_store *gens_store(char id[SESSNAP_ID_LEN + 1], int empty)
 		 * written twice. */
 		json_object_object_add(st, "save", json_object_new_int(i));
 		ck_assert_int_eq(sessnap_session_update(s, st), 0);
-		ck_assert_int_eq(sessnap_session_save(s), 0);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
 		json_object_put(st);
 	}
 	strlcpy(id, sessnap_session_id(s), SESSNAP_ID_LEN + 1);

@@ -267,7 +267,7 @@ static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
 			 "{\"save\":%d,\"text\":\"generation %d\"}", i, i);
 		st = json_tokener_parse(state_json[i]);
 		ck_assert_int_eq(sessnap_session_update(s, st), 0);
-		ck_assert_int_eq(sessnap_session_save(s), 0);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
 		json_object_put(st);
 		done_at[i] = nevents;
 	}

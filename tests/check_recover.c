@@ -112,7 +112,7 @@ START_TEST(test_adopt_continues_session)
 	next = json_object_new_object();
 	json_object_object_add(next, "n", json_object_new_int(6));
 	ck_assert_int_eq(sessnap_session_update(s, next), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	json_object_put(next);
 	header_of(&h, store, id);
 	ck_assert_uint_eq(h.seq, 3);
@@ -1110,7 +1110,7 @@ START_TEST(test_adopt_from_older_generation)
 				       json_object_new_int(k < 3 ? k + 1 : 0));
 		json_object_object_add(st, "k", json_object_new_int(k));
 		ck_assert_int_eq(sessnap_session_update(s, st), 0);
-		ck_assert_int_eq(sessnap_session_save(s), 0);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
 		json_object_put(st);
 	}
 	sessnap_session_release(s);

@@ -79,7 +79,7 @@ static void update_save(sessnap_session *s, const json_object *state)
 	int rc;
 
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
-	rc = sessnap_session_save(s);
+	rc = sessnap_session_flush(s);
 	ck_assert_msg(rc == 0, "save: %s", sessnap_error_last());
 }
 
@@ -268,7 +268,7 @@ START_TEST(test_identical_state)
 	info = load_equal(store, sessnap_session_id(s), b);
 	ck_assert_uint_eq(info.seq, 1);
 	/* A save with nothing pending writes nothing either. */
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(stat(snap, &st2), 0);
 	ck_assert_uint_eq(st1.st_ino, st2.st_ino);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
@@ -341,7 +341,7 @@ START_TEST(test_label_alone_flushed)
 	ck_assert_str_eq(info.label, "by flush");
 	ck_assert_uint_eq(info.seq, 2);
 	ck_assert_int_eq(sessnap_session_set_label(s, "by save"), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	info = load_equal(store, sessnap_session_id(s), state);
 	ck_assert_str_eq(info.label, "by save");
 	ck_assert_uint_eq(info.seq, 3);
@@ -369,7 +369,7 @@ START_TEST(test_label_alone_reread_fails)
 	ck_assert_int_eq(sessnap_session_set_label(s, "x"), 0);
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
-	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EIO);
 	sessnap__fault_disarm();
 	session_file(snap, sizeof(snap), s, ".snap");
 	ck_assert_msg(strstr(sessnap_error_last(), "label") != NULL &&
@@ -378,7 +378,7 @@ START_TEST(test_label_alone_reread_fails)
 	info = load_equal(store, sessnap_session_id(s), state);
 	ck_assert_str_eq(info.label, "");
 	/* still pending: the next save writes it */
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	info = load_equal(store, sessnap_session_id(s), state);
 	ck_assert_str_eq(info.label, "x");
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
@@ -541,7 +541,7 @@ START_TEST(test_update_after_end)
 	s->ended = true;
 	ck_assert_int_eq(sessnap_session_update(s, state), SESSNAP_ESTATE);
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "has ended"));
-	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_ESTATE);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_ESTATE);
 	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_ESTATE);
 	ck_assert(!s->has_pending);
 	s->ended = false;
@@ -560,7 +560,7 @@ static int child_update(sessnap_store *store, sessnap_session *s)
 	json_object_put(state);
 	bad |= rc != SESSNAP_ESTATE;
 	bad |= strstr(sessnap_error_last(), "forked child") == NULL;
-	bad |= sessnap_session_save(s) != SESSNAP_ESTATE;
+	bad |= sessnap_session_flush(s) != SESSNAP_ESTATE;
 	bad |= sessnap_session_flush(s) != SESSNAP_ESTATE;
 	/* end in a child refuses, and only releases the child's handle */
 	bad |= sessnap_session_end(s, 0) != SESSNAP_ESTATE;
@@ -601,21 +601,21 @@ START_TEST(test_failed_save_pending)
 	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
 	ck_assert_int_eq(sessnap_session_update(s, a), 0);
-	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EIO);
 	ck_assert_int_eq(sessnap_session_update(s, b), 0);
-	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EIO);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert(!exists(snap));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
 	ck_assert(s->has_pending);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	load_equal(store, sessnap_session_id(s), b);
 
 	/* A failed second generation leaves the first loadable as is. */
 	sessnap__fault_arm(SESSNAP__SYS_RENAME, 1, ENOSPC,
 			   SESSNAP__FAULT_PERSISTENT);
 	ck_assert_int_eq(sessnap_session_update(s, c), 0);
-	rc = sessnap_session_save(s);
+	rc = sessnap_session_flush(s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
 	ck_assert_uint_eq(load_equal(store, sessnap_session_id(s), b).seq, 1);
@@ -640,7 +640,7 @@ START_TEST(test_durability_unknown)
 	store->durability = SESSNAP_DURABILITY_FULL;
 	ck_assert_int_eq(sessnap_session_update(s, a), 0);
 	sessnap__fault_arm(SESSNAP__SYS_FSYNC, 2, EIO, 0);
-	ck_assert_int_eq(sessnap_session_save(s), SESSNAP_EDURABILITY);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EDURABILITY);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
 	ck_assert_ptr_nonnull(
@@ -794,7 +794,7 @@ START_TEST(test_update_refused)
 			      NULL,
 		      "%s", sessnap_error_last());
 	ck_assert(!s->has_pending);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	/* the lock file, and the snapshot if there was one */
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), r->saved ? 2 : 1);
@@ -845,7 +845,7 @@ START_TEST(test_begin_errors)
 			 SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_begin(&s, NULL, NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_update(NULL, NULL), SESSNAP_EINVAL);
-	ck_assert_int_eq(sessnap_session_save(NULL), SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_flush(NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_flush(NULL), SESSNAP_EINVAL);
 	fds = tu_count_fds();
 	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EACCES, 0);
@@ -923,7 +923,7 @@ static void sweep(int err, unsigned int flags)
 				       SESSNAP__SYS_ALL & ~SESSNAP__SYS_UNLINK :
 				       SESSNAP__SYS_ALL,
 				   nth, err, flags);
-		rc = sessnap_session_save(s);
+		rc = sessnap_session_flush(s);
 		fired = sessnap__fault_fired();
 		sessnap__fault_disarm();
 		ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
@@ -935,7 +935,7 @@ static void sweep(int err, unsigned int flags)
 			ck_assert_uint_gt(fired, 0);
 			ck_assert_uint_gt(strlen(sessnap_error_last()), 0);
 			load_equal(store, sessnap_session_id(s), a);
-			ck_assert_int_eq(sessnap_session_save(s), 0);
+			ck_assert_int_eq(sessnap_session_flush(s), 0);
 			load_equal(store, sessnap_session_id(s), b);
 		}
 		json_object_put(a);

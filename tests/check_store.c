@@ -252,7 +252,7 @@ START_TEST(test_fsync_env_no_calls)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
 	sessnap__fault_arm(SESSNAP__SYS_FSYNC, ULONG_MAX, EIO, 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	sessnap_store_close(store);

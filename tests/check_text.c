@@ -110,7 +110,7 @@ static sessnap_session *begin_saved(sessnap_store *store, const char *first,
 	strlcpy(id, sessnap_session_id(s), SESSNAP_ID_LEN + 1);
 	ck_assert_int_eq(sessnap_session_update_text(s, first, strlen(first)),
 			 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	return s;
 }
 
@@ -174,7 +174,7 @@ START_TEST(test_not_terminated)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	ck_assert_int_eq(sessnap_session_update_text(s, buf, 5), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
 			 0);
 	ck_assert_str_eq(text, "[1,2]");
@@ -226,7 +226,7 @@ START_TEST(test_load_text_fallback)
 
 	s = begin_saved(store, "[\"first\"]", id);
 	ck_assert_int_eq(sessnap_session_update_text(s, "[\"second\"]", 10), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	sessnap_session_release(s);
 	/* flip a payload byte of the main snapshot: its checksum fails */
 	snap_path(path, sizeof(path), id);
@@ -353,7 +353,7 @@ START_TEST(test_validate_text)
 	s = begin_saved(store, "{\"registry\": [1]}", id);
 	ck_assert_int_eq(
 	    sessnap_session_update_text(s, "{\"registry\": []}", 16), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 0);
 	ck_assert_str_eq(text, "{\"registry\": [1]}");
@@ -368,7 +368,7 @@ START_TEST(test_validate_text)
 	log.reject2 = "{\"registry\":[1]}";
 	ck_assert_int_eq(
 	    sessnap_session_update_text(s, "{\"registry\":[1]}", 16), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EREJECTED);
 	ck_assert_ptr_null(text);
@@ -610,7 +610,7 @@ START_TEST(test_depth)
 	s = begin_saved(store, "0", id);
 	ck_assert_msg(sessnap_session_update_text(s, text, len) == 0, "%s",
 		      sessnap_error_last());
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load_text(&got, &glen, NULL, store, id),
 			 0);
 	ck_assert_uint_eq(glen, len);
@@ -660,7 +660,7 @@ START_TEST(test_too_big)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
 	strlcpy(id, sessnap_session_id(s), sizeof(id));
 	ck_assert_int_eq(sessnap_session_update_text(s, "[]", 2), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	snap_path(path, sizeof(path), id);
 	before = tu_read_file(path, &blen);
 
@@ -679,7 +679,7 @@ START_TEST(test_too_big)
 	after = tu_read_file(path, &alen);
 	ck_assert_uint_eq(alen, blen);
 	ck_assert(memcmp(before, after, blen) == 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load_text(&got, &len, NULL, store, id),
 			 0);
 	ck_assert_uint_eq(len, max);
@@ -729,7 +729,7 @@ START_TEST(test_null_args)
 			 SESSNAP_EINVAL);
 	/* our own running session cannot be adopted */
 	ck_assert_int_eq(sessnap_session_update_text(s, "1", 1), 0);
-	ck_assert_int_eq(sessnap_session_save(s), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_session_adopt_text(&s, &text, &len, NULL,
 						    store,
 						    sessnap_session_id(s)),

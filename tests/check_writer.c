@@ -971,7 +971,7 @@ static int child_rules(sessnap_store *store, sessnap_session *s,
 	fails += sessnap_session_update(s, obj) != SESSNAP_ESTATE;
 	fails += sessnap_session_flush(s) != SESSNAP_ESTATE;
 	fails += sessnap_session_touch(s) != SESSNAP_ESTATE;
-	fails += sessnap_session_save(s) != SESSNAP_ESTATE;
+	fails += sessnap_session_flush(s) != SESSNAP_ESTATE;
 	fails += sessnap_store_dispatch(store) != SESSNAP_ESTATE;
 	fails += sessnap_session_begin(&t, store, NULL) != SESSNAP_ESTATE;
 	/* end refuses, and releases the child's handle */

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 			json_object_object_add(state, "generation",
 					       json_object_new_int(n));
 			if ((rc = sessnap_session_update(s, state)) == 0)
-				rc = sessnap_session_save(s);
+				rc = sessnap_session_flush(s);
 			json_object_put(state);
 		}
 		printf("%s\n", sessnap_session_id(s));

@@ -71,7 +71,7 @@ static void child_main(int wfd, enum su_child_mode mode, const char *label,
 	st = json_object_new_object();
 	json_object_object_add(st, "n", json_object_new_int(n));
 	if (sessnap_session_update(sess, st) < 0 ||
-	    sessnap_session_save(sess) < 0)
+	    sessnap_session_flush(sess) < 0)
 		_exit(3);
 	json_object_put(st);
 	if (mode == SU_CHILD_END_KEEP || mode == SU_CHILD_END) {

@@ -425,21 +425,18 @@ int sessnap_session_update(sessnap_session *session,
 			   const json_object *state);
 
 /**
- * Save the pending update now, on the calling thread, and wait until it
- * is durable.  Does nothing when no update is pending.
+ * Save now: collect a touched pull-mode state, save the pending update on
+ * the calling thread and wait until every update handed over so far is
+ * durable.  Does nothing when all is durable already.  Freeing the older
+ * generation a save replaced is left to the store's writer thread (done in
+ * the call with SESSNAP_STORE_NOTHREAD), so the call returns once the
+ * state is durable.
  *
  * @return 0, SESSNAP_EDURABILITY (committed, but the directory fsync
  *         failed), SESSNAP_EIO, SESSNAP_ENOSPC, SESSNAP_EPERM,
- *         SESSNAP_ESTATE, SESSNAP_ENOMEM
- */
-int sessnap_session_save(sessnap_session *session);
-
-/**
- * Wait until every update handed over so far is durable.  The save runs
- * on the calling thread; freeing the older generation it replaced is left
- * to the store's writer thread (done in the call with
- * SESSNAP_STORE_NOTHREAD), so the call returns once the state is durable.
- * @return as sessnap_session_save()
+ *         SESSNAP_ESTATE, SESSNAP_ENOMEM; or the error of the writer's
+ *         failed attempt at an update a newer one replaced before it was
+ *         durable
  */
 int sessnap_session_flush(sessnap_session *session);
 
@@ -452,7 +449,7 @@ int sessnap_session_flush(sessnap_session *session);
  *
  * @param session the session, or NULL
  * @param flags SESSNAP_SESSION_KEEP or 0
- * @return 0 or an error of sessnap_session_save()
+ * @return 0 or an error of sessnap_session_flush()
  */
 int sessnap_session_end(sessnap_session *session, unsigned int flags);
 
@@ -625,7 +622,7 @@ int sessnap_store_next_deadline(int64_t *out_ms, sessnap_store *store);
  * @param store the store, opened with SESSNAP_STORE_NOTHREAD
  * @return 0, or the first error met (every due session is still tried):
  *         SESSNAP_EINVAL, SESSNAP_ESTATE (a writer thread runs, or in a
- *         forked child), an error of sessnap_session_save()
+ *         forked child), an error of sessnap_session_flush()
  */
 int sessnap_store_tick(sessnap_store *store);
 

@@ -998,9 +998,9 @@ class Session:
                                                len(text)))
 
     def save(self) -> None:
-        """Save the pending state now, on this thread, and wait until it
-        is durable."""
-        _check(lib.sessnap_session_save(self._handle()))
+        """Save now, on this thread: the same as :meth:`flush` (the C
+        library has one function, ``sessnap_session_flush()``)."""
+        _check(lib.sessnap_session_flush(self._handle()))
 
     def flush(self) -> None:
         """Wait until every update handed over so far is durable."""

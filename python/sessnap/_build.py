@@ -271,7 +271,6 @@ const char *sessnap_session_id(const sessnap_session *session);
 int sessnap_session_set_label(sessnap_session *session, const char *label);
 int sessnap_session_update_text(sessnap_session *session, const char *json,
                                 size_t len);
-int sessnap_session_save(sessnap_session *session);
 int sessnap_session_flush(sessnap_session *session);
 int sessnap_session_end(sessnap_session *session, unsigned int flags);
 void sessnap_session_release(sessnap_session *session);

@@ -124,7 +124,7 @@ static void populate(const char *dir, size_t n, size_t size)
 		so.label = label;
 		if (sessnap_session_begin(&s, store, &so) < 0 ||
 		    sessnap_session_update(s, state) < 0 ||
-		    sessnap_session_save(s) < 0)
+		    sessnap_session_flush(s) < 0)
 			die("session");
 		sessnap_session_release(s);
 	}

@@ -86,6 +86,18 @@ compare "$script" "$tmp/script" "$header" "$tmp/header"
 compare "$header" "$tmp/header" "$lib" "$tmp/lib"
 compare "$lib" "$tmp/lib" "$header" "$tmp/header"
 
+# The 0.x names that 1.0 renamed or merged (docs/design.md, "The 1.0
+# names") never come back, not even as aliases.
+for name in sessnap_scan sessnap_scan_key sessnap_scan_free sessnap_load \
+	sessnap_load_generation sessnap_load_text sessnap_discard \
+	sessnap_clean sessnap_generations sessnap_recovery_prompt \
+	sessnap_strerror sessnap_err_name sessnap_last_error \
+	sessnap_status_name sessnap_session_save; do
+	if grep -qx "$name" "$tmp/header" "$tmp/script" "$tmp/lib"; then
+		bad "$name is a 0.x name that 1.0 retired"
+	fi
+done
+
 if test "$status" -eq 0; then
 	echo "exports.sh: $(wc -l <"$tmp/lib") public functions, each versioned"
 fi

@@ -31,7 +31,7 @@ static void usage(FILE *f, const char *prog)
 		prog);
 }
 
-static void print_table(const sessnap_info *infos, size_t n, bool all)
+static void print_table(sessnap_info *const *infos, size_t n, bool all)
 {
 	bool color = use_color(stdout);
 	int64_t now = now_ms();
@@ -42,7 +42,7 @@ static void print_table(const sessnap_info *infos, size_t n, bool all)
 	printf("%-32s  %-9s  %-14s  %6s  %5s  %s\n", "ID", "STATUS", "SAVED",
 	       "SAVES", "SIZE", "LABEL");
 	for (i = 0; i < n; i++) {
-		const sessnap_info *in = &infos[i];
+		const sessnap_info *in = infos[i];
 
 		if (!all && in->status == SESSNAP_VERDICT_COMPLETED)
 			continue;
@@ -66,8 +66,8 @@ static int print_json(const struct listing *l, bool all)
 	int rc;
 
 	for (i = 0; i < l->n; i++)
-		if (all || l->infos[i].status != SESSNAP_VERDICT_COMPLETED)
-			json_object_array_add(arr, info_json(&l->infos[i]));
+		if (all || l->infos[i]->status != SESSNAP_VERDICT_COMPLETED)
+			json_object_array_add(arr, info_json(l->infos[i]));
 	doc = listing_json(l, arr);
 	rc = write_json(l->prog, NULL, doc, JSON_FOR_PEOPLE);
 	json_object_put(doc);

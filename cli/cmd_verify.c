@@ -201,18 +201,18 @@ int cmd_verify(int argc, char **argv, const char *prog)
 		sessnap_generation *g = NULL;
 		size_t ng = 0;
 
-		res = check_one(&l.infos[i], l.store, msg, sizeof(msg));
+		res = check_one(l.infos[i], l.store, msg, sizeof(msg));
 		count(&t, res);
 		/* What each generation holds; none when it cannot tell
 		 * (the session's own line then says why). */
-		if (sessnap_store_generations(&g, &ng, l.store, l.infos[i].id) <
-		    0)
+		if (sessnap_store_generations(&g, &ng, l.store,
+					      l.infos[i]->id) < 0)
 			ng = 0;
 		if (json)
 			json_object_array_add(
-			    arr, result_json(l.infos[i].id, res, msg, g, ng));
+			    arr, result_json(l.infos[i]->id, res, msg, g, ng));
 		else
-			print_result(l.infos[i].id, res, msg, color, g, ng);
+			print_result(l.infos[i]->id, res, msg, color, g, ng);
 		sessnap_generations_free(g);
 	}
 	rc = json ? print_summary_json(&l, arr, &t) : print_summary(prog, &t);

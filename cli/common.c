@@ -374,7 +374,7 @@ int flush_stdout(const char *prog)
 	return EXIT_OK;
 }
 
-int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
+int scan_store(sessnap_info ***out, size_t *out_count, const char *prog,
 	       sessnap_store *store)
 {
 	int rc = sessnap_store_scan(out, out_count, store, 0);

@@ -140,7 +140,7 @@ int open_store(sessnap_store **out, const char *prog, const char *dir,
  * List the store's sessions (sessnap_store_scan, every status).  Returns
  * EXIT_OK with *out and *out_count set, or EXIT_FAIL after printing why.
  */
-int scan_store(sessnap_info **out, size_t *out_count, const char *prog,
+int scan_store(sessnap_info ***out, size_t *out_count, const char *prog,
 	       sessnap_store *store);
 
 /* Colour: only on a terminal, and never with NO_COLOR set. */
@@ -236,7 +236,7 @@ int load_state(struct json_object **out, const char *prog, sessnap_store *store,
 struct listing {
 	const char *prog;
 	sessnap_store *store;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n;
 };
 

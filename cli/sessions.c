@@ -145,7 +145,7 @@ json_object *info_json(const sessnap_info *in)
 int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 		 const char *prog, sessnap_store *store, const char *id)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0, i, len = strlen(id), hits = 0, hit = 0;
 
 	if (len < 4 || len > SESSNAP_ID_LEN) {
@@ -158,7 +158,7 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 	if (scan_store(&infos, &n, prog, store) != EXIT_OK)
 		return EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		if (strncmp(infos[i].id, id, len) == 0) {
+		if (strncmp(infos[i]->id, id, len) == 0) {
 			hits++;
 			hit = i;
 		}
@@ -170,19 +170,19 @@ int find_session(sessnap_info *out, char *label_buf, size_t label_len,
 		sessnap_info_free(infos, n);
 		return EXIT_FAIL;
 	}
-	*out = infos[hit];
+	*out = *infos[hit];
 	out->key = NULL;
-	if (infos[hit].key != NULL) {
+	if (infos[hit]->key != NULL) {
 		/* The command's one session at a time: see common.h. */
 		static unsigned char key_buf[SESSNAP_KEY_MAX + 1];
 
-		memcpy(key_buf, infos[hit].key, infos[hit].key_len + 1);
+		memcpy(key_buf, infos[hit]->key, infos[hit]->key_len + 1);
 		out->key = key_buf;
 	}
 	label_buf[0] = '\0';
-	if (infos[hit].label != NULL)
-		strlcpy(label_buf, infos[hit].label, label_len);
-	out->label = infos[hit].label ? label_buf : NULL;
+	if (infos[hit]->label != NULL)
+		strlcpy(label_buf, infos[hit]->label, label_len);
+	out->label = infos[hit]->label ? label_buf : NULL;
 	sessnap_info_free(infos, n);
 	return EXIT_OK;
 }

@@ -45,15 +45,15 @@ static void fail(const char *what)
 /* Another instance holds a session of this key: its pid, else 0. */
 static long running_pid(sessnap_store *store, const char *key)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0, i;
 	long pid = 0;
 
 	if (sessnap_store_scan_key(&infos, &n, store, 0, key, strlen(key)) < 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (infos[i].status == SESSNAP_VERDICT_RUNNING)
-			pid = (long)infos[i].owner.pid;
+		if (infos[i]->status == SESSNAP_VERDICT_RUNNING)
+			pid = (long)infos[i]->owner.pid;
 	sessnap_info_free(infos, n);
 	return pid;
 }

@@ -360,7 +360,7 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
  * 8) is used whatever the store's size, which is how the test suite runs the
  * threaded path on any machine.
  */
-int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+int sessnap__scan(sessnap_info ***out, size_t *out_count, sessnap_store *store,
 		  unsigned int flags, unsigned int threads);
 
 /* ---- Generations (generations.c) ----------------------------------------- */

@@ -64,13 +64,13 @@ static void print_entry(FILE *f, size_t n, const sessnap_info *in,
 			in->adoptions, in->adoptions == 1 ? "" : "s");
 }
 
-static void print_list(FILE *f, const sessnap_info *infos, size_t n,
+static void print_list(FILE *f, sessnap_info *const *infos, size_t n,
 		       int64_t now_ms, bool detail)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		print_entry(f, i + 1, &infos[i], now_ms, detail);
+		print_entry(f, i + 1, infos[i], now_ms, detail);
 }
 
 /*
@@ -140,14 +140,14 @@ static void say_kept(FILE *f, size_t n, const char *why)
 }
 
 /* Discard every listed session; one adopted meanwhile is left alone. */
-static int discard_all(FILE *f, sessnap_store *store, const sessnap_info *infos,
-		       size_t n)
+static int discard_all(FILE *f, sessnap_store *store,
+		       sessnap_info *const *infos, size_t n)
 {
 	size_t i, done = 0;
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		rc = sessnap_store_discard(store, infos[i].id);
+		rc = sessnap_store_discard(store, infos[i]->id);
 		if (rc == SESSNAP_EBUSY) {
 			fprintf(f, "Session %zu is now in use; kept it.\n",
 				i + 1);
@@ -171,7 +171,7 @@ struct dialogue {
 	FILE *in;
 	FILE *f;
 	sessnap_store *store;
-	const sessnap_info *infos;
+	sessnap_info *const *infos;
 	size_t n;
 	int64_t now;
 	bool listed; /* the full list was shown: a number is asked for */
@@ -246,7 +246,7 @@ static int step(struct dialogue *d, char out[SESSNAP_ID_LEN + 1],
 	    is_one_of(line, d->listed ? yes_words + 1 : yes_words)) {
 		if (pick == 0)
 			pick = 1;
-		strlcpy(out, d->infos[pick - 1].id, SESSNAP_ID_LEN + 1);
+		strlcpy(out, d->infos[pick - 1]->id, SESSNAP_ID_LEN + 1);
 		*answer = SESSNAP_PROMPT_RESTORE;
 		return ANSWERED;
 	}
@@ -284,7 +284,7 @@ int sessnap_prompt_run(char out[SESSNAP_ID_LEN + 1],
 {
 	sessnap_prompt_options def = SESSNAP_PROMPT_OPTIONS_INIT;
 	struct dialogue d = { 0 };
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	int rc, tries;
 
 	if (out == NULL || answer == NULL || store == NULL)

@@ -51,6 +51,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,23 +545,23 @@ static int classify_all(struct scan_job *job)
 	return 0;
 }
 
-static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+static int scan(sessnap_info ***out, size_t *out_count, sessnap_store *store,
 		unsigned int flags, unsigned int threads, const void *key,
 		size_t key_len);
 
-int sessnap_store_scan(sessnap_info **out, size_t *out_count,
+int sessnap_store_scan(sessnap_info ***out, size_t *out_count,
 		       sessnap_store *store, unsigned int flags)
 {
 	return scan(out, out_count, store, flags, 0, NULL, 0);
 }
 
-int sessnap__scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+int sessnap__scan(sessnap_info ***out, size_t *out_count, sessnap_store *store,
 		  unsigned int flags, unsigned int threads)
 {
 	return scan(out, out_count, store, flags, threads, NULL, 0);
 }
 
-int sessnap_store_scan_key(sessnap_info **out, size_t *out_count,
+int sessnap_store_scan_key(sessnap_info ***out, size_t *out_count,
 			   sessnap_store *store, unsigned int flags,
 			   const void *key, size_t key_len)
 {
@@ -592,7 +593,36 @@ static bool wanted(const sessnap_info *info, unsigned int flags,
 			       memcmp(info->key, key, key_len) == 0);
 }
 
-static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+/*
+ * The result handed out: one block holding the array of pointers, then
+ * (aligned) the records they point to, in the pointers' order.  A caller
+ * only ever indexes the pointers, whose size never changes, so a record
+ * can grow at its end without breaking a program compiled against a
+ * smaller one; each record's `size` says how much of it this library
+ * filled.  One free releases the block, after each record's label and key.
+ */
+static int publish(sessnap_info ***out, sessnap_info *infos, size_t count)
+{
+	size_t align = _Alignof(sessnap_info);
+	size_t head = count * sizeof(sessnap_info *), i;
+	sessnap_info **ptrs;
+	sessnap_info *recs;
+
+	head = (head + align - 1) / align * align;
+	if (count > (SIZE_MAX - head) / sizeof(*recs) ||
+	    (ptrs = malloc(head + count * sizeof(*recs))) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	recs = (sessnap_info *)(void *)((char *)ptrs + head);
+	for (i = 0; i < count; i++) {
+		recs[i] = infos[i];
+		recs[i].size = sizeof(recs[i]);
+		ptrs[i] = &recs[i];
+	}
+	*out = ptrs;
+	return 0;
+}
+
+static int scan(sessnap_info ***out, size_t *out_count, sessnap_store *store,
 		unsigned int flags, unsigned int threads, const void *key,
 		size_t key_len)
 {
@@ -647,32 +677,37 @@ static int scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
 	}
 	free(kept);
 	free(c);
-	if (count > 0)
+	kept = NULL;
+	c = NULL;
+	if (count > 0) {
 		qsort(infos, count, sizeof(*infos), info_cmp);
-	if (count == 0) {
-		free(infos);
-		infos = NULL;
+		if ((rc = publish(out, infos, count)) < 0)
+			goto on_error;
 	}
-	*out = infos;
+	free(infos);
 	*out_count = count;
 	return 0;
 
 on_error:
 	free(kept);
 	free(c);
-	sessnap_info_free(infos, count);
+	for (i = 0; i < count; i++) {
+		free(infos[i].label);
+		free(infos[i].key);
+	}
+	free(infos);
 	return rc;
 }
 
-void sessnap_info_free(sessnap_info *infos, size_t count)
+void sessnap_info_free(sessnap_info **infos, size_t count)
 {
 	size_t i;
 
 	if (infos == NULL)
 		return;
 	for (i = 0; i < count; i++) {
-		free(infos[i].label);
-		free(infos[i].key);
+		free(infos[i]->label);
+		free(infos[i]->key);
 	}
 	free(infos);
 }

@@ -13,6 +13,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ START_TEST(test_keys)
 	sessnap_prompt_options po = SESSNAP_PROMPT_OPTIONS_INIT;
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL, *t = NULL;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	sessnap_load_info info;
 	sessnap_prompt_answer answer;
 	json_object *state = json_object_new_object(), *got = NULL;
@@ -100,10 +101,10 @@ START_TEST(test_keys)
 	    sessnap_store_scan_key(&infos, &n, store, 0, key, sizeof(key) - 1),
 	    0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, sessnap_session_id(s));
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
-	ck_assert_uint_eq(infos[0].key_len, sizeof(key) - 1);
-	ck_assert_mem_eq(infos[0].key, key, sizeof(key));
+	ck_assert_str_eq(infos[0]->id, sessnap_session_id(s));
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_uint_eq(infos[0]->key_len, sizeof(key) - 1);
+	ck_assert_mem_eq(infos[0]->key, key, sizeof(key));
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, NULL, 0),
 			 SESSNAP_EINVAL);
@@ -154,7 +155,7 @@ START_TEST(test_generations)
 	sessnap_session *s = NULL;
 	sessnap_generation *g = NULL;
 	sessnap_load_info info;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	json_object *st, *got = NULL, *n;
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
 	size_t count = 0, i;
@@ -219,8 +220,8 @@ START_TEST(test_generations)
 	ck_assert_int_eq(truncate(path, 3), 0);
 	ck_assert_int_eq(sessnap_store_scan(&infos, &count, reader, 0), 0);
 	ck_assert_uint_eq(count, 1);
-	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
-	ck_assert_uint_eq(infos[0].generation, 2);
+	ck_assert_uint_eq(infos[0]->flags, SESSNAP_INFO_FROM_OLDER);
+	ck_assert_uint_eq(infos[0]->generation, 2);
 	sessnap_info_free(infos, count);
 	/* The verdict of each: the two truncated ones corrupt, with why. */
 	ck_assert_int_eq(sessnap_store_generations(&g, &count, reader, id), 0);
@@ -258,7 +259,7 @@ START_TEST(test_pull_and_loop)
 	sessnap_save_status st = SESSNAP_SAVE_STATUS_INIT;
 	sessnap_store *store = NULL;
 	sessnap_session *s = NULL;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0;
 	int64_t wait_ms = 0;
 	int calls = 0, i;
@@ -291,9 +292,9 @@ START_TEST(test_pull_and_loop)
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].label, "pulled");
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
-	ck_assert_str_eq(sessnap_verdict_name(infos[0].status), "running");
+	ck_assert_str_eq(infos[0]->label, "pulled");
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_str_eq(sessnap_verdict_name(infos[0]->status), "running");
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
@@ -511,6 +512,56 @@ START_TEST(test_options_init)
 }
 END_TEST
 
+/*
+ * What a program built against an older, smaller sessnap_info sees: it
+ * knows only the record's first fields.  The scan hands out pointers, so
+ * the caller's own sizeof never steps through the array; each record
+ * says in `size` how much of it the library filled, and a field is read
+ * only below that size.  With the 0.x array of records, the second
+ * record of such a caller started inside the first one.
+ */
+struct old_info {
+	size_t size;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_verdict status;
+};
+
+START_TEST(test_scan_records_grow)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s[3];
+	sessnap_info **infos = NULL;
+	struct old_info old;
+	size_t n = 0, i, k, seen = 0;
+
+	for (k = 0; k < 3; k++)
+		ck_assert_int_eq(sessnap_session_begin(&s[k], store, NULL), 0);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n; i++) {
+		/* An old caller copies only the prefix it knows. */
+		ck_assert_uint_ge(infos[i]->size, sizeof(old));
+		memcpy(&old, infos[i], sizeof(old));
+		ck_assert_uint_eq(old.size, sizeof(sessnap_info));
+		ck_assert_int_eq(old.status, SESSNAP_VERDICT_RUNNING);
+		for (k = 0; k < 3; k++)
+			if (strcmp(old.id, sessnap_session_id(s[k])) == 0)
+				seen |= 1u << k;
+		/* A newer field, read only when the record holds it. */
+		ck_assert(offsetof(sessnap_info, generation) <
+			  infos[i]->size);
+		ck_assert_uint_eq(infos[i]->generation, 0);
+	}
+	ck_assert_uint_eq(seen, 7);
+	/* One call frees the array, the records, their labels and keys. */
+	sessnap_info_free(infos, n);
+	sessnap_info_free(NULL, 0);
+	for (k = 0; k < 3; k++)
+		ck_assert_int_eq(sessnap_session_end(s[k], 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 Suite *api_suite(void);
 
 Suite *api_suite(void)
@@ -537,6 +588,7 @@ Suite *api_suite(void)
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_no_internal_exports);
 	tcase_add_test(tc, test_options_init);
+	tcase_add_test(tc, test_scan_records_grow);
 	suite_add_tcase(s, tc);
 	return s;
 }

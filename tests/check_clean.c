@@ -1173,14 +1173,14 @@ START_TEST(test_empty_host_is_ours)
 	sessnap_store *s = open_store();
 	sessnap_clean_policy p = policy();
 	sessnap_clean_report r;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0;
 
 	put_snap_in(tu_dir, "00000000000000000000000000000001.snap", ID1,
 		    NOW - 100 * DAY_MS, false, "", SESSNAP_FORMAT_VERSION);
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, s, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_CRASHED);
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(run(&r, s, &p), 0);
 	ck_assert_uint_eq(r.kept_foreign, 0);

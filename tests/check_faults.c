@@ -576,7 +576,7 @@ static void crash_s(struct world *w)
 static void op_scan(struct world *w, struct outcome *out, unsigned int kinds,
 		    unsigned long nth, int err, unsigned int flags)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0, i;
 
 	crash_s(w);
@@ -594,17 +594,17 @@ static void op_scan(struct world *w, struct outcome *out, unsigned int kinds,
 	 */
 	ck_assert_uint_eq(n, 2);
 	for (i = 0; i < n; i++) {
-		if (infos[i].flags & SESSNAP_INFO_UNREADABLE) {
-			ck_assert_int_ne(infos[i].status,
+		if (infos[i]->flags & SESSNAP_INFO_UNREADABLE) {
+			ck_assert_int_ne(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
 			ck_assert_uint_gt(out->fired, 0);
-		} else if (strcmp(infos[i].id, w->s_id) == 0) {
-			ck_assert_int_eq(infos[i].status,
+		} else if (strcmp(infos[i]->id, w->s_id) == 0) {
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
-			ck_assert_uint_eq(infos[i].seq, 2);
+			ck_assert_uint_eq(infos[i]->seq, 2);
 		} else {
-			ck_assert_str_eq(infos[i].id, w->o_id);
-			ck_assert_int_eq(infos[i].status,
+			ck_assert_str_eq(infos[i]->id, w->o_id);
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_RUNNING);
 		}
 	}

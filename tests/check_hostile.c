@@ -159,24 +159,24 @@ static void expect_prev_or_error(const char *id, bool has_prev)
  */
 static void expect_scan(const char *id, bool has_prev, bool not_regular)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0, i, found = 0;
 
 	ck_assert_msg(sessnap_store_scan(&infos, &n, store, 0) == 0, "scan: %s",
 		      sessnap_error_last());
 	for (i = 0; i < n; i++) {
-		if (strcmp(infos[i].id, id) != 0)
+		if (strcmp(infos[i]->id, id) != 0)
 			continue;
 		found++;
-		ck_assert_uint_eq(infos[i].flags & SESSNAP_INFO_NOT_REGULAR,
+		ck_assert_uint_eq(infos[i]->flags & SESSNAP_INFO_NOT_REGULAR,
 				  not_regular ? SESSNAP_INFO_NOT_REGULAR : 0);
 		if (has_prev)
-			ck_assert(infos[i].flags & SESSNAP_INFO_FROM_PREV);
+			ck_assert(infos[i]->flags & SESSNAP_INFO_FROM_PREV);
 		if (has_prev && !not_regular)
-			ck_assert_int_eq(infos[i].status,
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
 		else
-			ck_assert_int_eq(infos[i].status,
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CORRUPT);
 	}
 	ck_assert_uint_eq(found, 1);
@@ -564,12 +564,12 @@ START_TEST(non_utf8_names_beside)
 	json_object_put(st);
 	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);
 	{
-		sessnap_info *infos = NULL;
+		sessnap_info **infos = NULL;
 		size_t n = 0;
 
 		ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 		ck_assert_uint_eq(n, 1);
-		ck_assert_str_eq(infos[0].id, id);
+		ck_assert_str_eq(infos[0]->id, id);
 		sessnap_info_free(infos, n);
 	}
 	ck_assert_int_eq(tu_count_files(store_dir, NULL), 5);

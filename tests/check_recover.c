@@ -77,7 +77,7 @@ START_TEST(test_adopt_continues_session)
 	sessnap_session *s = NULL;
 	json_object *state = NULL, *next;
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0;
 
 	crashed_session(id, "draft", 5);
@@ -105,7 +105,7 @@ START_TEST(test_adopt_continues_session)
 	/* Ours now: running. */
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_RUNNING);
 	sessnap_info_free(infos, n);
 
 	/* It goes on with the same id and sequence. */
@@ -124,8 +124,8 @@ START_TEST(test_adopt_continues_session)
 	sessnap_session_release(s);
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
-	ck_assert_uint_eq(infos[0].adoptions, 1);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_CRASHED);
+	ck_assert_uint_eq(infos[0]->adoptions, 1);
 	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }

@@ -31,9 +31,9 @@
 
 #define NOW_MS ((int64_t)1700000000000)
 
-static sessnap_info *scan_all(sessnap_store *store, size_t *n)
+static sessnap_info **scan_all(sessnap_store *store, size_t *n)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	int rc = sessnap_store_scan(&infos, n, store, 0);
 
 	ck_assert_msg(rc == 0, "scan: %s", sessnap_error_last());
@@ -44,16 +44,16 @@ static sessnap_info *scan_all(sessnap_store *store, size_t *n)
 static sessnap_verdict scan_one(sessnap_store *store, const char *id,
 				unsigned int *flags)
 {
-	sessnap_info *infos;
+	sessnap_info **infos;
 	sessnap_verdict st;
 	size_t n = 0;
 
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, id);
-	st = infos[0].status;
+	ck_assert_str_eq(infos[0]->id, id);
+	st = infos[0]->status;
 	if (flags != NULL)
-		*flags = infos[0].flags;
+		*flags = infos[0]->flags;
 	sessnap_info_free(infos, n);
 	return st;
 }
@@ -64,7 +64,7 @@ START_TEST(test_killed_child_is_crashed)
 {
 	sessnap_store *store = su_store_open();
 	struct su_child c;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0;
 
 	su_child_start(&c, SU_CHILD_WAIT, "notes.txt", 7);
@@ -75,14 +75,14 @@ START_TEST(test_killed_child_is_crashed)
 
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
-	ck_assert_str_eq(infos[0].label, "notes.txt");
-	ck_assert_uint_eq(infos[0].seq, 1);
-	ck_assert_uint_eq(infos[0].flags, 0);
-	ck_assert_uint_eq(infos[0].payload_bytes, strlen("{\"n\":7}"));
-	ck_assert_uint_gt(infos[0].file_bytes, infos[0].payload_bytes);
-	ck_assert_int_gt(infos[0].saved_ms, 0);
-	ck_assert_uint_eq(infos[0].format_version, SESSNAP_FORMAT_VERSION);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_CRASHED);
+	ck_assert_str_eq(infos[0]->label, "notes.txt");
+	ck_assert_uint_eq(infos[0]->seq, 1);
+	ck_assert_uint_eq(infos[0]->flags, 0);
+	ck_assert_uint_eq(infos[0]->payload_bytes, strlen("{\"n\":7}"));
+	ck_assert_uint_gt(infos[0]->file_bytes, infos[0]->payload_bytes);
+	ck_assert_int_gt(infos[0]->saved_ms, 0);
+	ck_assert_uint_eq(infos[0]->format_version, SESSNAP_FORMAT_VERSION);
 	sessnap_info_free(infos, n);
 
 	/* RECOVERABLE lists it too. */
@@ -98,7 +98,7 @@ START_TEST(test_running_child_never_crashed)
 {
 	sessnap_store *store = su_store_open();
 	struct su_child c;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 9;
 
 	su_child_start(&c, SU_CHILD_WAIT, NULL, 1);
@@ -116,15 +116,15 @@ START_TEST(test_clean_end_completed_or_gone)
 {
 	sessnap_store *store = su_store_open();
 	struct su_child kept, gone;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0;
 
 	su_child_start(&kept, SU_CHILD_END_KEEP, "kept", 1);
 	su_child_start(&gone, SU_CHILD_END, "gone", 2);
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, kept.id);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_COMPLETED);
+	ck_assert_str_eq(infos[0]->id, kept.id);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_COMPLETED);
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(
 	    sessnap_store_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE), 0);
@@ -162,7 +162,7 @@ START_TEST(test_sorted_newest_first)
 	const int64_t saved[3] = { NOW_MS - 5000, NOW_MS, NOW_MS - 100 };
 	struct timespec ts[2];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0, i;
 
 	for (i = 0; i < 3; i++) {
@@ -182,16 +182,16 @@ START_TEST(test_sorted_newest_first)
 
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 4);
-	ck_assert_str_eq(infos[0].id, ids[1]);
-	ck_assert_str_eq(infos[1].id, ids[3]);
-	ck_assert_int_eq(infos[1].status, SESSNAP_VERDICT_CORRUPT);
-	ck_assert_int_eq(infos[1].saved_ms, 0);
-	ck_assert_int_eq(infos[1].mtime_ms, NOW_MS - 50);
-	ck_assert_str_eq(infos[2].id, ids[2]);
-	ck_assert_str_eq(infos[3].id, ids[0]);
+	ck_assert_str_eq(infos[0]->id, ids[1]);
+	ck_assert_str_eq(infos[1]->id, ids[3]);
+	ck_assert_int_eq(infos[1]->status, SESSNAP_VERDICT_CORRUPT);
+	ck_assert_int_eq(infos[1]->saved_ms, 0);
+	ck_assert_int_eq(infos[1]->mtime_ms, NOW_MS - 50);
+	ck_assert_str_eq(infos[2]->id, ids[2]);
+	ck_assert_str_eq(infos[3]->id, ids[0]);
 	for (i = 0; i < n; i++)
 		if (i != 1)
-			ck_assert_int_eq(infos[i].status,
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
 	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
@@ -220,7 +220,7 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
 	sessnap_store *store = su_store_open();
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n;
 
 	ck_assert_int_eq(sessnap_store_scan(NULL, &n, store, 0),
@@ -238,13 +238,13 @@ START_TEST(test_bad_arguments)
 END_TEST
 
 /* How many of a scan's records are flagged unreadable. */
-static size_t count_unreadable(const sessnap_info *infos, size_t n)
+static size_t count_unreadable(sessnap_info *const *infos, size_t n)
 {
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
-		if (infos[i].flags & SESSNAP_INFO_UNREADABLE) {
-			ck_assert_int_ne(infos[i].status,
+		if (infos[i]->flags & SESSNAP_INFO_UNREADABLE) {
+			ck_assert_int_ne(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
 			k++;
 		}
@@ -266,7 +266,7 @@ static unsigned long fault_loop(unsigned int kinds, int err, int want,
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap_store *store = su_store_open();
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	unsigned long nth, entry = 0;
 	size_t n;
 	int fds, rc;
@@ -286,7 +286,7 @@ static unsigned long fault_loop(unsigned int kinds, int err, int want,
 	fds = tu_count_fds();
 	for (nth = 1; nth < 100; nth++) {
 		sessnap__fault_arm(kinds, nth, err, 0);
-		infos = (sessnap_info *)1;
+		infos = (sessnap_info **)1;
 		n = 7;
 		rc = sessnap_store_scan(&infos, &n, store, 0);
 		sessnap__fault_disarm();
@@ -431,10 +431,10 @@ static void mixed_close(struct mixed *m)
 }
 
 /* Scan the whole store on `threads` threads. */
-static sessnap_info *scan_on(sessnap_store *store, unsigned int threads,
+static sessnap_info **scan_on(sessnap_store *store, unsigned int threads,
 			     size_t *n)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	int rc = sessnap__scan(&infos, n, store, 0, threads);
 
 	ck_assert_msg(rc == 0, "scan: %s", sessnap_error_last());
@@ -449,7 +449,7 @@ START_TEST(test_threads_match_one)
 {
 	struct mixed m;
 	size_t got[SESSNAP_VERDICT_CORRUPT + 1];
-	sessnap_info *one, *many;
+	sessnap_info **one, **many;
 	size_t n1 = 0, n2 = 0, i;
 
 	mixed_open(&m);
@@ -459,21 +459,21 @@ START_TEST(test_threads_match_one)
 	ck_assert_uint_eq(n2, MIXED);
 	memset(got, 0, sizeof(got));
 	for (i = 0; i < n2; i++) {
-		ck_assert_str_eq(one[i].id, many[i].id);
-		ck_assert_int_eq(one[i].status, many[i].status);
-		ck_assert_uint_eq(one[i].flags, many[i].flags);
-		ck_assert_uint_eq(one[i].seq, many[i].seq);
-		ck_assert_int_eq(one[i].saved_ms, many[i].saved_ms);
-		ck_assert_str_eq(one[i].label ? one[i].label : "",
-				 many[i].label ? many[i].label : "");
+		ck_assert_str_eq(one[i]->id, many[i]->id);
+		ck_assert_int_eq(one[i]->status, many[i]->status);
+		ck_assert_uint_eq(one[i]->flags, many[i]->flags);
+		ck_assert_uint_eq(one[i]->seq, many[i]->seq);
+		ck_assert_int_eq(one[i]->saved_ms, many[i]->saved_ms);
+		ck_assert_str_eq(one[i]->label ? one[i]->label : "",
+				 many[i]->label ? many[i]->label : "");
 		/* newest first (by mtime when there is no header) */
 		if (i > 0)
-			ck_assert_int_ge(many[i - 1].saved_ms
-					     ? many[i - 1].saved_ms
-					     : many[i - 1].mtime_ms,
-					 many[i].saved_ms ? many[i].saved_ms
-							  : many[i].mtime_ms);
-		got[many[i].status]++;
+			ck_assert_int_ge(many[i - 1]->saved_ms
+					     ? many[i - 1]->saved_ms
+					     : many[i - 1]->mtime_ms,
+					 many[i]->saved_ms ? many[i]->saved_ms
+							  : many[i]->mtime_ms);
+		got[many[i]->status]++;
 	}
 	for (i = 0; i <= SESSNAP_VERDICT_CORRUPT; i++)
 		ck_assert_uint_eq(got[i], m.counts[i]);
@@ -486,7 +486,7 @@ START_TEST(test_threads_match_one)
 			 0);
 	ck_assert_uint_eq(n2, m.counts[SESSNAP_VERDICT_CRASHED]);
 	for (i = 0; i < n2; i++)
-		ck_assert_int_eq(many[i].status, SESSNAP_VERDICT_CRASHED);
+		ck_assert_int_eq(many[i]->status, SESSNAP_VERDICT_CRASHED);
 	sessnap_info_free(many, n2);
 	mixed_close(&m);
 }
@@ -501,7 +501,7 @@ START_TEST(test_threads_unavailable)
 {
 	struct mixed m;
 	size_t n1 = 0, n2 = 0, i;
-	sessnap_info *one, *some;
+	sessnap_info **one, **some;
 	unsigned long nth;
 
 	mixed_open(&m);
@@ -514,8 +514,8 @@ START_TEST(test_threads_unavailable)
 		sessnap__fault_disarm();
 		ck_assert_uint_eq(n2, n1);
 		for (i = 0; i < n2; i++) {
-			ck_assert_str_eq(one[i].id, some[i].id);
-			ck_assert_int_eq(one[i].status, some[i].status);
+			ck_assert_str_eq(one[i]->id, some[i]->id);
+			ck_assert_int_eq(one[i]->status, some[i]->status);
 		}
 		sessnap_info_free(some, n2);
 	}
@@ -538,7 +538,7 @@ START_TEST(test_threads_fault)
 					      SESSNAP__SYS_FLOCK };
 	struct mixed m;
 	size_t n, i, k;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	int fds, rc;
 
 	mixed_open(&m);
@@ -546,7 +546,7 @@ START_TEST(test_threads_fault)
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
 			sessnap__fault_arm(kinds[k], nths[i], EIO, 0);
-			infos = (sessnap_info *)1;
+			infos = (sessnap_info **)1;
 			n = 7;
 			rc = sessnap__scan(&infos, &n, m.store, 0, 4);
 			sessnap__fault_disarm();
@@ -565,7 +565,7 @@ START_TEST(test_threads_fault)
 	}
 	for (i = 0; i < sizeof(nths) / sizeof(nths[0]); i++) {
 		sessnap__fault_arm(SESSNAP__SYS_OPEN, nths[i], EMFILE, 0);
-		infos = (sessnap_info *)1;
+		infos = (sessnap_info **)1;
 		n = 7;
 		rc = sessnap_store_scan(&infos, &n, m.store, 0);
 		sessnap__fault_disarm();
@@ -596,7 +596,7 @@ START_TEST(test_long_header)
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0;
 
 	su_id(id, 8);
@@ -620,9 +620,9 @@ START_TEST(test_long_header)
 	}
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_FOREIGN);
-	ck_assert_str_eq(infos[0].label, h.label);
-	ck_assert_str_eq(infos[0].owner.host, h.owner.host);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_FOREIGN);
+	ck_assert_str_eq(infos[0]->label, h.label);
+	ck_assert_str_eq(infos[0]->owner.host, h.owner.host);
 	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
 }
@@ -631,7 +631,7 @@ END_TEST
 START_TEST(test_empty_store)
 {
 	sessnap_store *store = su_store_open();
-	sessnap_info *infos = (sessnap_info *)1;
+	sessnap_info **infos = (sessnap_info **)1;
 	size_t n = 5;
 
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
@@ -646,7 +646,7 @@ START_TEST(test_newer_format)
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	unsigned int flags;
 	size_t n = 0;
 
@@ -661,9 +661,9 @@ START_TEST(test_newer_format)
 	su_put_snap(name, &h, "{}");
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_NEWER);
-	ck_assert_uint_eq(infos[0].format_version, SESSNAP_FORMAT_VERSION + 1);
-	ck_assert_uint_eq(infos[0].flags, 0);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_NEWER);
+	ck_assert_uint_eq(infos[0]->format_version, SESSNAP_FORMAT_VERSION + 1);
+	ck_assert_uint_eq(infos[0]->flags, 0);
 	sessnap_info_free(infos, n);
 
 	/* Only a newer .prev: still newer, from .prev. */
@@ -721,7 +721,7 @@ START_TEST(test_from_older_generation)
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0;
 
 	su_id(id, 9);
@@ -739,18 +739,18 @@ START_TEST(test_from_older_generation)
 	tu_write_file(tu_dir, name, "\0\0\0\0", 4);
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
-	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
-	ck_assert_uint_eq(infos[0].generation, 2);
-	ck_assert_uint_eq(infos[0].seq, 8);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_CRASHED);
+	ck_assert_uint_eq(infos[0]->flags, SESSNAP_INFO_FROM_OLDER);
+	ck_assert_uint_eq(infos[0]->generation, 2);
+	ck_assert_uint_eq(infos[0]->seq, 8);
 	sessnap_info_free(infos, n);
 
 	snprintf(name, sizeof(name), "%s.snap.2", id);
 	tu_write_file(tu_dir, name, "{}\n", 3);
 	infos = scan_all(store, &n);
-	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_OLDER);
-	ck_assert_uint_eq(infos[0].generation, 3);
-	ck_assert_uint_eq(infos[0].seq, 7);
+	ck_assert_uint_eq(infos[0]->flags, SESSNAP_INFO_FROM_OLDER);
+	ck_assert_uint_eq(infos[0]->generation, 3);
+	ck_assert_uint_eq(infos[0]->seq, 7);
 	sessnap_info_free(infos, n);
 
 	snprintf(name, sizeof(name), "%s.snap.3", id);
@@ -765,7 +765,7 @@ START_TEST(test_corrupt_main_good_prev)
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	unsigned int flags;
 	size_t n = 0;
 
@@ -779,9 +779,9 @@ START_TEST(test_corrupt_main_good_prev)
 	tu_write_file(tu_dir, name, "\0\0\0\0\0\0\0\0", 8);
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
-	ck_assert_uint_eq(infos[0].flags, SESSNAP_INFO_FROM_PREV);
-	ck_assert_uint_eq(infos[0].seq, 41);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_CRASHED);
+	ck_assert_uint_eq(infos[0]->flags, SESSNAP_INFO_FROM_PREV);
+	ck_assert_uint_eq(infos[0]->seq, 41);
 	sessnap_info_free(infos, n);
 
 	/* Main missing: the .prev alone still counts. */
@@ -840,7 +840,7 @@ START_TEST(test_ignores_what_is_not_a_session)
 	char id[SESSNAP_ID_LEN + 1], other[SESSNAP_ID_LEN + 1];
 	char name[128], path[4096], target[4096];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0, i, bad = 0;
 
 	su_id(id, 8);
@@ -882,14 +882,14 @@ START_TEST(test_ignores_what_is_not_a_session)
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 4);
 	for (i = 0; i < n; i++) {
-		if (strcmp(infos[i].id, id) == 0) {
-			ck_assert_int_eq(infos[i].status,
+		if (strcmp(infos[i]->id, id) == 0) {
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
-			ck_assert_uint_eq(infos[i].flags, 0);
+			ck_assert_uint_eq(infos[i]->flags, 0);
 			continue;
 		}
-		ck_assert_int_eq(infos[i].status, SESSNAP_VERDICT_CORRUPT);
-		ck_assert_uint_eq(infos[i].flags & SESSNAP_INFO_NOT_REGULAR,
+		ck_assert_int_eq(infos[i]->status, SESSNAP_VERDICT_CORRUPT);
+		ck_assert_uint_eq(infos[i]->flags & SESSNAP_INFO_NOT_REGULAR,
 				  SESSNAP_INFO_NOT_REGULAR);
 		bad++;
 	}
@@ -928,7 +928,7 @@ START_TEST(test_bad_lock_hides_nothing)
 	char good[SESSNAP_ID_LEN + 1], done[SESSNAP_ID_LEN + 1];
 	char name[64], path[4096];
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0, i, seen = 0;
 
 	su_id(bad1, 20);
@@ -959,17 +959,17 @@ START_TEST(test_bad_lock_hides_nothing)
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 4);
 	for (i = 0; i < n; i++) {
-		if (strcmp(infos[i].id, good) == 0) {
-			ck_assert_int_eq(infos[i].status,
+		if (strcmp(infos[i]->id, good) == 0) {
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CRASHED);
-			ck_assert_uint_eq(infos[i].flags, 0);
-		} else if (strcmp(infos[i].id, done) == 0) {
-			ck_assert_int_eq(infos[i].status,
+			ck_assert_uint_eq(infos[i]->flags, 0);
+		} else if (strcmp(infos[i]->id, done) == 0) {
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_COMPLETED);
 		} else {
-			ck_assert_int_eq(infos[i].status,
+			ck_assert_int_eq(infos[i]->status,
 					 SESSNAP_VERDICT_CORRUPT);
-			ck_assert_uint_eq(infos[i].flags,
+			ck_assert_uint_eq(infos[i]->flags,
 					  SESSNAP_INFO_NOT_REGULAR);
 			seen++;
 		}
@@ -1034,7 +1034,7 @@ START_TEST(test_big_state_header_only)
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	size_t big = (size_t)8 << 20, n = 0;
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	unsigned long reads;
 	char *payload;
 
@@ -1053,7 +1053,7 @@ START_TEST(test_big_state_header_only)
 	infos = scan_all(store, &n);
 	reads = sessnap__fault_disarm();
 	ck_assert_uint_eq(n, 1);
-	ck_assert_uint_eq(infos[0].payload_bytes, big);
+	ck_assert_uint_eq(infos[0]->payload_bytes, big);
 	ck_assert_uint_le(reads, 2);
 	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
@@ -1136,23 +1136,23 @@ START_TEST(test_running_visible_from_begin)
 	sessnap_store *store = su_store_open();
 	static const unsigned char key[] = { '/', 'd', 0, 0xff };
 	sessnap_session *s = begin_keyed(store, key, sizeof(key), "doc");
-	sessnap_info *infos;
+	sessnap_info **infos;
 	sessnap_owner self;
 	size_t n = 0;
 
 	sessnap__owner_self(&self);
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, sessnap_session_id(s));
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
-	ck_assert_uint_eq(infos[0].key_len, sizeof(key));
-	ck_assert_mem_eq(infos[0].key, key, sizeof(key));
-	ck_assert_str_eq(infos[0].label, "doc");
-	ck_assert_int_eq(infos[0].owner.pid, getpid());
-	ck_assert_str_eq(infos[0].owner.host, self.host);
-	ck_assert_int_gt(infos[0].created_ms, 0);
-	ck_assert_uint_eq(infos[0].seq, 0);
-	ck_assert_uint_eq(infos[0].flags, 0);
+	ck_assert_str_eq(infos[0]->id, sessnap_session_id(s));
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_uint_eq(infos[0]->key_len, sizeof(key));
+	ck_assert_mem_eq(infos[0]->key, key, sizeof(key));
+	ck_assert_str_eq(infos[0]->label, "doc");
+	ck_assert_int_eq(infos[0]->owner.pid, getpid());
+	ck_assert_str_eq(infos[0]->owner.host, self.host);
+	ck_assert_int_gt(infos[0]->created_ms, 0);
+	ck_assert_uint_eq(infos[0]->seq, 0);
+	ck_assert_uint_eq(infos[0]->flags, 0);
 	sessnap_info_free(infos, n);
 	/* Released without a save: a free lock and no state, no session. */
 	sessnap_session_release(s);
@@ -1187,7 +1187,7 @@ START_TEST(test_lock_record_missing_or_torn)
 	sessnap_store *store = su_store_open();
 	char ids[4][SESSNAP_ID_LEN + 1], name[64], *rec;
 	sessnap__header h;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0, len, i;
 	int fds[4];
 
@@ -1213,10 +1213,10 @@ START_TEST(test_lock_record_missing_or_torn)
 	infos = scan_all(store, &n);
 	ck_assert_uint_eq(n, 4);
 	for (i = 0; i < n; i++) {
-		ck_assert_int_eq(infos[i].status, SESSNAP_VERDICT_RUNNING);
-		ck_assert_ptr_null(infos[i].key);
-		ck_assert_ptr_null(infos[i].label);
-		ck_assert_int_eq(infos[i].owner.pid, 0);
+		ck_assert_int_eq(infos[i]->status, SESSNAP_VERDICT_RUNNING);
+		ck_assert_ptr_null(infos[i]->key);
+		ck_assert_ptr_null(infos[i]->label);
+		ck_assert_int_eq(infos[i]->owner.pid, 0);
 	}
 	sessnap_info_free(infos, n);
 	for (i = 0; i < 4; i++)
@@ -1235,7 +1235,7 @@ START_TEST(test_scan_key_filter)
 	sessnap_session *s[4];
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap__header h;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0;
 
 	s[0] = begin_keyed(store, "ab", 2, "ab");
@@ -1254,22 +1254,22 @@ START_TEST(test_scan_key_filter)
 			 0);
 	ck_assert_uint_eq(n, 2);
 	/* The running one sorts by its lock file's mtime: newer. */
-	ck_assert_str_eq(infos[0].id, sessnap_session_id(s[0]));
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
-	ck_assert_str_eq(infos[1].id, id);
-	ck_assert_int_eq(infos[1].status, SESSNAP_VERDICT_CRASHED);
+	ck_assert_str_eq(infos[0]->id, sessnap_session_id(s[0]));
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_str_eq(infos[1]->id, id);
+	ck_assert_int_eq(infos[1]->status, SESSNAP_VERDICT_CRASHED);
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store,
 						SESSNAP_SCAN_RECOVERABLE, "ab",
 						2),
 			 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, id);
+	ck_assert_str_eq(infos[0]->id, id);
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(
 	    sessnap_store_scan_key(&infos, &n, store, 0, "ab\0", 3), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, sessnap_session_id(s[1]));
+	ck_assert_str_eq(infos[0]->id, sessnap_session_id(s[1]));
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "x", 1),
 			 0);
@@ -1301,7 +1301,7 @@ START_TEST(test_longest_header_with_key)
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap_load_info li;
 	sessnap__header h;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	json_object *state = NULL;
 	size_t n = 0;
 	int plain;
@@ -1328,9 +1328,9 @@ START_TEST(test_longest_header_with_key)
 							h.key, SESSNAP_KEY_MAX),
 				 0);
 		ck_assert_uint_eq(n, 1);
-		ck_assert_str_eq(infos[0].id, id);
-		ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_CRASHED);
-		ck_assert_str_eq(infos[0].label, h.label);
+		ck_assert_str_eq(infos[0]->id, id);
+		ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_CRASHED);
+		ck_assert_str_eq(infos[0]->label, h.label);
 		sessnap_info_free(infos, n);
 
 		ck_assert_int_eq(sessnap_store_load(&state, &li, store, id), 0);

@@ -980,7 +980,7 @@ START_TEST(test_keys_per_document)
 	sessnap_store *store = open_store();
 	sessnap_session *s[3], *again = NULL;
 	sessnap_load_info li;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	json_object *state = json_object_new_object(), *got = NULL;
 	char path[PATH_MAX], id[SESSNAP_ID_LEN + 1], *rec;
 	size_t n = 0, i, j;
@@ -1006,12 +1006,12 @@ START_TEST(test_keys_per_document)
 	ck_assert_uint_eq(n, 3);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < n; j++)
-			if (strcmp(infos[j].id, sessnap_session_id(s[i])) ==
+			if (strcmp(infos[j]->id, sessnap_session_id(s[i])) ==
 			    0) {
-				ck_assert_uint_eq(infos[j].key_len, lens[i]);
-				ck_assert_mem_eq(infos[j].key, keys[i],
+				ck_assert_uint_eq(infos[j]->key_len, lens[i]);
+				ck_assert_mem_eq(infos[j]->key, keys[i],
 						 lens[i]);
-				ck_assert_int_eq(infos[j].key[lens[i]], '\0');
+				ck_assert_int_eq(infos[j]->key[lens[i]], '\0');
 			}
 	sessnap_info_free(infos, n);
 
@@ -1023,7 +1023,7 @@ START_TEST(test_keys_per_document)
 						keys[1], lens[1]),
 			 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].id, id);
+	ck_assert_str_eq(infos[0]->id, id);
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_session_adopt(&again, &got, &li, store, id),
 			 0);
@@ -1055,7 +1055,7 @@ START_TEST(test_begin_key_options)
 	sessnap_store *store = open_store();
 	sessnap_session_options o = SESSNAP_SESSION_OPTIONS_INIT;
 	sessnap_session *s = NULL;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	unsigned char big[SESSNAP_KEY_MAX + 1];
 	size_t n = 0;
 
@@ -1079,8 +1079,8 @@ START_TEST(test_begin_key_options)
 			 0);
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(infos[0].label, "old");
-	ck_assert_ptr_null(infos[0].key);
+	ck_assert_str_eq(infos[0]->label, "old");
+	ck_assert_ptr_null(infos[0]->key);
 	sessnap_info_free(infos, n);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
@@ -1103,7 +1103,7 @@ START_TEST(test_lock_record_write_fails)
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	sessnap_store *store = NULL;
 	sessnap_session *s = NULL;
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	json_object *state = json_object_new_object();
 	char logged[512] = "";
 	size_t n = 0;
@@ -1121,8 +1121,8 @@ START_TEST(test_lock_record_write_fails)
 	ck_assert_ptr_nonnull(strstr(logged, ".lock"));
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(infos[0].status, SESSNAP_VERDICT_RUNNING);
-	ck_assert_ptr_null(infos[0].key);
+	ck_assert_int_eq(infos[0]->status, SESSNAP_VERDICT_RUNNING);
+	ck_assert_ptr_null(infos[0]->key);
 	sessnap_info_free(infos, n);
 	update_save(s, state);
 	ck_assert_int_eq(sessnap_store_scan_key(&infos, &n, store, 0, "k", 1),

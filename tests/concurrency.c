@@ -205,7 +205,7 @@ static int snap_id(char id[SESSNAP_ID_LEN + 1], const char *name)
  */
 static int scan_all(sessnap_store *store, struct shared *sh)
 {
-	sessnap_info *infos = NULL;
+	sessnap_info **infos = NULL;
 	size_t n = 0, i;
 	int bad = 0;
 
@@ -214,11 +214,11 @@ static int scan_all(sessnap_store *store, struct shared *sh)
 		return 1;
 	}
 	for (i = 0; i < n && !bad; i++) {
-		if (infos[i].status != SESSNAP_VERDICT_RUNNING) {
+		if (infos[i]->status != SESSNAP_VERDICT_RUNNING) {
 			fail("reader: scan: session %s of a live writer is "
 			     "%s",
-			     infos[i].id,
-			     sessnap_verdict_name(infos[i].status));
+			     infos[i]->id,
+			     sessnap_verdict_name(infos[i]->status));
 			bad = 1;
 		}
 	}
@@ -388,7 +388,7 @@ static int adopt_one(sessnap_store *store, const char *id, struct shared *sh)
 static int adopter(const char *dir, double deadline, struct shared *sh)
 {
 	sessnap_store *store;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n, i;
 	int bad = 0;
 
@@ -407,8 +407,8 @@ static int adopter(const char *dir, double deadline, struct shared *sh)
 			break;
 		}
 		for (i = 0; i < n && !bad; i++)
-			if (infos[i].status == SESSNAP_VERDICT_COMPLETED)
-				bad = adopt_one(store, infos[i].id, sh) < 0;
+			if (infos[i]->status == SESSNAP_VERDICT_COMPLETED)
+				bad = adopt_one(store, infos[i]->id, sh) < 0;
 		sessnap_info_free(infos, n);
 	}
 	sessnap_store_close(store);

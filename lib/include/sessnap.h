@@ -687,13 +687,23 @@ typedef struct {
  * which). */
 #define SESSNAP_INFO_FROM_OLDER (1u << 4)
 
-/** What the scanner knows of a session (from its header only). */
+/**
+ * What the scanner knows of a session (from its header only).  The library
+ * allocates every record and frees it, with its label and key, in
+ * sessnap_info_free(): a caller reads fields and never frees one.  Records
+ * grow only at their end; `size` is sizeof(sessnap_info) as the library
+ * was built, so a caller built against a newer header reads a field it
+ * knows only when `offsetof(sessnap_info, field) < info->size`.
+ */
 typedef struct {
+	/** The size of this record as the library filled it, in bytes. */
+	size_t size;
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap_verdict status;
 	/** SESSNAP_INFO_* flags. */
 	unsigned int flags;
-	/** Label, or NULL. */
+	/** Label, or NULL.  Owned by the record: freed by
+	 * sessnap_info_free(). */
 	char *label;
 	/** Milliseconds since the epoch (UTC); 0 when unknown (corrupt). */
 	int64_t created_ms;
@@ -713,7 +723,7 @@ typedef struct {
 	 * the epoch: the age of a corrupt or newer-format session. */
 	int64_t mtime_ms;
 	/** The session's key (key_len bytes, followed by a NUL that is not
-	 * part of it), or NULL when it has none.  Owned by the array, like
+	 * part of it), or NULL when it has none.  Owned by the record, like
 	 * `label`: freed by sessnap_info_free(). */
 	unsigned char *key;
 	size_t key_len;
@@ -749,8 +759,10 @@ typedef struct {
  * signal blocked; the result is the same as with one thread.  Safe to call
  * from several threads at once.
  *
- * @param out receives an array owned by the caller (NULL when empty); free
- *        it with sessnap_info_free()
+ * @param out receives an array of pointers to records, newest first (NULL
+ *        when empty); index it as (*out)[i]->field.  The library owns the
+ *        records, their labels and keys; release all of it with one
+ *        sessnap_info_free()
  * @param out_count receives its length
  * @param store an open store
  * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every session
@@ -760,7 +772,7 @@ typedef struct {
  *         session file that cannot be read is listed with
  *         SESSNAP_INFO_UNREADABLE)
  */
-int sessnap_store_scan(sessnap_info **out, size_t *out_count,
+int sessnap_store_scan(sessnap_info ***out, size_t *out_count,
 		       sessnap_store *store, unsigned int flags);
 
 /**
@@ -769,8 +781,10 @@ int sessnap_store_scan(sessnap_info **out, size_t *out_count,
  * lists them: "the sessions of this document".  A session without a key
  * never matches.  It costs what sessnap_store_scan() costs.
  *
- * @param out receives an array owned by the caller (NULL when empty); free
- *        it with sessnap_info_free()
+ * @param out receives an array of pointers to records, newest first (NULL
+ *        when empty); index it as (*out)[i]->field.  The library owns the
+ *        records, their labels and keys; release all of it with one
+ *        sessnap_info_free()
  * @param out_count receives its length
  * @param store an open store
  * @param flags SESSNAP_SCAN_RECOVERABLE, or 0 for every matching session
@@ -779,16 +793,18 @@ int sessnap_store_scan(sessnap_info **out, size_t *out_count,
  * @return as sessnap_store_scan(), and SESSNAP_EINVAL for a NULL or empty
  *         key or one longer than SESSNAP_KEY_MAX
  */
-int sessnap_store_scan_key(sessnap_info **out, size_t *out_count,
+int sessnap_store_scan_key(sessnap_info ***out, size_t *out_count,
 			   sessnap_store *store, unsigned int flags,
 			   const void *key, size_t key_len);
 
 /**
- * Free a scan result.
- * @param infos an array from sessnap_store_scan(), or NULL
+ * Free a scan result: the array, every record in it and their labels and
+ * keys.  What the scan returns, this one call frees.
+ * @param infos an array from sessnap_store_scan() or
+ *        sessnap_store_scan_key(), or NULL
  * @param count its length
  */
-void sessnap_info_free(sessnap_info *infos, size_t count);
+void sessnap_info_free(sessnap_info **infos, size_t count);
 
 /* sessnap_load_info.flags */
 /** The state came from the previous generation (`<id>.snap.prev`). */

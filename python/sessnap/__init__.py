@@ -746,7 +746,7 @@ class Store:
             status: only sessions of these statuses.
             where: only sessions for which this returns true.
         """
-        out = ffi.new("sessnap_info **")
+        out = ffi.new("sessnap_info ***")
         count = ffi.new("size_t *")
         flags = lib.SESSNAP_SCAN_RECOVERABLE if recoverable else 0
         key_b = _key_bytes(key)
@@ -756,7 +756,7 @@ class Store:
         else:
             _check(lib.sessnap_store_scan(out, count, self._handle(), flags))
         try:
-            infos = [self._info(out[0][i]) for i in range(count[0])]
+            infos = [self._info(out[0][i][0]) for i in range(count[0])]
         finally:
             lib.sessnap_info_free(out[0], count[0])
         if status is not None:

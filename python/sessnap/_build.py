@@ -123,6 +123,7 @@ typedef enum {
 } sessnap_verdict;
 
 typedef struct {
+    size_t size;
     char id[...];
     sessnap_verdict status;
     unsigned int flags;
@@ -281,12 +282,12 @@ int sessnap_session_status(sessnap_save_status *out,
 int sessnap_store_tick(sessnap_store *store);
 
 const char *sessnap_verdict_name(sessnap_verdict status);
-int sessnap_store_scan(sessnap_info **out, size_t *out_count, sessnap_store *store,
+int sessnap_store_scan(sessnap_info ***out, size_t *out_count, sessnap_store *store,
                  unsigned int flags);
-int sessnap_store_scan_key(sessnap_info **out, size_t *out_count,
+int sessnap_store_scan_key(sessnap_info ***out, size_t *out_count,
                      sessnap_store *store, unsigned int flags,
                      const void *key, size_t key_len);
-void sessnap_info_free(sessnap_info *infos, size_t count);
+void sessnap_info_free(sessnap_info **infos, size_t count);
 int sessnap_store_generations(sessnap_generation **out, size_t *out_count,
                         sessnap_store *store, const char *id);
 void sessnap_generations_free(sessnap_generation *gens);

@@ -230,7 +230,7 @@ static size_t scan_naive(const char *dir)
 static size_t scan_sessnap(const char *dir)
 {
 	sessnap_store *store = open_store(dir);
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t n = 0;
 
 	if (sessnap_store_scan(&infos, &n, store, 0) < 0)

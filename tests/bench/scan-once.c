@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	sessnap_store *store;
-	sessnap_info *infos;
+	sessnap_info **infos;
 	size_t count = 0;
 	long long rounds = 1, i;
 	const char *e = NULL;

@@ -70,7 +70,6 @@ int cmd_export(int argc, char **argv, const char *prog)
 					      .usage = usage,
 					      .option = export_option };
 	struct export_opts eo = { NULL, -1, prog };
-	sessnap_load_info li;
 	char label[SESSNAP_LABEL_MAX + 1];
 	sessnap_store *store = NULL;
 	sessnap_info info;
@@ -87,7 +86,7 @@ int cmd_export(int argc, char **argv, const char *prog)
 	if (eo.generation < 0) {
 		rc = load_state(&state, prog, store, info.id);
 	} else if ((rc = sessnap_store_load_generation(
-			&state, &li, store, info.id,
+			&state, NULL, store, info.id,
 			(unsigned int)eo.generation)) < 0) {
 		lib_error(prog, rc, "cannot load generation %lld of session %s",
 			  eo.generation, info.id);

@@ -46,8 +46,10 @@ static void usage(FILE *f, const char *prog)
 static const char *check_one(const sessnap_info *in, sessnap_store *store,
 			     char *msg, size_t len)
 {
-	sessnap_load_info li;
+	sessnap_load_info *li = NULL;
 	json_object *state = NULL;
+	char notice[sizeof(li->notice)] = "";
+	unsigned int flags = 0;
 	int rc;
 
 	msg[0] = '\0';
@@ -58,22 +60,27 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 	}
 	rc = sessnap_store_load(&state, &li, store, in->id);
 	json_object_put(state);
+	if (li != NULL) {
+		flags = li->flags;
+		strlcpy(notice, li->notice, sizeof(notice));
+		sessnap_load_info_free(li);
+	}
 	if (in->flags & SESSNAP_INFO_NOT_REGULAR) {
 		/* Which file: the load's reason, else it is the lock. */
 		snprintf(msg, len, "not a regular file (never removed): %s",
-			 rc < 0		      ? sessnap_error_last() :
-			 li.notice[0] != '\0' ? li.notice :
-						"its lock file is not a "
-						"regular file");
+			 rc < 0		   ? sessnap_error_last() :
+			 notice[0] != '\0' ? notice :
+					     "its lock file is not a "
+					     "regular file");
 		return "corrupt";
 	}
 	if (rc == 0) {
-		if (li.flags & SESSNAP_LOAD_FROM_PREV) {
-			strlcpy(msg, li.notice, len);
+		if (flags & SESSNAP_LOAD_FROM_PREV) {
+			strlcpy(msg, notice, len);
 			return "ok-from-prev";
 		}
-		if (li.flags & SESSNAP_LOAD_FROM_OLDER) {
-			strlcpy(msg, li.notice, len);
+		if (flags & SESSNAP_LOAD_FROM_OLDER) {
+			strlcpy(msg, notice, len);
 			return "ok-from-older";
 		}
 		return "ok";

@@ -206,15 +206,16 @@ int open_session(sessnap_store **store, sessnap_info *out, char *label_buf,
 int load_state(json_object **out, const char *prog, sessnap_store *store,
 	       const char *id)
 {
-	sessnap_load_info li;
+	sessnap_load_info *li = NULL;
 	int rc = sessnap_store_load(out, &li, store, id);
 
 	if (rc < 0) {
 		lib_error(prog, rc, "cannot load session %s", id);
 		return EXIT_FAIL;
 	}
-	if (li.notice[0] != '\0')
-		fprintf(stderr, "%s: note: %s\n", prog, li.notice);
+	if (li->notice[0] != '\0')
+		fprintf(stderr, "%s: note: %s\n", prog, li->notice);
+	sessnap_load_info_free(li);
 	return EXIT_OK;
 }
 

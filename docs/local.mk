@@ -77,6 +77,7 @@ dist_man3_MANS += \
 	docs/man/sessnap_prompt_run.3 \
 	docs/man/sessnap_store_scan.3 \
 	docs/man/sessnap_info_free.3 \
+	docs/man/sessnap_load_info_free.3 \
 	docs/man/sessnap_store_scan_key.3 \
 	docs/man/sessnap_session_adopt.3
 # States as JSON text.

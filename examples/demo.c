@@ -505,7 +505,7 @@ static void print_age(int64_t saved_ms)
  */
 static int restore(struct demo *d, const char *id)
 {
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *state = NULL;
 	int rc;
 
@@ -521,19 +521,21 @@ static int restore(struct demo *d, const char *id)
 		json_object_put(state);
 		sessnap_session_release(d->session);
 		d->session = NULL;
+		sessnap_load_info_free(info);
 		fprintf(stderr, "sessnap-demo: out of memory\n");
 		return SESSNAP_ENOMEM;
 	}
 	json_object_put(state);
 	printf("sessnap-demo: restored %zu note%s of \"%s\"", note_count(d),
 	       note_count(d) == 1 ? "" : "s", d->label);
-	print_age(info.saved_ms);
+	print_age(info->saved_ms);
 	printf("\n");
-	if (info.flags & SESSNAP_LOAD_FROM_PREV)
+	if (info->flags & SESSNAP_LOAD_FROM_PREV)
 		printf("sessnap-demo: the last snapshot was damaged; these "
 		       "notes come from the one before it: %s\n",
-		       info.notice);
+		       info->notice);
 	list(d);
+	sessnap_load_info_free(info);
 	return 0;
 }
 

@@ -179,16 +179,18 @@ static int load_locked(json_object **state, sessnap_load_info *info,
  * load_locked()).
  */
 int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
-			  sessnap_load_info *info_out, sessnap_store *store,
+			  sessnap_load_info **info_out, sessnap_store *store,
 			  const char *id)
 {
 	char gen[SESSNAP__NAME_MAX];
-	sessnap_load_info info;
+	sessnap_load_info info, *rec = NULL;
 	sessnap__header h;
 	sessnap_session *s = NULL;
 	json_object *state = NULL;
 	int fd = -1, rc;
 
+	if (info_out != NULL)
+		*info_out = NULL;
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_session_adopt: NULL argument");
@@ -200,6 +202,11 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	if ((rc = lock_session(&fd, store, id)) < 0)
 		return rc;
 	if ((rc = load_locked(&state, &info, &h, store, id)) < 0)
+		goto on_error;
+	/* Allocated before the adoption is written: after it, adopt cannot
+	 * fail. */
+	if (info_out != NULL &&
+	    (rc = sessnap__load_info_new(&rec, &info, &h)) < 0)
 		goto on_error;
 	rc = sessnap__session_new(&s, store, id, fd,
 				  h.label[0] != '\0' ? h.label : NULL, h.key,
@@ -223,10 +230,11 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	sessnap__gen_name(gen, id, info.generation);
 	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
-	info.seq = s->seq;
-	info.adoptions = s->adoptions;
-	if (info_out != NULL)
-		*info_out = info;
+	if (rec != NULL) {
+		rec->seq = s->seq;
+		rec->adoptions = s->adoptions;
+		*info_out = rec;
+	}
 	if (state_out != NULL)
 		*state_out = state;
 	else
@@ -237,6 +245,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 on_error: {
 	PROTECT_ERRNO;
 	json_object_put(state);
+	sessnap_load_info_free(rec);
 	if (s != NULL)
 		sessnap_session_release(s);
 	if (fd >= 0)

@@ -516,6 +516,15 @@ char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);
  */
 int sessnap__load(json_object **out, sessnap_load_info *info,
 		  sessnap__header *hdr, sessnap_store *store, const char *id);
+/*
+ * The caller's record of a load (load.c): a copy of `info` (whose label
+ * and key are unused) with the label and key of `h`, all allocated here,
+ * freed by sessnap_load_info_free().  Returns 0 or SESSNAP_ENOMEM, with
+ * *out NULL.
+ */
+int sessnap__load_info_new(sessnap_load_info **out,
+			   const sessnap_load_info *info,
+			   const sessnap__header *h);
 
 /*
  * Write one snapshot of `s` with the given payload (seq + 1), on the

@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -43,9 +44,51 @@ static void fill_info(sessnap_load_info *info, const sessnap__header *h)
 	info->saved_ms = h->saved_ms;
 	info->completed = h->completed;
 	info->owner = h->owner;
-	strlcpy(info->label, h->label, sizeof(info->label));
-	memcpy(info->key, h->key, h->key_len);
 	info->key_len = h->key_len;
+}
+
+/*
+ * What the library returns, the library frees: the record, its label and
+ * its key are allocated here and released together by
+ * sessnap_load_info_free(), as a scan's are by sessnap_info_free().
+ */
+int sessnap__load_info_new(sessnap_load_info **out,
+			   const sessnap_load_info *info,
+			   const sessnap__header *h)
+{
+	sessnap_load_info *rec;
+
+	*out = NULL;
+	if ((rec = malloc(sizeof(*rec))) == NULL)
+		goto on_error;
+	*rec = *info;
+	rec->size = sizeof(*rec);
+	rec->label = NULL;
+	rec->key = NULL;
+	rec->key_len = h->key_len;
+	if (h->label[0] != '\0' && (rec->label = strdup(h->label)) == NULL)
+		goto on_error;
+	if (h->key_len > 0) {
+		if ((rec->key = malloc(h->key_len + 1)) == NULL)
+			goto on_error;
+		memcpy(rec->key, h->key, h->key_len);
+		rec->key[h->key_len] = '\0';
+	}
+	*out = rec;
+	return 0;
+
+on_error:
+	sessnap_load_info_free(rec);
+	return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+}
+
+void sessnap_load_info_free(sessnap_load_info *info)
+{
+	if (info == NULL)
+		return;
+	free(info->label);
+	free(info->key);
+	free(info);
 }
 
 /* A long path may cut the notice short; that is acceptable. */
@@ -407,19 +450,32 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 	return 0;
 }
 
-int sessnap_store_load(json_object **out, sessnap_load_info *info,
+int sessnap_store_load(json_object **out, sessnap_load_info **info,
 		       sessnap_store *store, const char *id)
 {
+	sessnap_load_info li;
+	sessnap__header h;
+	int rc;
+
+	if (info != NULL)
+		*info = NULL;
 	if (out == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_store_load: NULL argument");
 	*out = NULL;
 	if (sessnap__id_check(id) < 0)
 		return SESSNAP_EBADNAME;
-	return sessnap__load(out, info, NULL, store, id);
+	if ((rc = sessnap__load(out, &li, &h, store, id)) < 0)
+		return rc;
+	if (info != NULL && (rc = sessnap__load_info_new(info, &li, &h)) < 0) {
+		json_object_put(*out);
+		*out = NULL;
+		return rc;
+	}
+	return 0;
 }
 
-int sessnap_store_load_generation(json_object **out, sessnap_load_info *info,
+int sessnap_store_load_generation(json_object **out, sessnap_load_info **info,
 				  sessnap_store *store, const char *id,
 				  unsigned int generation)
 {
@@ -429,6 +485,8 @@ int sessnap_store_load_generation(json_object **out, sessnap_load_info *info,
 	json_object *state = NULL;
 	int rc;
 
+	if (info != NULL)
+		*info = NULL;
 	if (out == NULL || store == NULL)
 		return sessnap__error(
 		    SESSNAP_EINVAL,
@@ -465,8 +523,10 @@ int sessnap_store_load_generation(json_object **out, sessnap_load_info *info,
 		li.flags |= SESSNAP_LOAD_FROM_PREV;
 	else if (generation > 1)
 		li.flags |= SESSNAP_LOAD_FROM_OLDER;
-	if (info != NULL)
-		*info = li;
+	if (info != NULL && (rc = sessnap__load_info_new(info, &li, &h)) < 0) {
+		json_object_put(state);
+		return rc;
+	}
 	*out = state;
 	return 0;
 }

@@ -125,7 +125,7 @@ static int reread(char **out, size_t *out_len, sessnap_store *store,
 #define LOAD_TRIES 8
 
 int sessnap_store_load_text(char **out, size_t *out_len,
-			    sessnap_load_info *info, sessnap_store *store,
+			    sessnap_load_info **info, sessnap_store *store,
 			    const char *id)
 {
 	char name[SESSNAP__NAME_MAX];
@@ -134,6 +134,8 @@ int sessnap_store_load_text(char **out, size_t *out_len,
 	json_object *state;
 	int rc, tries;
 
+	if (info != NULL)
+		*info = NULL;
 	if (out == NULL || out_len == NULL || store == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_store_load_text: NULL argument");
@@ -169,8 +171,13 @@ int sessnap_store_load_text(char **out, size_t *out_len,
 		}
 		if (rc < 0)
 			return rc;
-		if (info != NULL)
-			*info = got;
+		if (info != NULL &&
+		    (rc = sessnap__load_info_new(info, &got, &h)) < 0) {
+			free(*out);
+			*out = NULL;
+			*out_len = 0;
+			return rc;
+		}
 		return 0;
 	}
 	return sessnap__error(SESSNAP_EBUSY,
@@ -180,11 +187,11 @@ int sessnap_store_load_text(char **out, size_t *out_len,
 }
 
 int sessnap_session_adopt_text(sessnap_session **out, char **state,
-			       size_t *state_len, sessnap_load_info *info,
+			       size_t *state_len, sessnap_load_info **info,
 			       sessnap_store *store, const char *id)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
-	sessnap_load_info got;
+	sessnap_load_info *got = NULL;
 	sessnap__header h;
 	sessnap_session *s = NULL;
 	json_object *obj = NULL;
@@ -192,6 +199,8 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 	char *raw = NULL, *text = NULL;
 	int rc;
 
+	if (info != NULL)
+		*info = NULL;
 	if (out == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_session_adopt_text: NULL "
@@ -206,7 +215,7 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 	if (rc < 0)
 		return rc;
 	if (state != NULL) {
-		if (got.flags & SESSNAP_LOAD_MIGRATED) {
+		if (got->flags & SESSNAP_LOAD_MIGRATED) {
 			rc = serialize(&text, &len, obj);
 		} else {
 			/*
@@ -236,6 +245,7 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 		json_object_put(obj);
 		if (rc < 0) {
 			sessnap_session_release(s);
+			sessnap_load_info_free(got);
 			return rc;
 		}
 		*state = text;
@@ -244,6 +254,8 @@ int sessnap_session_adopt_text(sessnap_session **out, char **state,
 	}
 	if (info != NULL)
 		*info = got;
+	else
+		sessnap_load_info_free(got);
 	*out = s;
 	return 0;
 }

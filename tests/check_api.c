@@ -44,7 +44,7 @@ START_TEST(test_round_trip)
 	sessnap_session *s = NULL;
 	json_object *state = json_object_new_object(), *got = NULL;
 	char id[SESSNAP_ID_LEN + 1];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 
 	so.label = "api test";
 	json_object_object_add(state, "text", json_object_new_string("hi"));
@@ -54,16 +54,18 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert(json_object_equal(got, state));
-	ck_assert_str_eq(info.label, "api test");
-	ck_assert_uint_eq(info.seq, 1);
+	ck_assert_str_eq(info->label, "api test");
+	ck_assert_uint_eq(info->seq, 1);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id),
 			 SESSNAP_ENOTFOUND);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 	json_object_put(state);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -80,7 +82,7 @@ START_TEST(test_keys)
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL, *t = NULL;
 	sessnap_info **infos = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	sessnap_prompt_answer answer;
 	json_object *state = json_object_new_object(), *got = NULL;
 	char id[SESSNAP_ID_LEN + 1];
@@ -113,8 +115,8 @@ START_TEST(test_keys)
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
-	ck_assert_uint_eq(info.key_len, sizeof(key) - 1);
-	ck_assert_mem_eq(info.key, key, sizeof(key) - 1);
+	ck_assert_uint_eq(info->key_len, sizeof(key) - 1);
+	ck_assert_mem_eq(info->key, key, sizeof(key) - 1);
 	json_object_put(got);
 	/* Running sessions are never offered, keyed or not. */
 	po.key = key;
@@ -126,6 +128,7 @@ START_TEST(test_keys)
 	ck_assert_int_eq(sessnap_session_end(t, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 	json_object_put(state);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -154,7 +157,7 @@ START_TEST(test_generations)
 	sessnap_store *store = NULL, *reader = NULL;
 	sessnap_session *s = NULL;
 	sessnap_generation *g = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	sessnap_info **infos = NULL;
 	json_object *st, *got = NULL, *n;
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
@@ -193,12 +196,14 @@ START_TEST(test_generations)
 	    sessnap_store_load_generation(&got, &info, store, id, 3), 0);
 	ck_assert(json_object_object_get_ex(got, "n", &n));
 	ck_assert_int_eq(json_object_get_int(n), 2);
-	ck_assert_uint_eq(info.generation, 3);
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	ck_assert_uint_eq(info->generation, 3);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_FROM_OLDER);
 	json_object_put(got);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(
 	    sessnap_store_load_generation(&got, &info, store, id, 4),
 	    SESSNAP_ENOTFOUND);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(
 	    sessnap_store_load_generation(&got, &info, store, id,
 					  SESSNAP_GENERATIONS_MAX + 1),
@@ -207,11 +212,12 @@ START_TEST(test_generations)
 	opts.generations = 0;
 	opts.validate = not_empty;
 	ck_assert_int_eq(sessnap_store_open(&reader, &opts), 0);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, id), 0);
 	ck_assert(json_object_object_get_ex(got, "n", &n));
 	ck_assert_int_eq(json_object_get_int(n), 3);
-	ck_assert_uint_eq(info.generation, 2);
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	ck_assert_uint_eq(info->generation, 2);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_FROM_OLDER);
 	json_object_put(got);
 
 	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
@@ -239,6 +245,7 @@ START_TEST(test_generations)
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -318,7 +325,7 @@ START_TEST(test_adopt_and_clean)
 	sessnap_clean_report rep = SESSNAP_CLEAN_REPORT_INIT;
 	sessnap_store *store = open_store(), *again = NULL;
 	sessnap_session *s = NULL, *t = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *state = json_object_new_int(42), *got = NULL;
 	char id[SESSNAP_ID_LEN + 1];
 	char *dir = NULL;
@@ -342,7 +349,7 @@ START_TEST(test_adopt_and_clean)
 	again = open_store();
 	ck_assert_int_eq(sessnap_session_adopt(&t, &got, &info, again, id), 0);
 	ck_assert_int_eq(json_object_get_int(got), 42);
-	ck_assert_uint_eq(info.adoptions, 1); /* this one */
+	ck_assert_uint_eq(info->adoptions, 1); /* this one */
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_session_end(t, SESSNAP_SESSION_KEEP), 0);
 	pol.completed_age_ms = 0;
@@ -353,6 +360,7 @@ START_TEST(test_adopt_and_clean)
 	ck_assert_int_eq(removed, 1);
 	ck_assert_int_eq(sessnap_store_close(again), 0);
 	json_object_put(state);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -412,7 +420,7 @@ START_TEST(test_text)
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL, *a = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	char id[SESSNAP_ID_LEN + 1], *text = NULL;
 	size_t len = 0;
 	int calls = 0;
@@ -442,15 +450,17 @@ START_TEST(test_text)
 	opts.migrate_text = api_migrate_text;
 	opts.payload = &calls;
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(
 	    sessnap_session_adopt_text(&a, &text, &len, &info, store, id), 0);
 	ck_assert_str_eq(text, "[\"new\"]");
-	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
-	ck_assert(info.flags & SESSNAP_LOAD_MIGRATED);
+	ck_assert(info->flags & SESSNAP_LOAD_FROM_PREV);
+	ck_assert(info->flags & SESSNAP_LOAD_MIGRATED);
 	ck_assert_int_eq(calls, 2);
 	free(text);
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -548,8 +558,7 @@ START_TEST(test_scan_records_grow)
 			if (strcmp(old.id, sessnap_session_id(s[k])) == 0)
 				seen |= 1u << k;
 		/* A newer field, read only when the record holds it. */
-		ck_assert(offsetof(sessnap_info, generation) <
-			  infos[i]->size);
+		ck_assert(offsetof(sessnap_info, generation) < infos[i]->size);
 		ck_assert_uint_eq(infos[i]->generation, 0);
 	}
 	ck_assert_uint_eq(seen, 7);
@@ -559,6 +568,62 @@ START_TEST(test_scan_records_grow)
 	for (k = 0; k < 3; k++)
 		ck_assert_int_eq(sessnap_session_end(s[k], 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * A load's record follows the scan's rule: the library allocates it, its
+ * label and its key, says in `size` how much it filled, and one call
+ * frees it all; on error the caller gets NULL, never a stale record.
+ */
+START_TEST(test_load_record)
+{
+	sessnap_session_options so = SESSNAP_SESSION_OPTIONS_INIT;
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL;
+	sessnap_load_info *info = NULL;
+	json_object *state = json_object_new_object(), *got = NULL;
+	char id[SESSNAP_ID_LEN + 1], *text = NULL;
+	size_t text_len = 0;
+
+	so.label = "notes";
+	so.key = "k\0y";
+	so.key_len = 3;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
+	ck_assert_ptr_nonnull(info);
+	ck_assert_uint_eq(info->size, sizeof(*info));
+	ck_assert(offsetof(sessnap_load_info, generation) < info->size);
+	ck_assert_str_eq(info->label, "notes");
+	ck_assert_uint_eq(info->key_len, 3);
+	ck_assert_mem_eq(info->key, "k\0y", 4);
+	ck_assert_uint_eq(info->seq, 1);
+	json_object_put(got);
+	sessnap_load_info_free(info);
+	sessnap_load_info_free(NULL);
+	/* Not wanted: nothing is allocated. */
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, store, id), 0);
+	json_object_put(got);
+	/* On error, *info is NULL. */
+	info = (sessnap_load_info *)1;
+	ck_assert_int_eq(sessnap_store_load(&got, &info, store, "nope"),
+			 SESSNAP_EBADNAME);
+	ck_assert_ptr_null(info);
+	ck_assert_int_eq(sessnap_session_set_label(s, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(
+	    sessnap_store_load_text(&text, &text_len, &info, store, id), 0);
+	ck_assert_ptr_null(info->label);
+	ck_assert_uint_eq(info->seq, 2);
+	sessnap_load_info_free(info);
+	free(text);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+	json_object_put(state);
 }
 END_TEST
 
@@ -589,6 +654,7 @@ Suite *api_suite(void)
 	tcase_add_test(tc, test_no_internal_exports);
 	tcase_add_test(tc, test_options_init);
 	tcase_add_test(tc, test_scan_records_grow);
+	tcase_add_test(tc, test_load_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -785,7 +785,7 @@ START_TEST(test_race_with_live_writer)
 	sessnap_clean_policy p = policy();
 	sessnap_clean_report r;
 	json_object *state = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 
 	put_snap(".snap", ID1, NOW - 100 * DAY_MS, false);
 	real_flopenat = sessnap__sys.flopenat;
@@ -796,11 +796,12 @@ START_TEST(test_race_with_live_writer)
 	ck_assert_int_eq(race_fired, 1);
 	ck_assert(exists_id(ID1, ".snap"));
 	ck_assert_int_eq(sessnap_store_load(&state, &info, s, ID1), 0);
-	ck_assert(info.saved_ms == NOW);
+	ck_assert(info->saved_ms == NOW);
 	ck_assert_uint_eq(r.kept_young, 1);
 	ck_assert_uint_eq(r.files_removed, 0);
 	json_object_put(state);
 	sessnap_store_close(s);
+	sessnap_load_info_free(info);
 }
 END_TEST
 

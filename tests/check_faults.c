@@ -161,7 +161,7 @@ static bool payload_is(const struct world *w, const char *name,
 static void assert_loads(struct world *w, const char *id, const char *want,
 			 bool from_prev)
 {
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *st = NULL;
 	const char *got;
 	int rc;
@@ -171,8 +171,9 @@ static void assert_loads(struct world *w, const char *id, const char *want,
 	got = json_object_to_json_string_ext(
 	    st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	ck_assert_str_eq(got, want);
-	ck_assert_int_eq(!!(info.flags & SESSNAP_LOAD_FROM_PREV), from_prev);
+	ck_assert_int_eq(!!(info->flags & SESSNAP_LOAD_FROM_PREV), from_prev);
 	json_object_put(st);
+	sessnap_load_info_free(info);
 }
 
 static void world_open_store(struct world *w)
@@ -414,7 +415,7 @@ static void check_end_common(struct world *w, const struct outcome *out,
 			     bool keep)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *st = NULL;
 	bool has_snap;
 
@@ -431,8 +432,9 @@ static void check_end_common(struct world *w, const struct outcome *out,
 			ck_assert_int_eq(
 			    sessnap_store_load(&st, &info, w->store, w->s_id),
 			    0);
-			ck_assert_int_eq(info.completed, 1);
+			ck_assert_int_eq(info->completed, 1);
 			json_object_put(st);
+			sessnap_load_info_free(info);
 		} else {
 			ck_assert(!has_snap && !exists_in(w, prev));
 		}
@@ -448,9 +450,11 @@ static void check_end_common(struct world *w, const struct outcome *out,
 		      "%s holds neither committed state after a failed end "
 		      "(rc %d: %s)",
 		      snap, out->rc, out->msg);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&st, &info, w->store, w->s_id), 0);
-	ck_assert_int_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
+	ck_assert_int_eq(info->flags & SESSNAP_LOAD_FROM_PREV, 0);
 	json_object_put(st);
+	sessnap_load_info_free(info);
 }
 
 static void check_end_remove(struct world *w, const struct outcome *out)
@@ -498,7 +502,7 @@ static void check_begin(struct world *w, const struct outcome *out)
 static void op_load(struct world *w, struct outcome *out, unsigned int kinds,
 		    unsigned long nth, int err, unsigned int flags)
 {
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *st = NULL;
 	const char *got;
 
@@ -514,11 +518,12 @@ static void op_load(struct world *w, struct outcome *out, unsigned int kinds,
 		    st,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		ck_assert_str_eq(got, A);
-		ck_assert_int_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
+		ck_assert_int_eq(info->flags & SESSNAP_LOAD_FROM_PREV, 0);
 		json_object_put(st);
 	} else {
 		ck_assert_ptr_null(st);
 	}
+	sessnap_load_info_free(info);
 }
 
 static void check_load(struct world *w, const struct outcome *out)
@@ -640,7 +645,7 @@ static void op_adopt(struct world *w, struct outcome *out, unsigned int kinds,
 		     unsigned long nth, int err, unsigned int flags)
 {
 	sessnap_session *n = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *st = NULL;
 
 	crash_s(w);
@@ -656,11 +661,12 @@ static void op_adopt(struct world *w, struct outcome *out, unsigned int kinds,
 	    json_object_to_json_string_ext(
 		st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 	    A);
-	ck_assert_int_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
+	ck_assert_int_eq(info->flags & SESSNAP_LOAD_FROM_PREV, 0);
 	json_object_put(st);
 	/* only one adopter: the lock is ours until released */
 	ck_assert_int_eq(sessnap__lock_probe(w->store, w->s_id), 1);
 	sessnap_session_release(n);
+	sessnap_load_info_free(info);
 }
 
 static void check_adopt(struct world *w, const struct outcome *out)

@@ -130,24 +130,25 @@ static void replace_snap(const char *id, void (*plant)(const char *path))
 /* Load; expect a fallback to PREV, or (no prev) a clean error. */
 static void expect_prev_or_error(const char *id, bool has_prev)
 {
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *st = NULL;
 	int rc;
 
 	rc = sessnap_store_load(&st, &info, store, id);
 	if (has_prev) {
 		ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
-		ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
+		ck_assert(info->flags & SESSNAP_LOAD_FROM_PREV);
 		ck_assert_str_eq(
 		    json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN),
 		    PREV);
-		ck_assert(info.notice[0] != '\0');
+		ck_assert(info->notice[0] != '\0');
 		json_object_put(st);
 	} else {
 		ck_assert_int_lt(rc, 0);
 		ck_assert_ptr_null(st);
 		ck_assert(sessnap_error_last()[0] != '\0');
 	}
+	sessnap_load_info_free(info);
 }
 
 /*

@@ -243,20 +243,21 @@ static void expect_in(const char *text, const char *part)
 START_TEST(test_load_main)
 {
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 
 	setup(&f);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id), 0);
 	ck_assert(json_object_equal(got, f.b));
-	ck_assert_uint_eq(info.flags, 0);
-	ck_assert_uint_eq(info.seq, 2);
-	ck_assert_str_eq(info.notice, "");
+	ck_assert_uint_eq(info->flags, 0);
+	ck_assert_uint_eq(info->seq, 2);
+	ck_assert_str_eq(info->notice, "");
 	json_object_put(got);
 	/* info may be NULL */
 	ck_assert_int_eq(sessnap_store_load(&got, NULL, f.store, f.id), 0);
 	json_object_put(got);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -275,7 +276,7 @@ START_TEST(test_fallback)
 	char logged[512] = "";
 	sessnap_store *reader;
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 	int fds;
 
@@ -289,16 +290,17 @@ START_TEST(test_fallback)
 		      sessnap_error_last());
 	ck_assert_int_eq(tu_count_fds(), fds);
 	ck_assert(json_object_equal(got, f.a));
-	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_PREV,
+	ck_assert_uint_eq(info->flags & SESSNAP_LOAD_FROM_PREV,
 			  SESSNAP_LOAD_FROM_PREV);
-	ck_assert_uint_eq(info.seq, 1);
-	expect_in(info.notice, f.snap);
-	expect_in(info.notice, f.prev);
-	expect_in(info.notice, damages[_i].why);
-	ck_assert_str_eq(logged, info.notice);
+	ck_assert_uint_eq(info->seq, 1);
+	expect_in(info->notice, f.snap);
+	expect_in(info->notice, f.prev);
+	expect_in(info->notice, damages[_i].why);
+	ck_assert_str_eq(logged, info->notice);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -394,7 +396,7 @@ START_TEST(test_validate_fallback)
 	struct calls calls = { 0, 0, 0, 0, 0 };
 	sessnap_store *reader;
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 
 	setup_states(&f, registry(4), registry(0), 0);
@@ -404,12 +406,13 @@ START_TEST(test_validate_fallback)
 	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id), 0);
 	ck_assert_int_eq(calls.validate, 2);
 	ck_assert(json_object_equal(got, f.a));
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_PREV);
-	expect_in(info.notice, "rejected");
-	expect_in(info.notice, f.snap);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_FROM_PREV);
+	expect_in(info->notice, "rejected");
+	expect_in(info->notice, f.snap);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -464,7 +467,7 @@ START_TEST(test_generations_skip_rejected)
 	struct calls calls = { 0, 0, 0, 0, 0 };
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap_store *store = gens_store(id, 2), *reader;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 
 	opts.validate = validate_registry;
@@ -473,19 +476,21 @@ START_TEST(test_generations_skip_rejected)
 	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, id), 0);
 	ck_assert_int_eq(calls.validate, 3);
 	ck_assert_int_eq(registry_len(got), 3);
-	ck_assert_uint_eq(info.generation, 2);
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
-	ck_assert_uint_eq(info.seq, 3);
-	expect_in(info.notice, ".snap.2");
-	expect_in(info.notice, "older generation");
+	ck_assert_uint_eq(info->generation, 2);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_FROM_OLDER);
+	ck_assert_uint_eq(info->seq, 3);
+	expect_in(info->notice, ".snap.2");
+	expect_in(info->notice, "older generation");
 	json_object_put(got);
 	/* Without the callback the newest is taken, empty or not. */
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_int_eq(registry_len(got), 0);
-	ck_assert_uint_eq(info.generation, 0);
+	ck_assert_uint_eq(info->generation, 0);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -494,7 +499,7 @@ START_TEST(test_generations_skip_corrupt)
 {
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
 	sessnap_store *store = gens_store(id, 0);
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 
 	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
@@ -503,10 +508,11 @@ START_TEST(test_generations_skip_corrupt)
 	corrupt_truncate(path);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_int_eq(registry_len(got), 3);
-	ck_assert_uint_eq(info.generation, 2);
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_OLDER);
+	ck_assert_uint_eq(info->generation, 2);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_FROM_OLDER);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -519,7 +525,7 @@ START_TEST(test_generations_by_seq)
 {
 	char id[SESSNAP_ID_LEN + 1], a[PATH_MAX], b[PATH_MAX], t[PATH_MAX];
 	sessnap_store *store = gens_store(id, 0);
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 
 	snprintf(a, sizeof(a), "%s/%s.snap.2", tu_dir, id);
@@ -534,19 +540,21 @@ START_TEST(test_generations_by_seq)
 	corrupt_delete(a);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_int_eq(registry_len(got), 3);
-	ck_assert_uint_eq(info.generation, 3);
-	ck_assert_uint_eq(info.seq, 3);
+	ck_assert_uint_eq(info->generation, 3);
+	ck_assert_uint_eq(info->seq, 3);
 	json_object_put(got);
 	/* All of them unusable: one error naming the newest tried and
 	 * counting the others. */
 	corrupt_flip(b);
 	snprintf(a, sizeof(a), "%s/%s.snap.2", tu_dir, id);
 	corrupt_flip(a);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id),
 			 SESSNAP_ECORRUPT);
 	expect_in(sessnap_error_last(), ".snap.3");
 	expect_in(sessnap_error_last(), "1 older generation");
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -560,7 +568,7 @@ START_TEST(test_generations_read_error_first)
 {
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
 	sessnap_store *store = gens_store(id, 0);
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 
 	snprintf(path, sizeof(path), "%s/%s.snap", tu_dir, id);
@@ -569,17 +577,19 @@ START_TEST(test_generations_read_error_first)
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id), 0);
 	ck_assert_uint_eq(sessnap__fault_fired(), 1);
 	sessnap__fault_disarm();
-	ck_assert_uint_eq(info.generation, 1);
+	ck_assert_uint_eq(info->generation, 1);
 	ck_assert_int_eq(registry_len(got), 4);
 	json_object_put(got);
 	/* Persistent: the error, never an older state. */
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO,
 			   SESSNAP__FAULT_PERSISTENT);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, store, id),
 			 SESSNAP_EIO);
 	sessnap__fault_disarm();
 	ck_assert_ptr_null(got);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -630,7 +640,7 @@ START_TEST(test_migrate)
 	struct calls calls = { 0, 0, 0, 0, 0 };
 	sessnap_store *reader;
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL, *v;
 
 	setup_states(&f, registry(1), registry(2), 1);
@@ -642,14 +652,15 @@ START_TEST(test_migrate)
 	ck_assert_int_eq(calls.migrate, 1);
 	ck_assert_uint_eq(calls.from, 1);
 	ck_assert_uint_eq(calls.to, 3);
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_MIGRATED);
-	ck_assert_uint_eq(info.schema_version, 1);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_MIGRATED);
+	ck_assert_uint_eq(info->schema_version, 1);
 	ck_assert(json_object_object_get_ex(got, "migrated", &v));
 	ck_assert_int_eq(json_object_get_int(v), 3);
 	json_object_put(got);
 
 	/* A failing migration fails the load and leaves the files alone. */
 	calls.migrate_rc = -7;
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id),
 			 SESSNAP_EMIGRATE);
 	ck_assert_ptr_null(got);
@@ -661,12 +672,14 @@ START_TEST(test_migrate)
 	calls.migrate = 0;
 	opts.schema_version = 1;
 	reader = open_store(&opts);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, reader, f.id), 0);
 	ck_assert_int_eq(calls.migrate, 0);
-	ck_assert_uint_eq(info.flags, 0);
+	ck_assert_uint_eq(info->flags, 0);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -686,7 +699,7 @@ START_TEST(test_migrate_null)
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	sessnap_store *reader;
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = (json_object *)&f;
 
 	setup_states(&f, NULL, NULL, 1);
@@ -696,9 +709,10 @@ START_TEST(test_migrate_null)
 	ck_assert_msg(sessnap_store_load(&got, &info, reader, f.id) == 0, "%s",
 		      sessnap_error_last());
 	ck_assert_ptr_null(got);
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_MIGRATED);
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_MIGRATED);
 	ck_assert_int_eq(sessnap_store_close(reader), 0);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -820,7 +834,7 @@ END_TEST
 START_TEST(test_read_errors)
 {
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 	int fds;
 
@@ -838,6 +852,7 @@ START_TEST(test_read_errors)
 
 	sessnap__fault_arm(SESSNAP__SYS_OPEN, 1, EACCES,
 			   SESSNAP__FAULT_PERSISTENT);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id),
 			 SESSNAP_EPERM);
 	sessnap__fault_disarm();
@@ -849,6 +864,7 @@ START_TEST(test_read_errors)
 	 * SESSNAP_ENEWER), and the next load may read it.
 	 */
 	sessnap__fault_arm(SESSNAP__SYS_READ, 1, EIO, 0);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id),
 			 SESSNAP_EIO);
 	sessnap__fault_disarm();
@@ -856,10 +872,12 @@ START_TEST(test_read_errors)
 	expect_in(sessnap_error_last(), "Input/output error");
 	expect_in(sessnap_error_last(), "previous generation was not used");
 	ck_assert_int_eq(tu_count_fds(), fds);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id), 0);
-	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_PREV, 0);
+	ck_assert_uint_eq(info->flags & SESSNAP_LOAD_FROM_PREV, 0);
 	json_object_put(got);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -867,7 +885,7 @@ END_TEST
 START_TEST(test_swapped_payload)
 {
 	struct fixture f;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 	size_t off;
 
@@ -876,10 +894,11 @@ START_TEST(test_swapped_payload)
 	overwrite(f.snap, (off_t)off, "{\"registry\":[9,9,9]}", 20);
 	ck_assert_int_eq(sessnap_store_load(&got, &info, f.store, f.id), 0);
 	ck_assert(json_object_equal(got, f.a));
-	ck_assert_uint_eq(info.flags, SESSNAP_LOAD_FROM_PREV);
-	expect_in(info.notice, "checksum");
+	ck_assert_uint_eq(info->flags, SESSNAP_LOAD_FROM_PREV);
+	expect_in(info->notice, "checksum");
 	json_object_put(got);
 	teardown(&f);
+	sessnap_load_info_free(info);
 }
 END_TEST
 

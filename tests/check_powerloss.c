@@ -286,7 +286,7 @@ static size_t replay(bool zero, unsigned int gens)
 	char id[SESSNAP_ID_LEN + 1];
 	size_t done_at[SAVES + 1], k, checked = 0;
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	struct model *m;
 	sessnap_store *store;
 	json_object *st;
@@ -315,6 +315,7 @@ static size_t replay(bool zero, unsigned int gens)
 		opts.flags = SESSNAP_STORE_READONLY;
 		ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
 		st = NULL;
+		sessnap_load_info_free(info);
 		rc = sessnap_store_load(&st, &info, store, id);
 		if (d == 0 && rc == SESSNAP_ENOTFOUND) {
 			sessnap_store_close(store);
@@ -346,6 +347,7 @@ static size_t replay(bool zero, unsigned int gens)
 		free(m->ino[i].dur);
 	}
 	free(m);
+	sessnap_load_info_free(info);
 	return checked;
 }
 

@@ -73,7 +73,7 @@ START_TEST(test_adopt_continues_session)
 {
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	sessnap_session *s = NULL;
 	json_object *state = NULL, *next;
 	sessnap__header h;
@@ -85,10 +85,10 @@ START_TEST(test_adopt_continues_session)
 			 0);
 	ck_assert_int_eq(state_n(state), 5);
 	ck_assert_str_eq(sessnap_session_id(s), id);
-	ck_assert_str_eq(info.label, "draft");
-	ck_assert_uint_eq(info.adoptions, 1);
-	ck_assert_uint_eq(info.seq, 2);
-	ck_assert_uint_eq(info.flags, 0);
+	ck_assert_str_eq(info->label, "draft");
+	ck_assert_uint_eq(info->adoptions, 1);
+	ck_assert_uint_eq(info->seq, 2);
+	ck_assert_uint_eq(info->flags, 0);
 	/* The adoption is on disk at once, the recovered state kept as
 	 * .prev. */
 	header_of(&h, store, id);
@@ -117,7 +117,7 @@ START_TEST(test_adopt_continues_session)
 	header_of(&h, store, id);
 	ck_assert_uint_eq(h.seq, 3);
 	ck_assert_uint_eq(h.adoptions, 1);
-	ck_assert_int_eq(h.created_ms, info.created_ms);
+	ck_assert_int_eq(h.created_ms, info->created_ms);
 	json_object_put(state);
 
 	/* Released without ending: crashed again, with its counter. */
@@ -128,6 +128,7 @@ START_TEST(test_adopt_continues_session)
 	ck_assert_uint_eq(infos[0]->adoptions, 1);
 	sessnap_info_free(infos, n);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -196,7 +197,7 @@ START_TEST(test_crash_during_recovery_loses_nothing)
 {
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	sessnap_session *s = NULL;
 	json_object *state = NULL;
 	struct su_child c;
@@ -220,7 +221,7 @@ START_TEST(test_crash_during_recovery_loses_nothing)
 	ck_assert_int_eq(sessnap_session_adopt(&s, &state, &info, store, id),
 			 0);
 	ck_assert_int_eq(state_n(state), 42);
-	ck_assert_uint_eq(info.adoptions, 2);
+	ck_assert_uint_eq(info->adoptions, 2);
 	json_object_put(state);
 	sessnap_session_release(s);
 
@@ -228,11 +229,13 @@ START_TEST(test_crash_during_recovery_loses_nothing)
 	memcpy(c.id, id, sizeof(c.id));
 	su_child_start(&c, SU_CHILD_ADOPT_WAIT, NULL, 43);
 	su_child_kill(&c);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&state, &info, store, id), 0);
 	ck_assert_int_eq(state_n(state), 43);
-	ck_assert_uint_eq(info.adoptions, 3);
+	ck_assert_uint_eq(info->adoptions, 3);
 	json_object_put(state);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -240,7 +243,7 @@ START_TEST(test_peek_does_not_adopt)
 {
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *state = NULL;
 	sessnap__header h;
 
@@ -253,6 +256,7 @@ START_TEST(test_peek_does_not_adopt)
 	ck_assert_uint_eq(h.adoptions, 0);
 	ck_assert_int_eq(sessnap__lock_probe(store, id), 0);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -1091,7 +1095,7 @@ START_TEST(test_adopt_from_older_generation)
 	sessnap_store *store = NULL;
 	sessnap_session *s = NULL;
 	sessnap_generation *g = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *st, *got = NULL, *n;
 	char id[SESSNAP_ID_LEN + 1];
 	size_t count = 0, i;
@@ -1118,9 +1122,9 @@ START_TEST(test_adopt_from_older_generation)
 	ck_assert_int_eq(sessnap_session_adopt(&s, &got, &info, store, id), 0);
 	ck_assert(json_object_object_get_ex(got, "n", &n));
 	ck_assert_int_eq(json_object_get_int(n), 3);
-	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_OLDER,
+	ck_assert_uint_eq(info->flags & SESSNAP_LOAD_FROM_OLDER,
 			  SESSNAP_LOAD_FROM_OLDER);
-	ck_assert_uint_eq(info.seq, 6);
+	ck_assert_uint_eq(info->seq, 6);
 	json_object_put(got);
 	ck_assert_int_eq(sessnap_store_generations(&g, &count, store, id), 0);
 	ck_assert_uint_eq(g[0].generation, 0);
@@ -1130,6 +1134,7 @@ START_TEST(test_adopt_from_older_generation)
 	sessnap_generations_free(g);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -1139,7 +1144,7 @@ START_TEST(test_adopt_from_prev_and_migrate)
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap_store *store = NULL;
 	sessnap_session *s = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *state = NULL;
 	sessnap__header h;
 
@@ -1160,11 +1165,11 @@ START_TEST(test_adopt_from_prev_and_migrate)
 	ck_assert_int_eq(sessnap_session_adopt(&s, &state, &info, store, id),
 			 0);
 	ck_assert_int_eq(state_n(state), 8);
-	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_FROM_PREV,
+	ck_assert_uint_eq(info->flags & SESSNAP_LOAD_FROM_PREV,
 			  SESSNAP_LOAD_FROM_PREV);
-	ck_assert_uint_eq(info.flags & SESSNAP_LOAD_MIGRATED,
+	ck_assert_uint_eq(info->flags & SESSNAP_LOAD_MIGRATED,
 			  SESSNAP_LOAD_MIGRATED);
-	ck_assert_uint_eq(info.seq, 10);
+	ck_assert_uint_eq(info->seq, 10);
 	{
 		json_object *v;
 
@@ -1178,6 +1183,7 @@ START_TEST(test_adopt_from_prev_and_migrate)
 	ck_assert_uint_eq(h.schema_version, 1);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -1187,7 +1193,7 @@ START_TEST(test_adopt_completed_resets_counter)
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1], name[64];
 	sessnap_session *s = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	sessnap__header h;
 
 	su_id(id, 8);
@@ -1197,12 +1203,13 @@ START_TEST(test_adopt_completed_resets_counter)
 	snprintf(name, sizeof(name), "%s.snap", id);
 	su_put_snap(name, &h, "{}");
 	ck_assert_int_eq(sessnap_session_adopt(&s, NULL, &info, store, id), 0);
-	ck_assert_uint_eq(info.adoptions, 0);
+	ck_assert_uint_eq(info->adoptions, 0);
 	header_of(&h, store, id);
 	ck_assert(!h.completed);
 	ck_assert_uint_eq(h.adoptions, 0);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 

@@ -432,7 +432,7 @@ static void mixed_close(struct mixed *m)
 
 /* Scan the whole store on `threads` threads. */
 static sessnap_info **scan_on(sessnap_store *store, unsigned int threads,
-			     size_t *n)
+			      size_t *n)
 {
 	sessnap_info **infos = NULL;
 	int rc = sessnap__scan(&infos, n, store, 0, threads);
@@ -1299,7 +1299,7 @@ START_TEST(test_longest_header_with_key)
 {
 	sessnap_store *store = su_store_open();
 	char id[SESSNAP_ID_LEN + 1], name[64];
-	sessnap_load_info li;
+	sessnap_load_info *li = NULL;
 	sessnap__header h;
 	sessnap_info **infos = NULL;
 	json_object *state = NULL;
@@ -1333,12 +1333,14 @@ START_TEST(test_longest_header_with_key)
 		ck_assert_str_eq(infos[0]->label, h.label);
 		sessnap_info_free(infos, n);
 
+		sessnap_load_info_free(li);
 		ck_assert_int_eq(sessnap_store_load(&state, &li, store, id), 0);
-		ck_assert_uint_eq(li.key_len, SESSNAP_KEY_MAX);
-		ck_assert_mem_eq(li.key, h.key, SESSNAP_KEY_MAX);
+		ck_assert_uint_eq(li->key_len, SESSNAP_KEY_MAX);
+		ck_assert_mem_eq(li->key, h.key, SESSNAP_KEY_MAX);
 		json_object_put(state);
 	}
 	sessnap_store_close(store);
+	sessnap_load_info_free(li);
 }
 END_TEST
 

@@ -83,21 +83,39 @@ static void update_save(sessnap_session *s, const json_object *state)
 	ck_assert_msg(rc == 0, "save: %s", sessnap_error_last());
 }
 
-/* Load `id` and check that it equals `want`; return the load info. */
-static sessnap_load_info load_equal(sessnap_store *store, const char *id,
-				    const json_object *want)
+/* Load `id` and check that it equals `want`; return the load info (free
+ * it with sessnap_load_info_free()). */
+static sessnap_load_info *load_equal(sessnap_store *store, const char *id,
+				     const json_object *want)
 {
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *got = NULL;
 	int rc;
 
-	memset(&info, 0, sizeof(info));
 	rc = sessnap_store_load(&got, &info, store, id);
 	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 	ck_assert_msg(json_object_equal(got, (json_object *)want),
 		      "loaded state differs");
 	json_object_put(got);
 	return info;
+}
+
+/* load_equal(), for the check alone. */
+static void loads_equal(sessnap_store *store, const char *id,
+			const json_object *want)
+{
+	sessnap_load_info_free(load_equal(store, id, want));
+}
+
+/* load_equal(), for its seq alone. */
+static uint64_t load_equal_seq(sessnap_store *store, const char *id,
+			       const json_object *want)
+{
+	sessnap_load_info *info = load_equal(store, id, want);
+	uint64_t seq = info->seq;
+
+	sessnap_load_info_free(info);
+	return seq;
 }
 
 /* Run fn in a forked child; return its exit status. */
@@ -198,24 +216,26 @@ START_TEST(test_update_save_load)
 	sessnap_session *s = begin(store);
 	json_object *state = sample_state(1);
 	char snap[PATH_MAX];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	struct stat st;
 
 	update_save(s, state);
 	session_file(snap, sizeof(snap), s, ".snap");
 	ck_assert_int_eq(stat(snap, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_uint_eq(info.seq, 1);
-	ck_assert_uint_eq(info.flags, 0);
-	ck_assert_int_eq(info.completed, 0);
-	ck_assert_int_eq(info.owner.pid, getpid());
-	ck_assert_int_gt(info.saved_ms, 0);
-	ck_assert_int_ge(info.saved_ms, info.created_ms);
-	ck_assert_str_eq(info.notice, "");
+	ck_assert_uint_eq(info->seq, 1);
+	ck_assert_uint_eq(info->flags, 0);
+	ck_assert_int_eq(info->completed, 0);
+	ck_assert_int_eq(info->owner.pid, getpid());
+	ck_assert_int_gt(info->saved_ms, 0);
+	ck_assert_int_ge(info->saved_ms, info->created_ms);
+	ck_assert_str_eq(info->notice, "");
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -225,15 +245,16 @@ START_TEST(test_seq_increments)
 	sessnap_session *s = begin(store);
 	char name[SESSNAP__NAME_MAX], why[256];
 	sessnap__header h;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	int i;
 
 	for (i = 1; i <= 3; i++) {
 		json_object *state = sample_state(i);
 
 		update_save(s, state);
+		sessnap_load_info_free(info);
 		info = load_equal(store, sessnap_session_id(s), state);
-		ck_assert_uint_eq(info.seq, (uint64_t)i);
+		ck_assert_uint_eq(info->seq, (uint64_t)i);
 		json_object_put(state);
 	}
 	sessnap__prev_name(name, sessnap_session_id(s));
@@ -242,6 +263,7 @@ START_TEST(test_seq_increments)
 	ck_assert_uint_eq(h.seq, 2);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -253,7 +275,7 @@ START_TEST(test_identical_state)
 	json_object *a = sample_state(5), *b = sample_state(5);
 	char snap[PATH_MAX];
 	struct stat st1, st2;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 
 	update_save(s, a);
 	session_file(snap, sizeof(snap), s, ".snap");
@@ -265,8 +287,9 @@ START_TEST(test_identical_state)
 	ck_assert_uint_eq(st1.st_ino, st2.st_ino);
 	ck_assert_int_eq(st1.st_mtim.tv_sec, st2.st_mtim.tv_sec);
 	ck_assert_int_eq(st1.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), b);
-	ck_assert_uint_eq(info.seq, 1);
+	ck_assert_uint_eq(info->seq, 1);
 	/* A save with nothing pending writes nothing either. */
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(stat(snap, &st2), 0);
@@ -275,6 +298,7 @@ START_TEST(test_identical_state)
 	json_object_put(a);
 	json_object_put(b);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -284,36 +308,41 @@ START_TEST(test_label)
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL;
 	json_object *state = sample_state(1);
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	char long_label[400];
 
 	so.label = "notes.txt \xe2\x80\x94 3 buffers";
 	ck_assert_int_eq(sessnap_session_begin(&s, store, &so), 0);
 	update_save(s, state);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, so.label);
+	ck_assert_str_eq(info->label, so.label);
 	/* A new label alone is a change worth saving. */
 	ck_assert_int_eq(sessnap_session_set_label(s, "two\tlines\nhere"), 0);
 	update_save(s, state);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "two lines here");
-	ck_assert_uint_eq(info.seq, 2);
+	ck_assert_str_eq(info->label, "two lines here");
+	ck_assert_uint_eq(info->seq, 2);
 	/* Cut to SESSNAP_LABEL_MAX bytes, never inside a character. */
 	memset(long_label, 'x', sizeof(long_label));
 	memcpy(long_label + SESSNAP_LABEL_MAX - 1, "\xe2\x80\x94", 3);
 	long_label[sizeof(long_label) - 1] = '\0';
 	ck_assert_int_eq(sessnap_session_set_label(s, long_label), 0);
 	update_save(s, state);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_uint_eq(strlen(info.label), SESSNAP_LABEL_MAX - 1);
+	ck_assert_uint_eq(strlen(info->label), SESSNAP_LABEL_MAX - 1);
 	ck_assert_int_eq(sessnap_session_set_label(s, NULL), 0);
 	update_save(s, state);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "");
+	ck_assert_ptr_null(info->label);
 	ck_assert_int_eq(sessnap_session_set_label(NULL, "x"), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -327,32 +356,37 @@ START_TEST(test_label_alone_flushed)
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
 	json_object *state = sample_state(1);
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 
 	ck_assert_int_eq(sessnap_session_set_label(s, "before"), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 1);
 	update_save(s, state);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "before");
+	ck_assert_str_eq(info->label, "before");
 	ck_assert_int_eq(sessnap_session_set_label(s, "by flush"), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "by flush");
-	ck_assert_uint_eq(info.seq, 2);
+	ck_assert_str_eq(info->label, "by flush");
+	ck_assert_uint_eq(info->seq, 2);
 	ck_assert_int_eq(sessnap_session_set_label(s, "by save"), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "by save");
-	ck_assert_uint_eq(info.seq, 3);
+	ck_assert_str_eq(info->label, "by save");
+	ck_assert_uint_eq(info->seq, 3);
 	/* nothing changed since: nothing written */
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_uint_eq(info.seq, 3);
+	ck_assert_uint_eq(info->seq, 3);
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -363,7 +397,7 @@ START_TEST(test_label_alone_reread_fails)
 	sessnap_session *s = begin(store);
 	json_object *state = sample_state(1);
 	char snap[PATH_MAX];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 
 	update_save(s, state);
 	ck_assert_int_eq(sessnap_session_set_label(s, "x"), 0);
@@ -375,15 +409,18 @@ START_TEST(test_label_alone_reread_fails)
 	ck_assert_msg(strstr(sessnap_error_last(), "label") != NULL &&
 			  strstr(sessnap_error_last(), snap) != NULL,
 		      "%s", sessnap_error_last());
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "");
+	ck_assert_ptr_null(info->label);
 	/* still pending: the next save writes it */
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_load_info_free(info);
 	info = load_equal(store, sessnap_session_id(s), state);
-	ck_assert_str_eq(info.label, "x");
+	ck_assert_str_eq(info->label, "x");
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -469,7 +506,7 @@ START_TEST(test_end_keep)
 	sessnap_session *s = NULL;
 	json_object *a = sample_state(1), *b = sample_state(2);
 	char id[SESSNAP_ID_LEN + 1], lock[PATH_MAX], snap[PATH_MAX];
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	update_save(s, a);
@@ -481,12 +518,14 @@ START_TEST(test_end_keep)
 	ck_assert(!exists(lock));
 	ck_assert(exists(snap));
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
+	sessnap_load_info_free(info);
 	info = load_equal(store, id, b);
-	ck_assert_int_eq(info.completed, 1);
-	ck_assert_uint_eq(info.seq, 3);
+	ck_assert_int_eq(info->completed, 1);
+	ck_assert_uint_eq(info->seq, 3);
 	json_object_put(a);
 	json_object_put(b);
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -580,7 +619,7 @@ START_TEST(test_forked_child)
 	session_file(snap, sizeof(snap), s, ".snap");
 	ck_assert(exists(snap));
 	ck_assert_int_eq(in_child(child_probe, store, s), 1);
-	load_equal(store, sessnap_session_id(s), state);
+	loads_equal(store, sessnap_session_id(s), state);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
@@ -609,7 +648,7 @@ START_TEST(test_failed_save_pending)
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
 	ck_assert(s->has_pending);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	load_equal(store, sessnap_session_id(s), b);
+	loads_equal(store, sessnap_session_id(s), b);
 
 	/* A failed second generation leaves the first loadable as is. */
 	sessnap__fault_arm(SESSNAP__SYS_RENAME, 1, ENOSPC,
@@ -618,9 +657,9 @@ START_TEST(test_failed_save_pending)
 	rc = sessnap_session_flush(s);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
-	ck_assert_uint_eq(load_equal(store, sessnap_session_id(s), b).seq, 1);
+	ck_assert_uint_eq(load_equal_seq(store, sessnap_session_id(s), b), 1);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	ck_assert_uint_eq(load_equal(store, sessnap_session_id(s), c).seq, 2);
+	ck_assert_uint_eq(load_equal_seq(store, sessnap_session_id(s), c), 2);
 	ck_assert_int_eq(tu_count_files(tu_dir, "."), 0);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(a);
@@ -646,7 +685,7 @@ START_TEST(test_durability_unknown)
 	ck_assert_ptr_nonnull(
 	    strstr(sessnap_error_last(), "fsync of the directory"));
 	ck_assert(!s->has_pending);
-	load_equal(store, sessnap_session_id(s), a);
+	loads_equal(store, sessnap_session_id(s), a);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(a);
 	sessnap_store_close(store);
@@ -664,7 +703,7 @@ START_TEST(test_close_flushes)
 	ck_assert_int_eq(sessnap_session_update(s, a), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 	store = open_store();
-	load_equal(store, id, a);
+	loads_equal(store, id, a);
 	/* Released, not ended: its lock is free now. */
 	ck_assert_int_eq(sessnap__lock_probe(store, id), 0);
 	json_object_put(a);
@@ -727,7 +766,7 @@ START_TEST(test_update_bound_counts_header)
 	label[SESSNAP_LABEL_MAX] = '\0';
 	ck_assert_int_eq(sessnap_session_set_label(s, label), 0);
 	update_save(s, fits);
-	load_equal(store, sessnap_session_id(s), fits);
+	loads_equal(store, sessnap_session_id(s), fits);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(fits);
 	sessnap_store_close(store);
@@ -803,7 +842,7 @@ START_TEST(test_update_refused)
 		ck_assert_ptr_nonnull(after);
 		ck_assert_uint_eq(after_len, before_len);
 		ck_assert_mem_eq(after, before, before_len);
-		load_equal(store, sessnap_session_id(s), a);
+		loads_equal(store, sessnap_session_id(s), a);
 	}
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	free(before);
@@ -822,7 +861,7 @@ START_TEST(test_update_deepest)
 	json_object *deepest = nested(SESSNAP__JSON_DEPTH - 1);
 
 	update_save(s, deepest);
-	load_equal(store, sessnap_session_id(s), deepest);
+	loads_equal(store, sessnap_session_id(s), deepest);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(deepest);
 	sessnap_store_close(store);
@@ -930,13 +969,13 @@ static void sweep(int err, unsigned int flags)
 		ck_assert_int_eq(tu_count_fds(), fds);
 		ck_assert_int_eq(in_child(child_probe, store, s), 1);
 		if (rc == 0 || rc == SESSNAP_EDURABILITY) {
-			load_equal(store, sessnap_session_id(s), b);
+			loads_equal(store, sessnap_session_id(s), b);
 		} else {
 			ck_assert_uint_gt(fired, 0);
 			ck_assert_uint_gt(strlen(sessnap_error_last()), 0);
-			load_equal(store, sessnap_session_id(s), a);
+			loads_equal(store, sessnap_session_id(s), a);
 			ck_assert_int_eq(sessnap_session_flush(s), 0);
-			load_equal(store, sessnap_session_id(s), b);
+			loads_equal(store, sessnap_session_id(s), b);
 		}
 		json_object_put(a);
 		json_object_put(b);
@@ -979,7 +1018,7 @@ START_TEST(test_keys_per_document)
 	static const size_t lens[3] = { 13, 13, 11 };
 	sessnap_store *store = open_store();
 	sessnap_session *s[3], *again = NULL;
-	sessnap_load_info li;
+	sessnap_load_info *li = NULL;
 	sessnap_info **infos = NULL;
 	json_object *state = json_object_new_object(), *got = NULL;
 	char path[PATH_MAX], id[SESSNAP_ID_LEN + 1], *rec;
@@ -1027,14 +1066,15 @@ START_TEST(test_keys_per_document)
 	sessnap_info_free(infos, n);
 	ck_assert_int_eq(sessnap_session_adopt(&again, &got, &li, store, id),
 			 0);
-	ck_assert_uint_eq(li.key_len, lens[1]);
-	ck_assert_mem_eq(li.key, keys[1], lens[1]);
+	ck_assert_uint_eq(li->key_len, lens[1]);
+	ck_assert_mem_eq(li->key, keys[1], lens[1]);
 	json_object_put(got);
 	json_object_object_add(state, "n", json_object_new_int(2));
 	update_save(again, state);
+	sessnap_load_info_free(li);
 	li = load_equal(store, id, state);
-	ck_assert_uint_eq(li.key_len, lens[1]);
-	ck_assert_mem_eq(li.key, keys[1], lens[1]);
+	ck_assert_uint_eq(li->key_len, lens[1]);
+	ck_assert_mem_eq(li->key, keys[1], lens[1]);
 
 	ck_assert_int_eq(sessnap_session_end(again, 0), 0);
 	ck_assert_int_eq(sessnap_session_end(s[0], 0), 0);
@@ -1042,6 +1082,7 @@ START_TEST(test_keys_per_document)
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
+	sessnap_load_info_free(li);
 }
 END_TEST
 
@@ -1179,7 +1220,7 @@ START_TEST(test_round_trip_sizes)
 		free(str);
 	}
 	update_save(s, state);
-	load_equal(store, sessnap_session_id(s), state);
+	loads_equal(store, sessnap_session_id(s), state);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
@@ -1209,7 +1250,7 @@ START_TEST(test_scalar_states)
 		json_object *state = json_tokener_parse(states[i]);
 
 		update_save(s, state);
-		load_equal(store, sessnap_session_id(s), state);
+		loads_equal(store, sessnap_session_id(s), state);
 		json_object_put(state);
 	}
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);

@@ -135,7 +135,7 @@ START_TEST(test_round_trip)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *obj = NULL;
 	char id[SESSNAP_ID_LEN + 1], *text = NULL;
 	const char *in = round_trips[_i];
@@ -151,14 +151,15 @@ START_TEST(test_round_trip)
 	ck_assert_uint_eq(len, strlen(in));
 	ck_assert(memcmp(text, in, len) == 0);
 	ck_assert_int_eq(text[len], '\0');
-	ck_assert_uint_eq(info.seq, 1);
-	ck_assert_uint_eq(info.flags, 0);
+	ck_assert_uint_eq(info->seq, 1);
+	ck_assert_uint_eq(info->flags, 0);
 	free(text);
 	/* and the object loader takes it too */
 	ck_assert_int_eq(sessnap_store_load(&obj, NULL, store, id), 0);
 	json_object_put(obj);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -220,7 +221,7 @@ START_TEST(test_load_text_fallback)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX], *text = NULL, *file;
 	size_t len = 0, flen = 0;
 
@@ -239,10 +240,11 @@ START_TEST(test_load_text_fallback)
 			 0);
 	ck_assert_str_eq(text, "[\"first\"]");
 	ck_assert_uint_eq(len, 9);
-	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
-	ck_assert_ptr_nonnull(strstr(info.notice, "unusable"));
+	ck_assert(info->flags & SESSNAP_LOAD_FROM_PREV);
+	ck_assert_ptr_nonnull(strstr(info->notice, "unusable"));
 	free(text);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -251,7 +253,7 @@ START_TEST(test_adopt_text)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s, *a = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	char id[SESSNAP_ID_LEN + 1], *text = NULL;
 	static const char state[] = "{ \"notes\" : [\"x\", \"y\"] }";
 	size_t len = 0;
@@ -264,8 +266,8 @@ START_TEST(test_adopt_text)
 	ck_assert_str_eq(sessnap_session_id(a), id);
 	ck_assert_uint_eq(len, strlen(state));
 	ck_assert_str_eq(text, state);
-	ck_assert_uint_eq(info.adoptions, 1);
-	ck_assert_uint_eq(info.seq, 2);
+	ck_assert_uint_eq(info->adoptions, 1);
+	ck_assert_uint_eq(info->seq, 2);
 	free(text);
 	/* the adopter goes on writing text */
 	ck_assert_int_eq(sessnap_session_update_text(a, "[]", 2), 0);
@@ -287,6 +289,7 @@ START_TEST(test_adopt_text)
 	ck_assert_ptr_null(a);
 	ck_assert_ptr_null(text);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -340,7 +343,7 @@ START_TEST(test_validate_text)
 	struct cb_log log;
 	sessnap_store *store;
 	sessnap_session *s;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *obj = NULL;
 	char id[SESSNAP_ID_LEN + 1], *text = NULL;
 	size_t len = 0;
@@ -357,23 +360,26 @@ START_TEST(test_validate_text)
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 0);
 	ck_assert_str_eq(text, "{\"registry\": [1]}");
-	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
+	ck_assert(info->flags & SESSNAP_LOAD_FROM_PREV);
 	ck_assert_int_eq(log.validate_calls, 2);
 	free(text);
 	/* the object loader applies it too */
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load(&obj, &info, store, id), 0);
-	ck_assert(info.flags & SESSNAP_LOAD_FROM_PREV);
+	ck_assert(info->flags & SESSNAP_LOAD_FROM_PREV);
 	json_object_put(obj);
 	/* both rejected: EREJECTED, nothing returned */
 	log.reject2 = "{\"registry\":[1]}";
 	ck_assert_int_eq(
 	    sessnap_session_update_text(s, "{\"registry\":[1]}", 16), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EREJECTED);
 	ck_assert_ptr_null(text);
 	sessnap_session_release(s);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -383,7 +389,7 @@ START_TEST(test_migrate_text)
 	struct cb_log log;
 	sessnap_store *store;
 	sessnap_session *s, *a = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *obj = NULL;
 	char id[SESSNAP_ID_LEN + 1], *text = NULL;
 	size_t len = 0;
@@ -404,7 +410,7 @@ START_TEST(test_migrate_text)
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 0);
 	ck_assert_str_eq(log.seen, "{\"v\":1}");
-	ck_assert(info.flags & SESSNAP_LOAD_MIGRATED);
+	ck_assert(info->flags & SESSNAP_LOAD_MIGRATED);
 	ck_assert_str_eq(text, "{\"v\":2,\"new\":true}");
 	free(text);
 	ck_assert_int_eq(sessnap_store_load(&obj, NULL, store, id), 0);
@@ -412,12 +418,14 @@ START_TEST(test_migrate_text)
 	json_object_put(obj);
 	/* unchanged text is fine too */
 	log.replace = NULL;
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 0);
 	ck_assert_str_eq(text, "{\"v\":1}");
 	free(text);
 	/* invalid text back: EMIGRATE, the message says why */
 	log.replace = "{\"v\": 2,}";
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EMIGRATE);
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "not one valid"));
@@ -425,19 +433,22 @@ START_TEST(test_migrate_text)
 	/* the callback fails */
 	log.replace = NULL;
 	log.migrate_rc = 7;
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(sessnap_store_load_text(&text, &len, &info, store, id),
 			 SESSNAP_EMIGRATE);
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "returned 7"));
 	/* adoption migrates and returns the migrated text */
 	log.migrate_rc = 0;
 	log.replace = "[2]";
+	sessnap_load_info_free(info);
 	ck_assert_int_eq(
 	    sessnap_session_adopt_text(&a, &text, &len, &info, store, id), 0);
 	ck_assert_str_eq(text, "[2]");
-	ck_assert(info.flags & SESSNAP_LOAD_MIGRATED);
+	ck_assert(info->flags & SESSNAP_LOAD_MIGRATED);
 	free(text);
 	sessnap_session_release(a);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 

@@ -354,7 +354,7 @@ START_TEST(test_end_flushes)
 {
 	sessnap_store *store = open_store(600000, 0);
 	sessnap_session *s = begin(store);
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *o = NULL;
 	char id[SESSNAP_ID_LEN + 1];
 
@@ -362,10 +362,11 @@ START_TEST(test_end_flushes)
 	update_n(s, 42);
 	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
 	ck_assert_int_eq(sessnap_store_load(&o, &info, store, id), 0);
-	ck_assert_int_eq(info.completed, 1);
+	ck_assert_int_eq(info->completed, 1);
 	json_object_put(o);
 	ck_assert_int_eq(loaded_n(store, id), 42);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
+	sessnap_load_info_free(info);
 }
 END_TEST
 
@@ -373,15 +374,15 @@ END_TEST
 static void loaded_label(char *out, size_t len, sessnap_store *store,
 			 const char *id)
 {
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *o = NULL;
 	int rc;
 
-	memset(&info, 0, sizeof(info));
 	rc = sessnap_store_load(&o, &info, store, id);
 	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
 	json_object_put(o);
-	strlcpy(out, info.label, len);
+	strlcpy(out, info->label != NULL ? info->label : "", len);
+	sessnap_load_info_free(info);
 }
 
 /* A label change alone is saved by the autosave, with the state kept. */

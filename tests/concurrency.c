@@ -112,7 +112,7 @@ static int check_session(sessnap_store *store, const char *id, int w, int k,
 			 uint64_t seq)
 {
 	json_object *st = NULL, *want;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	int rc, ok;
 
 	rc = sessnap_store_load(&st, &info, store, id);
@@ -123,15 +123,16 @@ static int check_session(sessnap_store *store, const char *id, int w, int k,
 	}
 	want = make_state(w, k, seq);
 	ok = json_object_equal(st, want) &&
-	     !(info.flags & SESSNAP_LOAD_FROM_PREV);
+	     !(info->flags & SESSNAP_LOAD_FROM_PREV);
 	if (!ok)
 		fail("writer %d session %s: flushed seq %" PRIu64
 		     " but loaded %s%s",
 		     w, id, seq, json_object_to_json_string(st),
-		     (info.flags & SESSNAP_LOAD_FROM_PREV) ? " (from prev)" :
-							     "");
+		     (info->flags & SESSNAP_LOAD_FROM_PREV) ? " (from prev)" :
+							      "");
 	json_object_put(want);
 	json_object_put(st);
+	sessnap_load_info_free(info);
 	return ok ? 0 : -1;
 }
 
@@ -292,10 +293,9 @@ static int still_there(sessnap_store *store, const char *id, int64_t n,
 		       const char *when)
 {
 	json_object *st = NULL;
-	sessnap_load_info info;
 	int64_t got;
 
-	if (sessnap_store_load(&st, &info, store, id) < 0) {
+	if (sessnap_store_load(&st, NULL, store, id) < 0) {
 		fail("adopter: session %s %s: %s", id, when,
 		     sessnap_error_last());
 		return -1;
@@ -469,7 +469,6 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 {
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
-	sessnap_load_info info;
 	sessnap_store *store;
 	struct dirent *de;
 	json_object *st;
@@ -494,7 +493,7 @@ static int reader(const char *dir, double deadline, struct shared *sh)
 			if (!snap_id(id, de->d_name))
 				continue;
 			st = NULL;
-			rc = sessnap_store_load(&st, &info, store, id);
+			rc = sessnap_store_load(&st, NULL, store, id);
 			if (rc == SESSNAP_ENOTFOUND)
 				continue;
 			if (rc < 0) {

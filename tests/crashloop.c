@@ -203,7 +203,8 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 {
 	char id[SESSNAP_ID_LEN + 1];
 	struct timespec delay;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
+	unsigned int flags = 0;
 	json_object *st = NULL, *v;
 	uint64_t last = 0, seq, got;
 	int p[2], status, rc;
@@ -253,6 +254,10 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	close(p[0]);
 
 	rc = sessnap_store_load(&st, &info, store, id);
+	if (info != NULL) {
+		flags = info->flags;
+		sessnap_load_info_free(info);
+	}
 	if (last == 0) {
 		t->no_ack++;
 		if (rc == SESSNAP_ENOTFOUND)
@@ -265,7 +270,7 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 	if (!json_object_object_get_ex(st, "seq", &v))
 		return fail("kill %lu: state without seq", t->kills);
 	got = (uint64_t)json_object_get_int64(v);
-	if (info.flags & (SESSNAP_LOAD_FROM_PREV | SESSNAP_LOAD_FROM_OLDER))
+	if (flags & (SESSNAP_LOAD_FROM_PREV | SESSNAP_LOAD_FROM_OLDER))
 		t->from_prev++;
 	if (got + 1 < last || got > last + 1) {
 		json_object_put(st);

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
 	sessnap_store *store = NULL;
 	sessnap_session *s = NULL;
-	sessnap_load_info info;
+	sessnap_load_info *info = NULL;
 	json_object *state = NULL;
 	int rc, n;
 
@@ -45,13 +45,14 @@ int main(int argc, char **argv)
 	} else if ((rc = sessnap_store_load(&state, &info, store, argv[3])) ==
 		   0) {
 		printf("%s\n", json_object_to_json_string(state));
-		if (info.flags & SESSNAP_LOAD_FROM_PREV)
-			fprintf(stderr, "notice: %s\n", info.notice);
+		if (info->flags & SESSNAP_LOAD_FROM_PREV)
+			fprintf(stderr, "notice: %s\n", info->notice);
 		json_object_put(state);
 	}
 on_error:
 	if (rc < 0)
 		fprintf(stderr, "install-example: %s\n", sessnap_error_last());
 	sessnap_store_close(store);
+	sessnap_load_info_free(info);
 	return rc < 0;
 }

@@ -815,8 +815,16 @@ void sessnap_info_free(sessnap_info **infos, size_t count);
  * sessnap_load_info.generation says which. */
 #define SESSNAP_LOAD_FROM_OLDER (1u << 2)
 
-/** What sessnap_store_load() found. */
+/**
+ * What a load or an adoption found.  As with sessnap_info, the library
+ * allocates the record, its label and its key, and one call,
+ * sessnap_load_info_free(), frees all of it; `size` is
+ * sizeof(sessnap_load_info) as the library was built, and the record
+ * grows only at its end.
+ */
 typedef struct {
+	/** The size of this record as the library filled it, in bytes. */
+	size_t size;
 	/** SESSNAP_LOAD_* flags. */
 	unsigned int flags;
 	uint64_t seq;
@@ -826,11 +834,15 @@ typedef struct {
 	int64_t saved_ms;
 	int completed;
 	sessnap_owner owner;
-	char label[SESSNAP_LABEL_MAX + 1];
+	/** Label, or NULL.  Owned by the record: freed by
+	 * sessnap_load_info_free(). */
+	char *label;
 	/** When the main snapshot was skipped: why, in words. */
 	char notice[512];
-	/** The session's key (key_len bytes; key_len 0: none). */
-	unsigned char key[SESSNAP_KEY_MAX];
+	/** The session's key (key_len bytes, followed by a NUL that is not
+	 * part of it), or NULL when it has none.  Owned by the record, like
+	 * `label`. */
+	unsigned char *key;
 	size_t key_len;
 	/** The generation loaded: 0 for <id>.snap, 1 for `.prev`, N for
 	 * <id>.snap.N (newest first by seq after the main snapshot). */
@@ -844,7 +856,9 @@ typedef struct {
  * Migrates an older schema through the store's migrate callback.
  *
  * @param out receives the state (a new reference: json_object_put() it)
- * @param info receives what was found, or NULL
+ * @param info receives a record of what was found, allocated by the
+ *        library (free it with sessnap_load_info_free()), or NULL when not
+ *        wanted; *info is NULL on error
  * @param store an open store
  * @param id the session id
  * @return 0, SESSNAP_EBADNAME, SESSNAP_ENOTFOUND, SESSNAP_ECORRUPT (both
@@ -852,7 +866,7 @@ typedef struct {
  *         SESSNAP_ENEWER, SESSNAP_ETOOBIG, SESSNAP_EMIGRATE, SESSNAP_EIO,
  *         SESSNAP_ENOMEM
  */
-int sessnap_store_load(json_object **out, sessnap_load_info *info,
+int sessnap_store_load(json_object **out, sessnap_load_info **info,
 		       sessnap_store *store, const char *id);
 
 /**
@@ -863,8 +877,8 @@ int sessnap_store_load(json_object **out, sessnap_load_info *info,
  * each.  Nothing falls back to another generation.
  *
  * @param out receives the state (a new reference: json_object_put() it)
- * @param info receives what was found (`generation` is the argument), or
- *        NULL
+ * @param info receives a record of what was found (`generation` is the
+ *        argument), as sessnap_store_load() returns it, or NULL
  * @param store an open store
  * @param id the session id
  * @param generation 0 to SESSNAP_GENERATIONS_MAX
@@ -872,9 +886,19 @@ int sessnap_store_load(json_object **out, sessnap_load_info *info,
  *         generation), SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG,
  *         SESSNAP_EREJECTED, SESSNAP_EMIGRATE, SESSNAP_EIO, SESSNAP_ENOMEM
  */
-int sessnap_store_load_generation(json_object **out, sessnap_load_info *info,
+int sessnap_store_load_generation(json_object **out, sessnap_load_info **info,
 				  sessnap_store *store, const char *id,
 				  unsigned int generation);
+
+/**
+ * Free a record of what a load found: the record, its label and its key.
+ * What sessnap_store_load() and the other loads return, this one call
+ * frees.
+ * @param info a record from sessnap_store_load(),
+ *        sessnap_store_load_generation(), sessnap_store_load_text(),
+ *        sessnap_session_adopt() or sessnap_session_adopt_text(), or NULL
+ */
+void sessnap_load_info_free(sessnap_load_info *info);
 
 /** One generation of a session, as sessnap_store_generations() finds it. */
 typedef struct {
@@ -934,8 +958,8 @@ void sessnap_generations_free(sessnap_generation *gens);
  *        it); NULL on error
  * @param state receives the recovered state (a new reference, owned by
  *        the caller), or NULL when not wanted
- * @param info receives what was found (seq and adoptions as adopted), or
- *        NULL
+ * @param info receives a record of what was found (seq and adoptions as
+ *        adopted), as sessnap_store_load() returns it, or NULL
  * @param store an open store, not SESSNAP_STORE_READONLY, opened by this
  *        process
  * @param id the session id
@@ -947,7 +971,7 @@ void sessnap_generations_free(sessnap_generation *gens);
  *         disk has changed and the lock is released
  */
 int sessnap_session_adopt(sessnap_session **out, json_object **state,
-			  sessnap_load_info *info, sessnap_store *store,
+			  sessnap_load_info **info, sessnap_store *store,
 			  const char *id);
 
 /**
@@ -1275,14 +1299,15 @@ int sessnap_session_update_text(sessnap_session *session, const char *json,
  * @param out receives the text in a malloc'd buffer, NUL-terminated (the
  *        terminator is not counted in out_len); free it with free()
  * @param out_len receives its length in bytes
- * @param info receives what was found, or NULL
+ * @param info receives a record of what was found, as sessnap_store_load()
+ *        returns it, or NULL
  * @param store an open store
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBUSY (a live owner kept replacing
  *         the snapshot while it was read), or an error of sessnap_store_load()
  */
 int sessnap_store_load_text(char **out, size_t *out_len,
-			    sessnap_load_info *info, sessnap_store *store,
+			    sessnap_load_info **info, sessnap_store *store,
 			    const char *id);
 
 /**
@@ -1293,7 +1318,8 @@ int sessnap_store_load_text(char **out, size_t *out_len,
  * @param state receives the text in a malloc'd, NUL-terminated buffer
  *        (free it with free()), or NULL when not wanted
  * @param state_len receives its length (may be NULL)
- * @param info receives what was found, or NULL
+ * @param info receives a record of what was found, as sessnap_store_load()
+ *        returns it, or NULL
  * @param store an open store, not SESSNAP_STORE_READONLY
  * @param id the session id
  * @return 0, or an error of sessnap_session_adopt(); SESSNAP_ENOMEM or a
@@ -1302,7 +1328,7 @@ int sessnap_store_load_text(char **out, size_t *out_len,
  *         state unchanged)
  */
 int sessnap_session_adopt_text(sessnap_session **out, char **state,
-			       size_t *state_len, sessnap_load_info *info,
+			       size_t *state_len, sessnap_load_info **info,
 			       sessnap_store *store, const char *id);
 
 #ifdef __cplusplus

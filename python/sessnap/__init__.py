@@ -364,7 +364,8 @@ class LoadInfo:
         return cls(bool(i.flags & lib.SESSNAP_LOAD_FROM_PREV),
                    bool(i.flags & lib.SESSNAP_LOAD_MIGRATED), i.seq,
                    i.schema_version, i.adoptions, i.created_ms, i.saved_ms,
-                   bool(i.completed), Owner._of(i.owner), _str(i.label),
+                   bool(i.completed), Owner._of(i.owner),
+                   _str(i.label) if i.label != ffi.NULL else "",
                    _str(i.notice), key, i.generation)
 
 
@@ -790,11 +791,14 @@ class Store:
         """
         out = ffi.new("char **")
         out_len = ffi.new("size_t *")
-        info = ffi.new("sessnap_load_info *")
+        info = ffi.new("sessnap_load_info **")
         self._call(lib.sessnap_store_load_text(out, out_len, info,
                                          self._handle(), id.encode()))
+        try:
+            got = LoadInfo._of(info[0])
+        finally:
+            lib.sessnap_load_info_free(info[0])
         state = _text(out[0], out_len[0])
-        got = LoadInfo._of(info)
         if got.generation > 0:
             warnings.warn(got.notice, FallbackWarning, stacklevel=2)
         return Loaded(state, got)
@@ -806,16 +810,20 @@ class Store:
         out = ffi.new("sessnap_session **")
         text = ffi.new("char **")
         text_len = ffi.new("size_t *")
-        info = ffi.new("sessnap_load_info *")
+        info = ffi.new("sessnap_load_info **")
         self._call(lib.sessnap_session_adopt_text(
             out, text, text_len, info, self._handle(), id.encode()))
+        try:
+            recovered = LoadInfo._of(info[0])
+        finally:
+            lib.sessnap_load_info_free(info[0])
         session = Session(self, out[0])
         try:
             state = _text(text[0], text_len[0])
         except BaseException:
             session.release()
             raise
-        session.recovered = LoadInfo._of(info)
+        session.recovered = recovered
         if session.recovered.generation > 0:
             warnings.warn(session.recovered.notice, FallbackWarning,
                           stacklevel=2)

@@ -145,6 +145,7 @@ typedef struct {
 } sessnap_info;
 
 typedef struct {
+    size_t size;
     unsigned int flags;
     uint64_t seq;
     uint32_t schema_version;
@@ -153,9 +154,9 @@ typedef struct {
     int64_t saved_ms;
     int completed;
     sessnap_owner owner;
-    char label[...];
+    char *label;
     char notice[...];
-    unsigned char key[...];
+    unsigned char *key;
     size_t key_len;
     unsigned int generation;
     ...;
@@ -288,13 +289,14 @@ int sessnap_store_scan_key(sessnap_info ***out, size_t *out_count,
                      sessnap_store *store, unsigned int flags,
                      const void *key, size_t key_len);
 void sessnap_info_free(sessnap_info **infos, size_t count);
+void sessnap_load_info_free(sessnap_load_info *info);
 int sessnap_store_generations(sessnap_generation **out, size_t *out_count,
                         sessnap_store *store, const char *id);
 void sessnap_generations_free(sessnap_generation *gens);
-int sessnap_store_load_text(char **out, size_t *out_len, sessnap_load_info *info,
+int sessnap_store_load_text(char **out, size_t *out_len, sessnap_load_info **info,
                       sessnap_store *store, const char *id);
 int sessnap_session_adopt_text(sessnap_session **out, char **state,
-                               size_t *state_len, sessnap_load_info *info,
+                               size_t *state_len, sessnap_load_info **info,
                                sessnap_store *store, const char *id);
 int sessnap_store_discard(sessnap_store *store, const char *id);
 int sessnap_prompt_run(char out[], sessnap_prompt_answer *answer,

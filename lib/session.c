@@ -348,7 +348,11 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	return 0;
 }
 
-/* As the end of sessnap_session_update(), for text.c. */
+/*
+ * Queue a copy of len bytes, in the session's spare buffer when it is
+ * large enough: the end of sessnap_session_update() and of
+ * sessnap_session_update_text() (text.c).
+ */
 int sessnap__session_queue_copy(sessnap_session *s, const char *data,
 				size_t len)
 {
@@ -375,8 +379,7 @@ int sessnap__session_queue_copy(sessnap_session *s, const char *data,
 int sessnap_session_update(sessnap_session *s, const json_object *state)
 {
 	const char *str;
-	size_t len, cap;
-	char *buf;
+	size_t len;
 	int rc, depth;
 
 	if ((rc = check_live(s, "update")) < 0)
@@ -413,22 +416,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 				      "%zu: it could not be loaded back",
 				      s->id, len, SESSNAP__HEADER_MAX,
 				      s->store->read_bound);
-	pthread_mutex_lock(&s->store->mu);
-	buf = s->spare;
-	cap = s->spare_cap;
-	s->spare = NULL;
-	s->spare_cap = 0;
-	pthread_mutex_unlock(&s->store->mu);
-	if (buf == NULL || cap < len + 1) {
-		free(buf);
-		cap = len + 1;
-		buf = malloc(cap);
-		if (buf == NULL)
-			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
-	}
-	memcpy(buf, str, len);
-	buf[len] = '\0';
-	return queue_buf(s, buf, len, cap);
+	return sessnap__session_queue_copy(s, str, len);
 }
 
 /*

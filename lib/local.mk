@@ -6,8 +6,8 @@
 ## (each with its version node; sessnap__* and everything else stays hidden).
 ## Unit tests link the internal library so they can reach sessnap__* calls.
 
-LIB_DEP_CFLAGS = $(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
-LIB_DEP_LIBS = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS)
+LIB_DEP_CFLAGS = $(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS) $(ZSTD_CFLAGS)
+LIB_DEP_LIBS = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) $(ZSTD_LIBS)
 
 noinst_LTLIBRARIES += lib/libsessnap-internal.la
 lib_libsessnap_internal_la_SOURCES = \

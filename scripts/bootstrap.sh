@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
-	libjson-c-dev libbsd-dev check libxxhash-dev libjsmn-dev valgrind
-	groff-base)
+	libjson-c-dev libbsd-dev check libxxhash-dev libjsmn-dev libzstd-dev
+	valgrind groff-base)
 # The Python binding (python/, tests/python.sh): cffi, setuptools and the
 # headers to build it, pytest, and venv and pip for its install test.
 PACKAGES+=(python3-cffi python3-setuptools python3-dev python3-pytest

@@ -1345,6 +1345,12 @@ static void fmt_bytes(char *out, size_t cap, double v)
 		snprintf(out, cap, "%.0f B", v);
 }
 
+/* Bytes rounded up to whole 4 KiB pages (-1 stays -1). */
+static double pages_of(double v)
+{
+	return v < 0 ? -1 : 4096.0 * (double)(long long)((v + 4095.0) / 4096.0);
+}
+
 /* A figure for people: "-" when not measured (negative). */
 static const char *num(double v, int prec)
 {
@@ -1625,6 +1631,15 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "extent map (%u extents) alone, %ld changed them; %ld "
 		       "compactions (a new inode) in all\n",
 		       r->appends, ext, r->meta_changed, r->compactions);
+		fmt_bytes(b1, sizeof(b1), r->dev_median[1]);
+		fmt_bytes(b2, sizeof(b2), pages_of(r->lib_median[1]));
+		printf("    device bytes per delta save (median) %s, against "
+		       "its bytes written rounded up to 4 KiB pages %s: "
+		       "%sx\n",
+		       b1, b2,
+		       num(ratio_of(r->dev_median[1],
+				    pages_of(r->lib_median[1])),
+			   2));
 		printf("    update() median/p99: plain %s/%s us, delta %s/%s "
 		       "us (delta/plain %sx/%sx)\n",
 		       num(r->upd[0], 1), num(r->upd99[0], 1),

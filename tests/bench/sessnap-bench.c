@@ -1524,6 +1524,12 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		if (d0 >= 0)
 			r->dev_median[c] = median_of(pdev, nphase);
 	}
+	/* The same state in both sessions again (the phases edited it). */
+	for (c = 0; c < 2; c++)
+		if (s[c] != NULL && ((rc = sessnap_session_update(s[c],
+								  state)) < 0 ||
+				     (rc = sessnap_session_flush(s[c])) < 0))
+			die_sn("save", rc);
 	if (sd != NULL)
 		file_map(path, &ino, &ext);
 	/* Loading the two sessions, which hold the same state, in turns. */

@@ -375,6 +375,10 @@ static int extract(sessnap__header *h, const struct walk *w)
 	if (!get_int(&f[F_VERSION], 1, UINT32_MAX, &n))
 		return SESSNAP__HEADER_DEFERRED;
 	h->format_version = (uint32_t)n;
+	/* Version 2 may carry the delta layout's fields, which this path
+	 * does not know: the reference parses them. */
+	if (h->format_version == SESSNAP__FORMAT_DELTA)
+		return SESSNAP__HEADER_DEFERRED;
 	if (h->format_version > SESSNAP_FORMAT_VERSION) {
 		return sessnap__error(SESSNAP_ENEWER,
 				      "written by format version %" PRIu32

@@ -360,7 +360,6 @@ static int parse_layout(sessnap__header *h, json_object *obj)
 	int64_t n;
 
 	h->layout = SESSNAP_LAYOUT_PLAIN;
-	h->slot = -1;
 	if (h->format_version < SESSNAP__FORMAT_DELTA ||
 	    !json_object_object_get_ex(obj, "layout", &v))
 		return 0;
@@ -370,6 +369,7 @@ static int parse_layout(sessnap__header *h, json_object *obj)
 	if (s == NULL || strcmp(s, "delta") != 0)
 		return BAD("invalid \"layout\"");
 	h->layout = SESSNAP_LAYOUT_DELTA;
+	h->slot = -1;
 	s = get_str(obj, "base_codec");
 	if (s != NULL && strcmp(s, "none") == 0)
 		h->base_codec = SESSNAP__CODEC_NONE;

@@ -378,6 +378,20 @@ START_TEST(test_torn_append)
 		     junk, 8);
 		ck_assert_int_eq(load_edit(store, id, &seq), 1);
 		ck_assert_uint_eq(seq, 2);
+		/* and it says so */
+		{
+			sessnap_load_info *info = NULL;
+			json_object *st = NULL;
+
+			ck_assert_int_eq(
+			    sessnap_store_load(&st, &info, store, id), 0);
+			ck_assert(info->flags & SESSNAP_LOAD_RECORD_SKIPPED);
+			ck_assert_ptr_nonnull(
+			    strstr(info->notice, "record checksum mismatch"));
+			ck_assert_ptr_nonnull(strstr(info->notice, "seq 3"));
+			json_object_put(st);
+			sessnap_load_info_free(info);
+		}
 		break;
 	case SLOT: /* the slot torn: its self-check fails */
 		poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),

@@ -378,6 +378,20 @@ START_TEST(test_torn_append)
 		     junk, 8);
 		ck_assert_int_eq(load_edit(store, id, &seq), 1);
 		ck_assert_uint_eq(seq, 2);
+		/* and it says so */
+		{
+			sessnap_load_info *info = NULL;
+			json_object *st = NULL;
+
+			ck_assert_int_eq(
+			    sessnap_store_load(&st, &info, store, id), 0);
+			ck_assert(info->flags & SESSNAP_LOAD_RECORD_SKIPPED);
+			ck_assert_ptr_nonnull(
+			    strstr(info->notice, "record checksum mismatch"));
+			ck_assert_ptr_nonnull(strstr(info->notice, "seq 3"));
+			json_object_put(st);
+			sessnap_load_info_free(info);
+		}
 		break;
 	case SLOT: /* the slot torn: its self-check fails */
 		poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
@@ -699,6 +713,19 @@ START_TEST(test_compact_not_ours)
 	free(before);
 	free(after);
 	ck_assert_int_eq(load_edit(store, id, NULL), 2);
+	/* a copy renamed over the name (one link, another inode): the
+	 * save goes to the name, not to the file held open */
+	save(s, 16384, 3);
+	before = slurp(path, &blen);
+	tu_write_file(tu_dir, "copy", before, blen);
+	free(before);
+	ck_assert_int_eq(unlink(other), 0);
+	tu_join(other, sizeof(other), tu_dir, "copy");
+	ck_assert_int_eq(rename(other, path), 0);
+	ino = inode_of(id);
+	save(s, 16384, 4);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 4);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
 }
@@ -880,6 +907,7 @@ enum hostile {
 	H_GARBAGE, /* a valid slot pointing at garbage */
 	H_WRONG_SIZE, /* a record that decodes to another size */
 	H_OLD_SEQ, /* a seq not above the base's */
+	H_FRAME_HUGE, /* a valid frame and slot that both claim 1 TiB */
 	HOSTILES
 };
 
@@ -936,6 +964,26 @@ START_TEST(test_hostile_slot)
 	case H_OLD_SEQ:
 		sl.seq = h.base_seq;
 		break;
+	case H_FRAME_HUGE: {
+		/*
+		 * A zstd frame header announcing 2^40 bytes (single segment,
+		 * 8-byte content size) and one empty last raw block: the
+		 * slot agrees with it, so only the bound keeps the reader
+		 * from allocating a terabyte.
+		 */
+		unsigned char frame[16] = { 0x28, 0xb5, 0x2f, 0xfd, 0xe0 };
+
+		frame[5 + 5] = 0x01; /* 2^40, little-endian */
+		frame[13] = 0x01; /* last block, raw, size 0 */
+		sl.at = h.area / 2 - sizeof(frame);
+		sl.length = sizeof(frame);
+		sl.size = UINT64_C(1) << 40;
+		sessnap__checksum(sl.checksum, frame, sizeof(frame));
+		poke(path,
+		     (off_t)(sessnap__delta_area_off(&h, hlen) + sl.at),
+		     frame, sizeof(frame));
+		break;
+	}
 	}
 	sessnap__slot_format(slot, &sl);
 	poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN), slot,

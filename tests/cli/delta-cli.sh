@@ -71,6 +71,26 @@ test ! -e "$st/$kept.snap" && test ! -e "$st/$kept.snap.prev" ||
 test -e "$st/$delta.snap" && test -e "$st/$plain.snap" ||
 	fail "clean removed a crashed session"
 
+# a delta file whose newest record is damaged: the save before it, and
+# verify says so
+torn=$("$mkdelta" "$st" --saves 3)
+f=$st/$torn.snap
+H=$(head -n 1 "$f" | wc -c)
+len=$(head -n 1 "$f" | jq .length)
+for i in 0 1; do
+	slot=$(tail -c +$((H + 512 * i + 1)) "$f" | head -c 511)
+	if test "$(printf %s "$slot" | jq .seq)" = 3; then
+		at=$(printf %s "$slot" | jq .at)
+	fi
+done
+printf 'XXXXXXXX' | dd of="$f" bs=1 seek=$((H + 1024 + len + 1 + at + 4)) \
+	conv=notrunc 2>/dev/null
+"$SESSNAP" verify --dir "$st" >"$tmp/verify" || fail "verify: $(cat "$tmp/verify")"
+grep -q "^ok-older-save  *$torn .*seq 3.*record checksum mismatch" \
+	"$tmp/verify" || fail "verify: torn record: $(cat "$tmp/verify")"
+"$SESSNAP" export --dir "$st" "$torn" 2>/dev/null | jq -e '.edit == 1' \
+	>/dev/null || fail "export: torn record"
+
 # a delta file whose base is damaged, and no older generation: corrupt
 f=$st/$delta.snap
 H=$(head -n 1 "$f" | wc -c)

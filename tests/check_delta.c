@@ -763,6 +763,50 @@ START_TEST(test_adopt)
 }
 END_TEST
 
+/*
+ * Nothing saved that cannot be loaded back: a state close to the read
+ * bound, whose delta file with its area would pass the bound, is written
+ * without an area (every save then compacts) and loads.
+ */
+START_TEST(test_near_read_bound)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	sessnap__header h;
+	struct stat st;
+	ino_t ino;
+
+	opts.dir = tu_dir;
+	opts.app = APP;
+	opts.flags = SESSNAP_STORE_DELTA;
+	opts.read_bound = 40000;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 34000, 0);
+	h = read_header(store, id, 0);
+	ck_assert_uint_eq(h.layout, SESSNAP_LAYOUT_DELTA);
+	ck_assert_uint_eq(h.area, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_le(st.st_size, 40000);
+	ino = st.st_ino;
+	save(s, 34000, 1);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 1);
+	/* a smaller state has room for its area again */
+	save(s, 16384, 2);
+	ck_assert_uint_gt(read_header(store, id, 0).area, 0);
+	save(s, 16384, 3);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
+	ck_assert_int_eq(load_edit(store, id, NULL), 3);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- The cleaner --------------------------------------------------------- */
 
 #define DAY_MS INT64_C(86400000)
@@ -1125,6 +1169,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_compact_not_ours);
 	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_clean_newest);
+	tcase_add_test(tc, test_near_read_bound);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -366,7 +366,13 @@ static int compact(sessnap__delta **dp, sessnap_store *store,
 	bufs[4] = (sessnap__buf){ zeros, (size_t)h.area };
 	nbufs = h.area > 0 ? 5 : 4;
 	rc = replace(store, snap, prev, bufs, nbufs, committed);
-	if (*committed && h.area > 0)
+	/*
+	 * Appends only to a file whose name is durable: after a failed
+	 * directory flush (SESSNAP_EDURABILITY) a power cut may take the
+	 * rename back, and the appends with it, so the next save compacts
+	 * again (and flushes the directory again).
+	 */
+	if (rc == 0 && *committed && h.area > 0)
 		*dp = open_new(store, snap, &h, hbuf, hlen, total, payload,
 			       len);
 

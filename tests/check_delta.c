@@ -102,6 +102,16 @@ static void snap_path(char *out, size_t len, const char *id)
 	tu_join(out, len, tu_dir, name);
 }
 
+static ino_t inode_of(const char *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snap_path(path, sizeof(path), id);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
 /* The header of <id>.snap as the scanner reads it. */
 static sessnap__header read_header(sessnap_store *store, const char *id,
 				   int want)
@@ -619,17 +629,47 @@ START_TEST(test_append_one_flush)
 }
 END_TEST
 
-/* ---- When the writer compacts -------------------------------------------- */
-
-static ino_t inode_of(const char *id)
+/*
+ * A compaction whose directory flush failed (SESSNAP_EDURABILITY: the
+ * rename may not survive a power cut): no append goes to that file, whose
+ * name may yet vanish; the next save compacts again.
+ */
+START_TEST(test_compaction_dir_flush)
 {
-	char path[PATH_MAX];
-	struct stat st;
+	sessnap_store *store = open_durable(SESSNAP_DURABILITY_FULL,
+					    SESSNAP_STORE_DELTA |
+						SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	json_object *o;
+	ino_t ino;
+	int rc;
 
-	snap_path(path, sizeof(path), id);
-	ck_assert_int_eq(stat(path, &st), 0);
-	return st.st_ino;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	o = doc(16384, 0);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	json_object_put(o);
+	/* the temp file's fdatasync, then the directory's fsync */
+	sessnap__fault_arm(SESSNAP__SYS_FSYNC, 2, EIO, 0);
+	rc = sessnap_session_flush(s);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(rc, SESSNAP_EDURABILITY);
+	ck_assert_ptr_null(s->delta);
+	ino = inode_of(id);
+	save(s, 16384, 1);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_ptr_nonnull(s->delta);
+	ino = inode_of(id);
+	save(s, 16384, 2);
+	ck_assert_uint_eq(inode_of(id), ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 2);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
 }
+END_TEST
+
+/* ---- When the writer compacts -------------------------------------------- */
 
 /* A new label is in the header: the next save compacts. */
 START_TEST(test_compact_label)
@@ -1177,6 +1217,7 @@ static Suite *delta_suite(void)
 	tcase_add_loop_test(tc, test_torn_append, 0, DAMAGES);
 	tcase_add_test(tc, test_failed_flush);
 	tcase_add_test(tc, test_failed_write);
+	tcase_add_test(tc, test_compaction_dir_flush);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");

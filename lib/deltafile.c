@@ -199,16 +199,16 @@ static int append(sessnap__delta *d, sessnap_store *store,
 
 	/* The record first, in the half that the newest commit does not
 	 * use; then its slot, the one that does not hold the newest. */
-	step = "write of a record to";
+	step = "pwrite (record)";
 	if (write_at(d->fd, d->rec, rlen, (off_t)(d->area_off + s.at)) < 0)
 		goto on_error;
-	step = "write of a commit slot to";
+	step = "pwrite (commit slot)";
 	if (write_at(d->fd, slot, sizeof(slot),
 		     (off_t)(d->hlen + (size_t)i * SESSNAP__SLOT_LEN)) < 0)
 		goto on_error;
 	/* A reader sees it now, flushed or not. */
 	*committed = true;
-	step = "fdatasync of";
+	step = "fdatasync";
 	if (store->durability != SESSNAP_DURABILITY_NONE &&
 	    SYS(fdatasync)(d->fd) < 0)
 		goto on_error;

@@ -479,10 +479,16 @@ START_TEST(test_failed_flush)
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EIO);
 	ck_assert_ptr_null(s->delta);
-	ck_assert_str_eq(sessnap_error_last() +
-			     strlen(sessnap_error_last()) -
-			     strlen("Input/output error"),
-		      "Input/output error");
+	/* the message names the session, the step, the file, the cause */
+	{
+		char want[PATH_MAX + 256];
+
+		snprintf(want, sizeof(want),
+			 "appending to session %s (the next save writes a new "
+			 "file): fdatasync of %s failed: Input/output error",
+			 id, path);
+		ck_assert_str_eq(sessnap_error_last(), want);
+	}
 	before = slurp(path, &blen);
 
 	/* The next save: a new file; the old one, now .prev, unchanged. */
@@ -528,6 +534,8 @@ START_TEST(test_failed_write)
 	rc = sessnap__session_write(s, s->pending, s->pending_len, false);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "pwrite (record) of "));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), path));
 	ck_assert_ptr_null(s->delta);
 	ck_assert_int_eq(load_edit(store, id, &seq), 1);
 	ck_assert_uint_eq(seq, 2);

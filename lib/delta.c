@@ -67,12 +67,11 @@ void sessnap__slot_format(char out[SESSNAP__SLOT_LEN], const sessnap__slot *s)
 
 	sessnap__slot_blank(out);
 	/* At most about 200 bytes: every number fits in 20 digits. */
-	n = snprintf(out, SESSNAP__SLOT_LEN,
-		     "{\"seq\":%" PRIu64 ",\"saved\":%" PRId64
-		     ",\"at\":%" PRIu64 ",\"length\":%" PRIu64
-		     ",\"size\":%" PRIu64 ",\"checksum\":\"%s\"",
-		     s->seq, s->saved_ms, s->at, s->length, s->size,
-		     s->checksum);
+	n = snprintf(
+	    out, SESSNAP__SLOT_LEN,
+	    "{\"seq\":%" PRIu64 ",\"saved\":%" PRId64 ",\"at\":%" PRIu64
+	    ",\"length\":%" PRIu64 ",\"size\":%" PRIu64 ",\"checksum\":\"%s\"",
+	    s->seq, s->saved_ms, s->at, s->length, s->size, s->checksum);
 	m = snprintf(out + n, SESSNAP__SLOT_LEN - (size_t)n,
 		     SELF_KEY "%016" PRIx64 "\"}",
 		     (uint64_t)XXH3_64bits(out, (size_t)n));
@@ -100,7 +99,7 @@ int sessnap__slot_parse(sessnap__slot *out, const char *buf)
 	json_object *obj, *v;
 	const char *self, *p;
 	size_t len = SESSNAP__SLOT_LEN - 1, end;
-	int64_t n;
+	int64_t n = 0;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -154,10 +153,9 @@ int sessnap__slot_parse(sessnap__slot *out, const char *buf)
 	if (rc == 0 && !get_u64(obj, "size", &n))
 		rc = BAD("invalid \"size\"");
 	out->size = (uint64_t)n;
-	if (rc == 0 &&
-	    (!json_object_object_get_ex(obj, "checksum", &v) ||
-	     !json_object_is_type(v, json_type_string) ||
-	     !sessnap__checksum_valid(json_object_get_string(v))))
+	if (rc == 0 && (!json_object_object_get_ex(obj, "checksum", &v) ||
+			!json_object_is_type(v, json_type_string) ||
+			!sessnap__checksum_valid(json_object_get_string(v))))
 		rc = BAD("invalid \"checksum\"");
 	if (rc == 0)
 		strlcpy(out->checksum, json_object_get_string(v),
@@ -183,9 +181,8 @@ int sessnap__slots_newest(sessnap__slot *out, const char *slots,
 
 	for (i = 0; i < 2; i++)
 		ok[i] = i != skip &&
-			sessnap__slot_parse(&s[i],
-					    slots + i * SESSNAP__SLOT_LEN) ==
-			    0 &&
+			sessnap__slot_parse(
+			    &s[i], slots + i * SESSNAP__SLOT_LEN) == 0 &&
 			slot_usable(&s[i], h);
 	if (ok[0] && ok[1])
 		i = s[1].seq > s[0].seq ? 1 : 0;
@@ -220,27 +217,27 @@ static int decode_frame(char **out, ZSTD_DCtx *dctx, const char *src,
 	*out = NULL;
 	if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN)
 		return UNUSABLE("%s is not a zstd frame with its "
-					 "content size", what);
+				"content size",
+				what);
 	if (want != size)
 		return UNUSABLE("%s holds %llu bytes, not the %" PRIu64
-					 " announced", what, want, size);
+				" announced",
+				what, want, size);
 	if (ZSTD_findFrameCompressedSize(src, len) != len)
-		return UNUSABLE("%s is not exactly one zstd frame",
-				      what);
+		return UNUSABLE("%s is not exactly one zstd frame", what);
 	if ((buf = malloc((size_t)size + 2)) == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	if (dict != NULL)
 		got = ZSTD_decompress_usingDict(dctx, buf, (size_t)size + 1,
 						src, len, dict, dict_len);
 	else
-		got = ZSTD_decompressDCtx(dctx, buf, (size_t)size + 1, src,
-					  len);
+		got =
+		    ZSTD_decompressDCtx(dctx, buf, (size_t)size + 1, src, len);
 	if (ZSTD_isError(got) || got != size) {
 		free(buf);
 		return UNUSABLE("%s does not decode: %s", what,
-				      ZSTD_isError(got) ?
-					  ZSTD_getErrorName(got) :
-					  "wrong size");
+				ZSTD_isError(got) ? ZSTD_getErrorName(got) :
+						    "wrong size");
 	}
 	*out = buf;
 	return 0;
@@ -259,14 +256,14 @@ static int decode_record(char **out, ZSTD_DCtx *dctx, const char *area,
 
 	if (s->size > max)
 		return UNUSABLE("record of %" PRIu64 " bytes is "
-					 "over the bound of %zu", s->size,
-					 max);
+				"over the bound of %zu",
+				s->size, max);
 	sessnap__checksum(sum, area + s->at, (size_t)s->length);
 	if (strcmp(sum, s->checksum) != 0)
 		return UNUSABLE("record checksum mismatch (torn "
-					 "or damaged)");
-	return decode_frame(out, dctx, area + s->at, (size_t)s->length,
-			    s->size, base, base_len, "record");
+				"or damaged)");
+	return decode_frame(out, dctx, area + s->at, (size_t)s->length, s->size,
+			    base, base_len, "record");
 }
 
 int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
@@ -292,8 +289,8 @@ int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
 	base = buf + sessnap__delta_base_off(hlen);
 	base_len = (size_t)hdr->length;
 	if (hdr->base_codec == SESSNAP__CODEC_ZSTD) {
-		rc = decode_frame(&plain, dctx, base, base_len,
-				  hdr->base_size, NULL, 0, "base");
+		rc = decode_frame(&plain, dctx, base, base_len, hdr->base_size,
+				  NULL, 0, "base");
 		if (rc != 0) {
 			ZSTD_freeDCtx(dctx);
 			return rc < 0 ? rc :
@@ -308,8 +305,7 @@ int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
 	for (rc = 1; rc == 1;) {
 		if ((i = sessnap__slots_newest(&s, slots, hdr, skip)) < 0)
 			break;
-		rc = decode_record(&state, dctx, area, &s, base, base_len,
-				   max);
+		rc = decode_record(&state, dctx, area, &s, base, base_len, max);
 		if (rc == 1) {
 			if (!hdr->skipped) {
 				hdr->skipped = true;
@@ -403,10 +399,10 @@ int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
 					     ZSTD_defaultCMem);
 	c->cctx = ZSTD_createCCtx();
 	if (c->cdict == NULL || c->cctx == NULL ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
-						ZSTD_c_checksumFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(
-		c->cctx, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
+	    ZSTD_isError(
+		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict,
+						ZSTD_dictForceAttach)) ||
 	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)))
 		goto on_error;
 	*out = c;
@@ -450,8 +446,8 @@ int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
 	return 0;
 }
 
-int sessnap__delta_base_compress(char **out, size_t *out_len,
-				 const char *base, size_t len)
+int sessnap__delta_base_compress(char **out, size_t *out_len, const char *base,
+				 size_t len)
 {
 	size_t cap = ZSTD_compressBound(len), r;
 	ZSTD_CCtx *cctx;

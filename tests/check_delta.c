@@ -288,8 +288,8 @@ END_TEST
 
 START_TEST(test_compressed_base)
 {
-	sessnap_store *store = open_store(SESSNAP_STORE_DELTA |
-					  SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_store *store =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE);
 	sessnap_session *s = NULL;
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap__header h;
@@ -404,7 +404,8 @@ START_TEST(test_torn_append)
 		}
 		break;
 	case SLOT: /* the slot torn: its self-check fails */
-		poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
+		poke(path,
+		     (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
 		     "9", 1);
 		ck_assert_int_eq(load_edit(store, id, &seq), 1);
 		ck_assert_uint_eq(seq, 2);
@@ -534,7 +535,8 @@ START_TEST(test_failed_write)
 	rc = sessnap__session_write(s, s->pending, s->pending_len, false);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
-	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "pwrite (record) of "));
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_error_last(), "pwrite (record) of "));
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), path));
 	ck_assert_ptr_null(s->delta);
 	ck_assert_int_eq(load_edit(store, id, &seq), 1);
@@ -606,10 +608,10 @@ static sessnap_store *open_durable(sessnap_durability d, unsigned int flags)
  */
 START_TEST(test_append_one_flush)
 {
-	sessnap_durability d = _i == 0 ? SESSNAP_DURABILITY_FULL :
-					 SESSNAP_DURABILITY_NONE;
-	sessnap_store *store = open_durable(d, SESSNAP_STORE_DELTA |
-						  SESSNAP_STORE_NOTHREAD);
+	sessnap_durability d =
+	    _i == 0 ? SESSNAP_DURABILITY_FULL : SESSNAP_DURABILITY_NONE;
+	sessnap_store *store =
+	    open_durable(d, SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD);
 	sessnap_session *s = NULL;
 	struct counts c;
 	json_object *o;
@@ -644,9 +646,9 @@ END_TEST
  */
 START_TEST(test_compaction_dir_flush)
 {
-	sessnap_store *store = open_durable(SESSNAP_DURABILITY_FULL,
-					    SESSNAP_STORE_DELTA |
-						SESSNAP_STORE_NOTHREAD);
+	sessnap_store *store =
+	    open_durable(SESSNAP_DURABILITY_FULL,
+			 SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD);
 	sessnap_session *s = NULL;
 	char id[SESSNAP_ID_LEN + 1];
 	json_object *o;
@@ -795,8 +797,7 @@ START_TEST(test_adopt)
 	save(s, 16384, 1);
 	save(s, 16384, 2);
 	sessnap_session_release(s);
-	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id),
-			 0);
+	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id), 0);
 	ck_assert(json_object_object_get_ex(state, "edit", &v));
 	ck_assert_int_eq(json_object_get_int(v), 2);
 	json_object_put(state);
@@ -895,7 +896,8 @@ START_TEST(test_clean_newest)
 	sl = h.rec;
 	sl.saved_ms = base + 30 * DAY_MS;
 	sessnap__slot_format(slot, &sl);
-	poke(path, (off_t)(header_len(path) + (size_t)h.slot * SESSNAP__SLOT_LEN),
+	poke(path,
+	     (off_t)(header_len(path) + (size_t)h.slot * SESSNAP__SLOT_LEN),
 	     slot, sizeof(slot));
 	ck_assert_int_eq(read_header(store, id, 0).saved_ms, sl.saved_ms);
 
@@ -993,13 +995,13 @@ END_TEST
 /* ---- Hostile files ------------------------------------------------------ */
 
 enum hostile {
-	H_SIZE_HUGE, /* a size beyond the bound */
-	H_AT_OUTSIDE, /* at past the area */
+	H_SIZE_HUGE,	  /* a size beyond the bound */
+	H_AT_OUTSIDE,	  /* at past the area */
 	H_LENGTH_OUTSIDE, /* at + length past the area */
-	H_GARBAGE, /* a valid slot pointing at garbage */
-	H_WRONG_SIZE, /* a record that decodes to another size */
-	H_OLD_SEQ, /* a seq not above the base's */
-	H_FRAME_HUGE, /* a valid frame and slot that both claim 1 TiB */
+	H_GARBAGE,	  /* a valid slot pointing at garbage */
+	H_WRONG_SIZE,	  /* a record that decodes to another size */
+	H_OLD_SEQ,	  /* a seq not above the base's */
+	H_FRAME_HUGE,	  /* a valid frame and slot that both claim 1 TiB */
 	HOSTILES
 };
 
@@ -1066,13 +1068,12 @@ START_TEST(test_hostile_slot)
 		unsigned char frame[16] = { 0x28, 0xb5, 0x2f, 0xfd, 0xe0 };
 
 		frame[5 + 5] = 0x01; /* 2^40, little-endian */
-		frame[13] = 0x01; /* last block, raw, size 0 */
+		frame[13] = 0x01;    /* last block, raw, size 0 */
 		sl.at = h.area / 2 - sizeof(frame);
 		sl.length = sizeof(frame);
 		sl.size = UINT64_C(1) << 40;
 		sessnap__checksum(sl.checksum, frame, sizeof(frame));
-		poke(path,
-		     (off_t)(sessnap__delta_area_off(&h, hlen) + sl.at),
+		poke(path, (off_t)(sessnap__delta_area_off(&h, hlen) + sl.at),
 		     frame, sizeof(frame));
 		break;
 	}
@@ -1087,11 +1088,11 @@ START_TEST(test_hostile_slot)
 END_TEST
 
 enum hostile_header {
-	HH_BASE_HUGE, /* a zstd base that claims to be 1 TiB */
+	HH_BASE_HUGE,  /* a zstd base that claims to be 1 TiB */
 	HH_BASE_WRONG, /* a zstd base that claims one byte less */
-	HH_AREA_HUGE, /* an area past any file */
-	HH_NONE_SIZE, /* an uncompressed base whose base_size is not length */
-	HH_CODEC, /* an unknown codec */
+	HH_AREA_HUGE,  /* an area past any file */
+	HH_NONE_SIZE,  /* an uncompressed base whose base_size is not length */
+	HH_CODEC,      /* an unknown codec */
 	HOSTILE_HEADERS
 };
 
@@ -1103,8 +1104,8 @@ enum hostile_header {
  */
 START_TEST(test_hostile_header)
 {
-	sessnap_store *store = open_store(SESSNAP_STORE_DELTA |
-					  SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_store *store =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE);
 	sessnap_session *s = NULL;
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
 	json_object *state = NULL;
@@ -1185,9 +1186,10 @@ START_TEST(test_slot_codec)
 
 		buf[i] ^= 0x01;
 		rc = sessnap__slot_parse(&out, buf);
-		ck_assert_msg(rc == SESSNAP_ECORRUPT ||
-				  (rc == 0 && memcmp(&in, &out, sizeof(in)) == 0),
-			      "byte %zu: %d", i, rc);
+		ck_assert_msg(
+		    rc == SESSNAP_ECORRUPT ||
+			(rc == 0 && memcmp(&in, &out, sizeof(in)) == 0),
+		    "byte %zu: %d", i, rc);
 		buf[i] = save_c;
 	}
 	sessnap__slot_blank(buf);

@@ -1161,6 +1161,85 @@ START_TEST(test_hostile_header)
 }
 END_TEST
 
+/* A slot of `prefix` with its self-check, as a writer would seal it. */
+static void seal(char out[SESSNAP__SLOT_LEN], const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	sessnap__slot_blank(out);
+	memcpy(out, prefix, n);
+	n += (size_t)snprintf(
+	    out + n, SESSNAP__SLOT_LEN - n, ",\"self\":\"xxh3-64:%016llx\"}",
+	    (unsigned long long)XXH3_64bits(prefix, strlen(prefix)));
+	out[n] = ' ';
+}
+
+/* tmpl with its '@' replaced by sum. */
+static void with_sum(char *out, size_t size, const char *tmpl, const char *sum)
+{
+	const char *at = strchr(tmpl, '@');
+
+	ck_assert_ptr_nonnull(at);
+	snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, sum, at + 1);
+}
+
+/* Only the writer's form is read, even when sealed: JSON that a writer
+ * never writes is a damaged slot. */
+START_TEST(test_slot_form)
+{
+	static const char sum[] = "xxh3-128:0123456789abcdef0123456789abcdef";
+	static const struct {
+		const char *fmt;
+		int want;
+	} cases[] = {
+		{ "{\"seq\":1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  0 },
+		{ "{\"seq\":01,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{ \"seq\":1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"saved\":2,\"seq\":1,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":-1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":9223372036854775807,\"saved\":2,\"at\":0,"
+		  "\"length\":9,\"size\":5,\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":1,\"saved\":2,\"at\":0,\"length\":9,"
+		  "\"size\":123456789012345678901,\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\",\"extra\":1",
+		  SESSNAP_ECORRUPT },
+	};
+	char prefix[SESSNAP__SLOT_LEN], buf[SESSNAP__SLOT_LEN];
+	sessnap__slot out;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		with_sum(prefix, sizeof(prefix), cases[i].fmt, sum);
+		seal(buf, prefix);
+		ck_assert_msg(sessnap__slot_parse(&out, buf) == cases[i].want,
+			      "case %zu", i);
+	}
+	/* the first one is the form sessnap__slot_format() writes */
+	with_sum(prefix, sizeof(prefix), cases[0].fmt, sum);
+	seal(buf, prefix);
+	{
+		char again[SESSNAP__SLOT_LEN];
+
+		ck_assert_int_eq(sessnap__slot_parse(&out, buf), 0);
+		sessnap__slot_format(again, &out);
+		ck_assert(memcmp(again, buf, sizeof(buf)) == 0);
+	}
+}
+END_TEST
+
 /* The slot codec: what it writes, it reads; anything torn is refused. */
 START_TEST(test_slot_codec)
 {
@@ -1213,6 +1292,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);
 	tcase_add_test(tc, test_slot_codec);
+	tcase_add_test(tc, test_slot_form);
 	tcase_add_loop_test(tc, test_append_one_flush, 0, 2);
 	tcase_add_test(tc, test_compact_label);
 	tcase_add_test(tc, test_compact_keep);

@@ -60,9 +60,9 @@ struct sessnap__delta {
 	char name[SESSNAP__NAME_MAX];
 	size_t hlen;
 	uint64_t area_off; /* the record area's offset in the file */
-	uint64_t half; /* each record's room: half the area */
+	uint64_t half;	   /* each record's room: half the area */
 	uint64_t base_seq;
-	int newest; /* the slot of the newest commit; -1: the base */
+	int newest;	      /* the slot of the newest commit; -1: the base */
 	unsigned int records; /* appended since the base */
 	char label[SESSNAP_LABEL_MAX + 1]; /* the header's */
 	sessnap__delta_codec *codec;
@@ -199,16 +199,16 @@ static int append(sessnap__delta *d, sessnap_store *store,
 
 	/* The record first, in the half that the newest commit does not
 	 * use; then its slot, the one that does not hold the newest. */
-	step = "write of a record to";
+	step = "pwrite (record)";
 	if (write_at(d->fd, d->rec, rlen, (off_t)(d->area_off + s.at)) < 0)
 		goto on_error;
-	step = "write of a commit slot to";
+	step = "pwrite (commit slot)";
 	if (write_at(d->fd, slot, sizeof(slot),
 		     (off_t)(d->hlen + (size_t)i * SESSNAP__SLOT_LEN)) < 0)
 		goto on_error;
 	/* A reader sees it now, flushed or not. */
 	*committed = true;
-	step = "fdatasync of";
+	step = "fdatasync";
 	if (store->durability != SESSNAP_DURABILITY_NONE &&
 	    SYS(fdatasync)(d->fd) < 0)
 		goto on_error;
@@ -219,8 +219,9 @@ static int append(sessnap__delta *d, sessnap_store *store,
 on_error:
 	rc = sessnap__syserr(errno, step,
 			     sessnap__path(path, sizeof(path), store, d->name));
-	return sessnap__error_prefix(rc, "appending to session %s (the next "
-					 "save writes a new file)",
+	return sessnap__error_prefix(rc,
+				     "appending to session %s (the next "
+				     "save writes a new file)",
 				     h->id);
 }
 
@@ -244,9 +245,8 @@ static sessnap__delta *open_new(sessnap_store *store, const char *name,
 		return NULL;
 	d->fd = SYS(openat)(store->dfd, name,
 			    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
-	if (d->fd < 0 || SYS(fstat)(d->fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uint64_t)st.st_size != total)
+	if (d->fd < 0 || SYS(fstat)(d->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || (uint64_t)st.st_size != total)
 		goto on_error;
 	if ((head = malloc(hlen)) == NULL)
 		goto on_error;
@@ -283,8 +283,7 @@ static int replace(sessnap_store *store, const char *name, const char *prev,
 	/* As a plain save does (session.c): a full disk while the
 	 * store's closer holds unlinked files frees them and tries once
 	 * more. */
-	if (rc == SESSNAP_ENOSPC && !*committed &&
-	    sessnap__closer_drain(store))
+	if (rc == SESSNAP_ENOSPC && !*committed && sessnap__closer_drain(store))
 		rc = sessnap__atomic_replace(store, name, prev, bufs, nbufs,
 					     store->durability, committed);
 	return rc;
@@ -366,9 +365,15 @@ static int compact(sessnap__delta **dp, sessnap_store *store,
 	bufs[4] = (sessnap__buf){ zeros, (size_t)h.area };
 	nbufs = h.area > 0 ? 5 : 4;
 	rc = replace(store, snap, prev, bufs, nbufs, committed);
-	if (*committed && h.area > 0)
-		*dp = open_new(store, snap, &h, hbuf, hlen, total, payload,
-			       len);
+	/*
+	 * Appends only to a file whose name is durable: after a failed
+	 * directory flush (SESSNAP_EDURABILITY) a power cut may take the
+	 * rename back, and the appends with it, so the next save compacts
+	 * again (and flushes the directory again).
+	 */
+	if (rc == 0 && *committed && h.area > 0)
+		*dp =
+		    open_new(store, snap, &h, hbuf, hlen, total, payload, len);
 
 out:
 	free(zeros);

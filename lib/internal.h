@@ -190,6 +190,8 @@ bool sessnap__owner_foreign(const sessnap_owner *owner,
  */
 #define SESSNAP__FORMAT_PLAIN 1
 #define SESSNAP__FORMAT_DELTA 2
+/* The read bound of a store whose options leave it 0 (store.c). */
+#define SESSNAP__DEFAULT_READ_BOUND ((size_t)256 << 20)
 /* Longest header line a reader accepts, newline included. */
 #define SESSNAP__HEADER_MAX 4096
 /* How a payload is serialized: json-c's plain form, '/' left as it is. */

@@ -885,6 +885,7 @@ typedef struct {
 	double comp_cpu; /* the delta layout's compression alone, or -1 */
 	double load[2], load_text[2], load_cpu[2], load_zstd;
 	long appends, meta_changed, compactions;
+	double dirty; /* median bytes of the pages an append dirtied */
 } delta_result;
 
 static bench_fs fss[FS_MAX];
@@ -999,6 +1000,67 @@ static uint64_t file_map(const char *path, ino_t *ino, unsigned int *extents)
 	}
 #undef MIX
 	return h;
+}
+
+/* The integer after the last `key` in s[0..len), or -1. */
+static long long field_of(const char *s, size_t len, const char *key)
+{
+	size_t kl = strlen(key), i;
+	long long v = -1;
+
+	for (i = 0; i + kl < len; i++)
+		if (memcmp(s + i, key, kl) == 0)
+			v = strtoll(s + i + kl, NULL, 10);
+	return v;
+}
+
+static double span_pages(double from, double len)
+{
+	return len <= 0 ? 0 :
+			  (double)((long long)((from + len - 1) / 4096) -
+				   (long long)(from / 4096) + 1);
+}
+
+/*
+ * The bytes of the pages the newest append dirtied in a delta file: the
+ * pages its record spans and those of its slot (docs/format.md: header
+ * line of H bytes, two 512-byte slots, the base of `length` bytes and a
+ * newline, then the record area), or -1 when the file says otherwise.
+ */
+static double append_pages(const char *path)
+{
+	char buf[8192], *nl;
+	long long blen, seq[2], at[2], rlen[2];
+	double h, rec, slot, n;
+	ssize_t got;
+	int fd, i, w;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	got = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (got <= 0 || (nl = memchr(buf, '\n', (size_t)got)) == NULL)
+		return -1;
+	h = (double)(nl - buf + 1);
+	blen = field_of(buf, (size_t)(nl - buf), "\"length\":");
+	if (blen < 0 || h + 1024 > (double)got)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		const char *sl = buf + (size_t)h + (size_t)i * 512;
+
+		seq[i] = field_of(sl, 511, "\"seq\":");
+		at[i] = field_of(sl, 511, "\"at\":");
+		rlen[i] = field_of(sl, 511, "\"length\":");
+	}
+	w = seq[1] > seq[0] ? 1 : 0;
+	if (seq[w] < 0 || at[w] < 0 || rlen[w] <= 0)
+		return -1;
+	rec = h + 1024 + (double)blen + 1 + (double)at[w];
+	slot = h + 512 * w;
+	n = span_pages(rec, (double)rlen[w]) + span_pages(slot, 512);
+	if ((long long)(rec / 4096) == (long long)((slot + 511) / 4096))
+		n--; /* one page holds both */
+	return n * 4096;
 }
 
 /* Run a shell command, its output thrown away; 0 when it exited 0. */
@@ -1544,12 +1606,6 @@ static void fmt_bytes(char *out, size_t cap, double v)
 		snprintf(out, cap, "%.0f B", v);
 }
 
-/* Bytes rounded up to whole 4 KiB pages (-1 stays -1). */
-static double pages_of(double v)
-{
-	return v < 0 ? -1 : 4096.0 * (double)(long long)((v + 4095.0) / 4096.0);
-}
-
 /* A figure for people: "-" when not measured (negative). */
 static const char *num(double v, int prec)
 {
@@ -1580,7 +1636,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 	sessnap_session *s[2] = { NULL, NULL };
 	json_object *state = make_text_state(bytes);
 	double *v[NCONT][4], *upd[2], *comp, *ld[2], *ldt[2], *pdev, *lc[2];
-	double *lz;
+	double *lz, *dirty;
+	size_t ndirty = 0;
 	char path[PATH_MAX], id[32], b1[32], b2[32], b3[32], b4[32];
 	const char *txt;
 	size_t len = 0, edit = 0, c, q;
@@ -1617,8 +1674,9 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 	lc[0] = calloc(nload, sizeof(double));
 	lc[1] = calloc(nload, sizeof(double));
 	lz = calloc(nload, sizeof(double));
+	dirty = calloc(nphase, sizeof(double));
 	if (!upd[0] || !upd[1] || !comp || !pdev || !ld[0] || !ld[1] ||
-	    !ldt[0] || !ldt[1] || !lc[0] || !lc[1] || !lz)
+	    !ldt[0] || !ldt[1] || !lc[0] || !lc[1] || !lz || !dirty)
 		die("calloc");
 	/* Warm-up: the files, the row and the base exist. */
 	for (i = 0; i < 3; i++) {
@@ -1732,6 +1790,9 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 					r->meta_changed++;
 				else
 					r->appends++;
+				if (ino == ino0 &&
+				    (dirty[ndirty] = append_pages(path)) >= 0)
+					ndirty++;
 			}
 		}
 		sync_fs(f);
@@ -1747,6 +1808,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 								  state)) < 0 ||
 				     (rc = sessnap_session_flush(s[c])) < 0))
 			die_sn("save", rc);
+	r->dirty = ndirty > 0 ? median_of(dirty, ndirty) : -1;
+	free(dirty);
 	if (sd != NULL)
 		file_map(path, &ino, &ext);
 	/* Loading the two sessions, which hold the same state, in turns. */
@@ -1814,6 +1877,7 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       r->dev_phase[2], r->dev_median[1]);
 		printf("\"appends\":%ld,\"appends_meta_changed\":%ld,"
 		       "\"compactions\":%ld,\"extents\":%u,"
+		       "\"append_dirty_bytes\":%.0f,\"floor_dev_bytes\":%.0f,"
 		       "\"update_us\":{\"plain\":%.1f,\"delta\":%.1f,"
 		       "\"plain_p99\":%.1f,\"delta_p99\":%.1f},"
 		       "\"load_us\":{\"plain\":%.1f,\"delta\":%.1f,"
@@ -1823,6 +1887,7 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "\"ratio\":{\"delta/sqlite\":%.3f,\"plain/sqlite\":%.3f,"
 		       "\"lib delta/plain\":%.5f}}\n",
 		       r->appends, r->meta_changed, r->compactions, ext,
+		       r->dirty, r->dev_median[C_FLOOR],
 		       r->upd[0], r->upd[1], r->upd99[0], r->upd99[1],
 		       r->load[0], r->load[1], r->load_text[0],
 		       r->load_text[1], r->load_cpu[0], r->load_cpu[1],
@@ -1875,14 +1940,13 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "compactions (a new inode) in all\n",
 		       r->appends, ext, r->meta_changed, r->compactions);
 		fmt_bytes(b1, sizeof(b1), r->dev_median[1]);
-		fmt_bytes(b2, sizeof(b2), pages_of(r->lib_median[1]));
-		printf("    device bytes per delta save (median) %s, against "
-		       "its bytes written rounded up to 4 KiB pages %s: "
-		       "%sx\n",
-		       b1, b2,
-		       num(ratio_of(r->dev_median[1],
-				    pages_of(r->lib_median[1])),
-			   2));
+		fmt_bytes(b2, sizeof(b2), r->dirty);
+		fmt_bytes(b3, sizeof(b3), r->dev_median[C_FLOOR]);
+		printf("    device bytes per delta append (median) %s, against "
+		       "the pages it dirtied (record and slot) %s: %sx; the "
+		       "append floor's (2 pages) %s\n",
+		       b1, b2, num(ratio_of(r->dev_median[1], r->dirty), 2),
+		       b3);
 		printf("    update() median/p99: plain %s/%s us, delta %s/%s "
 		       "us (delta/plain %sx/%sx)\n",
 		       num(r->upd[0], 1), num(r->upd99[0], 1),

@@ -403,8 +403,8 @@ static void case_save(void)
 					ours[i] = time_ours(state, s);
 					break;
 				case 1:
-					floor_v[i] = time_floor(dfd, bytes,
-								len);
+					floor_v[i] =
+					    time_floor(dfd, bytes, len);
 					break;
 				case 2:
 #ifdef HAVE_GLIB
@@ -646,8 +646,8 @@ static void case_text(void)
 				}
 			} else {
 				t0 = now_us();
-				rc = sessnap_session_update_text(
-				    txt_s[i % NS], text, len);
+				rc = sessnap_session_update_text(txt_s[i % NS],
+								 text, len);
 				txt[i] = now_us() - t0;
 				if (rc == 0) {
 					t0 = now_us();
@@ -772,8 +772,8 @@ static void case_soak(void)
  * mkfs, a loop device of its own, mount; unmounted, detached and deleted
  * afterwards).  A file system it cannot make is skipped, and it says why.
  *
- * Per file system and state size (16 KiB, 256 KiB, 4 MiB), three
- * contenders save the same state in turns, the order rotating, one array
+ * Per file system and state size (16 KiB, 256 KiB, 4 MiB), the
+ * contenders save the same state in turns, in a random order, one array
  * element edited between saves (the edits accumulate, as an editor's do,
  * so that delta records grow with the edits since the base until a
  * compaction):
@@ -781,14 +781,17 @@ static void case_soak(void)
  *   delta    the same with SESSNAP_STORE_DELTA;
  *   sqlite   the SQLite baseline above (WAL, synchronous=FULL, INSERT OR
  *            REPLACE of one row);
+ *   floor    the append floor: one 4 KiB page and one 512-byte slot
+ *            written in place, one fdatasync (see floor_save);
  * and, for CPU only, zstd -1 of the whole state (level 1 and the content
- * checksum, as the command does; one reused context).  For each save it records the wall time,
- * the thread's CPU time (CLOCK_THREAD_CPUTIME_ID: flush() saves on the
- * calling thread; kernel time included), the bytes passed to write calls
- * (the wchar field of /proc/self/io: nothing else in the process writes
- * meanwhile) and the device's sectors written (/sys/block/<dev>/stat,
- * field 7, times 512).  The delta layout's compression alone is timed
- * inside the zstd calls the library makes (see comp_on below).
+ * checksum, as the command does; one reused context).  For each save it
+ * records the wall time, the thread's CPU time (CLOCK_THREAD_CPUTIME_ID:
+ * flush() saves on the calling thread; kernel time included), the bytes
+ * passed to write calls (the wchar field of /proc/self/io: nothing else in
+ * the process writes meanwhile) and the device's sectors written
+ * (/sys/block/<dev>/stat, field 7, times 512).  The delta layout's
+ * compression alone is timed inside the zstd calls the library makes (see
+ * comp_on below).
  *
  * Then, per contender alone, a device phase: syncfs, K saves, syncfs;
  * the device's bytes over the phase divided by K, so that what the
@@ -822,13 +825,13 @@ static const size_t delta_sizes[DELTA_SIZES] = { 16384, 262144, 4194304 };
 static const double delta_sqlite_target[DELTA_SIZES] = { 0.95, 0.5, 0.15 };
 
 typedef struct {
-	char name[16];		/* "dir", "ext4", "xfs", "btrfs" */
+	char name[16];		   /* "dir", "ext4", "xfs", "btrfs" */
 	char what[PATH_MAX + 160]; /* for people */
-	char dir[PATH_MAX];	/* where the stores go */
-	char img[PATH_MAX];	/* the image file, when made */
-	char mnt[PATH_MAX];	/* its mount point */
-	char loopdev[64];	/* /dev/loopN */
-	char devstat[PATH_MAX]; /* a block device's stat file, or "" */
+	char dir[PATH_MAX];	   /* where the stores go */
+	char img[PATH_MAX];	   /* the image file, when made */
+	char mnt[PATH_MAX];	   /* its mount point */
+	char loopdev[64];	   /* /dev/loopN */
+	char devstat[PATH_MAX];	   /* a block device's stat file, or "" */
 	int made;
 } bench_fs;
 
@@ -1115,12 +1118,13 @@ static int fs_make(bench_fs *f, const char *type, const char *mkfs_opts,
 
 	memset(f, 0, sizeof(*f));
 	strlcpy(f->name, type, sizeof(f->name));
-	if ((size_t)snprintf(f->img, sizeof(f->img), "%s/%s.img", base,
-			     type) >= sizeof(f->img) ||
-	    (size_t)snprintf(f->mnt, sizeof(f->mnt), "%s/mnt-%s", base,
-			     type) >= sizeof(f->mnt)) {
-		fprintf(stderr, "sessnap-bench: skipping %s: %s: path too "
-				"long\n",
+	if ((size_t)snprintf(f->img, sizeof(f->img), "%s/%s.img", base, type) >=
+		sizeof(f->img) ||
+	    (size_t)snprintf(f->mnt, sizeof(f->mnt), "%s/mnt-%s", base, type) >=
+		sizeof(f->mnt)) {
+		fprintf(stderr,
+			"sessnap-bench: skipping %s: %s: path too "
+			"long\n",
 			type, base);
 		return -1;
 	}
@@ -1137,8 +1141,9 @@ static int fs_make(bench_fs *f, const char *type, const char *mkfs_opts,
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "mkfs.%s %s '%s'", type, mkfs_opts, f->img);
 	if (run_quiet(cmd) != 0) {
-		fprintf(stderr, "sessnap-bench: skipping %s: mkfs.%s failed "
-				"(is it installed?)\n",
+		fprintf(stderr,
+			"sessnap-bench: skipping %s: mkfs.%s failed "
+			"(is it installed?)\n",
 			type, type);
 		unlink(f->img);
 		return -1;
@@ -1152,8 +1157,9 @@ static int fs_make(bench_fs *f, const char *type, const char *mkfs_opts,
 	    strncmp(line, "/dev/loop", 9) != 0) {
 		if (p != NULL)
 			pclose(p);
-		fprintf(stderr, "sessnap-bench: skipping %s: no loop device "
-				"(losetup -f failed)\n",
+		fprintf(stderr,
+			"sessnap-bench: skipping %s: no loop device "
+			"(losetup -f failed)\n",
 			type);
 		unlink(f->img);
 		return -1;
@@ -1177,8 +1183,9 @@ static int fs_make(bench_fs *f, const char *type, const char *mkfs_opts,
 				 type, line, type, mkfs_opts);
 			return 0;
 		}
-		fprintf(stderr, "sessnap-bench: skipping %s: mount of %s "
-				"failed\n",
+		fprintf(stderr,
+			"sessnap-bench: skipping %s: mount of %s "
+			"failed\n",
 			type, f->loopdev);
 		rmdir(f->mnt);
 	}
@@ -1211,8 +1218,8 @@ static void fs_here(bench_fs *f)
 		 dir, statfs(dir, &sfs) == 0 ? (unsigned long)sfs.f_type : 0UL,
 		 major(st.st_dev), minor(st.st_dev),
 		 path[0] && f->devstat[0] ?
-			 "; its counters count every writer of the device" :
-			 "; no device counters");
+		     "; its counters count every writer of the device" :
+		     "; no device counters");
 }
 
 /* xorshift64: the same sequence in every run. */
@@ -1236,23 +1243,28 @@ static uint64_t text_seed = 0x9e3779b97f4a7c15ULL;
 static void text_line(char *out, size_t cap)
 {
 	static const char *const words[] = {
-		"the", "of", "and", "to", "in", "is", "that", "for", "it",
-		"as", "with", "was", "on", "be", "at", "by", "this", "had",
-		"not", "are", "but", "from", "or", "have", "an", "they",
-		"which", "one", "you", "were", "all", "there", "would",
-		"their", "we", "been", "has", "when", "who", "will", "more",
-		"no", "if", "out", "so", "said", "what", "up", "its", "about",
-		"into", "than", "them", "can", "only", "other", "new", "some",
-		"could", "time", "these", "two", "may", "then", "do", "first",
-		"any", "now", "such", "like", "over", "even", "most", "made",
-		"after", "also", "did", "many", "before", "must", "through",
-		"back", "years", "where", "much", "your", "way", "well",
-		"down", "should", "because", "each", "just", "those",
-		"people", "static", "int", "return", "char", "size_t",
-		"const", "struct", "buffer", "session", "state", "save",
-		"file", "write", "read", "error", "value", "count", "index",
-		"line", "window", "cursor", "edit", "undo", "redo", "json",
-		"object", "array", "string", "number", "true", "false", "null"
+		"the",	   "of",      "and",	 "to",	   "in",     "is",
+		"that",	   "for",     "it",	 "as",	   "with",   "was",
+		"on",	   "be",      "at",	 "by",	   "this",   "had",
+		"not",	   "are",     "but",	 "from",   "or",     "have",
+		"an",	   "they",    "which",	 "one",	   "you",    "were",
+		"all",	   "there",   "would",	 "their",  "we",     "been",
+		"has",	   "when",    "who",	 "will",   "more",   "no",
+		"if",	   "out",     "so",	 "said",   "what",   "up",
+		"its",	   "about",   "into",	 "than",   "them",   "can",
+		"only",	   "other",   "new",	 "some",   "could",  "time",
+		"these",   "two",     "may",	 "then",   "do",     "first",
+		"any",	   "now",     "such",	 "like",   "over",   "even",
+		"most",	   "made",    "after",	 "also",   "did",    "many",
+		"before",  "must",    "through", "back",   "years",  "where",
+		"much",	   "your",    "way",	 "well",   "down",   "should",
+		"because", "each",    "just",	 "those",  "people", "static",
+		"int",	   "return",  "char",	 "size_t", "const",  "struct",
+		"buffer",  "session", "state",	 "save",   "file",   "write",
+		"read",	   "error",   "value",	 "count",  "index",  "line",
+		"window",  "cursor",  "edit",	 "undo",   "redo",   "json",
+		"object",  "array",   "string",	 "number", "true",   "false",
+		"null"
 	};
 	size_t nw = sizeof(words) / sizeof(words[0]), have = 0, i, k;
 
@@ -1313,12 +1325,11 @@ static void zstd1(const char *bytes, size_t len)
 {
 	size_t need = ZSTD_compressBound(len), r;
 
-	if (zcctx == NULL &&
-	    ((zcctx = ZSTD_createCCtx()) == NULL ||
-	     ZSTD_isError(ZSTD_CCtx_setParameter(
-		 zcctx, ZSTD_c_compressionLevel, 1)) ||
-	     ZSTD_isError(ZSTD_CCtx_setParameter(zcctx, ZSTD_c_checksumFlag,
-						 1))))
+	if (zcctx == NULL && ((zcctx = ZSTD_createCCtx()) == NULL ||
+			      ZSTD_isError(ZSTD_CCtx_setParameter(
+				  zcctx, ZSTD_c_compressionLevel, 1)) ||
+			      ZSTD_isError(ZSTD_CCtx_setParameter(
+				  zcctx, ZSTD_c_checksumFlag, 1))))
 		die("ZSTD_createCCtx");
 	if (need > zbuf_len) {
 		free(zbuf);
@@ -1358,23 +1369,23 @@ static void *next_sym(const char *name)
 	return f;
 }
 
-#define COMP_WRAP(call)                                                       \
-	do {                                                                  \
-		double t0_ = 0;                                               \
-		int top_ = comp_on && comp_depth++ == 0;                      \
-		if (top_)                                                     \
-			t0_ = thread_cpu_us();                                \
-		r = call;                                                     \
-		if (top_) {                                                   \
-			comp_cpu_us += thread_cpu_us() - t0_;                 \
-			comp_calls++;                                         \
-		}                                                             \
-		if (comp_on)                                                  \
-			comp_depth--;                                         \
+#define COMP_WRAP(call)                                                        \
+	do {                                                                   \
+		double t0_ = 0;                                                \
+		int top_ = comp_on && comp_depth++ == 0;                       \
+		if (top_)                                                      \
+			t0_ = thread_cpu_us();                                 \
+		r = call;                                                      \
+		if (top_) {                                                    \
+			comp_cpu_us += thread_cpu_us() - t0_;                  \
+			comp_calls++;                                          \
+		}                                                              \
+		if (comp_on)                                                   \
+			comp_depth--;                                          \
 	} while (0)
 
-size_t ZSTD_compress2(ZSTD_CCtx *cctx, void *dst, size_t cap,
-		      const void *src, size_t len)
+size_t ZSTD_compress2(ZSTD_CCtx *cctx, void *dst, size_t cap, const void *src,
+		      size_t len)
 {
 	static size_t (*real)(ZSTD_CCtx *, void *, size_t, const void *,
 			      size_t);
@@ -1390,8 +1401,8 @@ size_t ZSTD_compress_usingCDict(ZSTD_CCtx *cctx, void *dst, size_t cap,
 				const void *src, size_t len,
 				const ZSTD_CDict *cdict)
 {
-	static size_t (*real)(ZSTD_CCtx *, void *, size_t, const void *,
-			      size_t, const ZSTD_CDict *);
+	static size_t (*real)(ZSTD_CCtx *, void *, size_t, const void *, size_t,
+			      const ZSTD_CDict *);
 	size_t r;
 
 	if (real == NULL)
@@ -1421,17 +1432,17 @@ size_t ZSTD_compressStream2(ZSTD_CCtx *cctx, ZSTD_outBuffer *out,
 static int dec_on, dec_depth;
 static double dec_cpu_us;
 
-#define DEC_WRAP(call)                                                        \
-	do {                                                                  \
-		double t0_ = 0;                                               \
-		int top_ = dec_on && dec_depth++ == 0;                        \
-		if (top_)                                                     \
-			t0_ = thread_cpu_us();                                \
-		call;                                                         \
-		if (top_)                                                     \
-			dec_cpu_us += thread_cpu_us() - t0_;                  \
-		if (dec_on)                                                   \
-			dec_depth--;                                          \
+#define DEC_WRAP(call)                                                         \
+	do {                                                                   \
+		double t0_ = 0;                                                \
+		int top_ = dec_on && dec_depth++ == 0;                         \
+		if (top_)                                                      \
+			t0_ = thread_cpu_us();                                 \
+		call;                                                          \
+		if (top_)                                                      \
+			dec_cpu_us += thread_cpu_us() - t0_;                   \
+		if (dec_on)                                                    \
+			dec_depth--;                                           \
 	} while (0)
 
 ZSTD_DCtx *ZSTD_createDCtx(void)
@@ -1473,8 +1484,8 @@ size_t ZSTD_decompress_usingDict(ZSTD_DCtx *dctx, void *dst, size_t cap,
 				 const void *src, size_t len, const void *dict,
 				 size_t dict_len)
 {
-	static size_t (*real)(ZSTD_DCtx *, void *, size_t, const void *,
-			      size_t, const void *, size_t);
+	static size_t (*real)(ZSTD_DCtx *, void *, size_t, const void *, size_t,
+			      const void *, size_t);
 	size_t r;
 
 	if (real == NULL)
@@ -1685,8 +1696,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		    state, JSON_C_TO_STRING_PLAIN, &len);
 		for (c = 0; c < NCONT; c++)
 			if (c != C_DELTA || sd != NULL)
-				save_one(&sc, (int)c, f, s[c == C_DELTA],
-					 state, txt, len, sq, id, &u);
+				save_one(&sc, (int)c, f, s[c == C_DELTA], state,
+					 txt, len, sq, id, &u);
 	}
 	if (sd != NULL) {
 		snap_path(path, sizeof(path), sd, s[1]);
@@ -1706,7 +1717,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		for (q = 0; q < NCONT; q++)
 			order[q] = q;
 		for (q = NCONT - 1; q > 0; q--) {
-			size_t x = (size_t)(next_rand() % (q + 1)), y = order[q];
+			size_t x = (size_t)(next_rand() % (q + 1)),
+			       y = order[q];
 
 			order[q] = order[x];
 			order[x] = y;
@@ -1797,16 +1809,16 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		}
 		sync_fs(f);
 		d1 = dev_written(f);
-		r->dev_phase[c] = d0 < 0 || d1 < 0 ? -1 :
-						     (d1 - d0) / (double)nphase;
+		r->dev_phase[c] =
+		    d0 < 0 || d1 < 0 ? -1 : (d1 - d0) / (double)nphase;
 		if (d0 >= 0)
 			r->dev_median[c] = median_of(pdev, nphase);
 	}
 	/* The same state in both sessions again (the phases edited it). */
 	for (c = 0; c < 2; c++)
-		if (s[c] != NULL && ((rc = sessnap_session_update(s[c],
-								  state)) < 0 ||
-				     (rc = sessnap_session_flush(s[c])) < 0))
+		if (s[c] != NULL &&
+		    ((rc = sessnap_session_update(s[c], state)) < 0 ||
+		     (rc = sessnap_session_flush(s[c])) < 0))
 			die_sn("save", rc);
 	r->dirty = ndirty > 0 ? median_of(dirty, ndirty) : -1;
 	free(dirty);
@@ -1824,9 +1836,9 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 			if (c == 1 && sd == NULL)
 				continue;
 			t0 = now_us();
-			if ((rc = sessnap_store_load(&o, NULL, c ? sd : sp,
-						     sessnap_session_id(
-							 s[c]))) < 0)
+			if ((rc = sessnap_store_load(
+				 &o, NULL, c ? sd : sp,
+				 sessnap_session_id(s[c]))) < 0)
 				die_sn("load", rc);
 			ld[c][i] = now_us() - t0;
 			json_object_put(o);
@@ -1834,8 +1846,7 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 			c0 = thread_cpu_us();
 			dec_cpu_us = 0;
 			dec_on = 1;
-			rc = sessnap_store_load_text(&t, &tl, NULL,
-						     c ? sd : sp,
+			rc = sessnap_store_load_text(&t, &tl, NULL, c ? sd : sp,
 						     sessnap_session_id(s[c]));
 			dec_on = 0;
 			lc[c][i] = thread_cpu_us() - c0;
@@ -1848,7 +1859,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		}
 	}
 	for (j = 0; j < 2; j++) {
-		r->load[j] = j == 1 && sd == NULL ? -1 : median_of(ld[j], nload);
+		r->load[j] =
+		    j == 1 && sd == NULL ? -1 : median_of(ld[j], nload);
 		r->load_text[j] =
 		    j == 1 && sd == NULL ? -1 : median_of(ldt[j], nload);
 		r->load_cpu[j] =
@@ -1867,7 +1879,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "\"plain\":%.1f,\"delta\":%.1f,\"delta_compress\":%.1f,"
 		       "\"sqlite\":%.1f,\"zstd1\":%.1f},",
 		       f->name, len, n, r->wall[0], r->wall[1], r->wall[2],
-		       r->wall[C_FLOOR], r->cpu[0], r->cpu[1], r->comp_cpu, r->cpu[2], r->cpu[3]);
+		       r->wall[C_FLOOR], r->cpu[0], r->cpu[1], r->comp_cpu,
+		       r->cpu[2], r->cpu[3]);
 		printf("\"lib_bytes\":{\"plain_mean\":%.0f,\"delta_mean\":%.0f,"
 		       "\"delta_median\":%.0f,\"sqlite_mean\":%.0f},"
 		       "\"dev_bytes\":{\"plain\":%.0f,\"delta\":%.0f,"
@@ -1887,11 +1900,11 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "\"ratio\":{\"delta/sqlite\":%.3f,\"plain/sqlite\":%.3f,"
 		       "\"lib delta/plain\":%.5f}}\n",
 		       r->appends, r->meta_changed, r->compactions, ext,
-		       r->dirty, r->dev_median[C_FLOOR],
-		       r->upd[0], r->upd[1], r->upd99[0], r->upd99[1],
-		       r->load[0], r->load[1], r->load_text[0],
-		       r->load_text[1], r->load_cpu[0], r->load_cpu[1],
-		       r->load_zstd, ratio_of(r->wall[1], r->wall[2]),
+		       r->dirty, r->dev_median[C_FLOOR], r->upd[0], r->upd[1],
+		       r->upd99[0], r->upd99[1], r->load[0], r->load[1],
+		       r->load_text[0], r->load_text[1], r->load_cpu[0],
+		       r->load_cpu[1], r->load_zstd,
+		       ratio_of(r->wall[1], r->wall[2]),
 		       ratio_of(r->wall[0], r->wall[2]),
 		       ratio_of(r->lib_mean[1], r->lib_mean[0]));
 	} else {
@@ -1914,9 +1927,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		printf("    save CPU median:  plain %9s us  delta %9s us  "
 		       "sqlite %9s us   delta's compression %s us, zstd -1 "
 		       "of the state %s us\n",
-		       num(r->cpu[0], 1), num(r->cpu[1], 1),
-		       num(r->cpu[2], 1), num(r->comp_cpu, 1),
-		       num(r->cpu[3], 1));
+		       num(r->cpu[0], 1), num(r->cpu[1], 1), num(r->cpu[2], 1),
+		       num(r->comp_cpu, 1), num(r->cpu[3], 1));
 		fmt_bytes(b1, sizeof(b1), r->lib_mean[0]);
 		fmt_bytes(b2, sizeof(b2), r->lib_mean[1]);
 		fmt_bytes(b3, sizeof(b3), r->lib_median[1]);
@@ -1958,10 +1970,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "<= 1.5)\n",
 		       num(r->load[0], 1), num(r->load[1], 1),
 		       num(ratio_of(r->load[1], r->load[0]), 2),
-		       num(r->load_text[0], 1),
-		       num(r->load_text[1], 1),
-		       num(ratio_of(r->load_text[1], r->load_text[0]),
-			   2));
+		       num(r->load_text[0], 1), num(r->load_text[1], 1),
+		       num(ratio_of(r->load_text[1], r->load_text[0]), 2));
 		printf("    load_text CPU median: plain %s us, delta %s us, of "
 		       "which zstd's context and decompression %s us\n",
 		       num(r->load_cpu[0], 1), num(r->load_cpu[1], 1),
@@ -2011,9 +2021,9 @@ static void editor_interval(json_object *state, size_t t, size_t *cursor)
 		snprintf(buf, sizeof(buf), "line rewritten at %zu", t);
 	json_object_array_put_idx(arr, *cursor, json_object_new_string(buf));
 	if (t % 20 == 19)
-		json_object_array_add(arr,
-				      json_object_new_string(
-					  "a new line, appended by the script"));
+		json_object_array_add(
+		    arr, json_object_new_string(
+			     "a new line, appended by the script"));
 	if (t % 30 == 29)
 		json_object_array_del_idx(arr, (*cursor + 7) % nl, 1);
 }
@@ -2169,17 +2179,17 @@ static int want_fs(const char *name)
 static void verdict(const char *what, double value, double target,
 		    const char *note)
 {
-	const char *v = value < 0 ? "not measured" :
-			value <= target ? "holds" : "MISSES";
+	const char *v = value < 0	? "not measured" :
+			value <= target ? "holds" :
+					  "MISSES";
 
 	if (cfg.json)
 		printf("{\"case\":\"delta-target\",\"target\":\"%s\","
 		       "\"value\":%.5f,\"limit\":%.5f,\"verdict\":\"%s\"}\n",
 		       what, value, target, v);
 	else
-		printf("  %-52s %9s  <= %-7.4g %s%s%s\n", what,
-		       num(value, 4), target, v, note[0] ? ": " : "",
-		       note);
+		printf("  %-52s %9s  <= %-7.4g %s%s%s\n", what, num(value, 4),
+		       target, v, note[0] ? ": " : "", note);
 }
 
 /* A figure the issue asks to report, with no target. */
@@ -2190,8 +2200,8 @@ static void report_only(const char *what, double value, const char *note)
 		       "\"value\":%.5f,\"verdict\":\"reported\"}\n",
 		       what, value);
 	else
-		printf("  %-52s %9s  %-10s reported: %s\n", what,
-		       num(value, 4), "", note);
+		printf("  %-52s %9s  %-10s reported: %s\n", what, num(value, 4),
+		       "", note);
 }
 
 static void delta_targets(void)
@@ -2208,45 +2218,47 @@ static void delta_targets(void)
 
 			if (!r->have)
 				continue;
-			snprintf(what, sizeof(what), "%.15s %s save delta/sqlite",
-				 fss[fi].name, sz[k]);
+			snprintf(what, sizeof(what),
+				 "%.15s %s save delta/sqlite", fss[fi].name,
+				 sz[k]);
 			snprintf(note, sizeof(note),
 				 "the append floor alone is %.2fx sqlite",
 				 ratio_of(r->wall[C_FLOOR], r->wall[2]));
 			verdict(what, ratio_of(r->wall[1], r->wall[2]),
 				delta_sqlite_target[k], note);
 			if (k > 0) {
-				snprintf(what, sizeof(what),
-					 "%.15s %s written per save delta/plain",
-					 fss[fi].name, sz[k]);
-				verdict(what,
-					ratio_of(r->lib_mean[1],
-						 r->lib_mean[0]),
-					0.01, "mean, compactions included");
+				snprintf(
+				    what, sizeof(what),
+				    "%.15s %s written per save delta/plain",
+				    fss[fi].name, sz[k]);
+				verdict(
+				    what,
+				    ratio_of(r->lib_mean[1], r->lib_mean[0]),
+				    0.01, "mean, compactions included");
 			}
 			if (k == 2 && strcmp(fss[fi].name, "btrfs") == 0) {
 				snprintf(what, sizeof(what),
 					 "%.15s %s device bytes delta/plain",
 					 fss[fi].name, sz[k]);
-				report_only(what,
-					    ratio_of(r->dev_phase[1],
-						     r->dev_phase[0]),
-					    "btrfs writes its log tree at "
-					    "every fdatasync");
+				report_only(
+				    what,
+				    ratio_of(r->dev_phase[1], r->dev_phase[0]),
+				    "btrfs writes its log tree at "
+				    "every fdatasync");
 			}
 			if (k == 2 && (strcmp(fss[fi].name, "ext4") == 0 ||
 				       strcmp(fss[fi].name, "xfs") == 0)) {
 				snprintf(what, sizeof(what),
 					 "%.15s %s device bytes delta/plain",
 					 fss[fi].name, sz[k]);
-				verdict(what,
-					ratio_of(r->dev_phase[1],
-						 r->dev_phase[0]),
-					0.01, "");
+				verdict(
+				    what,
+				    ratio_of(r->dev_phase[1], r->dev_phase[0]),
+				    0.01, "");
 			}
 			snprintf(what, sizeof(what),
-				 "%.15s %s compression CPU / zstd -1", fss[fi].name,
-				 sz[k]);
+				 "%.15s %s compression CPU / zstd -1",
+				 fss[fi].name, sz[k]);
 			verdict(what, ratio_of(r->comp_cpu, r->cpu[3]), 1.0,
 				r->comp_cpu < 0 ? "the library's zstd calls "
 						  "were not seen" :
@@ -2268,23 +2280,24 @@ static void delta_targets(void)
 			snprintf(what, sizeof(what),
 				 "%.15s %s load_text delta/plain", fss[fi].name,
 				 sz[k]);
-			verdict(what, ratio_of(r->load_text[1], r->load_text[0]),
-				1.5, "sessnap_store_load_text");
+			verdict(what,
+				ratio_of(r->load_text[1], r->load_text[0]), 1.5,
+				"sessnap_store_load_text");
 			snprintf(what, sizeof(what),
 				 "%.15s %s appends that changed metadata",
 				 fss[fi].name, sz[k]);
 			if (strcmp(fss[fi].name, "btrfs") == 0)
 				report_only(what,
 					    r->wall[1] >= 0 ?
-						    (double)r->meta_changed :
-						    -1,
+						(double)r->meta_changed :
+						-1,
 					    "btrfs copies on write: every "
 					    "append moves its extent");
 			else
 				verdict(what,
 					r->wall[1] >= 0 ?
-						(double)r->meta_changed :
-						-1,
+					    (double)r->meta_changed :
+					    -1,
 					0, "inode, size, blocks, extent map");
 		}
 	}
@@ -2327,14 +2340,16 @@ static void case_delta(void)
 		if (!want_fs(mk[i].type))
 			continue;
 		if (geteuid() != 0) {
-			fprintf(stderr, "sessnap-bench: skipping %s: loop "
-					"mounts need root\n",
+			fprintf(stderr,
+				"sessnap-bench: skipping %s: loop "
+				"mounts need root\n",
 				mk[i].type);
 			continue;
 		}
 		if (strchr(base, '\'') != NULL) {
-			fprintf(stderr, "sessnap-bench: skipping %s: a quote "
-					"in %s\n",
+			fprintf(stderr,
+				"sessnap-bench: skipping %s: a quote "
+				"in %s\n",
 				mk[i].type, base);
 			continue;
 		}
@@ -2421,9 +2436,8 @@ static void case_scan(void)
 
 	if (realpath(cfg.dir, dir) == NULL)
 		die(cfg.dir);
-	snprintf(cmd, sizeof(cmd),
-		 "TMPDIR='%s' '%s/tests/bench/scan-bench' %s", dir,
-		 tree("SESSNAP_BENCH_BUILDDIR", BENCH_BUILDDIR),
+	snprintf(cmd, sizeof(cmd), "TMPDIR='%s' '%s/tests/bench/scan-bench' %s",
+		 dir, tree("SESSNAP_BENCH_BUILDDIR", BENCH_BUILDDIR),
 		 cfg.scan_sessions);
 	f = run_tool(cmd);
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -2504,12 +2518,9 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } cases[] = {
-	{ "save", case_save },
-	{ "app", case_app_thread },
-	{ "text", case_text },
-	{ "soak", case_soak },
-	{ "scan", case_scan },
-	{ "clean", case_clean },
+	{ "save", case_save },	 { "app", case_app_thread },
+	{ "text", case_text },	 { "soak", case_soak },
+	{ "scan", case_scan },	 { "clean", case_clean },
 	{ "delta", case_delta },
 };
 
@@ -2568,8 +2579,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "jd:s:S:o:C:F:h", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "jd:s:S:o:C:F:h", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			cfg.json = 1;

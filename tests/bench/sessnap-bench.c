@@ -810,7 +810,10 @@ static void case_soak(void)
  * delta (and delta with a compressed base when the library has it).
  *
  * The case ends with each target, its value in this run and whether it
- * holds.
+ * holds ("reported" for the figures the issue asks for without a target).
+ * With --json: one "delta" object per file system and size, one
+ * "delta-editor" and one "delta-target" per target; -1 is a figure not
+ * measured (no delta layout in the library, no device counters).
  */
 
 #ifdef SESSNAP_STORE_DELTA

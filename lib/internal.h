@@ -511,6 +511,8 @@ int sessnap__delta_save(sessnap__delta **dp, sessnap_store *store,
 			const sessnap__header *h, const char *payload,
 			size_t len, bool *committed);
 void sessnap__delta_free(sessnap__delta *d);
+/* Appends per base at most: the next save compacts (deltafile.c). */
+#define SESSNAP__DELTA_RECORDS_MAX 1000
 /* What the tests look at: appends since the base, and the open fd. */
 unsigned int sessnap__delta_records(const sessnap__delta *d);
 int sessnap__delta_fd(const sessnap__delta *d);

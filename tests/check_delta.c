@@ -214,7 +214,8 @@ START_TEST(test_appends)
 END_TEST
 
 /* Past the count of records the writer compacts: a new file, the old
- * one as .prev, which still loads. */
+ * one as .prev, which still loads.  (The count is a backstop: a small
+ * state whose records stay small reaches it.) */
 START_TEST(test_compaction_count)
 {
 	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
@@ -229,23 +230,26 @@ START_TEST(test_compaction_count)
 	snap_path(path, sizeof(path), id);
 	save(s, 4096, 0);
 	ck_assert_int_eq(stat(path, &st0), 0);
-	for (i = 1; i <= 150; i++)
+	for (i = 1; i <= SESSNAP__DELTA_RECORDS_MAX; i++)
 		save(s, 4096, i);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_ino, st0.st_ino);
-	save(s, 4096, 151);
+	save(s, 4096, SESSNAP__DELTA_RECORDS_MAX + 1);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_ne(st.st_ino, st0.st_ino);
 	ck_assert_uint_eq(sessnap__delta_records(s->delta), 0);
 	h = read_header(store, id, 0);
-	ck_assert_uint_eq(h.base_seq, 152);
-	ck_assert_int_eq(load_edit(store, id, NULL), 151);
-	save(s, 4096, 152);
-	ck_assert_int_eq(load_edit(store, id, NULL), 152);
+	ck_assert_uint_eq(h.base_seq, SESSNAP__DELTA_RECORDS_MAX + 2);
+	ck_assert_int_eq(load_edit(store, id, NULL),
+			 SESSNAP__DELTA_RECORDS_MAX + 1);
+	save(s, 4096, SESSNAP__DELTA_RECORDS_MAX + 2);
+	ck_assert_int_eq(load_edit(store, id, NULL),
+			 SESSNAP__DELTA_RECORDS_MAX + 2);
 	/* the main file gone: .prev, the old delta file, loads its
 	 * newest record */
 	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(load_edit(store, id, NULL), 150);
+	ck_assert_int_eq(load_edit(store, id, NULL),
+			 SESSNAP__DELTA_RECORDS_MAX);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
 }
@@ -351,6 +355,50 @@ START_TEST(test_both_layouts)
 	sessnap_session_release(b);
 	sessnap_store_close(delta);
 	sessnap_store_close(plain);
+}
+END_TEST
+
+/*
+ * A slot's text is written with enough padding to cover the longer text
+ * it held before: a record of 4 digits' length, then one of 2 digits, in
+ * the same slot, leaves a slot that reads back.
+ */
+START_TEST(test_slot_shrinks)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], buf[64];
+	json_object *o, *noise;
+	sessnap__header h;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	/* slot 0: about 1 KB of new text, a record of 4 digits' length */
+	o = doc(16384, 1);
+	noise = json_object_new_array();
+	for (i = 0; i < 130; i++) {
+		snprintf(buf, sizeof(buf), "%08x%08x", arc4random(),
+			 arc4random());
+		json_object_array_add(noise, json_object_new_string(buf));
+	}
+	json_object_object_add(o, "noise", noise);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	json_object_put(o);
+	h = read_header(store, id, 0);
+	ck_assert_int_eq(h.slot, 0);
+	ck_assert_uint_ge(h.rec.length, 1000);
+	save(s, 16384, 2); /* slot 1 */
+	save(s, 16384, 3); /* slot 0 again, a record of 2 digits */
+	h = read_header(store, id, 0);
+	ck_assert_int_eq(h.slot, 0);
+	ck_assert_uint_lt(h.rec.length, 100);
+	ck_assert_uint_eq(h.seq, 4);
+	ck_assert_int_eq(load_edit(store, id, NULL), 3);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
 }
 END_TEST
 
@@ -1293,6 +1341,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_scan_cost);
 	tcase_add_test(tc, test_slot_codec);
 	tcase_add_test(tc, test_slot_form);
+	tcase_add_test(tc, test_slot_shrinks);
 	tcase_add_loop_test(tc, test_append_one_flush, 0, 2);
 	tcase_add_test(tc, test_compact_label);
 	tcase_add_test(tc, test_compact_keep);

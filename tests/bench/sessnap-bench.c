@@ -55,12 +55,14 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -68,7 +70,7 @@
 #include <unistd.h>
 
 #include <linux/fiemap.h>
-#include <linux/fs.h>
+#include <linux/loop.h>
 #include <zstd.h>
 
 #include <sessnap.h>
@@ -822,6 +824,11 @@ static void case_soak(void)
 #define HAVE_DELTA 0
 #endif
 
+/* <linux/fs.h>'s, which clashes with <sys/mount.h> in older glibc. */
+#ifndef FS_IOC_FIEMAP
+#define FS_IOC_FIEMAP _IOWR('f', 11, struct fiemap)
+#endif
+
 #define FS_MAX 4
 #define DELTA_SIZES 3
 static const size_t delta_sizes[DELTA_SIZES] = { 16384, 262144, 4194304 };
@@ -1079,24 +1086,55 @@ static int run_quiet(const char *cmd)
 	return system(full) == 0 ? 0 : -1;
 }
 
-static void fs_teardown(bench_fs *f)
+/* Detach a loop device; a busy one goes at its last close. */
+static int loop_detach(const char *dev)
 {
-	char cmd[2 * PATH_MAX];
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), rc;
 
+	if (fd < 0)
+		return -1;
+	rc = ioctl(fd, LOOP_CLR_FD, 0);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Unmount, detach and delete what fs_make() made.  Only system calls, so
+ * that the signal handler below can call it too (`lazy`: the unmount
+ * detaches the file system now, and the kernel frees it once this
+ * process's descriptors on it are closed).
+ */
+static void fs_undo(bench_fs *f, int lazy)
+{
 	if (!f->made)
 		return;
 	f->made = 0;
-	snprintf(cmd, sizeof(cmd), "umount '%s'", f->mnt);
-	if (run_quiet(cmd) != 0)
-		fprintf(stderr, "sessnap-bench: could not unmount %s\n",
-			f->mnt);
-	else
+	if (umount2(f->mnt, 0) == 0 ||
+	    (errno == EBUSY && umount2(f->mnt, MNT_DETACH) == 0))
 		rmdir(f->mnt);
-	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", f->loopdev);
-	if (run_quiet(cmd) != 0)
-		fprintf(stderr, "sessnap-bench: could not detach %s\n",
-			f->loopdev);
+	else if (!lazy)
+		fprintf(stderr, "sessnap-bench: could not unmount %s: %s\n",
+			f->mnt, strerror(errno));
+	if (loop_detach(f->loopdev) < 0 && !lazy)
+		fprintf(stderr, "sessnap-bench: could not detach %s: %s\n",
+			f->loopdev, strerror(errno));
 	unlink(f->img);
+}
+
+static void fs_teardown(bench_fs *f)
+{
+	fs_undo(f, 0);
+}
+
+/* Interrupted: leave no mount, loop device or image behind. */
+static void on_signal(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < nfs + 1 && i < FS_MAX; i++)
+		fs_undo(&fss[i], 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void fs_teardown_all(void)
@@ -1174,9 +1212,7 @@ static int fs_make(bench_fs *f, const char *type, const char *mkfs_opts,
 		fprintf(stderr, "sessnap-bench: skipping %s: %s: %s\n", type,
 			f->mnt, strerror(errno));
 	} else {
-		snprintf(cmd, sizeof(cmd), "mount '%s' '%s'", f->loopdev,
-			 f->mnt);
-		if (run_quiet(cmd) == 0) {
+		if (mount(f->loopdev, f->mnt, type, 0, NULL) == 0) {
 			f->made = 1;
 			strlcpy(f->dir, f->mnt, sizeof(f->dir));
 			snprintf(f->devstat, sizeof(f->devstat),
@@ -1186,14 +1222,11 @@ static int fs_make(bench_fs *f, const char *type, const char *mkfs_opts,
 				 type, line, type, mkfs_opts);
 			return 0;
 		}
-		fprintf(stderr,
-			"sessnap-bench: skipping %s: mount of %s "
-			"failed\n",
-			type, f->loopdev);
+		fprintf(stderr, "sessnap-bench: skipping %s: mount of %s: %s\n",
+			type, f->loopdev, strerror(errno));
 		rmdir(f->mnt);
 	}
-	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", f->loopdev);
-	run_quiet(cmd);
+	loop_detach(f->loopdev);
 	unlink(f->img);
 	return -1;
 }
@@ -2339,6 +2372,9 @@ static void case_delta(void)
 	if (want_fs("dir"))
 		fs_here(&fss[nfs++]);
 	atexit(fs_teardown_all);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	for (i = 0; i < sizeof(mk) / sizeof(mk[0]); i++) {
 		if (!want_fs(mk[i].type))
 			continue;
@@ -2366,6 +2402,9 @@ static void case_delta(void)
 		if (fss[i].made)
 			fs_teardown(&fss[i]);
 	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	delta_targets();
 	ZSTD_freeCCtx(zcctx);
 	zcctx = NULL;

@@ -869,9 +869,10 @@ static void floor_open(const char *dir)
 		if (pwrite(floor_fd, zero, 65536, (off_t)off) != 65536)
 			die(path);
 	free(zero);
+	/* Kept under its name until the file system is done with, as a
+	 * snapshot is: an unlinked file could flush differently. */
 	if (fsync(floor_fd) < 0)
 		die(path);
-	unlink(path);
 	floor_next = 0;
 }
 
@@ -2163,7 +2164,7 @@ static void delta_on_fs(size_t fi)
 	bench_fs *f = &fss[fi];
 	sessnap_store *sp, *sd = NULL;
 	void *sq = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], fpath[PATH_MAX + 8];
 	size_t k;
 
 	if (!cfg.json)
@@ -2185,10 +2186,16 @@ static void delta_on_fs(size_t fi)
 		delta_size(fi, k, sp, sd, sq);
 	close(floor_fd);
 	floor_fd = -1;
+	snprintf(fpath, sizeof(fpath), "%s/append-floor.bin", f->dir);
+	unlink(fpath);
 #ifdef HAVE_SQLITE
 	sqlite3_finalize(sqb.put);
 	sqlite3_close(sqb.db);
 	unlink(path);
+	snprintf(fpath, sizeof(fpath), "%s-wal", path);
+	unlink(fpath);
+	snprintf(fpath, sizeof(fpath), "%s-shm", path);
+	unlink(fpath);
 #endif
 	(void)path;
 	sessnap_store_close(sp);

@@ -173,6 +173,16 @@ static int read_generation(sessnap__clean *c, const char *name,
  * actions when it is a candidate.  Returns -1 when the session has no
  * files at all any more.
  */
+/* 1 when the session has a claim, 0 when not, or an lstat error. */
+static int taken_over(sessnap__clean *c, const char *id)
+{
+	char claim[SESSNAP__NAME_MAX];
+	struct stat st;
+
+	sessnap__claim_name(claim, id);
+	return sessnap__name_stat(&st, c->store, claim);
+}
+
 int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 {
 	sessnap__header ph;
@@ -217,6 +227,18 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 		if (s->hdr.completed) {
 			limit = c->pol.completed_age_ms;
 			remove = SESSNAP_CLEAN_REMOVE_COMPLETED;
+		} else if ((r = taken_over(c, s->id)) != 0) {
+			/*
+			 * Taken over by another host (claim.c): its state
+			 * goes on in the successor, but a stale owner may
+			 * still wake, so it waits for the crashed age.
+			 */
+			if (r < 0) {
+				*err = r;
+				return SESSNAP_CLEAN_FAILED;
+			}
+			limit = c->pol.crashed_age_ms;
+			remove = SESSNAP_CLEAN_REMOVE_CRASHED;
 		} else if (sessnap__owner_foreign(&s->hdr.owner,
 						  &c->store->self)) {
 			return SESSNAP_CLEAN_KEEP_FOREIGN;

@@ -129,6 +129,44 @@ void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 bool sessnap__app_valid(const char *app);
 bool sessnap__id_valid(const char *id);
 
+/* ---- Claims and the fence (claim.c) -------------------------------------- */
+
+/* A claim record: who took over session `id`, and as which session. */
+typedef struct {
+	char id[SESSNAP_ID_LEN + 1]; /* the claimed session */
+	/* The adoptions of the session line it starts (the claimed
+	 * session's, plus one); at least 1. */
+	uint64_t generation;
+	char successor[SESSNAP_ID_LEN + 1]; /* the session that goes on */
+	sessnap_owner owner; /* who claimed: host, boot id, pid */
+	int64_t claimed_ms; /* wall clock of the claimant */
+} sessnap__claim;
+
+/*
+ * Claim c->id for c->successor: link(2) of a temporary file onto
+ * <id>.claim, confirmed by its link count.  Returns 0 when the claim is
+ * ours, SESSNAP_EFENCED when another claimant was first (the message
+ * names it), SESSNAP_EDURABILITY when won but the directory's sync
+ * failed, or another error (nothing left behind).
+ */
+int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c);
+/*
+ * Read <id>.claim (bounded, O_NOFOLLOW): 1 with *out filled, 0 when there
+ * is none, SESSNAP_ECORRUPT for a file that is not a record of this id,
+ * SESSNAP_EUNSAFE for a name that is not a regular file, or a read error.
+ */
+int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
+			const char *id);
+/*
+ * The fence every commit of session `id` calls before it renames: 0 when
+ * the session has no claim, SESSNAP_EFENCED (the message names the
+ * session, the claim file and who holds it) when another host took it
+ * over, or an error of the lstat.  `generation` is the holder's, for the
+ * message.
+ */
+int sessnap__fence_check(sessnap_store *store, const char *id,
+			 uint64_t generation);
+
 /* ---- Liveness (liveness.c) ------------------------------------------------ */
 
 /* Fill the calling process's owner record. */
@@ -497,6 +535,10 @@ struct sessnap_session {
 	XXH128_hash_t durable_hash;
 	bool has_durable;
 	bool ended;
+	/* Another host took the session over (claim.c): every later commit
+	 * is refused, even if the claim goes away. */
+	bool fenced;
+	char fence_msg[512];
 };
 
 /*

@@ -66,6 +66,8 @@
 #define BAD_LOCK (1u << 2)
 /* <id>.lock of any other type (regular, or unknown to readdir) */
 #define HAS_LOCK (1u << 3)
+/* <id>.claim: another host took the session over (claim.c) */
+#define HAS_CLAIM (1u << 4)
 
 struct cand {
 	char id[SESSNAP_ID_LEN + 1];
@@ -117,6 +119,8 @@ static int add_candidate(const sessnap__dir_entry *e, void *payload)
 		kind = BAD_LOCK;
 	else if (e->kind == SESSNAP__NAME_LOCK)
 		kind = HAS_LOCK;
+	else if (e->kind == SESSNAP__NAME_CLAIM)
+		kind = HAS_CLAIM;
 	else
 		return 0;
 	if (l->n == l->cap) {
@@ -406,7 +410,15 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		info->status = SESSNAP_VERDICT_CORRUPT;
 	else if (h.completed)
 		info->status = SESSNAP_VERDICT_COMPLETED;
-	else if (sessnap__owner_foreign(&h.owner, &store->self))
+	else if (c->has & HAS_CLAIM) {
+		/*
+		 * Taken over by another host: its state goes on in the
+		 * claim's successor, so it is never offered again.  The
+		 * claim was seen by the directory walk: no system call.
+		 */
+		info->status = SESSNAP_VERDICT_COMPLETED;
+		info->flags |= SESSNAP_INFO_TAKEN_OVER;
+	} else if (sessnap__owner_foreign(&h.owner, &store->self))
 		info->status = SESSNAP_VERDICT_FOREIGN;
 	else
 		info->status = SESSNAP_VERDICT_CRASHED;

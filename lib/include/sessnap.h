@@ -86,7 +86,8 @@ extern "C" {
 	X(EMIGRATE, -16, "state schema migration failed")                     \
 	X(EFOREIGN, -17, "session belongs to another host")                   \
 	X(ENOSTATE, -18, "session has no state yet")                          \
-	X(EPENDING, -19, "work is still pending")
+	X(EPENDING, -19, "work is still pending")                             \
+	X(EFENCED, -20, "session was taken over by an adoption on another host")
 
 typedef enum {
 #define SESSNAP_ERR_ENUM_(name, num, desc) SESSNAP_##name = (num),
@@ -686,6 +687,12 @@ typedef struct {
  * older generation (<id>.snap.2 and up: sessnap_info.generation says
  * which). */
 #define SESSNAP_INFO_FROM_OLDER (1u << 4)
+/** Another host took the session over (sessnap_session_adopt() of a
+ * session of another host whose lease expired): its state goes on under
+ * another id, named by its claim file <id>.claim.  The session is
+ * SESSNAP_VERDICT_COMPLETED: never offered again, and removed by the
+ * cleaner with its claim once it is older than the crashed age. */
+#define SESSNAP_INFO_TAKEN_OVER (1u << 5)
 
 /**
  * What the scanner knows of a session (from its header only).  The library

@@ -62,7 +62,7 @@ __all__ = [
     "IOFailure", "NoSpace", "PermissionDenied", "UnsafeStore", "NotFound",
     "Busy", "Corrupt", "NewerFormat", "TooBig", "BadName", "InvalidState",
     "DurabilityUnknown", "Rejected", "MigrationFailed", "Foreign", "NoState",
-    "Pending", "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
+    "Pending", "Fenced", "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
 ]
 
 __version__ = "0.1.0"
@@ -182,6 +182,10 @@ class Pending(SessnapError):
     """SESSNAP_EPENDING: work is still pending."""
 
 
+class Fenced(SessnapError):
+    """SESSNAP_EFENCED: another host took the session over."""
+
+
 # The library's error table, code by code, to one class per family.
 _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_EINVAL: InvalidArgument,
@@ -203,6 +207,7 @@ _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_EFOREIGN: Foreign,
     lib.SESSNAP_ENOSTATE: NoState,
     lib.SESSNAP_EPENDING: Pending,
+    lib.SESSNAP_EFENCED: Fenced,
 }
 
 

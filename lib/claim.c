@@ -282,21 +282,43 @@ static int lost(sessnap_store *store, const char *id)
 			      id, path);
 }
 
+/* Does <id>.claim hold exactly our record?  1 yes, 0 no, or an error. */
+static int claim_is_ours(sessnap_store *store, const sessnap__claim *c)
+{
+	sessnap__claim got;
+	int rc = sessnap__claim_read(&got, store, c->id);
+
+	if (rc <= 0)
+		return rc == 0 ? 0 : rc;
+	return strcmp(got.successor, c->successor) == 0 &&
+	       strcmp(got.owner.host, c->owner.host) == 0 &&
+	       strcmp(got.owner.boot_id, c->owner.boot_id) == 0 &&
+	       got.owner.pid == c->owner.pid &&
+	       got.claimed_ms == c->claimed_ms &&
+	       got.generation == c->generation;
+}
+
 /*
- * Failure handling: nothing but the temporary file is ever created before
- * the link, and it is unlinked on every path; a failure after a won link
- * (the directory's sync) reports the claim as made but not durable, and
- * keeps it: a claim, once linked, is never withdrawn (see above).
+ * Failure handling: nothing but the temporary file is created before the
+ * link, and it is unlinked on every path (a failed unlink leaves it to
+ * the cleaner, like a save's).  After the link was tried, a failure of the
+ * fstat falls back to reading the claim back and comparing it with our
+ * record; when that cannot be read either, the outcome is unknown and
+ * *unsure says so: the caller must then keep what it prepared (a
+ * successor that may be the claimed one's only continuation), and must
+ * not write as the claimant.  A claim, once linked, is never withdrawn.
  */
-int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c)
+int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
+			bool *unsure)
 {
 	char tmp[SESSNAP__NAME_MAX], name[SESSNAP__NAME_MAX];
 	char path[PATH_MAX];
 	const char *step = NULL;
 	struct stat st;
 	char *line;
-	int fd = -1, tries, link_err = 0, rc;
+	int fd = -1, tries, link_err = 0, rc, ours;
 
+	*unsure = false;
 	if ((line = record_format(c)) == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	sessnap__claim_name(name, c->id);
@@ -310,7 +332,8 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c)
 			break;
 	}
 	if (fd < 0) {
-		rc = sessnap__syserr(errno, "create of the claim's temporary file",
+		rc = sessnap__syserr(errno,
+				     "create of the claim's temporary file",
 				     sessnap__path(path, sizeof(path), store,
 						   tmp));
 		free(line);
@@ -325,19 +348,28 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c)
 		step = "fsync";
 		goto on_error;
 	}
+	free(line);
+	line = NULL;
 	if (SYS(linkat)(store->dfd, tmp, store->dfd, name, 0) < 0)
 		link_err = errno;
 	/* The link count decides, not link(2)'s answer (see above). */
-	if (SYS(fstat)(fd, &st) < 0) {
-		step = "fstat";
-		goto on_error;
+	if (SYS(fstat)(fd, &st) == 0) {
+		ours = st.st_nlink == 2;
+	} else {
+		ours = claim_is_ours(store, c);
+		if (ours < 0) {
+			*unsure = true;
+			SYS(close)(fd);
+			SYS(unlinkat)(store->dfd, tmp, 0);
+			return sessnap__error_prefix(
+			    ours, "claiming session %s: cannot tell whether "
+				  "the claim is ours",
+			    c->id);
+		}
 	}
 	SYS(close)(fd);
-	fd = -1;
-	/* A temporary file left by a failed unlink is the cleaner's. */
 	SYS(unlinkat)(store->dfd, tmp, 0);
-	free(line);
-	if (st.st_nlink != 2) {
+	if (!ours) {
 		if (link_err == 0 || link_err == EEXIST)
 			return lost(store, c->id);
 		return sessnap__syserr(link_err, "link of the claim",

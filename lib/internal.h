@@ -147,9 +147,11 @@ typedef struct {
  * <id>.claim, confirmed by its link count.  Returns 0 when the claim is
  * ours, SESSNAP_EFENCED when another claimant was first (the message
  * names it), SESSNAP_EDURABILITY when won but the directory's sync
- * failed, or another error (nothing left behind).
+ * failed, or another error: the claim is not ours, except when *unsure is
+ * set (the link was tried and its outcome cannot be read back).
  */
-int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c);
+int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
+			bool *unsure);
 /*
  * Read <id>.claim (bounded, O_NOFOLLOW): 1 with *out filled, 0 when there
  * is none, SESSNAP_ECORRUPT for a file that is not a record of this id,

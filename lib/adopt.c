@@ -138,16 +138,22 @@ static int lock_session(int *fd, sessnap_store *store, const char *id)
  * Load the session's state under its lock.  A session that does not
  * exist loses the lock file we created for it (only if still absent: we
  * hold the lock, nobody writes), so a mistyped id leaves no stray file
- * behind; one last written on another host is refused.
+ * behind.  One last written on another host is refused while its lease is
+ * fresh (SESSNAP_EBUSY) or when it has none (SESSNAP_EFOREIGN), and
+ * adopted once its lease expired; *leased says whether the lock file
+ * held a lease, which the adopter must then replace with its own.
  */
 static int load_locked(json_object **state, sessnap_load_info *info,
-		       sessnap__header *h, sessnap_store *store,
+		       sessnap__header *h, bool *leased, sessnap_store *store,
 		       const char *id)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
 	char lock[SESSNAP__NAME_MAX];
-	int rc;
+	sessnap__lease l;
+	int64_t clock = -1;
+	int rc, v;
 
+	*leased = false;
 	if ((rc = sessnap__session_regular(store, id, "adopt")) < 0)
 		return rc;
 	rc = sessnap__load(state, info, h, store, id);
@@ -162,12 +168,34 @@ static int load_locked(json_object **state, sessnap_load_info *info,
 	}
 	if (rc < 0)
 		return rc;
-	if (sessnap__owner_foreign(&h->owner, &store->self))
+	if (h->completed)
+		return 0;
+	/* The one cross-host rule (lease.c), under our lock. */
+	v = sessnap__lease_verdict(&l, store, id, &h->owner, &clock);
+	if (v < 0)
+		return v;
+	*leased = l.period_ms > 0;
+	if (v == SESSNAP_VERDICT_RUNNING)
+		return sessnap__error(
+		    SESSNAP_EBUSY,
+		    "session %s is running on host \"%s\": its lease was "
+		    "renewed %lld ms ago (it expires after %lld ms without "
+		    "renewal)",
+		    id, l.owner.host, (long long)l.age_ms,
+		    (long long)sessnap__lease_expiry_ms(l.period_ms));
+	if (v == SESSNAP_VERDICT_FOREIGN && l.period_ms > 0)
+		return sessnap__error(
+		    SESSNAP_EFOREIGN,
+		    "session %s was written on host \"%s\", and the age of "
+		    "its lease cannot be read here: %s",
+		    id, h->owner.host, sessnap_error_last());
+	if (v == SESSNAP_VERDICT_FOREIGN)
 		return sessnap__error(
 		    SESSNAP_EFOREIGN,
 		    "session %s was written on host \"%s\", not on this "
-		    "host (\"%s\"): its owner may still be running there, "
-		    "where this host cannot see its lock; adopt it on \"%s\"",
+		    "host (\"%s\"), which renews no lease on it: its owner "
+		    "may still be running there, where this host cannot see "
+		    "its lock; adopt it on \"%s\"",
 		    id, h->owner.host, store->self.host, h->owner.host);
 	return 0;
 }
@@ -187,6 +215,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	sessnap__header h;
 	sessnap_session *s = NULL;
 	json_object *state = NULL;
+	bool leased = false;
 	int fd = -1, rc;
 
 	if (info_out != NULL)
@@ -201,7 +230,7 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 		return rc;
 	if ((rc = lock_session(&fd, store, id)) < 0)
 		return rc;
-	if ((rc = load_locked(&state, &info, &h, store, id)) < 0)
+	if ((rc = load_locked(&state, &info, &h, &leased, store, id)) < 0)
 		goto on_error;
 	/* Allocated before the adoption is written: after it, adopt cannot
 	 * fail. */
@@ -230,6 +259,16 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	sessnap__gen_name(gen, id, info.generation);
 	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
+	/*
+	 * The lock file still holds the crashed owner's record.  On a store
+	 * with leases it becomes ours, renewed from now on; and a dead
+	 * host's lease never stays beside a living adopter's snapshot,
+	 * where a third host would read it as expired.  Otherwise it stays,
+	 * as before: the snapshot describes the session.  A failure is
+	 * logged and, with a lease, written whole at the next renewal.
+	 */
+	if (store->lease_ms > 0 || leased)
+		sessnap__session_record(s, true);
 	if (rec != NULL) {
 		rec->seq = s->seq;
 		rec->adoptions = s->adoptions;

@@ -12,6 +12,8 @@
  *	.<id>.snap.prev.XXXXXX		a save's temporary link of .prev
  *	<id>.claim			a cross-host adoption's claim (claim.c)
  *	.<id>.claim.XXXXXX		a claim's temporary file
+ *	.sessnap-clock.<16 hex>		a host's clock file (lease.c), one
+ *					per host, never a session's name
  *
  * and anything else is somebody else's: no module of the library ever
  * reads, writes or removes a name this module does not recognise.  This
@@ -121,6 +123,33 @@ void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id)
 void sessnap__claim_name(char out[SESSNAP__NAME_MAX], const char *id)
 {
 	name_of(out, id, ".claim", sizeof(".claim") - 1);
+}
+
+void sessnap__clock_name(char out[SESSNAP__NAME_MAX], const char *host)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = XXH3_64bits(host, strlen(host));
+	size_t p = sizeof(SESSNAP__CLOCK_PREFIX) - 1;
+	int i;
+
+	memcpy(out, SESSNAP__CLOCK_PREFIX, p);
+	for (i = 15; i >= 0; i--, h >>= 4)
+		out[p + (size_t)i] = hex[h & 15];
+	out[p + 16] = '\0';
+}
+
+bool sessnap__clock_name_is(const char *name)
+{
+	size_t p = sizeof(SESSNAP__CLOCK_PREFIX) - 1, i;
+
+	if (strncmp(name, SESSNAP__CLOCK_PREFIX, p) != 0 ||
+	    strlen(name) != p + 16)
+		return false;
+	for (i = p; i < p + 16; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return true;
 }
 
 void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,

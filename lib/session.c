@@ -143,18 +143,22 @@ static int check_options(const sessnap_session_options *opts)
 
 /*
  * The lock record (liveness.c): what a scan shows of this session until
- * its first save.  A failure (a full disk) does not fail the begin, which
- * needs no data block and worked before the record existed: the session
- * runs as before, listed as running without its key until it saves, and
- * the log callback hears why.
+ * its first save, and on a store with leases the lease that the writer
+ * renews (lease.c).  A failure (a full disk) does not fail the begin,
+ * which needs no data block and worked before the record existed: the
+ * session runs as before, listed as running without its key until it
+ * saves, and the log callback hears why.  A lease whose first write
+ * failed is written whole again at its first renewal.
  */
-static void write_lock_record(sessnap_session *s)
+int sessnap__session_record(sessnap_session *s, bool truncate)
 {
-	sessnap__header h;
+	sessnap_store *store = s->store;
+	sessnap__header h, *lease = NULL;
+	int rc;
 
 	memset(&h, 0, sizeof(h));
 	h.format_version = SESSNAP_FORMAT_VERSION;
-	strlcpy(h.app, s->store->app, sizeof(h.app));
+	strlcpy(h.app, store->app, sizeof(h.app));
 	strlcpy(h.id, s->id, sizeof(h.id));
 	if (s->label != NULL)
 		strlcpy(h.label, s->label, sizeof(h.label));
@@ -162,14 +166,31 @@ static void write_lock_record(sessnap_session *s)
 	h.key_len = s->key_len;
 	h.created_ms = s->created_ms;
 	h.saved_ms = s->created_ms;
-	h.owner = s->store->self;
-	h.schema_version = s->store->opts.schema_version;
+	h.owner = store->self;
+	h.schema_version = store->opts.schema_version;
+	h.lease_ms = store->lease_ms;
 	sessnap__checksum(h.checksum, "", 0);
-	if (sessnap__lock_record_write(s->store, s->lock_fd, &h) < 0)
-		sessnap__log(s->store, SESSNAP_LOG_WARNING,
+	if (h.lease_ms > 0 && (lease = malloc(sizeof(*lease))) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	rc = sessnap__lock_record_write(store, s->lock_fd, &h, truncate);
+	if (rc < 0)
+		sessnap__log(store, SESSNAP_LOG_WARNING,
 			     "%s: the session is listed without its key "
-			     "until its first save",
-			     sessnap_error_last());
+			     "until its first save%s",
+			     sessnap_error_last(),
+			     lease ? "; its lease is written again at its "
+				     "next renewal"
+				   : "");
+	if (lease != NULL) {
+		*lease = h;
+		pthread_mutex_lock(&store->mu);
+		free(s->lease);
+		s->lease = lease;
+		s->lease_due_ms = sessnap__mono_ms() + store->lease_ms;
+		pthread_mutex_unlock(&store->mu);
+		sessnap__writer_lease_added(store, s->lease_due_ms);
+	}
+	return rc;
 }
 
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
@@ -178,6 +199,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[SESSNAP_ID_LEN / 2];
 	char id[SESSNAP_ID_LEN + 1];
+	char lock[SESSNAP__NAME_MAX];
 	sessnap_session *s;
 	size_t i;
 	int fd, rc, tries;
@@ -223,7 +245,13 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		SYS(close)(fd);
 		return rc;
 	}
-	write_lock_record(s);
+	if (sessnap__session_record(s, false) == SESSNAP_ENOMEM) {
+		rc = SESSNAP_ENOMEM;
+		sessnap__lock_name(lock, id);
+		SYS(unlinkat)(store->dfd, lock, 0);
+		sessnap_session_release(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -686,7 +714,7 @@ void sessnap_session_release(sessnap_session *s)
 		return;
 	store = s->store;
 	pthread_mutex_lock(&store->mu);
-	while (s->saving && s->pid == getpid())
+	while ((s->saving || s->renewing) && s->pid == getpid())
 		pthread_cond_wait(&store->cond, &store->mu);
 	s->ended = true;
 	for (pp = &store->sessions; *pp != NULL; pp = &(*pp)->next) {
@@ -705,6 +733,7 @@ void sessnap_session_release(sessnap_session *s)
 	free(s->pending);
 	free(s->spare);
 	free(s->label);
+	free(s->lease);
 	free(s);
 }
 

@@ -229,6 +229,19 @@ typedef int (*sessnap_validate_text_cb)(const char *state, size_t state_len,
 #define SESSNAP_STORE_NOTHREAD (1u << 1)
 /** Open for reading and maintenance only: no sessions can be begun. */
 #define SESSNAP_STORE_READONLY (1u << 2)
+/**
+ * The store is shared by several hosts: its sessions renew a lease,
+ * whatever file system it is on (the default on a network file system:
+ * NFS, SMB/CIFS, 9P, Ceph, AFS, FUSE, ...).  Excludes
+ * SESSNAP_STORE_LOCAL.
+ */
+#define SESSNAP_STORE_SHARED (1u << 3)
+/**
+ * Only this host uses the store, even on a network file system: no
+ * leases are written, and sessions of other hosts stay
+ * SESSNAP_VERDICT_FOREIGN whatever their leases say.
+ */
+#define SESSNAP_STORE_LOCAL (1u << 4)
 
 /** Options for sessnap_store_open(). */
 typedef struct {
@@ -270,17 +283,26 @@ typedef struct {
 	 * one rename per save.
 	 */
 	unsigned int generations;
+	/**
+	 * Version 2.  The lease period of the store's sessions when leases
+	 * are on (SESSNAP_STORE_SHARED, or a network file system), in
+	 * milliseconds; 0 means 10000, and at least 10.  Each running
+	 * session rewrites its lock record once per period (one small
+	 * write, no fsync); another host calls it crashed once its lease
+	 * is older than 3 periods plus 2 seconds.
+	 */
+	unsigned int lease_period_ms;
 } sessnap_store_options;
 
 /** The most older generations a store keeps (sessnap_store_options). */
 #define SESSNAP_GENERATIONS_MAX 8
 
-#define SESSNAP_STORE_OPTIONS_VERSION 1
+#define SESSNAP_STORE_OPTIONS_VERSION 2
 #define SESSNAP_STORE_OPTIONS_INIT                                            \
 	{                                                                     \
 		SESSNAP_STORE_OPTIONS_VERSION, NULL, NULL,                    \
 		    SESSNAP_DURABILITY_FULL, 0, 0, 0, 0, NULL, NULL, NULL,    \
-		    NULL, NULL, NULL, 0                                       \
+		    NULL, NULL, NULL, 0, 0                                    \
 	}
 
 /** An open store directory. */
@@ -635,12 +657,16 @@ int sessnap_store_tick(sessnap_store *store);
  *   X(NAME, number, name, description)
  */
 #define SESSNAP_VERDICT_MAP(X)                                                 \
-	X(RUNNING, 0, "running", "Its lock is held by a live process.")        \
+	X(RUNNING, 0, "running",                                               \
+	  "Its lock is held by a live process, or another host's lease on "    \
+	  "it is fresh.")                                                      \
 	X(CRASHED, 1, "crashed",                                               \
-	  "Not completed and its lock is free: the owner died.")               \
+	  "Not completed and its owner is gone: its lock is free here, or "   \
+	  "another host's lease on it expired.")                               \
 	X(COMPLETED, 2, "completed", "Ended cleanly and kept.")                \
 	X(FOREIGN, 3, "foreign",                                               \
-	  "Written on another host, where locks cannot be trusted.")           \
+	  "Written on another host that renews no lease on it, where locks "   \
+	  "cannot be trusted.")                                                \
 	X(NEWER, 4, "newer",                                                   \
 	  "Written by a newer format version than this library reads.")        \
 	X(CORRUPT, 5, "corrupt", "Neither generation is valid.")
@@ -737,6 +763,17 @@ typedef struct {
 	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
 	 * <id>.snap.N. */
 	unsigned int generation;
+	/**
+	 * The lease of a session of another host (or of this host name in
+	 * another boot), judged by the file server's clock: its age in
+	 * milliseconds, -1 when none was judged (a session of this host, no
+	 * lease, or an age that could not be read).
+	 */
+	int64_t lease_age_ms;
+	/** Its period in milliseconds, 0 when there is none. */
+	uint32_t lease_period_ms;
+	/** Its renewal counter. */
+	uint64_t lease_renewals;
 } sessnap_info;
 
 /* sessnap_store_scan() flags */

@@ -32,6 +32,22 @@
 
 #define NOW_MS ((int64_t)1700000000000)
 
+/* A store whose sessions renew leases: only those can be taken over. */
+static sessnap_store *shared_store_open(void)
+{
+	sessnap_store_options o = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *s = NULL;
+	int rc;
+
+	o.dir = tu_dir;
+	o.app = "t";
+	o.flags = SESSNAP_STORE_NOTHREAD | SESSNAP_STORE_SHARED;
+	o.lease_period_ms = 100;
+	rc = sessnap_store_open(&s, &o);
+	ck_assert_msg(rc == 0, "store open: %s", sessnap_error_last());
+	return s;
+}
+
 static void claim_of(sessnap__claim *c, const char *id, unsigned int succ,
 		     const char *host)
 {
@@ -248,7 +264,7 @@ static void put_claim_from_another_process(const char *id, const char *host)
 
 START_TEST(test_fence_refuses_save_and_end)
 {
-	sessnap_store *store = su_store_open();
+	sessnap_store *store = shared_store_open();
 	sessnap_session *s = NULL;
 	sessnap_save_status st = SESSNAP_SAVE_STATUS_INIT;
 	char why[1024], snap[SESSNAP__NAME_MAX], claim[SESSNAP__NAME_MAX];
@@ -308,7 +324,7 @@ END_TEST
 
 START_TEST(test_fence_allows_unclaimed)
 {
-	sessnap_store *store = su_store_open();
+	sessnap_store *store = shared_store_open();
 	sessnap_session *s = NULL;
 	json_object *state;
 	char id[SESSNAP_ID_LEN + 1];
@@ -323,6 +339,46 @@ START_TEST(test_fence_allows_unclaimed)
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	json_object_put(state);
 	sessnap_store_close(store);
+}
+END_TEST
+
+/* A store without leases makes no fence check: one save, no lstat of a
+ * claim (a session there has no lease, so no host can take it over). */
+static unsigned long claim_looks;
+static int (*real_fstatat)(int, const char *, struct stat *, int);
+
+static int fstatat_count(int dfd, const char *path, struct stat *st, int fl)
+{
+	size_t n = strlen(path);
+
+	if (n > 6 && strcmp(path + n - 6, ".claim") == 0)
+		claim_looks++;
+	return real_fstatat(dfd, path, st, fl);
+}
+
+START_TEST(test_fence_costs_local_store_nothing)
+{
+	sessnap_store *local = su_store_open(), *shared;
+	sessnap_session *s = NULL;
+	json_object *state = json_tokener_parse("{\"n\": 1}");
+
+	real_fstatat = sessnap__sys.fstatat;
+	sessnap__sys.fstatat = fstatat_count;
+	ck_assert_int_eq(sessnap_session_begin(&s, local, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_uint_eq(claim_looks, 0);
+	sessnap_store_close(local);
+	shared = shared_store_open();
+	ck_assert_int_eq(sessnap_session_begin(&s, shared, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_eq(claim_looks, 1);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap__sys.fstatat = real_fstatat;
+	json_object_put(state);
+	sessnap_store_close(shared);
 }
 END_TEST
 
@@ -490,7 +546,7 @@ END_TEST
 /* What is not a claim record still fences, and is left as it is. */
 START_TEST(test_fence_on_bad_claim)
 {
-	sessnap_store *store = su_store_open();
+	sessnap_store *store = shared_store_open();
 	sessnap_session *s = NULL;
 	char why[1024], claim[SESSNAP__NAME_MAX];
 	sessnap__claim got;
@@ -548,6 +604,7 @@ Suite *claim_suite(void)
 	tcase_add_test(tc, test_claim_race_one_wins);
 	tcase_add_test(tc, test_fence_refuses_save_and_end);
 	tcase_add_test(tc, test_fence_allows_unclaimed);
+	tcase_add_test(tc, test_fence_costs_local_store_nothing);
 	tcase_add_test(tc, test_scan_taken_over);
 	tcase_add_test(tc, test_clean_and_discard_take_the_claim);
 	suite_add_tcase(s, tc);

@@ -129,6 +129,15 @@ tests_check_age_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-I$(top_srcdir)/tests $(BSD_CFLAGS) $(CHECK_CFLAGS)
 tests_check_age_LDADD = tests/libtestutil.la $(BSD_LIBS) $(CHECK_LIBS)
 
+# hostctl: one of several hosts that share a store (its own UTS namespace,
+# boot id and clock offset through the seam), for tests/cli/hosts.sh.
+check_PROGRAMS += tests/hostctl
+tests_hostctl_SOURCES = tests/hostctl.c
+tests_hostctl_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_hostctl_LDADD = $(TEST_INTERNAL_LDADD)
+# Hosts sharing a store: leases, the claim race, the fence, clock skew.
+CLI_TESTS += tests/cli/hosts.sh
+
 # mksnap: writes hand-made snapshot files (old, foreign, newer-format) for
 # the shell tests, which find it as $TOP_BUILDDIR/tests/mksnap.
 check_PROGRAMS += tests/mksnap

@@ -698,6 +698,15 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
  * without its record, and a lease is written whole at its next renewal.
  */
 int sessnap__session_record(sessnap_session *s, bool truncate);
+/*
+ * The fence of every commit (claim.c, "Claims and fencing" in
+ * docs/design.md): 0, or SESSNAP_EFENCED (sticky, logged once) when
+ * another host took the session over.  Call it, holding `saving`, before
+ * any write that commits to the session's files: the snapshot's rename,
+ * the completed mark, an end's removal, a delta layout's append.  Free on
+ * a store without leases.
+ */
+int sessnap__session_fence(sessnap_session *s);
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);

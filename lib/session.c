@@ -456,12 +456,13 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 /*
  * The fence (claim.c): a session that another host took over never
  * commits again.  Checked before every commit, by whoever holds `saving`
- * (or ends the session), and remembered: the claim may go with the old
+ * (or ends the session); any other path that commits bytes to a session's
+ * files (an append of the delta layout) must call it too.  Remembered: the claim may go with the old
  * session's files later, the refusal stays.  See docs/design.md "Claims
  * and fencing" for why a commit that passed this check an instant before
  * the claim still cannot touch the adopter's files.
  */
-static int fence(sessnap_session *s)
+int sessnap__session_fence(sessnap_session *s)
 {
 	int rc;
 
@@ -524,7 +525,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 		sessnap__checksum_of_hash(h.checksum, *hash);
 	else
 		sessnap__checksum(h.checksum, payload, len);
-	if ((rc = fence(s)) < 0)
+	if ((rc = sessnap__session_fence(s)) < 0)
 		return rc;
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		return rc;
@@ -823,7 +824,7 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 	 * process's to mark or remove (the adopter's are under another id
 	 * anyway); they go with their claim, by the cleaner.
 	 */
-	if ((rc = fence(s)) < 0)
+	if ((rc = sessnap__session_fence(s)) < 0)
 		goto out;
 	if (keep && s->seq > 0) {
 		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)

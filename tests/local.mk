@@ -189,6 +189,9 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 # read bound) from every command.
 CLI_TESTS += tests/cli/verdict.sh
 
+# lease.sh: another host's sessions in list, show and the cleaner.
+CLI_TESTS += tests/cli/lease.sh
+
 # design-map.sh: docs/design.md's map matches the tree and its calls.
 CLI_TESTS += tests/cli/design-map.sh
 

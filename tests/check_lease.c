@@ -551,6 +551,44 @@ START_TEST(test_cleaner_keeps_fresh_removes_expired)
 }
 END_TEST
 
+/*
+ * The owner was only paused: its lease expired when the cleaner decided,
+ * and it renews before the cleaner holds the lock.  The recheck under the
+ * lock sees the fresh lease and keeps the session.  The renewal is played
+ * by a wrapper of the lock's open, the step between the two looks.
+ */
+static char renew_lock[64];
+static int (*real_flopenat)(int, const char *, int, mode_t);
+
+static int renewing_flopenat(int dfd, const char *path, int flags,
+			     mode_t mode)
+{
+	if (strcmp(path, renew_lock) == 0)
+		set_age(renew_lock, 0);
+	return real_flopenat(dfd, path, flags, mode);
+}
+
+START_TEST(test_cleaner_recheck_renewed)
+{
+	sessnap_store *store = open_store(0, 0);
+	char id[SESSNAP_ID_LEN + 1], snap[64];
+	sessnap_clean_report r;
+
+	su_id(id, 11);
+	snprintf(snap, sizeof(snap), "%s.snap", id);
+	snprintf(renew_lock, sizeof(renew_lock), "%s.lock", id);
+	put_other(store, id, OTHER_HOST, "b00t", PERIOD_MS, 60000);
+	real_flopenat = sessnap__sys.flopenat;
+	sessnap__sys.flopenat = renewing_flopenat;
+	r = clean_now(store);
+	sessnap__sys.flopenat = real_flopenat;
+	ck_assert_uint_eq(r.removed_crashed, 0);
+	ck_assert_uint_eq(r.kept_running, 1);
+	ck_assert(su_exists(snap));
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_adopt_by_lease)
 {
 	sessnap_store *store = open_store(SESSNAP_STORE_SHARED, PERIOD_MS);
@@ -742,6 +780,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_same_host_other_boot);
 	tcase_add_test(tc, test_lock_only_other_host);
 	tcase_add_test(tc, test_cleaner_keeps_fresh_removes_expired);
+	tcase_add_test(tc, test_cleaner_recheck_renewed);
 	tcase_add_test(tc, test_adopt_by_lease);
 	suite_add_tcase(s, tc);
 

@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -242,7 +243,8 @@ int sessnap__lease_renew(sessnap_store *store, int fd, sessnap__header *h)
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	int rc;
 
-	h->renewals++;
+	/* The largest JSON integer the format allows wraps to 1. */
+	h->renewals = h->renewals < INT64_MAX ? h->renewals + 1 : 1;
 	if ((rc = sessnap__lock_record_write(store, fd, h, false)) < 0)
 		return rc;
 	if (SYS(futimens)(fd, NULL) < 0) {

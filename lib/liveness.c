@@ -321,13 +321,14 @@ int sessnap__lock_probe(sessnap_store *store, const char *id)
  *
  * A record with a lease is padded with spaces before its newline (the
  * format allows blanks there) to the length its line has with a renewal
- * counter of 20 digits, the most a uint64_t takes.  Every renewal then
+ * counter of 19 digits, the most a JSON integer of the format takes
+ * (INT64_MAX; the counter wraps to 1 there).  Every renewal then
  * has the same length and rewrites the record in place: one pwrite at
  * offset 0, and a reader sees the old or the new record, or a torn one
  * that the size rule refuses (as "no lease": the safe side, see
  * lease.c), never a shorter record followed by the tail of a longer one.
  */
-#define RENEWALS_DIGITS 20
+#define RENEWALS_DIGITS 19
 
 int sessnap__lock_record_write(sessnap_store *store, int fd,
 			       const sessnap__header *h, bool truncate)

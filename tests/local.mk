@@ -31,7 +31,8 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_hostile \
 	tests/check_powerloss \
 	tests/check_text \
-	tests/check_claim
+	tests/check_claim \
+	tests/check_lease
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
@@ -114,6 +115,7 @@ tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_claim_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_lease_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c
@@ -197,6 +199,9 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 # verdict.sh: one verdict per file (wrong id, not a regular file, over the
 # read bound) from every command.
 CLI_TESTS += tests/cli/verdict.sh
+
+# lease.sh: another host's sessions in list, show and the cleaner.
+CLI_TESTS += tests/cli/lease.sh
 
 # design-map.sh: docs/design.md's map matches the tree and its calls.
 CLI_TESTS += tests/cli/design-map.sh

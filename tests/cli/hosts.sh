@@ -22,6 +22,7 @@
 set -eu
 
 : "${TOP_BUILDDIR:?run me through make check}"
+: "${SESSNAP:?run me through make check}"
 H="$TOP_BUILDDIR/tests/hostctl"
 
 tmp=$(mktemp -d)
@@ -220,6 +221,15 @@ done
 grep -q '^n=5$' "$tmp/show" || fail "3: B's state is $(cat "$tmp/show")"
 [ "$(verdict hostd "$x")" = completed ] ||
 	fail "3: the taken-over session is $(verdict hostd "$x")"
+# What sessnap(1) shows of it.
+"$SESSNAP" list --dir "$store" --all --json >"$tmp/list.json" 2>&1 ||
+	fail "3: sessnap list: $(cat "$tmp/list.json")"
+tr -d ' \n' <"$tmp/list.json" | grep -q "\"id\":\"$x\",[^}]*\"taken_over\":true" ||
+	fail "3: list --json: $(cat "$tmp/list.json")"
+"$SESSNAP" show --dir "$store" "$x" >"$tmp/show.txt" 2>&1 ||
+	fail "3: sessnap show: $(cat "$tmp/show.txt")"
+grep -q "taken over by another host.*$x.claim" "$tmp/show.txt" ||
+	fail "3: sessnap show: $(cat "$tmp/show.txt")"
 exec 4>&- 5>&-
 kill -KILL "$apid" "$bpid" 2>/dev/null || :
 wait "$apid" "$bpid" 2>/dev/null || :

@@ -457,9 +457,11 @@ int sessnap_session_update(sessnap_session *session,
  *
  * @return 0, SESSNAP_EDURABILITY (committed, but the directory fsync
  *         failed), SESSNAP_EIO, SESSNAP_ENOSPC, SESSNAP_EPERM,
- *         SESSNAP_ESTATE, SESSNAP_ENOMEM; or the error of the writer's
- *         failed attempt at an update a newer one replaced before it was
- *         durable
+ *         SESSNAP_ESTATE, SESSNAP_ENOMEM, SESSNAP_EFENCED (another host
+ *         took the session over: this and every later save is refused,
+ *         and that host's files are left untouched); or the error of the
+ *         writer's failed attempt at an update a newer one replaced
+ *         before it was durable
  */
 int sessnap_session_flush(sessnap_session *session);
 
@@ -998,6 +1000,14 @@ void sessnap_generations_free(sessnap_generation *gens);
  * the recovered data stays on disk until the adopter's first own save,
  * and a state that crashes the app while it is restored is counted.
  *
+ * A session of another host whose lease expired (its owner may only be
+ * paused) goes on under a NEW id (sessnap_session_id() of *out): its
+ * state is written durably as the new session's first snapshot, then the
+ * old session is claimed (<id>.claim, made by link(2) and confirmed by
+ * the link count): of any number of adopters on any hosts exactly one
+ * wins.  The old session is then taken over (SESSNAP_INFO_TAKEN_OVER),
+ * and its former owner's saves fail with SESSNAP_EFENCED.
+ *
  * @param out receives the session, owned by the caller (end or release
  *        it); NULL on error
  * @param state receives the recovered state (a new reference, owned by
@@ -1008,8 +1018,11 @@ void sessnap_generations_free(sessnap_generation *gens);
  *        process
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
- *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
- *         (written on another host), SESSNAP_EUNSAFE (a file of the
+ *         SESSNAP_EBUSY (another process holds it, or another host's
+ *         lease on it is fresh), SESSNAP_EFOREIGN (written on another host
+ *         that renews no lease), SESSNAP_EFENCED (taken over by another
+ *         host, or another adopter claimed it first: the message names
+ *         the session that goes on), SESSNAP_EUNSAFE (a file of the
  *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_store_load(); on error nothing on
  *         disk has changed and the lock is released

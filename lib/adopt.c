@@ -204,8 +204,15 @@ static int load_locked(json_object **state, sessnap_load_info *info,
 	}
 	if (rc < 0)
 		return rc;
-	if (h->completed)
+	/*
+	 * Reopening a session another host ended cleanly: nobody writes it,
+	 * yet several hosts may reopen it at once, and their locks do not
+	 * exclude each other; the claim does.
+	 */
+	if (h->completed) {
+		*across = sessnap__lease_applies(store, &h->owner);
 		return 0;
+	}
 	/* The one cross-host rule (lease.c), under our lock. */
 	v = sessnap__lease_verdict(&l, store, id, &h->owner, &clock);
 	if (v < 0)
@@ -274,8 +281,9 @@ static void successor_remove(sessnap_session *s)
 }
 
 /*
- * Adopt session `id` of another host, whose lease expired: its owner is
- * gone, or only paused or cut off, and may wake and save again.  So the
+ * Adopt session `id` of another host, whose lease expired (its owner is
+ * gone, or only paused or cut off, and may wake and save again), or
+ * which that host ended cleanly (other hosts may reopen it at once).  So the
  * session goes on under a NEW id (the successor), with the same key,
  * label, created time and sequence, and one more adoption:
  *
@@ -323,14 +331,15 @@ static int adopt_across(sessnap_session **out, const sessnap__header *h,
 	if (info->generation > 0)
 		s->seq = sessnap__generations_max_seq(store, id, h->seq);
 	s->created_ms = h->created_ms;
-	s->adoptions = h->adoptions + 1;
+	/* Reopening a cleanly ended session is not a crash recovery. */
+	s->adoptions = h->completed ? 0 : h->adoptions + 1;
 	sessnap__gen_name(gen, id, info->generation);
 	if ((rc = persist_adoption(s, h, gen)) < 0)
 		goto on_error;
 
 	memset(&c, 0, sizeof(c));
 	strlcpy(c.id, id, sizeof(c.id));
-	c.generation = s->adoptions;
+	c.generation = (uint64_t)h->adoptions + 1;
 	strlcpy(c.successor, succ, sizeof(c.successor));
 	c.owner = store->self;
 	c.claimed_ms = sessnap__now_ms();

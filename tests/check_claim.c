@@ -455,6 +455,44 @@ START_TEST(test_clean_and_discard_take_the_claim)
 }
 END_TEST
 
+/*
+ * A session another host ended cleanly is reopened across hosts like a
+ * crashed one: under a new id, claimed, so a second host cannot reopen it
+ * too (their locks do not see each other).
+ */
+START_TEST(test_reopen_completed_of_another_host)
+{
+	sessnap_store *store = shared_store_open();
+	char id[SESSNAP_ID_LEN + 1], name[SESSNAP__NAME_MAX], why[1024];
+	sessnap_session *s = NULL, *t = NULL;
+	sessnap__claim got;
+	sessnap__header h;
+
+	su_id(id, 61);
+	su_header(&h, id, NOW_MS);
+	strlcpy(h.owner.host, "hosta", sizeof(h.owner.host));
+	h.completed = true;
+	h.adoptions = 2;
+	sessnap__snap_name(name, id);
+	su_put_snap(name, &h, "{\"n\":7}");
+	ck_assert_int_eq(TU_WHY(why, sessnap_session_adopt(&s, NULL, NULL,
+							  store, id)),
+			 0);
+	ck_assert_str_ne(sessnap_session_id(s), id);
+	ck_assert_uint_eq(s->adoptions, 0);
+	ck_assert_int_eq(sessnap__claim_read(&got, store, id), 1);
+	ck_assert_str_eq(got.successor, sessnap_session_id(s));
+	ck_assert_uint_eq(got.generation, 3);
+	ck_assert_int_eq(TU_WHY(why, sessnap_session_adopt(&t, NULL, NULL,
+							  store, id)),
+			 SESSNAP_EFENCED);
+	ck_assert_ptr_nonnull(strstr(why, sessnap_session_id(s)));
+	ck_assert_ptr_null(t);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- errors -------------------------------------------------------------- */
 
 /* A file system without hard links cannot claim: a clear error, no file. */
@@ -607,6 +645,7 @@ Suite *claim_suite(void)
 	tcase_add_test(tc, test_fence_costs_local_store_nothing);
 	tcase_add_test(tc, test_scan_taken_over);
 	tcase_add_test(tc, test_clean_and_discard_take_the_claim);
+	tcase_add_test(tc, test_reopen_completed_of_another_host);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

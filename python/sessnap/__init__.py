@@ -329,6 +329,9 @@ class SessionInfo:
     #: the generation the header came from: 0 for ``<id>.snap``, 1 for
     #: ``.prev``, N for ``<id>.snap.N`` (a store that keeps several)
     generation: int = 0
+    #: another host took the session over (status completed): its state
+    #: goes on in the session that ``<id>.claim`` names
+    taken_over: bool = False
 
     @property
     def key_str(self) -> Optional[str]:
@@ -785,7 +788,8 @@ class Store:
             bool(i.flags & lib.SESSNAP_INFO_TOOBIG),
             bool(i.flags & lib.SESSNAP_INFO_UNREADABLE),
             bytes(ffi.buffer(i.key, i.key_len)) if i.key != ffi.NULL
-            else None, i.generation)
+            else None, i.generation,
+            bool(i.flags & lib.SESSNAP_INFO_TAKEN_OVER))
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").

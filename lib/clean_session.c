@@ -661,6 +661,7 @@ void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id)
  */
 void sessnap__clean_lock(sessnap__clean *c, const char *id)
 {
+	char claim[SESSNAP__NAME_MAX];
 	sessnap__clean_sess s;
 	struct stat st;
 	int fd = -1, r;
@@ -721,6 +722,12 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 		if (r < 0)
 			sessnap__clean_fail(c, s.lock, id,
 					    SESSNAP_CLEAN_FILE_LOCK, r);
+		goto on_error;
+	}
+	/* A claim left by a removal that failed half-way goes first. */
+	sessnap__claim_name(claim, id);
+	if ((r = sessnap__name_unlink(c->store, claim)) < 0) {
+		sessnap__clean_fail(c, claim, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		goto on_error;
 	}
 	if ((r = sessnap__name_unlink(c->store, s.lock)) < 0) {

@@ -450,6 +450,14 @@ START_TEST(test_clean_and_discard_take_the_claim)
 	ck_assert_int_eq(sessnap_store_discard(store, id2), 0);
 	ck_assert(!su_exists(name));
 	ck_assert(!su_exists(claim));
+
+	/* A lock file and a claim that a failed removal left: both go. */
+	sessnap__lock_name(name, id2);
+	tu_write_file(tu_dir, name, "", 0);
+	put_claim_from_another_process(id2, "hostb");
+	ck_assert_int_eq(sessnap_store_clean(&rep, store, &pol, NULL, NULL), 0);
+	ck_assert(!su_exists(name));
+	ck_assert(!su_exists(claim));
 	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
 	sessnap_store_close(store);
 }

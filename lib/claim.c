@@ -85,9 +85,9 @@ static char *record_format(const sessnap__claim *c)
 	if (json_object_object_add(o, "claim", json_object_new_int(1)) < 0 ||
 	    json_object_object_add(o, "id", json_object_new_string(c->id)) <
 		0 ||
-	    json_object_object_add(o, "generation",
-				   json_object_new_int64(
-				       (int64_t)c->generation)) < 0 ||
+	    json_object_object_add(
+		o, "generation",
+		json_object_new_int64((int64_t)c->generation)) < 0 ||
 	    json_object_object_add(o, "successor",
 				   json_object_new_string(c->successor)) < 0 ||
 	    json_object_object_add(o, "host",
@@ -107,8 +107,7 @@ out:
 	return line;
 }
 
-static bool get_string(json_object *o, const char *key, char *out,
-		       size_t len)
+static bool get_string(json_object *o, const char *key, char *out, size_t len)
 {
 	json_object *v;
 
@@ -120,8 +119,7 @@ static bool get_string(json_object *o, const char *key, char *out,
 	return true;
 }
 
-static bool get_int(json_object *o, const char *key, int64_t min,
-		    int64_t *out)
+static bool get_int(json_object *o, const char *key, int64_t min, int64_t *out)
 {
 	json_object *v;
 
@@ -154,8 +152,7 @@ static bool record_parse(sessnap__claim *out, const char *text, size_t len,
 		goto out;
 	ok = get_int(o, "claim", 1, &version) && version == 1 &&
 	     get_string(o, "id", out->id, sizeof(out->id)) &&
-	     strcmp(out->id, id) == 0 &&
-	     get_int(o, "generation", 1, &gen) &&
+	     strcmp(out->id, id) == 0 && get_int(o, "generation", 1, &gen) &&
 	     get_string(o, "successor", out->successor,
 			sizeof(out->successor)) &&
 	     sessnap__id_valid(out->successor) &&
@@ -190,14 +187,14 @@ int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
 			return 0;
 		if (errno == ELOOP || errno == ENXIO || errno == ENODEV)
 			goto not_regular;
-		return sessnap__syserr(errno, "open",
-				       sessnap__path(path, sizeof(path), store,
-						     name));
+		return sessnap__syserr(
+		    errno, "open",
+		    sessnap__path(path, sizeof(path), store, name));
 	}
 	if (SYS(fstat)(fd, &st) < 0) {
-		rc = sessnap__syserr(errno, "fstat",
-				     sessnap__path(path, sizeof(path), store,
-						   name));
+		rc = sessnap__syserr(
+		    errno, "fstat",
+		    sessnap__path(path, sizeof(path), store, name));
 		SYS(close)(fd);
 		return rc;
 	}
@@ -211,9 +208,9 @@ int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
 		if (n < 0 && errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
 			continue;
 		if (n < 0) {
-			rc = sessnap__syserr(errno, "read",
-					     sessnap__path(path, sizeof(path),
-							   store, name));
+			rc = sessnap__syserr(
+			    errno, "read",
+			    sessnap__path(path, sizeof(path), store, name));
 			SYS(close)(fd);
 			return rc;
 		}
@@ -324,18 +321,16 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
 	sessnap__claim_name(name, c->id);
 	for (tries = 0; tries < CLAIM_TRIES; tries++) {
 		temp_name(tmp, c->id);
-		fd = SYS(openat)(store->dfd, tmp,
-				 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				     O_CLOEXEC,
-				 0600);
+		fd = SYS(openat)(
+		    store->dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
 	if (fd < 0) {
-		rc = sessnap__syserr(errno,
-				     "create of the claim's temporary file",
-				     sessnap__path(path, sizeof(path), store,
-						   tmp));
+		rc = sessnap__syserr(
+		    errno, "create of the claim's temporary file",
+		    sessnap__path(path, sizeof(path), store, tmp));
 		free(line);
 		return rc;
 	}
@@ -362,8 +357,9 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
 			SYS(close)(fd);
 			SYS(unlinkat)(store->dfd, tmp, 0);
 			return sessnap__error_prefix(
-			    ours, "claiming session %s: cannot tell whether "
-				  "the claim is ours",
+			    ours,
+			    "claiming session %s: cannot tell whether "
+			    "the claim is ours",
 			    c->id);
 		}
 	}
@@ -372,9 +368,9 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
 	if (!ours) {
 		if (link_err == 0 || link_err == EEXIST)
 			return lost(store, c->id);
-		return sessnap__syserr(link_err, "link of the claim",
-				       sessnap__path(path, sizeof(path), store,
-						     name));
+		return sessnap__syserr(
+		    link_err, "link of the claim",
+		    sessnap__path(path, sizeof(path), store, name));
 	}
 	if (store->durability == SESSNAP_DURABILITY_FULL &&
 	    SYS(fsync)(store->dfd) < 0)
@@ -415,9 +411,9 @@ int sessnap__fence_check(sessnap_store *store, const char *id,
 	if (SYS(fstatat)(store->dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return sessnap__syserr(errno, "fstatat of the claim",
-				       sessnap__path(path, sizeof(path), store,
-						     name));
+		return sessnap__syserr(
+		    errno, "fstatat of the claim",
+		    sessnap__path(path, sizeof(path), store, name));
 	}
 	sessnap__path(path, sizeof(path), store, name);
 	rc = sessnap__claim_read(&c, store, id);
@@ -426,7 +422,8 @@ int sessnap__fence_check(sessnap_store *store, const char *id,
 		    SESSNAP_EFENCED,
 		    "session %s is fenced: host \"%s\" (pid %" PRId64
 		    ", boot %s) adopted it as session %s at generation %" PRIu64
-		    " (this process holds %" PRIu64 "), as %s records; the save "
+		    " (this process holds %" PRIu64
+		    "), as %s records; the save "
 		    "is refused and that host's files are left untouched",
 		    id, c.owner.host, c.owner.pid,
 		    c.owner.boot_id[0] != '\0' ? c.owner.boot_id : "unknown",

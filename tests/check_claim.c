@@ -56,7 +56,7 @@ static void claim_of(sessnap__claim *c, const char *id, unsigned int succ,
 	su_id(c->successor, succ);
 	c->generation = 1;
 	strlcpy(c->owner.host, host, sizeof(c->owner.host));
-	strlcpy(c->owner.boot_id, "boot-of-" , sizeof(c->owner.boot_id));
+	strlcpy(c->owner.boot_id, "boot-of-", sizeof(c->owner.boot_id));
 	strlcat(c->owner.boot_id, host, sizeof(c->owner.boot_id));
 	c->owner.pid = (int64_t)getpid();
 	c->claimed_ms = NOW_MS;
@@ -108,7 +108,8 @@ START_TEST(test_claim_won_then_lost)
 
 	su_id(id, 1);
 	claim_of(&c, id, 2, "hostb");
-	ck_assert_int_eq(TU_WHY(why, sessnap__claim_take(store, &c, &unsure)), 0);
+	ck_assert_int_eq(TU_WHY(why, sessnap__claim_take(store, &c, &unsure)),
+			 0);
 	ck_assert_int_eq(sessnap__claim_read(&got, store, id), 1);
 	ck_assert_str_eq(got.id, id);
 	ck_assert_str_eq(got.successor, c.successor);
@@ -203,13 +204,15 @@ START_TEST(test_claim_race_one_wins)
 				cs = su_store_open();
 				claim_of(&c, id, 1000 + (unsigned int)k,
 					 k == 0 ? "hostb" :
-					 k == 1 ? "hostc" : "hostd");
+					 k == 1 ? "hostc" :
+						  "hostd");
 				/* All start when the pipe closes. */
 				while (read(go[0], &b, 1) < 0 && errno == EINTR)
 					;
 				rc = sessnap__claim_take(cs, &c, &unsure);
-				_exit(rc == 0 ? 0 :
-				      rc == SESSNAP_EFENCED ? 1 : 2);
+				_exit(rc == 0		    ? 0 :
+				      rc == SESSNAP_EFENCED ? 1 :
+							      2);
 			}
 		}
 		close(go[0]);
@@ -483,17 +486,16 @@ START_TEST(test_reopen_completed_of_another_host)
 	h.adoptions = 2;
 	sessnap__snap_name(name, id);
 	su_put_snap(name, &h, "{\"n\":7}");
-	ck_assert_int_eq(TU_WHY(why, sessnap_session_adopt(&s, NULL, NULL,
-							  store, id)),
-			 0);
+	ck_assert_int_eq(
+	    TU_WHY(why, sessnap_session_adopt(&s, NULL, NULL, store, id)), 0);
 	ck_assert_str_ne(sessnap_session_id(s), id);
 	ck_assert_uint_eq(s->adoptions, 0);
 	ck_assert_int_eq(sessnap__claim_read(&got, store, id), 1);
 	ck_assert_str_eq(got.successor, sessnap_session_id(s));
 	ck_assert_uint_eq(got.generation, 3);
-	ck_assert_int_eq(TU_WHY(why, sessnap_session_adopt(&t, NULL, NULL,
-							  store, id)),
-			 SESSNAP_EFENCED);
+	ck_assert_int_eq(
+	    TU_WHY(why, sessnap_session_adopt(&t, NULL, NULL, store, id)),
+	    SESSNAP_EFENCED);
 	ck_assert_ptr_nonnull(strstr(why, sessnap_session_id(s)));
 	ck_assert_ptr_null(t);
 	sessnap_session_release(s);

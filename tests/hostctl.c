@@ -258,8 +258,8 @@ int main(int argc, char **argv)
 			offset = optarg;
 			break;
 		case 'l':
-			lease = (unsigned int)strtonum(optarg, 10, 3600000,
-						       &err);
+			lease =
+			    (unsigned int)strtonum(optarg, 10, 3600000, &err);
 			if (err != NULL)
 				return 2;
 			break;
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "hostctl: unshare(CLONE_NEWUTS): %s\n",
 				strerror(errno));
 			return errno == EPERM || errno == EINVAL ||
-					   errno == ENOSYS ?
+				       errno == ENOSYS ?
 				   77 :
 				   1;
 		}

@@ -10,8 +10,8 @@
  *	<id>.lock			the session's flock (liveness.c)
  *	.<id>.snap.XXXXXX		a save's temporary file (atomic.c)
  *	.<id>.snap.prev.XXXXXX		a save's temporary link of .prev
- *	.sessnap-clock.<16 hex>		a host's clock file (lease.c), one
- *					per host, never a session's name
+ *	.sessnap-clock.<16 hex>		a host's clock file (lease.c),
+ *					never a session's name
  *
  * and anything else is somebody else's: no module of the library ever
  * reads, writes or removes a name this module does not recognise.  This

@@ -12,8 +12,8 @@
  *	.<id>.snap.prev.XXXXXX		a save's temporary link of .prev
  *	<id>.claim			a cross-host adoption's claim (claim.c)
  *	.<id>.claim.XXXXXX		a claim's temporary file
- *	.sessnap-clock.<16 hex>		a host's clock file (lease.c), one
- *					per host, never a session's name
+ *	.sessnap-clock.<16 hex>		a host's clock file (lease.c),
+ *					never a session's name
  *
  * and anything else is somebody else's: no module of the library ever
  * reads, writes or removes a name this module does not recognise.  This

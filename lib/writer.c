@@ -195,6 +195,7 @@ static bool renew_due(sessnap_store *store, int64_t *next)
 {
 	sessnap_session *s;
 	int64_t now, period = store->lease_ms;
+	int64_t retry = period / 4 > 0 ? period / 4 : 1;
 	char msg[768];
 	bool ran = false;
 	int rc;
@@ -224,7 +225,7 @@ static bool renew_due(sessnap_store *store, int64_t *next)
 				 "row): %s; retried in %lld ms",
 				 s->id, s->lease_failures + 1,
 				 sessnap_error_last(),
-				 (long long)(period / 4 > 0 ? period / 4 : 1));
+				 (long long)retry);
 		else if (s->lease_failures > 0)
 			snprintf(msg, sizeof(msg),
 				 "session %s: lease renewed again after %u "
@@ -234,7 +235,7 @@ static bool renew_due(sessnap_store *store, int64_t *next)
 		s->renewing = false;
 		if (rc < 0) {
 			s->lease_failures++;
-			s->lease_due_ms = now + (period / 4 > 0 ? period / 4 : 1);
+			s->lease_due_ms = now + retry;
 		} else {
 			s->lease_failures = 0;
 			s->lease_due_ms += period;

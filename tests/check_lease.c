@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,7 +303,8 @@ START_TEST(test_renewal_failure_retried)
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	warnings = 0;
 	make_due(s);
-	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, EIO, SESSNAP__FAULT_PERSISTENT);
+	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
 	ck_assert_int_eq(sessnap_store_tick(store), 0);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(warnings, 1);
@@ -622,7 +624,7 @@ START_TEST(test_adopt_by_lease)
 }
 END_TEST
 
-/* ---- options and edges ---------------------------------------------------- */
+/* ---- options and edges ----------------------------------------------- */
 
 START_TEST(test_options)
 {
@@ -759,6 +761,63 @@ START_TEST(test_clock_file_not_regular)
 }
 END_TEST
 
+/*
+ * The seam plays another host for a whole process (tests/inject.c reads
+ * the variables before main()): the test runs this suite's "seam" case
+ * again in a child with them set, where the same test checks the host
+ * name, the boot id and the wall clock the library sees.
+ */
+START_TEST(test_seam_plays_another_host)
+{
+	const char *host = getenv("SESSNAP_TEST_HOST");
+	struct timespec ts;
+	sessnap_owner o;
+	int64_t real_ms, off;
+	char self[4096];
+	ssize_t n;
+	int status, fd;
+	pid_t pid;
+
+	if (host != NULL) {
+		sessnap__owner_self(&o);
+		ck_assert_str_eq(o.host, "far.example");
+		ck_assert_str_eq(o.boot_id, "boot-of-far");
+		clock_gettime(CLOCK_REALTIME, &ts);
+		real_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		off = sessnap__now_ms() - real_ms;
+		ck_assert_int_ge(off, 3600000 - 5000);
+		ck_assert_int_le(off, 3600000 + 5000);
+		return;
+	}
+	/* readlink, not exec of /proc/self/exe: under valgrind that is
+	 * valgrind, and readlink gives the suite's own path. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setenv("SESSNAP_TEST_HOST", "far.example", 1);
+		setenv("SESSNAP_TEST_BOOT_ID", "boot-of-far", 1);
+		setenv("SESSNAP_TEST_CLOCK_OFFSET_MS", "3600000", 1);
+		setenv("CK_RUN_CASE", "seam", 1);
+		unsetenv("CK_TAP_LOG_FILE_NAME");
+		unsetenv("CK_RUN_SUITE");
+		execl(self, self, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child playing another host failed (status %d)",
+		      status);
+}
+END_TEST
+
 static Suite *lease_suite(void)
 {
 	Suite *s = suite_create("lease");
@@ -793,6 +852,11 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_record_parsers_agree);
 	tcase_add_test(tc, test_clock_name);
 	tcase_add_test(tc, test_clock_file_not_regular);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("seam");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_test(tc, test_seam_plays_another_host);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -374,8 +374,16 @@ static int classify_free(sessnap_info *info, sessnap_store *store,
 	sessnap__lease l;
 	int v = sessnap__lease_verdict(&l, store, id, owner, clock);
 
-	if (v < 0)
-		return unreadable(info, 0, v, errno);
+	if (v < 0) {
+		if ((v = unreadable(info, 0, v, errno)) > 0)
+			return v;
+		/* A slot that fails the scan is never freed by the caller. */
+		free(info->label);
+		free(info->key);
+		info->label = NULL;
+		info->key = NULL;
+		return v;
+	}
 	info->status = (sessnap_verdict)v;
 	if (l.period_ms > 0) {
 		info->lease_age_ms = l.age_ms;

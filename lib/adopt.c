@@ -296,6 +296,10 @@ static void successor_remove(sessnap_session *s)
  *     wrote (nobody else knows its successor) and returns
  *     SESSNAP_EFENCED naming the winner.
  *
+ * The successor's lock record and lease are written before its snapshot,
+ * so whatever point the adopter dies at, other hosts judge the copy by
+ * its lease like any session.
+ *
  * The stale owner writes only names of `id`, which the adopter never
  * writes again, and its claim fences the owner's later saves.  A crash
  * between 2 and 3 leaves the successor as a crashed session of this host
@@ -314,6 +318,7 @@ static int adopt_across(sessnap_session **out, const sessnap__header *h,
 	int fd = -1, rc;
 
 	*out = NULL;
+	memset(&c, 0, sizeof(c));
 	if ((rc = successor_lock(&fd, succ, store)) < 0)
 		return rc;
 	rc = sessnap__session_new(&s, store, succ, fd,
@@ -333,11 +338,18 @@ static int adopt_across(sessnap_session **out, const sessnap__header *h,
 	s->created_ms = h->created_ms;
 	/* Reopening a cleanly ended session is not a crash recovery. */
 	s->adoptions = h->completed ? 0 : h->adoptions + 1;
+	/*
+	 * The successor's lock record and lease first: should we die before
+	 * the claim, other hosts see it expire and may adopt the copy; after
+	 * it, they see it running.  A failed write is retried by the next
+	 * renewal (session.c); only no memory fails the adoption.
+	 */
+	if ((rc = sessnap__session_record(s, false)) == SESSNAP_ENOMEM)
+		goto on_error;
 	sessnap__gen_name(gen, id, info->generation);
 	if ((rc = persist_adoption(s, h, gen)) < 0)
 		goto on_error;
 
-	memset(&c, 0, sizeof(c));
 	strlcpy(c.id, id, sizeof(c.id));
 	c.generation = (uint64_t)h->adoptions + 1;
 	strlcpy(c.successor, succ, sizeof(c.successor));
@@ -351,8 +363,6 @@ static int adopt_across(sessnap_session **out, const sessnap__header *h,
 	}
 	if (rc < 0)
 		goto on_error;
-	/* The successor's own lock record and lease. */
-	sessnap__session_record(s, true);
 	*out = s;
 	return 0;
 

@@ -372,17 +372,18 @@ static int classify_free(sessnap_info *info, sessnap_store *store,
 			 int64_t *clock)
 {
 	sessnap__lease l;
-	int v = sessnap__lease_verdict(&l, store, id, owner, clock);
+	int v = sessnap__lease_verdict(&l, store, id, owner, clock), rc;
 
 	if (v < 0) {
-		if ((v = unreadable(info, 0, v, errno)) > 0)
-			return v;
+		/* Its lock file could not be read: unreadable, never crashed. */
+		if ((rc = unreadable(info, 0, v, errno)) > 0)
+			return rc;
 		/* A slot that fails the scan is never freed by the caller. */
 		free(info->label);
-		free(info->key);
 		info->label = NULL;
+		free(info->key);
 		info->key = NULL;
-		return v;
+		return rc;
 	}
 	info->status = (sessnap_verdict)v;
 	if (l.period_ms > 0) {

@@ -795,9 +795,13 @@ typedef struct {
  * Classification: a held lock makes a session SESSNAP_VERDICT_RUNNING
  * whatever its files say; otherwise a newer format version gives
  * SESSNAP_VERDICT_NEWER, no valid header in either generation
- * SESSNAP_VERDICT_CORRUPT, the completed mark SESSNAP_VERDICT_COMPLETED, a
- * different host SESSNAP_VERDICT_FOREIGN, and anything else
- * SESSNAP_VERDICT_CRASHED.  Sorted by saved time (by mtime when there is no
+ * SESSNAP_VERDICT_CORRUPT, the completed mark SESSNAP_VERDICT_COMPLETED,
+ * another host's lease (renewed in the lock file on a shared store)
+ * SESSNAP_VERDICT_RUNNING while fresh and SESSNAP_VERDICT_CRASHED once
+ * expired, another host without a lease SESSNAP_VERDICT_FOREIGN, and
+ * anything else SESSNAP_VERDICT_CRASHED.  A lease is aged by the file
+ * server's clock (a file of this host's, just touched in the store), never
+ * the local one; see lease_age_ms.  Sorted by saved time (by mtime when there is no
  * usable header), newest first.
  *
  * A store of 512 sessions or more is classified by up to one thread per
@@ -1019,10 +1023,11 @@ void sessnap_generations_free(sessnap_generation *gens);
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
  *         SESSNAP_EBUSY (another process holds it, or another host's
- *         lease on it is fresh), SESSNAP_EFOREIGN (written on another host
- *         that renews no lease), SESSNAP_EFENCED (taken over by another
- *         host, or another adopter claimed it first: the message names
- *         the session that goes on), SESSNAP_EUNSAFE (a file of the
+ *         lease on it is fresh), SESSNAP_EFOREIGN (written on another
+ *         host that renews no lease on it; one whose lease expired is
+ *         adopted), SESSNAP_EFENCED (taken over by another host, or
+ *         another adopter claimed it first: the message names the
+ *         session that goes on), SESSNAP_EUNSAFE (a file of the
  *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_store_load(); on error nothing on
  *         disk has changed and the lock is released

@@ -90,6 +90,10 @@ static void print_info(const sessnap_info *in)
 		printf("%-10s the main snapshot and .prev are damaged; this "
 		       "is generation %u\n",
 		       "note:", in->generation);
+	if (in->flags & SESSNAP_INFO_TAKEN_OVER)
+		printf("%-10s taken over by another host: its state goes on "
+		       "in the session that %s.claim names\n",
+		       "note:", in->id);
 }
 
 /* One line per generation, the loader's order; "-" when it cannot be. */

@@ -28,6 +28,7 @@ static const struct {
 	{ "not_regular", SESSNAP_INFO_NOT_REGULAR },
 	{ "unreadable", SESSNAP_INFO_UNREADABLE },
 	{ "too_big", SESSNAP_INFO_TOOBIG },
+	{ "taken_over", SESSNAP_INFO_TAKEN_OVER },
 };
 
 /*

@@ -173,6 +173,16 @@ static int read_generation(sessnap__clean *c, const char *name,
  * actions when it is a candidate.  Returns -1 when the session has no
  * files at all any more.
  */
+/* 1 when the session has a claim, 0 when not, or an lstat error. */
+static int taken_over(sessnap__clean *c, const char *id)
+{
+	char claim[SESSNAP__NAME_MAX];
+	struct stat st;
+
+	sessnap__claim_name(claim, id);
+	return sessnap__name_stat(&st, c->store, claim);
+}
+
 int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 {
 	sessnap__header ph;
@@ -226,6 +236,7 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 			 */
 			sessnap__lease l;
 			int64_t clock = -1;
+			int t;
 
 			r = sessnap__lease_verdict(&l, c->store, s->id,
 						   &s->hdr.owner, &clock);
@@ -235,7 +246,16 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 			}
 			if (r == SESSNAP_VERDICT_RUNNING)
 				return SESSNAP_CLEAN_KEEP_RUNNING;
-			if (r == SESSNAP_VERDICT_FOREIGN)
+			/*
+			 * Taken over by another host (claim.c): its state
+			 * goes on in the successor, but a stale owner may
+			 * still wake, so it waits for the crashed age.
+			 */
+			if ((t = taken_over(c, s->id)) < 0) {
+				*err = t;
+				return SESSNAP_CLEAN_FAILED;
+			}
+			if (t == 0 && r == SESSNAP_VERDICT_FOREIGN)
 				return SESSNAP_CLEAN_KEEP_FOREIGN;
 			limit = c->pol.crashed_age_ms;
 			remove = SESSNAP_CLEAN_REMOVE_CRASHED;
@@ -491,6 +511,9 @@ static int lease_recheck(sessnap__clean *c, sessnap__clean_sess *s,
 						     SESSNAP_CLEAN_FILE_LOCK);
 	if (v == SESSNAP_VERDICT_CRASHED)
 		return 0;
+	/* Taken over (claim.c): foreign, yet the cleaner's to remove. */
+	if (v == SESSNAP_VERDICT_FOREIGN && taken_over(c, s->id) == 1)
+		return 0;
 	m->again = v == SESSNAP_VERDICT_RUNNING ? SESSNAP_CLEAN_KEEP_RUNNING
 						: SESSNAP_CLEAN_KEEP_FOREIGN;
 	return 1;
@@ -629,14 +652,6 @@ void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id)
 }
 
 /*
- * A lock file whose session has no snapshot: either a session that began
- * and has not saved yet (its lock is held: kept), or one whose owner died
- * before the first save (free: removed).  It is taken before removal and
- * re-checked under the lock, so a session cannot save its first snapshot
- * in the middle; libbsd's flopenat makes a concurrent begin that opened
- * the same name retry on a fresh file.
- */
-/*
  * Whether a lock file alone holds another host's fresh lease: a session
  * that began there and has not saved yet, whose lock this host may not
  * see.  1 fresh (kept as running), 0 not, or an error.  Skipped on a
@@ -662,8 +677,17 @@ static int lone_lease_fresh(sessnap__clean *c, const char *id)
 	return r == SESSNAP__LEASE_FRESH || r == SESSNAP__LEASE_UNKNOWN;
 }
 
+/*
+ * A lock file whose session has no snapshot: either a session that began
+ * and has not saved yet (its lock is held: kept), or one whose owner died
+ * before the first save (free: removed).  It is taken before removal and
+ * re-checked under the lock, so a session cannot save its first snapshot
+ * in the middle; libbsd's flopenat makes a concurrent begin that opened
+ * the same name retry on a fresh file.
+ */
 void sessnap__clean_lock(sessnap__clean *c, const char *id)
 {
+	char claim[SESSNAP__NAME_MAX];
 	sessnap__clean_sess s;
 	struct stat st;
 	int fd = -1, r;
@@ -741,6 +765,12 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 					    SESSNAP_CLEAN_KEEP_RUNNING,
 					    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1,
 					    true);
+		goto on_error;
+	}
+	/* A claim left by a removal that failed half-way goes first. */
+	sessnap__claim_name(claim, id);
+	if ((r = sessnap__name_unlink(c->store, claim)) < 0) {
+		sessnap__clean_fail(c, claim, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		goto on_error;
 	}
 	if ((r = sessnap__name_unlink(c->store, s.lock)) < 0) {

@@ -146,6 +146,46 @@ void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 bool sessnap__app_valid(const char *app);
 bool sessnap__id_valid(const char *id);
 
+/* ---- Claims and the fence (claim.c) -------------------------------------- */
+
+/* A claim record: who took over session `id`, and as which session. */
+typedef struct {
+	char id[SESSNAP_ID_LEN + 1]; /* the claimed session */
+	/* The adoptions of the session line it starts (the claimed
+	 * session's, plus one); at least 1. */
+	uint64_t generation;
+	char successor[SESSNAP_ID_LEN + 1]; /* the session that goes on */
+	sessnap_owner owner; /* who claimed: host, boot id, pid */
+	int64_t claimed_ms; /* wall clock of the claimant */
+} sessnap__claim;
+
+/*
+ * Claim c->id for c->successor: link(2) of a temporary file onto
+ * <id>.claim, confirmed by its link count.  Returns 0 when the claim is
+ * ours, SESSNAP_EFENCED when another claimant was first (the message
+ * names it), SESSNAP_EDURABILITY when won but the directory's sync
+ * failed, or another error: the claim is not ours, except when *unsure is
+ * set (the link was tried and its outcome cannot be read back).
+ */
+int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
+			bool *unsure);
+/*
+ * Read <id>.claim (bounded, O_NOFOLLOW): 1 with *out filled, 0 when there
+ * is none, SESSNAP_ECORRUPT for a file that is not a record of this id,
+ * SESSNAP_EUNSAFE for a name that is not a regular file, or a read error.
+ */
+int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
+			const char *id);
+/*
+ * The fence every commit of session `id` calls before it renames: 0 when
+ * the session has no claim, SESSNAP_EFENCED (the message names the
+ * session, the claim file and who holds it) when another host took it
+ * over, or an error of the lstat.  `generation` is the holder's, for the
+ * message.
+ */
+int sessnap__fence_check(sessnap_store *store, const char *id,
+			 uint64_t generation);
+
 /* ---- Liveness (liveness.c) ------------------------------------------------ */
 
 /* Fill the calling process's owner record. */
@@ -636,6 +676,10 @@ struct sessnap_session {
 	XXH128_hash_t durable_hash;
 	bool has_durable;
 	bool ended;
+	/* Another host took the session over (claim.c): every later commit
+	 * is refused, even if the claim goes away. */
+	bool fenced;
+	char fence_msg[512];
 };
 
 /*
@@ -654,6 +698,15 @@ int sessnap__session_new(sessnap_session **out, sessnap_store *store,
  * without its record, and a lease is written whole at its next renewal.
  */
 int sessnap__session_record(sessnap_session *s, bool truncate);
+/*
+ * The fence of every commit (claim.c, "Claims and fencing" in
+ * docs/design.md): 0, or SESSNAP_EFENCED (sticky, logged once) when
+ * another host took the session over.  Call it, holding `saving`, before
+ * any write that commits to the session's files: the snapshot's rename,
+ * the completed mark, an end's removal, a delta layout's append.  Free on
+ * a store without leases.
+ */
+int sessnap__session_fence(sessnap_session *s);
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);

@@ -66,6 +66,8 @@
 #define BAD_LOCK (1u << 2)
 /* <id>.lock of any other type (regular, or unknown to readdir) */
 #define HAS_LOCK (1u << 3)
+/* <id>.claim: another host took the session over (claim.c) */
+#define HAS_CLAIM (1u << 4)
 
 struct cand {
 	char id[SESSNAP_ID_LEN + 1];
@@ -117,6 +119,8 @@ static int add_candidate(const sessnap__dir_entry *e, void *payload)
 		kind = BAD_LOCK;
 	else if (e->kind == SESSNAP__NAME_LOCK)
 		kind = HAS_LOCK;
+	else if (e->kind == SESSNAP__NAME_CLAIM)
+		kind = HAS_CLAIM;
 	else
 		return 0;
 	if (l->n == l->cap) {
@@ -368,18 +372,17 @@ static int classify_free(sessnap_info *info, sessnap_store *store,
 			 int64_t *clock)
 {
 	sessnap__lease l;
-	int v = sessnap__lease_verdict(&l, store, id, owner, clock), rc;
+	int v = sessnap__lease_verdict(&l, store, id, owner, clock);
 
 	if (v < 0) {
-		/* Its lock file could not be read: unreadable, never crashed. */
-		if ((rc = unreadable(info, 0, v, errno)) > 0)
-			return rc;
+		if ((v = unreadable(info, 0, v, errno)) > 0)
+			return v;
 		/* A slot that fails the scan is never freed by the caller. */
 		free(info->label);
-		info->label = NULL;
 		free(info->key);
+		info->label = NULL;
 		info->key = NULL;
-		return rc;
+		return v;
 	}
 	info->status = (sessnap_verdict)v;
 	if (l.period_ms > 0) {
@@ -484,7 +487,15 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		info->status = SESSNAP_VERDICT_CORRUPT;
 	else if (h.completed)
 		info->status = SESSNAP_VERDICT_COMPLETED;
-	else
+	else if (c->has & HAS_CLAIM) {
+		/*
+		 * Taken over by another host: its state goes on in the
+		 * claim's successor, so it is never offered again.  The
+		 * claim was seen by the directory walk: no system call.
+		 */
+		info->status = SESSNAP_VERDICT_COMPLETED;
+		info->flags |= SESSNAP_INFO_TAKEN_OVER;
+	} else
 		return classify_free(info, store, c->id, &h.owner, clock);
 	return 1;
 }

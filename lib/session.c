@@ -454,6 +454,38 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  * to pay the kernel's dirty-page throttling a second time.
  */
 /*
+ * The fence (claim.c): a session that another host took over never
+ * commits again.  Checked before every commit, by whoever holds `saving`
+ * (or ends the session); any other path that commits bytes to a session's
+ * files (an append of the delta layout) must call it too.  Remembered: the claim may go with the old
+ * session's files later, the refusal stays.  See docs/design.md "Claims
+ * and fencing" for why a commit that passed this check an instant before
+ * the claim still cannot touch the adopter's files.
+ */
+int sessnap__session_fence(sessnap_session *s)
+{
+	int rc;
+
+	if (s->fenced)
+		return sessnap__error(SESSNAP_EFENCED, "%s", s->fence_msg);
+	/*
+	 * Only a session with a lease can be taken over (an adopter on
+	 * another host needs it expired: lease.c), so a store without
+	 * leases pays nothing here.
+	 */
+	if (s->store->lease_ms == 0)
+		return 0;
+	rc = sessnap__fence_check(s->store, s->id, s->adoptions);
+	if (rc == SESSNAP_EFENCED) {
+		s->fenced = true;
+		strlcpy(s->fence_msg, sessnap_error_last(),
+			sizeof(s->fence_msg));
+		sessnap__log(s->store, SESSNAP_LOG_ERROR, "%s", s->fence_msg);
+	}
+	return rc;
+}
+
+/*
  * hash, when not NULL, is the XXH3-128 of the payload already computed for
  * the identical-state check: the checksum is the same function of the same
  * bytes, so a save reads its payload once, not twice.
@@ -493,6 +525,8 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 		sessnap__checksum_of_hash(h.checksum, *hash);
 	else
 		sessnap__checksum(h.checksum, payload, len);
+	if ((rc = sessnap__session_fence(s)) < 0)
+		return rc;
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		return rc;
 
@@ -785,6 +819,13 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	sessnap__lock_name(lock, s->id);
+	/*
+	 * Taken over by another host: its files are no longer this
+	 * process's to mark or remove (the adopter's are under another id
+	 * anyway); they go with their claim, by the cleaner.
+	 */
+	if ((rc = sessnap__session_fence(s)) < 0)
+		goto out;
 	if (keep && s->seq > 0) {
 		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)
 			goto out;

@@ -86,7 +86,8 @@ extern "C" {
 	X(EMIGRATE, -16, "state schema migration failed")                     \
 	X(EFOREIGN, -17, "session belongs to another host")                   \
 	X(ENOSTATE, -18, "session has no state yet")                          \
-	X(EPENDING, -19, "work is still pending")
+	X(EPENDING, -19, "work is still pending")                             \
+	X(EFENCED, -20, "session was taken over by an adoption on another host")
 
 typedef enum {
 #define SESSNAP_ERR_ENUM_(name, num, desc) SESSNAP_##name = (num),
@@ -456,9 +457,11 @@ int sessnap_session_update(sessnap_session *session,
  *
  * @return 0, SESSNAP_EDURABILITY (committed, but the directory fsync
  *         failed), SESSNAP_EIO, SESSNAP_ENOSPC, SESSNAP_EPERM,
- *         SESSNAP_ESTATE, SESSNAP_ENOMEM; or the error of the writer's
- *         failed attempt at an update a newer one replaced before it was
- *         durable
+ *         SESSNAP_ESTATE, SESSNAP_ENOMEM, SESSNAP_EFENCED (another host
+ *         took the session over: this and every later save is refused,
+ *         and that host's files are left untouched); or the error of the
+ *         writer's failed attempt at an update a newer one replaced
+ *         before it was durable
  */
 int sessnap_session_flush(sessnap_session *session);
 
@@ -712,6 +715,12 @@ typedef struct {
  * older generation (<id>.snap.2 and up: sessnap_info.generation says
  * which). */
 #define SESSNAP_INFO_FROM_OLDER (1u << 4)
+/** Another host took the session over (sessnap_session_adopt() of a
+ * session of another host whose lease expired): its state goes on under
+ * another id, named by its claim file <id>.claim.  The session is
+ * SESSNAP_VERDICT_COMPLETED: never offered again, and removed by the
+ * cleaner with its claim once it is older than the crashed age. */
+#define SESSNAP_INFO_TAKEN_OVER (1u << 5)
 
 /**
  * What the scanner knows of a session (from its header only).  The library
@@ -995,6 +1004,14 @@ void sessnap_generations_free(sessnap_generation *gens);
  * the recovered data stays on disk until the adopter's first own save,
  * and a state that crashes the app while it is restored is counted.
  *
+ * A session of another host whose lease expired (its owner may only be
+ * paused) goes on under a NEW id (sessnap_session_id() of *out): its
+ * state is written durably as the new session's first snapshot, then the
+ * old session is claimed (<id>.claim, made by link(2) and confirmed by
+ * the link count): of any number of adopters on any hosts exactly one
+ * wins.  The old session is then taken over (SESSNAP_INFO_TAKEN_OVER),
+ * and its former owner's saves fail with SESSNAP_EFENCED.
+ *
  * @param out receives the session, owned by the caller (end or release
  *        it); NULL on error
  * @param state receives the recovered state (a new reference, owned by
@@ -1006,9 +1023,11 @@ void sessnap_generations_free(sessnap_generation *gens);
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
  *         SESSNAP_EBUSY (another process holds it, or another host's
- *         lease on it is fresh), SESSNAP_EFOREIGN (written on another
- *         host that renews no lease on it; one whose lease expired is
- *         adopted), SESSNAP_EUNSAFE (a file of the
+ *         lease on it is fresh), SESSNAP_EFOREIGN (written on another host
+ *         that renews no lease; one whose lease expired is adopted),
+ *         SESSNAP_EFENCED (taken over by another host, or another adopter
+ *         claimed it first: the message names the session that goes
+ *         on), SESSNAP_EUNSAFE (a file of the
  *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_store_load(); on error nothing on
  *         disk has changed and the lock is released

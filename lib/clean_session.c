@@ -652,14 +652,6 @@ void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id)
 }
 
 /*
- * A lock file whose session has no snapshot: either a session that began
- * and has not saved yet (its lock is held: kept), or one whose owner died
- * before the first save (free: removed).  It is taken before removal and
- * re-checked under the lock, so a session cannot save its first snapshot
- * in the middle; libbsd's flopenat makes a concurrent begin that opened
- * the same name retry on a fresh file.
- */
-/*
  * Whether a lock file alone holds another host's fresh lease: a session
  * that began there and has not saved yet, whose lock this host may not
  * see.  1 fresh (kept as running), 0 not, or an error.  Skipped on a
@@ -685,6 +677,14 @@ static int lone_lease_fresh(sessnap__clean *c, const char *id)
 	return r == SESSNAP__LEASE_FRESH || r == SESSNAP__LEASE_UNKNOWN;
 }
 
+/*
+ * A lock file whose session has no snapshot: either a session that began
+ * and has not saved yet (its lock is held: kept), or one whose owner died
+ * before the first save (free: removed).  It is taken before removal and
+ * re-checked under the lock, so a session cannot save its first snapshot
+ * in the middle; libbsd's flopenat makes a concurrent begin that opened
+ * the same name retry on a fresh file.
+ */
 void sessnap__clean_lock(sessnap__clean *c, const char *id)
 {
 	char claim[SESSNAP__NAME_MAX];

@@ -372,18 +372,17 @@ static int classify_free(sessnap_info *info, sessnap_store *store,
 			 int64_t *clock)
 {
 	sessnap__lease l;
-	int v = sessnap__lease_verdict(&l, store, id, owner, clock), rc;
+	int v = sessnap__lease_verdict(&l, store, id, owner, clock);
 
 	if (v < 0) {
-		/* Its lock file could not be read: unreadable, never crashed. */
-		if ((rc = unreadable(info, 0, v, errno)) > 0)
-			return rc;
+		if ((v = unreadable(info, 0, v, errno)) > 0)
+			return v;
 		/* A slot that fails the scan is never freed by the caller. */
 		free(info->label);
-		info->label = NULL;
 		free(info->key);
+		info->label = NULL;
 		info->key = NULL;
-		return rc;
+		return v;
 	}
 	info->status = (sessnap_verdict)v;
 	if (l.period_ms > 0) {

@@ -8,9 +8,11 @@
  * (SESSNAP__JSON_DEPTH), and otherwise SESSNAP_EINVAL with what is wrong
  * and at which byte in the thread-local message.  Every text it accepts
  * is one the loader accepts: tests/check_text.c checks that against the
- * loader's own parser over generated and hand-written texts.  Its one
- * caller is text.c, which must refuse at sessnap_session_update_text()
- * every text the loader would refuse.
+ * loader's own parser over generated and hand-written texts.  Its
+ * callers are text.c, which must refuse at sessnap_session_update_text()
+ * every text the loader would refuse, and patch.c and session.c, which
+ * check a patch's values (sessnap__json_check_under(): nested under the
+ * pointer's tokens) and a state reread to be patched.
  *
  * Why a scanner of our own rather than the tokener: update_text runs on
  * the app's thread and must cost no more than update() with an object

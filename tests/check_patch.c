@@ -1053,6 +1053,104 @@ START_TEST(test_property_saved)
 }
 END_TEST
 
+/* ---- kill -9 during a patch stream ---------------------------------------- */
+
+/*
+ * The child: a session whose state is {"n":[0..m-1],"last":m-1} after m
+ * batches of two operations (append m-1, set "last").  It patches without
+ * end, flushing every third batch and reporting the count after each flush
+ * on the pipe; the writer saves the others on its own every 5 ms.
+ */
+static void patch_stream(int wfd)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	sessnap_patch_text_op ops[2];
+	char num[32];
+	uint32_t m;
+
+	opts.dir = tu_dir;
+	opts.app = "patchtest";
+	opts.durability = SESSNAP_DURABILITY_NONE;
+	opts.autosave_interval_ms = 5;
+	if (sessnap_store_open(&store, &opts) < 0 ||
+	    sessnap_session_begin(&s, store, NULL) < 0 ||
+	    write(wfd, sessnap_session_id(s), SESSNAP_ID_LEN) !=
+		SESSNAP_ID_LEN ||
+	    sessnap_session_update_text(s, "{\"n\":[],\"last\":-1}", 18) < 0 ||
+	    sessnap_session_flush(s) < 0)
+		_exit(2);
+	for (m = 1;; m++) {
+		snprintf(num, sizeof(num), "%u", m - 1);
+		ops[0] = (sessnap_patch_text_op){SESSNAP_PATCH_ADD, "/n/-",
+						 num, strlen(num)};
+		ops[1] = (sessnap_patch_text_op){SESSNAP_PATCH_REPLACE,
+						 "/last", num, strlen(num)};
+		if (sessnap_session_patch_text(s, ops, 2) < 0)
+			_exit(3);
+		if (m % 3 == 0) {
+			if (sessnap_session_flush(s) < 0 ||
+			    write(wfd, &m, sizeof(m)) != sizeof(m))
+				_exit(4);
+		}
+	}
+}
+
+START_TEST(test_kill9)
+{
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_store *store;
+	json_object *st = NULL, *n, *e;
+	uint32_t got, committed = 0;
+	size_t i, len;
+	int fds[2], status;
+	ssize_t r;
+	pid_t pid;
+
+	srand((unsigned int)_i + 1);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		patch_stream(fds[1]);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], id, SESSNAP_ID_LEN), SESSNAP_ID_LEN);
+	id[SESSNAP_ID_LEN] = '\0';
+	/* wait for a random number of flushes, then a random moment more */
+	for (i = 0, len = 1 + (size_t)(rand() % 40); i < len; i++) {
+		r = read(fds[0], &got, sizeof(got));
+		ck_assert_int_eq(r, (ssize_t)sizeof(got));
+		committed = got;
+	}
+	usleep((useconds_t)(rand() % 3000));
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	while (read(fds[0], &got, sizeof(got)) == (ssize_t)sizeof(got))
+		committed = got;
+	close(fds[0]);
+
+	store = open_store();
+	ck_assert_msg(sessnap_store_load(&st, NULL, store, id) == 0, "load: %s",
+		      sessnap_error_last());
+	/* a committed state: m whole batches, m at least what was flushed */
+	ck_assert(json_object_object_get_ex(st, "n", &n));
+	len = json_object_array_length(n);
+	ck_assert_uint_ge(len, committed);
+	for (i = 0; i < len; i++) {
+		e = json_object_array_get_idx(n, i);
+		ck_assert_int_eq(json_object_get_int64(e), (int64_t)i);
+	}
+	ck_assert(json_object_object_get_ex(st, "last", &e));
+	ck_assert_int_eq(json_object_get_int64(e), (int64_t)len - 1);
+	json_object_put(st);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 Suite *patch_suite(void);
 
 Suite *patch_suite(void)
@@ -1077,6 +1175,7 @@ Suite *patch_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_property_apply, 0, 4);
 	tcase_add_test(tc, test_property_saved);
+	tcase_add_loop_test(tc, test_kill9, 0, 12);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

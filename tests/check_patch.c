@@ -1053,6 +1053,46 @@ START_TEST(test_property_saved)
 }
 END_TEST
 
+/*
+ * Memory: a session never patched keeps no copy; a patched one keeps one
+ * state's text and at most an eighth more, however its patches grew it.
+ */
+START_TEST(test_memory)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	size_t n = 1 << 20, i;
+	char *big = malloc(n + 1);
+
+	/* [1,1,...,11]: n bytes */
+	for (i = 0; i < n; i++)
+		big[i] = i % 2 ? '1' : ',';
+	big[0] = '[';
+	big[n - 2] = '1';
+	big[n - 1] = ']';
+	big[n] = '\0';
+	update_text(s, big);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_ptr_null(s->copy);
+	ok1(s, SESSNAP_PATCH_ADD, "/0", "2");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_ptr_nonnull(s->copy);
+	ck_assert_uint_eq(s->copy_len, n + 2);
+	ck_assert_uint_le(s->copy_cap, s->copy_len + s->copy_len / 8 + 2);
+	for (i = 0; i < 500; i++)
+		ok1(s, SESSNAP_PATCH_ADD, "/-", "\"grow\"");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_eq(s->copy_len, n + 2 + 500 * 7);
+	ck_assert_uint_le(s->copy_cap, s->copy_len + s->copy_len / 8 + 2);
+	printf("# patch copy: %zu bytes allocated for a state of %zu\n",
+	       s->copy_cap, s->copy_len);
+	fflush(stdout);
+	free(big);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- kill -9 during a patch stream ---------------------------------------- */
 
 /*
@@ -1168,6 +1208,7 @@ Suite *patch_suite(void)
 	tcase_add_test(tc, test_identical_skipped);
 	tcase_add_test(tc, test_pull);
 	tcase_add_test(tc, test_end);
+	tcase_add_test(tc, test_memory);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("property");

@@ -465,6 +465,7 @@ struct sessnap_session {
 	char *label;
 	bool label_dirty; /* the label changed since the last save */
 	char *pending; /* serialized state waiting to be written */
+	bool pending_unique; /* by json-c: no member name twice (patch.c) */
 	size_t pending_len;
 	size_t pending_cap; /* allocated size of pending */
 	char *spare; /* a written state's buffer, reused by the next update */
@@ -508,6 +509,7 @@ struct sessnap_session {
 	char *copy;
 	size_t copy_len, copy_cap;
 	bool copy_dirty;
+	bool copy_unique; /* no member name twice in it (patch.c) */
 	XXH128_hash_t durable_hash;
 	bool has_durable;
 	bool ended;
@@ -558,6 +560,7 @@ typedef struct {
 	char *buf;
 	size_t len;
 	size_t cap;
+	bool unique; /* buf was serialized by json-c */
 	XXH128_hash_t hash;
 	uint64_t gen;
 	bool label_dirty;
@@ -615,6 +618,7 @@ typedef struct {
 typedef struct sessnap__patch_batch {
 	struct sessnap__patch_batch *next; /* the session's queue, in order */
 	size_t n_ops;
+	bool text; /* values given as text (may hold a name twice) */
 	size_t used; /* bytes of the allocation */
 	sessnap__patch_rec ops[];
 } sessnap__patch_batch;
@@ -647,10 +651,13 @@ const char *sessnap__patch_kind_name(int op);
  * buffer when needed.  Returns 0; SESSNAP_EPATCH when the operation does
  * not apply (the target is missing, an index is out of range or not one,
  * the result would exceed max bytes) with the cause in the message; or
- * SESSNAP_ENOMEM.  On error the text is unchanged.
+ * SESSNAP_ENOMEM.  On error the text is unchanged.  unique: the text is
+ * known to hold no object with a member name twice (json-c wrote it), so
+ * a member's scan may stop once it is found.
  */
 int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
-			 const sessnap__patch_batch *b, size_t i, size_t max);
+			 const sessnap__patch_batch *b, size_t i, size_t max,
+			 bool unique);
 
 /* ---- States as JSON text (text.c) ----------------------------------------- */
 

@@ -301,6 +301,7 @@ int sessnap__patch_batch_new(sessnap__patch_batch **out,
 	b->next = NULL;
 	b->n_ops = n_ops;
 	b->used = head;
+	b->text = ops == NULL;
 	for (i = 0; i < n_ops; i++) {
 		if (ops != NULL)
 			rc = put_op(&b, &cap, i, (int)ops[i].op, ops[i].path,
@@ -558,9 +559,17 @@ struct found {
 	uc *close, *last_end;
 };
 
-/* The member named by the token in the object at p ('{'). */
+/*
+ * The member named by the token in the object at p ('{').  The whole
+ * object is scanned, so that a name found twice is refused, unless the
+ * text is known to hold no such object (unique): then the scan stops at
+ * the member after the one found, and close stays unknown (NULL); and
+ * when the value's end is not needed either (a token on the way down),
+ * at the value's start.
+ */
 static const char *scan_object(struct found *f, uc *p, uc *end,
-			       const char *tok, const char *tend)
+			       const char *tok, const char *tend, bool unique,
+			       bool need_end)
 {
 	uc *k, *kend, *v, *vend, *prev = NULL;
 	bool bad = false, hit;
@@ -581,13 +590,23 @@ static const char *scan_object(struct found *f, uc *p, uc *end,
 		if (p >= end || *p != ':')
 			return "the state text is not JSON here";
 		v = ws(p + 1, end);
-		if ((vend = skip_value(v, end)) == NULL || vend == v)
-			return "the state text is not JSON here";
 		hit = name_is(k + 1, kend - 1, tok, tend, &bad);
 		if (bad)
 			return "a member name of the state has a bad escape";
-		if (f->found == 1 && f->next == NULL)
+		if (hit && unique && !need_end) {
+			/* on the way down only the value's start matters */
+			f->found = 1;
+			f->start = k;
+			f->vstart = v;
+			return NULL;
+		}
+		if ((vend = skip_value(v, end)) == NULL || vend == v)
+			return "the state text is not JSON here";
+		if (f->found == 1 && f->next == NULL) {
 			f->next = k;
+			if (unique)
+				return NULL;
+		}
 		if (hit) {
 			if (++f->found > 1)
 				return "the object has that member more than "
@@ -641,11 +660,13 @@ static bool index_of(const char *tok, const char *tend, size_t *idx)
 }
 
 /*
- * Element idx of the array at p ('['), scanned up to the one after it;
- * idx SIZE_MAX ("-") skips to the end without counting: then only close
- * and whether the array is empty (n 0 or 1) are known.
+ * Element idx of the array at p ('['), scanned up to the start of the
+ * one after it (close then stays unknown) (or only to its start, when its end is not needed: a token on the way
+ * down); idx SIZE_MAX ("-") skips to the end without counting: then only
+ * close and whether the array is empty (n 0 or 1) are known.
  */
-static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx)
+static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx,
+			      bool need_end)
 {
 	uc *v, *vend, *prev = NULL;
 
@@ -663,14 +684,17 @@ static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx)
 	}
 	for (;;) {
 		v = p;
+		if (f->n == idx && !need_end) {
+			/* on the way down only the element's start matters */
+			f->found = 1;
+			f->start = f->vstart = v;
+			return NULL;
+		}
 		if ((vend = skip_value(v, end)) == NULL || vend == v)
 			return "the state text is not JSON here";
 		if (f->found == 1 && f->next == NULL) {
-			/* Nothing after the element is needed but the
-			 * closing bracket: skip to it at memchr's pace. */
+			/* nothing after the element is needed */
 			f->next = v;
-			if ((f->close = skip_rest(v, end)) == NULL)
-				return "the state text is not JSON here";
 			f->last_end = NULL; /* unknown, and not needed */
 			return NULL;
 		}
@@ -750,7 +774,8 @@ static int fail(const char *why)
 }
 
 int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
-			 const sessnap__patch_batch *b, size_t i, size_t max)
+			 const sessnap__patch_batch *b, size_t i, size_t max,
+			 bool unique)
 {
 	const sessnap__patch_rec *r = &b->ops[i];
 	const char *base = (const char *)b;
@@ -777,7 +802,8 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 				    "array");
 		obj = *v == '{';
 		if (obj) {
-			why = scan_object(&f, v, end, tok, tend);
+			why = scan_object(&f, v, end, tok, tend, unique,
+					  tend == pend);
 		} else {
 			if (!index_of(tok, tend, &idx))
 				return sessnap__error(
@@ -785,7 +811,7 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 				    "\"%.*s\" is not an array index",
 				    (int)(tend - tok > 64 ? 64 : tend - tok),
 				    tok);
-			why = scan_array(&f, v, end, idx);
+			why = scan_array(&f, v, end, idx, tend == pend);
 		}
 		if (why != NULL)
 			return fail(why);

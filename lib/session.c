@@ -319,7 +319,8 @@ static bool mark_pending(sessnap_session *s, int64_t now)
  * session due earlier than the writer means to wake anyway: most updates
  * replace a pending state and cost no system call at all.
  */
-static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
+static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap,
+		     bool unique)
 {
 	sessnap_store *store = s->store;
 	int64_t touched, now = sessnap__mono_ms();
@@ -341,6 +342,7 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_cap = cap;
+	s->pending_unique = unique;
 	/* A full state replaces the patches queued before it, and ends a
 	 * failed patch's refusal (patch.c). */
 	patches = s->patch_head;
@@ -460,8 +462,8 @@ int sessnap_session_patch_text(sessnap_session *s,
  * large enough: the end of sessnap_session_update() and of
  * sessnap_session_update_text() (text.c).
  */
-int sessnap__session_queue_copy(sessnap_session *s, const char *data,
-				size_t len)
+static int queue_copy(sessnap_session *s, const char *data, size_t len,
+		      bool unique)
 {
 	size_t cap;
 	char *buf;
@@ -480,7 +482,14 @@ int sessnap__session_queue_copy(sessnap_session *s, const char *data,
 	}
 	memcpy(buf, data, len);
 	buf[len] = '\0';
-	return queue_buf(s, buf, len, cap);
+	return queue_buf(s, buf, len, cap, unique);
+}
+
+int sessnap__session_queue_copy(sessnap_session *s, const char *data,
+				size_t len)
+{
+	/* a text: it may name a member twice */
+	return queue_copy(s, data, len, false);
 }
 
 int sessnap_session_update(sessnap_session *s, const json_object *state)
@@ -523,7 +532,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 				      "%zu: it could not be loaded back",
 				      s->id, len, SESSNAP__HEADER_MAX,
 				      s->store->read_bound);
-	return sessnap__session_queue_copy(s, str, len);
+	return queue_copy(s, str, len, true);
 }
 
 /*
@@ -617,6 +626,7 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->buf = s->pending;
 	job->len = s->pending_len;
 	job->cap = s->pending_cap;
+	job->unique = s->pending_unique;
 	job->gen = s->gen_queued;
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
@@ -679,7 +689,7 @@ static int relabel(sessnap__save_job *job, sessnap_session *s)
  * (an old or hand-made file) is parsed and serialized again.
  */
 static int copy_from_disk(sessnap_session *s, char **out, size_t *out_len,
-			  size_t *out_cap)
+			  size_t *out_cap, bool *unique)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	sessnap__header h;
@@ -701,12 +711,14 @@ static int copy_from_disk(sessnap_session *s, char **out, size_t *out_len,
 	plen = (size_t)h.length;
 	memmove(buf, buf + off, plen);
 	buf[plen] = '\0';
+	*unique = false;
 	if (sessnap__json_check(buf, plen) == 0) {
 		*out = buf;
 		*out_len = plen;
 		*out_cap = len;
 		return 0;
 	}
+	*unique = true; /* json-c's serialization, below */
 	rc = sessnap__parse_payload(&obj, buf, plen);
 	free(buf);
 	if (rc < 0)
@@ -738,7 +750,7 @@ static int copy_from_disk(sessnap_session *s, char **out, size_t *out_len,
  * Returns 0, or the failing operation's error with *failed its index.
  */
 static int apply_batch(char **text, size_t *len, size_t *cap,
-		       const sessnap__patch_batch *b, size_t max,
+		       const sessnap__patch_batch *b, size_t max, bool unique,
 		       size_t *failed)
 {
 	char *w = *text;
@@ -755,8 +767,8 @@ static int apply_batch(char **text, size_t *len, size_t *cap,
 		wcap = wlen + 1;
 	}
 	for (i = 0; i < b->n_ops; i++) {
-		if ((rc = sessnap__patch_apply(&w, &wlen, &wcap, b, i, max)) <
-		    0) {
+		if ((rc = sessnap__patch_apply(&w, &wlen, &wcap, b, i, max,
+					       unique && !b->text)) < 0) {
 			*failed = i;
 			if (b->n_ops > 1)
 				free(w);
@@ -786,6 +798,7 @@ static int write_patched(sessnap__save_job *job, sessnap_session *s)
 	size_t max = sessnap__payload_max(s->store), failed;
 	sessnap__patch_batch *b;
 	const char *path;
+	bool unique;
 	char *t;
 	size_t len, cap;
 	int rc;
@@ -795,18 +808,20 @@ static int write_patched(sessnap__save_job *job, sessnap_session *s)
 		t = job->buf;
 		len = job->len;
 		cap = job->cap;
+		unique = job->unique;
 		job->buf = NULL;
 	} else if (s->copy != NULL) {
 		t = s->copy;
 		len = s->copy_len;
 		cap = s->copy_cap;
-	} else if ((rc = copy_from_disk(s, &t, &len, &cap)) < 0) {
+		unique = s->copy_unique;
+	} else if ((rc = copy_from_disk(s, &t, &len, &cap, &unique)) < 0) {
 		return rc;
 	}
 	s->copy = NULL;
 	rc = 0;
 	while ((b = job->patches) != NULL) {
-		rc = apply_batch(&t, &len, &cap, b, max, &failed);
+		rc = apply_batch(&t, &len, &cap, b, max, unique, &failed);
 		if (rc == SESSNAP_EPATCH) {
 			path = (const char *)b + b->ops[failed].path_off;
 			job->patch_rc = rc;
@@ -826,12 +841,15 @@ static int write_patched(sessnap__save_job *job, sessnap_session *s)
 		}
 		if (rc < 0)
 			break;
+		/* a value given as text may name a member twice */
+		unique = unique && !b->text;
 		job->patches = b->next;
 		free(b);
 	}
 	s->copy = t;
 	s->copy_len = len;
 	s->copy_cap = cap;
+	s->copy_unique = unique;
 	s->copy_dirty = true;
 	if (rc < 0)
 		return rc;
@@ -960,6 +978,7 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->copy = job->buf;
 			s->copy_len = job->len;
 			s->copy_cap = job->cap;
+			s->copy_unique = job->unique;
 			job->buf = NULL;
 		}
 		job->buf = sessnap__session_keep_spare(s, job->buf, job->cap);
@@ -975,6 +994,7 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->pending = job->buf;
 			s->pending_len = job->len;
 			s->pending_cap = job->cap;
+			s->pending_unique = job->unique;
 			s->has_pending = true;
 			job->buf = NULL;
 		} else {

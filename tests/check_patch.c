@@ -962,8 +962,10 @@ START_TEST(test_property_apply)
 						      SIZE_MAX / 4);
 			ck_assert_msg(rc == 0, "batch: %s",
 				      sessnap_error_last());
+			/* json-c wrote the text: odd seeds let the scan
+			 * stop at the member found */
 			rc = sessnap__patch_apply(&text, &len, &cap, b, 0,
-						  SIZE_MAX / 4);
+						  SIZE_MAX / 4, _i % 2);
 			want = serialize(tree, &want_len);
 			ck_assert_msg(rc == (r.fails ? SESSNAP_EPATCH : 0),
 				      "seed %d doc %zu op %zu: %s %s: rc %d "

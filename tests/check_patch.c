@@ -611,6 +611,56 @@ START_TEST(test_pull)
 }
 END_TEST
 
+/*
+ * The writer thread applies patches on its own, coalescing those that
+ * arrive within one interval into one save; a new label goes with them.
+ */
+START_TEST(test_writer_coalesces)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_store *store = NULL;
+	sessnap_session *s;
+	sessnap_info **infos = NULL;
+	size_t n = 0, i;
+	char num[16], *text;
+	int tries;
+
+	opts.dir = tu_dir;
+	opts.app = "patchtest";
+	opts.autosave_interval_ms = 200;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	s = begin(store);
+	update_text(s, "{\"n\":[]}");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	for (i = 0; i < 50; i++) {
+		snprintf(num, sizeof(num), "%zu", i);
+		ok1(s, SESSNAP_PATCH_ADD, "/n/-", num);
+	}
+	ck_assert_int_eq(sessnap_session_set_label(s, "patched"), 0);
+	for (tries = 0; tries < 500; tries++) {
+		ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+		if (!st.pending)
+			break;
+		usleep(10000);
+	}
+	ck_assert(!st.pending);
+	/* one save for the 50 batches and the label */
+	ck_assert_uint_eq(st.saves, 2);
+	text = saved(store, sessnap_session_id(s));
+	ck_assert_uint_eq(strlen(text), strlen("{\"n\":[]}") + 10 * 2 +
+					    40 * 3 - 1);
+	ck_assert(strncmp(text, "{\"n\":[0,1,2,", 12) == 0);
+	free(text);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(infos[0]->label, "patched");
+	sessnap_info_free(infos, n);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* end(KEEP) saves the patched state; end(0) drops queued patches. */
 START_TEST(test_end)
 {
@@ -1242,6 +1292,7 @@ Suite *patch_suite(void)
 	tcase_add_test(tc, test_pull);
 	tcase_add_test(tc, test_end);
 	tcase_add_test(tc, test_memory);
+	tcase_add_test(tc, test_writer_coalesces);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("property");

@@ -600,7 +600,7 @@ int sessnap__json_check(const char *text, size_t len);
  */
 int sessnap__json_check_under(const char *text, size_t len, size_t outer);
 
-/* ---- Patches (patch.c) ---------------------------------------------------- */
+/* ---- Patches (patch.c) -------------------------------------------------- */
 
 /*
  * One operation of a queued batch.  Offsets are from the start of the
@@ -618,7 +618,7 @@ typedef struct {
 typedef struct sessnap__patch_batch {
 	struct sessnap__patch_batch *next; /* the session's queue, in order */
 	size_t n_ops;
-	bool text; /* values given as text (may hold a name twice) */
+	bool text;   /* values given as text (may hold a name twice) */
 	size_t used; /* bytes of the allocation */
 	sessnap__patch_rec ops[];
 } sessnap__patch_batch;

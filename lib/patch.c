@@ -59,8 +59,8 @@ int sessnap__pointer_check(const char *ptr, size_t len, size_t *tokens)
 		if (ptr[i] == '/') {
 			n++;
 		} else if (ptr[i] == '~') {
-			if (i + 1 >= len || (ptr[i + 1] != '0' &&
-					     ptr[i + 1] != '1'))
+			if (i + 1 >= len ||
+			    (ptr[i + 1] != '0' && ptr[i + 1] != '1'))
 				return sessnap__error(
 				    SESSNAP_EINVAL,
 				    "'~' at byte %zu of the pointer is not "
@@ -159,8 +159,8 @@ static int put_key(sessnap__patch_batch **b, size_t *cap, size_t i,
 	free(dec);
 	if (o == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
-	str = json_object_to_json_string_length(o, SESSNAP__PAYLOAD_FLAGS,
-						&slen);
+	str =
+	    json_object_to_json_string_length(o, SESSNAP__PAYLOAD_FLAGS, &slen);
 	if (str == NULL) {
 		json_object_put(o);
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
@@ -184,10 +184,9 @@ static int put_key(sessnap__patch_batch **b, size_t *cap, size_t i,
 }
 
 /* Check and pack operation i; the message says what is wrong. */
-static int put_op(sessnap__patch_batch **b, size_t *cap, size_t i,
-		  int op, const char *path, json_object *value,
-		  const char *text, size_t text_len, bool is_text,
-		  size_t max_value)
+static int put_op(sessnap__patch_batch **b, size_t *cap, size_t i, int op,
+		  const char *path, json_object *value, const char *text,
+		  size_t text_len, bool is_text, size_t max_value)
 {
 	sessnap__patch_rec *r;
 	const char *str = NULL;
@@ -237,8 +236,8 @@ static int put_op(sessnap__patch_batch **b, size_t *cap, size_t i,
 				    "the value nests %s%d arrays or objects "
 				    "deep under a pointer of %zu tokens: "
 				    "more than the loader's limit of %d",
-				    depth >= SESSNAP__JSON_DEPTH ? "at least "
-								 : "",
+				    depth >= SESSNAP__JSON_DEPTH ? "at least " :
+								   "",
 				    depth, tokens, SESSNAP__JSON_DEPTH - 1);
 			if (value == NULL) {
 				str = "null";
@@ -307,20 +306,18 @@ int sessnap__patch_batch_new(sessnap__patch_batch **out,
 			rc = put_op(&b, &cap, i, (int)ops[i].op, ops[i].path,
 				    ops[i].value, NULL, 0, false, max_value);
 		else
-			rc = put_op(&b, &cap, i, (int)tops[i].op,
-				    tops[i].path, NULL, tops[i].value,
-				    tops[i].value_len, true, max_value);
+			rc = put_op(&b, &cap, i, (int)tops[i].op, tops[i].path,
+				    NULL, tops[i].value, tops[i].value_len,
+				    true, max_value);
 		if (rc < 0) {
 			free(b);
-			return sessnap__error(rc, "operation %zu (%s \"%.200s\"): %s",
-					      i,
-					      kind_name(ops ? (int)ops[i].op
-							    : (int)tops[i].op),
-					      (ops ? ops[i].path : tops[i].path)
-						  ? (ops ? ops[i].path
-							 : tops[i].path)
-						  : "(null)",
-					      sessnap_error_last());
+			return sessnap__error(
+			    rc, "operation %zu (%s \"%.200s\"): %s", i,
+			    kind_name(ops ? (int)ops[i].op : (int)tops[i].op),
+			    (ops ? ops[i].path : tops[i].path) ?
+				(ops ? ops[i].path : tops[i].path) :
+				"(null)",
+			    sessnap_error_last());
 		}
 	}
 	/* One allocation, no larger than its contents. */
@@ -479,14 +476,26 @@ static size_t str_next(uc **pp, uc *end, unsigned char out[4], bool *bad)
 	if (p + 1 >= end)
 		goto bad;
 	switch (p[1]) {
-	case '"': case '\\': case '/':
+	case '"':
+	case '\\':
+	case '/':
 		out[0] = p[1];
 		break;
-	case 'b': out[0] = '\b'; break;
-	case 'f': out[0] = '\f'; break;
-	case 'n': out[0] = '\n'; break;
-	case 'r': out[0] = '\r'; break;
-	case 't': out[0] = '\t'; break;
+	case 'b':
+		out[0] = '\b';
+		break;
+	case 'f':
+		out[0] = '\f';
+		break;
+	case 'n':
+		out[0] = '\n';
+		break;
+	case 'r':
+		out[0] = '\r';
+		break;
+	case 't':
+		out[0] = '\t';
+		break;
 	case 'u':
 		if (!hex4(p + 2, end, &cp))
 			goto bad;
@@ -567,9 +576,8 @@ struct found {
  * when the value's end is not needed either (a token on the way down),
  * at the value's start.
  */
-static const char *scan_object(struct found *f, uc *p, uc *end,
-			       const char *tok, const char *tend, bool unique,
-			       bool need_end)
+static const char *scan_object(struct found *f, uc *p, uc *end, const char *tok,
+			       const char *tend, bool unique, bool need_end)
 {
 	uc *k, *kend, *v, *vend, *prev = NULL;
 	bool bad = false, hit;
@@ -661,9 +669,10 @@ static bool index_of(const char *tok, const char *tend, size_t *idx)
 
 /*
  * Element idx of the array at p ('['), scanned up to the start of the
- * one after it (close then stays unknown) (or only to its start, when its end is not needed: a token on the way
- * down); idx SIZE_MAX ("-") skips to the end without counting: then only
- * close and whether the array is empty (n 0 or 1) are known.
+ * one after it (close then stays unknown) (or only to its start, when its end
+ * is not needed: a token on the way down); idx SIZE_MAX ("-") skips to the end
+ * without counting: then only close and whether the array is empty (n 0 or 1)
+ * are known.
  */
 static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx,
 			      bool need_end)
@@ -733,9 +742,8 @@ struct part {
 	size_t n;
 };
 
-static int splice(char **text, size_t *len, size_t *cap, size_t pos,
-		  size_t del, const struct part *parts, size_t nparts,
-		  size_t max)
+static int splice(char **text, size_t *len, size_t *cap, size_t pos, size_t del,
+		  const struct part *parts, size_t nparts, size_t max)
 {
 	size_t add = 0, nlen, i, at;
 	char *t = *text, *nt;
@@ -788,8 +796,8 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 	size_t idx = 0, np = 0, pos;
 	bool obj;
 
-	struct part val = {base + r->value_off, r->value_len};
-	struct part key = {base + r->key_off, r->key_len};
+	struct part val = { base + r->value_off, r->value_len };
+	struct part key = { base + r->key_off, r->key_len };
 
 	if (r->path_len == 0) /* the whole state */
 		return splice(text, len, cap, 0, *len, &val, 1, max);
@@ -824,9 +832,9 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 	if (obj && f.found == 0 && r->op == SESSNAP_PATCH_ADD) {
 		/* A new member goes after the last, as json-c appends it. */
 		if (f.last_end != NULL)
-			parts[np++] = (struct part){",", 1};
+			parts[np++] = (struct part){ ",", 1 };
 		parts[np++] = key;
-		parts[np++] = (struct part){":", 1};
+		parts[np++] = (struct part){ ":", 1 };
 		parts[np++] = val;
 		pos = (size_t)((f.last_end ? f.last_end : f.close) - t);
 		return splice(text, len, cap, pos, 0, parts, np, max);
@@ -839,17 +847,16 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 					      idx, f.n);
 		if (f.found) {
 			parts[np++] = val;
-			parts[np++] = (struct part){",", 1};
+			parts[np++] = (struct part){ ",", 1 };
 			pos = (size_t)(f.start - t);
 		} else {
 			/* after the last element ("-" knows only the
 			 * closing bracket: just before it, the same bytes
 			 * in compact text) */
 			if (f.n > 0)
-				parts[np++] = (struct part){",", 1};
+				parts[np++] = (struct part){ ",", 1 };
 			parts[np++] = val;
-			pos = (size_t)((f.last_end ? f.last_end : f.close) -
-				       t);
+			pos = (size_t)((f.last_end ? f.last_end : f.close) - t);
 		}
 		return splice(text, len, cap, pos, 0, parts, np, max);
 	}
@@ -874,10 +881,9 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 		      (size_t)(rm_to - rm_from), NULL, 0, max);
 missing:
 	if (obj)
-		return sessnap__error(SESSNAP_EPATCH,
-				      "the object has no member \"%.*s\"",
-				      (int)(tend - tok > 64 ? 64 : tend - tok),
-				      tok);
+		return sessnap__error(
+		    SESSNAP_EPATCH, "the object has no member \"%.*s\"",
+		    (int)(tend - tok > 64 ? 64 : tend - tok), tok);
 	if (idx == SIZE_MAX)
 		return sessnap__error(SESSNAP_EPATCH,
 				      "\"-\" names no element (only an add "

@@ -415,9 +415,8 @@ static int patch_common(sessnap_session *s, const sessnap_patch_op *ops,
 	int rc;
 
 	if (s == NULL || (ops == NULL && tops == NULL))
-		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_session_%s: NULL argument",
-				      what);
+		return sessnap__error(
+		    SESSNAP_EINVAL, "sessnap_session_%s: NULL argument", what);
 	if ((rc = check_live(s, what)) < 0)
 		return rc;
 	if (n_ops == 0)
@@ -702,12 +701,11 @@ static int copy_from_disk(sessnap_session *s, char **out, size_t *out_len,
 	sessnap__snap_name(name, s->id);
 	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name);
 	if (rc < 0)
-		return sessnap__error_prefix(rc,
-					     "patching session %s: cannot "
-					     "reread its state from %s",
-					     s->id,
-					     sessnap__path(path, sizeof(path),
-							   s->store, name));
+		return sessnap__error_prefix(
+		    rc,
+		    "patching session %s: cannot "
+		    "reread its state from %s",
+		    s->id, sessnap__path(path, sizeof(path), s->store, name));
 	plen = (size_t)h.length;
 	memmove(buf, buf + off, plen);
 	buf[plen] = '\0';
@@ -722,19 +720,17 @@ static int copy_from_disk(sessnap_session *s, char **out, size_t *out_len,
 	rc = sessnap__parse_payload(&obj, buf, plen);
 	free(buf);
 	if (rc < 0)
-		return sessnap__error_prefix(rc,
-					     "patching session %s: its state "
-					     "in %s does not parse",
-					     s->id,
-					     sessnap__path(path, sizeof(path),
-							   s->store, name));
+		return sessnap__error_prefix(
+		    rc,
+		    "patching session %s: its state "
+		    "in %s does not parse",
+		    s->id, sessnap__path(path, sizeof(path), s->store, name));
 	str = json_object_to_json_string_length(obj, SESSNAP__PAYLOAD_FLAGS,
 						&plen);
 	if (str == NULL || (*out = malloc(plen + 1)) == NULL) {
 		json_object_put(obj);
-		return sessnap__error(SESSNAP_ENOMEM,
-				      "out of memory patching session %s",
-				      s->id);
+		return sessnap__error(
+		    SESSNAP_ENOMEM, "out of memory patching session %s", s->id);
 	}
 	memcpy(*out, str, plen + 1);
 	*out_len = plen;
@@ -832,7 +828,8 @@ static int write_patched(sessnap__save_job *job, sessnap_session *s)
 				 "dropped until the next full update",
 				 s->id, failed,
 				 sessnap__patch_kind_name(b->ops[failed].op),
-				 path, b->ops[failed].path_len > 120 ? "..." : "",
+				 path,
+				 b->ops[failed].path_len > 120 ? "..." : "",
 				 sessnap_error_last());
 			sessnap__patch_list_free(b);
 			job->patches = NULL;
@@ -915,8 +912,7 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
  * unless that update already came.  Its error is the session's last one
  * when the save itself went well.
  */
-static void finish_patches(sessnap__save_job *job, sessnap_session *s,
-			   int rc)
+static void finish_patches(sessnap__save_job *job, sessnap_session *s, int rc)
 {
 	sessnap__patch_batch *last;
 	bool current = s->full_gen == job->full_gen;
@@ -942,8 +938,7 @@ static void finish_patches(sessnap__save_job *job, sessnap_session *s,
 		}
 		if (rc == 0 || rc == SESSNAP_EDURABILITY) {
 			s->last_error = job->patch_rc;
-			strlcpy(s->err_msg, job->patch_msg,
-				sizeof(s->err_msg));
+			strlcpy(s->err_msg, job->patch_msg, sizeof(s->err_msg));
 		}
 	}
 }

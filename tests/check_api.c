@@ -469,10 +469,10 @@ START_TEST(test_patch)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s = NULL;
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 	json_object *v = json_object_new_int(2);
-	sessnap_patch_op op = {SESSNAP_PATCH_ADD, "/b", v};
-	sessnap_patch_text_op top = {SESSNAP_PATCH_ADD, "/a/-", "3", 1};
+	sessnap_patch_op op = { SESSNAP_PATCH_ADD, "/b", v };
+	sessnap_patch_text_op top = { SESSNAP_PATCH_ADD, "/a/-", "3", 1 };
 	char id[SESSNAP_ID_LEN + 1], *text = NULL;
 	size_t len = 0;
 

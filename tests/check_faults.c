@@ -719,8 +719,8 @@ static bool patch_from_copy;
 static void queue_patch(sessnap_session *s, const char *gen)
 {
 	sessnap_patch_text_op ops[2] = {
-		{SESSNAP_PATCH_REPLACE, "/gen", gen, strlen(gen)},
-		{SESSNAP_PATCH_ADD, "/n/-", "8", 1},
+		{ SESSNAP_PATCH_REPLACE, "/gen", gen, strlen(gen) },
+		{ SESSNAP_PATCH_ADD, "/n/-", "8", 1 },
 	};
 
 	ck_assert_msg(sessnap_session_patch_text(s, ops, 2) == 0, "patch: %s",
@@ -730,8 +730,8 @@ static void queue_patch(sessnap_session *s, const char *gen)
 static void op_patch(struct world *w, struct outcome *out, unsigned int kinds,
 		     unsigned long nth, int err, unsigned int flags)
 {
-	sessnap_patch_text_op d0 = {SESSNAP_PATCH_REPLACE, "/gen", "\"d0\"",
-				    4};
+	sessnap_patch_text_op d0 = { SESSNAP_PATCH_REPLACE, "/gen", "\"d0\"",
+				     4 };
 
 	ck_assert_int_eq(sessnap_session_flush(w->s), 0);
 	if (patch_from_copy) {
@@ -926,9 +926,8 @@ END_TEST
 START_TEST(walk_patch_copy)
 {
 	patch_from_copy = true;
-	ck_assert_int_ge(walk("patch, copy in memory", op_patch, check_patch,
-			      0),
-			 60);
+	ck_assert_int_ge(
+	    walk("patch, copy in memory", op_patch, check_patch, 0), 60);
 	patch_from_copy = false;
 }
 END_TEST

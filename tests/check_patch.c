@@ -95,8 +95,8 @@ static void assert_saved(sessnap_store *store, sessnap_session *s,
 }
 
 /* One operation with a text value (NULL for remove). */
-static int patch1(sessnap_session *s, sessnap_patch_kind op,
-		  const char *path, const char *value)
+static int patch1(sessnap_session *s, sessnap_patch_kind op, const char *path,
+		  const char *value)
 {
 	sessnap_patch_text_op o;
 
@@ -126,67 +126,68 @@ static const struct {
 	const char *want;
 } one_ops[] = {
 	/* objects */
-	{"{\"a\":1,\"b\":2}", SESSNAP_PATCH_ADD, "/c", "3",
-	 "{\"a\":1,\"b\":2,\"c\":3}"},
-	{"{\"a\":1,\"b\":2}", SESSNAP_PATCH_ADD, "/a", "[true]",
-	 "{\"a\":[true],\"b\":2}"},
-	{"{}", SESSNAP_PATCH_ADD, "/x", "{\"y\":null}", "{\"x\":{\"y\":null}}"},
-	{"{\"a\":1,\"b\":2}", SESSNAP_PATCH_REPLACE, "/b", "\"two\"",
-	 "{\"a\":1,\"b\":\"two\"}"},
-	{"{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/a", NULL,
-	 "{\"b\":2,\"c\":3}"},
-	{"{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/b", NULL,
-	 "{\"a\":1,\"c\":3}"},
-	{"{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/c", NULL,
-	 "{\"a\":1,\"b\":2}"},
-	{"{\"a\":1}", SESSNAP_PATCH_REMOVE, "/a", NULL, "{}"},
+	{ "{\"a\":1,\"b\":2}", SESSNAP_PATCH_ADD, "/c", "3",
+	  "{\"a\":1,\"b\":2,\"c\":3}" },
+	{ "{\"a\":1,\"b\":2}", SESSNAP_PATCH_ADD, "/a", "[true]",
+	  "{\"a\":[true],\"b\":2}" },
+	{ "{}", SESSNAP_PATCH_ADD, "/x", "{\"y\":null}",
+	  "{\"x\":{\"y\":null}}" },
+	{ "{\"a\":1,\"b\":2}", SESSNAP_PATCH_REPLACE, "/b", "\"two\"",
+	  "{\"a\":1,\"b\":\"two\"}" },
+	{ "{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/a", NULL,
+	  "{\"b\":2,\"c\":3}" },
+	{ "{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/b", NULL,
+	  "{\"a\":1,\"c\":3}" },
+	{ "{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/c", NULL,
+	  "{\"a\":1,\"b\":2}" },
+	{ "{\"a\":1}", SESSNAP_PATCH_REMOVE, "/a", NULL, "{}" },
 	/* nested */
-	{"{\"a\":{\"b\":{\"c\":[1,2]}}}", SESSNAP_PATCH_ADD, "/a/b/c/1", "9",
-	 "{\"a\":{\"b\":{\"c\":[1,9,2]}}}"},
-	{"{\"a\":{\"b\":{\"c\":[1,2]}},\"z\":0}", SESSNAP_PATCH_ADD, "/a/d",
-	 "\"x\"", "{\"a\":{\"b\":{\"c\":[1,2]},\"d\":\"x\"},\"z\":0}"},
+	{ "{\"a\":{\"b\":{\"c\":[1,2]}}}", SESSNAP_PATCH_ADD, "/a/b/c/1", "9",
+	  "{\"a\":{\"b\":{\"c\":[1,9,2]}}}" },
+	{ "{\"a\":{\"b\":{\"c\":[1,2]}},\"z\":0}", SESSNAP_PATCH_ADD, "/a/d",
+	  "\"x\"", "{\"a\":{\"b\":{\"c\":[1,2]},\"d\":\"x\"},\"z\":0}" },
 	/* arrays */
-	{"[1,2,3]", SESSNAP_PATCH_ADD, "/0", "0", "[0,1,2,3]"},
-	{"[1,2,3]", SESSNAP_PATCH_ADD, "/1", "{}", "[1,{},2,3]"},
-	{"[1,2,3]", SESSNAP_PATCH_ADD, "/3", "4", "[1,2,3,4]"},
-	{"[1,2,3]", SESSNAP_PATCH_ADD, "/-", "4", "[1,2,3,4]"},
-	{"[]", SESSNAP_PATCH_ADD, "/-", "\"a\"", "[\"a\"]"},
-	{"[]", SESSNAP_PATCH_ADD, "/0", "[]", "[[]]"},
-	{"[1,2,3]", SESSNAP_PATCH_REPLACE, "/2", "\"c\"", "[1,2,\"c\"]"},
-	{"[1,2,3]", SESSNAP_PATCH_REMOVE, "/0", NULL, "[2,3]"},
-	{"[1,2,3]", SESSNAP_PATCH_REMOVE, "/1", NULL, "[1,3]"},
-	{"[1,2,3]", SESSNAP_PATCH_REMOVE, "/2", NULL, "[1,2]"},
-	{"[[1]]", SESSNAP_PATCH_REMOVE, "/0/0", NULL, "[[]]"},
+	{ "[1,2,3]", SESSNAP_PATCH_ADD, "/0", "0", "[0,1,2,3]" },
+	{ "[1,2,3]", SESSNAP_PATCH_ADD, "/1", "{}", "[1,{},2,3]" },
+	{ "[1,2,3]", SESSNAP_PATCH_ADD, "/3", "4", "[1,2,3,4]" },
+	{ "[1,2,3]", SESSNAP_PATCH_ADD, "/-", "4", "[1,2,3,4]" },
+	{ "[]", SESSNAP_PATCH_ADD, "/-", "\"a\"", "[\"a\"]" },
+	{ "[]", SESSNAP_PATCH_ADD, "/0", "[]", "[[]]" },
+	{ "[1,2,3]", SESSNAP_PATCH_REPLACE, "/2", "\"c\"", "[1,2,\"c\"]" },
+	{ "[1,2,3]", SESSNAP_PATCH_REMOVE, "/0", NULL, "[2,3]" },
+	{ "[1,2,3]", SESSNAP_PATCH_REMOVE, "/1", NULL, "[1,3]" },
+	{ "[1,2,3]", SESSNAP_PATCH_REMOVE, "/2", NULL, "[1,2]" },
+	{ "[[1]]", SESSNAP_PATCH_REMOVE, "/0/0", NULL, "[[]]" },
 	/* the root */
-	{"{\"a\":1}", SESSNAP_PATCH_ADD, "", "[1]", "[1]"},
-	{"[1]", SESSNAP_PATCH_REPLACE, "", "{\"b\":2}", "{\"b\":2}"},
+	{ "{\"a\":1}", SESSNAP_PATCH_ADD, "", "[1]", "[1]" },
+	{ "[1]", SESSNAP_PATCH_REPLACE, "", "{\"b\":2}", "{\"b\":2}" },
 	/* escapes in the pointer: ~1 is '/', ~0 is '~' */
-	{"{\"a/b\":1,\"m~n\":2}", SESSNAP_PATCH_REPLACE, "/a~1b", "10",
-	 "{\"a/b\":10,\"m~n\":2}"},
-	{"{\"a/b\":1,\"m~n\":2}", SESSNAP_PATCH_REMOVE, "/m~0n", NULL,
-	 "{\"a/b\":1}"},
-	{"{}", SESSNAP_PATCH_ADD, "/~01", "1", "{\"~1\":1}"},
+	{ "{\"a/b\":1,\"m~n\":2}", SESSNAP_PATCH_REPLACE, "/a~1b", "10",
+	  "{\"a/b\":10,\"m~n\":2}" },
+	{ "{\"a/b\":1,\"m~n\":2}", SESSNAP_PATCH_REMOVE, "/m~0n", NULL,
+	  "{\"a/b\":1}" },
+	{ "{}", SESSNAP_PATCH_ADD, "/~01", "1", "{\"~1\":1}" },
 	/* escaped member names in the text */
-	{"{\"\\u0061\":1,\"q\\\"t\":2}", SESSNAP_PATCH_REPLACE, "/a", "5",
-	 "{\"\\u0061\":5,\"q\\\"t\":2}"},
-	{"{\"\\u0061\":1,\"q\\\"t\":2}", SESSNAP_PATCH_REMOVE, "/q\"t", NULL,
-	 "{\"\\u0061\":1}"},
-	{"{\"\\u00e9\\ud83d\\ude00\":1}", SESSNAP_PATCH_REPLACE,
-	 "/\xc3\xa9\xf0\x9f\x98\x80", "2", "{\"\\u00e9\\ud83d\\ude00\":2}"},
-	{"{\"a\\/b\":1}", SESSNAP_PATCH_REPLACE, "/a~1b", "2",
-	 "{\"a\\/b\":2}"},
+	{ "{\"\\u0061\":1,\"q\\\"t\":2}", SESSNAP_PATCH_REPLACE, "/a", "5",
+	  "{\"\\u0061\":5,\"q\\\"t\":2}" },
+	{ "{\"\\u0061\":1,\"q\\\"t\":2}", SESSNAP_PATCH_REMOVE, "/q\"t", NULL,
+	  "{\"\\u0061\":1}" },
+	{ "{\"\\u00e9\\ud83d\\ude00\":1}", SESSNAP_PATCH_REPLACE,
+	  "/\xc3\xa9\xf0\x9f\x98\x80", "2", "{\"\\u00e9\\ud83d\\ude00\":2}" },
+	{ "{\"a\\/b\":1}", SESSNAP_PATCH_REPLACE, "/a~1b", "2",
+	  "{\"a\\/b\":2}" },
 	/* a new member name json-c escapes */
-	{"{}", SESSNAP_PATCH_ADD, "/q\"\n", "1", "{\"q\\\"\\n\":1}"},
+	{ "{}", SESSNAP_PATCH_ADD, "/q\"\n", "1", "{\"q\\\"\\n\":1}" },
 	/* the empty member name */
-	{"{\"\":1}", SESSNAP_PATCH_REPLACE, "/", "2", "{\"\":2}"},
+	{ "{\"\":1}", SESSNAP_PATCH_REPLACE, "/", "2", "{\"\":2}" },
 	/* whitespace in a text state is kept around what changes */
-	{"{ \"a\" : [ 1 , 2 ] , \"b\" : 3 }", SESSNAP_PATCH_REMOVE, "/a/0",
-	 NULL, "{ \"a\" : [ 2 ] , \"b\" : 3 }"},
-	{"{ \"a\" : [ 1 , 2 ] , \"b\" : 3 }", SESSNAP_PATCH_ADD, "/c", "4",
-	 "{ \"a\" : [ 1 , 2 ] , \"b\" : 3,\"c\":4 }"},
+	{ "{ \"a\" : [ 1 , 2 ] , \"b\" : 3 }", SESSNAP_PATCH_REMOVE, "/a/0",
+	  NULL, "{ \"a\" : [ 2 ] , \"b\" : 3 }" },
+	{ "{ \"a\" : [ 1 , 2 ] , \"b\" : 3 }", SESSNAP_PATCH_ADD, "/c", "4",
+	  "{ \"a\" : [ 1 , 2 ] , \"b\" : 3,\"c\":4 }" },
 	/* strings with brackets and quotes are skipped as strings */
-	{"{\"a\":\"}]\\\"[{\",\"b\":1}", SESSNAP_PATCH_REPLACE, "/b", "2",
-	 "{\"a\":\"}]\\\"[{\",\"b\":2}"},
+	{ "{\"a\":\"}]\\\"[{\",\"b\":1}", SESSNAP_PATCH_REPLACE, "/b", "2",
+	  "{\"a\":\"}]\\\"[{\",\"b\":2}" },
 };
 
 START_TEST(test_one_op)
@@ -215,9 +216,9 @@ START_TEST(test_object_values)
 	v = json_object_new_array();
 	json_object_array_add(v, json_object_new_double(0.5));
 	json_object_array_add(v, json_object_new_string("x/y"));
-	ops[0] = (sessnap_patch_op){SESSNAP_PATCH_ADD, "/list", v};
-	ops[1] = (sessnap_patch_op){SESSNAP_PATCH_ADD, "/nil", NULL};
-	ops[2] = (sessnap_patch_op){SESSNAP_PATCH_REPLACE, "/path", v};
+	ops[0] = (sessnap_patch_op){ SESSNAP_PATCH_ADD, "/list", v };
+	ops[1] = (sessnap_patch_op){ SESSNAP_PATCH_ADD, "/nil", NULL };
+	ops[2] = (sessnap_patch_op){ SESSNAP_PATCH_REPLACE, "/path", v };
 	ck_assert_int_eq(sessnap_session_patch(s, ops, 3), 0);
 	/* the values were serialized during the call: changing them now
 	 * changes nothing queued */
@@ -238,9 +239,9 @@ START_TEST(test_order)
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
 	sessnap_patch_text_op ops[3] = {
-		{SESSNAP_PATCH_ADD, "/rows", "[]", 2},
-		{SESSNAP_PATCH_ADD, "/rows/-", "1", 1},
-		{SESSNAP_PATCH_ADD, "/rows/0", "0", 1},
+		{ SESSNAP_PATCH_ADD, "/rows", "[]", 2 },
+		{ SESSNAP_PATCH_ADD, "/rows/-", "1", 1 },
+		{ SESSNAP_PATCH_ADD, "/rows/0", "0", 1 },
 	};
 
 	update_text(s, "{\"v\":1}");
@@ -260,7 +261,8 @@ START_TEST(test_order)
 }
 END_TEST
 
-/* ---- Refused at the call -------------------------------------------------- */
+/* ---- Refused at the call --------------------------------------------------
+ */
 
 static const struct {
 	sessnap_patch_kind op;
@@ -269,24 +271,24 @@ static const struct {
 	int rc;
 	const char *msg;
 } refused[] = {
-	{SESSNAP_PATCH_ADD, "a", "1", SESSNAP_EINVAL, "start with '/'"},
-	{SESSNAP_PATCH_ADD, "/a~", "1", SESSNAP_EINVAL, "~0"},
-	{SESSNAP_PATCH_ADD, "/a~2", "1", SESSNAP_EINVAL, "~1"},
-	{SESSNAP_PATCH_REMOVE, "", NULL, SESSNAP_EINVAL, "no state"},
-	{(sessnap_patch_kind)7, "/a", "1", SESSNAP_EINVAL, "unknown"},
-	{SESSNAP_PATCH_ADD, "/a", "tru", SESSNAP_EINVAL, "byte"},
-	{SESSNAP_PATCH_ADD, "/a", "1 2", SESSNAP_EINVAL, "byte"},
-	{SESSNAP_PATCH_ADD, "/a", "", SESSNAP_EINVAL, "empty"},
-	{SESSNAP_PATCH_ADD, "/\xff", "1", SESSNAP_EINVAL, "UTF-8"},
-	{SESSNAP_PATCH_ADD, NULL, "1", SESSNAP_EINVAL, "NULL"},
-	{SESSNAP_PATCH_REPLACE, "/a", NULL, SESSNAP_EINVAL, "NULL"},
+	{ SESSNAP_PATCH_ADD, "a", "1", SESSNAP_EINVAL, "start with '/'" },
+	{ SESSNAP_PATCH_ADD, "/a~", "1", SESSNAP_EINVAL, "~0" },
+	{ SESSNAP_PATCH_ADD, "/a~2", "1", SESSNAP_EINVAL, "~1" },
+	{ SESSNAP_PATCH_REMOVE, "", NULL, SESSNAP_EINVAL, "no state" },
+	{ (sessnap_patch_kind)7, "/a", "1", SESSNAP_EINVAL, "unknown" },
+	{ SESSNAP_PATCH_ADD, "/a", "tru", SESSNAP_EINVAL, "byte" },
+	{ SESSNAP_PATCH_ADD, "/a", "1 2", SESSNAP_EINVAL, "byte" },
+	{ SESSNAP_PATCH_ADD, "/a", "", SESSNAP_EINVAL, "empty" },
+	{ SESSNAP_PATCH_ADD, "/\xff", "1", SESSNAP_EINVAL, "UTF-8" },
+	{ SESSNAP_PATCH_ADD, NULL, "1", SESSNAP_EINVAL, "NULL" },
+	{ SESSNAP_PATCH_REPLACE, "/a", NULL, SESSNAP_EINVAL, "NULL" },
 };
 
 START_TEST(test_refused)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 	int rc;
 
 	update_text(s, "{\"a\":1}");
@@ -311,17 +313,15 @@ START_TEST(test_refused_batch)
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
 	sessnap_patch_text_op ops[2] = {
-		{SESSNAP_PATCH_ADD, "/b", "2", 1},
-		{SESSNAP_PATCH_ADD, "b", "3", 1},
+		{ SESSNAP_PATCH_ADD, "/b", "2", 1 },
+		{ SESSNAP_PATCH_ADD, "b", "3", 1 },
 	};
 
 	update_text(s, "{\"a\":1}");
-	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 2),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 2), SESSNAP_EINVAL);
 	ck_assert_msg(strstr(sessnap_error_last(), "operation 1") != NULL,
 		      "message: %s", sessnap_error_last());
-	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 0),
-			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 0), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_patch_text(s, NULL, 1),
 			 SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_session_patch_text(NULL, ops, 1),
@@ -339,8 +339,8 @@ START_TEST(test_no_state)
 
 	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "", "{}"),
 			 SESSNAP_ESTATE);
-	ck_assert_msg(strstr(sessnap_error_last(), "no state"),
-		      "message: %s", sessnap_error_last());
+	ck_assert_msg(strstr(sessnap_error_last(), "no state"), "message: %s",
+		      sessnap_error_last());
 	/* a label alone is no state either */
 	ck_assert_int_eq(sessnap_session_set_label(s, "x"), 0);
 	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/a", "1"),
@@ -390,7 +390,7 @@ START_TEST(test_too_deep)
 	/* the json-c form: its depth plus the pointer's */
 	json_object_array_add(v, json_object_new_array());
 	/* 1022 tokens and a depth of 1: a value inside 1023 containers */
-	op = (sessnap_patch_op){SESSNAP_PATCH_ADD, path + 2 * 2, v};
+	op = (sessnap_patch_op){ SESSNAP_PATCH_ADD, path + 2 * 2, v };
 	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
 	op.path = path + 2 * 1;
 	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), SESSNAP_ETOOBIG);
@@ -425,16 +425,16 @@ START_TEST(test_too_big)
 	update_text(s, "{\"a\":1}");
 	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/b", big),
 			 SESSNAP_ETOOBIG);
-	ck_assert_msg(strstr(sessnap_error_last(), "read bound"),
-		      "message: %s", sessnap_error_last());
+	ck_assert_msg(strstr(sessnap_error_last(), "read bound"), "message: %s",
+		      sessnap_error_last());
 	/* a value that fits alone, but not beside the state: the batch
 	 * fails when applied */
 	big[max - 9] = '"';
 	big[max - 8] = '\0';
 	ok1(s, SESSNAP_PATCH_ADD, "/b", big);
 	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EPATCH);
-	ck_assert_msg(strstr(sessnap_error_last(), "read bound"),
-		      "message: %s", sessnap_error_last());
+	ck_assert_msg(strstr(sessnap_error_last(), "read bound"), "message: %s",
+		      sessnap_error_last());
 	assert_saved(store, s, "{\"a\":1}");
 	free(big);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
@@ -455,9 +455,9 @@ START_TEST(test_fork)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
 		_exit(patch1(s, SESSNAP_PATCH_ADD, "/b", "2") ==
-			      SESSNAP_ESTATE
-			  ? 0
-			  : 1);
+			      SESSNAP_ESTATE ?
+			  0 :
+			  1);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ok1(s, SESSNAP_PATCH_ADD, "/c", "3");
@@ -475,18 +475,18 @@ static const struct {
 	const char *value;
 	const char *msg;
 } misses[] = {
-	{SESSNAP_PATCH_REPLACE, "/nope", "1", "no member \"nope\""},
-	{SESSNAP_PATCH_REMOVE, "/nope", NULL, "no member \"nope\""},
-	{SESSNAP_PATCH_ADD, "/nope/x", "1", "no member \"nope\""},
-	{SESSNAP_PATCH_ADD, "/list/4", "1", "past the end"},
-	{SESSNAP_PATCH_REPLACE, "/list/3", "1", "past the end"},
-	{SESSNAP_PATCH_REMOVE, "/list/-", NULL, "\"-\""},
-	{SESSNAP_PATCH_REPLACE, "/list/01", "1", "not an array index"},
-	{SESSNAP_PATCH_ADD, "/list/x", "1", "not an array index"},
-	{SESSNAP_PATCH_ADD, "/n/x", "1", "not an object or array"},
-	{SESSNAP_PATCH_REPLACE, "/list/99999999999999999999999", "1",
-	 "past the end"},
-	{SESSNAP_PATCH_ADD, "/dup/k", "1", "more than once"},
+	{ SESSNAP_PATCH_REPLACE, "/nope", "1", "no member \"nope\"" },
+	{ SESSNAP_PATCH_REMOVE, "/nope", NULL, "no member \"nope\"" },
+	{ SESSNAP_PATCH_ADD, "/nope/x", "1", "no member \"nope\"" },
+	{ SESSNAP_PATCH_ADD, "/list/4", "1", "past the end" },
+	{ SESSNAP_PATCH_REPLACE, "/list/3", "1", "past the end" },
+	{ SESSNAP_PATCH_REMOVE, "/list/-", NULL, "\"-\"" },
+	{ SESSNAP_PATCH_REPLACE, "/list/01", "1", "not an array index" },
+	{ SESSNAP_PATCH_ADD, "/list/x", "1", "not an array index" },
+	{ SESSNAP_PATCH_ADD, "/n/x", "1", "not an object or array" },
+	{ SESSNAP_PATCH_REPLACE, "/list/99999999999999999999999", "1",
+	  "past the end" },
+	{ SESSNAP_PATCH_ADD, "/dup/k", "1", "more than once" },
 };
 
 #define MISS_BASE "{\"list\":[1,2,3],\"n\":5,\"dup\":{\"k\":1,\"k\":2}}"
@@ -495,11 +495,11 @@ START_TEST(test_apply_fails)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 	sessnap_patch_text_op ops[2] = {
-		{SESSNAP_PATCH_ADD, "/first", "1", 1},
-		{misses[_i].op, misses[_i].path, misses[_i].value,
-		 misses[_i].value ? strlen(misses[_i].value) : 0},
+		{ SESSNAP_PATCH_ADD, "/first", "1", 1 },
+		{ misses[_i].op, misses[_i].path, misses[_i].value,
+		  misses[_i].value ? strlen(misses[_i].value) : 0 },
 	};
 	char want[128];
 
@@ -564,7 +564,7 @@ START_TEST(test_identical_skipped)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 
 	update_text(s, "{\"a\":1}");
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
@@ -592,12 +592,11 @@ START_TEST(test_pull)
 {
 	sessnap_store *store = open_store_flags(SESSNAP_STORE_NOTHREAD);
 	sessnap_session *s = begin(store);
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 	int calls = 0;
 
 	update_text(s, "{}");
-	ck_assert_int_eq(sessnap_session_set_collect(s, collect_patch,
-						     &calls),
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_patch, &calls),
 			 0);
 	ck_assert_int_eq(sessnap_session_touch(s), 0);
 	assert_saved(store, s, "{\"n\":1}");
@@ -618,7 +617,7 @@ END_TEST
 START_TEST(test_writer_coalesces)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 	sessnap_store *store = NULL;
 	sessnap_session *s;
 	sessnap_info **infos = NULL;
@@ -648,8 +647,8 @@ START_TEST(test_writer_coalesces)
 	/* one save for the 50 batches and the label */
 	ck_assert_uint_eq(st.saves, 2);
 	text = saved(store, sessnap_session_id(s));
-	ck_assert_uint_eq(strlen(text), strlen("{\"n\":[]}") + 10 * 2 +
-					    40 * 3 - 1);
+	ck_assert_uint_eq(strlen(text),
+			  strlen("{\"n\":[]}") + 10 * 2 + 40 * 3 - 1);
 	ck_assert(strncmp(text, "{\"n\":[0,1,2,", 12) == 0);
 	free(text);
 	ck_assert_int_eq(sessnap_store_scan(&infos, &n, store, 0), 0);
@@ -703,8 +702,8 @@ static size_t below(size_t n)
 
 /* Member names with every character a pointer or a JSON string escapes. */
 static const char *const names[] = {
-	"a", "b", "c", "~", "/", "~1", "a/b", "m~n", "\xc3\xa9", "q\"",
-	"\\", "\n", "", "0", "-", "rows",
+	"a",	    "b",   "c",	 "~",  "/", "~1", "a/b", "m~n",
+	"\xc3\xa9", "q\"", "\\", "\n", "",  "0",  "-",	 "rows",
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
@@ -866,9 +865,9 @@ static void random_op(struct rop *r, json_object **tree)
 				tl = slash ? (size_t)(slash - p) : strlen(p);
 				for (o = 0, i2 = 0; i2 < tl; i2++) {
 					if (p[i2] == '~') {
-						tok[o++] = p[i2 + 1] == '0'
-							       ? '~'
-							       : '/';
+						tok[o++] = p[i2 + 1] == '0' ?
+							       '~' :
+							       '/';
 						i2++;
 					} else {
 						tok[o++] = p[i2];
@@ -879,8 +878,8 @@ static void random_op(struct rop *r, json_object **tree)
 					break;
 				if (json_object_is_type(parent,
 							json_type_object))
-					parent = json_object_object_get(parent,
-									tok);
+					parent =
+					    json_object_object_get(parent, tok);
 				else
 					parent = json_object_array_get_idx(
 					    parent, (size_t)atol(tok));
@@ -1007,7 +1006,7 @@ START_TEST(test_property_apply)
 		cap = len + 1;
 		for (k = 0; k < 30; k++) {
 			random_op(&r, &tree);
-			op = (sessnap_patch_op){r.op, r.path, r.value};
+			op = (sessnap_patch_op){ r.op, r.path, r.value };
 			rc = sessnap__patch_batch_new(&b, &op, NULL, 1,
 						      SIZE_MAX / 4);
 			ck_assert_msg(rc == 0, "batch: %s",
@@ -1020,15 +1019,16 @@ START_TEST(test_property_apply)
 			ck_assert_msg(rc == (r.fails ? SESSNAP_EPATCH : 0),
 				      "seed %d doc %zu op %zu: %s %s: rc %d "
 				      "(%s)",
-				      _i, doc, k, sessnap__patch_kind_name(r.op),
-				      r.path, rc, sessnap_error_last());
-			ck_assert_msg(len == want_len &&
-					  memcmp(text, want, len) == 0 &&
-					  text[len] == '\0',
-				      "seed %d doc %zu op %zu: %s %s:\n got "
-				      "%s\nwant %s",
-				      _i, doc, k, sessnap__patch_kind_name(r.op),
-				      r.path, text, want);
+				      _i, doc, k,
+				      sessnap__patch_kind_name(r.op), r.path,
+				      rc, sessnap_error_last());
+			ck_assert_msg(
+			    len == want_len && memcmp(text, want, len) == 0 &&
+				text[len] == '\0',
+			    "seed %d doc %zu op %zu: %s %s:\n got "
+			    "%s\nwant %s",
+			    _i, doc, k, sessnap__patch_kind_name(r.op), r.path,
+			    text, want);
 			cases++;
 			failures += r.fails;
 			free(want);
@@ -1079,15 +1079,15 @@ START_TEST(test_property_saved)
 			 * state before it in case the batch fails */
 			before = NULL;
 			if (tree != NULL) /* NULL is JSON null */
-				ck_assert_int_eq(json_object_deep_copy(
-						     tree, &before, NULL),
-						 0);
+				ck_assert_int_eq(
+				    json_object_deep_copy(tree, &before, NULL),
+				    0);
 			n = 1 + below(3);
 			fails = false;
 			for (i = 0; i < n; i++) {
 				random_op(&r[i], &tree);
-				ops[i] = (sessnap_patch_op){r[i].op, r[i].path,
-							    r[i].value};
+				ops[i] = (sessnap_patch_op){ r[i].op, r[i].path,
+							     r[i].value };
 				fails = fails || r[i].fails;
 			}
 			ck_assert_int_eq(sessnap_session_patch(s, ops, n), 0);
@@ -1176,7 +1176,8 @@ START_TEST(test_memory)
 }
 END_TEST
 
-/* ---- kill -9 during a patch stream ---------------------------------------- */
+/* ---- kill -9 during a patch stream ----------------------------------------
+ */
 
 /*
  * The child: a session whose state is {"n":[0..m-1],"last":m-1} after m
@@ -1206,10 +1207,10 @@ static void patch_stream(int wfd)
 		_exit(2);
 	for (m = 1;; m++) {
 		snprintf(num, sizeof(num), "%u", m - 1);
-		ops[0] = (sessnap_patch_text_op){SESSNAP_PATCH_ADD, "/n/-",
-						 num, strlen(num)};
-		ops[1] = (sessnap_patch_text_op){SESSNAP_PATCH_REPLACE,
-						 "/last", num, strlen(num)};
+		ops[0] = (sessnap_patch_text_op){ SESSNAP_PATCH_ADD, "/n/-",
+						  num, strlen(num) };
+		ops[1] = (sessnap_patch_text_op){ SESSNAP_PATCH_REPLACE,
+						  "/last", num, strlen(num) };
 		if (sessnap_session_patch_text(s, ops, 2) < 0)
 			_exit(3);
 		if (m % 3 == 0) {

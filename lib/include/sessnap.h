@@ -1412,8 +1412,8 @@ typedef struct {
  *         in a forked child), SESSNAP_EPATCH (an earlier batch failed and
  *         no full update came since), SESSNAP_ENOMEM
  */
-int sessnap_session_patch(sessnap_session *session,
-			  const sessnap_patch_op *ops, size_t n_ops);
+int sessnap_session_patch(sessnap_session *session, const sessnap_patch_op *ops,
+			  size_t n_ops);
 
 /**
  * sessnap_session_patch() with values given as JSON text.

@@ -117,7 +117,7 @@ static int put(sessnap__patch_batch **b, size_t *cap, size_t *off,
 	return 0;
 }
 
-static const char *kind_name(int op)
+const char *sessnap__patch_kind_name(int op)
 {
 	switch (op) {
 	case SESSNAP_PATCH_ADD:
@@ -128,11 +128,6 @@ static const char *kind_name(int op)
 		return "remove";
 	}
 	return "?";
-}
-
-const char *sessnap__patch_kind_name(int op)
-{
-	return kind_name(op);
 }
 
 /*
@@ -310,14 +305,15 @@ int sessnap__patch_batch_new(sessnap__patch_batch **out,
 				    NULL, tops[i].value, tops[i].value_len,
 				    true, max_value);
 		if (rc < 0) {
+			int op = ops ? (int)ops[i].op : (int)tops[i].op;
+			const char *path = ops ? ops[i].path : tops[i].path;
+
 			free(b);
-			return sessnap__error(
-			    rc, "operation %zu (%s \"%.200s\"): %s", i,
-			    kind_name(ops ? (int)ops[i].op : (int)tops[i].op),
-			    (ops ? ops[i].path : tops[i].path) ?
-				(ops ? ops[i].path : tops[i].path) :
-				"(null)",
-			    sessnap_error_last());
+			return sessnap__error(rc,
+					      "operation %zu (%s \"%.200s\"): %s",
+					      i, sessnap__patch_kind_name(op),
+					      path ? path : "(null)",
+					      sessnap_error_last());
 		}
 	}
 	/* One allocation, no larger than its contents. */

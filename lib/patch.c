@@ -309,11 +309,10 @@ int sessnap__patch_batch_new(sessnap__patch_batch **out,
 			const char *path = ops ? ops[i].path : tops[i].path;
 
 			free(b);
-			return sessnap__error(rc,
-					      "operation %zu (%s \"%.200s\"): %s",
-					      i, sessnap__patch_kind_name(op),
-					      path ? path : "(null)",
-					      sessnap_error_last());
+			return sessnap__error(
+			    rc, "operation %zu (%s \"%.200s\"): %s", i,
+			    sessnap__patch_kind_name(op),
+			    path ? path : "(null)", sessnap_error_last());
 		}
 	}
 	/* One allocation, no larger than its contents. */

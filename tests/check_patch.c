@@ -536,6 +536,43 @@ START_TEST(test_apply_fails)
 }
 END_TEST
 
+/*
+ * A state json-c wrote names no member twice, and the scan may stop at
+ * the member it finds; a value given as text may, and from then on the
+ * scan goes on to refuse a name found twice.
+ */
+START_TEST(test_text_dup)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	json_object *state = json_object_new_object();
+	json_object *five = json_object_new_int(5);
+	sessnap_patch_op op = {SESSNAP_PATCH_REPLACE, "/d/k", five};
+
+	json_object_object_add(state, "a", json_object_new_int(1));
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	ok1(s, SESSNAP_PATCH_ADD, "/d", "{\"k\":1,\"k\":2}");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	/* an operation with an object, after the text one */
+	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EPATCH);
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert_msg(strstr(st.last_message, "more than once"),
+		      "status message: %s", st.last_message);
+	assert_saved(store, s, "{\"a\":1,\"d\":{\"k\":1,\"k\":2}}");
+	/* a state given as text, patched with objects */
+	update_text(s, "{\"d\":{\"k\":1,\"k\":2}}");
+	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EPATCH);
+	assert_saved(store, s, "{\"d\":{\"k\":1,\"k\":2}}");
+	json_object_put(five);
+	json_object_put(state);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- Where the copy comes from ------------------------------------------ */
 
 /* An adopted session patches its recovered state, reread once. */
@@ -1313,6 +1350,7 @@ Suite *patch_suite(void)
 	tcase_add_test(tc, test_too_deep);
 	tcase_add_test(tc, test_too_big);
 	tcase_add_test(tc, test_fork);
+	tcase_add_test(tc, test_text_dup);
 	tcase_add_loop_test(tc, test_apply_fails, 0,
 			    (int)(sizeof(misses) / sizeof(misses[0])));
 	suite_add_tcase(s, tc);

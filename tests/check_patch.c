@@ -545,10 +545,10 @@ START_TEST(test_text_dup)
 {
 	sessnap_store *store = open_store();
 	sessnap_session *s = begin(store);
-	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
 	json_object *state = json_object_new_object();
 	json_object *five = json_object_new_int(5);
-	sessnap_patch_op op = {SESSNAP_PATCH_REPLACE, "/d/k", five};
+	sessnap_patch_op op = { SESSNAP_PATCH_REPLACE, "/d/k", five };
 
 	json_object_object_add(state, "a", json_object_new_int(1));
 	ck_assert_int_eq(sessnap_session_update(s, state), 0);

@@ -46,7 +46,7 @@
 #include "internal.h"
 
 /*
- * A canonical header has at most 47 tokens (19 keys and their values, the
+ * A canonical header has at most 51 tokens (21 keys and their values, the
  * owner's 4 keys and values, and the two objects); 64 leave room for a few
  * unknown keys of a later minor writer.
  */
@@ -81,6 +81,8 @@ enum key {
 	F_SCHEMA,
 	F_LENGTH,
 	F_CHECKSUM,
+	F_LEASE_MS,
+	F_RENEWALS,
 	F_TOP_COUNT,
 	F_PID = F_TOP_COUNT,
 	F_HOST,
@@ -102,6 +104,7 @@ static const struct {
 	[F_COMPLETED] = KEY("completed"), [F_ADOPTIONS] = KEY("adoptions"),
 	[F_OWNER] = KEY("owner"),	  [F_SCHEMA] = KEY("schema"),
 	[F_LENGTH] = KEY("length"),	  [F_CHECKSUM] = KEY("checksum"),
+	[F_LEASE_MS] = KEY("lease_ms"),	  [F_RENEWALS] = KEY("renewals"),
 	[F_PID] = KEY("pid"),		  [F_HOST] = KEY("host"),
 	[F_BOOT_ID] = KEY("boot_id"),	  [F_START] = KEY("start"),
 #undef KEY
@@ -438,6 +441,14 @@ static int extract(sessnap__header *h, const struct walk *w)
 	if (!copy_whole(h->checksum, sizeof(h->checksum), &f[F_CHECKSUM]) ||
 	    !sessnap__checksum_valid(h->checksum))
 		return SESSNAP__HEADER_DEFERRED;
+	if (f[F_LEASE_MS].present || f[F_RENEWALS].present) {
+		if (!get_int(&f[F_LEASE_MS], 1, UINT32_MAX, &n))
+			return SESSNAP__HEADER_DEFERRED;
+		h->lease_ms = (uint32_t)n;
+		if (!get_int(&f[F_RENEWALS], 0, INT64_MAX, &n))
+			return SESSNAP__HEADER_DEFERRED;
+		h->renewals = (uint64_t)n;
+	}
 	return 0;
 }
 

@@ -28,6 +28,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/load.c \
 	lib/generations.c \
 	lib/liveness.c \
+	lib/claim.c \
+	lib/lease.c \
 	lib/clean.h \
 	lib/clean.c \
 	lib/clean_rank.c \

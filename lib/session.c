@@ -143,18 +143,22 @@ static int check_options(const sessnap_session_options *opts)
 
 /*
  * The lock record (liveness.c): what a scan shows of this session until
- * its first save.  A failure (a full disk) does not fail the begin, which
- * needs no data block and worked before the record existed: the session
- * runs as before, listed as running without its key until it saves, and
- * the log callback hears why.
+ * its first save, and on a store with leases the lease that the writer
+ * renews (lease.c).  A failure (a full disk) does not fail the begin,
+ * which needs no data block and worked before the record existed: the
+ * session runs as before, listed as running without its key until it
+ * saves, and the log callback hears why.  A lease whose first write
+ * failed is written whole again at its first renewal.
  */
-static void write_lock_record(sessnap_session *s)
+int sessnap__session_record(sessnap_session *s, bool truncate)
 {
-	sessnap__header h;
+	sessnap_store *store = s->store;
+	sessnap__header h, *lease = NULL;
+	int rc;
 
 	memset(&h, 0, sizeof(h));
 	h.format_version = SESSNAP_FORMAT_VERSION;
-	strlcpy(h.app, s->store->app, sizeof(h.app));
+	strlcpy(h.app, store->app, sizeof(h.app));
 	strlcpy(h.id, s->id, sizeof(h.id));
 	if (s->label != NULL)
 		strlcpy(h.label, s->label, sizeof(h.label));
@@ -162,14 +166,31 @@ static void write_lock_record(sessnap_session *s)
 	h.key_len = s->key_len;
 	h.created_ms = s->created_ms;
 	h.saved_ms = s->created_ms;
-	h.owner = s->store->self;
-	h.schema_version = s->store->opts.schema_version;
+	h.owner = store->self;
+	h.schema_version = store->opts.schema_version;
+	h.lease_ms = store->lease_ms;
 	sessnap__checksum(h.checksum, "", 0);
-	if (sessnap__lock_record_write(s->store, s->lock_fd, &h) < 0)
-		sessnap__log(s->store, SESSNAP_LOG_WARNING,
+	if (h.lease_ms > 0 && (lease = malloc(sizeof(*lease))) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	rc = sessnap__lock_record_write(store, s->lock_fd, &h, truncate);
+	if (rc < 0)
+		sessnap__log(store, SESSNAP_LOG_WARNING,
 			     "%s: the session is listed without its key "
-			     "until its first save",
-			     sessnap_error_last());
+			     "until its first save%s",
+			     sessnap_error_last(),
+			     lease ? "; its lease is written again at its "
+				     "next renewal"
+				   : "");
+	if (lease != NULL) {
+		*lease = h;
+		pthread_mutex_lock(&store->mu);
+		free(s->lease);
+		s->lease = lease;
+		s->lease_due_ms = sessnap__mono_ms() + store->lease_ms;
+		pthread_mutex_unlock(&store->mu);
+		sessnap__writer_lease_added(store, s->lease_due_ms);
+	}
+	return rc;
 }
 
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
@@ -178,6 +199,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[SESSNAP_ID_LEN / 2];
 	char id[SESSNAP_ID_LEN + 1];
+	char lock[SESSNAP__NAME_MAX];
 	sessnap_session *s;
 	size_t i;
 	int fd, rc, tries;
@@ -223,7 +245,13 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		SYS(close)(fd);
 		return rc;
 	}
-	write_lock_record(s);
+	if (sessnap__session_record(s, false) == SESSNAP_ENOMEM) {
+		rc = SESSNAP_ENOMEM;
+		sessnap__lock_name(lock, id);
+		SYS(unlinkat)(store->dfd, lock, 0);
+		sessnap_session_release(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -541,6 +569,38 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  * to pay the kernel's dirty-page throttling a second time.
  */
 /*
+ * The fence (claim.c): a session that another host took over never
+ * commits again.  Checked before every commit, by whoever holds `saving`
+ * (or ends the session); any other path that commits bytes to a session's
+ * files (an append of the delta layout) must call it too.  Remembered: the claim may go with the old
+ * session's files later, the refusal stays.  See docs/design.md "Claims
+ * and fencing" for why a commit that passed this check an instant before
+ * the claim still cannot touch the adopter's files.
+ */
+int sessnap__session_fence(sessnap_session *s)
+{
+	int rc;
+
+	if (s->fenced)
+		return sessnap__error(SESSNAP_EFENCED, "%s", s->fence_msg);
+	/*
+	 * Only a session with a lease can be taken over (an adopter on
+	 * another host needs it expired: lease.c), so a store without
+	 * leases pays nothing here.
+	 */
+	if (s->store->lease_ms == 0)
+		return 0;
+	rc = sessnap__fence_check(s->store, s->id, s->adoptions);
+	if (rc == SESSNAP_EFENCED) {
+		s->fenced = true;
+		strlcpy(s->fence_msg, sessnap_error_last(),
+			sizeof(s->fence_msg));
+		sessnap__log(s->store, SESSNAP_LOG_ERROR, "%s", s->fence_msg);
+	}
+	return rc;
+}
+
+/*
  * hash, when not NULL, is the XXH3-128 of the payload already computed for
  * the identical-state check: the checksum is the same function of the same
  * bytes, so a save reads its payload once, not twice.
@@ -580,6 +640,8 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 		sessnap__checksum_of_hash(h.checksum, *hash);
 	else
 		sessnap__checksum(h.checksum, payload, len);
+	if ((rc = sessnap__session_fence(s)) < 0)
+		return rc;
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		return rc;
 
@@ -1035,7 +1097,7 @@ void sessnap_session_release(sessnap_session *s)
 		return;
 	store = s->store;
 	pthread_mutex_lock(&store->mu);
-	while (s->saving && s->pid == getpid())
+	while ((s->saving || s->renewing) && s->pid == getpid())
 		pthread_cond_wait(&store->cond, &store->mu);
 	s->ended = true;
 	for (pp = &store->sessions; *pp != NULL; pp = &(*pp)->next) {
@@ -1056,6 +1118,7 @@ void sessnap_session_release(sessnap_session *s)
 	free(s->copy);
 	sessnap__patch_list_free(s->patch_head);
 	free(s->label);
+	free(s->lease);
 	free(s);
 }
 
@@ -1137,6 +1200,13 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	sessnap__lock_name(lock, s->id);
+	/*
+	 * Taken over by another host: its files are no longer this
+	 * process's to mark or remove (the adopter's are under another id
+	 * anyway); they go with their claim, by the cleaner.
+	 */
+	if ((rc = sessnap__session_fence(s)) < 0)
+		goto out;
 	if (keep && s->seq > 0) {
 		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)
 			goto out;

@@ -183,6 +183,92 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	return rc;
 }
 
+/*
+ * Leases (lease.c).  A session on a store with leases renews its lease
+ * every store->lease_ms, from here: the writer's sleep deadline is the
+ * earliest of the saves' and the renewals', and sessnap_store_tick() does
+ * the same work for an event loop.  Renewals are paced by their own
+ * schedule (due += period), not by the saves, so a busy session renews no
+ * more often than an idle one.  A renewal writes the lock file without the
+ * mutex, under `renewing`, which release waits for.  A failure is logged
+ * and retried a quarter period later; the first success after failures
+ * is logged too.  Returns whether the mutex was dropped (a renewal ran),
+ * with *next the earliest later renewal, -1 when none waits.
+ */
+static bool renew_due(sessnap_store *store, int64_t *next)
+{
+	sessnap_session *s;
+	int64_t now, period = store->lease_ms;
+	int64_t retry = period / 4 > 0 ? period / 4 : 1;
+	char msg[768];
+	bool ran = false;
+	int rc;
+
+	for (;;) {
+		now = sessnap__mono_ms();
+		*next = -1;
+		for (s = store->sessions; s != NULL; s = s->next) {
+			if (s->lease == NULL || s->ended || s->renewing ||
+			    !sessnap__owned(s->pid))
+				continue;
+			if (s->lease_due_ms <= now)
+				break;
+			if (*next < 0 || s->lease_due_ms < *next)
+				*next = s->lease_due_ms;
+		}
+		if (s == NULL)
+			return ran;
+		ran = true;
+		s->renewing = true;
+		pthread_mutex_unlock(&store->mu);
+		rc = sessnap__lease_renew(store, s->lock_fd, s->lease);
+		msg[0] = '\0';
+		if (rc < 0)
+			snprintf(msg, sizeof(msg),
+				 "session %s: lease renewal failed (%u in a "
+				 "row): %s; retried in %lld ms",
+				 s->id, s->lease_failures + 1,
+				 sessnap_error_last(),
+				 (long long)retry);
+		else if (s->lease_failures > 0)
+			snprintf(msg, sizeof(msg),
+				 "session %s: lease renewed again after %u "
+				 "failures",
+				 s->id, s->lease_failures);
+		pthread_mutex_lock(&store->mu);
+		s->renewing = false;
+		if (rc < 0) {
+			s->lease_failures++;
+			s->lease_due_ms = now + retry;
+		} else {
+			s->lease_failures = 0;
+			s->lease_due_ms += period;
+			if (s->lease_due_ms <= now)
+				s->lease_due_ms = now + period;
+		}
+		pthread_cond_broadcast(&store->cond);
+		if (msg[0] != '\0') {
+			pthread_mutex_unlock(&store->mu);
+			sessnap__log(store,
+				     rc < 0 ? SESSNAP_LOG_WARNING
+					    : SESSNAP_LOG_INFO,
+				     "%s", msg);
+			pthread_mutex_lock(&store->mu);
+		}
+	}
+}
+
+void sessnap__writer_lease_added(sessnap_store *store, int64_t due_ms)
+{
+	bool wake;
+
+	pthread_mutex_lock(&store->mu);
+	wake = sessnap__writer_notify(store, due_ms);
+	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
+}
+
 static void deadline_ts(struct timespec *ts, int64_t mono_ms)
 {
 	ts->tv_sec = (time_t)(mono_ms / 1000);
@@ -191,7 +277,14 @@ static void deadline_ts(struct timespec *ts, int64_t mono_ms)
 
 void sessnap__writer_next_due(sessnap_store *store, int64_t *next)
 {
+	sessnap_session *s;
+
 	pick(store, INT64_MIN, next);
+	for (s = store->sessions; s != NULL; s = s->next)
+		if (s->lease != NULL && !s->ended && !s->renewing &&
+		    sessnap__owned(s->pid) &&
+		    (*next < 0 || s->lease_due_ms < *next))
+			*next = s->lease_due_ms;
 }
 
 int sessnap__writer_run_due(sessnap_store *store)
@@ -206,6 +299,9 @@ int sessnap__writer_run_due(sessnap_store *store)
 		if (rc < 0 && first_err == 0)
 			first_err = rc;
 	}
+	/* A failed renewal is the log's to report: the saves went fine. */
+	if (store->lease_ms > 0)
+		renew_due(store, &next);
 	pthread_mutex_unlock(&store->mu);
 	return first_err;
 }
@@ -215,7 +311,7 @@ static void *writer_main(void *arg)
 	sessnap_store *store = arg;
 	sessnap_session *s;
 	struct timespec ts;
-	int64_t next;
+	int64_t next, renew = -1;
 
 	pthread_mutex_lock(&store->mu);
 	while (!store->writer_stop) {
@@ -224,6 +320,12 @@ static void *writer_main(void *arg)
 			save_locked(store, s);
 			continue;
 		}
+		/* A renewal dropped the mutex: look at the saves again. */
+		if (store->lease_ms > 0 && renew_due(store, &renew))
+			continue;
+		if (store->lease_ms > 0 && renew >= 0 &&
+		    (next < 0 || renew < next))
+			next = renew;
 		store->writer_sleeping = true;
 		store->writer_wake_at = next < 0 ? INT64_MAX : next;
 		if (next < 0) {

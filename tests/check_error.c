@@ -84,7 +84,8 @@ START_TEST(test_codes_dense)
 	ck_assert_int_eq(SESSNAP_EIO, -3);
 	ck_assert_int_eq(SESSNAP_EDURABILITY, -14);
 	ck_assert_int_eq(SESSNAP_EPENDING, -19);
-	ck_assert_int_eq(SESSNAP_EPATCH, -20);
+	ck_assert_int_eq(SESSNAP_EFENCED, -20);
+	ck_assert_int_eq(SESSNAP_EPATCH, -21);
 }
 END_TEST
 

@@ -87,7 +87,8 @@ extern "C" {
 	X(EFOREIGN, -17, "session belongs to another host")                   \
 	X(ENOSTATE, -18, "session has no state yet")                          \
 	X(EPENDING, -19, "work is still pending")                             \
-	X(EPATCH, -20, "a patch does not apply to the state")
+	X(EFENCED, -20, "session was taken over by an adoption on another host") \
+	X(EPATCH, -21, "a patch does not apply to the state")
 
 typedef enum {
 #define SESSNAP_ERR_ENUM_(name, num, desc) SESSNAP_##name = (num),
@@ -229,6 +230,19 @@ typedef int (*sessnap_validate_text_cb)(const char *state, size_t state_len,
 #define SESSNAP_STORE_NOTHREAD (1u << 1)
 /** Open for reading and maintenance only: no sessions can be begun. */
 #define SESSNAP_STORE_READONLY (1u << 2)
+/**
+ * The store is shared by several hosts: its sessions renew a lease,
+ * whatever file system it is on (the default on a network file system:
+ * NFS, SMB/CIFS, 9P, Ceph, AFS, FUSE, ...).  Excludes
+ * SESSNAP_STORE_LOCAL.
+ */
+#define SESSNAP_STORE_SHARED (1u << 3)
+/**
+ * Only this host uses the store, even on a network file system: no
+ * leases are written, and sessions of other hosts stay
+ * SESSNAP_VERDICT_FOREIGN whatever their leases say.
+ */
+#define SESSNAP_STORE_LOCAL (1u << 4)
 
 /** Options for sessnap_store_open(). */
 typedef struct {
@@ -270,17 +284,26 @@ typedef struct {
 	 * one rename per save.
 	 */
 	unsigned int generations;
+	/**
+	 * Version 2.  The lease period of the store's sessions when leases
+	 * are on (SESSNAP_STORE_SHARED, or a network file system), in
+	 * milliseconds; 0 means 10000, and at least 10.  Each running
+	 * session rewrites its lock record once per period (one small
+	 * write, no fsync); another host calls it crashed once its lease
+	 * is older than 3 periods plus 2 seconds.
+	 */
+	unsigned int lease_period_ms;
 } sessnap_store_options;
 
 /** The most older generations a store keeps (sessnap_store_options). */
 #define SESSNAP_GENERATIONS_MAX 8
 
-#define SESSNAP_STORE_OPTIONS_VERSION 1
+#define SESSNAP_STORE_OPTIONS_VERSION 2
 #define SESSNAP_STORE_OPTIONS_INIT                                            \
 	{                                                                     \
 		SESSNAP_STORE_OPTIONS_VERSION, NULL, NULL,                    \
 		    SESSNAP_DURABILITY_FULL, 0, 0, 0, 0, NULL, NULL, NULL,    \
-		    NULL, NULL, NULL, 0                                       \
+		    NULL, NULL, NULL, 0, 0                                    \
 	}
 
 /** An open store directory. */
@@ -435,9 +458,11 @@ int sessnap_session_update(sessnap_session *session,
  *
  * @return 0, SESSNAP_EDURABILITY (committed, but the directory fsync
  *         failed), SESSNAP_EIO, SESSNAP_ENOSPC, SESSNAP_EPERM,
- *         SESSNAP_ESTATE, SESSNAP_ENOMEM; or the error of the writer's
- *         failed attempt at an update a newer one replaced before it was
- *         durable
+ *         SESSNAP_ESTATE, SESSNAP_ENOMEM, SESSNAP_EFENCED (another host
+ *         took the session over: this and every later save is refused,
+ *         and that host's files are left untouched); or the error of the
+ *         writer's failed attempt at an update a newer one replaced
+ *         before it was durable
  */
 int sessnap_session_flush(sessnap_session *session);
 
@@ -635,12 +660,16 @@ int sessnap_store_tick(sessnap_store *store);
  *   X(NAME, number, name, description)
  */
 #define SESSNAP_VERDICT_MAP(X)                                                 \
-	X(RUNNING, 0, "running", "Its lock is held by a live process.")        \
+	X(RUNNING, 0, "running",                                               \
+	  "Its lock is held by a live process, or another host's lease on "    \
+	  "it is fresh.")                                                      \
 	X(CRASHED, 1, "crashed",                                               \
-	  "Not completed and its lock is free: the owner died.")               \
+	  "Not completed and its owner is gone: its lock is free here, or "   \
+	  "another host's lease on it expired.")                               \
 	X(COMPLETED, 2, "completed", "Ended cleanly and kept.")                \
 	X(FOREIGN, 3, "foreign",                                               \
-	  "Written on another host, where locks cannot be trusted.")           \
+	  "Written on another host that renews no lease on it, where locks "   \
+	  "cannot be trusted.")                                                \
 	X(NEWER, 4, "newer",                                                   \
 	  "Written by a newer format version than this library reads.")        \
 	X(CORRUPT, 5, "corrupt", "Neither generation is valid.")
@@ -687,6 +716,12 @@ typedef struct {
  * older generation (<id>.snap.2 and up: sessnap_info.generation says
  * which). */
 #define SESSNAP_INFO_FROM_OLDER (1u << 4)
+/** Another host took the session over (sessnap_session_adopt() of a
+ * session of another host whose lease expired): its state goes on under
+ * another id, named by its claim file <id>.claim.  The session is
+ * SESSNAP_VERDICT_COMPLETED: never offered again, and removed by the
+ * cleaner with its claim once it is older than the crashed age. */
+#define SESSNAP_INFO_TAKEN_OVER (1u << 5)
 
 /**
  * What the scanner knows of a session (from its header only).  The library
@@ -731,6 +766,17 @@ typedef struct {
 	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
 	 * <id>.snap.N. */
 	unsigned int generation;
+	/**
+	 * The lease of a session of another host (or of this host name in
+	 * another boot), judged by the file server's clock: its age in
+	 * milliseconds, -1 when none was judged (a session of this host, no
+	 * lease, or an age that could not be read).
+	 */
+	int64_t lease_age_ms;
+	/** Its period in milliseconds, 0 when there is none. */
+	uint32_t lease_period_ms;
+	/** Its renewal counter. */
+	uint64_t lease_renewals;
 } sessnap_info;
 
 /* sessnap_store_scan() flags */
@@ -955,6 +1001,14 @@ void sessnap_generations_free(sessnap_generation *gens);
  * the recovered data stays on disk until the adopter's first own save,
  * and a state that crashes the app while it is restored is counted.
  *
+ * A session of another host whose lease expired (its owner may only be
+ * paused) goes on under a NEW id (sessnap_session_id() of *out): its
+ * state is written durably as the new session's first snapshot, then the
+ * old session is claimed (<id>.claim, made by link(2) and confirmed by
+ * the link count): of any number of adopters on any hosts exactly one
+ * wins.  The old session is then taken over (SESSNAP_INFO_TAKEN_OVER),
+ * and its former owner's saves fail with SESSNAP_EFENCED.
+ *
  * @param out receives the session, owned by the caller (end or release
  *        it); NULL on error
  * @param state receives the recovered state (a new reference, owned by
@@ -965,8 +1019,11 @@ void sessnap_generations_free(sessnap_generation *gens);
  *        process
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
- *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
- *         (written on another host), SESSNAP_EUNSAFE (a file of the
+ *         SESSNAP_EBUSY (another process holds it, or another host's
+ *         lease on it is fresh), SESSNAP_EFOREIGN (written on another host
+ *         that renews no lease), SESSNAP_EFENCED (taken over by another
+ *         host, or another adopter claimed it first: the message names
+ *         the session that goes on), SESSNAP_EUNSAFE (a file of the
  *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_store_load(); on error nothing on
  *         disk has changed and the lock is released

@@ -62,7 +62,7 @@ __all__ = [
     "IOFailure", "NoSpace", "PermissionDenied", "UnsafeStore", "NotFound",
     "Busy", "Corrupt", "NewerFormat", "TooBig", "BadName", "InvalidState",
     "DurabilityUnknown", "Rejected", "MigrationFailed", "Foreign", "NoState",
-    "Pending", "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
+    "Pending", "Fenced", "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
 ]
 
 __version__ = "0.1.0"
@@ -182,6 +182,10 @@ class Pending(SessnapError):
     """SESSNAP_EPENDING: work is still pending."""
 
 
+class Fenced(SessnapError):
+    """SESSNAP_EFENCED: another host took the session over."""
+
+
 # The library's error table, code by code, to one class per family.
 _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_EINVAL: InvalidArgument,
@@ -203,6 +207,7 @@ _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_EFOREIGN: Foreign,
     lib.SESSNAP_ENOSTATE: NoState,
     lib.SESSNAP_EPENDING: Pending,
+    lib.SESSNAP_EFENCED: Fenced,
 }
 
 
@@ -324,6 +329,9 @@ class SessionInfo:
     #: the generation the header came from: 0 for ``<id>.snap``, 1 for
     #: ``.prev``, N for ``<id>.snap.N`` (a store that keeps several)
     generation: int = 0
+    #: another host took the session over (status completed): its state
+    #: goes on in the session that ``<id>.claim`` names
+    taken_over: bool = False
 
     @property
     def key_str(self) -> Optional[str]:
@@ -780,7 +788,8 @@ class Store:
             bool(i.flags & lib.SESSNAP_INFO_TOOBIG),
             bool(i.flags & lib.SESSNAP_INFO_UNREADABLE),
             bytes(ffi.buffer(i.key, i.key_len)) if i.key != ffi.NULL
-            else None, i.generation)
+            else None, i.generation,
+            bool(i.flags & lib.SESSNAP_INFO_TAKEN_OVER))
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").

@@ -34,7 +34,8 @@ check=$TOP_SRCDIR/build-aux/check-abi.sh
 headers=$TOP_SRCDIR/lib/include
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# check-abi.sh reads the suppressions beside the baseline it is given.
+# The edited baselines sit in $tmp: check-abi.sh looks for the list of
+# structs that grow at their end beside the baseline.
 cp "$(dirname "$baseline")/grown-at-end.abignore" "$tmp/"
 
 status=0

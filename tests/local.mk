@@ -32,7 +32,8 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_powerloss \
 	tests/check_text \
 	tests/check_claim \
-	tests/check_lease
+	tests/check_lease \
+	tests/check_patch
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
@@ -116,6 +117,7 @@ tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_claim_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_lease_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_patch_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c

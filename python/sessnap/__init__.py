@@ -26,6 +26,12 @@ States cross into the library as JSON text: :meth:`Session.update` runs
 ``sessnap_session_update_text``; loads come back through
 ``sessnap_store_load_text`` and ``json.loads``.  No json-c object is involved.
 
+A program that knows what changed hands over only that:
+:meth:`Session.patch` takes JSON Patch style operations (``add``,
+``replace``, ``remove`` at a JSON Pointer), and the library applies them
+to its own copy of the state on the writer's side; :func:`pointer` builds
+an escaped pointer from keys and indexes.
+
 Threads: every call into the library that can wait on the disk releases the
 GIL (cffi does so for every call through its ``lib`` object); the library's
 callbacks into Python (log, migrate, validate, the cleaner's events)

@@ -1,0 +1,644 @@
+/*
+ * check_patch.c - patch updates: operations by JSON Pointer on the state
+ *
+ * sessnap_session_patch() and _patch_text() queue RFC 6902 operations;
+ * the saving thread applies them to its copy of the state (patch.c) and
+ * saves the result.  Covered here: every operation on objects, arrays and
+ * the root, pointer escapes and escaped member names, batches (all or
+ * none), refusals at the call (nothing queued) and failures when applied
+ * (nothing of the batch saved, the status names the operation, patches
+ * refused until a full update recovers), the copy built from an adopted
+ * state, pull mode, and a property test: random documents and random
+ * operation sequences, the state saved through patches byte for byte the
+ * state json-c serializes of the same trees patched in the test.  A child
+ * killed with SIGKILL during a patch stream leaves one of the committed
+ * states.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+static sessnap_store *open_store_flags(unsigned int flags)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	int rc;
+
+	opts.dir = tu_dir;
+	opts.app = "patchtest";
+	opts.flags = flags;
+	rc = sessnap_store_open(&store, &opts);
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
+	return store;
+}
+
+static sessnap_store *open_store(void)
+{
+	return open_store_flags(0);
+}
+
+static sessnap_session *begin(sessnap_store *store)
+{
+	sessnap_session *s = NULL;
+	int rc;
+
+	rc = sessnap_session_begin(&s, store, NULL);
+	ck_assert_msg(rc == 0, "begin: %s", sessnap_error_last());
+	return s;
+}
+
+static void update_text(sessnap_session *s, const char *text)
+{
+	int rc = sessnap_session_update_text(s, text, strlen(text));
+
+	ck_assert_msg(rc == 0, "update_text: %s", sessnap_error_last());
+}
+
+/* The saved payload of session id, as text (the caller frees it). */
+static char *saved(sessnap_store *store, const char *id)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = sessnap_store_load_text(&text, &len, NULL, store, id);
+	ck_assert_msg(rc == 0, "load_text: %s", sessnap_error_last());
+	ck_assert_uint_eq(strlen(text), len);
+	return text;
+}
+
+static void assert_saved(sessnap_store *store, sessnap_session *s,
+			 const char *want)
+{
+	char *got;
+	int rc;
+
+	rc = sessnap_session_flush(s);
+	ck_assert_msg(rc == 0, "flush: %s", sessnap_error_last());
+	got = saved(store, sessnap_session_id(s));
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+/* One operation with a text value (NULL for remove). */
+static int patch1(sessnap_session *s, sessnap_patch_kind op,
+		  const char *path, const char *value)
+{
+	sessnap_patch_text_op o;
+
+	o.op = op;
+	o.path = path;
+	o.value = value;
+	o.value_len = value ? strlen(value) : 0;
+	return sessnap_session_patch_text(s, &o, 1);
+}
+
+static void ok1(sessnap_session *s, sessnap_patch_kind op, const char *path,
+		const char *value)
+{
+	int rc = patch1(s, op, path, value);
+
+	ck_assert_msg(rc == 0, "patch %d %s: %s", op, path,
+		      sessnap_error_last());
+}
+
+/* ---- Every operation ---------------------------------------------------- */
+
+static const struct {
+	const char *base;
+	sessnap_patch_kind op;
+	const char *path;
+	const char *value;
+	const char *want;
+} one_ops[] = {
+	/* objects */
+	{"{\"a\":1,\"b\":2}", SESSNAP_PATCH_ADD, "/c", "3",
+	 "{\"a\":1,\"b\":2,\"c\":3}"},
+	{"{\"a\":1,\"b\":2}", SESSNAP_PATCH_ADD, "/a", "[true]",
+	 "{\"a\":[true],\"b\":2}"},
+	{"{}", SESSNAP_PATCH_ADD, "/x", "{\"y\":null}", "{\"x\":{\"y\":null}}"},
+	{"{\"a\":1,\"b\":2}", SESSNAP_PATCH_REPLACE, "/b", "\"two\"",
+	 "{\"a\":1,\"b\":\"two\"}"},
+	{"{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/a", NULL,
+	 "{\"b\":2,\"c\":3}"},
+	{"{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/b", NULL,
+	 "{\"a\":1,\"c\":3}"},
+	{"{\"a\":1,\"b\":2,\"c\":3}", SESSNAP_PATCH_REMOVE, "/c", NULL,
+	 "{\"a\":1,\"b\":2}"},
+	{"{\"a\":1}", SESSNAP_PATCH_REMOVE, "/a", NULL, "{}"},
+	/* nested */
+	{"{\"a\":{\"b\":{\"c\":[1,2]}}}", SESSNAP_PATCH_ADD, "/a/b/c/1", "9",
+	 "{\"a\":{\"b\":{\"c\":[1,9,2]}}}"},
+	{"{\"a\":{\"b\":{\"c\":[1,2]}},\"z\":0}", SESSNAP_PATCH_ADD, "/a/d",
+	 "\"x\"", "{\"a\":{\"b\":{\"c\":[1,2]},\"d\":\"x\"},\"z\":0}"},
+	/* arrays */
+	{"[1,2,3]", SESSNAP_PATCH_ADD, "/0", "0", "[0,1,2,3]"},
+	{"[1,2,3]", SESSNAP_PATCH_ADD, "/1", "{}", "[1,{},2,3]"},
+	{"[1,2,3]", SESSNAP_PATCH_ADD, "/3", "4", "[1,2,3,4]"},
+	{"[1,2,3]", SESSNAP_PATCH_ADD, "/-", "4", "[1,2,3,4]"},
+	{"[]", SESSNAP_PATCH_ADD, "/-", "\"a\"", "[\"a\"]"},
+	{"[]", SESSNAP_PATCH_ADD, "/0", "[]", "[[]]"},
+	{"[1,2,3]", SESSNAP_PATCH_REPLACE, "/2", "\"c\"", "[1,2,\"c\"]"},
+	{"[1,2,3]", SESSNAP_PATCH_REMOVE, "/0", NULL, "[2,3]"},
+	{"[1,2,3]", SESSNAP_PATCH_REMOVE, "/1", NULL, "[1,3]"},
+	{"[1,2,3]", SESSNAP_PATCH_REMOVE, "/2", NULL, "[1,2]"},
+	{"[[1]]", SESSNAP_PATCH_REMOVE, "/0/0", NULL, "[[]]"},
+	/* the root */
+	{"{\"a\":1}", SESSNAP_PATCH_ADD, "", "[1]", "[1]"},
+	{"[1]", SESSNAP_PATCH_REPLACE, "", "{\"b\":2}", "{\"b\":2}"},
+	/* escapes in the pointer: ~1 is '/', ~0 is '~' */
+	{"{\"a/b\":1,\"m~n\":2}", SESSNAP_PATCH_REPLACE, "/a~1b", "10",
+	 "{\"a/b\":10,\"m~n\":2}"},
+	{"{\"a/b\":1,\"m~n\":2}", SESSNAP_PATCH_REMOVE, "/m~0n", NULL,
+	 "{\"a/b\":1}"},
+	{"{}", SESSNAP_PATCH_ADD, "/~01", "1", "{\"~1\":1}"},
+	/* escaped member names in the text */
+	{"{\"\\u0061\":1,\"q\\\"t\":2}", SESSNAP_PATCH_REPLACE, "/a", "5",
+	 "{\"\\u0061\":5,\"q\\\"t\":2}"},
+	{"{\"\\u0061\":1,\"q\\\"t\":2}", SESSNAP_PATCH_REMOVE, "/q\"t", NULL,
+	 "{\"\\u0061\":1}"},
+	{"{\"\\u00e9\\ud83d\\ude00\":1}", SESSNAP_PATCH_REPLACE,
+	 "/\xc3\xa9\xf0\x9f\x98\x80", "2", "{\"\\u00e9\\ud83d\\ude00\":2}"},
+	{"{\"a\\/b\":1}", SESSNAP_PATCH_REPLACE, "/a~1b", "2",
+	 "{\"a\\/b\":2}"},
+	/* a new member name json-c escapes */
+	{"{}", SESSNAP_PATCH_ADD, "/q\"\n", "1", "{\"q\\\"\\n\":1}"},
+	/* the empty member name */
+	{"{\"\":1}", SESSNAP_PATCH_REPLACE, "/", "2", "{\"\":2}"},
+	/* whitespace in a text state is kept around what changes */
+	{"{ \"a\" : [ 1 , 2 ] , \"b\" : 3 }", SESSNAP_PATCH_REMOVE, "/a/0",
+	 NULL, "{ \"a\" : [ 2 ] , \"b\" : 3 }"},
+	{"{ \"a\" : [ 1 , 2 ] , \"b\" : 3 }", SESSNAP_PATCH_ADD, "/c", "4",
+	 "{ \"a\" : [ 1 , 2 ] , \"b\" : 3,\"c\":4 }"},
+	/* strings with brackets and quotes are skipped as strings */
+	{"{\"a\":\"}]\\\"[{\",\"b\":1}", SESSNAP_PATCH_REPLACE, "/b", "2",
+	 "{\"a\":\"}]\\\"[{\",\"b\":2}"},
+};
+
+START_TEST(test_one_op)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+
+	update_text(s, one_ops[_i].base);
+	ok1(s, one_ops[_i].op, one_ops[_i].path, one_ops[_i].value);
+	assert_saved(store, s, one_ops[_i].want);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* The json-c form: values are serialized as update() serializes them. */
+START_TEST(test_object_values)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	json_object *state = json_object_new_object(), *v;
+	sessnap_patch_op ops[3];
+
+	json_object_object_add(state, "path", json_object_new_string("/a/b"));
+	ck_assert_int_eq(sessnap_session_update(s, state), 0);
+	v = json_object_new_array();
+	json_object_array_add(v, json_object_new_double(0.5));
+	json_object_array_add(v, json_object_new_string("x/y"));
+	ops[0] = (sessnap_patch_op){SESSNAP_PATCH_ADD, "/list", v};
+	ops[1] = (sessnap_patch_op){SESSNAP_PATCH_ADD, "/nil", NULL};
+	ops[2] = (sessnap_patch_op){SESSNAP_PATCH_REPLACE, "/path", v};
+	ck_assert_int_eq(sessnap_session_patch(s, ops, 3), 0);
+	/* the values were serialized during the call: changing them now
+	 * changes nothing queued */
+	json_object_array_add(v, json_object_new_int(7));
+	assert_saved(store, s,
+		     "{\"path\":[0.5,\"x/y\"],\"list\":[0.5,\"x/y\"],"
+		     "\"nil\":null}");
+	json_object_put(v);
+	json_object_put(state);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Operations apply in order, batches in order, after the update before. */
+START_TEST(test_order)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	sessnap_patch_text_op ops[3] = {
+		{SESSNAP_PATCH_ADD, "/rows", "[]", 2},
+		{SESSNAP_PATCH_ADD, "/rows/-", "1", 1},
+		{SESSNAP_PATCH_ADD, "/rows/0", "0", 1},
+	};
+
+	update_text(s, "{\"v\":1}");
+	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 3), 0);
+	ok1(s, SESSNAP_PATCH_REPLACE, "/v", "2");
+	assert_saved(store, s, "{\"v\":2,\"rows\":[0,1]}");
+	/* a full update replaces the copy and drops patches queued before */
+	ok1(s, SESSNAP_PATCH_REPLACE, "/v", "3");
+	update_text(s, "{\"w\":0}");
+	ok1(s, SESSNAP_PATCH_ADD, "/x", "1");
+	assert_saved(store, s, "{\"w\":0,\"x\":1}");
+	/* the copy carries on from the saved state */
+	ok1(s, SESSNAP_PATCH_REMOVE, "/w", NULL);
+	assert_saved(store, s, "{\"x\":1}");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- Refused at the call -------------------------------------------------- */
+
+static const struct {
+	sessnap_patch_kind op;
+	const char *path;
+	const char *value;
+	int rc;
+	const char *msg;
+} refused[] = {
+	{SESSNAP_PATCH_ADD, "a", "1", SESSNAP_EINVAL, "start with '/'"},
+	{SESSNAP_PATCH_ADD, "/a~", "1", SESSNAP_EINVAL, "~0"},
+	{SESSNAP_PATCH_ADD, "/a~2", "1", SESSNAP_EINVAL, "~1"},
+	{SESSNAP_PATCH_REMOVE, "", NULL, SESSNAP_EINVAL, "no state"},
+	{(sessnap_patch_kind)7, "/a", "1", SESSNAP_EINVAL, "unknown"},
+	{SESSNAP_PATCH_ADD, "/a", "tru", SESSNAP_EINVAL, "byte"},
+	{SESSNAP_PATCH_ADD, "/a", "1 2", SESSNAP_EINVAL, "byte"},
+	{SESSNAP_PATCH_ADD, "/a", "", SESSNAP_EINVAL, "empty"},
+	{SESSNAP_PATCH_ADD, "/\xff", "1", SESSNAP_EINVAL, "UTF-8"},
+	{SESSNAP_PATCH_ADD, NULL, "1", SESSNAP_EINVAL, "NULL"},
+	{SESSNAP_PATCH_REPLACE, "/a", NULL, SESSNAP_EINVAL, "NULL"},
+};
+
+START_TEST(test_refused)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	int rc;
+
+	update_text(s, "{\"a\":1}");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	rc = patch1(s, refused[_i].op, refused[_i].path, refused[_i].value);
+	ck_assert_int_eq(rc, refused[_i].rc);
+	ck_assert_msg(strstr(sessnap_error_last(), refused[_i].msg) != NULL,
+		      "message: %s", sessnap_error_last());
+	ck_assert_msg(strstr(sessnap_error_last(), "nothing was queued"),
+		      "message: %s", sessnap_error_last());
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert(!st.pending);
+	assert_saved(store, s, "{\"a\":1}");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* One bad operation refuses its whole batch at the call. */
+START_TEST(test_refused_batch)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	sessnap_patch_text_op ops[2] = {
+		{SESSNAP_PATCH_ADD, "/b", "2", 1},
+		{SESSNAP_PATCH_ADD, "b", "3", 1},
+	};
+
+	update_text(s, "{\"a\":1}");
+	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 2),
+			 SESSNAP_EINVAL);
+	ck_assert_msg(strstr(sessnap_error_last(), "operation 1") != NULL,
+		      "message: %s", sessnap_error_last());
+	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 0),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_patch_text(s, NULL, 1),
+			 SESSNAP_EINVAL);
+	ck_assert_int_eq(sessnap_session_patch_text(NULL, ops, 1),
+			 SESSNAP_EINVAL);
+	assert_saved(store, s, "{\"a\":1}");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_no_state)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "", "{}"),
+			 SESSNAP_ESTATE);
+	ck_assert_msg(strstr(sessnap_error_last(), "no state"),
+		      "message: %s", sessnap_error_last());
+	/* a label alone is no state either */
+	ck_assert_int_eq(sessnap_session_set_label(s, "x"), 0);
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/a", "1"),
+			 SESSNAP_ESTATE);
+	update_text(s, "{}");
+	ok1(s, SESSNAP_PATCH_ADD, "/a", "1");
+	assert_saved(store, s, "{\"a\":1}");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Nesting: the pointer's tokens count with the value's own depth. */
+START_TEST(test_too_deep)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	size_t n = SESSNAP__JSON_DEPTH, i;
+	char *deep = malloc(2 * n + 1), *path = malloc(2 * n + 2);
+	json_object *v = json_object_new_array();
+	sessnap_patch_op op;
+
+	/* n nested arrays: the loader's limit, fine alone */
+	for (i = 0; i < n; i++) {
+		deep[i] = '[';
+		deep[2 * n - 1 - i] = ']';
+	}
+	deep[2 * n] = '\0';
+	update_text(s, "{\"a\":{}}");
+	/* under "/a" one level more: too deep */
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/a", deep),
+			 SESSNAP_EINVAL);
+	ck_assert_msg(strstr(sessnap_error_last(), "nested"), "message: %s",
+		      sessnap_error_last());
+	/* one bracket pair less fits */
+	deep[n - 1] = ' ';
+	deep[n] = ' ';
+	ok1(s, SESSNAP_PATCH_ADD, "/a", deep);
+	/* a pointer as deep as the limit, whatever the value */
+	for (i = 0; i < SESSNAP__JSON_DEPTH; i++) {
+		path[2 * i] = '/';
+		path[2 * i + 1] = 'x';
+	}
+	path[2 * SESSNAP__JSON_DEPTH] = '\0';
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, path, "1"),
+			 SESSNAP_ETOOBIG);
+	/* the json-c form: its depth plus the pointer's */
+	json_object_array_add(v, json_object_new_array());
+	/* 1022 tokens and a depth of 1: a value inside 1023 containers */
+	op = (sessnap_patch_op){SESSNAP_PATCH_ADD, path + 2 * 2, v};
+	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
+	op.path = path + 2 * 1;
+	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), SESSNAP_ETOOBIG);
+	json_object_put(v);
+	free(deep);
+	free(path);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_too_big)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s;
+	size_t max, n;
+	char *big;
+
+	opts.dir = tu_dir;
+	opts.app = "patchtest";
+	opts.read_bound = 16384;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	s = begin(store);
+	max = sessnap__payload_max(store);
+	n = max + 1;
+	big = malloc(n + 1);
+	memset(big, 'x', n);
+	big[0] = '"';
+	big[n - 1] = '"';
+	big[n] = '\0';
+	update_text(s, "{\"a\":1}");
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/b", big),
+			 SESSNAP_ETOOBIG);
+	ck_assert_msg(strstr(sessnap_error_last(), "read bound"),
+		      "message: %s", sessnap_error_last());
+	/* a value that fits alone, but not beside the state: the batch
+	 * fails when applied */
+	big[max - 9] = '"';
+	big[max - 8] = '\0';
+	ok1(s, SESSNAP_PATCH_ADD, "/b", big);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EPATCH);
+	ck_assert_msg(strstr(sessnap_error_last(), "read bound"),
+		      "message: %s", sessnap_error_last());
+	assert_saved(store, s, "{\"a\":1}");
+	free(big);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- Failing when applied ----------------------------------------------- */
+
+static const struct {
+	sessnap_patch_kind op;
+	const char *path;
+	const char *value;
+	const char *msg;
+} misses[] = {
+	{SESSNAP_PATCH_REPLACE, "/nope", "1", "no member \"nope\""},
+	{SESSNAP_PATCH_REMOVE, "/nope", NULL, "no member \"nope\""},
+	{SESSNAP_PATCH_ADD, "/nope/x", "1", "no member \"nope\""},
+	{SESSNAP_PATCH_ADD, "/list/4", "1", "past the end"},
+	{SESSNAP_PATCH_REPLACE, "/list/3", "1", "past the end"},
+	{SESSNAP_PATCH_REMOVE, "/list/-", NULL, "\"-\""},
+	{SESSNAP_PATCH_REPLACE, "/list/01", "1", "not an array index"},
+	{SESSNAP_PATCH_ADD, "/list/x", "1", "not an array index"},
+	{SESSNAP_PATCH_ADD, "/n/x", "1", "not an object or array"},
+	{SESSNAP_PATCH_REPLACE, "/list/99999999999999999999999", "1",
+	 "past the end"},
+	{SESSNAP_PATCH_ADD, "/dup/k", "1", "more than once"},
+};
+
+#define MISS_BASE "{\"list\":[1,2,3],\"n\":5,\"dup\":{\"k\":1,\"k\":2}}"
+
+START_TEST(test_apply_fails)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	sessnap_patch_text_op ops[2] = {
+		{SESSNAP_PATCH_ADD, "/first", "1", 1},
+		{misses[_i].op, misses[_i].path, misses[_i].value,
+		 misses[_i].value ? strlen(misses[_i].value) : 0},
+	};
+	char want[128];
+
+	update_text(s, MISS_BASE);
+	ok1(s, SESSNAP_PATCH_ADD, "/before", "0");
+	/* the failing batch: its first operation applies, then not */
+	ck_assert_int_eq(sessnap_session_patch_text(s, ops, 2), 0);
+	ok1(s, SESSNAP_PATCH_ADD, "/after", "2");
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EPATCH);
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert_int_eq(st.last_error, SESSNAP_EPATCH);
+	ck_assert_msg(strstr(st.last_message, sessnap_session_id(s)) &&
+			  strstr(st.last_message, "operation 1") &&
+			  strstr(st.last_message, misses[_i].path) &&
+			  strstr(st.last_message, misses[_i].msg),
+		      "status message: %s", st.last_message);
+	ck_assert_uint_eq(st.failures, 0);
+	/* the batch before was saved, nothing of the failed one, nor after */
+	snprintf(want, sizeof(want), "%.*s,\"before\":0}",
+		 (int)strlen(MISS_BASE) - 1, MISS_BASE);
+	assert_saved(store, s, want);
+	/* patches are refused until the next full update */
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/x", "1"),
+			 SESSNAP_EPATCH);
+	ck_assert_msg(strstr(sessnap_error_last(), "full update"),
+		      "message: %s", sessnap_error_last());
+	update_text(s, "{\"fresh\":1}");
+	ok1(s, SESSNAP_PATCH_ADD, "/x", "1");
+	assert_saved(store, s, "{\"fresh\":1,\"x\":1}");
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert_int_eq(st.last_error, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- Where the copy comes from ------------------------------------------ */
+
+/* An adopted session patches its recovered state, reread once. */
+START_TEST(test_adopted)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store), *a = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_text(s, "{\"doc\":[\"a\"]}");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_session_adopt(&a, NULL, NULL, store, id), 0);
+	ok1(a, SESSNAP_PATCH_ADD, "/doc/-", "\"b\"");
+	assert_saved(store, a, "{\"doc\":[\"a\",\"b\"]}");
+	ok1(a, SESSNAP_PATCH_ADD, "/doc/0", "\"z\"");
+	assert_saved(store, a, "{\"doc\":[\"z\",\"a\",\"b\"]}");
+	ck_assert_int_eq(sessnap_session_end(a, SESSNAP_SESSION_KEEP), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A patch that leaves the bytes as they were is not written again. */
+START_TEST(test_identical_skipped)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+
+	update_text(s, "{\"a\":1}");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ok1(s, SESSNAP_PATCH_REPLACE, "/a", "1");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert_uint_eq(st.saves, 1);
+	ck_assert_uint_eq(st.skips, 1);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Pull mode: a collect callback may hand its change over as patches. */
+static json_object *collect_patch(sessnap_session *s, void *payload)
+{
+	int *calls = payload;
+
+	(*calls)++;
+	ck_assert_int_eq(patch1(s, SESSNAP_PATCH_ADD, "/n", "1"), 0);
+	return NULL;
+}
+
+START_TEST(test_pull)
+{
+	sessnap_store *store = open_store_flags(SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = begin(store);
+	sessnap_save_status st = {.version = SESSNAP_SAVE_STATUS_VERSION};
+	int calls = 0;
+
+	update_text(s, "{}");
+	ck_assert_int_eq(sessnap_session_set_collect(s, collect_patch,
+						     &calls),
+			 0);
+	ck_assert_int_eq(sessnap_session_touch(s), 0);
+	assert_saved(store, s, "{\"n\":1}");
+	ck_assert_int_eq(calls, 1);
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	/* handed over: not touched any more, nothing pending */
+	ck_assert(!st.pending);
+	ck_assert_int_eq(sessnap_session_save_due(s), 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* end(KEEP) saves the patched state; end(0) drops queued patches. */
+START_TEST(test_end)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	char id[SESSNAP_ID_LEN + 1], *text;
+
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	update_text(s, "{\"a\":1}");
+	ok1(s, SESSNAP_PATCH_ADD, "/b", "2");
+	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
+	text = saved(store, id);
+	ck_assert_str_eq(text, "{\"a\":1,\"b\":2}");
+	free(text);
+	s = begin(store);
+	update_text(s, "{\"a\":1}");
+	ok1(s, SESSNAP_PATCH_ADD, "/b", "2");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+Suite *patch_suite(void);
+
+Suite *patch_suite(void)
+{
+	Suite *s = suite_create("patch");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_loop_test(tc, test_one_op, 0,
+			    (int)(sizeof(one_ops) / sizeof(one_ops[0])));
+	tcase_add_test(tc, test_object_values);
+	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_adopted);
+	tcase_add_test(tc, test_identical_skipped);
+	tcase_add_test(tc, test_pull);
+	tcase_add_test(tc, test_end);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_loop_test(tc, test_refused, 0,
+			    (int)(sizeof(refused) / sizeof(refused[0])));
+	tcase_add_test(tc, test_refused_batch);
+	tcase_add_test(tc, test_no_state);
+	tcase_add_test(tc, test_too_deep);
+	tcase_add_test(tc, test_too_big);
+	tcase_add_loop_test(tc, test_apply_fails, 0,
+			    (int)(sizeof(misses) / sizeof(misses[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_MAIN(patch_suite)

@@ -46,7 +46,8 @@
 #include <sessnap.h>
 
 #define MAX_OPS 4
-#define PTR_MAX 1024
+#define PTR_MAX 1024 /* an escaped token */
+#define PREFIX_MAX 64 /* "/tabs/T" */
 
 static sessnap_store *store;
 static sessnap_session *session;
@@ -55,7 +56,7 @@ static json_object *state;
 /* One command's batch: up to MAX_OPS operations and their pointers. */
 struct batch {
 	sessnap_patch_op ops[MAX_OPS];
-	char paths[MAX_OPS][PTR_MAX];
+	char paths[MAX_OPS][PREFIX_MAX + PTR_MAX]; /* prefix, then a token */
 	size_t n;
 };
 
@@ -117,7 +118,7 @@ static int refuse(const char *fmt, ...)
 static void push(struct batch *b, sessnap_patch_kind op, const char *prefix,
 		 const char *tail, json_object *value)
 {
-	snprintf(b->paths[b->n], PTR_MAX, "%s%s", prefix, tail);
+	snprintf(b->paths[b->n], sizeof(b->paths[b->n]), "%s%s", prefix, tail);
 	b->ops[b->n].op = op;
 	b->ops[b->n].path = b->paths[b->n];
 	b->ops[b->n].value = value;
@@ -215,9 +216,10 @@ static int needs_tab(const char *cmd)
 
 static int run(char *line)
 {
-	char prefix[64], tok[PTR_MAX], *text, *cmd = strtok(line, " \n");
+	char prefix[PREFIX_MAX], tok[PTR_MAX], *text;
+	char *cmd = strtok(line, " \n");
 	struct batch b = { .n = 0 };
-	int t, n, col;
+	int t = -1, n, col;
 
 	if (cmd == NULL)
 		return 0;
@@ -340,18 +342,19 @@ static int run(char *line)
 	if (strcmp(cmd, "flush") == 0) {
 		sessnap_save_status st = SESSNAP_SAVE_STATUS_INIT;
 
-		if (sessnap_session_flush(session) < 0)
-			fprintf(stderr, "patch-editor: flush: %s\n",
-				sessnap_error_last());
+		int rc = sessnap_session_flush(session);
+
 		/* A batch the writer could not apply: the library kept its
 		 * last good state; a full update puts it back in step. */
-		if (sessnap_session_status(&st, session) == 0 &&
-		    st.last_error == SESSNAP_EPATCH) {
+		if (rc == SESSNAP_EPATCH &&
+		    sessnap_session_status(&st, session) == 0) {
 			fprintf(stderr, "patch-editor: %s\n", st.last_message);
-			if (sessnap_session_update(session, state) < 0 ||
-			    sessnap_session_flush(session) < 0)
-				return -1;
+			rc = sessnap_session_update(session, state);
+			if (rc == 0)
+				rc = sessnap_session_flush(session);
 		}
+		if (rc < 0)
+			return rc;
 		printf("flushed\n");
 		return fflush(stdout);
 	}

@@ -1120,16 +1120,20 @@ class Session:
             TypeError, ValueError: an operation that is not one of these
                 forms, or a value that is not JSON-serializable.
             InvalidArgument: a pointer that is not a JSON Pointer, a
-                value too deeply nested at its place.
-            TooBig: over the store's read bound.
+                value nested too deep under its pointer.
+            TooBig: a pointer of 1024 tokens or more, a value over the
+                store's read bound.
             InvalidState: the session has no state yet (no update, not
                 adopted) or has ended.
+            PatchFailed: an earlier batch did not apply, and no
+                :meth:`update` came since.
 
         A batch that cannot be applied to the state when its turn comes
         (a missing target, an index out of range) is dropped whole, and
         so are the batches queued after it; the session keeps its last
-        good state, :meth:`status` reports :class:`PatchFailed`'s code
-        with the pointer, and the next :meth:`update` recovers.
+        good state, the next :meth:`flush` raises :class:`PatchFailed`,
+        :meth:`status` reports its code with the pointer, and the next
+        :meth:`update` recovers.
         """
         encoded = [_patch_op(i, op) for i, op in enumerate(ops)]
         if not encoded:

@@ -158,7 +158,10 @@ def test_a_failing_batch_saves_nothing_of_itself(store, store_dir):
     # Its first op alone would apply; the second cannot: none of it.
     s.patch([{"op": "replace", "path": "/title", "value": "lost"},
              {"op": "remove", "path": "/rows/99"}])
-    s.flush()
+    with pytest.raises(sessnap.PatchFailed) as exc:
+        s.flush()
+    assert exc.value.code == lib.SESSNAP_EPATCH
+    assert exc.value.name == "SESSNAP_EPATCH"
     assert payload(snap(store_dir, s.id)) == good
     st = s.status()
     assert st.last_error == lib.SESSNAP_EPATCH
@@ -167,20 +170,34 @@ def test_a_failing_batch_saves_nothing_of_itself(store, store_dir):
     s.end()
 
 
-def test_batches_after_a_failed_one_are_dropped(store, store_dir):
-    s = started(store)
-    s.patch([{"op": "remove", "path": "/missing"}])
-    s.patch([{"op": "replace", "path": "/title", "value": "built on it"}])
-    s.flush()
-    assert payload(snap(store_dir, s.id)) == BASE
-    assert s.status().last_error == lib.SESSNAP_EPATCH
-    s.end()
+def test_batches_after_a_failed_one_are_dropped(store_dir):
+    # Without a writer thread nothing is applied before save(): both
+    # batches are queued when the first fails.
+    with sessnap.Store("pytest", str(store_dir), thread=False,
+                       durability=sessnap.Durability.NONE) as st:
+        s = started(st)
+        s.patch([{"op": "remove", "path": "/missing"}])
+        s.patch([{"op": "replace", "path": "/title", "value": "built on it"}])
+        with pytest.raises(sessnap.PatchFailed):
+            s.save()
+        assert payload(snap(store_dir, s.id)) == BASE
+        assert s.status().last_error == lib.SESSNAP_EPATCH
+        # and patches built on the lost state are refused when queued
+        with pytest.raises(sessnap.PatchFailed) as exc:
+            s.patch([{"op": "add", "path": "/later", "value": 1}])
+        assert exc.value.code == lib.SESSNAP_EPATCH
+        assert exc.value.message
+        s.update(BASE)
+        s.save()
+        assert payload(snap(store_dir, s.id)) == BASE
+        s.end()
 
 
 def test_a_full_update_recovers_after_a_failed_batch(store, store_dir):
     s = started(store)
     s.patch([{"op": "replace", "path": "/tabs/7/name", "value": "x"}])
-    s.flush()
+    with pytest.raises(sessnap.PatchFailed):
+        s.flush()
     assert s.status().last_error == lib.SESSNAP_EPATCH
     s.update({"fresh": True})
     s.flush()
@@ -245,25 +262,30 @@ def test_a_bad_pointer_is_refused_by_the_library(store, store_dir, path):
 
 def test_too_deep_a_value_is_refused_when_queued(store, store_dir):
     # The loader reads 1023 levels: a value 30 deep under a pointer 1000
-    # deep would make a state it refuses, known from the call alone.
+    # deep would make a state it refuses, known from the call alone.  The
+    # text is refused as update_json() refuses too deep a state.
     s = started(store)
     deep = []
     for _ in range(30):
         deep = [deep]
-    with pytest.raises(sessnap.SessnapError) as exc:
+    with pytest.raises(sessnap.InvalidArgument) as exc:
         s.patch([{"op": "add", "path": "/x" * 1000, "value": deep}])
-    assert exc.value.code in (lib.SESSNAP_EINVAL, lib.SESSNAP_ETOOBIG)
-    assert exc.value.message
+    assert exc.value.code == lib.SESSNAP_EINVAL
+    assert "nested" in exc.value.message
+    # a pointer deeper than any state the loader reads
+    with pytest.raises(sessnap.TooBig) as exc:
+        s.patch([{"op": "remove", "path": "/x" * 1024}])
+    assert exc.value.code == lib.SESSNAP_ETOOBIG
     assert saved(store_dir, s) == BASE
     s.end()
 
 
 def test_too_big_a_value_is_refused_when_queued(store_dir):
-    with sessnap.Store("pytest", str(store_dir), read_bound=4096,
+    with sessnap.Store("pytest", str(store_dir), read_bound=65536,
                        durability=sessnap.Durability.NONE) as st:
         s = started(st)
         with pytest.raises(sessnap.TooBig) as exc:
-            s.patch([{"op": "add", "path": "/big", "value": "x" * 8192}])
+            s.patch([{"op": "add", "path": "/big", "value": "x" * 131072}])
         assert exc.value.code == lib.SESSNAP_ETOOBIG
         assert saved(store_dir, s) == BASE
         s.end()

@@ -815,9 +815,10 @@ static json_object *edited_row(size_t k, unsigned int edit)
 {
 	char chunk[128];
 
+	/* As long as make_state()'s rows: the state keeps its size. */
 	snprintf(chunk, sizeof(chunk),
-		 "line %06zu: edited %u times, the lazy dog jumps over the "
-		 "fox",
+		 "line %06zu: edit %010u, the lazy dog jumps over the quick "
+		 "fox again",
 		 k, edit);
 	return json_object_new_string(chunk);
 }

@@ -355,35 +355,44 @@ static uc *ws(uc *p, uc *end)
 	return p;
 }
 
-/* p at a '"': the position after the closing quote. */
+/*
+ * p at a '"': the position after the closing quote.  memchr finds the
+ * next quote; it closes the string unless an odd number of backslashes
+ * precedes it.
+ */
 static uc *skip_string(uc *p, uc *end)
 {
-	for (p++; p < end; p++) {
-		if (*p == '"')
-			return p + 1;
-		if (*p == '\\' && ++p == end)
+	uc *q, *b;
+
+	for (p++; p < end; p = q + 1) {
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
 			return NULL;
+		for (b = q; b > p && b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q + 1;
 	}
 	return NULL;
 }
 
-/* The position after the value that starts at p. */
-static uc *skip_value(uc *p, uc *end)
-{
-	size_t depth = 0;
+/* The bytes a scan over a container's contents stops at. */
+static const unsigned char structural[256] = {
+	['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
 
-	if (p >= end)
-		return NULL;
-	if (*p != '{' && *p != '[') {
-		if (*p == '"')
-			return skip_string(p, end);
-		while (p < end && *p != ',' && *p != ']' && *p != '}' &&
-		       *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' &&
-		       *p != ':' && *p != '"' && *p != '[' && *p != '{')
+/*
+ * Inside a container, after its opening bracket (depth 1 from there):
+ * the position of its closing bracket.
+ */
+static uc *skip_rest(uc *p, uc *end)
+{
+	size_t depth = 1;
+
+	for (;;) {
+		while (p < end && !structural[*p])
 			p++;
-		return p;
-	}
-	while (p < end) {
+		if (p >= end)
+			return NULL;
 		switch (*p) {
 		case '"':
 			if ((p = skip_string(p, end)) == NULL)
@@ -393,15 +402,30 @@ static uc *skip_value(uc *p, uc *end)
 		case '[':
 			depth++;
 			break;
-		case '}':
-		case ']':
+		default:
 			if (--depth == 0)
-				return p + 1;
-			break;
+				return p;
 		}
 		p++;
 	}
-	return NULL;
+}
+
+/* The position after the value that starts at p. */
+static uc *skip_value(uc *p, uc *end)
+{
+	if (p >= end)
+		return NULL;
+	if (*p == '{' || *p == '[') {
+		p = skip_rest(p + 1, end);
+		return p != NULL ? p + 1 : NULL;
+	}
+	if (*p == '"')
+		return skip_string(p, end);
+	while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' &&
+	       *p != '\n' && *p != '\t' && *p != '\r' && *p != ':' &&
+	       *p != '"' && *p != '[' && *p != '{')
+		p++;
+	return p;
 }
 
 static int hexval(unsigned char c)
@@ -612,7 +636,11 @@ static bool index_of(const char *tok, const char *tend, size_t *idx)
 	return true;
 }
 
-/* Element idx of the array at p ('['); the whole array is scanned. */
+/*
+ * Element idx of the array at p ('['), scanned up to the one after it;
+ * idx SIZE_MAX ("-") skips to the end without counting: then only close
+ * and whether the array is empty (n 0 or 1) are known.
+ */
 static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx)
 {
 	uc *v, *vend, *prev = NULL;
@@ -623,12 +651,25 @@ static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx)
 		f->close = p;
 		return NULL;
 	}
+	if (idx == SIZE_MAX) {
+		if ((f->close = skip_rest(p, end)) == NULL)
+			return "the state text is not JSON here";
+		f->n = 1;
+		return NULL;
+	}
 	for (;;) {
 		v = p;
 		if ((vend = skip_value(v, end)) == NULL || vend == v)
 			return "the state text is not JSON here";
-		if (f->found == 1 && f->next == NULL)
+		if (f->found == 1 && f->next == NULL) {
+			/* Nothing after the element is needed but the
+			 * closing bracket: skip to it at memchr's pace. */
 			f->next = v;
+			if ((f->close = skip_rest(v, end)) == NULL)
+				return "the state text is not JSON here";
+			f->last_end = NULL; /* unknown, and not needed */
+			return NULL;
+		}
 		if (f->n == idx) {
 			f->found = 1;
 			f->start = f->vstart = v;
@@ -771,7 +812,10 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 			parts[np++] = (struct part){",", 1};
 			pos = (size_t)(f.start - t);
 		} else {
-			if (f.last_end != NULL)
+			/* after the last element ("-" knows only the
+			 * closing bracket: just before it, the same bytes
+			 * in compact text) */
+			if (f.n > 0)
 				parts[np++] = (struct part){",", 1};
 			parts[np++] = val;
 			pos = (size_t)((f.last_end ? f.last_end : f.close) -

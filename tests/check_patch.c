@@ -608,6 +608,589 @@ START_TEST(test_end)
 }
 END_TEST
 
+/* ---- The property: patches give json-c's bytes of the patched tree ------ */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: seeded per test, so a failure is reproducible */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static size_t below(size_t n)
+{
+	return n == 0 ? 0 : (size_t)(rnd() % n);
+}
+
+/* Member names with every character a pointer or a JSON string escapes. */
+static const char *const names[] = {
+	"a", "b", "c", "~", "/", "~1", "a/b", "m~n", "\xc3\xa9", "q\"",
+	"\\", "\n", "", "0", "-", "rows",
+};
+#define N_NAMES (sizeof(names) / sizeof(names[0]))
+
+static json_object *gen(int depth)
+{
+	json_object *o;
+	size_t n, i;
+
+	switch (below(depth > 0 ? 9 : 6)) {
+	case 0:
+		return NULL; /* null */
+	case 1:
+		return json_object_new_boolean((int)below(2));
+	case 2:
+		return json_object_new_int64((int64_t)below(2000) - 1000);
+	case 3:
+		return json_object_new_double((double)below(1000) / 8.0);
+	case 4:
+		return json_object_new_string(names[below(N_NAMES)]);
+	case 5:
+		return json_object_new_string("}]\"[{,:");
+	case 6:
+	case 7:
+		o = json_object_new_object();
+		n = below(5);
+		for (i = 0; i < n; i++)
+			json_object_object_add(o, names[below(N_NAMES)],
+					       gen(depth - 1));
+		return o;
+	default:
+		o = json_object_new_array();
+		n = below(5);
+		for (i = 0; i < n; i++)
+			json_object_array_add(o, gen(depth - 1));
+		return o;
+	}
+}
+
+/* Append the token, escaped as RFC 6901 wants, to the pointer. */
+static void ptr_add(char *ptr, size_t size, const char *tok)
+{
+	size_t n = strlen(ptr);
+
+	ck_assert_uint_lt(n + 1, size);
+	ptr[n++] = '/';
+	for (; *tok != '\0'; tok++) {
+		ck_assert_uint_lt(n + 3, size);
+		if (*tok == '~') {
+			ptr[n++] = '~';
+			ptr[n++] = '0';
+		} else if (*tok == '/') {
+			ptr[n++] = '~';
+			ptr[n++] = '1';
+		} else {
+			ptr[n++] = *tok;
+		}
+	}
+	ptr[n] = '\0';
+}
+
+/* Insert v at index i of array a (json-c 0.16 has no insert call). */
+static void array_insert(json_object *a, size_t i, json_object *v)
+{
+	size_t n = json_object_array_length(a), j;
+	json_object *e;
+
+	json_object_array_add(a, NULL);
+	for (j = n; j > i; j--) {
+		e = json_object_get(json_object_array_get_idx(a, j - 1));
+		json_object_array_put_idx(a, j, e);
+	}
+	json_object_array_put_idx(a, i, v);
+}
+
+/*
+ * The operation's own copy of a value that goes into the tree: a later
+ * operation of the same batch may change the tree's, and a batch's values
+ * are serialized when it is queued.
+ */
+static json_object *value_copy(json_object *v)
+{
+	json_object *c = NULL;
+
+	if (v != NULL)
+		ck_assert_int_eq(json_object_deep_copy(v, &c, NULL), 0);
+	return c;
+}
+
+struct rop {
+	sessnap_patch_kind op;
+	char path[256];
+	json_object *value;
+	bool fails; /* the operation names a target that is not there */
+};
+
+/*
+ * A random operation on *tree, applied to it as RFC 6902 says (or not,
+ * when it is meant to fail).  r->value is a reference of its own.
+ */
+static void random_op(struct rop *r, json_object **tree)
+{
+	json_object *parent = NULL, *cur = *tree, *v;
+	const char *key = NULL;
+	size_t idx = 0, n, steps = below(4);
+	int kind;
+
+	r->path[0] = '\0';
+	r->fails = false;
+	r->value = NULL;
+	/* walk down a few levels into existing containers */
+	while (steps-- > 0 && cur != NULL &&
+	       (json_object_is_type(cur, json_type_object) ||
+		json_object_is_type(cur, json_type_array))) {
+		if (json_object_is_type(cur, json_type_object)) {
+			n = (size_t)json_object_object_length(cur);
+			if (n == 0)
+				break;
+			idx = below(n);
+			json_object_object_foreach(cur, k, val)
+			{
+				if (idx-- == 0) {
+					ptr_add(r->path, sizeof(r->path), k);
+					cur = val;
+					break;
+				}
+			}
+		} else {
+			n = json_object_array_length(cur);
+			if (n == 0)
+				break;
+			idx = below(n);
+			snprintf(r->path + strlen(r->path),
+				 sizeof(r->path) - strlen(r->path), "/%zu",
+				 idx);
+			cur = json_object_array_get_idx(cur, idx);
+		}
+	}
+	kind = (int)below(10);
+	if (kind == 0 || cur == NULL ||
+	    (!json_object_is_type(cur, json_type_object) &&
+	     !json_object_is_type(cur, json_type_array))) {
+		/* replace the value reached (or the whole state) */
+		v = gen(2);
+		r->op = below(2) ? SESSNAP_PATCH_REPLACE : SESSNAP_PATCH_ADD;
+		r->value = value_copy(v);
+		if (r->path[0] == '\0') {
+			json_object_put(*tree);
+			*tree = v;
+			return;
+		}
+		/* set it through its parent: walk again */
+		parent = *tree;
+		{
+			char *p = r->path + 1, *slash, tok[256];
+			size_t tl, o, i2;
+
+			for (;;) {
+				slash = strchr(p, '/');
+				tl = slash ? (size_t)(slash - p) : strlen(p);
+				for (o = 0, i2 = 0; i2 < tl; i2++) {
+					if (p[i2] == '~') {
+						tok[o++] = p[i2 + 1] == '0'
+							       ? '~'
+							       : '/';
+						i2++;
+					} else {
+						tok[o++] = p[i2];
+					}
+				}
+				tok[o] = '\0';
+				if (slash == NULL)
+					break;
+				if (json_object_is_type(parent,
+							json_type_object))
+					parent = json_object_object_get(parent,
+									tok);
+				else
+					parent = json_object_array_get_idx(
+					    parent, (size_t)atol(tok));
+				p = slash + 1;
+			}
+			/* "add" at an array index inserts: replace there */
+			if (json_object_is_type(parent, json_type_object)) {
+				json_object_object_add(parent, tok, v);
+			} else {
+				r->op = SESSNAP_PATCH_REPLACE;
+				json_object_array_put_idx(parent,
+							  (size_t)atol(tok), v);
+			}
+		}
+		return;
+	}
+	parent = cur;
+	if (json_object_is_type(parent, json_type_object)) {
+		key = names[below(N_NAMES)];
+		ptr_add(r->path, sizeof(r->path), key);
+		switch (below(4)) {
+		case 0: /* remove */
+			r->op = SESSNAP_PATCH_REMOVE;
+			if (json_object_object_get_ex(parent, key, NULL))
+				json_object_object_del(parent, key);
+			else
+				r->fails = true;
+			return;
+		case 1: /* replace */
+			r->op = SESSNAP_PATCH_REPLACE;
+			v = gen(2);
+			r->value = value_copy(v);
+			if (json_object_object_get_ex(parent, key, NULL))
+				json_object_object_add(parent, key, v);
+			else {
+				r->fails = true;
+				json_object_put(v);
+			}
+			return;
+		default: /* add: new or in place */
+			r->op = SESSNAP_PATCH_ADD;
+			v = gen(2);
+			r->value = value_copy(v);
+			json_object_object_add(parent, key, v);
+			return;
+		}
+	}
+	n = json_object_array_length(parent);
+	switch (below(4)) {
+	case 0:
+		r->op = SESSNAP_PATCH_REMOVE;
+		idx = below(n + 2);
+		snprintf(r->path + strlen(r->path),
+			 sizeof(r->path) - strlen(r->path), "/%zu", idx);
+		if (idx < n)
+			json_object_array_del_idx(parent, idx, 1);
+		else
+			r->fails = true;
+		return;
+	case 1:
+		r->op = SESSNAP_PATCH_REPLACE;
+		idx = below(n + 1);
+		snprintf(r->path + strlen(r->path),
+			 sizeof(r->path) - strlen(r->path), "/%zu", idx);
+		v = gen(2);
+		r->value = value_copy(v);
+		if (idx < n)
+			json_object_array_put_idx(parent, idx, v);
+		else {
+			r->fails = true;
+			json_object_put(v);
+		}
+		return;
+	default:
+		r->op = SESSNAP_PATCH_ADD;
+		v = gen(2);
+		r->value = value_copy(v);
+		if (below(3) == 0) {
+			strlcat(r->path, "/-", sizeof(r->path));
+			json_object_array_add(parent, v);
+			return;
+		}
+		idx = below(n + 2);
+		snprintf(r->path + strlen(r->path),
+			 sizeof(r->path) - strlen(r->path), "/%zu", idx);
+		if (idx <= n)
+			array_insert(parent, idx, v);
+		else {
+			r->fails = true;
+			json_object_put(v);
+		}
+		return;
+	}
+}
+
+static char *serialize(json_object *tree, size_t *len)
+{
+	const char *str = json_object_to_json_string_length(
+	    tree, SESSNAP__PAYLOAD_FLAGS, len);
+
+	return strdup(str);
+}
+
+/*
+ * The pure part, many cases: random documents, random operations applied
+ * to the text by sessnap__patch_apply() and to the tree by json-c; the
+ * text must be json-c's serialization of the tree after every operation,
+ * and unchanged by one that fails.
+ */
+START_TEST(test_property_apply)
+{
+	size_t doc, k, len, cap, want_len, cases = 0, failures = 0;
+	char *text, *want;
+	json_object *tree;
+	sessnap__patch_batch *b;
+	sessnap_patch_op op;
+	struct rop r;
+	int rc;
+
+	rng_state = 0x9e3779b97f4a7c15ULL + (uint64_t)_i;
+	for (doc = 0; doc < 300; doc++) {
+		tree = gen(4);
+		text = serialize(tree, &len);
+		cap = len + 1;
+		for (k = 0; k < 30; k++) {
+			random_op(&r, &tree);
+			op = (sessnap_patch_op){r.op, r.path, r.value};
+			rc = sessnap__patch_batch_new(&b, &op, NULL, 1,
+						      SIZE_MAX / 4);
+			ck_assert_msg(rc == 0, "batch: %s",
+				      sessnap_error_last());
+			rc = sessnap__patch_apply(&text, &len, &cap, b, 0,
+						  SIZE_MAX / 4);
+			want = serialize(tree, &want_len);
+			ck_assert_msg(rc == (r.fails ? SESSNAP_EPATCH : 0),
+				      "seed %d doc %zu op %zu: %s %s: rc %d "
+				      "(%s)",
+				      _i, doc, k, sessnap__patch_kind_name(r.op),
+				      r.path, rc, sessnap_error_last());
+			ck_assert_msg(len == want_len &&
+					  memcmp(text, want, len) == 0 &&
+					  text[len] == '\0',
+				      "seed %d doc %zu op %zu: %s %s:\n got "
+				      "%s\nwant %s",
+				      _i, doc, k, sessnap__patch_kind_name(r.op),
+				      r.path, text, want);
+			cases++;
+			failures += r.fails;
+			free(want);
+			free(b);
+			json_object_put(r.value);
+		}
+		free(text);
+		json_object_put(tree);
+	}
+	/* the mix holds every kind of case */
+	ck_assert_uint_gt(failures, cases / 20);
+	ck_assert_uint_lt(failures, cases / 2);
+}
+END_TEST
+
+/*
+ * The same property through sessions: batches of random operations
+ * queued, saved, loaded back; after a batch that fails, a full update of
+ * the tree recovers.  The saved state equals what a full update of the
+ * same tree saves.
+ */
+START_TEST(test_property_saved)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s, *f;
+	json_object *tree, *before;
+	sessnap_patch_op ops[3];
+	struct rop r[3];
+	size_t doc, k, n, i;
+	char *got, *want;
+	bool fails;
+	int rc;
+
+	opts.dir = tu_dir;
+	opts.app = "patchtest";
+	opts.durability = SESSNAP_DURABILITY_NONE;
+	opts.flags = SESSNAP_STORE_NOTHREAD;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	rng_state = 0x243f6a8885a308d3ULL;
+	for (doc = 0; doc < 40; doc++) {
+		s = begin(store);
+		f = begin(store);
+		tree = gen(4);
+		ck_assert_int_eq(sessnap_session_update(s, tree), 0);
+		for (k = 0; k < 25; k++) {
+			/* a batch of up to three; the tree keeps the
+			 * state before it in case the batch fails */
+			before = NULL;
+			if (tree != NULL) /* NULL is JSON null */
+				ck_assert_int_eq(json_object_deep_copy(
+						     tree, &before, NULL),
+						 0);
+			n = 1 + below(3);
+			fails = false;
+			for (i = 0; i < n; i++) {
+				random_op(&r[i], &tree);
+				ops[i] = (sessnap_patch_op){r[i].op, r[i].path,
+							    r[i].value};
+				fails = fails || r[i].fails;
+			}
+			ck_assert_int_eq(sessnap_session_patch(s, ops, n), 0);
+			for (i = 0; i < n; i++)
+				json_object_put(r[i].value);
+			rc = sessnap_session_flush(s);
+			if (fails) {
+				ck_assert_int_eq(rc, SESSNAP_EPATCH);
+				json_object_put(tree);
+				tree = before;
+				got = saved(store, sessnap_session_id(s));
+				want = serialize(tree, &i);
+				ck_assert_str_eq(got, want);
+				free(got);
+				free(want);
+				/* recover with a full update */
+				ck_assert_int_eq(
+				    sessnap_session_update(s, tree), 0);
+				continue;
+			}
+			json_object_put(before);
+			ck_assert_msg(rc == 0, "flush: %s",
+				      sessnap_error_last());
+			/* the same tree by a full update, elsewhere */
+			ck_assert_int_eq(sessnap_session_update(f, tree), 0);
+			ck_assert_int_eq(sessnap_session_flush(f), 0);
+			got = saved(store, sessnap_session_id(s));
+			want = saved(store, sessnap_session_id(f));
+			ck_assert_msg(strcmp(got, want) == 0,
+				      "doc %zu batch %zu:\n got %s\nwant %s",
+				      doc, k, got, want);
+			free(got);
+			free(want);
+		}
+		json_object_put(tree);
+		ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+		ck_assert_int_eq(sessnap_session_end(f, 0), 0);
+	}
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
+ * Memory: a session never patched keeps no copy; a patched one keeps one
+ * state's text and at most an eighth more, however its patches grew it.
+ */
+START_TEST(test_memory)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	size_t n = 1 << 20, i;
+	char *big = malloc(n + 1);
+
+	/* [1,1,...,11]: n bytes */
+	for (i = 0; i < n; i++)
+		big[i] = i % 2 ? '1' : ',';
+	big[0] = '[';
+	big[n - 2] = '1';
+	big[n - 1] = ']';
+	big[n] = '\0';
+	update_text(s, big);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_ptr_null(s->copy);
+	ok1(s, SESSNAP_PATCH_ADD, "/0", "2");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_ptr_nonnull(s->copy);
+	ck_assert_uint_eq(s->copy_len, n + 2);
+	ck_assert_uint_le(s->copy_cap, s->copy_len + s->copy_len / 8 + 2);
+	for (i = 0; i < 500; i++)
+		ok1(s, SESSNAP_PATCH_ADD, "/-", "\"grow\"");
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_eq(s->copy_len, n + 2 + 500 * 7);
+	ck_assert_uint_le(s->copy_cap, s->copy_len + s->copy_len / 8 + 2);
+	printf("# patch copy: %zu bytes allocated for a state of %zu\n",
+	       s->copy_cap, s->copy_len);
+	fflush(stdout);
+	free(big);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- kill -9 during a patch stream ---------------------------------------- */
+
+/*
+ * The child: a session whose state is {"n":[0..m-1],"last":m-1} after m
+ * batches of two operations (append m-1, set "last").  It patches without
+ * end, flushing every third batch and reporting the count after each flush
+ * on the pipe; the writer saves the others on its own every 5 ms.
+ */
+static void patch_stream(int wfd)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	sessnap_patch_text_op ops[2];
+	char num[32];
+	uint32_t m;
+
+	opts.dir = tu_dir;
+	opts.app = "patchtest";
+	opts.durability = SESSNAP_DURABILITY_NONE;
+	opts.autosave_interval_ms = 5;
+	if (sessnap_store_open(&store, &opts) < 0 ||
+	    sessnap_session_begin(&s, store, NULL) < 0 ||
+	    write(wfd, sessnap_session_id(s), SESSNAP_ID_LEN) !=
+		SESSNAP_ID_LEN ||
+	    sessnap_session_update_text(s, "{\"n\":[],\"last\":-1}", 18) < 0 ||
+	    sessnap_session_flush(s) < 0)
+		_exit(2);
+	for (m = 1;; m++) {
+		snprintf(num, sizeof(num), "%u", m - 1);
+		ops[0] = (sessnap_patch_text_op){SESSNAP_PATCH_ADD, "/n/-",
+						 num, strlen(num)};
+		ops[1] = (sessnap_patch_text_op){SESSNAP_PATCH_REPLACE,
+						 "/last", num, strlen(num)};
+		if (sessnap_session_patch_text(s, ops, 2) < 0)
+			_exit(3);
+		if (m % 3 == 0) {
+			if (sessnap_session_flush(s) < 0 ||
+			    write(wfd, &m, sizeof(m)) != sizeof(m))
+				_exit(4);
+		}
+	}
+}
+
+START_TEST(test_kill9)
+{
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_store *store;
+	json_object *st = NULL, *n, *e;
+	uint32_t got, committed = 0;
+	size_t i, len;
+	int fds[2], status;
+	ssize_t r;
+	pid_t pid;
+
+	srand((unsigned int)_i + 1);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		patch_stream(fds[1]);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], id, SESSNAP_ID_LEN), SESSNAP_ID_LEN);
+	id[SESSNAP_ID_LEN] = '\0';
+	/* wait for a random number of flushes, then a random moment more */
+	for (i = 0, len = 1 + (size_t)(rand() % 40); i < len; i++) {
+		r = read(fds[0], &got, sizeof(got));
+		ck_assert_int_eq(r, (ssize_t)sizeof(got));
+		committed = got;
+	}
+	usleep((useconds_t)(rand() % 3000));
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	while (read(fds[0], &got, sizeof(got)) == (ssize_t)sizeof(got))
+		committed = got;
+	close(fds[0]);
+
+	store = open_store();
+	ck_assert_msg(sessnap_store_load(&st, NULL, store, id) == 0, "load: %s",
+		      sessnap_error_last());
+	/* a committed state: m whole batches, m at least what was flushed */
+	ck_assert(json_object_object_get_ex(st, "n", &n));
+	len = json_object_array_length(n);
+	ck_assert_uint_ge(len, committed);
+	for (i = 0; i < len; i++) {
+		e = json_object_array_get_idx(n, i);
+		ck_assert_int_eq(json_object_get_int64(e), (int64_t)i);
+	}
+	ck_assert(json_object_object_get_ex(st, "last", &e));
+	ck_assert_int_eq(json_object_get_int64(e), (int64_t)len - 1);
+	json_object_put(st);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
 Suite *patch_suite(void);
 
 Suite *patch_suite(void)
@@ -625,6 +1208,15 @@ Suite *patch_suite(void)
 	tcase_add_test(tc, test_identical_skipped);
 	tcase_add_test(tc, test_pull);
 	tcase_add_test(tc, test_end);
+	tcase_add_test(tc, test_memory);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("property");
+	tu_tcase_add_tmpdir(tc);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_property_apply, 0, 4);
+	tcase_add_test(tc, test_property_saved);
+	tcase_add_loop_test(tc, test_kill9, 0, 12);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

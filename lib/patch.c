@@ -139,13 +139,13 @@ const char *sessnap__patch_kind_name(int op)
  * The last token of the pointer, decoded, serialized as a JSON string by
  * json-c (the member name of an "add" that creates a member).
  */
-static int put_key(sessnap__patch_batch **b, size_t *cap,
-		   sessnap__patch_rec *r, const char *path, size_t len)
+static int put_key(sessnap__patch_batch **b, size_t *cap, size_t i,
+		   const char *path, size_t len)
 {
 	const char *t = path + len, *p, *str;
 	unsigned char c;
 	json_object *o;
-	size_t n = 0, slen;
+	size_t n = 0, slen, off;
 	char *dec;
 	int rc;
 
@@ -173,8 +173,12 @@ static int put_key(sessnap__patch_batch **b, size_t *cap,
 				      "%s",
 				      sessnap_error_last());
 	}
-	rc = put(b, cap, &r->key_off, str, slen);
-	r->key_len = slen;
+	/* put() may move the batch: the record is found again after it */
+	rc = put(b, cap, &off, str, slen);
+	if (rc == 0) {
+		(*b)->ops[i].key_off = off;
+		(*b)->ops[i].key_len = slen;
+	}
 	json_object_put(o);
 	return rc;
 }
@@ -261,7 +265,7 @@ static int put_op(sessnap__patch_batch **b, size_t *cap, size_t i,
 	r->key_off = r->value_off = 0;
 	r->key_len = r->value_len = 0;
 	if (op == SESSNAP_PATCH_ADD && plen > 0 &&
-	    (rc = put_key(b, cap, &(*b)->ops[i], path, plen)) < 0)
+	    (rc = put_key(b, cap, i, path, plen)) < 0)
 		return rc;
 	if (str != NULL) {
 		if ((rc = put(b, cap, &off, str, vlen)) < 0)

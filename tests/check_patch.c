@@ -442,6 +442,31 @@ START_TEST(test_too_big)
 }
 END_TEST
 
+/* A forked child must not patch the parent's session. */
+START_TEST(test_fork)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = begin(store);
+	int status;
+	pid_t pid;
+
+	update_text(s, "{\"a\":1}");
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(patch1(s, SESSNAP_PATCH_ADD, "/b", "2") ==
+			      SESSNAP_ESTATE
+			  ? 0
+			  : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ok1(s, SESSNAP_PATCH_ADD, "/c", "3");
+	assert_saved(store, s, "{\"a\":1,\"c\":3}");
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- Failing when applied ----------------------------------------------- */
 
 static const struct {
@@ -1227,6 +1252,7 @@ Suite *patch_suite(void)
 	tcase_add_test(tc, test_no_state);
 	tcase_add_test(tc, test_too_deep);
 	tcase_add_test(tc, test_too_big);
+	tcase_add_test(tc, test_fork);
 	tcase_add_loop_test(tc, test_apply_fails, 0,
 			    (int)(sizeof(misses) / sizeof(misses[0])));
 	suite_add_tcase(s, tc);

@@ -46,7 +46,7 @@
 #include <sessnap.h>
 
 #define MAX_OPS 4
-#define PTR_MAX 1024 /* an escaped token */
+#define PTR_MAX 1024  /* an escaped token */
 #define PREFIX_MAX 64 /* "/tabs/T" */
 
 static sessnap_store *store;
@@ -70,7 +70,9 @@ static int escape_token(char *out, size_t size, const char *key)
 	size_t o = 0;
 
 	for (; *key != '\0'; key++) {
-		const char *rep = *key == '~' ? "~0" : *key == '/' ? "~1" : NULL;
+		const char *rep = *key == '~' ? "~0" :
+				  *key == '/' ? "~1" :
+						NULL;
 		size_t n = rep != NULL ? 2 : 1;
 
 		if (o + n >= size)
@@ -171,7 +173,8 @@ static void array_insert(json_object *arr, size_t i, json_object *v)
 	json_object_array_add(arr, NULL);
 	for (j = n; j > i; j--)
 		json_object_array_put_idx(
-		    arr, j, json_object_get(json_object_array_get_idx(arr, j - 1)));
+		    arr, j,
+		    json_object_get(json_object_array_get_idx(arr, j - 1)));
 	json_object_array_put_idx(arr, i, v);
 }
 
@@ -228,7 +231,8 @@ static int run(char *line)
 	if (strcmp(cmd, "open") == 0 && (text = strtok(NULL, "\n")) != NULL) {
 		json_object *tab = json_object_new_object();
 
-		json_object_object_add(tab, "name", json_object_new_string(text));
+		json_object_object_add(tab, "name",
+				       json_object_new_string(text));
 		json_object_object_add(tab, "cursor", pair(0, 0));
 		json_object_object_add(tab, "lines", json_object_new_array());
 		json_object_array_add(tabs(), tab);
@@ -259,8 +263,8 @@ static int run(char *line)
 		    json_object_array_get_idx(tabs(), t), "cursor",
 		    pair(n, (int)json_object_get_string_len(row)));
 		push(&b, SESSNAP_PATCH_REPLACE, prefix, "/cursor",
-		     json_object_object_get(json_object_array_get_idx(tabs(), t),
-					    "cursor"));
+		     json_object_object_get(
+			 json_object_array_get_idx(tabs(), t), "cursor"));
 		return send(&b);
 	}
 	if (strcmp(cmd, "delete") == 0 && (text = strtok(NULL, " \n"))) {
@@ -275,8 +279,8 @@ static int run(char *line)
 		json_object_object_add(json_object_array_get_idx(tabs(), t),
 				       "cursor", pair(n, 0));
 		push(&b, SESSNAP_PATCH_REPLACE, prefix, "/cursor",
-		     json_object_object_get(json_object_array_get_idx(tabs(), t),
-					    "cursor"));
+		     json_object_object_get(
+			 json_object_array_get_idx(tabs(), t), "cursor"));
 		return send(&b);
 	}
 	if (strcmp(cmd, "cursor") == 0 && (text = strtok(NULL, " "))) {
@@ -287,8 +291,8 @@ static int run(char *line)
 		json_object_object_add(json_object_array_get_idx(tabs(), t),
 				       "cursor", pair(n, col));
 		push(&b, SESSNAP_PATCH_REPLACE, prefix, "/cursor",
-		     json_object_object_get(json_object_array_get_idx(tabs(), t),
-					    "cursor"));
+		     json_object_object_get(
+			 json_object_array_get_idx(tabs(), t), "cursor"));
 		return send(&b);
 	}
 	if (strcmp(cmd, "mark") == 0 && (text = strtok(NULL, "\n")) != NULL) {
@@ -301,10 +305,12 @@ static int run(char *line)
 			return refuse("mark name too long");
 		}
 		json_object_array_add(mark, json_object_new_int(t));
-		json_object_array_add(mark, json_object_new_int(json_object_get_int(
-						json_object_array_get_idx(cur, 0))));
-		json_object_array_add(mark, json_object_new_int(json_object_get_int(
-						json_object_array_get_idx(cur, 1))));
+		json_object_array_add(mark,
+				      json_object_new_int(json_object_get_int(
+					  json_object_array_get_idx(cur, 0))));
+		json_object_array_add(mark,
+				      json_object_new_int(json_object_get_int(
+					  json_object_array_get_idx(cur, 1))));
 		json_object_object_add(json_object_object_get(state, "marks"),
 				       text, mark);
 		push(&b, SESSNAP_PATCH_ADD, "/marks/", tok, mark);
@@ -375,11 +381,12 @@ static int start(void)
 	if (sessnap_store_scan(&infos, &n, store, SESSNAP_SCAN_RECOVERABLE) < 0)
 		return -1;
 	rc = n > 0 ? sessnap_session_adopt(&session, &state, NULL, store,
-					   infos[0]->id)
-		   : -1;
+					   infos[0]->id) :
+		     -1;
 	sessnap_info_free(infos, n);
-	if (rc == 0 && json_object_is_type(json_object_object_get(state, "tabs"),
-					   json_type_array)) {
+	if (rc == 0 &&
+	    json_object_is_type(json_object_object_get(state, "tabs"),
+				json_type_array)) {
 		/* The library's copy is the adopted state: patches go on
 		 * from it. */
 		printf("restored %s\n", sessnap_session_id(session));

@@ -793,7 +793,7 @@ static double thread_cpu_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-#if defined(__GLIBC__) &&                                                     \
+#if defined(__GLIBC__) &&                                                      \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #define HEAP_HOW "mallinfo2"
 static long long heap_in_use(void)
@@ -884,8 +884,8 @@ static size_t row_count(json_object *state)
 }
 
 /* App-thread cost of patch() and of update(), one size, saves in flight. */
-static void patch_app(sessnap_store *store, size_t bytes, stats *sp,
-		      stats *su, size_t *len_out)
+static void patch_app(sessnap_store *store, size_t bytes, stats *sp, stats *su,
+		      size_t *len_out)
 {
 	json_object *state = make_state(bytes);
 	sessnap_session *s = NULL;
@@ -1011,8 +1011,7 @@ static void patch_writer(sessnap_store *store, size_t bytes, stats *cp,
 	json_object_put(state);
 }
 
-static void report_mem(size_t bytes, long long held_full,
-		       long long held_patch)
+static void report_mem(size_t bytes, long long held_full, long long held_patch)
 {
 	double extra = (double)(held_patch - held_full);
 

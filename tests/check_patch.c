@@ -1112,6 +1112,12 @@ START_TEST(test_memory)
 	printf("# patch copy: %zu bytes allocated for a state of %zu\n",
 	       s->copy_cap, s->copy_len);
 	fflush(stdout);
+	/* a patched session's full update becomes its copy: no reread */
+	update_text(s, big);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_ptr_nonnull(s->copy);
+	ck_assert_uint_eq(s->copy_len, n);
+	ck_assert_int_eq(memcmp(s->copy, big, n), 0);
 	free(big);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	sessnap_store_close(store);

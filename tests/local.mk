@@ -51,6 +51,8 @@ CLI_TESTS += tests/cli/clean-refused.sh
 CLI_TESTS += tests/cli/signal-close.sh
 # One session per open document, keyed by its path, in a pseudo-terminal.
 CLI_TESTS += tests/cli/per-document.sh
+# Patch updates from an editor, through SIGKILL and adoption.
+CLI_TESTS += tests/cli/patch-editor.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build

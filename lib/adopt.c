@@ -454,19 +454,30 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	/* Reopening a cleanly ended session is not a crash recovery. */
 	s->adoptions = h.completed ? 0 : h.adoptions + 1;
 	sessnap__gen_name(gen, id, info.generation);
-	if ((rc = persist_adoption(s, &h, gen)) < 0)
-		goto on_error;
 	/*
 	 * The lock file still holds the crashed owner's record.  On a store
 	 * with leases it becomes ours, renewed from now on; and a dead
-	 * host's lease never stays beside a living adopter's snapshot,
-	 * where a third host would read it as expired.  Otherwise it stays,
-	 * as before: the snapshot describes the session.  A failure is
-	 * logged and, with a lease, written whole at the next renewal.
+	 * host's expired lease never stays beside a living adopter's
+	 * snapshot, where a third host would read it as crashed.  So it is
+	 * replaced before the adoption is written: in between, a third host
+	 * sees the old snapshot with our fresh lease (running).  Otherwise
+	 * it stays, as before: the snapshot describes the session.  A
+	 * failure is logged and, with a lease, written whole at the next
+	 * renewal.
 	 */
 	if (store->lease_ms > 0 || leased)
 		sessnap__session_record(s, true);
+	if ((rc = persist_adoption(s, &h, gen)) < 0)
+		goto on_error;
 adopted:
+	/*
+	 * Patches apply to the adopted payload, reread from the snapshot
+	 * just written.  A migrated state is not that payload: the program
+	 * hands it over in full before it patches (SESSNAP_ESTATE till then).
+	 */
+	pthread_mutex_lock(&store->mu);
+	s->has_state = !(info.flags & SESSNAP_LOAD_MIGRATED);
+	pthread_mutex_unlock(&store->mu);
 	if (rec != NULL) {
 		rec->seq = s->seq;
 		rec->adoptions = s->adoptions;

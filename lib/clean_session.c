@@ -652,6 +652,32 @@ void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id)
 }
 
 /*
+ * Whether a lock file alone holds another host's fresh lease: a session
+ * that began there and has not saved yet, whose lock this host may not
+ * see.  1 fresh (kept as running), 0 not, or an error.  Skipped on a
+ * store opened with SESSNAP_STORE_LOCAL; otherwise one bounded read of
+ * the record, paid only by free lock files without a snapshot.
+ */
+static int lone_lease_fresh(sessnap__clean *c, const char *id)
+{
+	sessnap__lease l;
+	int64_t clock = -1;
+	int r;
+
+	if (c->store->opts.flags & SESSNAP_STORE_LOCAL)
+		return 0;
+	if ((r = sessnap__lease_look(&l, c->store, id)) < 0)
+		return r;
+	if (l.period_ms == 0 || !sessnap__lease_applies(c->store, &l.owner))
+		return 0;
+	r = sessnap__lease_judge(&l, c->store, id, &clock);
+	if (r < 0)
+		return r;
+	/* A lease of unknown age is kept too: never removed on a guess. */
+	return r == SESSNAP__LEASE_FRESH || r == SESSNAP__LEASE_UNKNOWN;
+}
+
+/*
  * A lock file whose session has no snapshot: either a session that began
  * and has not saved yet (its lock is held: kept), or one whose owner died
  * before the first save (free: removed).  It is taken before removal and
@@ -692,6 +718,11 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 					    SESSNAP_CLEAN_FILE_LOCK, r);
 			return;
 		}
+		if (r == 0 && (r = lone_lease_fresh(c, id)) < 0) {
+			sessnap__clean_fail(c, s.lock, id,
+					    SESSNAP_CLEAN_FILE_LOCK, r);
+			return;
+		}
 		sessnap__clean_emit(c, s.lock, id,
 				    r == 1 ? SESSNAP_CLEAN_KEEP_RUNNING :
 					     SESSNAP_CLEAN_REMOVE_LOCK,
@@ -722,6 +753,18 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 		if (r < 0)
 			sessnap__clean_fail(c, s.lock, id,
 					    SESSNAP_CLEAN_FILE_LOCK, r);
+		goto on_error;
+	}
+	/* Under our lock, which another host's owner may not see. */
+	if ((r = lone_lease_fresh(c, id)) != 0) {
+		if (r < 0)
+			sessnap__clean_fail(c, s.lock, id,
+					    SESSNAP_CLEAN_FILE_LOCK, r);
+		else
+			sessnap__clean_emit(c, s.lock, id,
+					    SESSNAP_CLEAN_KEEP_RUNNING,
+					    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1,
+					    true);
 		goto on_error;
 	}
 	/* A claim left by a removal that failed half-way goes first. */

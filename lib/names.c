@@ -138,20 +138,6 @@ void sessnap__clock_name(char out[SESSNAP__NAME_MAX], const char *host)
 	out[p + 16] = '\0';
 }
 
-bool sessnap__clock_name_is(const char *name)
-{
-	size_t p = sizeof(SESSNAP__CLOCK_PREFIX) - 1, i;
-
-	if (strncmp(name, SESSNAP__CLOCK_PREFIX, p) != 0 ||
-	    strlen(name) != p + 16)
-		return false;
-	for (i = p; i < p + 16; i++)
-		if (!((name[i] >= '0' && name[i] <= '9') ||
-		      (name[i] >= 'a' && name[i] <= 'f')))
-			return false;
-	return true;
-}
-
 void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,
 		       unsigned int n)
 {

@@ -40,12 +40,12 @@ void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,
  * The clock file of a host (lease.c): ".sessnap-clock." and 16 lowercase
  * hex digits of the XXH3-64 hash of the host name.  One per host that
  * judged a lease in the store, touched to read the file server's clock.
- * It parses as SESSNAP__NAME_OTHER: no scan, clean, discard or adopt ever
- * reads, writes or removes it.  sessnap__clock_name_is() recognises one.
+ * It parses as SESSNAP__NAME_OTHER (a dot and no session id: never a
+ * temporary file), so no scan, clean, discard or adopt ever reads, writes
+ * or removes it.
  */
 #define SESSNAP__CLOCK_PREFIX ".sessnap-clock."
 void sessnap__clock_name(char out[SESSNAP__NAME_MAX], const char *host);
-bool sessnap__clock_name_is(const char *name);
 /* Every generation name a reader looks for: 0 to this, inclusive. */
 #define SESSNAP__GEN_LAST SESSNAP_GENERATIONS_MAX
 

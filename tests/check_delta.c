@@ -956,6 +956,36 @@ START_TEST(test_near_read_bound)
 }
 END_TEST
 
+/* Patches (sessnap_session_patch()) are saved as records too. */
+START_TEST(test_patch)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_patch_op op;
+	ino_t ino;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 65536, 0);
+	ino = inode_of(id);
+	for (i = 1; i <= 3; i++) {
+		op.op = SESSNAP_PATCH_REPLACE;
+		op.path = "/edit";
+		op.value = json_object_new_int(100 + i);
+		ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
+		json_object_put(op.value);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
+	}
+	ck_assert_uint_eq(inode_of(id), ino);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 3);
+	ck_assert_int_eq(load_edit(store, id, NULL), 103);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- The cleaner --------------------------------------------------------- */
 
 #define DAY_MS INT64_C(86400000)
@@ -1400,6 +1430,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_compact_keep);
 	tcase_add_test(tc, test_compact_not_ours);
 	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_patch);
 	tcase_add_test(tc, test_clean_newest);
 	tcase_add_test(tc, test_near_read_bound);
 	suite_add_tcase(s, tc);

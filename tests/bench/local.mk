@@ -6,7 +6,10 @@
 ##   tests/bench/sessnap-bench   durable save latency against the disk's own
 ##                               floor (and glib and SQLite when configure
 ##                               found them), the app-thread cost of
-##                               update() and touch(), RSS over a soak;
+##                               update() and touch(), of a one-row
+##                               patch against a full update (and the
+##                               writer's CPU and memory for it: --only
+##                               patch), RSS over a soak;
 ##                               "tests/bench/sessnap-bench --help".  Its
 ##                               scan and clean cases run the two below.
 ##   tests/bench/scan-bench      sessnap_store_scan against a full-parse scanner
@@ -65,6 +68,9 @@ bench-autosave: tests/bench/sessnap-bench$(EXEEXT)
 bench-delta: tests/bench/sessnap-bench$(EXEEXT)
 	./tests/bench/sessnap-bench --only delta
 
+bench-patch: tests/bench/sessnap-bench$(EXEEXT)
+	./tests/bench/sessnap-bench --only patch
+
 bench-scan: tests/bench/scan-bench$(EXEEXT)
 	./tests/bench/scan-bench
 
@@ -72,4 +78,5 @@ bench-clean: snapshot-clean tests/mksnap
 	SNAPSHOT_CLEAN=./snapshot-clean MKSNAP=./tests/mksnap \
 	  $(SHELL) $(srcdir)/tests/bench/clean-bench.sh
 
-.PHONY: bench bench-autosave bench-delta bench-scan bench-clean
+.PHONY: bench bench-autosave bench-delta bench-patch bench-scan \
+	bench-clean

@@ -1371,6 +1371,62 @@ START_TEST(test_slot_form)
 END_TEST
 
 /* The slot codec: what it writes, it reads; anything torn is refused. */
+/*
+ * A record's zstd frame carries no content checksum: the slot's checksum
+ * covers the record's bytes and the header's the base, and zstd's XXH64
+ * of the whole state was a quarter of a save's compression (design.md
+ * "The save's CPU").  The frame header descriptor is the byte after the
+ * 4-byte magic; its bit 2 is the content checksum flag.  The record must
+ * still decode to the state, with its content size, and a record of a
+ * real file too.
+ */
+START_TEST(test_record_no_frame_checksum)
+{
+	sessnap__delta_codec *c = NULL;
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	const char *base, *state;
+	json_object *b, *o;
+	sessnap__header h;
+	char rec[4096], *file;
+	size_t rlen = 0, flen = 0, hlen;
+	uint64_t at;
+
+	b = doc(16384, 0);
+	o = doc(16384, 1);
+	base = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
+	state = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	ck_assert_int_eq(sessnap__delta_codec_new(&c, base, strlen(base)), 0);
+	ck_assert_int_eq(sessnap__delta_compress(c, rec, sizeof(rec), &rlen,
+						 state, strlen(state)),
+			 0);
+	ck_assert_uint_gt(rlen, 5);
+	ck_assert_int_eq(rec[4] & 0x04, 0);
+	sessnap__delta_codec_free(c);
+	json_object_put(b);
+	json_object_put(o);
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	h = read_header(store, id, 0);
+	ck_assert_int_ge(h.slot, 0);
+	snap_path(path, sizeof(path), id);
+	hlen = header_len(path);
+	file = tu_read_file(path, &flen);
+	ck_assert_ptr_nonnull(file);
+	at = sessnap__delta_area_off(&h, hlen) + h.rec.at;
+	ck_assert_uint_lt(at + 5, flen);
+	ck_assert_int_eq(file[at + 4] & 0x04, 0);
+	free(file);
+	ck_assert_int_eq(load_edit(store, id, NULL), 1);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_slot_codec)
 {
 	char buf[SESSNAP__SLOT_LEN];
@@ -1423,6 +1479,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);
 	tcase_add_test(tc, test_slot_codec);
+	tcase_add_test(tc, test_record_no_frame_checksum);
 	tcase_add_test(tc, test_slot_form);
 	tcase_add_test(tc, test_slot_shrinks);
 	tcase_add_loop_test(tc, test_append_one_flush, 0, 2);

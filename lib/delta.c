@@ -267,20 +267,22 @@ static int decode_record(char **out, ZSTD_DCtx *dctx, const char *area,
 }
 
 /*
- * The decompression context.  Creating one costs about 96 KB of memory to
- * allocate, and freeing it gives the pages back: 17 us of a 16 KiB load's
- * 70 (design.md "The load's CPU").  So a store keeps one between loads:
- * a load takes it with an atomic exchange (NULL left behind) and puts it
- * back with a compare-and-exchange, freeing its own when another load
- * put one back first.  Concurrent loads never wait and never share one:
- * the one that finds none makes its own.  No lock is held while decoding
- * (a load may run with the store's mutex held or not), and after a fork
- * the child holds a copy of the context or none, both usable.  Nothing
- * of one decode carries to the next: every frame is decoded by a one-shot
- * call that begins the frame anew with the dictionary it is given
- * (ZSTD_decompress_usingDict(), or none with ZSTD_decompressDCtx()), no
- * dictionary or parameter is ever made sticky, and the session is reset
- * when the context is taken.
+ * The decompression context.  Creating one allocates about 96 KB and
+ * freeing it gives the pages back: 17 us of a 16 KiB load's 70 (design.md
+ * "The save's CPU and the load's CPU").  So a store keeps one between
+ * loads: a load takes it with an atomic exchange (NULL left behind) and
+ * puts it back with a compare-and-exchange, freeing its own when another
+ * load put one back first.  Concurrent loads never wait and never share
+ * one: a load that finds none makes its own.  No lock is held while
+ * decoding (a load may run with the store's mutex held or not), and after
+ * a fork the child holds a copy of the context or none, both usable.  Per
+ * store rather than per thread: a pthread key's destructor would outlive
+ * a dlclose()d library, and the main thread's context would never be
+ * freed.  Nothing of one decode carries to the next: every frame is
+ * decoded by a one-shot call that begins the frame anew with the
+ * dictionary it is given (ZSTD_decompress_usingDict(), or none with
+ * ZSTD_decompressDCtx()), no dictionary or parameter is ever made sticky,
+ * and the session is reset when the context is taken.
  */
 static ZSTD_DCtx *dctx_take(sessnap_store *store)
 {
@@ -426,7 +428,7 @@ void sessnap__delta_codec_free(sessnap__delta_codec *c)
  * of those bytes alone (a frame that does not decode to exactly the
  * slot's size is refused as before).  zstd's XXH64 of
  * the whole state was a quarter of a save's compression at 256 KiB
- * (design.md "Delta layout", "The save's CPU").
+ * (design.md "Delta layout", "The save's CPU and the load's CPU").
  */
 int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
 			     size_t len)

@@ -787,7 +787,7 @@ struct sessnap_store {
 	uint32_t lease_ms;
 	/* A zstd decompression context kept between loads of delta files;
 	 * a load takes it with an atomic exchange and puts it back
-	 * (delta.c, "The load's CPU" in design.md). */
+	 * (delta.c, "The save's CPU and the load's CPU" in design.md). */
 	_Atomic(struct ZSTD_DCtx_s *) dctx;
 };
 

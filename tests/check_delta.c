@@ -1507,8 +1507,9 @@ END_TEST
  * A record's zstd frame carries no content checksum: the slot's checksum
  * covers the record's bytes and the header's the base, and zstd's XXH64
  * of the whole state was a quarter of a save's compression (design.md
- * "The save's CPU").  The frame header descriptor is the byte after the
- * 4-byte magic; its bit 2 is the content checksum flag.  The record must
+ * "The save's CPU and the load's CPU").  The frame header descriptor is
+ * the byte after the 4-byte magic; its bit 2 is the content checksum
+ * flag.  The record must
  * still decode to the state, with its content size, and a record of a
  * real file too.
  */

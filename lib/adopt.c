@@ -467,6 +467,14 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
 adopted:
+	/*
+	 * Patches apply to the adopted payload, reread from the snapshot
+	 * just written.  A migrated state is not that payload: the program
+	 * hands it over in full before it patches (SESSNAP_ESTATE till then).
+	 */
+	pthread_mutex_lock(&store->mu);
+	s->has_state = !(info.flags & SESSNAP_LOAD_MIGRATED);
+	pthread_mutex_unlock(&store->mu);
 	if (rec != NULL) {
 		rec->seq = s->seq;
 		rec->adoptions = s->adoptions;

@@ -634,6 +634,7 @@ struct sessnap_session {
 	char *label;
 	bool label_dirty; /* the label changed since the last save */
 	char *pending; /* serialized state waiting to be written */
+	bool pending_unique; /* by json-c: no member name twice (patch.c) */
 	size_t pending_len;
 	size_t pending_cap; /* allocated size of pending */
 	char *spare; /* a written state's buffer, reused by the next update */
@@ -652,6 +653,15 @@ struct sessnap_session {
 	uint64_t skips; /* saves skipped: identical bytes */
 	uint64_t seq_durable; /* copy of seq, readable under store->mu */
 	char err_msg[512]; /* message of last_error */
+	/* Patches (patch.c): batches queued after the pending state, in
+	 * order; whether there is a state to patch; whether a batch failed
+	 * since the last full update (later ones are refused); full updates
+	 * so far; whether the session was ever patched. */
+	struct sessnap__patch_batch *patch_head, *patch_tail;
+	bool has_state;
+	bool patch_broken;
+	bool patch_mode;
+	uint64_t full_gen;
 	sessnap_collect_cb collect;
 	void *collect_payload;
 	uint64_t dispatch_round; /* last dispatch round that visited it */
@@ -678,6 +688,12 @@ struct sessnap_session {
 
 	/* Owned by whoever holds `saving`. */
 	uint64_t seq; /* sequence of the last committed snapshot */
+	/* The saving thread's copy of the state, as JSON text, once patched
+	 * (NUL-terminated); copy_dirty: it is not durable yet. */
+	char *copy;
+	size_t copy_len, copy_cap;
+	bool copy_dirty;
+	bool copy_unique; /* no member name twice in it (patch.c) */
 	XXH128_hash_t durable_hash;
 	bool has_durable;
 	bool ended;
@@ -750,19 +766,30 @@ typedef struct {
 	char *buf;
 	size_t len;
 	size_t cap;
+	bool unique; /* buf was serialized by json-c */
 	XXH128_hash_t hash;
 	uint64_t gen;
 	bool label_dirty;
 	bool skipped;
 	int64_t dirty_since_ms;
+	/* Patches taken with the state: applied by write, put back by
+	 * finish when they were not (a failure before); drop: batches for
+	 * the caller to free; patch_rc and patch_msg: a batch that did not
+	 * apply (the save went on without it). */
+	struct sessnap__patch_batch *patches, *drop;
+	uint64_t full_gen;
+	int patch_rc;
+	char patch_msg[512];
 } sessnap__save_job;
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s);
 /* On return job->buf is a buffer the caller frees after dropping the
- * mutex (or NULL). */
+ * mutex (or NULL), with sessnap__save_job_free(). */
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			     int rc);
+/* Free what a finished job leaves to its caller (no mutex held). */
+void sessnap__save_job_free(sessnap__save_job *job);
 
 /* ---- The validating scanner (jsoncheck.c) -------------------------------- */
 
@@ -772,6 +799,71 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
  * SESSNAP_EINVAL with what is wrong and where in the message.
  */
 int sessnap__json_check(const char *text, size_t len);
+
+/*
+ * sessnap__json_check() for a text that goes inside `outer` arrays or
+ * objects (a patch's value under its pointer): the nesting counts them.
+ */
+int sessnap__json_check_under(const char *text, size_t len, size_t outer);
+
+/* ---- Patches (patch.c) -------------------------------------------------- */
+
+/*
+ * One operation of a queued batch.  Offsets are from the start of the
+ * batch, whose one allocation holds the operations, then each pointer, new
+ * member name and value, NUL-terminated.  key: the pointer's last token
+ * as a JSON string (json-c's escaping), for an add that creates a member.
+ */
+typedef struct {
+	int op; /* sessnap_patch_kind */
+	size_t path_off, path_len;
+	size_t key_off, key_len;
+	size_t value_off, value_len;
+} sessnap__patch_rec;
+
+typedef struct sessnap__patch_batch {
+	struct sessnap__patch_batch *next; /* the session's queue, in order */
+	size_t n_ops;
+	bool text;   /* values given as text (may hold a name twice) */
+	size_t used; /* bytes of the allocation */
+	sessnap__patch_rec ops[];
+} sessnap__patch_batch;
+
+/*
+ * Check an RFC 6901 pointer of len bytes ("" or "/" tokens, '~' only in
+ * "~0" and "~1"); *tokens receives how many tokens it has.  Returns 0 or
+ * SESSNAP_EINVAL with the reason.
+ */
+int sessnap__pointer_check(const char *ptr, size_t len, size_t *tokens);
+/*
+ * Build a batch from ops (json-c values) or, when ops is NULL, from tops
+ * (text values), on the app's thread: every pointer, operation and value
+ * checked (nesting under the pointer, size at most max_value), each value
+ * and new member name serialized as update() serializes.  Returns 0 with
+ * *out malloc'd, or SESSNAP_EINVAL, SESSNAP_ETOOBIG or SESSNAP_ENOMEM with
+ * a message naming the operation's index, kind and pointer.
+ */
+int sessnap__patch_batch_new(sessnap__patch_batch **out,
+			     const sessnap_patch_op *ops,
+			     const sessnap_patch_text_op *tops, size_t n_ops,
+			     size_t max_value);
+/* Free a list of batches (NULL is fine). */
+void sessnap__patch_list_free(sessnap__patch_batch *b);
+/* "add", "replace", "remove". */
+const char *sessnap__patch_kind_name(int op);
+/*
+ * Apply operation i of batch b to the JSON text *text (*len bytes, *cap
+ * allocated, text[*len] a NUL that stays one), in place, growing the
+ * buffer when needed.  Returns 0; SESSNAP_EPATCH when the operation does
+ * not apply (the target is missing, an index is out of range or not one,
+ * the result would exceed max bytes) with the cause in the message; or
+ * SESSNAP_ENOMEM.  On error the text is unchanged.  unique: the text is
+ * known to hold no object with a member name twice (json-c wrote it), so
+ * a member's scan may stop once it is found.
+ */
+int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
+			 const sessnap__patch_batch *b, size_t i, size_t max,
+			 bool unique);
 
 /* ---- States as JSON text (text.c) ----------------------------------------- */
 

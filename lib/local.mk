@@ -49,6 +49,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/writer.h \
 	lib/writer.c \
 	lib/jsoncheck.c \
+	lib/patch.c \
 	lib/text.c \
 	lib/textcb.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \

@@ -124,7 +124,7 @@ static sessnap_session *pick(sessnap_store *store, int64_t now, int64_t *next)
 static int save_locked(sessnap_store *store, sessnap_session *s)
 {
 	sessnap__save_job job;
-	char msg[768], *drop;
+	char msg[768];
 	unsigned int failures, shift;
 	uint64_t backoff;
 	bool recovered, wake;
@@ -138,7 +138,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
-	drop = job.buf;
 	msg[0] = '\0';
 	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
 		failures = s->failures;
@@ -158,6 +157,11 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 			 "session %s: saved again after earlier failures",
 			 s->id);
 	}
+	/* Saved, but without a batch of patches that did not apply. */
+	if (rc >= 0 && job.patch_rc < 0) {
+		rc = job.patch_rc;
+		strlcpy(msg, job.patch_msg, sizeof(msg));
+	}
 	/*
 	 * A save that failed on the app's thread (flush) hands its state
 	 * back as pending, and so does an update that arrived meanwhile;
@@ -171,7 +175,7 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	pthread_mutex_unlock(&store->mu);
 	if (wake)
 		sessnap__writer_wake(store);
-	free(drop);
+	sessnap__save_job_free(&job);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,

@@ -32,7 +32,8 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_powerloss \
 	tests/check_text \
 	tests/check_claim \
-	tests/check_lease
+	tests/check_lease \
+	tests/check_patch
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
@@ -50,6 +51,8 @@ CLI_TESTS += tests/cli/clean-refused.sh
 CLI_TESTS += tests/cli/signal-close.sh
 # One session per open document, keyed by its path, in a pseudo-terminal.
 CLI_TESTS += tests/cli/per-document.sh
+# Patch updates from an editor, through SIGKILL and adoption.
+CLI_TESTS += tests/cli/patch-editor.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build
@@ -116,6 +119,7 @@ tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_claim_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_lease_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_patch_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c

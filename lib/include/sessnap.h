@@ -87,7 +87,8 @@ extern "C" {
 	X(EFOREIGN, -17, "session belongs to another host")                   \
 	X(ENOSTATE, -18, "session has no state yet")                          \
 	X(EPENDING, -19, "work is still pending")                             \
-	X(EFENCED, -20, "session was taken over by an adoption on another host")
+	X(EFENCED, -20, "session was taken over by an adoption on another host") \
+	X(EPATCH, -21, "a patch does not apply to the state")
 
 typedef enum {
 #define SESSNAP_ERR_ENUM_(name, num, desc) SESSNAP_##name = (num),
@@ -1420,6 +1421,97 @@ int sessnap_store_load_text(char **out, size_t *out_len,
 int sessnap_session_adopt_text(sessnap_session **out, char **state,
 			       size_t *state_len, sessnap_load_info **info,
 			       sessnap_store *store, const char *id);
+
+/*
+ * ---- Patch updates ---------------------------------------------------------
+ *
+ * A program that knows what changed hands over only that: operations on
+ * the state, addressed by JSON Pointer (RFC 6901), as RFC 6902 defines
+ * "add", "replace" and "remove".  On the calling thread an operation costs
+ * the check of its pointer, the serialization of its value and a queue
+ * push: nothing that grows with the state.  The library keeps its own
+ * copy of the state as JSON text (about one state's size of memory, built
+ * on the saving thread from the last full update or the adopted state)
+ * and applies the queued operations to it on the saving thread, in order,
+ * each batch as one step; what is saved is byte for byte what json-c would
+ * serialize of the patched tree.
+ */
+
+/** The operations of a patch (RFC 6902). */
+typedef enum {
+	/**
+	 * "add": set an object member (created, appended after the others,
+	 * or replaced in place), or insert into an array before an index
+	 * ("-" or the array's length appends); "" replaces the whole state.
+	 */
+	SESSNAP_PATCH_ADD = 1,
+	/** "replace": the target must exist. */
+	SESSNAP_PATCH_REPLACE,
+	/** "remove": the target must exist; "" is refused. */
+	SESSNAP_PATCH_REMOVE
+} sessnap_patch_kind;
+
+/** One operation, with its value as a json-c object. */
+typedef struct {
+	sessnap_patch_kind op;
+	/** RFC 6901 JSON Pointer, NUL-terminated; "" is the whole state. */
+	const char *path;
+	/** ADD and REPLACE: serialized during the call, not kept; NULL is
+	 *  JSON null.  Unused by REMOVE. */
+	json_object *value;
+} sessnap_patch_op;
+
+/** One operation, with its value as JSON text. */
+typedef struct {
+	sessnap_patch_kind op;
+	/** RFC 6901 JSON Pointer, NUL-terminated; "" is the whole state. */
+	const char *path;
+	/** ADD and REPLACE: JSON text of value_len bytes (need not be
+	 *  NUL-terminated), checked as sessnap_session_update_text() checks
+	 *  a state, copied during the call.  Unused by REMOVE. */
+	const char *value;
+	size_t value_len;
+} sessnap_patch_text_op;
+
+/**
+ * Queue operations on the session's state as one batch: applied all or
+ * none, after every update queued before, on the saving thread (the
+ * writer, or the thread of sessnap_session_flush() or
+ * sessnap_store_tick()).
+ *
+ * Checked during the call, refusing the whole batch with nothing queued:
+ * the pointer's syntax (RFC 6901: "" or "/" tokens, "~" only as "~0" or
+ * "~1"), the operation, that the value's nesting under its pointer stays
+ * within the loader's limit and that its size fits the store's read
+ * bound, and that the session has a state (an update, or an adopted
+ * state).  What only the state can tell (a member or index that does not
+ * exist, an index past the end, a result over the read bound) fails the
+ * batch when it is applied: nothing of it is saved, the state stays as it
+ * was before the batch, sessnap_session_status() reports SESSNAP_EPATCH
+ * with a message naming the operation and its pointer, later patches
+ * (queued or to come) are refused until the next full update
+ * (sessnap_session_update() or _update_text()), which recovers.
+ *
+ * @param session the session
+ * @param ops the operations, in order
+ * @param n_ops how many (at least 1)
+ * @return 0, SESSNAP_EINVAL (NULL argument, no operation, unknown
+ *         operation, bad pointer, remove of "", a value that is not JSON),
+ *         SESSNAP_ETOOBIG (the value nests too deep under its pointer, or
+ *         exceeds the read bound), SESSNAP_ESTATE (no state yet, ended, or
+ *         in a forked child), SESSNAP_EPATCH (an earlier batch failed and
+ *         no full update came since), SESSNAP_ENOMEM
+ */
+int sessnap_session_patch(sessnap_session *session, const sessnap_patch_op *ops,
+			  size_t n_ops);
+
+/**
+ * sessnap_session_patch() with values given as JSON text.
+ *
+ * @return as sessnap_session_patch()
+ */
+int sessnap_session_patch_text(sessnap_session *session,
+			       const sessnap_patch_text_op *ops, size_t n_ops);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,12 @@ States cross into the library as JSON text: :meth:`Session.update` runs
 ``sessnap_session_update_text``; loads come back through
 ``sessnap_store_load_text`` and ``json.loads``.  No json-c object is involved.
 
+A program that knows what changed hands over only that:
+:meth:`Session.patch` takes JSON Patch style operations (``add``,
+``replace``, ``remove`` at a JSON Pointer), and the library applies them
+to its own copy of the state on the writer's side; :func:`pointer` builds
+an escaped pointer from keys and indexes.
+
 Threads: every call into the library that can wait on the disk releases the
 GIL (cffi does so for every call through its ``lib`` object); the library's
 callbacks into Python (log, migrate, validate, the cleaner's events)
@@ -62,7 +68,8 @@ __all__ = [
     "IOFailure", "NoSpace", "PermissionDenied", "UnsafeStore", "NotFound",
     "Busy", "Corrupt", "NewerFormat", "TooBig", "BadName", "InvalidState",
     "DurabilityUnknown", "Rejected", "MigrationFailed", "Foreign", "NoState",
-    "Pending", "Fenced", "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
+    "Pending", "Fenced", "PatchFailed", "pointer", "escape_token",
+    "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
 ]
 
 __version__ = "0.1.0"
@@ -186,6 +193,13 @@ class Fenced(SessnapError):
     """SESSNAP_EFENCED: another host took the session over."""
 
 
+class PatchFailed(SessnapError):
+    """SESSNAP_EPATCH: a patch does not apply to the session's state (its
+    target is missing, an index is out of range).  Reported by
+    :meth:`Session.status` when the writer applies the batch; the session
+    keeps its last good state until the next full update."""
+
+
 # The library's error table, code by code, to one class per family.
 _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_EINVAL: InvalidArgument,
@@ -208,6 +222,7 @@ _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_ENOSTATE: NoState,
     lib.SESSNAP_EPENDING: Pending,
     lib.SESSNAP_EFENCED: Fenced,
+    lib.SESSNAP_EPATCH: PatchFailed,
 }
 
 
@@ -535,6 +550,78 @@ def _dumps(value: Any) -> bytes:
     # error, rather than in the library.
     return json.dumps(value, separators=(",", ":"),
                       allow_nan=False).encode()
+
+
+# ---- JSON Pointer and patches ------------------------------------------------
+
+
+def escape_token(token: Union[str, int]) -> str:
+    """One reference token of a JSON Pointer (RFC 6901): ``~`` becomes
+    ``~0`` and ``/`` becomes ``~1``, so that any object key can be
+    addressed.  An int (an array index) is written in decimal."""
+    if isinstance(token, bool) or not isinstance(token, (str, int)):
+        raise TypeError(f"a pointer token is a str or an int, not "
+                        f"{type(token).__name__}")
+    if isinstance(token, int):
+        if token < 0:
+            raise ValueError(f"an array index is not negative: {token}")
+        return str(token)
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: Union[str, int]) -> str:
+    """The JSON Pointer of a path of keys and indexes, each escaped:
+    ``pointer("tabs", 3)`` is ``"/tabs/3"``, ``pointer("a/b", "~")`` is
+    ``"/a~1b/~0"``, ``pointer()`` is ``""`` (the whole state) and
+    ``pointer("rows", "-")`` appends to an array (for ``"add"``)."""
+    return "".join("/" + escape_token(t) for t in tokens)
+
+
+_PATCH_KINDS = {"add": lib.SESSNAP_PATCH_ADD,
+                "replace": lib.SESSNAP_PATCH_REPLACE,
+                "remove": lib.SESSNAP_PATCH_REMOVE}
+_MISSING = object()
+
+
+def _patch_op(i: int, op: Any) -> Tuple[int, bytes, Optional[bytes]]:
+    """One operation as (kind, pointer bytes, JSON text or None)."""
+    if isinstance(op, dict):
+        name = op.get("op")
+        path = op.get("path", _MISSING)
+        value = op.get("value", _MISSING)
+    elif isinstance(op, (tuple, list)) and 2 <= len(op) <= 3:
+        name, path = op[0], op[1]
+        value = op[2] if len(op) == 3 else _MISSING
+    else:
+        raise TypeError(f"patch operation {i}: a dict "
+                        f"{{'op': ..., 'path': ..., 'value': ...}} or a "
+                        f"tuple (op, path[, value]), not {op!r}")
+    kind = _PATCH_KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"patch operation {i}: op {name!r} is not one of "
+                         f"'add', 'replace', 'remove'")
+    if path is _MISSING:
+        raise ValueError(f"patch operation {i} ({name}): no 'path'")
+    if isinstance(path, (tuple, list)):
+        path = pointer(*path)
+    elif not isinstance(path, str):
+        raise TypeError(f"patch operation {i} ({name}): the path is a JSON "
+                        f"Pointer (str) or a sequence of keys and indexes, "
+                        f"not {type(path).__name__}")
+    if kind == lib.SESSNAP_PATCH_REMOVE:
+        if isinstance(op, (tuple, list)) and value is not _MISSING:
+            raise ValueError(f"patch operation {i} (remove {path!r}): "
+                             f"remove takes no value")
+        return kind, path.encode(), None
+    if value is _MISSING:
+        raise ValueError(f"patch operation {i} ({name} {path!r}): no "
+                         f"'value'")
+    try:
+        text = _dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"patch operation {i} ({name} {path!r}): "
+                        f"{exc}") from exc
+    return kind, path.encode(), text
 
 
 def _text(ptr: Any, length: int) -> Any:
@@ -1088,6 +1175,67 @@ class Session:
             text = text.encode()
         _check(lib.sessnap_session_update_text(self._handle(), text,
                                                len(text)))
+
+    def patch(self, ops: Iterable[Any]) -> None:
+        """Hand over what changed instead of the whole state: a batch of
+        operations on the state, applied as one step (all or none).
+
+        Each operation is a dict in the style of JSON Patch (RFC 6902)
+        or a tuple::
+
+            session.patch([
+                {"op": "add", "path": "/rows/-", "value": row},
+                {"op": "replace", "path": "/cursor", "value": [12, 4]},
+                {"op": "remove", "path": "/tabs/3"},
+                ("add", ["files", "/etc/hosts"], {"dirty": True}),
+            ])
+
+        ``"add"`` sets an object member (created or replaced) or inserts
+        into an array before an index (``"-"`` appends); ``"replace"``
+        and ``"remove"`` need their target to exist.  A path is a JSON
+        Pointer (str, escaped: see :func:`pointer`) or a sequence of keys
+        and indexes, which is escaped here.  Each value is serialized with
+        ``json.dumps`` on this thread; nothing here costs more with the
+        size of the state.  The library keeps its own copy of the state
+        (about one state's size of memory) and applies the batch to it on
+        the writer's side.  An empty batch does nothing.
+
+        Raises (and then nothing of the batch is queued):
+            TypeError, ValueError: an operation that is not one of these
+                forms, or a value that is not JSON-serializable.
+            InvalidArgument: a pointer that is not a JSON Pointer, a
+                value nested too deep under its pointer.
+            TooBig: a pointer of 1024 tokens or more, a value over the
+                store's read bound.
+            InvalidState: the session has no state yet (no update, not
+                adopted) or has ended.
+            PatchFailed: an earlier batch did not apply, and no
+                :meth:`update` came since.
+
+        A batch that cannot be applied to the state when its turn comes
+        (a missing target, an index out of range) is dropped whole, and
+        so are the batches queued after it; the session keeps its last
+        good state, the next :meth:`flush` raises :class:`PatchFailed`,
+        :meth:`status` reports its code with the pointer, and the next
+        :meth:`update` recovers.
+        """
+        encoded = [_patch_op(i, op) for i, op in enumerate(ops)]
+        if not encoded:
+            return
+        h = self._handle()
+        arr = ffi.new("sessnap_patch_text_op[]", len(encoded))
+        keep = []
+        for c, (kind, path, text) in zip(arr, encoded):
+            path_c = ffi.new("char[]", path)
+            keep.append(path_c)
+            c.op = kind
+            c.path = path_c
+            if text is not None:
+                text_c = ffi.new("char[]", text)
+                keep.append(text_c)
+                c.value = text_c
+                c.value_len = len(text)
+        _check(lib.sessnap_session_patch_text(h, arr, len(encoded)))
 
     def save(self) -> None:
         """Save now, on this thread: the same as :meth:`flush` (the C

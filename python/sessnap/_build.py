@@ -23,6 +23,7 @@ typedef enum {
     SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG, SESSNAP_EBADNAME,
     SESSNAP_ESTATE, SESSNAP_EDURABILITY, SESSNAP_EREJECTED, SESSNAP_EMIGRATE,
     SESSNAP_EFOREIGN, SESSNAP_ENOSTATE, SESSNAP_EPENDING, SESSNAP_EFENCED,
+    SESSNAP_EPATCH,
     ...
 } sessnap_error;
 
@@ -287,6 +288,22 @@ int sessnap_session_set_label(sessnap_session *session, const char *label);
 int sessnap_session_update_text(sessnap_session *session, const char *json,
                                 size_t len);
 int sessnap_session_flush(sessnap_session *session);
+
+typedef enum {
+    SESSNAP_PATCH_ADD, SESSNAP_PATCH_REPLACE, SESSNAP_PATCH_REMOVE, ...
+} sessnap_patch_kind;
+
+typedef struct {
+    sessnap_patch_kind op;
+    const char *path;
+    const char *value;
+    size_t value_len;
+    ...;
+} sessnap_patch_text_op;
+
+int sessnap_session_patch_text(sessnap_session *session,
+                               const sessnap_patch_text_op *ops,
+                               size_t n_ops);
 int sessnap_session_end(sessnap_session *session, unsigned int flags);
 void sessnap_session_release(sessnap_session *session);
 int sessnap_session_touch(sessnap_session *session);

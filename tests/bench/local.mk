@@ -6,7 +6,10 @@
 ##   tests/bench/sessnap-bench   durable save latency against the disk's own
 ##                               floor (and glib and SQLite when configure
 ##                               found them), the app-thread cost of
-##                               update() and touch(), RSS over a soak;
+##                               update() and touch(), of a one-row
+##                               patch against a full update (and the
+##                               writer's CPU and memory for it: --only
+##                               patch), RSS over a soak;
 ##                               "tests/bench/sessnap-bench --help".  Its
 ##                               scan and clean cases run the two below.
 ##   tests/bench/scan-bench      sessnap_store_scan against a full-parse scanner
@@ -57,6 +60,9 @@ bench-autosave: tests/bench/sessnap-bench$(EXEEXT)
 	./tests/bench/sessnap-bench --only save
 	./tests/bench/sessnap-bench --only app
 
+bench-patch: tests/bench/sessnap-bench$(EXEEXT)
+	./tests/bench/sessnap-bench --only patch
+
 bench-scan: tests/bench/scan-bench$(EXEEXT)
 	./tests/bench/scan-bench
 
@@ -64,4 +70,4 @@ bench-clean: snapshot-clean tests/mksnap
 	SNAPSHOT_CLEAN=./snapshot-clean MKSNAP=./tests/mksnap \
 	  $(SHELL) $(srcdir)/tests/bench/clean-bench.sh
 
-.PHONY: bench bench-autosave bench-scan bench-clean
+.PHONY: bench bench-autosave bench-patch bench-scan bench-clean

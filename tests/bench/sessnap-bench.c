@@ -20,6 +20,10 @@
  *                json-c serialization of the same state ("serialize");
  *  touch         app-thread cost of sessnap_session_touch() in the same
  *                conditions (pull mode, collect callbacks dispatched);
+ *  patch/...     a one-row patch against a full update at 16 KiB, 1 MiB
+ *                and 16 MiB: app-thread cost, the writer's CPU per save,
+ *                the heap the library's copy of the state costs (above
+ *                case_patch);
  *  soak_rss      with --soak SECONDS: resident set size while 64 sessions
  *                are updated and saved for that long.
  *
@@ -48,6 +52,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -748,6 +753,316 @@ static void case_soak(void)
 	free(samples);
 }
 
+/* ---- patch: a one-row change, whatever the state's size -----------------
+ */
+
+/*
+ * What a patch costs, against a full update of the same state, at 16 KiB,
+ * 1 MiB and 16 MiB (a table of rows, "/buffers/<k>"):
+ *
+ *  patch/app         sessnap_session_patch() replacing one row, on the
+ *                    app's thread, while the store's writer applies and
+ *                    saves (durably) behind it; ratios: the full
+ *                    update's median at the same size over the patch's
+ *                    ("update/patch", inverted so that it prints: the
+ *                    target is at least 100 at 16 MiB), and the patch's
+ *                    median over its median at 16 KiB ("16KiB": the
+ *                    target is the same within noise at every size);
+ *  patch/update      sessnap_session_update() of the whole state, in the
+ *                    same conditions: the baseline;
+ *  patch/writer_cpu  the CPU time (CLOCK_THREAD_CPUTIME_ID) of one save
+ *                    after one patch, apply included: a store without a
+ *                    writer thread saves in flush(), on the timed thread;
+ *  patch/update_cpu  the same after a full update;
+ *  patch_mem         the heap the library holds for a session whose
+ *                    state came by full updates only, and after its first
+ *                    patch (which builds the library's copy): mallinfo2()
+ *                    in-use bytes (arenas and mmap), else RSS.
+ *
+ * Before it reports a size, the case loads the session's saved state and
+ * checks that it is byte for byte the program's own tree serialized: a
+ * benchmark of a patch path that saves something else would mean nothing.
+ */
+static const size_t patch_sizes[] = { 16384, 1048576, 16777216 };
+
+static double thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+#if defined(__GLIBC__) &&                                                      \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#define HEAP_HOW "mallinfo2"
+static long long heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return (long long)(mi.uordblks + mi.hblkhd);
+}
+#else
+#define HEAP_HOW "rss"
+static long long heap_in_use(void)
+{
+	return (long long)rss_kib() * 1024;
+}
+#endif
+
+/* Row k of the state made by make_state(), as edit number `edit` left it. */
+static json_object *edited_row(size_t k, unsigned int edit)
+{
+	char chunk[128];
+
+	/* As long as make_state()'s rows: the state keeps its size. */
+	snprintf(chunk, sizeof(chunk),
+		 "line %06zu: edit %010u, the lazy dog jumps over the quick "
+		 "fox again",
+		 k, edit);
+	return json_object_new_string(chunk);
+}
+
+/* Replace row k, in the library (the timed call) and in the program's own
+ * tree (as a program does: it changed the row, and says so). */
+static double patch_row(sessnap_session *s, json_object *state, size_t k,
+			unsigned int edit)
+{
+	json_object *rows = json_object_object_get(state, "buffers");
+	json_object *row = edited_row(k, edit);
+	char path[64];
+	sessnap_patch_op op;
+	double t0, t;
+	int rc;
+
+	snprintf(path, sizeof(path), "/buffers/%zu", k);
+	op.op = SESSNAP_PATCH_REPLACE;
+	op.path = path;
+	op.value = row;
+	t0 = now_us();
+	rc = sessnap_session_patch(s, &op, 1);
+	t = now_us() - t0;
+	if (rc < 0)
+		die_sn("patch", rc);
+	json_object_array_put_idx(rows, k, row); /* takes the reference */
+	return t;
+}
+
+/* The saved state must be the program's tree, byte for byte. */
+static void check_saved(sessnap_store *store, sessnap_session *s,
+			json_object *state)
+{
+	sessnap_load_info *info = NULL;
+	const char *want;
+	char *got = NULL;
+	size_t got_len, want_len;
+	int rc;
+
+	if ((rc = sessnap_session_flush(s)) < 0)
+		die_sn("flush", rc);
+	if ((rc = sessnap_store_load_text(&got, &got_len, &info, store,
+					  sessnap_session_id(s))) < 0)
+		die_sn("load", rc);
+	want = json_object_to_json_string_length(
+	    state, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	    &want_len);
+	if (got_len != want_len || memcmp(got, want, want_len) != 0) {
+		fprintf(stderr,
+			"sessnap-bench: patch: the saved state (%zu bytes) "
+			"is not the program's (%zu bytes)\n",
+			got_len, want_len);
+		exit(1);
+	}
+	free(got);
+	sessnap_load_info_free(info);
+}
+
+static size_t row_count(json_object *state)
+{
+	return json_object_array_length(
+	    json_object_object_get(state, "buffers"));
+}
+
+/* App-thread cost of patch() and of update(), one size, saves in flight. */
+static void patch_app(sessnap_store *store, size_t bytes, stats *sp, stats *su,
+		      size_t *len_out)
+{
+	json_object *state = make_state(bytes);
+	sessnap_session *s = NULL;
+	size_t i, n, nu, rows = row_count(state);
+	double *pt, *ut, t0;
+	unsigned int edit = 0;
+	int rc;
+
+	n = (size_t)(400.0 * cfg.scale);
+	n = n < 20 ? 20 : n;
+	nu = bytes >= 16777216 ? 10 : bytes >= 1048576 ? 40 : 200;
+	nu = (size_t)((double)nu * cfg.scale);
+	nu = nu < 5 ? 5 : nu;
+	pt = calloc(n, sizeof(double));
+	ut = calloc(nu, sizeof(double));
+	if (!pt || !ut)
+		die("calloc");
+	if ((rc = sessnap_session_begin(&s, store, NULL)) < 0)
+		die_sn("begin", rc);
+	/* The first full update; the first patches build the copy. */
+	if ((rc = sessnap_session_update(s, state)) < 0)
+		die_sn("update", rc);
+	for (i = 0; i < 8; i++)
+		patch_row(s, state, (i * 7919) % rows, ++edit);
+	check_saved(store, s, state);
+	/* Spread over about two seconds: they meet the writer in every
+	 * phase of its apply-and-save. */
+	for (i = 0; i < n; i++) {
+		pt[i] = patch_row(s, state, (i * 7919) % rows, ++edit);
+		usleep(5000);
+	}
+	check_saved(store, s, state);
+	for (i = 0; i < nu; i++) {
+		set_n(state, (int)i + 1);
+		t0 = now_us();
+		rc = sessnap_session_update(s, state);
+		ut[i] = now_us() - t0;
+		if (rc < 0)
+			die_sn("update", rc);
+		usleep(5000);
+	}
+	check_saved(store, s, state);
+	json_object_to_json_string_length(state, JSON_C_TO_STRING_PLAIN,
+					  len_out);
+	*sp = summarize(pt, n);
+	*su = summarize(ut, nu);
+	free(pt);
+	free(ut);
+	if ((rc = sessnap_session_end(s, 0)) < 0)
+		die_sn("end", rc);
+	json_object_put(state);
+}
+
+/*
+ * The writer's side, on a store without a writer thread: flush() applies
+ * and saves on the calling thread, whose CPU time is what a save costs
+ * the writer.  Then the heap the session holds, before and after the copy.
+ */
+static void patch_writer(sessnap_store *store, size_t bytes, stats *cp,
+			 stats *cu, long long *held_full, long long *held_patch)
+{
+	json_object *state = make_state(bytes);
+	sessnap_session *s = NULL;
+	size_t i, n, len, rows = row_count(state);
+	unsigned int edit = 0;
+	long long h0;
+	double *pc, *uc, t0;
+	int rc;
+
+	n = bytes >= 16777216 ? 10 : bytes >= 1048576 ? 30 : 100;
+	n = (size_t)((double)n * cfg.scale);
+	n = n < 5 ? 5 : n;
+	pc = calloc(n, sizeof(double));
+	uc = calloc(n, sizeof(double));
+	if (!pc || !uc)
+		die("calloc");
+	/* The program's own serialization is cached in its tree; make it
+	 * before the first measure, so that it is not counted as ours. */
+	json_object_to_json_string_length(
+	    state, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	    &len);
+	if ((rc = sessnap_session_begin(&s, store, NULL)) < 0)
+		die_sn("begin", rc);
+	h0 = heap_in_use();
+	for (i = 0; i < 2; i++)
+		if ((rc = sessnap_session_update(s, state)) < 0 ||
+		    (rc = sessnap_session_flush(s)) < 0)
+			die_sn("update", rc);
+	*held_full = heap_in_use() - h0;
+	for (i = 0; i < 2; i++) {
+		patch_row(s, state, i, ++edit);
+		if ((rc = sessnap_session_flush(s)) < 0)
+			die_sn("flush", rc);
+	}
+	*held_patch = heap_in_use() - h0;
+	for (i = 0; i < n; i++) {
+		patch_row(s, state, (i * 7919) % rows, ++edit);
+		t0 = thread_cpu_us();
+		rc = sessnap_session_flush(s);
+		pc[i] = thread_cpu_us() - t0;
+		if (rc < 0)
+			die_sn("flush", rc);
+		settle(bytes);
+	}
+	check_saved(store, s, state);
+	for (i = 0; i < n; i++) {
+		set_n(state, (int)i + 1);
+		if ((rc = sessnap_session_update(s, state)) < 0)
+			die_sn("update", rc);
+		t0 = thread_cpu_us();
+		rc = sessnap_session_flush(s);
+		uc[i] = thread_cpu_us() - t0;
+		if (rc < 0)
+			die_sn("flush", rc);
+		settle(bytes);
+	}
+	*cp = summarize(pc, n);
+	*cu = summarize(uc, n);
+	free(pc);
+	free(uc);
+	if ((rc = sessnap_session_end(s, 0)) < 0)
+		die_sn("end", rc);
+	json_object_put(state);
+}
+
+static void report_mem(size_t bytes, long long held_full, long long held_patch)
+{
+	double extra = (double)(held_patch - held_full);
+
+	if (cfg.json)
+		printf("{\"case\":\"patch_mem\",\"bytes\":%zu,\"how\":\"%s\","
+		       "\"held_full_bytes\":%lld,\"held_patch_bytes\":%lld,"
+		       "\"extra_bytes\":%.0f,\"ratio\":{\"state\":%.3f}}\n",
+		       bytes, HEAP_HOW, held_full, held_patch, extra,
+		       extra / (double)bytes);
+	else
+		printf("%-16s %8zu  %s: held %lld B after full updates, "
+		       "%lld B after patches: extra %.0f B = %.2fx the "
+		       "state\n",
+		       "patch_mem", bytes, HEAP_HOW, held_full, held_patch,
+		       extra, extra / (double)bytes);
+	fflush(stdout);
+}
+
+static void case_patch(void)
+{
+	sessnap_store *store = open_store("patch", 100, 0);
+	sessnap_store *nothread =
+	    open_store("patch-nothread", 3600000, SESSNAP_STORE_NOTHREAD);
+	stats sp[3], su[3], cp, cu;
+	long long held_full, held_patch;
+	size_t k, len[3];
+	ratio r[2];
+
+	for (k = 0; k < 3; k++)
+		patch_app(store, patch_sizes[k], &sp[k], &su[k], &len[k]);
+	for (k = 0; k < 3; k++) {
+		r[0].name = "update/patch";
+		r[0].value = su[k].median / sp[k].median;
+		r[1].name = "16KiB";
+		r[1].value = sp[k].median / sp[0].median;
+		report("patch/app", len[k], sp[k], r, 2);
+		report("patch/update", len[k], su[k], NULL, 0);
+	}
+	for (k = 0; k < 3; k++) {
+		patch_writer(nothread, patch_sizes[k], &cp, &cu, &held_full,
+			     &held_patch);
+		r[0].name = "update_cpu";
+		r[0].value = cp.median / cu.median;
+		report("patch/writer_cpu", len[k], cp, r, 1);
+		report("patch/update_cpu", len[k], cu, NULL, 0);
+		report_mem(len[k], held_full, held_patch);
+	}
+	sessnap_store_close(nothread);
+	sessnap_store_close(store);
+}
+
 /* ---- scan and clean: the companion programs ---------------------------- */
 
 /*
@@ -899,6 +1214,7 @@ static const struct {
 	{ "save", case_save },
 	{ "app", case_app_thread },
 	{ "text", case_text },
+	{ "patch", case_patch },
 	{ "soak", case_soak },
 	{ "scan", case_scan },
 	{ "clean", case_clean },
@@ -914,8 +1230,8 @@ static void usage(FILE *f)
 		"  --json          one JSON object per line per case\n"
 		"  --scale X       multiply iteration counts by X (default 1)\n"
 		"  --soak SECONDS  also measure RSS while saving for SECONDS\n"
-		"  --only CASE     run one case: save, app, text, soak, scan "
-		"or clean\n"
+		"  --only CASE     run one case: save, app, text, patch, soak, "
+		"scan or clean\n"
 		"  --clean-files N the clean case's store size (default "
 		"100000)\n");
 }

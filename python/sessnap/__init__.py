@@ -140,7 +140,8 @@ class NotFound(SessnapError, LookupError):
 
 
 class Busy(SessnapError):
-    """SESSNAP_EBUSY: the session is in use by a live process."""
+    """SESSNAP_EBUSY: the session is in use by a live process (or, on a
+    shared store, another host's lease on it is fresh)."""
 
 
 class Corrupt(SessnapError):
@@ -178,7 +179,8 @@ class MigrationFailed(SessnapError):
 
 
 class Foreign(SessnapError):
-    """SESSNAP_EFOREIGN: the session belongs to another host."""
+    """SESSNAP_EFOREIGN: the session belongs to another host that renews
+    no lease on it (one whose lease expired can be adopted)."""
 
 
 class NoState(SessnapError):

@@ -5,7 +5,7 @@
 # Leases of 200 ms (expired after 3 periods and the 2 s margin).
 #
 #  1. host A's writer is killed: host B sees it running until the lease
-#     expires, then crashed;
+#     expires (not before: 1.5 s at least), then crashed;
 #  2. hosts B and C race to adopt a crashed session of A, 50 times:
 #     exactly one wins each time, the claim names its copy, the loser
 #     leaves nothing;
@@ -112,11 +112,18 @@ id=$(awk '/^id/ { print $2; exit }' "$tmp/one.out")
 [ "$(verdict hostb "$id")" = running ] ||
 	fail "1: live session of A is $(verdict hostb "$id") on B"
 kill -KILL "$apid"
+killed=$(date +%s%N)
 wait "$apid" 2>/dev/null || :
 exec 3>&-
 [ "$(verdict hostb "$id")" = running ] ||
 	fail "1: killed A's session is $(verdict hostb "$id") on B at once"
 until_verdict crashed hostb "$id"
+# Not before its lease expired: 3 periods + 2 s after its last renewal,
+# which was at most a period before the kill (less slack for a late
+# renewal on a busy machine).
+after=$((($(date +%s%N) - killed) / 1000000))
+[ "$after" -ge 1500 ] ||
+	fail "1: crashed on B $after ms after the kill, before its lease expired"
 [ "$(verdict hostc "$id")" = crashed ] ||
 	fail "1: crashed on B but $(verdict hostc "$id") on C"
 

@@ -183,8 +183,8 @@ int sessnap__session_record(sessnap_session *s, bool truncate)
 			     "until its first save%s",
 			     why,
 			     lease ? "; its lease is written again at its "
-				     "next renewal"
-				   : "");
+				     "next renewal" :
+				     "");
 	}
 	if (lease != NULL) {
 		*lease = h;

@@ -194,8 +194,8 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
  * mutex, under `renewing`, which release waits for.  A failure is logged
  * and retried a quarter period later, and sessnap_session_status()
  * reports it (lease_error) until a renewal works; the first success
- * after failures is logged too.  Returns whether the mutex was dropped (a renewal ran),
- * with *next the earliest later renewal, -1 when none waits.
+ * after failures is logged too.  Returns whether the mutex was dropped (a
+ * renewal ran), with *next the earliest later renewal, -1 when none waits.
  */
 static bool renew_due(sessnap_store *store, int64_t *next)
 {
@@ -232,12 +232,12 @@ static bool renew_due(sessnap_store *store, int64_t *next)
 				 "row): %s; retried in %lld ms",
 				 s->id, s->lease_failures + 1, why,
 				 (long long)retry);
-		}
-		else if (s->lease_failures > 0)
+		} else if (s->lease_failures > 0) {
 			snprintf(msg, sizeof(msg),
 				 "session %s: lease renewed again after %u "
 				 "failures",
 				 s->id, s->lease_failures);
+		}
 		pthread_mutex_lock(&store->mu);
 		s->renewing = false;
 		/* Kept for sessnap_session_status() until a renewal works. */
@@ -493,11 +493,11 @@ int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
 		     atomic_load(&s->touch_since_ms) != 0;
 	st.failures = s->failures;
 	st.retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
-				 s->retry_at_ms - now :
-				 0;
+			     s->retry_at_ms - now :
+			     0;
 	st.durable_age_ms = s->durable_wall_ms != 0 ?
-				    sessnap__now_ms() - s->durable_wall_ms :
-				    -1;
+				sessnap__now_ms() - s->durable_wall_ms :
+				-1;
 	if (st.durable_age_ms < -1)
 		st.durable_age_ms = 0;
 	st.seq = s->seq_durable;

@@ -46,8 +46,9 @@
 #include "internal.h"
 
 /*
- * A canonical header has at most 51 tokens (21 keys and their values, the
- * owner's 4 keys and values, and the two objects); 64 leave room for a few
+ * A canonical header has at most 55 tokens (a delta snapshot's: 23 keys
+ * and their values, the owner's 4 keys and values, and the two objects; a
+ * lock record's with its lease has 21 keys); 64 leave room for a few
  * unknown keys of a later minor writer.
  */
 #define TOKENS_MAX 64
@@ -81,6 +82,10 @@ enum key {
 	F_SCHEMA,
 	F_LENGTH,
 	F_CHECKSUM,
+	F_LAYOUT,
+	F_BASE_CODEC,
+	F_BASE_SIZE,
+	F_AREA,
 	F_LEASE_MS,
 	F_RENEWALS,
 	F_TOP_COUNT,
@@ -104,6 +109,8 @@ static const struct {
 	[F_COMPLETED] = KEY("completed"), [F_ADOPTIONS] = KEY("adoptions"),
 	[F_OWNER] = KEY("owner"),	  [F_SCHEMA] = KEY("schema"),
 	[F_LENGTH] = KEY("length"),	  [F_CHECKSUM] = KEY("checksum"),
+	[F_LAYOUT] = KEY("layout"),	  [F_BASE_CODEC] = KEY("base_codec"),
+	[F_BASE_SIZE] = KEY("base_size"), [F_AREA] = KEY("area"),
 	[F_LEASE_MS] = KEY("lease_ms"),	  [F_RENEWALS] = KEY("renewals"),
 	[F_PID] = KEY("pid"),		  [F_HOST] = KEY("host"),
 	[F_BOOT_ID] = KEY("boot_id"),	  [F_START] = KEY("start"),
@@ -362,6 +369,44 @@ static bool extract_key(sessnap__header *h, const struct slot *f)
 	return true;
 }
 
+static bool str_is(const struct slot *v, const char *s)
+{
+	return v->kind == K_STRING && v->len == strlen(s) &&
+	       memcmp(v->s, s, v->len) == 0;
+}
+
+/* The delta layout's fields, as parse_layout() (format.c) takes them;
+ * false to defer. */
+static bool extract_layout(sessnap__header *h, const struct slot *f)
+{
+	int64_t n;
+
+	if (h->format_version < SESSNAP__FORMAT_DELTA || !f[F_LAYOUT].present ||
+	    str_is(&f[F_LAYOUT], "plain"))
+		return true;
+	if (!str_is(&f[F_LAYOUT], "delta") || !f[F_BASE_CODEC].present)
+		return false;
+	h->layout = SESSNAP_LAYOUT_DELTA;
+	h->slot = -1;
+	if (str_is(&f[F_BASE_CODEC], "none"))
+		h->base_codec = SESSNAP__CODEC_NONE;
+	else if (str_is(&f[F_BASE_CODEC], "zstd"))
+		h->base_codec = SESSNAP__CODEC_ZSTD;
+	else
+		return false;
+	if (!get_int(&f[F_BASE_SIZE], 0, INT64_MAX, &n))
+		return false;
+	h->base_size = (uint64_t)n;
+	if (h->base_codec == SESSNAP__CODEC_NONE && h->base_size != h->length)
+		return false;
+	if (!get_int(&f[F_AREA], 0, INT64_MAX, &n))
+		return false;
+	h->area = (uint64_t)n;
+	h->base_seq = h->seq;
+	h->base_saved_ms = h->saved_ms;
+	return true;
+}
+
 /*
  * The fields, in parse_fields()'s order and with its checks; any field it
  * would refuse defers instead, so the reference reports it.
@@ -449,7 +494,7 @@ static int extract(sessnap__header *h, const struct walk *w)
 			return SESSNAP__HEADER_DEFERRED;
 		h->renewals = (uint64_t)n;
 	}
-	return 0;
+	return extract_layout(h, f) ? 0 : SESSNAP__HEADER_DEFERRED;
 }
 
 int sessnap__header_parse_fast(sessnap__header *out, const char *line,

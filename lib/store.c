@@ -35,7 +35,7 @@
 #include "writer.h"
 
 #define DEFAULT_INTERVAL_MS 15000u
-#define DEFAULT_READ_BOUND ((size_t)256 << 20)
+#define DEFAULT_READ_BOUND SESSNAP__DEFAULT_READ_BOUND
 
 /*
  * How much of a caller's options struct its version has: version 1 ends

@@ -29,7 +29,7 @@
 static void fill_header(sessnap__header *h, const char *payload, size_t len)
 {
 	memset(h, 0, sizeof(*h));
-	h->format_version = SESSNAP_FORMAT_VERSION;
+	h->format_version = SESSNAP__FORMAT_PLAIN;
 	strlcpy(h->app, "editor", sizeof(h->app));
 	strlcpy(h->id, ID, sizeof(h->id));
 	strlcpy(h->label, "notes.txt \xe2\x80\x94 3 buffers", sizeof(h->label));
@@ -398,11 +398,11 @@ START_TEST(test_newer_version)
 	sessnap__header h;
 	char why[256];
 	static const char odd[] =
-	    "{\"format\":\"sessnap\",\"version\":2,\"id\":7,\"totally\":[]}";
+	    "{\"format\":\"sessnap\",\"version\":3,\"id\":7,\"totally\":[]}";
 
-	json_object_object_add(obj, "version", json_object_new_int(2));
+	json_object_object_add(obj, "version", json_object_new_int(3));
 	ck_assert_int_eq(parse_object(obj, why, sizeof(why)), SESSNAP_ENEWER);
-	ck_assert_ptr_nonnull(strstr(why, "version 2"));
+	ck_assert_ptr_nonnull(strstr(why, "version 3"));
 	/* Every other field may change in a newer format. */
 	json_object_object_del(obj, "checksum");
 	json_object_object_del(obj, "length");
@@ -412,7 +412,7 @@ START_TEST(test_newer_version)
 	ck_assert_int_eq(
 	    TU_WHY(why, sessnap__header_parse(&h, odd, sizeof(odd) - 1)),
 	    SESSNAP_ENEWER);
-	ck_assert_uint_eq(h.format_version, 2);
+	ck_assert_uint_eq(h.format_version, 3);
 }
 END_TEST
 
@@ -841,6 +841,68 @@ static int both(const char *line, size_t len, sessnap__header *ref,
 	return rf;
 }
 
+/*
+ * A delta snapshot's header (format version 2) takes the fast path too,
+ * with its four fields; whatever parse_layout() would refuse defers, and
+ * a version 1 line's "layout" is ignored by both parsers.
+ */
+START_TEST(test_fast_delta)
+{
+	static const struct {
+		const char *from, *to;
+		int fast; /* 0: decided; 1: deferred */
+	} cases[] = {
+		{ NULL, NULL, 0 },
+		{ "\"base_codec\":\"none\"", "\"base_codec\":\"zstd\"", 0 },
+		{ "\"layout\":\"delta\"", "\"layout\":\"plain\"", 0 },
+		{ "\"layout\":\"delta\"", "\"layout\":\"other\"", 1 },
+		{ "\"base_codec\":\"none\"", "\"base_codec\":\"lz4\"", 1 },
+		{ "\"base_size\":7", "\"base_size\":8", 1 },
+		{ "\"area\":8192", "\"area\":-1", 1 },
+		{ "\"area\":8192", "\"area\":\"8192\"", 1 },
+		{ "\"version\":2", "\"version\":1", 0 },
+	};
+	sessnap__header in, ref;
+	char *line, *edited;
+	size_t len, i;
+	int rr, rf;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fill_header(&in, "[1,2,3]", 7);
+		in.format_version = SESSNAP__FORMAT_DELTA;
+		in.layout = SESSNAP_LAYOUT_DELTA;
+		in.base_codec = SESSNAP__CODEC_NONE;
+		in.base_size = 7;
+		in.area = 8192;
+		ck_assert_int_eq(sessnap__header_format(&line, &len, &in), 0);
+		/* the line is not NUL-terminated: a copy that is */
+		edited = strndup(line, len);
+		free(line);
+		ck_assert_ptr_nonnull(edited);
+		if (cases[i].from != NULL) {
+			line = edited;
+			edited = replace(line, cases[i].from, cases[i].to);
+			free(line);
+		}
+		rf = both(edited, strlen(edited), &ref, &rr);
+		ck_assert_msg(rf == (cases[i].fast ? SESSNAP__HEADER_DEFERRED :
+						     rr),
+			      "case %zu: fast %d, reference %d: %s", i, rf, rr,
+			      edited);
+		if (i == 0) {
+			ck_assert_int_eq(rr, 0);
+			ck_assert_uint_eq(ref.layout, SESSNAP_LAYOUT_DELTA);
+			ck_assert_uint_eq(ref.area, 8192);
+			ck_assert_uint_eq(ref.base_seq, 42);
+			ck_assert_int_eq(ref.slot, -1);
+		}
+		if (cases[i].to != NULL && strstr(cases[i].to, "plain"))
+			ck_assert_uint_eq(ref.layout, SESSNAP_LAYOUT_PLAIN);
+		free(edited);
+	}
+}
+END_TEST
+
 /* What sessnap__header_format() writes takes the fast path. */
 START_TEST(test_fast_canonical)
 {
@@ -1232,7 +1294,7 @@ static void worst_header(sessnap__header *h, int plain_key)
 	h->schema_version = UINT32_MAX;
 	h->owner.pid = INT64_MAX;
 	h->owner.start_time = INT64_MAX;
-	h->format_version = SESSNAP_FORMAT_VERSION;
+	h->format_version = SESSNAP__FORMAT_PLAIN;
 	/* '"' doubles on the line as a string; 0x01 doubles as hex. */
 	memset(h->key, plain_key ? '"' : '\x01', SESSNAP_KEY_MAX);
 	h->key[SESSNAP_KEY_MAX] = '\0';
@@ -1320,6 +1382,7 @@ Suite *format_suite(void)
 
 	tc = tcase_create("fastpath");
 	tcase_add_test(tc, test_fast_canonical);
+	tcase_add_test(tc, test_fast_delta);
 	tcase_add_test(tc, test_fast_newer);
 	tcase_add_test(tc, test_fast_unknown_keys);
 	tcase_add_test(tc, test_fast_defers);

@@ -129,7 +129,10 @@ static unsigned long renewal_writes;
 static void count_renewals(const struct sessnap__trace_event *ev, void *arg)
 {
 	(void)arg;
-	if (ev->op == SESSNAP__TRACE_WRITE && ev->len > 0 &&
+	/* a renewal is a pwrite in place */
+	if ((ev->op == SESSNAP__TRACE_WRITE ||
+	     ev->op == SESSNAP__TRACE_PWRITE) &&
+	    ev->len > 0 &&
 	    memmem(ev->buf, ev->len, "\"renewals\":", 11) != NULL)
 		renewal_writes++;
 }

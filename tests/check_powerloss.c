@@ -51,6 +51,7 @@ struct event {
 	char path2[SESSNAP__NAME_MAX + 32];
 	char *buf;
 	size_t len;
+	long long off; /* SESSNAP__TRACE_PWRITE */
 };
 
 static struct event events[MAX_EVENTS];
@@ -71,7 +72,8 @@ static void record(const struct sessnap__trace_event *ev, void *arg)
 	if (ev->path2 != NULL)
 		strlcpy(e->path2, ev->path2, sizeof(e->path2));
 	e->len = ev->len;
-	if (ev->op == SESSNAP__TRACE_WRITE) {
+	e->off = ev->off;
+	if (ev->op == SESSNAP__TRACE_WRITE || ev->op == SESSNAP__TRACE_PWRITE) {
 		e->buf = malloc(ev->len);
 		ck_assert_ptr_nonnull(e->buf);
 		memcpy(e->buf, ev->buf, ev->len);
@@ -167,6 +169,11 @@ static void apply(struct model *m, const struct event *e)
 		grow(n, m->fd_off[e->fd] + e->len);
 		memcpy(n->vol + m->fd_off[e->fd], e->buf, e->len);
 		m->fd_off[e->fd] += e->len;
+		break;
+	case SESSNAP__TRACE_PWRITE: /* in place: the file offset stays */
+		n = &m->ino[m->fd_ino[e->fd]];
+		grow(n, (size_t)e->off + e->len);
+		memcpy(n->vol + e->off, e->buf, e->len);
 		break;
 	case SESSNAP__TRACE_FALLOCATE:
 		grow(&m->ino[m->fd_ino[e->fd]], e->len);

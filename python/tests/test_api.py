@@ -405,6 +405,35 @@ def test_scan_reports_another_hosts_lease(store_dir):
         assert info.lease_period_ms == 250
 
 
+def test_adopt_of_another_hosts_expired_session_gives_a_new_id(store_dir):
+    with sessnap.Store("pytest", str(store_dir), shared=True,
+                       lease_period_ms=250,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin(key="doc.txt")
+        s.update({"n": 1})
+        s.flush()
+        sid = s.id
+        s.release()
+        _play_other_host(store_dir, sid)
+        lock = os.path.join(store_dir, sid + ".lock")
+        os.utime(lock)
+        with pytest.raises(sessnap.Busy):
+            st.adopt(sid)
+        t = time.time() - 60
+        os.utime(lock, (t, t))
+        session, state = st.adopt(sid)
+        assert state == {"n": 1}
+        assert session.id != sid
+        assert session.recovered.adoptions == 1
+        (old,) = st.scan(where=lambda i: i.id == sid)
+        assert old.status == sessnap.Status.COMPLETED and old.taken_over
+        (new,) = st.scan(key="doc.txt", status=[sessnap.Status.RUNNING])
+        assert new.id == session.id
+        with pytest.raises(sessnap.Fenced):
+            st.adopt(sid)
+        session.end()
+
+
 def test_info_members_past_size_are_absent():
     # A record filled by an older library ends before the lease members:
     # they read as None, whatever the bytes past its size hold.

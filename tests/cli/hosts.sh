@@ -255,7 +255,8 @@ done
 	>"$tmp/clean" 2>&1 || fail "4: clean: $(cat "$tmp/clean")"
 grep -q "^kept-running $id$" "$tmp/clean" ||
 	fail "4: the cleaner of B: $(cat "$tmp/clean")"
-[ -f "$store/$id.snap" ] || fail "4: the cleaner of B removed a live session"
+[ -f "$store/$id.snap" ] && [ -f "$store/$id.lock" ] ||
+	fail "4: the cleaner of B removed a live session's files"
 kill -KILL "$apid"
 wait "$apid" 2>/dev/null || :
 exec 3>&-

@@ -4,8 +4,9 @@
 # boot id and, for the skew case, a clock minutes off, through the seam.
 # Leases of 200 ms (expired after 3 periods and the 2 s margin).
 #
-#  1. host A's writer is killed: host B sees it running until the lease
-#     expires (not before: 1.5 s at least), then crashed;
+#  1. host A renews its lease: host B sees its session running for longer
+#     than the expiry; A's writer is killed: B sees it running until the
+#     lease expires (not before: 1.5 s at least), then crashed;
 #  2. hosts B and C race to adopt a crashed session of A, 50 times:
 #     exactly one wins each time, the claim names its copy, the loser
 #     leaves nothing;
@@ -111,6 +112,10 @@ wait_for "$tmp/one.out" '^id ' || exit 1
 id=$(awk '/^id/ { print $2; exit }' "$tmp/one.out")
 [ "$(verdict hostb "$id")" = running ] ||
 	fail "1: live session of A is $(verdict hostb "$id") on B"
+# Longer than the expiry (3 x 200 ms + 2 s): A's renewals keep it running.
+sleep 3
+[ "$(verdict hostb "$id")" = running ] ||
+	fail "1: live session of A is $(verdict hostb "$id") on B after 3 s"
 kill -KILL "$apid"
 killed=$(date +%s%N)
 wait "$apid" 2>/dev/null || :

@@ -1901,17 +1901,24 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		if (d0 >= 0)
 			r->dev_median[c] = median_of(pdev, nphase);
 	}
-	/* The same state in both sessions again (the phases edited it). */
-	for (c = 0; c < 2; c++)
-		if (s[c] != NULL &&
-		    ((rc = sessnap_session_update(s[c], state)) < 0 ||
-		     (rc = sessnap_session_flush(s[c])) < 0))
-			die_sn("save", rc);
 	r->dirty = ndirty > 0 ? median_of(dirty, ndirty) : -1;
 	r->cycle_bytes = -1;
 	r->cycle_saves = 0;
 	if (sd != NULL && fi == 0 && k < 2)
 		delta_cycle(r, s[1], state, path, &edit);
+	/*
+	 * The same state in both sessions again (the phases and the cycle
+	 * edited it): after the cycle's last compaction this save appends a
+	 * record, so the delta load below decodes one, as a session's loads
+	 * do between compactions.  One edit first: the cycle ends on a
+	 * compaction of this very state, which would be skipped as unchanged.
+	 */
+	edit_one(state, edit++);
+	for (c = 0; c < 2; c++)
+		if (s[c] != NULL &&
+		    ((rc = sessnap_session_update(s[c], state)) < 0 ||
+		     (rc = sessnap_session_flush(s[c])) < 0))
+			die_sn("save", rc);
 	free(dirty);
 	if (sd != NULL)
 		file_map(path, &ino, &ext);

@@ -9,8 +9,10 @@ FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT) \
 FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/lib/include \
-	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
-FUZZ_LINK = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) -pthread
+	$(LIB_DEP_CFLAGS)
+# The library's own dependency lists (lib/local.mk), so that a dependency
+# added to the library reaches the fuzz targets too.
+FUZZ_LINK = $(LIB_DEP_LIBS) -pthread
 
 EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
 	tests/fuzz/fuzz_age.c tests/fuzz/fuzz_header_diff.c \

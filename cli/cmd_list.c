@@ -39,8 +39,8 @@ static void print_table(sessnap_info *const *infos, size_t n, bool all)
 	const char *label, *note;
 	size_t i;
 
-	printf("%-32s  %-9s  %-14s  %6s  %5s  %s\n", "ID", "STATUS", "SAVED",
-	       "SAVES", "SIZE", "LABEL");
+	printf("%-32s  %-9s  %-14s  %6s  %5s  %-6s  %s\n", "ID", "STATUS",
+	       "SAVED", "SAVES", "SIZE", "LAYOUT", "LABEL");
 	for (i = 0; i < n; i++) {
 		const sessnap_info *in = infos[i];
 
@@ -50,12 +50,12 @@ static void print_table(sessnap_info *const *infos, size_t n, bool all)
 		sessnap__size_format(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
 		note = info_note(in);
-		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s%s%s%s%s%s\n", in->id,
-		       status_color(in->status, color),
+		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s  %-6s%s%s%s%s%s\n",
+		       in->id, status_color(in->status, color),
 		       sessnap_verdict_name(in->status), color_reset(color),
 		       ago, (unsigned long long)in->seq, size,
-		       label[0] ? "  " : "", label, note[0] ? "  (" : "", note,
-		       note[0] ? ")" : "");
+		       layout_name(in), label[0] ? "  " : "", label,
+		       note[0] ? "  (" : "", note, note[0] ? ")" : "");
 	}
 }
 

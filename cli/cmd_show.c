@@ -48,6 +48,33 @@ static void when(const char *what, int64_t ms, int64_t now)
 	printf("%-10s %s (%s)\n", what, date, ago);
 }
 
+/* The layout; for a delta file its base, area and newest record. */
+static void print_layout(const sessnap_info *in)
+{
+	char a[16], b[16], c[16], d[16];
+
+	if (in->layout != SESSNAP_LAYOUT_DELTA) {
+		printf("%-10s plain\n", "layout:");
+		return;
+	}
+	sessnap__size_format(a, sizeof(a), in->base_bytes);
+	sessnap__size_format(b, sizeof(b), in->base_stored_bytes);
+	sessnap__size_format(c, sizeof(c), in->area_bytes);
+	sessnap__size_format(d, sizeof(d), in->record_bytes);
+	printf("%-10s delta\n", "layout:");
+	printf("%-10s seq %llu, %s, stored %s (%s)\n", "base:",
+	       (unsigned long long)in->base_seq, a, b,
+	       in->base_compressed ? "zstd" : "uncompressed");
+	printf("%-10s %s\n", "area:", c);
+	if (in->record_bytes > 0)
+		printf("%-10s %s, seq %llu (%llu saves since the base)\n",
+		       "record:", d, (unsigned long long)in->seq,
+		       (unsigned long long)(in->seq - in->base_seq));
+	else
+		printf("%-10s none: the base is the newest commit\n",
+		       "record:");
+}
+
 static void print_info(const sessnap_info *in)
 {
 	bool color = use_color(stdout);
@@ -77,6 +104,7 @@ static void print_info(const sessnap_info *in)
 	sessnap__size_format(a, sizeof(a), in->payload_bytes);
 	sessnap__size_format(b, sizeof(b), in->file_bytes);
 	printf("%-10s state %s, file %s\n", "size:", a, b);
+	print_layout(in);
 	if (in->flags & (SESSNAP_INFO_NOT_REGULAR | SESSNAP_INFO_UNREADABLE |
 			 SESSNAP_INFO_TOOBIG))
 		printf("%-10s %s\n", "note:", info_note(in));

@@ -185,6 +185,8 @@ int write_json(const char *prog, const char *path, struct json_object *doc,
  * "sessnap show --json" (documented in sessnap(1)).  A new reference.
  */
 struct json_object *info_json(const sessnap_info *info);
+/* "plain" or "delta" (sessions.c). */
+const char *layout_name(const sessnap_info *info);
 
 /*
  * Whether a session key is shown as text (valid UTF-8 with no control

@@ -81,6 +81,33 @@ void key_hex(char *out, const unsigned char *k, size_t len)
 	out[2 * len] = '\0';
 }
 
+const char *layout_name(const sessnap_info *in)
+{
+	return in->layout == SESSNAP_LAYOUT_DELTA ? "delta" : "plain";
+}
+
+/* A delta snapshot's base and newest record (sessnap(1), "list"). */
+static json_object *delta_json(const sessnap_info *in)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "base_seq",
+			       json_object_new_int64((int64_t)in->base_seq));
+	json_object_object_add(o, "base_bytes",
+			       json_object_new_int64((int64_t)in->base_bytes));
+	json_object_object_add(
+	    o, "base_stored_bytes",
+	    json_object_new_int64((int64_t)in->base_stored_bytes));
+	json_object_object_add(
+	    o, "base_codec",
+	    json_object_new_string(in->base_compressed ? "zstd" : "none"));
+	json_object_object_add(o, "area_bytes",
+			       json_object_new_int64((int64_t)in->area_bytes));
+	json_object_object_add(
+	    o, "record_bytes", json_object_new_int64((int64_t)in->record_bytes));
+	return o;
+}
+
 json_object *info_json(const sessnap_info *in)
 {
 	char hex[2 * SESSNAP_KEY_MAX + 1];
@@ -139,6 +166,10 @@ json_object *info_json(const sessnap_info *in)
 	    json_object_new_int64((int64_t)in->payload_bytes));
 	json_object_object_add(o, "file_bytes",
 			       json_object_new_int64((int64_t)in->file_bytes));
+	json_object_object_add(o, "layout",
+			       json_object_new_string(layout_name(in)));
+	if (in->layout == SESSNAP_LAYOUT_DELTA)
+		json_object_object_add(o, "delta", delta_json(in));
 	return o;
 }
 

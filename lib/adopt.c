@@ -68,7 +68,10 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 		goto on_error;
 	}
 	h = raw_h;
-	h.format_version = SESSNAP_FORMAT_VERSION;
+	/* Written plain, whatever the layout read: the session's first
+	 * save in a delta store compacts it into a delta file. */
+	h.format_version = SESSNAP__FORMAT_PLAIN;
+	h.layout = SESSNAP_LAYOUT_PLAIN;
 	strlcpy(h.app, store->app, sizeof(h.app));
 	/* Above every generation's seq (see sessnap_session_adopt()). */
 	h.seq = (raw_h.seq > s->seq ? raw_h.seq : s->seq) + 1;

@@ -211,6 +211,17 @@ int sessnap__header_format(char **out, size_t *out_len,
 	bad |= add(obj, "schema", json_object_new_int64(h->schema_version));
 	bad |= add(obj, "length", json_object_new_int64((int64_t)h->length));
 	bad |= add(obj, "checksum", json_object_new_string(h->checksum));
+	if (h->layout == SESSNAP_LAYOUT_DELTA) {
+		bad |= add(obj, "layout", json_object_new_string("delta"));
+		bad |= add(obj, "base_codec",
+			   json_object_new_string(h->base_codec ==
+							  SESSNAP__CODEC_ZSTD ?
+						      "zstd" :
+						      "none"));
+		bad |= add(obj, "base_size",
+			   json_object_new_int64((int64_t)h->base_size));
+		bad |= add(obj, "area", json_object_new_int64((int64_t)h->area));
+	}
 	if (bad) {
 		json_object_put(obj);
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
@@ -337,6 +348,49 @@ static int parse_key(sessnap__header *h, json_object *obj)
 	return 0;
 }
 
+/*
+ * Format version 2: "layout" is "plain" (the default) or "delta"; a delta
+ * header also has "base_codec", "base_size" and "area".  A version 1
+ * header has no layout: any "layout" key there is not looked at.
+ */
+static int parse_layout(sessnap__header *h, json_object *obj)
+{
+	json_object *v;
+	const char *s;
+	int64_t n;
+
+	h->layout = SESSNAP_LAYOUT_PLAIN;
+	if (h->format_version < SESSNAP__FORMAT_DELTA ||
+	    !json_object_object_get_ex(obj, "layout", &v))
+		return 0;
+	s = get_str(obj, "layout");
+	if (s != NULL && strcmp(s, "plain") == 0)
+		return 0;
+	if (s == NULL || strcmp(s, "delta") != 0)
+		return BAD("invalid \"layout\"");
+	h->layout = SESSNAP_LAYOUT_DELTA;
+	h->slot = -1;
+	s = get_str(obj, "base_codec");
+	if (s != NULL && strcmp(s, "none") == 0)
+		h->base_codec = SESSNAP__CODEC_NONE;
+	else if (s != NULL && strcmp(s, "zstd") == 0)
+		h->base_codec = SESSNAP__CODEC_ZSTD;
+	else
+		return BAD("missing or invalid \"base_codec\"");
+	if (!get_int(obj, "base_size", 0, INT64_MAX, &n))
+		return BAD("missing or invalid \"base_size\"");
+	h->base_size = (uint64_t)n;
+	if (h->base_codec == SESSNAP__CODEC_NONE && h->base_size != h->length)
+		return BAD("\"base_size\" differs from \"length\" of an "
+			   "uncompressed base");
+	if (!get_int(obj, "area", 0, INT64_MAX, &n))
+		return BAD("missing or invalid \"area\"");
+	h->area = (uint64_t)n;
+	h->base_seq = h->seq;
+	h->base_saved_ms = h->saved_ms;
+	return 0;
+}
+
 static int parse_fields(sessnap__header *h, json_object *obj)
 {
 	json_object *v, *owner;
@@ -408,7 +462,7 @@ static int parse_fields(sessnap__header *h, json_object *obj)
 	if (s == NULL || !sessnap__checksum_valid(s))
 		return BAD("missing or invalid \"checksum\"");
 	strlcpy(h->checksum, s, sizeof(h->checksum));
-	return 0;
+	return parse_layout(h, obj);
 }
 #undef BAD
 
@@ -476,6 +530,11 @@ int sessnap__check_size(const sessnap__header *h, size_t hlen, uint64_t size)
 {
 	uint64_t want = (uint64_t)hlen + h->length + 1;
 
+	/* A delta file: header, slots, base and newline, record area
+	 * (length and area are each at most INT64_MAX: no overflow). */
+	if (h->layout == SESSNAP_LAYOUT_DELTA)
+		want = sessnap__delta_area_off(h, hlen) + h->area;
+
 	if (size < want)
 		return sessnap__error(SESSNAP_ECORRUPT,
 					"truncated: %" PRIu64
@@ -530,6 +589,21 @@ int sessnap__verify(sessnap__header *hdr, size_t *off, const char *buf,
 		return rc;
 	if ((rc = sessnap__check_size(hdr, hlen, len)) < 0)
 		return rc;
+	if (hdr->layout == SESSNAP_LAYOUT_DELTA) {
+		/* The base, as stored; the slots and records are checked
+		 * each on its own when decoded (delta.c). */
+		size_t boff = (size_t)sessnap__delta_base_off(hlen);
+
+		if (buf[boff + hdr->length] != '\n')
+			return sessnap__error(SESSNAP_ECORRUPT,
+			    "base is not terminated by a newline");
+		sessnap__checksum(sum, buf + boff, (size_t)hdr->length);
+		if (strcmp(sum, hdr->checksum) != 0)
+			return sessnap__error(SESSNAP_ECORRUPT,
+			    "checksum mismatch: the base was damaged");
+		*off = boff;
+		return 0;
+	}
 	if (buf[len - 1] != '\n')
 		return sessnap__error(SESSNAP_ECORRUPT,
 		    "payload is not terminated by a newline");
@@ -653,8 +727,22 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 	size_t off = 0;
 	int rc;
 
+	char *cur = NULL;
+	size_t cur_len = 0;
+
 	*state = NULL;
 	if ((rc = sessnap__verify(hdr, &off, buf, len)) < 0)
 		return rc;
-	return sessnap__parse_payload(state, buf + off, (size_t)hdr->length);
+	if (hdr->layout != SESSNAP_LAYOUT_DELTA)
+		return sessnap__parse_payload(state, buf + off,
+					      (size_t)hdr->length);
+	/* The fuzzers' bound: what json-c's tokener takes. */
+	rc = sessnap__delta_decode(&cur, &cur_len, hdr, buf, len,
+				   off - SESSNAP__SLOTS_LEN,
+				   (size_t)INT32_MAX - 2);
+	if (rc < 0)
+		return rc;
+	rc = sessnap__parse_payload(state, cur, cur_len);
+	free(cur);
+	return rc;
 }

@@ -21,6 +21,7 @@
  *   - a number that is not a plain integer in 0..INT64_MAX written without
  *     sign, fraction, exponent or leading zero;
  *   - an array, or an object anywhere but as the value of "owner";
+ *   - a "layout" key (a delta snapshot's header, format.c);
  *   - and any field that parse_fields() would refuse: the reference parser
  *     then writes its own message, so both paths always agree on why.
  * Unknown keys whose value is a string, a number, true, false or null are
@@ -81,6 +82,7 @@ enum key {
 	F_SCHEMA,
 	F_LENGTH,
 	F_CHECKSUM,
+	F_LAYOUT,
 	F_TOP_COUNT,
 	F_PID = F_TOP_COUNT,
 	F_HOST,
@@ -102,6 +104,7 @@ static const struct {
 	[F_COMPLETED] = KEY("completed"), [F_ADOPTIONS] = KEY("adoptions"),
 	[F_OWNER] = KEY("owner"),	  [F_SCHEMA] = KEY("schema"),
 	[F_LENGTH] = KEY("length"),	  [F_CHECKSUM] = KEY("checksum"),
+	[F_LAYOUT] = KEY("layout"),
 	[F_PID] = KEY("pid"),		  [F_HOST] = KEY("host"),
 	[F_BOOT_ID] = KEY("boot_id"),	  [F_START] = KEY("start"),
 #undef KEY
@@ -375,6 +378,10 @@ static int extract(sessnap__header *h, const struct walk *w)
 	if (!get_int(&f[F_VERSION], 1, UINT32_MAX, &n))
 		return SESSNAP__HEADER_DEFERRED;
 	h->format_version = (uint32_t)n;
+	/* A "layout" (version 2: the delta layout's fields follow it) is
+	 * the reference parser's to read. */
+	if (f[F_LAYOUT].present && h->format_version <= SESSNAP_FORMAT_VERSION)
+		return SESSNAP__HEADER_DEFERRED;
 	if (h->format_version > SESSNAP_FORMAT_VERSION) {
 		return sessnap__error(SESSNAP_ENEWER,
 				      "written by format version %" PRIu32

@@ -39,6 +39,9 @@ struct sessnap__sys {
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	int (*fsync)(int fd);
 	int (*fdatasync)(int fd);
+	/* pread and pwrite: the delta layout's slots and records (delta.c) */
+	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
 	int (*fallocate)(int fd, int mode, off_t off, off_t len);
 	int (*renameat)(int odfd, const char *oldp, int ndfd, const char *newp);
 	int (*linkat)(int odfd, const char *oldp, int ndfd, const char *newp,
@@ -180,6 +183,13 @@ bool sessnap__owner_foreign(const sessnap_owner *owner,
 /* ---- Format (format.c) ---------------------------------------------------- */
 
 #define SESSNAP__FORMAT_NAME "sessnap"
+/*
+ * The format version of a plain snapshot (header, payload): every plain
+ * file is written as version 1, as before the delta layout existed; a
+ * delta snapshot is version 2 (SESSNAP_FORMAT_VERSION, delta.c).
+ */
+#define SESSNAP__FORMAT_PLAIN 1
+#define SESSNAP__FORMAT_DELTA 2
 /* Longest header line a reader accepts, newline included. */
 #define SESSNAP__HEADER_MAX 4096
 /* How a payload is serialized: json-c's plain form, '/' left as it is. */
@@ -195,6 +205,20 @@ bool sessnap__owner_foreign(const sessnap_owner *owner,
  * same rule to a state before it is saved.
  */
 #define SESSNAP__JSON_DEPTH 1024
+
+/* A commit slot of a delta snapshot (delta.c). */
+typedef struct {
+	uint64_t seq;
+	int64_t saved_ms;
+	uint64_t at; /* the record's offset in the record area */
+	uint64_t length; /* the record's bytes */
+	uint64_t size; /* the state's bytes, decompressed */
+	char checksum[SESSNAP__CHECKSUM_LEN + 1]; /* of the record's bytes */
+} sessnap__slot;
+
+/* How a delta snapshot's base is stored ("base_codec"). */
+#define SESSNAP__CODEC_NONE 0
+#define SESSNAP__CODEC_ZSTD 1
 
 typedef struct {
 	uint32_t format_version;
@@ -214,6 +238,26 @@ typedef struct {
 	uint32_t schema_version;
 	uint64_t length;
 	char checksum[SESSNAP__CHECKSUM_LEN + 1];
+	/*
+	 * Format version 2, the delta layout (delta.c); 0 in a plain file.
+	 * On disk: "layout", "base_codec", "base_size" and "area".  length
+	 * and checksum are then those of the base as stored.
+	 */
+	uint32_t layout; /* SESSNAP_LAYOUT_PLAIN or SESSNAP_LAYOUT_DELTA */
+	uint32_t base_codec; /* SESSNAP__CODEC_* */
+	uint64_t base_size; /* the base's bytes, uncompressed */
+	uint64_t area; /* the record area's bytes */
+	/*
+	 * Not on the header line: what a reader of a delta file found in
+	 * its slots (sessnap__header_read() and the whole-file readers).
+	 * seq and saved_ms above are then the newest commit's, base_seq and
+	 * base_saved_ms the base's own; slot is the newest self-checked slot
+	 * (-1: none, the base is the newest commit) and rec its content.
+	 */
+	uint64_t base_seq;
+	int64_t base_saved_ms;
+	int slot;
+	sessnap__slot rec;
 } sessnap__header;
 
 /*
@@ -303,6 +347,93 @@ int sessnap__parse_payload(json_object **state, const char *p, size_t len);
 int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 			    const char *buf, size_t len);
 
+/* ---- The delta layout, pure (delta.c) ---------------------------------- */
+
+/*
+ * A delta snapshot: the header line (H bytes, newline included), two
+ * commit slots of SESSNAP__SLOT_LEN bytes each at H, the base (`length`
+ * bytes and a newline) at H + SESSNAP__SLOTS_LEN, then the record area of
+ * `area` bytes.  docs/format.md specifies it; design.md says why.
+ */
+#define SESSNAP__SLOT_LEN 512
+#define SESSNAP__SLOTS_LEN (2 * SESSNAP__SLOT_LEN)
+
+/* Where the base and the record area start, for a header of hlen bytes. */
+static inline uint64_t sessnap__delta_base_off(size_t hlen)
+{
+	return (uint64_t)hlen + SESSNAP__SLOTS_LEN;
+}
+static inline uint64_t sessnap__delta_area_off(const sessnap__header *h,
+					       size_t hlen)
+{
+	return sessnap__delta_base_off(hlen) + h->length + 1;
+}
+
+/*
+ * Encode a slot: one line of JSON padded with spaces to
+ * SESSNAP__SLOT_LEN - 1 bytes and a newline, its last field "self" the
+ * XXH3-64 of the bytes before `,"self":`.  An unused slot is
+ * SESSNAP__SLOT_LEN - 1 spaces and a newline (sessnap__slot_blank()).
+ */
+void sessnap__slot_format(char out[SESSNAP__SLOT_LEN], const sessnap__slot *s);
+void sessnap__slot_blank(char out[SESSNAP__SLOT_LEN]);
+/*
+ * Parse one slot.  Returns 0, 1 for an unused slot, or SESSNAP_ECORRUPT
+ * with the reason (a torn or garbled slot: the reader ignores it).
+ */
+int sessnap__slot_parse(sessnap__slot *out, const char *buf);
+/*
+ * The newest usable slot of the two in slots[0..SESSNAP__SLOTS_LEN) of a
+ * delta file whose header is h: self-checked, with a seq above the base's
+ * and a record inside the area.  skip (-1 for none) is a slot index not
+ * to consider (the loader's fallback).  Returns its index with *out set,
+ * or -1.
+ */
+int sessnap__slots_newest(sessnap__slot *out, const char *slots,
+			  const sessnap__header *h, int skip);
+/*
+ * Decode the current state of a delta snapshot held in memory, already
+ * checked by sessnap__verify() (hlen: its header line's length): the base
+ * (decompressed when stored with zstd), then the record of the newest
+ * slot whose record checksum holds and that decompresses to exactly its
+ * `size`, else the other slot's, else the base itself.  No state larger
+ * than `max` bytes is allocated.  On success *out is a malloc'd copy of
+ * the state followed by "\n" and a NUL, *out_len its length, and hdr
+ * describes the commit used: seq and saved_ms, slot and rec, and length
+ * and checksum those of the state (so that a caller compares two reads
+ * by checksum whatever the layout).  Returns 0, SESSNAP_ECORRUPT (the base
+ * itself is unusable), SESSNAP_ETOOBIG or SESSNAP_ENOMEM.
+ */
+int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
+			  const char *buf, size_t len, size_t hlen,
+			  size_t max);
+
+/*
+ * The writer's side of the codec: one per session of a delta store,
+ * created at a compaction for the new base and reused by every append.
+ * It holds the base (a copy, referenced by the dictionary), the zstd
+ * dictionary built from it once, and one compression context.
+ */
+typedef struct sessnap__delta_codec sessnap__delta_codec;
+/* Returns 0 or SESSNAP_ENOMEM; the base is copied. */
+int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
+			     size_t len);
+void sessnap__delta_codec_free(sessnap__delta_codec *c);
+/*
+ * Compress state as a record against the codec's base into dst (at most
+ * cap bytes).  Returns 0 with *out_len set, 1 when the record would not
+ * fit in cap bytes, or SESSNAP_ENOMEM / SESSNAP_EIO (a zstd failure,
+ * message set).
+ */
+int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
+			    size_t *out_len, const char *state, size_t len);
+/*
+ * Compress a base with zstd (base_codec "zstd"): *out malloc'd.  Returns
+ * 0, SESSNAP_ENOMEM or SESSNAP_EIO.
+ */
+int sessnap__delta_base_compress(char **out, size_t *out_len,
+				 const char *base, size_t len);
+
 /* ---- The snapshot file (snapfile.c) ----------------------------------- */
 
 /*
@@ -351,6 +482,31 @@ int sessnap__snapshot_read(json_object **state, sessnap__header *hdr,
 int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 			       sessnap__header *hdr, size_t *payload_off,
 			       sessnap_store *store, const char *name);
+
+/* ---- The delta file (deltafile.c) -------------------------------------- */
+
+/*
+ * A session's open delta snapshot (deltafile.c): owned by whoever holds
+ * the session's `saving`, freed with the session.
+ */
+typedef struct sessnap__delta sessnap__delta;
+/*
+ * Save one state of a session of a delta store: append it as a record
+ * with one flush when the open file allows it, else compact (write a new
+ * file whose base is this state, through sessnap__atomic_replace()).  h
+ * is the header of the save (seq, saved, label, completed, owner...);
+ * payload[0..len) the state.  *committed as sessnap__atomic_replace()'s:
+ * whether a reader now sees the new state.  Returns 0 or an error with
+ * the message set; after any failed write or flush the open file is
+ * dropped and never written again.
+ */
+int sessnap__delta_save(sessnap__delta **dp, sessnap_store *store,
+			const sessnap__header *h, const char *payload,
+			size_t len, bool *committed);
+void sessnap__delta_free(sessnap__delta *d);
+/* What the tests look at: appends since the base, and the open fd. */
+unsigned int sessnap__delta_records(const sessnap__delta *d);
+int sessnap__delta_fd(const sessnap__delta *d);
 
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 
@@ -497,6 +653,9 @@ struct sessnap_session {
 	XXH128_hash_t durable_hash;
 	bool has_durable;
 	bool ended;
+	/* The open delta snapshot (delta stores; NULL until the first
+	 * save of this handle, and after a failed append). */
+	sessnap__delta *delta;
 };
 
 /*

@@ -22,7 +22,9 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/atomic.c \
 	lib/format.c \
 	lib/header.c \
+	lib/delta.c \
 	lib/snapfile.c \
+	lib/deltafile.c \
 	lib/store.c \
 	lib/session.c \
 	lib/load.c \

@@ -240,6 +240,18 @@ static void fill_from_header(sessnap_info *info, const sessnap__header *h)
 	info->schema_version = h->schema_version;
 	info->owner = h->owner;
 	info->payload_bytes = h->length;
+	if (h->layout == SESSNAP_LAYOUT_DELTA) {
+		info->layout = SESSNAP_LAYOUT_DELTA;
+		info->base_seq = h->base_seq;
+		info->base_stored_bytes = h->length;
+		info->base_bytes = h->base_size;
+		info->base_compressed = h->base_codec == SESSNAP__CODEC_ZSTD;
+		info->area_bytes = h->area;
+		/* the state of the newest commit the slots describe */
+		info->record_bytes = h->slot >= 0 ? h->rec.length : 0;
+		info->payload_bytes = h->slot >= 0 ? h->rec.size :
+						     h->base_size;
+	}
 }
 
 /*

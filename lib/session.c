@@ -153,7 +153,7 @@ static void write_lock_record(sessnap_session *s)
 	sessnap__header h;
 
 	memset(&h, 0, sizeof(h));
-	h.format_version = SESSNAP_FORMAT_VERSION;
+	h.format_version = SESSNAP__FORMAT_PLAIN;
 	strlcpy(h.app, s->store->app, sizeof(h.app));
 	strlcpy(h.id, s->id, sizeof(h.id));
 	if (s->label != NULL)
@@ -444,7 +444,7 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 	int rc;
 
 	memset(&h, 0, sizeof(h));
-	h.format_version = SESSNAP_FORMAT_VERSION;
+	h.format_version = SESSNAP__FORMAT_PLAIN;
 	strlcpy(h.app, store->app, sizeof(h.app));
 	strlcpy(h.id, s->id, sizeof(h.id));
 	pthread_mutex_lock(&store->mu);
@@ -465,6 +465,19 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 		sessnap__checksum_of_hash(h.checksum, *hash);
 	else
 		sessnap__checksum(h.checksum, payload, len);
+	/* The delta layout: an append, or a compaction (deltafile.c). */
+	if (store->opts.flags & SESSNAP_STORE_DELTA) {
+		rc = sessnap__delta_save(&s->delta, store, &h, payload, len,
+					 &committed);
+		if (committed)
+			s->seq = h.seq;
+		if (rc < 0)
+			sessnap__log(store,
+				     committed ? SESSNAP_LOG_WARNING :
+						 SESSNAP_LOG_ERROR,
+				     "%s", sessnap_error_last());
+		return rc;
+	}
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		return rc;
 
@@ -676,6 +689,7 @@ void sessnap_session_release(sessnap_session *s)
 	 */
 	if (s->lock_fd >= 0)
 		SYS(close)(s->lock_fd);
+	sessnap__delta_free(s->delta);
 	free(s->pending);
 	free(s->spare);
 	free(s->label);

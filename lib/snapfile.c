@@ -230,12 +230,50 @@ static int read_error(sessnap_store *store, const char *name)
 	return rc;
 }
 
-#define HEAD_FIRST 1024
+/*
+ * The first read of a header: a typical header line (about 400 bytes of
+ * a plain file, 470 of a delta file) and, for a delta file, its two
+ * slots of 512 bytes, in one read(2).
+ */
+#define HEAD_FIRST 2048
+
+/*
+ * A delta file's newest commit, from its slots: buf[0..n) holds the first
+ * bytes of the file, the header line (hlen bytes) among them; the slots
+ * are read too when they are not there yet.  The record is not read: a
+ * scan costs the same whatever the state's size and the records' count
+ * (design.md, "Delta layout").  A slot that fails its self-check is
+ * ignored, as the loader ignores it.
+ */
+static int newest_slot(sessnap__header *h, int fd, char *buf, size_t n,
+		       size_t hlen, uint64_t size, sessnap_store *store,
+		       const char *name)
+{
+	size_t want = hlen + SESSNAP__SLOTS_LEN;
+	ssize_t more;
+
+	if (size < want) /* check_size() says why */
+		return 0;
+	if (n < want) {
+		more = read_full(fd, buf + n, want - n);
+		if (more < 0)
+			return read_error(store, name);
+		if ((size_t)more < want - n)
+			return sessnap__error(SESSNAP_ECORRUPT,
+					      "truncated inside the slots");
+	}
+	h->slot = sessnap__slots_newest(&h->rec, buf + hlen, h, -1);
+	if (h->slot >= 0) {
+		h->seq = h->rec.seq;
+		h->saved_ms = h->rec.saved_ms;
+	}
+	return 0;
+}
 
 int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 			 sessnap_store *store, const char *name)
 {
-	char buf[SESSNAP__HEADER_MAX];
+	char buf[SESSNAP__HEADER_MAX + SESSNAP__SLOTS_LEN];
 	struct stat st;
 	size_t hlen = 0, want;
 	ssize_t n, more;
@@ -257,8 +295,9 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	 * session, and copying 4 KiB where 400 bytes were needed was a
 	 * visible share of its time.
 	 */
-	want = (uint64_t)st.st_size < sizeof(buf) ? (size_t)st.st_size :
-						    sizeof(buf);
+	want = (uint64_t)st.st_size < SESSNAP__HEADER_MAX ?
+		   (size_t)st.st_size :
+		   SESSNAP__HEADER_MAX;
 	n = read_full(fd, buf, want < HEAD_FIRST ? want : HEAD_FIRST);
 	if (n == HEAD_FIRST && want > HEAD_FIRST &&
 	    memchr(buf, '\n', HEAD_FIRST) == NULL) {
@@ -270,13 +309,16 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 		SYS(close)(fd);
 		return rc;
 	}
-	SYS(close)(fd);
 	rc = sessnap__header_of(out, &hlen, buf, (size_t)n);
-	if (rc < 0)
-		return rc;
-	if ((rc = check_id(out, name)) < 0)
-		return rc;
-	return sessnap__check_size(out, hlen, (uint64_t)st.st_size);
+	if (rc == 0)
+		rc = check_id(out, name);
+	if (rc == 0)
+		rc = sessnap__check_size(out, hlen, (uint64_t)st.st_size);
+	if (rc == 0 && out->layout == SESSNAP_LAYOUT_DELTA)
+		rc = newest_slot(out, fd, buf, (size_t)n, hlen,
+				 (uint64_t)st.st_size, store, name);
+	SYS(close)(fd);
+	return rc;
 }
 
 int sessnap__snapshot_read_raw(char **out, size_t *out_len,
@@ -315,6 +357,24 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 	rc = sessnap__verify(hdr, payload_off, buf, (size_t)n);
 	if (rc == 0)
 		rc = check_id(hdr, name);
+	if (rc == 0 && hdr->layout == SESSNAP_LAYOUT_DELTA) {
+		/* The current state of a delta file, as if it were the
+		 * payload of a plain one (delta.c). */
+		char *cur = NULL;
+		size_t cur_len = 0;
+
+		rc = sessnap__delta_decode(
+		    &cur, &cur_len, hdr, buf, (size_t)n,
+		    (size_t)(*payload_off - SESSNAP__SLOTS_LEN),
+		    sessnap__payload_max(store));
+		free(buf);
+		if (rc < 0)
+			return rc;
+		*out = cur;
+		*out_len = cur_len + 1;
+		*payload_off = 0;
+		return 0;
+	}
 	if (rc < 0) {
 		free(buf);
 		return rc;

@@ -29,7 +29,7 @@
 static void fill_header(sessnap__header *h, const char *payload, size_t len)
 {
 	memset(h, 0, sizeof(*h));
-	h->format_version = SESSNAP_FORMAT_VERSION;
+	h->format_version = SESSNAP__FORMAT_PLAIN;
 	strlcpy(h->app, "editor", sizeof(h->app));
 	strlcpy(h->id, ID, sizeof(h->id));
 	strlcpy(h->label, "notes.txt \xe2\x80\x94 3 buffers", sizeof(h->label));
@@ -398,11 +398,11 @@ START_TEST(test_newer_version)
 	sessnap__header h;
 	char why[256];
 	static const char odd[] =
-	    "{\"format\":\"sessnap\",\"version\":2,\"id\":7,\"totally\":[]}";
+	    "{\"format\":\"sessnap\",\"version\":3,\"id\":7,\"totally\":[]}";
 
-	json_object_object_add(obj, "version", json_object_new_int(2));
+	json_object_object_add(obj, "version", json_object_new_int(3));
 	ck_assert_int_eq(parse_object(obj, why, sizeof(why)), SESSNAP_ENEWER);
-	ck_assert_ptr_nonnull(strstr(why, "version 2"));
+	ck_assert_ptr_nonnull(strstr(why, "version 3"));
 	/* Every other field may change in a newer format. */
 	json_object_object_del(obj, "checksum");
 	json_object_object_del(obj, "length");
@@ -412,7 +412,7 @@ START_TEST(test_newer_version)
 	ck_assert_int_eq(
 	    TU_WHY(why, sessnap__header_parse(&h, odd, sizeof(odd) - 1)),
 	    SESSNAP_ENEWER);
-	ck_assert_uint_eq(h.format_version, 2);
+	ck_assert_uint_eq(h.format_version, 3);
 }
 END_TEST
 
@@ -1232,7 +1232,7 @@ static void worst_header(sessnap__header *h, int plain_key)
 	h->schema_version = UINT32_MAX;
 	h->owner.pid = INT64_MAX;
 	h->owner.start_time = INT64_MAX;
-	h->format_version = SESSNAP_FORMAT_VERSION;
+	h->format_version = SESSNAP__FORMAT_PLAIN;
 	/* '"' doubles on the line as a string; 0x01 doubles as hex. */
 	memset(h->key, plain_key ? '"' : '\x01', SESSNAP_KEY_MAX);
 	h->key[SESSNAP_KEY_MAX] = '\0';

@@ -61,7 +61,8 @@ struct event {
 	char path2[SESSNAP__NAME_MAX + 32];
 	char *buf;
 	size_t len;
-	size_t off; /* write: where in the file, found by the replay */
+	/* pwrite: where, as traced; write: where, found by the replay */
+	long long off;
 };
 
 static struct event events[MAX_EVENTS];
@@ -82,7 +83,8 @@ static void record(const struct sessnap__trace_event *ev, void *arg)
 	if (ev->path2 != NULL)
 		strlcpy(e->path2, ev->path2, sizeof(e->path2));
 	e->len = ev->len;
-	if (ev->op == SESSNAP__TRACE_WRITE) {
+	e->off = ev->off;
+	if (ev->op == SESSNAP__TRACE_WRITE || ev->op == SESSNAP__TRACE_PWRITE) {
 		e->buf = malloc(ev->len);
 		ck_assert_ptr_nonnull(e->buf);
 		memcpy(e->buf, ev->buf, ev->len);
@@ -178,10 +180,16 @@ static void apply(struct model *m, struct event *e)
 		break;
 	case SESSNAP__TRACE_WRITE:
 		n = &m->ino[m->fd_ino[e->fd]];
-		e->off = m->fd_off[e->fd];
-		grow(n, e->off + e->len);
+		e->off = (long long)m->fd_off[e->fd];
+		grow(n, (size_t)e->off + e->len);
 		memcpy(n->vol + e->off, e->buf, e->len);
 		m->fd_off[e->fd] += e->len;
+		n->pend[n->npend++] = (size_t)(e - events);
+		break;
+	case SESSNAP__TRACE_PWRITE: /* in place: the file offset stays */
+		n = &m->ino[m->fd_ino[e->fd]];
+		grow(n, (size_t)e->off + e->len);
+		memcpy(n->vol + e->off, e->buf, e->len);
 		n->pend[n->npend++] = (size_t)(e - events);
 		break;
 	case SESSNAP__TRACE_FALLOCATE:
@@ -302,10 +310,10 @@ static void materialize(const struct model *m, const char *dir, bool zero,
 			else
 				continue;
 			e = &events[pend[p]];
-			ck_assert_uint_le(e->off + len, cap);
+			ck_assert_uint_le((size_t)e->off + len, cap);
 			memcpy(c + e->off, e->buf, len);
-			if (e->off + len > size)
-				size = e->off + len;
+			if ((size_t)e->off + len > size)
+				size = (size_t)e->off + len;
 		}
 		tu_write_file(dir, m->dur[i].name, c, size);
 		free(c);

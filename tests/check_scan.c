@@ -82,7 +82,7 @@ START_TEST(test_killed_child_is_crashed)
 	ck_assert_uint_eq(infos[0]->payload_bytes, strlen("{\"n\":7}"));
 	ck_assert_uint_gt(infos[0]->file_bytes, infos[0]->payload_bytes);
 	ck_assert_int_gt(infos[0]->saved_ms, 0);
-	ck_assert_uint_eq(infos[0]->format_version, SESSNAP_FORMAT_VERSION);
+	ck_assert_uint_eq(infos[0]->format_version, SESSNAP__FORMAT_PLAIN);
 	sessnap_info_free(infos, n);
 
 	/* RECOVERABLE lists it too. */

@@ -49,6 +49,9 @@ void sessnap__sys_set_trace(sessnap__trace_fn fn, void *arg)
 	trace_fn = fn;
 }
 
+/* The offset of the pwrite being traced (-1 for every other call). */
+static _Thread_local long long trace_off = -1;
+
 static void trace(enum sessnap__trace_op op, int fd, int dfd,
 		  const char *path, const char *path2, const void *buf,
 		  size_t len)
@@ -63,6 +66,7 @@ static void trace(enum sessnap__trace_op op, int fd, int dfd,
 	ev.path2 = path2;
 	ev.buf = buf;
 	ev.len = len;
+	ev.off = trace_off;
 	trace_fn(&ev, trace_arg);
 	errno = saved_errno;
 }
@@ -141,7 +145,8 @@ static int inj_openat(int dfd, const char *path, int flags, mode_t mode)
 
 	FAULT(SESSNAP__SYS_OPEN, -1);
 	fd = real.openat(dfd, path, flags, mode);
-	TRACE(fd >= 0 && (flags & O_CREAT), SESSNAP__TRACE_CREATE, fd, dfd,
+	TRACE(fd >= 0 && ((flags & O_CREAT) || (flags & O_ACCMODE) != O_RDONLY),
+	      SESSNAP__TRACE_CREATE, fd, dfd,
 	      path, NULL, NULL, 0);
 	return fd;
 }
@@ -177,6 +182,33 @@ static ssize_t inj_write(int fd, const void *buf, size_t len)
 		len /= 2;
 	n = real.write(fd, buf, len);
 	TRACE(n > 0, SESSNAP__TRACE_WRITE, fd, -1, NULL, NULL, buf, (size_t)n);
+	return n;
+}
+
+static ssize_t inj_pread(int fd, void *buf, size_t len, off_t off)
+{
+	FAULT(SESSNAP__SYS_READ, -1);
+	return real.pread(fd, buf, len, off);
+}
+
+static ssize_t inj_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	int f = fault_check(SESSNAP__SYS_WRITE);
+	ssize_t n;
+
+	if (f > 0) {
+		errno = f;
+		return -1;
+	}
+	if (f < 0 && len > 1)
+		len /= 2;
+	n = real.pwrite(fd, buf, len, off);
+	if (trace_fn != NULL && n > 0) {
+		trace_off = (long long)off;
+		trace(SESSNAP__TRACE_PWRITE, fd, -1, NULL, NULL, buf,
+		      (size_t)n);
+		trace_off = -1;
+	}
 	return n;
 }
 
@@ -369,6 +401,8 @@ __attribute__((constructor)) static void install(void)
 	sessnap__sys.flopenat = inj_flopenat;
 	sessnap__sys.read = inj_read;
 	sessnap__sys.write = inj_write;
+	sessnap__sys.pread = inj_pread;
+	sessnap__sys.pwrite = inj_pwrite;
 	sessnap__sys.fsync = inj_fsync;
 	sessnap__sys.fdatasync = inj_fdatasync;
 	sessnap__sys.fallocate = inj_fallocate;

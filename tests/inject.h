@@ -81,7 +81,9 @@ void sessnap__thread_hold(bool hold);
  * Tracing of the mutating calls, for the power-loss simulation: with a
  * tracer set, every successful call that changes the store (a create,
  * write, fsync, rename, link, unlink, mkdir, close) is reported after it
- * returned, with its arguments and result.  Names are as passed (relative
+ * returned, with its arguments and result.  An open for writing without
+ * O_CREAT (a delta file reopened for its appends) is reported as a
+ * create of an existing name.  Names are as passed (relative
  * to dfd); `fd` is the descriptor written, synced or closed, or the one a
  * create returned.  The tracer runs on the calling thread.
  */
@@ -94,7 +96,8 @@ enum sessnap__trace_op {
 	SESSNAP__TRACE_LINK,
 	SESSNAP__TRACE_UNLINK,
 	SESSNAP__TRACE_MKDIR,
-	SESSNAP__TRACE_CLOSE
+	SESSNAP__TRACE_CLOSE,
+	SESSNAP__TRACE_PWRITE /* a write at `off`: a delta file's append */
 };
 
 struct sessnap__trace_event {
@@ -105,6 +108,7 @@ struct sessnap__trace_event {
 	const char *path2; /* rename and link: the new name */
 	const void *buf; /* write: the bytes written */
 	size_t len; /* write: how many were written */
+	long long off; /* pwrite: where; -1 for every other call */
 };
 
 typedef void (*sessnap__trace_fn)(const struct sessnap__trace_event *ev,

@@ -30,7 +30,8 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_faults \
 	tests/check_hostile \
 	tests/check_powerloss \
-	tests/check_text
+	tests/check_text \
+	tests/check_delta
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
@@ -112,6 +113,7 @@ tests_check_faults_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_delta_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c

@@ -40,8 +40,18 @@ extern "C" {
 #define SESSNAP_VERSION_PATCH 0
 #define SESSNAP_VERSION_STRING "0.1.0"
 
-/** Version of the on-disk snapshot format this library writes. */
-#define SESSNAP_FORMAT_VERSION 1
+/**
+ * The newest on-disk snapshot format version this library reads and
+ * writes.  A plain snapshot is written as version 1, a snapshot of the
+ * delta layout (SESSNAP_STORE_DELTA) as version 2.
+ */
+#define SESSNAP_FORMAT_VERSION 2
+
+/* sessnap_info.layout: how a snapshot file is laid out. */
+/** Header and state (format version 1). */
+#define SESSNAP_LAYOUT_PLAIN 0
+/** A base state and appended delta records (format version 2). */
+#define SESSNAP_LAYOUT_DELTA 1
 
 /** Length of a session id: 128 random bits as 32 lowercase hex digits. */
 #define SESSNAP_ID_LEN 32
@@ -228,6 +238,15 @@ typedef int (*sessnap_validate_text_cb)(const char *state, size_t state_len,
 #define SESSNAP_STORE_NOTHREAD (1u << 1)
 /** Open for reading and maintenance only: no sessions can be begun. */
 #define SESSNAP_STORE_READONLY (1u << 2)
+/**
+ * Save this store's sessions in the delta layout: a base state followed
+ * by records, each the new state compressed with zstd against the base,
+ * so that a save writes about what changed and flushes once.  A store
+ * reads both layouts whatever its flags.
+ */
+#define SESSNAP_STORE_DELTA (1u << 3)
+/** With SESSNAP_STORE_DELTA: store each base zstd-compressed. */
+#define SESSNAP_STORE_COMPRESS_BASE (1u << 4)
 
 /** Options for sessnap_store_open(). */
 typedef struct {
@@ -730,6 +749,21 @@ typedef struct {
 	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
 	 * <id>.snap.N. */
 	unsigned int generation;
+	/** SESSNAP_LAYOUT_PLAIN or SESSNAP_LAYOUT_DELTA.  The fields below
+	 * describe a delta snapshot (all 0 for a plain one). */
+	unsigned int layout;
+	/** The base's seq: seq - base_seq saves were appended since. */
+	uint64_t base_seq;
+	/** The base's bytes as stored, and uncompressed (equal unless
+	 * base_compressed). */
+	uint64_t base_stored_bytes;
+	uint64_t base_bytes;
+	/** 1 when the base is stored zstd-compressed. */
+	unsigned int base_compressed;
+	/** The record area's bytes, and the newest record's (0: the newest
+	 * commit is the base itself). */
+	uint64_t area_bytes;
+	uint64_t record_bytes;
 } sessnap_info;
 
 /* sessnap_store_scan() flags */

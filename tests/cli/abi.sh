@@ -33,6 +33,8 @@ check=$TOP_SRCDIR/build-aux/check-abi.sh
 headers=$TOP_SRCDIR/lib/include
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The edited baselines sit in $tmp: the structs that may grow go with them.
+cp "$TOP_SRCDIR/lib/abi/grown-at-end.abignore" "$tmp/"
 
 status=0
 bad() {

@@ -1,0 +1,476 @@
+/*
+ * delta.c - the delta layout's codec: slots, records and bases, in memory
+ *
+ * A snapshot of the delta layout (format version 2) holds a base state
+ * and up to two committed records, each the state of a later save
+ * compressed with zstd against the base as a raw-content dictionary (what
+ * `zstd --patch-from=base` and `zstd -D base` decode):
+ *
+ *	header line             the v1 fields, "layout":"delta" and the base's
+ *	slot 0, slot 1          512 bytes each: one line of JSON, padded
+ *	base, "\n"              `length` bytes as stored (zstd or not)
+ *	record area             `area` bytes; records at the slots' offsets
+ *
+ * A save appends a record and writes the slot that does not hold the
+ * newest commit (deltafile.c); a reader takes the newest slot whose
+ * self-check, record checksum and record decoding all hold, else the other
+ * one, else the base itself.  Everything read from a file is bounded
+ * before anything is allocated: a record is decoded only when zstd's
+ * frame header announces exactly the slot's size, and that size is at
+ * most the caller's bound.
+ *
+ * This module is pure, like format.c: it encodes and decodes in memory
+ * and makes no system call.  The file (appends, compaction, reading it
+ * from the store) is deltafile.c's and snapfile.c's.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZSTD_STATIC_LINKING_ONLY
+#include <json-c/json.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "internal.h"
+
+/*
+ * zstd's level for records and compressed bases.  Level 3 costs about
+ * the CPU of level 1 against a dictionary and makes records 0.56 to 0.87
+ * times as large (measured on the prototype of the layout).
+ */
+#define LEVEL 3
+/*
+ * The largest window a record asks of its decoder: 2^27 bytes, the zstd
+ * command line's default limit, so that `zstd -d -D base` decodes every
+ * record without --long.  A base and state larger than that together
+ * still compress, with matches in the last 128 MiB only.
+ */
+#define WINDOW_LOG_MAX 27
+
+#define SELF_KEY ",\"self\":\"xxh3-64:"
+
+/* ---- Slots ------------------------------------------------------------- */
+
+void sessnap__slot_blank(char out[SESSNAP__SLOT_LEN])
+{
+	memset(out, ' ', SESSNAP__SLOT_LEN - 1);
+	out[SESSNAP__SLOT_LEN - 1] = '\n';
+}
+
+void sessnap__slot_format(char out[SESSNAP__SLOT_LEN], const sessnap__slot *s)
+{
+	int n, m;
+
+	sessnap__slot_blank(out);
+	/* At most about 200 bytes: every number fits in 20 digits. */
+	n = snprintf(out, SESSNAP__SLOT_LEN,
+		     "{\"seq\":%" PRIu64 ",\"saved\":%" PRId64
+		     ",\"at\":%" PRIu64 ",\"length\":%" PRIu64
+		     ",\"size\":%" PRIu64 ",\"checksum\":\"%s\"",
+		     s->seq, s->saved_ms, s->at, s->length, s->size,
+		     s->checksum);
+	m = snprintf(out + n, SESSNAP__SLOT_LEN - (size_t)n,
+		     SELF_KEY "%016" PRIx64 "\"}",
+		     (uint64_t)XXH3_64bits(out, (size_t)n));
+	/* snprintf's NUL becomes padding again */
+	out[n + m] = ' ';
+}
+
+static bool get_u64(json_object *obj, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return *out >= 0 && *out < INT64_MAX;
+}
+
+#define BAD(what) sessnap__error(SESSNAP_ECORRUPT, "slot: %s", what)
+
+int sessnap__slot_parse(sessnap__slot *out, const char *buf)
+{
+	char want[17], got[17];
+	json_tokener *tok;
+	json_object *obj, *v;
+	const char *self, *p;
+	size_t len = SESSNAP__SLOT_LEN - 1, end;
+	int64_t n;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (buf[len] != '\n')
+		return BAD("not terminated by a newline");
+	while (len > 0 && buf[len - 1] == ' ')
+		len--;
+	if (len == 0)
+		return 1;
+	if (memchr(buf, '\0', len) != NULL)
+		return BAD("holds NUL bytes");
+	/* The self-check: the XXH3-64 of the bytes before ,"self": */
+	self = NULL;
+	for (p = buf; (p = memmem(p, len - (size_t)(p - buf), SELF_KEY,
+				  sizeof(SELF_KEY) - 1)) != NULL;
+	     p++)
+		self = p;
+	if (self == NULL ||
+	    len - (size_t)(self - buf) != sizeof(SELF_KEY) - 1 + 16 + 2)
+		return BAD("no self-check");
+	memcpy(got, self + sizeof(SELF_KEY) - 1, 16);
+	got[16] = '\0';
+	snprintf(want, sizeof(want), "%016" PRIx64,
+		 (uint64_t)XXH3_64bits(buf, (size_t)(self - buf)));
+	if (strcmp(want, got) != 0)
+		return BAD("self-check mismatch (torn or damaged)");
+
+	tok = json_tokener_new_ex(2);
+	if (tok == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (obj == NULL || end != len ||
+	    !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return BAD("not one JSON object");
+	}
+	if (!get_u64(obj, "seq", &n))
+		rc = BAD("invalid \"seq\"");
+	out->seq = (uint64_t)n;
+	if (rc == 0 && !get_u64(obj, "saved", &out->saved_ms))
+		rc = BAD("invalid \"saved\"");
+	if (rc == 0 && !get_u64(obj, "at", &n))
+		rc = BAD("invalid \"at\"");
+	out->at = (uint64_t)n;
+	if (rc == 0 && !get_u64(obj, "length", &n))
+		rc = BAD("invalid \"length\"");
+	out->length = (uint64_t)n;
+	if (rc == 0 && !get_u64(obj, "size", &n))
+		rc = BAD("invalid \"size\"");
+	out->size = (uint64_t)n;
+	if (rc == 0 &&
+	    (!json_object_object_get_ex(obj, "checksum", &v) ||
+	     !json_object_is_type(v, json_type_string) ||
+	     !sessnap__checksum_valid(json_object_get_string(v))))
+		rc = BAD("invalid \"checksum\"");
+	if (rc == 0)
+		strlcpy(out->checksum, json_object_get_string(v),
+			sizeof(out->checksum));
+	json_object_put(obj);
+	return rc;
+}
+#undef BAD
+
+/* Whether slot s may describe a commit of the file whose header is h. */
+static bool slot_usable(const sessnap__slot *s, const sessnap__header *h)
+{
+	return s->seq > h->base_seq && s->length > 0 && s->at <= h->area &&
+	       s->length <= h->area - s->at;
+}
+
+int sessnap__slots_newest(sessnap__slot *out, const char *slots,
+			  const sessnap__header *h, int skip)
+{
+	sessnap__slot s[2];
+	bool ok[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		ok[i] = i != skip &&
+			sessnap__slot_parse(&s[i],
+					    slots + i * SESSNAP__SLOT_LEN) ==
+			    0 &&
+			slot_usable(&s[i], h);
+	if (ok[0] && ok[1])
+		i = s[1].seq > s[0].seq ? 1 : 0;
+	else if (ok[0] || ok[1])
+		i = ok[0] ? 0 : 1;
+	else
+		return -1;
+	*out = s[i];
+	return i;
+}
+
+/* ---- Reading a whole delta file ---------------------------------------- */
+
+/* An unusable record or base: the reason in the message, and 1. */
+#define UNUSABLE(...) (sessnap__error(SESSNAP_ECORRUPT, __VA_ARGS__), 1)
+
+/*
+ * Decode a zstd frame whose content must be exactly `size` bytes (dict:
+ * the raw-content dictionary, or NULL) into a new buffer of size + 2
+ * bytes (room for the newline and NUL).  The frame header is checked
+ * first, so a hostile size costs no allocation.  Returns 0, 1 when the
+ * frame is not what it should be (message set), or SESSNAP_ENOMEM.
+ */
+static int decode_frame(char **out, ZSTD_DCtx *dctx, const char *src,
+			size_t len, uint64_t size, const char *dict,
+			size_t dict_len, const char *what)
+{
+	unsigned long long want = ZSTD_getFrameContentSize(src, len);
+	size_t got;
+	char *buf;
+
+	*out = NULL;
+	if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN)
+		return UNUSABLE("%s is not a zstd frame with its "
+					 "content size", what);
+	if (want != size)
+		return UNUSABLE("%s holds %llu bytes, not the %" PRIu64
+					 " announced", what, want, size);
+	if (ZSTD_findFrameCompressedSize(src, len) != len)
+		return UNUSABLE("%s is not exactly one zstd frame",
+				      what);
+	if ((buf = malloc((size_t)size + 2)) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	if (dict != NULL)
+		got = ZSTD_decompress_usingDict(dctx, buf, (size_t)size + 1,
+						src, len, dict, dict_len);
+	else
+		got = ZSTD_decompressDCtx(dctx, buf, (size_t)size + 1, src,
+					  len);
+	if (ZSTD_isError(got) || got != size) {
+		free(buf);
+		return UNUSABLE("%s does not decode: %s", what,
+				      ZSTD_isError(got) ?
+					  ZSTD_getErrorName(got) :
+					  "wrong size");
+	}
+	*out = buf;
+	return 0;
+}
+
+/*
+ * A record must hold exactly what a slot says, and decode against the
+ * base.  Returns 0 with *out the state, 1 when it is unusable (reason in
+ * the message), or SESSNAP_ENOMEM.
+ */
+static int decode_record(char **out, ZSTD_DCtx *dctx, const char *area,
+			 const sessnap__slot *s, const char *base,
+			 size_t base_len, size_t max)
+{
+	char sum[SESSNAP__CHECKSUM_LEN + 1];
+
+	if (s->size > max)
+		return UNUSABLE("record of %" PRIu64 " bytes is "
+					 "over the bound of %zu", s->size,
+					 max);
+	sessnap__checksum(sum, area + s->at, (size_t)s->length);
+	if (strcmp(sum, s->checksum) != 0)
+		return UNUSABLE("record checksum mismatch (torn "
+					 "or damaged)");
+	return decode_frame(out, dctx, area + s->at, (size_t)s->length,
+			    s->size, base, base_len, "record");
+}
+
+int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
+			  const char *buf, size_t len, size_t hlen, size_t max)
+{
+	const char *slots = buf + hlen, *area, *base;
+	char *plain = NULL, *state = NULL;
+	sessnap__slot s;
+	ZSTD_DCtx *dctx;
+	size_t base_len, state_len;
+	int i = -1, skip = -1, rc;
+
+	(void)len; /* sessnap__verify() checked it against the header */
+	*out = NULL;
+	if (hdr->base_size > max)
+		return sessnap__error(SESSNAP_ETOOBIG,
+				      "base of %" PRIu64 " bytes is over the "
+				      "bound of %zu",
+				      hdr->base_size, max);
+	if ((dctx = ZSTD_createDCtx()) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	base = buf + sessnap__delta_base_off(hlen);
+	base_len = (size_t)hdr->length;
+	if (hdr->base_codec == SESSNAP__CODEC_ZSTD) {
+		rc = decode_frame(&plain, dctx, base, base_len,
+				  hdr->base_size, NULL, 0, "base");
+		if (rc != 0) {
+			ZSTD_freeDCtx(dctx);
+			return rc < 0 ? rc :
+					sessnap__error_prefix(SESSNAP_ECORRUPT,
+							      "zstd base");
+		}
+		base = plain;
+		base_len = (size_t)hdr->base_size;
+	}
+	area = buf + sessnap__delta_area_off(hdr, hlen);
+	/* The newest usable slot, else the other one, else the base. */
+	for (rc = 1; rc == 1;) {
+		if ((i = sessnap__slots_newest(&s, slots, hdr, skip)) < 0)
+			break;
+		rc = decode_record(&state, dctx, area, &s, base, base_len,
+				   max);
+		if (rc == 1) {
+			if (skip >= 0)
+				break;
+			skip = i;
+		}
+	}
+	ZSTD_freeDCtx(dctx);
+	if (rc < 0) {
+		free(plain);
+		return rc;
+	}
+	hdr->slot = -1;
+	if (rc == 0 && state != NULL) {
+		hdr->slot = i;
+		hdr->rec = s;
+		hdr->seq = s.seq;
+		hdr->saved_ms = s.saved_ms;
+		state_len = (size_t)s.size;
+		free(plain);
+	} else {
+		hdr->seq = hdr->base_seq;
+		hdr->saved_ms = hdr->base_saved_ms;
+		state_len = base_len;
+		if (plain != NULL) {
+			state = plain;
+		} else if ((state = malloc(base_len + 2)) == NULL) {
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+		} else {
+			memcpy(state, base, base_len);
+		}
+	}
+	state[state_len] = '\n';
+	state[state_len + 1] = '\0';
+	hdr->length = state_len;
+	sessnap__checksum(hdr->checksum, state, state_len);
+	*out = state;
+	*out_len = state_len;
+	return 0;
+}
+
+/* ---- The writer's codec ------------------------------------------------ */
+
+struct sessnap__delta_codec {
+	char *base;
+	size_t base_len;
+	ZSTD_CDict *cdict;
+	ZSTD_CCtx *cctx;
+};
+
+void sessnap__delta_codec_free(sessnap__delta_codec *c)
+{
+	if (c == NULL)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	ZSTD_freeCDict(c->cdict);
+	free(c->base);
+	free(c);
+}
+
+/*
+ * The dictionary is built once per base, from its raw content, and
+ * referenced by every record's compression: building it costs a pass over
+ * the base, which a save per record (ZSTD_CCtx_refPrefix) would pay every
+ * time.  Its match tables are sized for the base (ZSTD_getCParams with
+ * the base's size): with the level's defaults a 4 MiB base found no match
+ * at all.  ZSTD_dictForceAttach keeps zstd from copying those tables into
+ * the context at every save above 8 KiB.
+ */
+int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
+			     size_t len)
+{
+	sessnap__delta_codec *c;
+	ZSTD_compressionParameters cp;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	if ((c->base = malloc(len > 0 ? len : 1)) == NULL)
+		goto on_error;
+	memcpy(c->base, base, len);
+	c->base_len = len;
+	cp = ZSTD_getCParams(LEVEL, len, len);
+	c->cdict = ZSTD_createCDict_advanced(c->base, len, ZSTD_dlm_byRef,
+					     ZSTD_dct_rawContent, cp,
+					     ZSTD_defaultCMem);
+	c->cctx = ZSTD_createCCtx();
+	if (c->cdict == NULL || c->cctx == NULL ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
+						ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(
+		c->cctx, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
+	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)))
+		goto on_error;
+	*out = c;
+	return 0;
+
+on_error:
+	sessnap__delta_codec_free(c);
+	return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+}
+
+/* The window a record needs to reach all of the base: log2 of base +
+ * state, rounded up, within zstd's limits and WINDOW_LOG_MAX. */
+static int window_log(size_t total)
+{
+	int w = ZSTD_WINDOWLOG_MIN;
+
+	while (w < WINDOW_LOG_MAX && ((size_t)1 << w) < total)
+		w++;
+	return w;
+}
+
+int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
+			    size_t *out_len, const char *state, size_t len)
+{
+	size_t r;
+
+	r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog,
+				   window_log(c->base_len + len));
+	if (!ZSTD_isError(r))
+		r = ZSTD_compress2(c->cctx, dst, cap, state, len);
+	if (ZSTD_isError(r)) {
+		if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
+			return 1;
+		if (ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation)
+			return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+		return sessnap__error(SESSNAP_EIO,
+				      "zstd could not compress a record: %s",
+				      ZSTD_getErrorName(r));
+	}
+	*out_len = r;
+	return 0;
+}
+
+int sessnap__delta_base_compress(char **out, size_t *out_len,
+				 const char *base, size_t len)
+{
+	size_t cap = ZSTD_compressBound(len), r;
+	ZSTD_CCtx *cctx;
+	char *buf;
+
+	*out = NULL;
+	cctx = ZSTD_createCCtx();
+	buf = malloc(cap);
+	if (cctx == NULL || buf == NULL) {
+		ZSTD_freeCCtx(cctx);
+		free(buf);
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	}
+	r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, LEVEL);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compress2(cctx, buf, cap, base, len);
+	ZSTD_freeCCtx(cctx);
+	if (ZSTD_isError(r)) {
+		free(buf);
+		return sessnap__error(SESSNAP_EIO,
+				      "zstd could not compress a base: %s",
+				      ZSTD_getErrorName(r));
+	}
+	*out = buf;
+	*out_len = r;
+	return 0;
+}

@@ -1,0 +1,739 @@
+/*
+ * check_delta.c - the delta layout: appends, compaction, loading, scanning
+ *
+ * Sessions of a store opened with SESSNAP_STORE_DELTA save a base and
+ * records appended to it.  These tests write real files through the
+ * public calls and check each rule of the layout: round trips (base only,
+ * many appends, compaction, a compressed base, both layouts in one
+ * store); a torn or garbled append ignored on load; a failed flush never
+ * followed by another append to that file; the scan's view of the newest
+ * commit at a cost independent of the records; the file's size and inode
+ * kept across appends; and hostile slots and records, which fall back and
+ * never crash or allocate without bound.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "inject.h"
+#include "internal.h"
+#include "testutil.h"
+
+#define APP "deltatest"
+
+static sessnap_store *open_store(unsigned int flags)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	int rc;
+
+	opts.dir = tu_dir;
+	opts.app = APP;
+	opts.flags = flags;
+	rc = sessnap_store_open(&store, &opts);
+	ck_assert_msg(rc == 0, "store_open: %s", sessnap_error_last());
+	return store;
+}
+
+/* A document of about `size` bytes whose edit number n changes one value. */
+static json_object *doc(size_t size, int n)
+{
+	json_object *o = json_object_new_object();
+	json_object *lines = json_object_new_array();
+	char line[80];
+	size_t total = 0;
+	int i;
+
+	for (i = 0; total < size; i++) {
+		snprintf(line, sizeof(line),
+			 "line %d of the document, with some words in it", i);
+		json_object_array_add(lines, json_object_new_string(line));
+		total += strlen(line) + 3;
+	}
+	json_object_object_add(o, "lines", lines);
+	json_object_object_add(o, "edit", json_object_new_int(n));
+	return o;
+}
+
+static void save(sessnap_session *s, size_t size, int n)
+{
+	json_object *o = doc(size, n);
+	int rc;
+
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	rc = sessnap_session_flush(s);
+	ck_assert_msg(rc == 0, "flush: %s", sessnap_error_last());
+	json_object_put(o);
+}
+
+/* The edit number of the state loaded for id. */
+static int load_edit(sessnap_store *store, const char *id, uint64_t *seq)
+{
+	json_object *state = NULL, *v;
+	sessnap_load_info *info = NULL;
+	int rc, n;
+
+	rc = sessnap_store_load(&state, &info, store, id);
+	ck_assert_msg(rc == 0, "load: %s", sessnap_error_last());
+	ck_assert(json_object_object_get_ex(state, "edit", &v));
+	n = json_object_get_int(v);
+	if (seq != NULL)
+		*seq = info->seq;
+	json_object_put(state);
+	sessnap_load_info_free(info);
+	return n;
+}
+
+static void snap_path(char *out, size_t len, const char *id)
+{
+	char name[SESSNAP__NAME_MAX];
+
+	sessnap__snap_name(name, id);
+	tu_join(out, len, tu_dir, name);
+}
+
+/* The header of <id>.snap as the scanner reads it. */
+static sessnap__header read_header(sessnap_store *store, const char *id,
+				   int want)
+{
+	char name[SESSNAP__NAME_MAX];
+	sessnap__header h;
+	int rc;
+
+	sessnap__snap_name(name, id);
+	rc = sessnap__header_read(&h, NULL, store, name);
+	ck_assert_msg(rc == want, "header_read: %d %s", rc,
+		      sessnap_error_last());
+	return h;
+}
+
+static size_t header_len(const char *path)
+{
+	size_t len = 0;
+	char *buf = tu_read_file(path, &len), *nl;
+	size_t hlen;
+
+	ck_assert_ptr_nonnull(buf);
+	nl = memchr(buf, '\n', len);
+	ck_assert_ptr_nonnull(nl);
+	hlen = (size_t)(nl - buf) + 1;
+	free(buf);
+	return hlen;
+}
+
+/* Overwrite bytes of a file in place. */
+static void poke(const char *path, off_t off, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, bytes, len, off), (ssize_t)len);
+	close(fd);
+}
+
+/* ---- Round trips ------------------------------------------------------- */
+
+START_TEST(test_base_only)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap__header h;
+	uint64_t seq;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 1);
+	h = read_header(store, id, 0);
+	ck_assert_uint_eq(h.format_version, 2);
+	ck_assert_uint_eq(h.layout, SESSNAP_LAYOUT_DELTA);
+	ck_assert_uint_eq(h.base_codec, SESSNAP__CODEC_NONE);
+	ck_assert_int_eq(h.slot, -1);
+	ck_assert_uint_eq(h.seq, 1);
+	ck_assert_int_eq(load_edit(store, id, &seq), 1);
+	ck_assert_uint_eq(seq, 1);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Many appends: one file, same size and inode, the newest state loads. */
+START_TEST(test_appends)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	struct stat st0, st;
+	sessnap__header h;
+	uint64_t seq;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 65536, 0);
+	ck_assert_int_eq(stat(path, &st0), 0);
+	for (i = 1; i <= 40; i++) {
+		save(s, 65536, i);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_uint_eq(st.st_ino, st0.st_ino);
+		ck_assert_int_eq(st.st_size, st0.st_size);
+		ck_assert_uint_eq(sessnap__delta_records(s->delta),
+				  (unsigned int)i);
+	}
+	h = read_header(store, id, 0);
+	ck_assert_uint_eq(h.seq, 41);
+	ck_assert_uint_eq(h.base_seq, 1);
+	ck_assert_int_ge(h.slot, 0);
+	ck_assert_uint_lt(h.rec.length, 4096);
+	ck_assert_int_eq(load_edit(store, id, &seq), 40);
+	ck_assert_uint_eq(seq, 41);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Past the count of records the writer compacts: a new file, the old
+ * one as .prev, which still loads. */
+START_TEST(test_compaction_count)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	struct stat st0, st;
+	sessnap__header h;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 4096, 0);
+	ck_assert_int_eq(stat(path, &st0), 0);
+	for (i = 1; i <= 150; i++)
+		save(s, 4096, i);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_ino, st0.st_ino);
+	save(s, 4096, 151);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_ne(st.st_ino, st0.st_ino);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 0);
+	h = read_header(store, id, 0);
+	ck_assert_uint_eq(h.base_seq, 152);
+	ck_assert_int_eq(load_edit(store, id, NULL), 151);
+	save(s, 4096, 152);
+	ck_assert_int_eq(load_edit(store, id, NULL), 152);
+	/* the main file gone: .prev, the old delta file, loads its
+	 * newest record */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(load_edit(store, id, NULL), 150);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A record that outgrows its room compacts instead of appending. */
+START_TEST(test_compaction_size)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	json_object *o, *noise;
+	char buf[64];
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
+	/* 16 KiB of new, incompressible text: far over 4 KiB */
+	o = doc(16384, 2);
+	noise = json_object_new_array();
+	for (i = 0; i < 800; i++) {
+		snprintf(buf, sizeof(buf), "%08x%08x", arc4random(),
+			 arc4random());
+		json_object_array_add(noise, json_object_new_string(buf));
+	}
+	json_object_object_add(o, "noise", noise);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	json_object_put(o);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 0);
+	ck_assert_uint_eq(read_header(store, id, 0).base_seq, 3);
+	ck_assert_int_eq(load_edit(store, id, NULL), 2);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+START_TEST(test_compressed_base)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA |
+					  SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap__header h;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 262144, 0);
+	h = read_header(store, id, 0);
+	ck_assert_uint_eq(h.base_codec, SESSNAP__CODEC_ZSTD);
+	ck_assert_uint_lt(h.length, h.base_size / 4);
+	ck_assert_int_eq(load_edit(store, id, NULL), 0);
+	for (i = 1; i <= 5; i++)
+		save(s, 262144, i);
+	ck_assert_int_eq(load_edit(store, id, NULL), 5);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* One store, both layouts; a store opened without the flag reads both. */
+START_TEST(test_both_layouts)
+{
+	sessnap_store *plain = open_store(0), *delta;
+	sessnap_session *a = NULL, *b = NULL;
+	char ida[SESSNAP_ID_LEN + 1], idb[SESSNAP_ID_LEN + 1];
+	sessnap_info **infos = NULL;
+	size_t count = 0, i;
+
+	ck_assert_int_eq(sessnap_session_begin(&a, plain, NULL), 0);
+	strlcpy(ida, sessnap_session_id(a), sizeof(ida));
+	save(a, 8192, 7);
+	delta = open_store(SESSNAP_STORE_DELTA);
+	ck_assert_int_eq(sessnap_session_begin(&b, delta, NULL), 0);
+	strlcpy(idb, sessnap_session_id(b), sizeof(idb));
+	save(b, 8192, 8);
+	save(b, 8192, 9);
+	ck_assert_int_eq(load_edit(plain, idb, NULL), 9);
+	ck_assert_int_eq(load_edit(delta, ida, NULL), 7);
+	ck_assert_uint_eq(read_header(plain, ida, 0).format_version, 1);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &count, plain, 0), 0);
+	ck_assert_uint_eq(count, 2);
+	for (i = 0; i < count; i++) {
+		if (strcmp(infos[i]->id, idb) == 0) {
+			ck_assert_uint_eq(infos[i]->layout,
+					  SESSNAP_LAYOUT_DELTA);
+			ck_assert_uint_eq(infos[i]->seq, 2);
+			ck_assert_uint_eq(infos[i]->base_seq, 1);
+			ck_assert_uint_gt(infos[i]->record_bytes, 0);
+			ck_assert_uint_gt(infos[i]->area_bytes, 0);
+		} else {
+			ck_assert_uint_eq(infos[i]->layout,
+					  SESSNAP_LAYOUT_PLAIN);
+			ck_assert_uint_eq(infos[i]->seq, 1);
+		}
+	}
+	sessnap_info_free(infos, count);
+	sessnap_session_release(a);
+	sessnap_session_release(b);
+	sessnap_store_close(delta);
+	sessnap_store_close(plain);
+}
+END_TEST
+
+/* ---- Torn and failed appends ------------------------------------------- */
+
+enum damage { RECORD, SLOT, BOTH_SLOTS, DAMAGES };
+
+/* Three saves (a base, two records); damage the newest commit. */
+START_TEST(test_torn_append)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	sessnap__header h;
+	uint64_t seq;
+	size_t hlen;
+	char junk[64];
+
+	memset(junk, 'x', sizeof(junk));
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	save(s, 16384, 2);
+	sessnap_session_release(s);
+	h = read_header(store, id, 0);
+	hlen = header_len(path);
+	ck_assert_int_ge(h.slot, 0);
+	switch (_i) {
+	case RECORD: /* a record torn: its slot's checksum fails */
+		poke(path,
+		     (off_t)(sessnap__delta_area_off(&h, hlen) + h.rec.at +
+			     h.rec.length / 2),
+		     junk, 8);
+		ck_assert_int_eq(load_edit(store, id, &seq), 1);
+		ck_assert_uint_eq(seq, 2);
+		break;
+	case SLOT: /* the slot torn: its self-check fails */
+		poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
+		     "9", 1);
+		ck_assert_int_eq(load_edit(store, id, &seq), 1);
+		ck_assert_uint_eq(seq, 2);
+		/* and the scan sees the commit that loads */
+		ck_assert_uint_eq(read_header(store, id, 0).seq, 2);
+		break;
+	case BOTH_SLOTS: /* no record at all: the base is a commit too */
+		poke(path, (off_t)(hlen + 20), junk, 8);
+		poke(path, (off_t)(hlen + SESSNAP__SLOT_LEN + 20), junk, 8);
+		ck_assert_int_eq(load_edit(store, id, &seq), 0);
+		ck_assert_uint_eq(seq, 1);
+		ck_assert_uint_eq(read_header(store, id, 0).seq, 1);
+		break;
+	}
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* Bytes of a file, to see it is never written again. */
+static char *slurp(const char *path, size_t *len)
+{
+	char *buf = tu_read_file(path, len);
+
+	ck_assert_ptr_nonnull(buf);
+	return buf;
+}
+
+/*
+ * A failed flush of an append: the save fails, and the file it went to is
+ * never written again: the next save compacts into a new file (the old
+ * one becomes .prev, byte for byte as the failed append left it).
+ */
+START_TEST(test_failed_flush)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX], prev[PATH_MAX];
+	char name[SESSNAP__NAME_MAX];
+	const char *env = getenv("SESSNAP_TEST_FSYNC");
+	char saved_env[16] = "";
+	struct stat st0, st;
+	json_object *o;
+	char *before, *after;
+	size_t blen, alen;
+	int rc;
+
+	if (env != NULL)
+		strlcpy(saved_env, env, sizeof(saved_env));
+	unsetenv("SESSNAP_TEST_FSYNC");
+	opts.dir = tu_dir;
+	opts.app = APP;
+	opts.flags = SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD;
+	opts.durability = SESSNAP_DURABILITY_FILE;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	if (env != NULL)
+		setenv("SESSNAP_TEST_FSYNC", saved_env, 1);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	sessnap__prev_name(name, id);
+	tu_join(prev, sizeof(prev), tu_dir, name);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ck_assert_int_eq(stat(path, &st0), 0);
+
+	o = doc(16384, 2);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	json_object_put(o);
+	sessnap__fault_arm(SESSNAP__SYS_FSYNC, 1, EIO, 0);
+	rc = sessnap__session_write(s, s->pending, s->pending_len, false);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(rc, SESSNAP_EIO);
+	ck_assert_ptr_null(s->delta);
+	ck_assert_str_eq(sessnap_error_last() +
+			     strlen(sessnap_error_last()) -
+			     strlen("Input/output error"),
+		      "Input/output error");
+	before = slurp(path, &blen);
+
+	/* The next save: a new file; the old one, now .prev, unchanged. */
+	save(s, 16384, 3);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_ne(st.st_ino, st0.st_ino);
+	ck_assert_int_eq(stat(prev, &st), 0);
+	ck_assert_uint_eq(st.st_ino, st0.st_ino);
+	save(s, 16384, 4);
+	after = slurp(prev, &alen);
+	ck_assert_uint_eq(alen, blen);
+	ck_assert(memcmp(before, after, blen) == 0);
+	ck_assert_int_eq(load_edit(store, id, NULL), 4);
+	free(before);
+	free(after);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A failed record write: the save fails, nothing is committed, the next
+ * save compacts. */
+START_TEST(test_failed_write)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	struct stat st0, st;
+	json_object *o;
+	uint64_t seq;
+	int rc;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ck_assert_int_eq(stat(path, &st0), 0);
+	o = doc(16384, 2);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	json_object_put(o);
+	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, ENOSPC, 0);
+	rc = sessnap__session_write(s, s->pending, s->pending_len, false);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
+	ck_assert_ptr_null(s->delta);
+	ck_assert_int_eq(load_edit(store, id, &seq), 1);
+	ck_assert_uint_eq(seq, 2);
+	save(s, 16384, 3);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_ne(st.st_ino, st0.st_ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 3);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- The scan ---------------------------------------------------------- */
+
+static size_t bytes_read;
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+
+static ssize_t count_read(int fd, void *buf, size_t len)
+{
+	ssize_t n = real_read(fd, buf, len);
+
+	if (n > 0)
+		bytes_read += (size_t)n;
+	return n;
+}
+
+static ssize_t count_pread(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n = real_pread(fd, buf, len, off);
+
+	if (n > 0)
+		bytes_read += (size_t)n;
+	return n;
+}
+
+/* Bytes a scan of the store reads. */
+static size_t scan_cost(sessnap_store *store, uint64_t *seq)
+{
+	sessnap_info **infos = NULL;
+	size_t count = 0;
+
+	real_read = sessnap__sys.read;
+	real_pread = sessnap__sys.pread;
+	sessnap__sys.read = count_read;
+	sessnap__sys.pread = count_pread;
+	bytes_read = 0;
+	ck_assert_int_eq(sessnap_store_scan(&infos, &count, store, 0), 0);
+	sessnap__sys.read = real_read;
+	sessnap__sys.pread = real_pread;
+	ck_assert_uint_eq(count, 1);
+	*seq = infos[0]->seq;
+	sessnap_info_free(infos, count);
+	return bytes_read;
+}
+
+/* The scan sees the newest record's seq and saved time, and reads as
+ * much with 1 record as with 100, at 16 KiB as at 1 MiB. */
+START_TEST(test_scan_cost)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	size_t c1, c100, cbig;
+	uint64_t seq;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	c1 = scan_cost(store, &seq);
+	ck_assert_uint_eq(seq, 2);
+	for (i = 2; i <= 100; i++)
+		save(s, 16384, i);
+	c100 = scan_cost(store, &seq);
+	ck_assert_uint_eq(seq, 101);
+	ck_assert_uint_eq(c100, c1);
+	sessnap_session_end(s, 0);
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	save(s, 1 << 20, 0);
+	save(s, 1 << 20, 1);
+	cbig = scan_cost(store, &seq);
+	ck_assert_uint_eq(seq, 2);
+	ck_assert_uint_eq(cbig, c1);
+	ck_assert_uint_lt(cbig, 8192);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- Hostile files ------------------------------------------------------ */
+
+enum hostile {
+	H_SIZE_HUGE, /* a size beyond the bound */
+	H_AT_OUTSIDE, /* at past the area */
+	H_LENGTH_OUTSIDE, /* at + length past the area */
+	H_GARBAGE, /* a valid slot pointing at garbage */
+	H_WRONG_SIZE, /* a record that decodes to another size */
+	H_OLD_SEQ, /* a seq not above the base's */
+	HOSTILES
+};
+
+/*
+ * Craft the slot of the newest commit: a self-checked slot that lies.  The
+ * loader must fall back to the other slot's commit (edit 1), never crash,
+ * never allocate what the slot claims.
+ */
+START_TEST(test_hostile_slot)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	char slot[SESSNAP__SLOT_LEN];
+	sessnap__header h;
+	sessnap__slot sl;
+	size_t hlen;
+	uint64_t seq;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	save(s, 16384, 2);
+	sessnap_session_release(s);
+	h = read_header(store, id, 0);
+	hlen = header_len(path);
+	sl = h.rec;
+	switch (_i) {
+	case H_SIZE_HUGE:
+		sl.size = UINT64_C(1) << 40;
+		break;
+	case H_AT_OUTSIDE:
+		sl.at = h.area + 1;
+		break;
+	case H_LENGTH_OUTSIDE:
+		sl.length = h.area - sl.at + 1;
+		break;
+	case H_GARBAGE: {
+		/* zeros at the end of the first half: the checksum holds,
+		 * but they are no zstd frame */
+		char zeros[64];
+
+		memset(zeros, 0, sizeof(zeros));
+		sl.at = h.area / 2 - sizeof(zeros);
+		sl.length = sizeof(zeros);
+		sessnap__checksum(sl.checksum, zeros, sizeof(zeros));
+		break;
+	}
+	case H_WRONG_SIZE:
+		sl.size -= 1;
+		break;
+	case H_OLD_SEQ:
+		sl.seq = h.base_seq;
+		break;
+	}
+	sessnap__slot_format(slot, &sl);
+	poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN), slot,
+	     sizeof(slot));
+	ck_assert_int_eq(load_edit(store, id, &seq), 1);
+	ck_assert_uint_eq(seq, 2);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* The slot codec: what it writes, it reads; anything torn is refused. */
+START_TEST(test_slot_codec)
+{
+	char buf[SESSNAP__SLOT_LEN];
+	sessnap__slot in, out;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	in.seq = 42;
+	in.saved_ms = 1700000000000;
+	in.at = 4096;
+	in.length = 123;
+	in.size = 16384;
+	sessnap__checksum(in.checksum, "x", 1);
+	sessnap__slot_format(buf, &in);
+	ck_assert_int_eq(buf[SESSNAP__SLOT_LEN - 1], '\n');
+	ck_assert_int_eq(sessnap__slot_parse(&out, buf), 0);
+	ck_assert(memcmp(&in, &out, sizeof(in)) == 0);
+	/* every byte flipped is refused (or still the same slot: padding) */
+	for (i = 0; i < SESSNAP__SLOT_LEN; i++) {
+		char save_c = buf[i];
+		int rc;
+
+		buf[i] ^= 0x01;
+		rc = sessnap__slot_parse(&out, buf);
+		ck_assert_msg(rc == SESSNAP_ECORRUPT ||
+				  (rc == 0 && memcmp(&in, &out, sizeof(in)) == 0),
+			      "byte %zu: %d", i, rc);
+		buf[i] = save_c;
+	}
+	sessnap__slot_blank(buf);
+	ck_assert_int_eq(sessnap__slot_parse(&out, buf), 1);
+}
+END_TEST
+
+static Suite *delta_suite(void)
+{
+	Suite *s = suite_create("delta");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tu_tcase_add_tmpdir(tc);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_base_only);
+	tcase_add_test(tc, test_appends);
+	tcase_add_test(tc, test_compaction_count);
+	tcase_add_test(tc, test_compaction_size);
+	tcase_add_test(tc, test_compressed_base);
+	tcase_add_test(tc, test_both_layouts);
+	tcase_add_test(tc, test_scan_cost);
+	tcase_add_test(tc, test_slot_codec);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_loop_test(tc, test_torn_append, 0, DAMAGES);
+	tcase_add_test(tc, test_failed_flush);
+	tcase_add_test(tc, test_failed_write);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tu_tcase_add_tmpdir(tc);
+	tcase_add_loop_test(tc, test_hostile_slot, 0, HOSTILES);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_MAIN(delta_suite)

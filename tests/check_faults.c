@@ -79,8 +79,7 @@ static unsigned int walk_gens;
 
 /*
  * The layouts every walk runs with (a loop test's _i): the plain one,
- * and the delta layout (docs/design.md, "Delta layout") once the library
- * has it.  walk_flags joins the store flags of every store the walk
+ * and the delta layout (docs/design.md, "Delta layout").  walk_flags joins the store flags of every store the walk
  * opens; walk_delta says which layout the checks expect.
  */
 static const struct layout {
@@ -89,9 +88,7 @@ static const struct layout {
 	bool delta;
 } layouts[] = {
 	{ "plain", 0, false },
-#ifdef SESSNAP_STORE_DELTA
 	{ "delta", SESSNAP_STORE_DELTA, true },
-#endif
 };
 #define NLAYOUTS ((int)(sizeof(layouts) / sizeof(layouts[0])))
 

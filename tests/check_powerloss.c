@@ -46,6 +46,15 @@
 #include "testutil.h"
 
 #define SAVES 5
+/*
+ * The delta layout's sequence: save 1 starts a file, 2 appends, 3 has a
+ * new label and compacts, 4 to 7 append; 6 and 7 write their records
+ * over those of 4 and 5 (a file keeps the newest two).
+ */
+#define DELTA_SAVES 7
+#define SAVES_MAX DELTA_SAVES
+/* How many saves the recorded sequence made. */
+static int nsaves;
 #define MAX_EVENTS 1024
 #define MAX_FILES 64
 #define MAX_INODES 256
@@ -238,14 +247,16 @@ static void apply(struct model *m, struct event *e)
  * Which unsynced writes survive: the writes since their file's last sync,
  * of the files that survive, numbered in the order they were made; bit j
  * of `keep` keeps write j whole, and write `torn` (when not -1) survives
- * as its first half only.  NONE keeps none of them.
+ * as its first 1/`cut` only (a half, or an eighth: a slot's line cut in
+ * its JSON).  NONE keeps none of them.
  */
 struct survivors {
 	unsigned int keep;
 	int torn;
+	size_t cut;
 };
 
-static const struct survivors NONE = { 0, -1 };
+static const struct survivors NONE = { 0, -1, 2 };
 
 /* The unsynced writes of the files that survive, in the order made. */
 static size_t pending(const struct model *m, size_t out[MAX_EVENTS])
@@ -304,7 +315,7 @@ static void materialize(const struct model *m, const char *dir, bool zero,
 				;
 			ck_assert_uint_lt((size_t)p, np);
 			if (p == sv.torn)
-				len = events[pend[p]].len / 2;
+				len = events[pend[p]].len / sv.cut;
 			else if (p < MAX_PEND && (sv.keep & (1u << p)))
 				len = events[pend[p]].len;
 			else
@@ -323,10 +334,10 @@ static void materialize(const struct model *m, const char *dir, bool zero,
 /* ---- the test
  * ---------------------------------------------------------------- */
 
-static char state_json[SAVES + 1][64];
+static char state_json[SAVES_MAX + 1][64];
 
 static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
-			 size_t done_at[SAVES + 1], unsigned int gens,
+			 size_t done_at[SAVES_MAX + 1], unsigned int gens,
 			 unsigned int flags)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -347,12 +358,13 @@ static void record_saves(const char *dir, char id[SESSNAP_ID_LEN + 1],
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
 	strlcpy(id, sessnap_session_id(s), SESSNAP_ID_LEN + 1);
 	done_at[0] = nevents;
-	for (i = 1; i <= SAVES; i++) {
+	nsaves = flags != 0 ? DELTA_SAVES : SAVES;
+	for (i = 1; i <= nsaves; i++) {
 		snprintf(state_json[i], sizeof(state_json[i]),
 			 "{\"save\":%d,\"text\":\"generation %d\"}", i, i);
 		st = json_tokener_parse(state_json[i]);
-		/* delta: a new label, a new file, before the middle save */
-		if (flags != 0 && i == SAVES / 2 + 1)
+		/* delta: a new label, a new file, at the third save */
+		if (flags != 0 && i == 3)
 			ck_assert_int_eq(sessnap_session_set_label(s, "new"), 0);
 		ck_assert_int_eq(sessnap_session_update(s, st), 0);
 		ck_assert_int_eq(sessnap_session_flush(s), 0);
@@ -396,15 +408,16 @@ static void check_point(const struct model *m, const char *id, size_t k,
 	}
 	ck_assert_msg(rc == 0,
 		      "power loss after event %zu of %zu (%d saves "
-		      "returned, unsynced writes kept %#x, torn %d): load "
-		      "failed: %s",
-		      k, nevents, d, sv.keep, sv.torn, sessnap_error_last());
+		      "returned, unsynced writes kept %#x, torn %d at 1/%zu): "
+		      "load failed: %s",
+		      k, nevents, d, sv.keep, sv.torn, sv.cut,
+		      sessnap_error_last());
 	got = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN);
 	ck_assert_msg((d > 0 && strcmp(got, state_json[d]) == 0) ||
-			  (d < SAVES && strcmp(got, state_json[d + 1]) == 0),
+			  (d < nsaves && strcmp(got, state_json[d + 1]) == 0),
 		      "power loss after event %zu (%d saves returned, "
-		      "unsynced writes kept %#x, torn %d): loaded %s",
-		      k, d, sv.keep, sv.torn, got);
+		      "unsynced writes kept %#x, torn %d at 1/%zu): loaded %s",
+		      k, d, sv.keep, sv.torn, sv.cut, got);
 	json_object_put(st);
 	sessnap_store_close(store);
 	ck_assert_int_eq(tu_rm_rf(scratch), 0);
@@ -422,7 +435,7 @@ static size_t replay(bool zero, unsigned int gens, unsigned int flags,
 		     bool subsets)
 {
 	char rec_dir[PATH_MAX], id[SESSNAP_ID_LEN + 1];
-	size_t done_at[SAVES + 1], pend[MAX_EVENTS], k, np, checked = 0;
+	size_t done_at[SAVES_MAX + 1], pend[MAX_EVENTS], k, np, checked = 0;
 	struct survivors sv;
 	struct model *m;
 	unsigned int mask;
@@ -430,7 +443,7 @@ static size_t replay(bool zero, unsigned int gens, unsigned int flags,
 
 	tu_join(rec_dir, sizeof(rec_dir), tu_dir, "recorded");
 	record_saves(rec_dir, id, done_at, gens, flags);
-	ck_assert_int_gt(nevents, SAVES * 5);
+	ck_assert_int_gt(nevents, nsaves * 5);
 
 	m = calloc(1, sizeof(*m));
 	ck_assert_ptr_nonnull(m);
@@ -440,7 +453,7 @@ static size_t replay(bool zero, unsigned int gens, unsigned int flags,
 		if (k > 0)
 			apply(m, &events[k - 1]);
 		/* saves that returned before the crash */
-		for (d = 0; d < SAVES && done_at[d + 1] <= k; d++)
+		for (d = 0; d < nsaves && done_at[d + 1] <= k; d++)
 			;
 		if (!subsets) {
 			check_point(m, id, k, d, zero, NONE);
@@ -452,21 +465,23 @@ static size_t replay(bool zero, unsigned int gens, unsigned int flags,
 			      "%zu unsynced writes at event %zu: more than "
 			      "the replay combines",
 			      np, k);
+		sv = NONE;
 		for (mask = 0; mask < 1u << np; mask++) {
 			sv.keep = mask;
-			sv.torn = -1;
 			check_point(m, id, k, d, zero, sv);
 			checked++;
 		}
 		for (t = 0; (size_t)t < np; t++) {
-			if (events[pend[t]].len < 2)
-				continue;
-			sv.torn = t;
-			sv.keep = 0;
-			check_point(m, id, k, d, zero, sv);
-			sv.keep = (1u << t) - 1;
-			check_point(m, id, k, d, zero, sv);
-			checked += 2;
+			for (sv.cut = 2; sv.cut <= 8; sv.cut *= 4) {
+				if (events[pend[t]].len < sv.cut)
+					continue;
+				sv.torn = t;
+				sv.keep = 0;
+				check_point(m, id, k, d, zero, sv);
+				sv.keep = (1u << t) - 1;
+				check_point(m, id, k, d, zero, sv);
+				checked += 2;
+			}
 		}
 	}
 	for (k = 0; k < nevents; k++)
@@ -514,17 +529,15 @@ START_TEST(every_prefix_three_generations)
 END_TEST
 
 /*
- * The layouts of the subset variant (a loop test's _i): the plain one and,
- * once the library has it, the delta one.
+ * The layouts of the subset variant (a loop test's _i): the plain one and
+ * the delta one.
  */
 static const struct {
 	const char *name;
 	unsigned int flags;
 } layouts[] = {
 	{ "plain", 0 },
-#ifdef SESSNAP_STORE_DELTA
 	{ "delta", SESSNAP_STORE_DELTA },
-#endif
 };
 #define NLAYOUTS ((int)(sizeof(layouts) / sizeof(layouts[0])))
 
@@ -537,8 +550,9 @@ START_TEST(every_prefix_unsynced_any_subset)
 {
 	size_t n = replay(false, 0, layouts[_i].flags, true);
 
-	printf("# power loss, %s layout: %zu crash points checked (unsynced "
-	       "writes in every combination, each torn)\n",
+	printf("# power loss, %s layout: %zu crash states checked (at every "
+	       "event, the unsynced writes in every combination, each "
+	       "torn)\n",
 	       layouts[_i].name, n);
 	fflush(stdout);
 }
@@ -548,7 +562,7 @@ END_TEST
 START_TEST(trace_follows_the_protocol)
 {
 	char rec_dir[PATH_MAX], id[SESSNAP_ID_LEN + 1];
-	size_t done_at[SAVES + 1], k, fsync_data = 0, fsync_dir = 0;
+	size_t done_at[SAVES_MAX + 1], k, fsync_data = 0, fsync_dir = 0;
 	size_t commit = 0;
 	char snap[SESSNAP__NAME_MAX];
 
@@ -574,6 +588,56 @@ START_TEST(trace_follows_the_protocol)
 }
 END_TEST
 
+/*
+ * The delta layout's trace, save by save: an append is its record's and
+ * its slot's writes in place and one flush, nothing else that changes
+ * the store; a compaction (saves 1 and 3) writes a new file and renames
+ * it into place.  So the replay above walks both.
+ */
+START_TEST(trace_delta_appends_and_compactions)
+{
+	char rec_dir[PATH_MAX], id[SESSNAP_ID_LEN + 1];
+	char snap[SESSNAP__NAME_MAX];
+	size_t done_at[SAVES_MAX + 1], k, pwrites, syncs, renames, other;
+	int i;
+
+	tu_join(rec_dir, sizeof(rec_dir), tu_dir, "recorded");
+	record_saves(rec_dir, id, done_at, 0, SESSNAP_STORE_DELTA);
+	sessnap__snap_name(snap, id);
+	for (i = 1; i <= nsaves; i++) {
+		pwrites = syncs = renames = other = 0;
+		for (k = done_at[i - 1]; k < done_at[i]; k++) {
+			switch (events[k].op) {
+			case SESSNAP__TRACE_PWRITE:
+				pwrites++;
+				break;
+			case SESSNAP__TRACE_FSYNC:
+				syncs++;
+				break;
+			case SESSNAP__TRACE_RENAME:
+				renames += strcmp(events[k].path2, snap) == 0;
+				other++;
+				break;
+			default:
+				other++;
+			}
+		}
+		if (i == 1 || i == 3) {
+			ck_assert_msg(renames == 1 && pwrites == 0,
+				      "save %d: not a compaction", i);
+		} else {
+			ck_assert_msg(pwrites == 2 && syncs == 1 && other == 0,
+				      "save %d: not an append of a record and "
+				      "a slot with one flush (%zu writes, %zu "
+				      "flushes, %zu other calls)",
+				      i, pwrites, syncs, other);
+		}
+	}
+	for (k = 0; k < nevents; k++)
+		free(events[k].buf);
+}
+END_TEST
+
 Suite *powerloss_suite(void);
 
 Suite *powerloss_suite(void)
@@ -594,6 +658,7 @@ Suite *powerloss_suite(void)
 	suite_add_tcase(s, errors);
 	tu_tcase_add_tmpdir(edge);
 	tcase_add_test(edge, trace_follows_the_protocol);
+	tcase_add_test(edge, trace_delta_appends_and_compactions);
 	suite_add_tcase(s, edge);
 	return s;
 }

@@ -341,11 +341,7 @@ int main(int argc, char **argv)
 	long long i;
 
 	if (argc > 1 && strcmp(argv[1], "-d") == 0) {
-#ifdef SESSNAP_STORE_DELTA
 		store_flags = SESSNAP_STORE_DELTA;
-#else
-		return fail("-d: this library has no delta layout");
-#endif
 		argv++;
 		argc--;
 	}

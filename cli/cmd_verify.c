@@ -6,6 +6,8 @@
  * parses it, falling back to the previous generation when the main snapshot is
  * damaged.  Each session ends up "ok", "ok-from-prev" (usable, but its main
  * snapshot is damaged), "ok-from-older" (usable from <id>.snap.N only),
+ * "ok-older-save" (a delta snapshot whose newest record is damaged: the
+ * save before it is usable),
  * "newer" (written by a newer format: not checked,
  * not an error), "too-big" (larger than the read bound, see --read-bound:
  * not checked, not an error), "corrupt" (neither generation usable, or a
@@ -82,6 +84,10 @@ static const char *check_one(const sessnap_info *in, sessnap_store *store,
 		if (flags & SESSNAP_LOAD_FROM_OLDER) {
 			strlcpy(msg, notice, len);
 			return "ok-from-older";
+		}
+		if (flags & SESSNAP_LOAD_RECORD_SKIPPED) {
+			strlcpy(msg, notice, len);
+			return "ok-older-save";
 		}
 		return "ok";
 	}

@@ -281,6 +281,7 @@ int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
 
 	(void)len; /* sessnap__verify() checked it against the header */
 	*out = NULL;
+	hdr->skipped = false;
 	if (hdr->base_size > max)
 		return sessnap__error(SESSNAP_ETOOBIG,
 				      "base of %" PRIu64 " bytes is over the "
@@ -310,6 +311,12 @@ int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
 		rc = decode_record(&state, dctx, area, &s, base, base_len,
 				   max);
 		if (rc == 1) {
+			if (!hdr->skipped) {
+				hdr->skipped = true;
+				hdr->skipped_seq = s.seq;
+				strlcpy(hdr->skipped_why, sessnap_error_last(),
+					sizeof(hdr->skipped_why));
+			}
 			if (skip >= 0)
 				break;
 			skip = i;

@@ -43,10 +43,10 @@
 
 /*
  * Compaction rules (design.md "Delta layout"): at most RECORDS_MAX
- * appends per base, and no record larger than the larger of RECORD_FLOOR
- * and a RECORD_FRACTION-th of the base's size: past that, a new base
- * costs less than the records to come.  Each half of the record area
- * holds one record of that limit, rounded up to AREA_ALIGN.
+ * appends per base, and no record larger than its room, half of the
+ * record area: the larger of RECORD_FLOOR and a RECORD_FRACTION-th of the
+ * base's size, rounded up to AREA_ALIGN.  Past that a new base costs less
+ * than the records to come.
  */
 #define RECORDS_MAX 150
 #define RECORD_FLOOR 4096
@@ -62,7 +62,6 @@ struct sessnap__delta {
 	uint64_t area_off; /* the record area's offset in the file */
 	uint64_t half; /* each record's room: half the area */
 	uint64_t base_seq;
-	size_t base_size;
 	int newest; /* the slot of the newest commit; -1: the base */
 	unsigned int records; /* appended since the base */
 	char label[SESSNAP_LABEL_MAX + 1]; /* the header's */
@@ -91,18 +90,13 @@ void sessnap__delta_free(sessnap__delta *d)
 	free(d);
 }
 
-/* The room of one record for a base of `size` bytes. */
-static uint64_t record_limit(uint64_t size)
+/* The room of one record, half the area, for a base of `size` bytes. */
+static uint64_t half_area(uint64_t size)
 {
 	uint64_t lim = size / RECORD_FRACTION;
 
-	return lim > RECORD_FLOOR ? lim : RECORD_FLOOR;
-}
-
-static uint64_t half_area(uint64_t size)
-{
-	uint64_t lim = record_limit(size);
-
+	if (lim < RECORD_FLOOR)
+		lim = RECORD_FLOOR;
 	return (lim + AREA_ALIGN - 1) / AREA_ALIGN * AREA_ALIGN;
 }
 
@@ -177,8 +171,8 @@ static bool must_compact(const sessnap__delta *d, sessnap_store *store,
 
 /*
  * Append: 0 when committed (and flushed unless DURABILITY_NONE), 1 when
- * the record is too large for the area or for the compaction rule (the
- * caller compacts instead, nothing was written), or an error.
+ * the record does not fit its half of the area (the caller compacts
+ * instead, nothing was written), or an error.
  */
 static int append(sessnap__delta *d, sessnap_store *store,
 		  const sessnap__header *h, const char *payload, size_t len,
@@ -194,8 +188,6 @@ static int append(sessnap__delta *d, sessnap_store *store,
 				     payload, len);
 	if (rc != 0)
 		return rc;
-	if (rlen > record_limit(d->base_size))
-		return 1;
 	memset(&s, 0, sizeof(s));
 	s.seq = h->seq;
 	s.saved_ms = h->saved_ms;
@@ -270,7 +262,6 @@ static sessnap__delta *open_new(sessnap_store *store, const char *name,
 	d->area_off = sessnap__delta_area_off(h, hlen);
 	d->half = h->area / 2;
 	d->base_seq = h->seq;
-	d->base_size = len;
 	d->newest = -1;
 	strlcpy(d->label, h->label, sizeof(d->label));
 	if (d->half == 0 || (d->rec = malloc((size_t)d->half)) == NULL ||

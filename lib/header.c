@@ -21,7 +21,6 @@
  *   - a number that is not a plain integer in 0..INT64_MAX written without
  *     sign, fraction, exponent or leading zero;
  *   - an array, or an object anywhere but as the value of "owner";
- *   - a "layout" key (a delta snapshot's header, format.c);
  *   - and any field that parse_fields() would refuse: the reference parser
  *     then writes its own message, so both paths always agree on why.
  * Unknown keys whose value is a string, a number, true, false or null are
@@ -47,9 +46,9 @@
 #include "internal.h"
 
 /*
- * A canonical header has at most 47 tokens (19 keys and their values, the
- * owner's 4 keys and values, and the two objects); 64 leave room for a few
- * unknown keys of a later minor writer.
+ * A canonical header has at most 55 tokens (23 keys and their values with
+ * a delta layout's four, the owner's 4 keys and values, and the two
+ * objects); 64 leave room for a few unknown keys of a later minor writer.
  */
 #define TOKENS_MAX 64
 
@@ -83,6 +82,9 @@ enum key {
 	F_LENGTH,
 	F_CHECKSUM,
 	F_LAYOUT,
+	F_BASE_CODEC,
+	F_BASE_SIZE,
+	F_AREA,
 	F_TOP_COUNT,
 	F_PID = F_TOP_COUNT,
 	F_HOST,
@@ -104,7 +106,8 @@ static const struct {
 	[F_COMPLETED] = KEY("completed"), [F_ADOPTIONS] = KEY("adoptions"),
 	[F_OWNER] = KEY("owner"),	  [F_SCHEMA] = KEY("schema"),
 	[F_LENGTH] = KEY("length"),	  [F_CHECKSUM] = KEY("checksum"),
-	[F_LAYOUT] = KEY("layout"),
+	[F_LAYOUT] = KEY("layout"),	  [F_BASE_CODEC] = KEY("base_codec"),
+	[F_BASE_SIZE] = KEY("base_size"), [F_AREA] = KEY("area"),
 	[F_PID] = KEY("pid"),		  [F_HOST] = KEY("host"),
 	[F_BOOT_ID] = KEY("boot_id"),	  [F_START] = KEY("start"),
 #undef KEY
@@ -362,6 +365,44 @@ static bool extract_key(sessnap__header *h, const struct slot *f)
 	return true;
 }
 
+static bool str_is(const struct slot *v, const char *s)
+{
+	return v->kind == K_STRING && v->len == strlen(s) &&
+	       memcmp(v->s, s, v->len) == 0;
+}
+
+/* The delta layout's fields, as parse_layout() (format.c) takes them;
+ * false to defer. */
+static bool extract_layout(sessnap__header *h, const struct slot *f)
+{
+	int64_t n;
+
+	if (h->format_version < SESSNAP__FORMAT_DELTA || !f[F_LAYOUT].present ||
+	    str_is(&f[F_LAYOUT], "plain"))
+		return true;
+	if (!str_is(&f[F_LAYOUT], "delta") || !f[F_BASE_CODEC].present)
+		return false;
+	h->layout = SESSNAP_LAYOUT_DELTA;
+	h->slot = -1;
+	if (str_is(&f[F_BASE_CODEC], "none"))
+		h->base_codec = SESSNAP__CODEC_NONE;
+	else if (str_is(&f[F_BASE_CODEC], "zstd"))
+		h->base_codec = SESSNAP__CODEC_ZSTD;
+	else
+		return false;
+	if (!get_int(&f[F_BASE_SIZE], 0, INT64_MAX, &n))
+		return false;
+	h->base_size = (uint64_t)n;
+	if (h->base_codec == SESSNAP__CODEC_NONE && h->base_size != h->length)
+		return false;
+	if (!get_int(&f[F_AREA], 0, INT64_MAX, &n))
+		return false;
+	h->area = (uint64_t)n;
+	h->base_seq = h->seq;
+	h->base_saved_ms = h->saved_ms;
+	return true;
+}
+
 /*
  * The fields, in parse_fields()'s order and with its checks; any field it
  * would refuse defers instead, so the reference reports it.
@@ -378,10 +419,6 @@ static int extract(sessnap__header *h, const struct walk *w)
 	if (!get_int(&f[F_VERSION], 1, UINT32_MAX, &n))
 		return SESSNAP__HEADER_DEFERRED;
 	h->format_version = (uint32_t)n;
-	/* A "layout" (version 2: the delta layout's fields follow it) is
-	 * the reference parser's to read. */
-	if (f[F_LAYOUT].present && h->format_version <= SESSNAP_FORMAT_VERSION)
-		return SESSNAP__HEADER_DEFERRED;
 	if (h->format_version > SESSNAP_FORMAT_VERSION) {
 		return sessnap__error(SESSNAP_ENEWER,
 				      "written by format version %" PRIu32
@@ -445,7 +482,7 @@ static int extract(sessnap__header *h, const struct walk *w)
 	if (!copy_whole(h->checksum, sizeof(h->checksum), &f[F_CHECKSUM]) ||
 	    !sessnap__checksum_valid(h->checksum))
 		return SESSNAP__HEADER_DEFERRED;
-	return 0;
+	return extract_layout(h, f) ? 0 : SESSNAP__HEADER_DEFERRED;
 }
 
 int sessnap__header_parse_fast(sessnap__header *out, const char *line,

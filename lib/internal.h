@@ -258,6 +258,11 @@ typedef struct {
 	int64_t base_saved_ms;
 	int slot;
 	sessnap__slot rec;
+	/* Set by sessnap__delta_decode(): a slot newer than the commit
+	 * used was refused for its record, and why. */
+	bool skipped;
+	uint64_t skipped_seq;
+	char skipped_why[128];
 } sessnap__header;
 
 /*

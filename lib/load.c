@@ -437,6 +437,23 @@ int sessnap__load(json_object **out, sessnap_load_info *info_out,
 		    0)
 			return rc;
 	}
+	/* A delta file's newest record refused: never silent either. */
+	if (h.skipped) {
+		info.flags |= SESSNAP_LOAD_RECORD_SKIPPED;
+		if (info.notice[0] == '\0') {
+			notice(&info,
+			       "%s: the record of its newest save (seq %llu) "
+			       "is unusable (%s); loaded the save before it "
+			       "(seq %llu)",
+			       info.generation == 0 ?
+				   m.path :
+				   g[info.generation].path,
+			       (unsigned long long)h.skipped_seq,
+			       h.skipped_why, (unsigned long long)h.seq);
+			sessnap__log(store, SESSNAP_LOG_WARNING, "%s",
+				     info.notice);
+		}
+	}
 	if ((rc = migrate(&state, &h, &info, store, id)) < 0) {
 		json_object_put(state);
 		return rc;

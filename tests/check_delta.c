@@ -378,6 +378,20 @@ START_TEST(test_torn_append)
 		     junk, 8);
 		ck_assert_int_eq(load_edit(store, id, &seq), 1);
 		ck_assert_uint_eq(seq, 2);
+		/* and it says so */
+		{
+			sessnap_load_info *info = NULL;
+			json_object *st = NULL;
+
+			ck_assert_int_eq(
+			    sessnap_store_load(&st, &info, store, id), 0);
+			ck_assert(info->flags & SESSNAP_LOAD_RECORD_SKIPPED);
+			ck_assert_ptr_nonnull(
+			    strstr(info->notice, "record checksum mismatch"));
+			ck_assert_ptr_nonnull(strstr(info->notice, "seq 3"));
+			json_object_put(st);
+			sessnap_load_info_free(info);
+		}
 		break;
 	case SLOT: /* the slot torn: its self-check fails */
 		poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
@@ -516,6 +530,296 @@ START_TEST(test_failed_write)
 }
 END_TEST
 
+/* ---- What an append costs --------------------------------------------- */
+
+struct counts {
+	int flush, rename, create, write, pwrite;
+};
+
+static void count_ops(const struct sessnap__trace_event *ev, void *arg)
+{
+	struct counts *c = arg;
+
+	switch (ev->op) {
+	case SESSNAP__TRACE_FSYNC: /* fsync or fdatasync, file or directory */
+		c->flush++;
+		break;
+	case SESSNAP__TRACE_RENAME:
+		c->rename++;
+		break;
+	case SESSNAP__TRACE_CREATE:
+		c->create++;
+		break;
+	case SESSNAP__TRACE_WRITE:
+		c->write++;
+		break;
+	case SESSNAP__TRACE_PWRITE:
+		c->pwrite++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Open a store whose durability is not forced to NONE by the harness. */
+static sessnap_store *open_durable(sessnap_durability d, unsigned int flags)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	const char *env = getenv("SESSNAP_TEST_FSYNC");
+	char saved_env[16] = "";
+
+	if (env != NULL)
+		strlcpy(saved_env, env, sizeof(saved_env));
+	unsetenv("SESSNAP_TEST_FSYNC");
+	opts.dir = tu_dir;
+	opts.app = APP;
+	opts.flags = flags;
+	opts.durability = d;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	if (env != NULL)
+		setenv("SESSNAP_TEST_FSYNC", saved_env, 1);
+	return store;
+}
+
+/*
+ * An append is two pwrites and ONE fdatasync: no rename, no new file, no
+ * directory flush (FULL durability); with DURABILITY_NONE no flush at all.
+ */
+START_TEST(test_append_one_flush)
+{
+	sessnap_durability d = _i == 0 ? SESSNAP_DURABILITY_FULL :
+					 SESSNAP_DURABILITY_NONE;
+	sessnap_store *store = open_durable(d, SESSNAP_STORE_DELTA |
+						  SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = NULL;
+	struct counts c;
+	json_object *o;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	save(s, 65536, 0);
+	save(s, 65536, 1);
+	for (i = 2; i < 5; i++) {
+		o = doc(65536, i);
+		ck_assert_int_eq(sessnap_session_update(s, o), 0);
+		json_object_put(o);
+		memset(&c, 0, sizeof(c));
+		sessnap__sys_set_trace(count_ops, &c);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
+		sessnap__sys_set_trace(NULL, NULL);
+		ck_assert_int_eq(c.pwrite, 2);
+		ck_assert_int_eq(c.write, 0);
+		ck_assert_int_eq(c.rename, 0);
+		ck_assert_int_eq(c.create, 0);
+		ck_assert_int_eq(c.flush, d == SESSNAP_DURABILITY_NONE ? 0 : 1);
+	}
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- When the writer compacts -------------------------------------------- */
+
+static ino_t inode_of(const char *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snap_path(path, sizeof(path), id);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* A new label is in the header: the next save compacts. */
+START_TEST(test_compact_label)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_info **infos = NULL;
+	size_t count = 0;
+	ino_t ino;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ino = inode_of(id);
+	ck_assert_int_eq(sessnap_session_set_label(s, "renamed.txt"), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_int_eq(sessnap_store_scan(&infos, &count, store, 0), 0);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_str_eq(infos[0]->label, "renamed.txt");
+	ck_assert_uint_eq(infos[0]->seq, 3);
+	sessnap_info_free(infos, count);
+	ck_assert_int_eq(load_edit(store, id, NULL), 1);
+	/* and the one after appends again */
+	ino = inode_of(id);
+	save(s, 16384, 2);
+	ck_assert_uint_eq(inode_of(id), ino);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* An end with SESSNAP_SESSION_KEEP compacts: completed is in the header. */
+START_TEST(test_compact_keep)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap__header h;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
+	h = read_header(store, id, 0);
+	ck_assert(h.completed);
+	ck_assert_int_eq(h.slot, -1);
+	ck_assert_uint_eq(h.base_seq, 3);
+	ck_assert_int_eq(load_edit(store, id, NULL), 1);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A second link to the file (or another file under its name): the writer
+ * never appends to it, it compacts. */
+START_TEST(test_compact_not_ours)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX], other[PATH_MAX];
+	char *before, *after;
+	size_t blen, alen;
+	ino_t ino;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	tu_join(other, sizeof(other), tu_dir, "elsewhere");
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ino = inode_of(id);
+	ck_assert_int_eq(link(path, other), 0);
+	before = slurp(other, &blen);
+	save(s, 16384, 2);
+	ck_assert_uint_ne(inode_of(id), ino);
+	after = slurp(other, &alen);
+	ck_assert(alen == blen && memcmp(before, after, blen) == 0);
+	free(before);
+	free(after);
+	ck_assert_int_eq(load_edit(store, id, NULL), 2);
+	/* a copy renamed over the name (one link, another inode): the
+	 * save goes to the name, not to the file held open */
+	save(s, 16384, 3);
+	before = slurp(path, &blen);
+	tu_write_file(tu_dir, "copy", before, blen);
+	free(before);
+	ck_assert_int_eq(unlink(other), 0);
+	tu_join(other, sizeof(other), tu_dir, "copy");
+	ck_assert_int_eq(rename(other, path), 0);
+	ino = inode_of(id);
+	save(s, 16384, 4);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 4);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* An adopted delta session: its first save compacts, seq goes on. */
+START_TEST(test_adopt)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	json_object *state = NULL, *v;
+	uint64_t seq;
+	ino_t ino;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	save(s, 16384, 2);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id),
+			 0);
+	ck_assert(json_object_object_get_ex(state, "edit", &v));
+	ck_assert_int_eq(json_object_get_int(v), 2);
+	json_object_put(state);
+	ino = inode_of(id);
+	save(s, 16384, 3);
+	ck_assert_uint_ne(inode_of(id), ino);
+	save(s, 16384, 4);
+	ck_assert_int_eq(load_edit(store, id, &seq), 4);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* ---- The cleaner --------------------------------------------------------- */
+
+#define DAY_MS INT64_C(86400000)
+
+/*
+ * The cleaner ages a delta session by its newest commit, not by its base:
+ * a base 40 days old with a commit 10 days old is kept from a 30-day
+ * policy, and removed (with its .prev) from a 5-day one.
+ */
+START_TEST(test_clean_newest)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_clean_policy pol = SESSNAP_CLEAN_POLICY_INIT;
+	sessnap_clean_report rep = SESSNAP_CLEAN_REPORT_INIT;
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	char slot[SESSNAP__SLOT_LEN];
+	sessnap__header h;
+	sessnap__slot sl;
+	int64_t base;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	/* again, left crashed this time */
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	sessnap_session_release(s);
+	h = read_header(store, id, 0);
+	base = h.base_saved_ms;
+	sl = h.rec;
+	sl.saved_ms = base + 30 * DAY_MS;
+	sessnap__slot_format(slot, &sl);
+	poke(path, (off_t)(header_len(path) + (size_t)h.slot * SESSNAP__SLOT_LEN),
+	     slot, sizeof(slot));
+	ck_assert_int_eq(read_header(store, id, 0).saved_ms, sl.saved_ms);
+
+	pol.now_ms = base + 40 * DAY_MS;
+	pol.crashed_age_ms = 30 * DAY_MS;
+	ck_assert_int_eq(sessnap_store_clean(&rep, store, &pol, NULL, NULL), 0);
+	ck_assert_uint_eq(rep.removed_crashed, 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	pol.crashed_age_ms = 5 * DAY_MS;
+	ck_assert_int_eq(sessnap_store_clean(&rep, store, &pol, NULL, NULL), 0);
+	ck_assert_uint_eq(rep.removed_crashed, 1);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- The scan ---------------------------------------------------------- */
 
 static size_t bytes_read;
@@ -603,6 +907,7 @@ enum hostile {
 	H_GARBAGE, /* a valid slot pointing at garbage */
 	H_WRONG_SIZE, /* a record that decodes to another size */
 	H_OLD_SEQ, /* a seq not above the base's */
+	H_FRAME_HUGE, /* a valid frame and slot that both claim 1 TiB */
 	HOSTILES
 };
 
@@ -659,12 +964,106 @@ START_TEST(test_hostile_slot)
 	case H_OLD_SEQ:
 		sl.seq = h.base_seq;
 		break;
+	case H_FRAME_HUGE: {
+		/*
+		 * A zstd frame header announcing 2^40 bytes (single segment,
+		 * 8-byte content size) and one empty last raw block: the
+		 * slot agrees with it, so only the bound keeps the reader
+		 * from allocating a terabyte.
+		 */
+		unsigned char frame[16] = { 0x28, 0xb5, 0x2f, 0xfd, 0xe0 };
+
+		frame[5 + 5] = 0x01; /* 2^40, little-endian */
+		frame[13] = 0x01; /* last block, raw, size 0 */
+		sl.at = h.area / 2 - sizeof(frame);
+		sl.length = sizeof(frame);
+		sl.size = UINT64_C(1) << 40;
+		sessnap__checksum(sl.checksum, frame, sizeof(frame));
+		poke(path,
+		     (off_t)(sessnap__delta_area_off(&h, hlen) + sl.at),
+		     frame, sizeof(frame));
+		break;
+	}
 	}
 	sessnap__slot_format(slot, &sl);
 	poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN), slot,
 	     sizeof(slot));
 	ck_assert_int_eq(load_edit(store, id, &seq), 1);
 	ck_assert_uint_eq(seq, 2);
+	sessnap_store_close(store);
+}
+END_TEST
+
+enum hostile_header {
+	HH_BASE_HUGE, /* a zstd base that claims to be 1 TiB */
+	HH_BASE_WRONG, /* a zstd base that claims one byte less */
+	HH_AREA_HUGE, /* an area past any file */
+	HH_NONE_SIZE, /* an uncompressed base whose base_size is not length */
+	HH_CODEC, /* an unknown codec */
+	HOSTILE_HEADERS
+};
+
+/*
+ * A delta header that lies about its base or its area: the file is
+ * refused (corrupt, or too big for the bound), with nothing allocated on
+ * its word and no crash; the loader then has no generation to fall back
+ * to and says so.
+ */
+START_TEST(test_hostile_header)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA |
+					  SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	json_object *state = NULL;
+	sessnap__header h;
+	char *buf, *hbuf = NULL, *line;
+	size_t len, hlen, nlen = 0;
+	int rc, want = SESSNAP_ECORRUPT;
+	FILE *f;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	sessnap_session_release(s);
+	buf = slurp(path, &len);
+	ck_assert_int_eq(sessnap__header_of(&h, &hlen, buf, len), 0);
+	switch (_i) {
+	case HH_BASE_HUGE:
+		h.base_size = UINT64_C(1) << 40;
+		want = SESSNAP_ETOOBIG;
+		break;
+	case HH_BASE_WRONG:
+		h.base_size -= 1;
+		break;
+	case HH_AREA_HUGE:
+		h.area = UINT64_C(1) << 60;
+		break;
+	case HH_NONE_SIZE:
+	case HH_CODEC:
+		h.base_codec = SESSNAP__CODEC_NONE;
+		break;
+	}
+	ck_assert_int_eq(sessnap__header_format(&hbuf, &nlen, &h), 0);
+	if (_i == HH_CODEC) {
+		/* "none" -> "lzma", and base_size = length so only the
+		 * codec is wrong */
+		line = strstr(hbuf, "\"base_codec\":\"none\"");
+		ck_assert_ptr_nonnull(line);
+		memcpy(line + 14, "lzma", 4);
+	}
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(hbuf, 1, nlen, f), nlen);
+	ck_assert_uint_eq(fwrite(buf + hlen, 1, len - hlen, f), len - hlen);
+	ck_assert_int_eq(fclose(f), 0);
+	free(buf);
+	free(hbuf);
+	rc = sessnap_store_load(&state, NULL, store, id);
+	ck_assert_msg(rc == want, "load: %d %s", rc, sessnap_error_last());
+	ck_assert_ptr_null(state);
 	sessnap_store_close(store);
 }
 END_TEST
@@ -720,6 +1119,12 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);
 	tcase_add_test(tc, test_slot_codec);
+	tcase_add_loop_test(tc, test_append_one_flush, 0, 2);
+	tcase_add_test(tc, test_compact_label);
+	tcase_add_test(tc, test_compact_keep);
+	tcase_add_test(tc, test_compact_not_ours);
+	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_clean_newest);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -732,6 +1137,7 @@ static Suite *delta_suite(void)
 	tc = tcase_create("hostile");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_loop_test(tc, test_hostile_slot, 0, HOSTILES);
+	tcase_add_loop_test(tc, test_hostile_header, 0, HOSTILE_HEADERS);
 	suite_add_tcase(s, tc);
 	return s;
 }

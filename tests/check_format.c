@@ -841,6 +841,68 @@ static int both(const char *line, size_t len, sessnap__header *ref,
 	return rf;
 }
 
+/*
+ * A delta snapshot's header (format version 2) takes the fast path too,
+ * with its four fields; whatever parse_layout() would refuse defers, and
+ * a version 1 line's "layout" is ignored by both parsers.
+ */
+START_TEST(test_fast_delta)
+{
+	static const struct {
+		const char *from, *to;
+		int fast; /* 0: decided; 1: deferred */
+	} cases[] = {
+		{ NULL, NULL, 0 },
+		{ "\"base_codec\":\"none\"", "\"base_codec\":\"zstd\"", 0 },
+		{ "\"layout\":\"delta\"", "\"layout\":\"plain\"", 0 },
+		{ "\"layout\":\"delta\"", "\"layout\":\"other\"", 1 },
+		{ "\"base_codec\":\"none\"", "\"base_codec\":\"lz4\"", 1 },
+		{ "\"base_size\":7", "\"base_size\":8", 1 },
+		{ "\"area\":8192", "\"area\":-1", 1 },
+		{ "\"area\":8192", "\"area\":\"8192\"", 1 },
+		{ "\"version\":2", "\"version\":1", 0 },
+	};
+	sessnap__header in, ref;
+	char *line, *edited;
+	size_t len, i;
+	int rr, rf;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fill_header(&in, "[1,2,3]", 7);
+		in.format_version = SESSNAP__FORMAT_DELTA;
+		in.layout = SESSNAP_LAYOUT_DELTA;
+		in.base_codec = SESSNAP__CODEC_NONE;
+		in.base_size = 7;
+		in.area = 8192;
+		ck_assert_int_eq(sessnap__header_format(&line, &len, &in), 0);
+		/* the line is not NUL-terminated: a copy that is */
+		edited = strndup(line, len);
+		free(line);
+		ck_assert_ptr_nonnull(edited);
+		if (cases[i].from != NULL) {
+			line = edited;
+			edited = replace(line, cases[i].from, cases[i].to);
+			free(line);
+		}
+		rf = both(edited, strlen(edited), &ref, &rr);
+		ck_assert_msg(rf == (cases[i].fast ? SESSNAP__HEADER_DEFERRED :
+						     rr),
+			      "case %zu: fast %d, reference %d: %s", i, rf, rr,
+			      edited);
+		if (i == 0) {
+			ck_assert_int_eq(rr, 0);
+			ck_assert_uint_eq(ref.layout, SESSNAP_LAYOUT_DELTA);
+			ck_assert_uint_eq(ref.area, 8192);
+			ck_assert_uint_eq(ref.base_seq, 42);
+			ck_assert_int_eq(ref.slot, -1);
+		}
+		if (cases[i].to != NULL && strstr(cases[i].to, "plain"))
+			ck_assert_uint_eq(ref.layout, SESSNAP_LAYOUT_PLAIN);
+		free(edited);
+	}
+}
+END_TEST
+
 /* What sessnap__header_format() writes takes the fast path. */
 START_TEST(test_fast_canonical)
 {
@@ -1320,6 +1382,7 @@ Suite *format_suite(void)
 
 	tc = tcase_create("fastpath");
 	tcase_add_test(tc, test_fast_canonical);
+	tcase_add_test(tc, test_fast_delta);
 	tcase_add_test(tc, test_fast_newer);
 	tcase_add_test(tc, test_fast_unknown_keys);
 	tcase_add_test(tc, test_fast_defers);

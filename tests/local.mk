@@ -207,3 +207,16 @@ CLI_TESTS += tests/cli/exports.sh
 # committed baseline and against baselines edited to show an addition, a
 # removal and a changed struct.
 CLI_TESTS += tests/cli/abi.sh
+
+# mkdelta: a session in the delta layout, through the public API, for the
+# shell tests (tests/cli/delta-*.sh), which find it as
+# $TOP_BUILDDIR/tests/mkdelta.
+check_PROGRAMS += tests/mkdelta
+tests_mkdelta_SOURCES = tests/mkdelta.c
+tests_mkdelta_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include \
+	$(JSONC_CFLAGS)
+tests_mkdelta_LDADD = lib/libsessnap.la $(JSONC_LIBS)
+# delta-decode.sh: a delta snapshot decoded with dd, head, tail, jq and
+# zstd alone, as docs/format.md says, equals what "sessnap export" writes.
+# delta-cli.sh: list, show, export, verify and clean on both layouts.
+CLI_TESTS += tests/cli/delta-decode.sh tests/cli/delta-cli.sh

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 
 	memset(&h, 0, sizeof(h));
 	sessnap__owner_self(&h.owner);
-	h.format_version = SESSNAP_FORMAT_VERSION;
+	h.format_version = SESSNAP__FORMAT_PLAIN;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':

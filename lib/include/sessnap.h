@@ -848,6 +848,10 @@ void sessnap_info_free(sessnap_info **infos, size_t count);
 /** The state came from an older generation (<id>.snap.N, N >= 2):
  * sessnap_load_info.generation says which. */
 #define SESSNAP_LOAD_FROM_OLDER (1u << 2)
+/** The snapshot is of the delta layout and the record of its newest
+ * commit was unusable (torn by a crash, or damaged): the state is the
+ * commit before it, and `notice` says why. */
+#define SESSNAP_LOAD_RECORD_SKIPPED (1u << 3)
 
 /**
  * What a load or an adoption found.  As with sessnap_info, the library

@@ -89,11 +89,14 @@ static const struct layout {
 } layouts[] = {
 	{ "plain", 0, false },
 	{ "delta", SESSNAP_STORE_DELTA, true },
+	{ "delta, compressed base",
+	  SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE, true },
 };
 #define NLAYOUTS ((int)(sizeof(layouts) / sizeof(layouts[0])))
 
 static unsigned int walk_flags;
 static bool walk_delta;
+static const char *walk_layout;
 
 /*
  * Set the label of S before the operation, so that a save under test is a
@@ -110,6 +113,7 @@ static void set_layout(int i)
 	ck_assert_int_lt(i, NLAYOUTS);
 	walk_flags = layouts[i].flags;
 	walk_delta = layouts[i].delta;
+	walk_layout = layouts[i].name;
 }
 
 /* One iteration's world. */
@@ -965,13 +969,13 @@ static unsigned long walk(const char *name, op_fn op, check_fn check,
 		}
 	}
 	if (walk_delta && stale_watched > 0)
-		printf("# fault walk %s (delta layout): %lu fault points "
+		printf("# fault walk %s (%s layout): %lu fault points "
 		       "covered, %lu failed saves whose file was watched\n",
-		       name, points, stale_watched);
+		       name, walk_layout, points, stale_watched);
 	else if (walk_delta)
-		printf("# fault walk %s (delta layout): %lu fault points "
+		printf("# fault walk %s (%s layout): %lu fault points "
 		       "covered\n",
-		       name, points);
+		       name, walk_layout, points);
 	else
 		printf("# fault walk %s: %lu fault points covered\n", name,
 		       points);

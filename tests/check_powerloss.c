@@ -538,6 +538,8 @@ static const struct {
 } layouts[] = {
 	{ "plain", 0 },
 	{ "delta", SESSNAP_STORE_DELTA },
+	{ "delta, compressed base",
+	  SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE },
 };
 #define NLAYOUTS ((int)(sizeof(layouts) / sizeof(layouts[0])))
 

@@ -138,6 +138,7 @@ struct outcome {
 	int rc;
 	unsigned long fired;
 	unsigned int fired_kinds;
+	int err; /* the errno injected; 0 for short writes */
 	char msg[1024];
 };
 
@@ -389,6 +390,15 @@ static void check_reported(struct world *w, const struct outcome *out)
 	ck_assert_int_lt(out->rc, 0);
 	ck_assert_msg(out->msg[0] != '\0', "error %d without a message",
 		      out->rc);
+	/*
+	 * delta: the message also gives the cause, the injected errno (but
+	 * EINTR, which a lock wait reports as the lock held too long)
+	 */
+	if (walk_delta && out->fired > 0 && out->err != 0 &&
+	    out->err != EINTR)
+		ck_assert_msg(strstr(out->msg, strerror(out->err)) != NULL,
+			      "message does not give the cause (%s): %s",
+			      strerror(out->err), out->msg);
 	if (strstr(out->msg, w->dir) != NULL)
 		return;
 	of = strstr(out->msg, " of /");
@@ -921,6 +931,7 @@ static bool walk_one(op_fn op, check_fn check, int fd_delta, unsigned long iter,
 	world_setup(&w, iter);
 	fds = tu_count_fds() - append_fd(w.s);
 	memset(&out, 0, sizeof(out));
+	out.err = flags & SESSNAP__FAULT_SHORT ? 0 : err;
 	op(&w, &out, kinds, nth, err, flags);
 	fds += append_fd(w.s);
 	ck_assert_msg(tu_count_fds() == fds - fd_delta,

@@ -31,7 +31,6 @@
 #include <string.h>
 
 #define ZSTD_STATIC_LINKING_ONLY
-#include <json-c/json.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -67,12 +66,11 @@ void sessnap__slot_format(char out[SESSNAP__SLOT_LEN], const sessnap__slot *s)
 
 	sessnap__slot_blank(out);
 	/* At most about 200 bytes: every number fits in 20 digits. */
-	n = snprintf(out, SESSNAP__SLOT_LEN,
-		     "{\"seq\":%" PRIu64 ",\"saved\":%" PRId64
-		     ",\"at\":%" PRIu64 ",\"length\":%" PRIu64
-		     ",\"size\":%" PRIu64 ",\"checksum\":\"%s\"",
-		     s->seq, s->saved_ms, s->at, s->length, s->size,
-		     s->checksum);
+	n = snprintf(
+	    out, SESSNAP__SLOT_LEN,
+	    "{\"seq\":%" PRIu64 ",\"saved\":%" PRId64 ",\"at\":%" PRIu64
+	    ",\"length\":%" PRIu64 ",\"size\":%" PRIu64 ",\"checksum\":\"%s\"",
+	    s->seq, s->saved_ms, s->at, s->length, s->size, s->checksum);
 	m = snprintf(out + n, SESSNAP__SLOT_LEN - (size_t)n,
 		     SELF_KEY "%016" PRIx64 "\"}",
 		     (uint64_t)XXH3_64bits(out, (size_t)n));
@@ -80,28 +78,57 @@ void sessnap__slot_format(char out[SESSNAP__SLOT_LEN], const sessnap__slot *s)
 	out[n + m] = ' ';
 }
 
-static bool get_u64(json_object *obj, const char *key, int64_t *out)
-{
-	json_object *v;
+/*
+ * A slot is read in the one form sessnap__slot_format() writes: its keys
+ * in that order, integers in canonical decimal (no sign, no leading zero,
+ * below INT64_MAX), no space inside.  That form is still JSON (jq reads
+ * it), and a reader that takes only it needs no JSON library and no
+ * allocation: a scan parses two slots per delta session.  Anything else,
+ * a slot of another writer included, is refused as a damaged slot would
+ * be, and the reader falls back.
+ */
+struct cursor {
+	const char *p, *end;
+};
 
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
+static bool lit(struct cursor *c, const char *s)
+{
+	size_t n = strlen(s);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0)
 		return false;
-	*out = json_object_get_int64(v);
-	return *out >= 0 && *out < INT64_MAX;
+	c->p += n;
+	return true;
+}
+
+static bool num(struct cursor *c, uint64_t *out)
+{
+	uint64_t v = 0;
+	int digits = 0;
+
+	if (c->p < c->end && *c->p == '0' && c->p + 1 < c->end &&
+	    c->p[1] >= '0' && c->p[1] <= '9')
+		return false;
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+		if (++digits > 19)
+			return false;
+		v = v * 10 + (uint64_t)(*c->p++ - '0');
+	}
+	if (digits == 0 || v >= (uint64_t)INT64_MAX)
+		return false;
+	*out = v;
+	return true;
 }
 
 #define BAD(what) sessnap__error(SESSNAP_ECORRUPT, "slot: %s", what)
 
 int sessnap__slot_parse(sessnap__slot *out, const char *buf)
 {
-	char want[17], got[17];
-	json_tokener *tok;
-	json_object *obj, *v;
-	const char *self, *p;
-	size_t len = SESSNAP__SLOT_LEN - 1, end;
-	int64_t n;
-	int rc = 0;
+	char want[17];
+	struct cursor c;
+	size_t len = SESSNAP__SLOT_LEN - 1;
+	uint64_t saved = 0;
+	const char *self;
 
 	memset(out, 0, sizeof(*out));
 	if (buf[len] != '\n')
@@ -110,60 +137,31 @@ int sessnap__slot_parse(sessnap__slot *out, const char *buf)
 		len--;
 	if (len == 0)
 		return 1;
-	if (memchr(buf, '\0', len) != NULL)
-		return BAD("holds NUL bytes");
+	c.p = buf;
+	c.end = buf + len;
+	if (!lit(&c, "{\"seq\":") || !num(&c, &out->seq) ||
+	    !lit(&c, ",\"saved\":") || !num(&c, &saved) ||
+	    !lit(&c, ",\"at\":") || !num(&c, &out->at) ||
+	    !lit(&c, ",\"length\":") || !num(&c, &out->length) ||
+	    !lit(&c, ",\"size\":") || !num(&c, &out->size) ||
+	    !lit(&c, ",\"checksum\":\"") ||
+	    c.end - c.p < SESSNAP__CHECKSUM_LEN + 1 ||
+	    c.p[SESSNAP__CHECKSUM_LEN] != '"')
+		return BAD("not in the form a writer writes (torn or damaged)");
+	memcpy(out->checksum, c.p, SESSNAP__CHECKSUM_LEN);
+	out->checksum[SESSNAP__CHECKSUM_LEN] = '\0';
+	out->saved_ms = (int64_t)saved;
+	if (!sessnap__checksum_valid(out->checksum))
+		return BAD("invalid \"checksum\"");
+	c.p += SESSNAP__CHECKSUM_LEN + 1;
 	/* The self-check: the XXH3-64 of the bytes before ,"self": */
-	self = NULL;
-	for (p = buf; (p = memmem(p, len - (size_t)(p - buf), SELF_KEY,
-				  sizeof(SELF_KEY) - 1)) != NULL;
-	     p++)
-		self = p;
-	if (self == NULL ||
-	    len - (size_t)(self - buf) != sizeof(SELF_KEY) - 1 + 16 + 2)
-		return BAD("no self-check");
-	memcpy(got, self + sizeof(SELF_KEY) - 1, 16);
-	got[16] = '\0';
+	self = c.p;
 	snprintf(want, sizeof(want), "%016" PRIx64,
 		 (uint64_t)XXH3_64bits(buf, (size_t)(self - buf)));
-	if (strcmp(want, got) != 0)
+	if (!lit(&c, SELF_KEY) || !lit(&c, want) || !lit(&c, "\"}") ||
+	    c.p != c.end)
 		return BAD("self-check mismatch (torn or damaged)");
-
-	tok = json_tokener_new_ex(2);
-	if (tok == NULL)
-		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (obj == NULL || end != len ||
-	    !json_object_is_type(obj, json_type_object)) {
-		json_object_put(obj);
-		return BAD("not one JSON object");
-	}
-	if (!get_u64(obj, "seq", &n))
-		rc = BAD("invalid \"seq\"");
-	out->seq = (uint64_t)n;
-	if (rc == 0 && !get_u64(obj, "saved", &out->saved_ms))
-		rc = BAD("invalid \"saved\"");
-	if (rc == 0 && !get_u64(obj, "at", &n))
-		rc = BAD("invalid \"at\"");
-	out->at = (uint64_t)n;
-	if (rc == 0 && !get_u64(obj, "length", &n))
-		rc = BAD("invalid \"length\"");
-	out->length = (uint64_t)n;
-	if (rc == 0 && !get_u64(obj, "size", &n))
-		rc = BAD("invalid \"size\"");
-	out->size = (uint64_t)n;
-	if (rc == 0 &&
-	    (!json_object_object_get_ex(obj, "checksum", &v) ||
-	     !json_object_is_type(v, json_type_string) ||
-	     !sessnap__checksum_valid(json_object_get_string(v))))
-		rc = BAD("invalid \"checksum\"");
-	if (rc == 0)
-		strlcpy(out->checksum, json_object_get_string(v),
-			sizeof(out->checksum));
-	json_object_put(obj);
-	return rc;
+	return 0;
 }
 #undef BAD
 
@@ -183,9 +181,8 @@ int sessnap__slots_newest(sessnap__slot *out, const char *slots,
 
 	for (i = 0; i < 2; i++)
 		ok[i] = i != skip &&
-			sessnap__slot_parse(&s[i],
-					    slots + i * SESSNAP__SLOT_LEN) ==
-			    0 &&
+			sessnap__slot_parse(
+			    &s[i], slots + i * SESSNAP__SLOT_LEN) == 0 &&
 			slot_usable(&s[i], h);
 	if (ok[0] && ok[1])
 		i = s[1].seq > s[0].seq ? 1 : 0;
@@ -220,27 +217,27 @@ static int decode_frame(char **out, ZSTD_DCtx *dctx, const char *src,
 	*out = NULL;
 	if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN)
 		return UNUSABLE("%s is not a zstd frame with its "
-					 "content size", what);
+				"content size",
+				what);
 	if (want != size)
 		return UNUSABLE("%s holds %llu bytes, not the %" PRIu64
-					 " announced", what, want, size);
+				" announced",
+				what, want, size);
 	if (ZSTD_findFrameCompressedSize(src, len) != len)
-		return UNUSABLE("%s is not exactly one zstd frame",
-				      what);
+		return UNUSABLE("%s is not exactly one zstd frame", what);
 	if ((buf = malloc((size_t)size + 2)) == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	if (dict != NULL)
 		got = ZSTD_decompress_usingDict(dctx, buf, (size_t)size + 1,
 						src, len, dict, dict_len);
 	else
-		got = ZSTD_decompressDCtx(dctx, buf, (size_t)size + 1, src,
-					  len);
+		got =
+		    ZSTD_decompressDCtx(dctx, buf, (size_t)size + 1, src, len);
 	if (ZSTD_isError(got) || got != size) {
 		free(buf);
 		return UNUSABLE("%s does not decode: %s", what,
-				      ZSTD_isError(got) ?
-					  ZSTD_getErrorName(got) :
-					  "wrong size");
+				ZSTD_isError(got) ? ZSTD_getErrorName(got) :
+						    "wrong size");
 	}
 	*out = buf;
 	return 0;
@@ -259,14 +256,14 @@ static int decode_record(char **out, ZSTD_DCtx *dctx, const char *area,
 
 	if (s->size > max)
 		return UNUSABLE("record of %" PRIu64 " bytes is "
-					 "over the bound of %zu", s->size,
-					 max);
+				"over the bound of %zu",
+				s->size, max);
 	sessnap__checksum(sum, area + s->at, (size_t)s->length);
 	if (strcmp(sum, s->checksum) != 0)
 		return UNUSABLE("record checksum mismatch (torn "
-					 "or damaged)");
-	return decode_frame(out, dctx, area + s->at, (size_t)s->length,
-			    s->size, base, base_len, "record");
+				"or damaged)");
+	return decode_frame(out, dctx, area + s->at, (size_t)s->length, s->size,
+			    base, base_len, "record");
 }
 
 int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
@@ -292,8 +289,8 @@ int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
 	base = buf + sessnap__delta_base_off(hlen);
 	base_len = (size_t)hdr->length;
 	if (hdr->base_codec == SESSNAP__CODEC_ZSTD) {
-		rc = decode_frame(&plain, dctx, base, base_len,
-				  hdr->base_size, NULL, 0, "base");
+		rc = decode_frame(&plain, dctx, base, base_len, hdr->base_size,
+				  NULL, 0, "base");
 		if (rc != 0) {
 			ZSTD_freeDCtx(dctx);
 			return rc < 0 ? rc :
@@ -308,8 +305,7 @@ int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
 	for (rc = 1; rc == 1;) {
 		if ((i = sessnap__slots_newest(&s, slots, hdr, skip)) < 0)
 			break;
-		rc = decode_record(&state, dctx, area, &s, base, base_len,
-				   max);
+		rc = decode_record(&state, dctx, area, &s, base, base_len, max);
 		if (rc == 1) {
 			if (!hdr->skipped) {
 				hdr->skipped = true;
@@ -403,10 +399,10 @@ int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
 					     ZSTD_defaultCMem);
 	c->cctx = ZSTD_createCCtx();
 	if (c->cdict == NULL || c->cctx == NULL ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
-						ZSTD_c_checksumFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(
-		c->cctx, ZSTD_c_forceAttachDict, ZSTD_dictForceAttach)) ||
+	    ZSTD_isError(
+		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict,
+						ZSTD_dictForceAttach)) ||
 	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)))
 		goto on_error;
 	*out = c;
@@ -450,8 +446,8 @@ int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
 	return 0;
 }
 
-int sessnap__delta_base_compress(char **out, size_t *out_len,
-				 const char *base, size_t len)
+int sessnap__delta_base_compress(char **out, size_t *out_len, const char *base,
+				 size_t len)
 {
 	size_t cap = ZSTD_compressBound(len), r;
 	ZSTD_CCtx *cctx;

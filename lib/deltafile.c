@@ -42,15 +42,19 @@
 #include "internal.h"
 
 /*
- * Compaction rules (design.md "Delta layout"): at most RECORDS_MAX
- * appends per base, and no record larger than its room, half of the
- * record area: the larger of RECORD_FLOOR and a RECORD_FRACTION-th of the
- * base's size, rounded up to AREA_ALIGN.  Past that a new base costs less
- * than the records to come.
+ * Compaction rules (design.md "Delta layout").  A record may not be
+ * larger than its limit: a RECORD_FRACTION-th of the base's size less
+ * SLOT_WRITE_MAX (the slot's bytes written with it), so that an append
+ * writes at most that fraction of what a plain save writes, but never
+ * less than RECORD_FLOOR, so that a small state's records do not compact
+ * at every save.  Each half of the record area holds one record of that
+ * limit, rounded up to AREA_ALIGN.  RECORDS_MAX appends per base is a
+ * backstop only: the limit keeps the bytes down.
  */
-#define RECORDS_MAX 150
-#define RECORD_FLOOR 4096
+#define RECORDS_MAX SESSNAP__DELTA_RECORDS_MAX
+#define RECORD_FLOOR 2048
 #define RECORD_FRACTION 100
+#define SLOT_WRITE_MAX 256
 #define AREA_ALIGN 4096
 
 struct sessnap__delta {
@@ -59,10 +63,12 @@ struct sessnap__delta {
 	ino_t ino;
 	char name[SESSNAP__NAME_MAX];
 	size_t hlen;
-	uint64_t area_off; /* the record area's offset in the file */
-	uint64_t half; /* each record's room: half the area */
+	uint64_t area_off;  /* the record area's offset in the file */
+	uint64_t half;	    /* each record's room: half the area */
+	size_t limit;	    /* the largest record appended (<= half) */
+	size_t slot_len[2]; /* bytes of each slot's text on disk */
 	uint64_t base_seq;
-	int newest; /* the slot of the newest commit; -1: the base */
+	int newest;	      /* the slot of the newest commit; -1: the base */
 	unsigned int records; /* appended since the base */
 	char label[SESSNAP_LABEL_MAX + 1]; /* the header's */
 	sessnap__delta_codec *codec;
@@ -90,14 +96,32 @@ void sessnap__delta_free(sessnap__delta *d)
 	free(d);
 }
 
-/* The room of one record, half the area, for a base of `size` bytes. */
-static uint64_t half_area(uint64_t size)
+/* The largest record appended to a base of `size` bytes. */
+static uint64_t record_limit(uint64_t size)
 {
 	uint64_t lim = size / RECORD_FRACTION;
 
-	if (lim < RECORD_FLOOR)
-		lim = RECORD_FLOOR;
+	lim = lim > RECORD_FLOOR + SLOT_WRITE_MAX ? lim - SLOT_WRITE_MAX :
+						    RECORD_FLOOR;
+	return lim;
+}
+
+/* Half the record area: the room of one record. */
+static uint64_t half_area(uint64_t size)
+{
+	uint64_t lim = record_limit(size);
+
 	return (lim + AREA_ALIGN - 1) / AREA_ALIGN * AREA_ALIGN;
+}
+
+/* The bytes of a formatted slot's text, its padding left out. */
+static size_t slot_text_len(const char slot[SESSNAP__SLOT_LEN])
+{
+	size_t n = SESSNAP__SLOT_LEN - 1;
+
+	while (n > 0 && slot[n - 1] == ' ')
+		n--;
+	return n;
 }
 
 static int write_at(int fd, const char *buf, size_t len, off_t off)
@@ -181,11 +205,11 @@ static int append(sessnap__delta *d, sessnap_store *store,
 	char slot[SESSNAP__SLOT_LEN], path[PATH_MAX];
 	const char *step;
 	sessnap__slot s;
-	size_t rlen = 0;
+	size_t rlen = 0, slen;
 	int i = d->newest == 0 ? 1 : 0, rc;
 
-	rc = sessnap__delta_compress(d->codec, d->rec, (size_t)d->half, &rlen,
-				     payload, len);
+	rc = sessnap__delta_compress(d->codec, d->rec, d->limit, &rlen, payload,
+				     len);
 	if (rc != 0)
 		return rc;
 	memset(&s, 0, sizeof(s));
@@ -196,19 +220,25 @@ static int append(sessnap__delta *d, sessnap_store *store,
 	s.size = len;
 	sessnap__checksum(s.checksum, d->rec, rlen);
 	sessnap__slot_format(slot, &s);
+	/* The slot's text, and enough of its padding to cover the longer
+	 * text that the slot held before (the newline at its end stays). */
+	slen = slot_text_len(slot);
+	if (slen < d->slot_len[i])
+		slen = d->slot_len[i];
 
 	/* The record first, in the half that the newest commit does not
 	 * use; then its slot, the one that does not hold the newest. */
-	step = "write of a record to";
+	step = "pwrite (record)";
 	if (write_at(d->fd, d->rec, rlen, (off_t)(d->area_off + s.at)) < 0)
 		goto on_error;
-	step = "write of a commit slot to";
-	if (write_at(d->fd, slot, sizeof(slot),
+	step = "pwrite (commit slot)";
+	if (write_at(d->fd, slot, slen,
 		     (off_t)(d->hlen + (size_t)i * SESSNAP__SLOT_LEN)) < 0)
 		goto on_error;
+	d->slot_len[i] = slot_text_len(slot);
 	/* A reader sees it now, flushed or not. */
 	*committed = true;
-	step = "fdatasync of";
+	step = "fdatasync";
 	if (store->durability != SESSNAP_DURABILITY_NONE &&
 	    SYS(fdatasync)(d->fd) < 0)
 		goto on_error;
@@ -219,8 +249,9 @@ static int append(sessnap__delta *d, sessnap_store *store,
 on_error:
 	rc = sessnap__syserr(errno, step,
 			     sessnap__path(path, sizeof(path), store, d->name));
-	return sessnap__error_prefix(rc, "appending to session %s (the next "
-					 "save writes a new file)",
+	return sessnap__error_prefix(rc,
+				     "appending to session %s (the next "
+				     "save writes a new file)",
 				     h->id);
 }
 
@@ -244,9 +275,8 @@ static sessnap__delta *open_new(sessnap_store *store, const char *name,
 		return NULL;
 	d->fd = SYS(openat)(store->dfd, name,
 			    O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
-	if (d->fd < 0 || SYS(fstat)(d->fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uint64_t)st.st_size != total)
+	if (d->fd < 0 || SYS(fstat)(d->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink != 1 || (uint64_t)st.st_size != total)
 		goto on_error;
 	if ((head = malloc(hlen)) == NULL)
 		goto on_error;
@@ -261,6 +291,9 @@ static sessnap__delta *open_new(sessnap_store *store, const char *name,
 	d->hlen = hlen;
 	d->area_off = sessnap__delta_area_off(h, hlen);
 	d->half = h->area / 2;
+	d->limit = (size_t)record_limit(len);
+	if (d->limit > d->half)
+		d->limit = (size_t)d->half;
 	d->base_seq = h->seq;
 	d->newest = -1;
 	strlcpy(d->label, h->label, sizeof(d->label));
@@ -283,8 +316,7 @@ static int replace(sessnap_store *store, const char *name, const char *prev,
 	/* As a plain save does (session.c): a full disk while the
 	 * store's closer holds unlinked files frees them and tries once
 	 * more. */
-	if (rc == SESSNAP_ENOSPC && !*committed &&
-	    sessnap__closer_drain(store))
+	if (rc == SESSNAP_ENOSPC && !*committed && sessnap__closer_drain(store))
 		rc = sessnap__atomic_replace(store, name, prev, bufs, nbufs,
 					     store->durability, committed);
 	return rc;
@@ -366,9 +398,15 @@ static int compact(sessnap__delta **dp, sessnap_store *store,
 	bufs[4] = (sessnap__buf){ zeros, (size_t)h.area };
 	nbufs = h.area > 0 ? 5 : 4;
 	rc = replace(store, snap, prev, bufs, nbufs, committed);
-	if (*committed && h.area > 0)
-		*dp = open_new(store, snap, &h, hbuf, hlen, total, payload,
-			       len);
+	/*
+	 * Appends only to a file whose name is durable: after a failed
+	 * directory flush (SESSNAP_EDURABILITY) a power cut may take the
+	 * rename back, and the appends with it, so the next save compacts
+	 * again (and flushes the directory again).
+	 */
+	if (rc == 0 && *committed && h.area > 0)
+		*dp =
+		    open_new(store, snap, &h, hbuf, hlen, total, payload, len);
 
 out:
 	free(zeros);

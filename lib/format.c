@@ -736,10 +736,12 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 	if (hdr->layout != SESSNAP_LAYOUT_DELTA)
 		return sessnap__parse_payload(state, buf + off,
 					      (size_t)hdr->length);
-	/* The fuzzers' bound: what json-c's tokener takes. */
+	/* No store here: the bound of a store with the default read
+	 * bound, so that a fuzzer's input never allocates more. */
 	rc = sessnap__delta_decode(&cur, &cur_len, hdr, buf, len,
 				   off - SESSNAP__SLOTS_LEN,
-				   (size_t)INT32_MAX - 2);
+				   SESSNAP__DEFAULT_READ_BOUND -
+				       SESSNAP__HEADER_MAX - 1);
 	if (rc < 0)
 		return rc;
 	rc = sessnap__parse_payload(state, cur, cur_len);

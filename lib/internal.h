@@ -190,6 +190,8 @@ bool sessnap__owner_foreign(const sessnap_owner *owner,
  */
 #define SESSNAP__FORMAT_PLAIN 1
 #define SESSNAP__FORMAT_DELTA 2
+/* The read bound of a store whose options leave it 0 (store.c). */
+#define SESSNAP__DEFAULT_READ_BOUND ((size_t)256 << 20)
 /* Longest header line a reader accepts, newline included. */
 #define SESSNAP__HEADER_MAX 4096
 /* How a payload is serialized: json-c's plain form, '/' left as it is. */
@@ -509,6 +511,8 @@ int sessnap__delta_save(sessnap__delta **dp, sessnap_store *store,
 			const sessnap__header *h, const char *payload,
 			size_t len, bool *committed);
 void sessnap__delta_free(sessnap__delta *d);
+/* Appends per base at most: the next save compacts (deltafile.c). */
+#define SESSNAP__DELTA_RECORDS_MAX 1000
 /* What the tests look at: appends since the base, and the open fd. */
 unsigned int sessnap__delta_records(const sessnap__delta *d);
 int sessnap__delta_fd(const sessnap__delta *d);

@@ -286,12 +286,13 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	if (rc < 0)
 		return rc;
 	/*
-	 * A snapshot never changes once it is in place (saves rename a new
-	 * inode over it), so its size bounds the read: a small file costs
+	 * A snapshot's size never changes once it is in place (saves rename
+	 * a new inode over it; a delta file's appends overwrite it in place,
+	 * within its size), so its size bounds the read: a small file costs
 	 * one read(2), not a second one to see end-of-file.  The first read
 	 * asks for HEAD_FIRST bytes, which hold a typical header (about 400
-	 * bytes) with room to spare; only a header longer than that costs a
-	 * second read, up to the bound.  The scanner reads one header per
+	 * bytes) and a delta file's slots with room to spare; only a header
+	 * longer than that costs a second read, up to the bound.  The scanner reads one header per
 	 * session, and copying 4 KiB where 400 bytes were needed was a
 	 * visible share of its time.
 	 */

@@ -34,7 +34,7 @@
 #include "writer.h"
 
 #define DEFAULT_INTERVAL_MS 15000u
-#define DEFAULT_READ_BOUND ((size_t)256 << 20)
+#define DEFAULT_READ_BOUND SESSNAP__DEFAULT_READ_BOUND
 
 int sessnap_store_options_init(sessnap_store_options *opts,
 			       unsigned int version)

@@ -71,6 +71,61 @@ END_TEST
 
 
 /*
+ * The delta layout through the installed header: a store opened with
+ * SESSNAP_STORE_DELTA saves a base and records; the scan's record says so
+ * (its size covers the new members), and a store opened without the flag
+ * loads the newest state.
+ */
+START_TEST(test_delta_layout)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL, *plain;
+	sessnap_session *s = NULL;
+	json_object *state, *got = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_info **infos = NULL;
+	size_t count = 0;
+	int i;
+
+	opts.dir = tu_dir;
+	opts.app = "apitest";
+	opts.flags = SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	for (i = 0; i < 3; i++) {
+		state = json_object_new_object();
+		json_object_object_add(state, "n", json_object_new_int(i));
+		ck_assert_int_eq(sessnap_session_update(s, state), 0);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
+		json_object_put(state);
+	}
+	ck_assert_int_eq(sessnap_store_scan(&infos, &count, store, 0), 0);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_uint_ge(infos[0]->size,
+			  offsetof(sessnap_info, record_bytes) +
+			      sizeof(infos[0]->record_bytes));
+	ck_assert_uint_eq(infos[0]->layout, SESSNAP_LAYOUT_DELTA);
+	ck_assert_uint_eq(infos[0]->format_version, SESSNAP_FORMAT_VERSION);
+	ck_assert_uint_eq(infos[0]->seq, 3);
+	ck_assert_uint_eq(infos[0]->base_seq, 1);
+	ck_assert_uint_eq(infos[0]->base_compressed, 1);
+	ck_assert_uint_gt(infos[0]->record_bytes, 0);
+	sessnap_info_free(infos, count);
+	sessnap_session_release(s);
+	plain = open_store();
+	ck_assert_int_eq(sessnap_store_load(&got, NULL, plain, id), 0);
+	state = json_object_new_object();
+	json_object_object_add(state, "n", json_object_new_int(2));
+	ck_assert(json_object_equal(got, state));
+	json_object_put(state);
+	json_object_put(got);
+	ck_assert_int_eq(sessnap_store_close(plain), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
+}
+END_TEST
+
+/*
  * Keys through the installed header: begin with a key, the scan's key
  * filter and sessnap_info.key, sessnap_load_info.key, the prompt's key.
  */
@@ -637,6 +692,7 @@ Suite *api_suite(void)
 	tc = tcase_create("core");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_delta_layout);
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_generations);

@@ -102,6 +102,16 @@ static void snap_path(char *out, size_t len, const char *id)
 	tu_join(out, len, tu_dir, name);
 }
 
+static ino_t inode_of(const char *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snap_path(path, sizeof(path), id);
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
 /* The header of <id>.snap as the scanner reads it. */
 static sessnap__header read_header(sessnap_store *store, const char *id,
 				   int want)
@@ -204,7 +214,8 @@ START_TEST(test_appends)
 END_TEST
 
 /* Past the count of records the writer compacts: a new file, the old
- * one as .prev, which still loads. */
+ * one as .prev, which still loads.  (The count is a backstop: a small
+ * state whose records stay small reaches it.) */
 START_TEST(test_compaction_count)
 {
 	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
@@ -219,23 +230,26 @@ START_TEST(test_compaction_count)
 	snap_path(path, sizeof(path), id);
 	save(s, 4096, 0);
 	ck_assert_int_eq(stat(path, &st0), 0);
-	for (i = 1; i <= 150; i++)
+	for (i = 1; i <= SESSNAP__DELTA_RECORDS_MAX; i++)
 		save(s, 4096, i);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_ino, st0.st_ino);
-	save(s, 4096, 151);
+	save(s, 4096, SESSNAP__DELTA_RECORDS_MAX + 1);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_ne(st.st_ino, st0.st_ino);
 	ck_assert_uint_eq(sessnap__delta_records(s->delta), 0);
 	h = read_header(store, id, 0);
-	ck_assert_uint_eq(h.base_seq, 152);
-	ck_assert_int_eq(load_edit(store, id, NULL), 151);
-	save(s, 4096, 152);
-	ck_assert_int_eq(load_edit(store, id, NULL), 152);
+	ck_assert_uint_eq(h.base_seq, SESSNAP__DELTA_RECORDS_MAX + 2);
+	ck_assert_int_eq(load_edit(store, id, NULL),
+			 SESSNAP__DELTA_RECORDS_MAX + 1);
+	save(s, 4096, SESSNAP__DELTA_RECORDS_MAX + 2);
+	ck_assert_int_eq(load_edit(store, id, NULL),
+			 SESSNAP__DELTA_RECORDS_MAX + 2);
 	/* the main file gone: .prev, the old delta file, loads its
 	 * newest record */
 	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(load_edit(store, id, NULL), 150);
+	ck_assert_int_eq(load_edit(store, id, NULL),
+			 SESSNAP__DELTA_RECORDS_MAX);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
 }
@@ -278,8 +292,8 @@ END_TEST
 
 START_TEST(test_compressed_base)
 {
-	sessnap_store *store = open_store(SESSNAP_STORE_DELTA |
-					  SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_store *store =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE);
 	sessnap_session *s = NULL;
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap__header h;
@@ -344,6 +358,50 @@ START_TEST(test_both_layouts)
 }
 END_TEST
 
+/*
+ * A slot's text is written with enough padding to cover the longer text
+ * it held before: a record of 4 digits' length, then one of 2 digits, in
+ * the same slot, leaves a slot that reads back.
+ */
+START_TEST(test_slot_shrinks)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], buf[64];
+	json_object *o, *noise;
+	sessnap__header h;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	/* slot 0: about 1 KB of new text, a record of 4 digits' length */
+	o = doc(16384, 1);
+	noise = json_object_new_array();
+	for (i = 0; i < 130; i++) {
+		snprintf(buf, sizeof(buf), "%08x%08x", arc4random(),
+			 arc4random());
+		json_object_array_add(noise, json_object_new_string(buf));
+	}
+	json_object_object_add(o, "noise", noise);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	json_object_put(o);
+	h = read_header(store, id, 0);
+	ck_assert_int_eq(h.slot, 0);
+	ck_assert_uint_ge(h.rec.length, 1000);
+	save(s, 16384, 2); /* slot 1 */
+	save(s, 16384, 3); /* slot 0 again, a record of 2 digits */
+	h = read_header(store, id, 0);
+	ck_assert_int_eq(h.slot, 0);
+	ck_assert_uint_lt(h.rec.length, 100);
+	ck_assert_uint_eq(h.seq, 4);
+	ck_assert_int_eq(load_edit(store, id, NULL), 3);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- Torn and failed appends ------------------------------------------- */
 
 enum damage { RECORD, SLOT, BOTH_SLOTS, DAMAGES };
@@ -394,7 +452,8 @@ START_TEST(test_torn_append)
 		}
 		break;
 	case SLOT: /* the slot torn: its self-check fails */
-		poke(path, (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
+		poke(path,
+		     (off_t)(hlen + (size_t)h.slot * SESSNAP__SLOT_LEN + 20),
 		     "9", 1);
 		ck_assert_int_eq(load_edit(store, id, &seq), 1);
 		ck_assert_uint_eq(seq, 2);
@@ -469,10 +528,16 @@ START_TEST(test_failed_flush)
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_EIO);
 	ck_assert_ptr_null(s->delta);
-	ck_assert_str_eq(sessnap_error_last() +
-			     strlen(sessnap_error_last()) -
-			     strlen("Input/output error"),
-		      "Input/output error");
+	/* the message names the session, the step, the file, the cause */
+	{
+		char want[PATH_MAX + 256];
+
+		snprintf(want, sizeof(want),
+			 "appending to session %s (the next save writes a new "
+			 "file): fdatasync of %s failed: Input/output error",
+			 id, path);
+		ck_assert_str_eq(sessnap_error_last(), want);
+	}
 	before = slurp(path, &blen);
 
 	/* The next save: a new file; the old one, now .prev, unchanged. */
@@ -518,6 +583,9 @@ START_TEST(test_failed_write)
 	rc = sessnap__session_write(s, s->pending, s->pending_len, false);
 	sessnap__fault_disarm();
 	ck_assert_int_eq(rc, SESSNAP_ENOSPC);
+	ck_assert_ptr_nonnull(
+	    strstr(sessnap_error_last(), "pwrite (record) of "));
+	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), path));
 	ck_assert_ptr_null(s->delta);
 	ck_assert_int_eq(load_edit(store, id, &seq), 1);
 	ck_assert_uint_eq(seq, 2);
@@ -588,10 +656,10 @@ static sessnap_store *open_durable(sessnap_durability d, unsigned int flags)
  */
 START_TEST(test_append_one_flush)
 {
-	sessnap_durability d = _i == 0 ? SESSNAP_DURABILITY_FULL :
-					 SESSNAP_DURABILITY_NONE;
-	sessnap_store *store = open_durable(d, SESSNAP_STORE_DELTA |
-						  SESSNAP_STORE_NOTHREAD);
+	sessnap_durability d =
+	    _i == 0 ? SESSNAP_DURABILITY_FULL : SESSNAP_DURABILITY_NONE;
+	sessnap_store *store =
+	    open_durable(d, SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD);
 	sessnap_session *s = NULL;
 	struct counts c;
 	json_object *o;
@@ -619,17 +687,47 @@ START_TEST(test_append_one_flush)
 }
 END_TEST
 
-/* ---- When the writer compacts -------------------------------------------- */
-
-static ino_t inode_of(const char *id)
+/*
+ * A compaction whose directory flush failed (SESSNAP_EDURABILITY: the
+ * rename may not survive a power cut): no append goes to that file, whose
+ * name may yet vanish; the next save compacts again.
+ */
+START_TEST(test_compaction_dir_flush)
 {
-	char path[PATH_MAX];
-	struct stat st;
+	sessnap_store *store =
+	    open_durable(SESSNAP_DURABILITY_FULL,
+			 SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	json_object *o;
+	ino_t ino;
+	int rc;
 
-	snap_path(path, sizeof(path), id);
-	ck_assert_int_eq(stat(path, &st), 0);
-	return st.st_ino;
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	o = doc(16384, 0);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	json_object_put(o);
+	/* the temp file's fdatasync, then the directory's fsync */
+	sessnap__fault_arm(SESSNAP__SYS_FSYNC, 2, EIO, 0);
+	rc = sessnap_session_flush(s);
+	sessnap__fault_disarm();
+	ck_assert_int_eq(rc, SESSNAP_EDURABILITY);
+	ck_assert_ptr_null(s->delta);
+	ino = inode_of(id);
+	save(s, 16384, 1);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_ptr_nonnull(s->delta);
+	ino = inode_of(id);
+	save(s, 16384, 2);
+	ck_assert_uint_eq(inode_of(id), ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 2);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
 }
+END_TEST
+
+/* ---- When the writer compacts -------------------------------------------- */
 
 /* A new label is in the header: the next save compacts. */
 START_TEST(test_compact_label)
@@ -747,8 +845,7 @@ START_TEST(test_adopt)
 	save(s, 16384, 1);
 	save(s, 16384, 2);
 	sessnap_session_release(s);
-	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id),
-			 0);
+	ck_assert_int_eq(sessnap_session_adopt(&s, &state, NULL, store, id), 0);
 	ck_assert(json_object_object_get_ex(state, "edit", &v));
 	ck_assert_int_eq(json_object_get_int(v), 2);
 	json_object_put(state);
@@ -758,6 +855,50 @@ START_TEST(test_adopt)
 	save(s, 16384, 4);
 	ck_assert_int_eq(load_edit(store, id, &seq), 4);
 	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * Nothing saved that cannot be loaded back: a state close to the read
+ * bound, whose delta file with its area would pass the bound, is written
+ * without an area (every save then compacts) and loads.
+ */
+START_TEST(test_near_read_bound)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap_store *store = NULL;
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	sessnap__header h;
+	struct stat st;
+	ino_t ino;
+
+	opts.dir = tu_dir;
+	opts.app = APP;
+	opts.flags = SESSNAP_STORE_DELTA;
+	opts.read_bound = 40000;
+	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	snap_path(path, sizeof(path), id);
+	save(s, 34000, 0);
+	h = read_header(store, id, 0);
+	ck_assert_uint_eq(h.layout, SESSNAP_LAYOUT_DELTA);
+	ck_assert_uint_eq(h.area, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_le(st.st_size, 40000);
+	ino = st.st_ino;
+	save(s, 34000, 1);
+	ck_assert_uint_ne(inode_of(id), ino);
+	ck_assert_int_eq(load_edit(store, id, NULL), 1);
+	/* a smaller state has room for its area again */
+	save(s, 16384, 2);
+	ck_assert_uint_gt(read_header(store, id, 0).area, 0);
+	save(s, 16384, 3);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
+	ck_assert_int_eq(load_edit(store, id, NULL), 3);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
 }
@@ -803,7 +944,8 @@ START_TEST(test_clean_newest)
 	sl = h.rec;
 	sl.saved_ms = base + 30 * DAY_MS;
 	sessnap__slot_format(slot, &sl);
-	poke(path, (off_t)(header_len(path) + (size_t)h.slot * SESSNAP__SLOT_LEN),
+	poke(path,
+	     (off_t)(header_len(path) + (size_t)h.slot * SESSNAP__SLOT_LEN),
 	     slot, sizeof(slot));
 	ck_assert_int_eq(read_header(store, id, 0).saved_ms, sl.saved_ms);
 
@@ -901,13 +1043,13 @@ END_TEST
 /* ---- Hostile files ------------------------------------------------------ */
 
 enum hostile {
-	H_SIZE_HUGE, /* a size beyond the bound */
-	H_AT_OUTSIDE, /* at past the area */
+	H_SIZE_HUGE,	  /* a size beyond the bound */
+	H_AT_OUTSIDE,	  /* at past the area */
 	H_LENGTH_OUTSIDE, /* at + length past the area */
-	H_GARBAGE, /* a valid slot pointing at garbage */
-	H_WRONG_SIZE, /* a record that decodes to another size */
-	H_OLD_SEQ, /* a seq not above the base's */
-	H_FRAME_HUGE, /* a valid frame and slot that both claim 1 TiB */
+	H_GARBAGE,	  /* a valid slot pointing at garbage */
+	H_WRONG_SIZE,	  /* a record that decodes to another size */
+	H_OLD_SEQ,	  /* a seq not above the base's */
+	H_FRAME_HUGE,	  /* a valid frame and slot that both claim 1 TiB */
 	HOSTILES
 };
 
@@ -974,13 +1116,12 @@ START_TEST(test_hostile_slot)
 		unsigned char frame[16] = { 0x28, 0xb5, 0x2f, 0xfd, 0xe0 };
 
 		frame[5 + 5] = 0x01; /* 2^40, little-endian */
-		frame[13] = 0x01; /* last block, raw, size 0 */
+		frame[13] = 0x01;    /* last block, raw, size 0 */
 		sl.at = h.area / 2 - sizeof(frame);
 		sl.length = sizeof(frame);
 		sl.size = UINT64_C(1) << 40;
 		sessnap__checksum(sl.checksum, frame, sizeof(frame));
-		poke(path,
-		     (off_t)(sessnap__delta_area_off(&h, hlen) + sl.at),
+		poke(path, (off_t)(sessnap__delta_area_off(&h, hlen) + sl.at),
 		     frame, sizeof(frame));
 		break;
 	}
@@ -995,11 +1136,11 @@ START_TEST(test_hostile_slot)
 END_TEST
 
 enum hostile_header {
-	HH_BASE_HUGE, /* a zstd base that claims to be 1 TiB */
+	HH_BASE_HUGE,  /* a zstd base that claims to be 1 TiB */
 	HH_BASE_WRONG, /* a zstd base that claims one byte less */
-	HH_AREA_HUGE, /* an area past any file */
-	HH_NONE_SIZE, /* an uncompressed base whose base_size is not length */
-	HH_CODEC, /* an unknown codec */
+	HH_AREA_HUGE,  /* an area past any file */
+	HH_NONE_SIZE,  /* an uncompressed base whose base_size is not length */
+	HH_CODEC,      /* an unknown codec */
 	HOSTILE_HEADERS
 };
 
@@ -1011,8 +1152,8 @@ enum hostile_header {
  */
 START_TEST(test_hostile_header)
 {
-	sessnap_store *store = open_store(SESSNAP_STORE_DELTA |
-					  SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_store *store =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE);
 	sessnap_session *s = NULL;
 	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
 	json_object *state = NULL;
@@ -1068,6 +1209,85 @@ START_TEST(test_hostile_header)
 }
 END_TEST
 
+/* A slot of `prefix` with its self-check, as a writer would seal it. */
+static void seal(char out[SESSNAP__SLOT_LEN], const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	sessnap__slot_blank(out);
+	memcpy(out, prefix, n);
+	n += (size_t)snprintf(
+	    out + n, SESSNAP__SLOT_LEN - n, ",\"self\":\"xxh3-64:%016llx\"}",
+	    (unsigned long long)XXH3_64bits(prefix, strlen(prefix)));
+	out[n] = ' ';
+}
+
+/* tmpl with its '@' replaced by sum. */
+static void with_sum(char *out, size_t size, const char *tmpl, const char *sum)
+{
+	const char *at = strchr(tmpl, '@');
+
+	ck_assert_ptr_nonnull(at);
+	snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, sum, at + 1);
+}
+
+/* Only the writer's form is read, even when sealed: JSON that a writer
+ * never writes is a damaged slot. */
+START_TEST(test_slot_form)
+{
+	static const char sum[] = "xxh3-128:0123456789abcdef0123456789abcdef";
+	static const struct {
+		const char *fmt;
+		int want;
+	} cases[] = {
+		{ "{\"seq\":1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  0 },
+		{ "{\"seq\":01,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{ \"seq\":1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"saved\":2,\"seq\":1,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":-1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":9223372036854775807,\"saved\":2,\"at\":0,"
+		  "\"length\":9,\"size\":5,\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":1,\"saved\":2,\"at\":0,\"length\":9,"
+		  "\"size\":123456789012345678901,\"checksum\":\"@\"",
+		  SESSNAP_ECORRUPT },
+		{ "{\"seq\":1,\"saved\":2,\"at\":0,\"length\":9,\"size\":5,"
+		  "\"checksum\":\"@\",\"extra\":1",
+		  SESSNAP_ECORRUPT },
+	};
+	char prefix[SESSNAP__SLOT_LEN], buf[SESSNAP__SLOT_LEN];
+	sessnap__slot out;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		with_sum(prefix, sizeof(prefix), cases[i].fmt, sum);
+		seal(buf, prefix);
+		ck_assert_msg(sessnap__slot_parse(&out, buf) == cases[i].want,
+			      "case %zu", i);
+	}
+	/* the first one is the form sessnap__slot_format() writes */
+	with_sum(prefix, sizeof(prefix), cases[0].fmt, sum);
+	seal(buf, prefix);
+	{
+		char again[SESSNAP__SLOT_LEN];
+
+		ck_assert_int_eq(sessnap__slot_parse(&out, buf), 0);
+		sessnap__slot_format(again, &out);
+		ck_assert(memcmp(again, buf, sizeof(buf)) == 0);
+	}
+}
+END_TEST
+
 /* The slot codec: what it writes, it reads; anything torn is refused. */
 START_TEST(test_slot_codec)
 {
@@ -1093,9 +1313,10 @@ START_TEST(test_slot_codec)
 
 		buf[i] ^= 0x01;
 		rc = sessnap__slot_parse(&out, buf);
-		ck_assert_msg(rc == SESSNAP_ECORRUPT ||
-				  (rc == 0 && memcmp(&in, &out, sizeof(in)) == 0),
-			      "byte %zu: %d", i, rc);
+		ck_assert_msg(
+		    rc == SESSNAP_ECORRUPT ||
+			(rc == 0 && memcmp(&in, &out, sizeof(in)) == 0),
+		    "byte %zu: %d", i, rc);
 		buf[i] = save_c;
 	}
 	sessnap__slot_blank(buf);
@@ -1119,12 +1340,15 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);
 	tcase_add_test(tc, test_slot_codec);
+	tcase_add_test(tc, test_slot_form);
+	tcase_add_test(tc, test_slot_shrinks);
 	tcase_add_loop_test(tc, test_append_one_flush, 0, 2);
 	tcase_add_test(tc, test_compact_label);
 	tcase_add_test(tc, test_compact_keep);
 	tcase_add_test(tc, test_compact_not_ours);
 	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_clean_newest);
+	tcase_add_test(tc, test_near_read_bound);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -1132,6 +1356,7 @@ static Suite *delta_suite(void)
 	tcase_add_loop_test(tc, test_torn_append, 0, DAMAGES);
 	tcase_add_test(tc, test_failed_flush);
 	tcase_add_test(tc, test_failed_write);
+	tcase_add_test(tc, test_compaction_dir_flush);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");

@@ -9,9 +9,11 @@
  * STATE_MAX bytes on any state.
  *
  * Each input is read twice: as it is, and "repaired": the base's checksum
- * in the header, each slot's record checksum and each slot's self-check
- * recomputed in place (they have fixed widths), so that mutations of the
- * base, of the slots' fields and of the zstd frames reach the code behind
+ * in the header recomputed in place (it has a fixed width), and each slot
+ * that parses once its self-check is recomputed written again with its
+ * record's checksum and, where a zstd frame starts at its offset, that
+ * frame's length and announced content size, so that mutations of the base, of the slots' fields and
+ * of the zstd frames (their content size included) reach the code behind
  * those checks instead of stopping at them.  A hostile file can carry
  * valid checksums too.
  *
@@ -31,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zstd.h>
 
 #include "internal.h"
 
@@ -111,7 +115,10 @@ static void patch_self(char *slot)
 	memcpy(at + sizeof(SELF_KEY) - 1, hex, 16);
 }
 
-/* Make every checksum of a delta file hold, where the layout is found. */
+/*
+ * Make every checksum of a delta file hold, where the layout is found, and
+ * each slot's size what its record's frame announces.
+ */
 static void repair(char *buf, size_t size)
 {
 	char sum[SESSNAP__CHECKSUM_LEN + 1];
@@ -119,6 +126,8 @@ static void repair(char *buf, size_t size)
 	sessnap__slot s;
 	size_t hlen = 0;
 	uint64_t base, area;
+	unsigned long long content;
+	size_t flen;
 	char *slot;
 	int i;
 
@@ -136,9 +145,18 @@ static void repair(char *buf, size_t size)
 		if (sessnap__slot_parse(&s, slot) != 0 || s.at > h.area ||
 		    s.length > h.area - s.at)
 			continue;
-		sessnap__checksum(sum, buf + area + s.at, (size_t)s.length);
-		patch_sum(slot, SESSNAP__SLOT_LEN - 1, sum);
-		patch_self(slot);
+		flen = ZSTD_findFrameCompressedSize(buf + area + s.at,
+						    (size_t)(h.area - s.at));
+		if (!ZSTD_isError(flen) && flen > 0)
+			s.length = flen;
+		content = ZSTD_getFrameContentSize(buf + area + s.at,
+						   (size_t)s.length);
+		if (content != ZSTD_CONTENTSIZE_ERROR &&
+		    content != ZSTD_CONTENTSIZE_UNKNOWN)
+			s.size = content;
+		sessnap__checksum(s.checksum, buf + area + s.at,
+				  (size_t)s.length);
+		sessnap__slot_format(slot, &s);
 	}
 }
 

@@ -35,7 +35,7 @@ static void print_table(sessnap_info *const *infos, size_t n, bool all)
 {
 	bool color = use_color(stdout);
 	int64_t now = now_ms();
-	char ago[32], size[16];
+	char ago[32], size[16], where[SESSNAP_HOST_MAX + 64];
 	const char *label, *note;
 	size_t i;
 
@@ -50,12 +50,14 @@ static void print_table(sessnap_info *const *infos, size_t n, bool all)
 		sessnap__size_format(size, sizeof(size), in->file_bytes);
 		label = in->label ? in->label : "";
 		note = info_note(in);
-		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s  %-6s%s%s%s%s%s\n",
+		host_note(where, sizeof(where), in, now);
+		printf("%-32s  %s%-9s%s  %-14s  %6llu  %5s  %-6s%s%s%s%s%s%s%s%s\n",
 		       in->id, status_color(in->status, color),
 		       sessnap_verdict_name(in->status), color_reset(color),
 		       ago, (unsigned long long)in->seq, size,
 		       layout_name(in), label[0] ? "  " : "", label,
-		       note[0] ? "  (" : "", note, note[0] ? ")" : "");
+		       note[0] ? "  (" : "", note, note[0] ? ")" : "",
+		       where[0] ? "  [" : "", where, where[0] ? "]" : "");
 	}
 }
 

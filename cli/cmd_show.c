@@ -78,7 +78,7 @@ static void print_layout(const sessnap_info *in)
 static void print_info(const sessnap_info *in)
 {
 	bool color = use_color(stdout);
-	char a[16], b[16];
+	char a[16], b[16], where[SESSNAP_HOST_MAX + 64];
 	int64_t now = now_ms();
 
 	printf("%-10s %s\n", "id:", in->id);
@@ -99,6 +99,8 @@ static void print_info(const sessnap_info *in)
 	printf("%-10s %u\n", "adoptions:", in->adoptions);
 	printf("%-10s pid %lld on %s\n", "owner:", (long long)in->owner.pid,
 	       in->owner.host[0] ? in->owner.host : "an unknown host");
+	if (host_note(where, sizeof(where), in, now)[0] != '\0')
+		printf("%-10s %s\n", "host:", where);
 	printf("%-10s format %u, state schema %u\n",
 	       "version:", in->format_version, in->schema_version);
 	sessnap__size_format(a, sizeof(a), in->payload_bytes);
@@ -116,6 +118,10 @@ static void print_info(const sessnap_info *in)
 		printf("%-10s the main snapshot and .prev are damaged; this "
 		       "is generation %u\n",
 		       "note:", in->generation);
+	if (in->flags & SESSNAP_INFO_TAKEN_OVER)
+		printf("%-10s taken over by another host: its state goes on "
+		       "in the session that %s.claim names\n",
+		       "note:", in->id);
 }
 
 /* One line per generation, the loader's order; "-" when it cannot be. */

@@ -187,6 +187,13 @@ int write_json(const char *prog, const char *path, struct json_object *doc,
 struct json_object *info_json(const sessnap_info *info);
 /* "plain" or "delta" (sessions.c). */
 const char *layout_name(const sessnap_info *info);
+/*
+ * Where a session of another host runs, for people: "on HOST, lease
+ * renewed 4 seconds ago" when the library judged its lease, "on HOST, no
+ * lease" for a foreign one, "" for this host's.  Into buf; returns buf.
+ */
+const char *host_note(char *buf, size_t len, const sessnap_info *info,
+		      int64_t now);
 
 /*
  * Whether a session key is shown as text (valid UTF-8 with no control

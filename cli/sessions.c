@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static const struct {
 	{ "not_regular", SESSNAP_INFO_NOT_REGULAR },
 	{ "unreadable", SESSNAP_INFO_UNREADABLE },
 	{ "too_big", SESSNAP_INFO_TOOBIG },
+	{ "taken_over", SESSNAP_INFO_TAKEN_OVER },
 };
 
 /*
@@ -108,6 +110,32 @@ static json_object *delta_json(const sessnap_info *in)
 	return o;
 }
 
+/* Whether the library that filled `in` knew its lease members. */
+static bool has_lease_fields(const sessnap_info *in)
+{
+	return offsetof(sessnap_info, lease_renewals) < in->size;
+}
+
+const char *host_note(char *buf, size_t len, const sessnap_info *in,
+		      int64_t now)
+{
+	char ago[32];
+	const char *host = in->owner.host[0] ? in->owner.host : "another host";
+
+	buf[0] = '\0';
+	if (has_lease_fields(in) && in->lease_age_ms >= 0) {
+		sessnap__age_format(ago, sizeof(ago), now,
+				    now - in->lease_age_ms);
+		snprintf(buf, len, "on %s, lease renewed %s", host, ago);
+	} else if (in->status == SESSNAP_VERDICT_FOREIGN) {
+		snprintf(buf, len, "on %s, %s", host,
+			 has_lease_fields(in) && in->lease_period_ms > 0
+			     ? "lease age unknown"
+			     : "no lease");
+	}
+	return buf;
+}
+
 json_object *info_json(const sessnap_info *in)
 {
 	char hex[2 * SESSNAP_KEY_MAX + 1];
@@ -161,6 +189,17 @@ json_object *info_json(const sessnap_info *in)
 	    owner, "start_time",
 	    json_object_new_int64((int64_t)in->owner.start_time));
 	json_object_object_add(o, "owner", owner);
+	/* The lease of another host's session: null when none was judged. */
+	json_object_object_add(
+	    o, "lease_age_ms",
+	    has_lease_fields(in) && in->lease_age_ms >= 0
+		? json_object_new_int64(in->lease_age_ms)
+		: NULL);
+	json_object_object_add(
+	    o, "lease_period_ms",
+	    has_lease_fields(in) && in->lease_period_ms > 0
+		? json_object_new_int64(in->lease_period_ms)
+		: NULL);
 	json_object_object_add(
 	    o, "payload_bytes",
 	    json_object_new_int64((int64_t)in->payload_bytes));

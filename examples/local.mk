@@ -28,6 +28,13 @@ examples_per_document_SOURCES = examples/per-document.c
 examples_per_document_CPPFLAGS = $(EXAMPLE_CPPFLAGS)
 examples_per_document_LDADD = $(EXAMPLE_LDADD)
 
+# Patch updates: an editor that says what changed (docs/integration.md;
+# tests/cli/patch-editor.sh drives it and kills it).
+check_PROGRAMS += examples/patch-editor
+examples_patch_editor_SOURCES = examples/patch-editor.c
+examples_patch_editor_CPPFLAGS = $(EXAMPLE_CPPFLAGS)
+examples_patch_editor_LDADD = $(EXAMPLE_LDADD)
+
 if HAVE_GLIB
 check_PROGRAMS += examples/glib-loop
 examples_glib_loop_SOURCES = examples/glib-loop.c

@@ -97,7 +97,7 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 			   sessnap_clean_action a)
 {
 	sessnap__clean_removal m = SESSNAP__CLEAN_REMOVAL_INIT;
-	char older[SESSNAP__NAME_MAX];
+	char older[SESSNAP__NAME_MAX], claim[SESSNAP__NAME_MAX];
 	int snap_fd = -1, prev_fd = -1, rc;
 	unsigned int n;
 
@@ -154,6 +154,17 @@ static void remove_session(struct ctx *c, sessnap__clean_sess *s,
 						      SESSNAP_CLEAN_FILE_PREV);
 			goto report;
 		}
+	}
+	/*
+	 * A claim (a session taken over by another host, claim.c) goes with
+	 * its session, before the lock file: while the lock file exists the
+	 * claim is what fences a stale owner.
+	 */
+	sessnap__claim_name(claim, s->id);
+	if ((rc = sessnap__name_unlink(c->run.store, claim)) < 0) {
+		sessnap__clean_removal_failed(&m, rc, claim,
+					      SESSNAP_CLEAN_FILE_LOCK);
+		goto report;
 	}
 	/* The lock file goes last, while we still hold its lock. */
 	if (m.fd >= 0) {
@@ -236,6 +247,7 @@ static int clean_entry(const sessnap__dir_entry *e, void *payload)
 		sessnap__clean_temp(&c->run, e->name, e->id);
 		break;
 	case SESSNAP__NAME_OLDER: /* removed with its session's .snap */
+	case SESSNAP__NAME_CLAIM: /* removed with its session (claim.c) */
 	case SESSNAP__NAME_OTHER:
 		break;
 	}

@@ -173,6 +173,16 @@ static int read_generation(sessnap__clean *c, const char *name,
  * actions when it is a candidate.  Returns -1 when the session has no
  * files at all any more.
  */
+/* 1 when the session has a claim, 0 when not, or an lstat error. */
+static int taken_over(sessnap__clean *c, const char *id)
+{
+	char claim[SESSNAP__NAME_MAX];
+	struct stat st;
+
+	sessnap__claim_name(claim, id);
+	return sessnap__name_stat(&st, c->store, claim);
+}
+
 int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 {
 	sessnap__header ph;
@@ -217,10 +227,36 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 		if (s->hdr.completed) {
 			limit = c->pol.completed_age_ms;
 			remove = SESSNAP_CLEAN_REMOVE_COMPLETED;
-		} else if (sessnap__owner_foreign(&s->hdr.owner,
-						  &c->store->self)) {
-			return SESSNAP_CLEAN_KEEP_FOREIGN;
 		} else {
+			/*
+			 * The one cross-host rule (lease.c): another host's
+			 * session is kept while its lease is fresh, and
+			 * judged like a crashed one once it has expired.
+			 * This host's costs nothing more.
+			 */
+			sessnap__lease l;
+			int64_t clock = -1;
+			int t;
+
+			r = sessnap__lease_verdict(&l, c->store, s->id,
+						   &s->hdr.owner, &clock);
+			if (r < 0) {
+				*err = r;
+				return SESSNAP_CLEAN_FAILED;
+			}
+			if (r == SESSNAP_VERDICT_RUNNING)
+				return SESSNAP_CLEAN_KEEP_RUNNING;
+			/*
+			 * Taken over by another host (claim.c): its state
+			 * goes on in the successor, but a stale owner may
+			 * still wake, so it waits for the crashed age.
+			 */
+			if ((t = taken_over(c, s->id)) < 0) {
+				*err = t;
+				return SESSNAP_CLEAN_FAILED;
+			}
+			if (t == 0 && r == SESSNAP_VERDICT_FOREIGN)
+				return SESSNAP_CLEAN_KEEP_FOREIGN;
 			limit = c->pol.crashed_age_ms;
 			remove = SESSNAP_CLEAN_REMOVE_CRASHED;
 		}
@@ -453,6 +489,37 @@ int sessnap__clean_removal_lock(sessnap__clean *c, sessnap__clean_sess *s,
 }
 
 /*
+ * Another host's session whose lease had expired, now under its lock and
+ * with its snapshot unchanged: the lease is judged once more, because on
+ * a shared store our lock may keep out nobody there (lease.c).  A lease
+ * renewed meanwhile (its owner was only paused) keeps the session.
+ * Returns 0 to go on with the removal, 1 with m->again set, or an error.
+ */
+static int lease_recheck(sessnap__clean *c, sessnap__clean_sess *s,
+			 sessnap__clean_removal *m)
+{
+	sessnap__lease l;
+	int64_t clock = -1;
+	int v;
+
+	if (!s->has_hdr || s->hdr.completed ||
+	    !sessnap__lease_applies(c->store, &s->hdr.owner))
+		return 0;
+	v = sessnap__lease_verdict(&l, c->store, s->id, &s->hdr.owner, &clock);
+	if (v < 0)
+		return sessnap__clean_removal_failed(m, v, s->lock,
+						     SESSNAP_CLEAN_FILE_LOCK);
+	if (v == SESSNAP_VERDICT_CRASHED)
+		return 0;
+	/* Taken over (claim.c): foreign, yet the cleaner's to remove. */
+	if (v == SESSNAP_VERDICT_FOREIGN && taken_over(c, s->id) == 1)
+		return 0;
+	m->again = v == SESSNAP_VERDICT_RUNNING ? SESSNAP_CLEAN_KEEP_RUNNING
+						: SESSNAP_CLEAN_KEEP_FOREIGN;
+	return 1;
+}
+
+/*
  * Step 2: hold the generations open and compare them with what the
  * decision saw.  Every save renames a new inode over the snapshot, so
  * while the snapshot is unchanged its .prev is too, and only a session
@@ -481,7 +548,7 @@ int sessnap__clean_removal_recheck(sessnap__clean *c, sessnap__clean_sess *s,
 	    (!s->has_snap ||
 	     sessnap__clean_same_file(&now_snap, &s->st_snap)) &&
 	    (!s->has_prev || sessnap__clean_same_file(&now_prev, &s->st_prev)))
-		return 0;
+		return lease_recheck(c, s, m);
 	again = sessnap__clean_evaluate(c, s, &err);
 	if (again < 0)
 		return 1; /* all gone */
@@ -585,6 +652,32 @@ void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id)
 }
 
 /*
+ * Whether a lock file alone holds another host's fresh lease: a session
+ * that began there and has not saved yet, whose lock this host may not
+ * see.  1 fresh (kept as running), 0 not, or an error.  Skipped on a
+ * store opened with SESSNAP_STORE_LOCAL; otherwise one bounded read of
+ * the record, paid only by free lock files without a snapshot.
+ */
+static int lone_lease_fresh(sessnap__clean *c, const char *id)
+{
+	sessnap__lease l;
+	int64_t clock = -1;
+	int r;
+
+	if (c->store->opts.flags & SESSNAP_STORE_LOCAL)
+		return 0;
+	if ((r = sessnap__lease_look(&l, c->store, id)) < 0)
+		return r;
+	if (l.period_ms == 0 || !sessnap__lease_applies(c->store, &l.owner))
+		return 0;
+	r = sessnap__lease_judge(&l, c->store, id, &clock);
+	if (r < 0)
+		return r;
+	/* A lease of unknown age is kept too: never removed on a guess. */
+	return r == SESSNAP__LEASE_FRESH || r == SESSNAP__LEASE_UNKNOWN;
+}
+
+/*
  * A lock file whose session has no snapshot: either a session that began
  * and has not saved yet (its lock is held: kept), or one whose owner died
  * before the first save (free: removed).  It is taken before removal and
@@ -594,6 +687,7 @@ void sessnap__clean_temp(sessnap__clean *c, const char *name, const char *id)
  */
 void sessnap__clean_lock(sessnap__clean *c, const char *id)
 {
+	char claim[SESSNAP__NAME_MAX];
 	sessnap__clean_sess s;
 	struct stat st;
 	int fd = -1, r;
@@ -620,6 +714,11 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 	if (c->dry) {
 		r = sessnap__lock_probe(c->store, id);
 		if (r < 0) {
+			sessnap__clean_fail(c, s.lock, id,
+					    SESSNAP_CLEAN_FILE_LOCK, r);
+			return;
+		}
+		if (r == 0 && (r = lone_lease_fresh(c, id)) < 0) {
 			sessnap__clean_fail(c, s.lock, id,
 					    SESSNAP_CLEAN_FILE_LOCK, r);
 			return;
@@ -654,6 +753,24 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 		if (r < 0)
 			sessnap__clean_fail(c, s.lock, id,
 					    SESSNAP_CLEAN_FILE_LOCK, r);
+		goto on_error;
+	}
+	/* Under our lock, which another host's owner may not see. */
+	if ((r = lone_lease_fresh(c, id)) != 0) {
+		if (r < 0)
+			sessnap__clean_fail(c, s.lock, id,
+					    SESSNAP_CLEAN_FILE_LOCK, r);
+		else
+			sessnap__clean_emit(c, s.lock, id,
+					    SESSNAP_CLEAN_KEEP_RUNNING,
+					    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1,
+					    true);
+		goto on_error;
+	}
+	/* A claim left by a removal that failed half-way goes first. */
+	sessnap__claim_name(claim, id);
+	if ((r = sessnap__name_unlink(c->store, claim)) < 0) {
+		sessnap__clean_fail(c, claim, id, SESSNAP_CLEAN_FILE_LOCK, r);
 		goto on_error;
 	}
 	if ((r = sessnap__name_unlink(c->store, s.lock)) < 0) {

@@ -21,7 +21,8 @@ int64_t sessnap__now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	/* Through the seam: a test may play a host whose clock is off. */
+	SYS(clock_gettime)(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 

@@ -54,6 +54,7 @@ int sessnap_store_discard(sessnap_store *store, const char *id)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
 	char lock[SESSNAP__NAME_MAX], older[SESSNAP__NAME_MAX];
+	char claim[SESSNAP__NAME_MAX];
 	unsigned int n;
 	int fd = -1, rc;
 
@@ -65,6 +66,7 @@ int sessnap_store_discard(sessnap_store *store, const char *id)
 	sessnap__snap_name(snap, id);
 	sessnap__prev_name(prev, id);
 	sessnap__lock_name(lock, id);
+	sessnap__claim_name(claim, id);
 	if (sessnap__name_absent(store, snap) &&
 	    sessnap__name_absent(store, prev))
 		return sessnap__error(SESSNAP_ENOTFOUND, "no session %s in %s",
@@ -82,6 +84,7 @@ int sessnap_store_discard(sessnap_store *store, const char *id)
 	if ((rc = sessnap__name_unlink(store, prev)) < 0 ||
 	    (rc = sessnap__name_unlink(store, snap)) < 0 ||
 	    (rc = unlink_temps(store, id)) < 0 ||
+	    (rc = sessnap__name_unlink(store, claim)) < 0 ||
 	    (rc = sessnap__name_unlink(store, lock)) < 0)
 		goto out;
 out:

@@ -211,6 +211,11 @@ int sessnap__header_format(char **out, size_t *out_len,
 	bad |= add(obj, "schema", json_object_new_int64(h->schema_version));
 	bad |= add(obj, "length", json_object_new_int64((int64_t)h->length));
 	bad |= add(obj, "checksum", json_object_new_string(h->checksum));
+	if (h->lease_ms > 0) {
+		bad |= add(obj, "lease_ms", json_object_new_int64(h->lease_ms));
+		bad |= add(obj, "renewals",
+			   json_object_new_int64((int64_t)h->renewals));
+	}
 	if (h->layout == SESSNAP_LAYOUT_DELTA) {
 		bad |= add(obj, "layout", json_object_new_string("delta"));
 		bad |= add(obj, "base_codec",
@@ -462,6 +467,18 @@ static int parse_fields(sessnap__header *h, json_object *obj)
 	if (s == NULL || !sessnap__checksum_valid(s))
 		return BAD("missing or invalid \"checksum\"");
 	strlcpy(h->checksum, s, sizeof(h->checksum));
+	/* The lease of a lock record (lease.c): both or neither. */
+	h->lease_ms = 0;
+	h->renewals = 0;
+	if (json_object_object_get_ex(obj, "lease_ms", &v) ||
+	    json_object_object_get_ex(obj, "renewals", &v)) {
+		if (!get_int(obj, "lease_ms", 1, UINT32_MAX, &n))
+			return BAD("invalid \"lease_ms\"");
+		h->lease_ms = (uint32_t)n;
+		if (!get_int(obj, "renewals", 0, INT64_MAX, &n))
+			return BAD("invalid \"renewals\"");
+		h->renewals = (uint64_t)n;
+	}
 	return parse_layout(h, obj);
 }
 #undef BAD

@@ -46,9 +46,10 @@
 #include "internal.h"
 
 /*
- * A canonical header has at most 55 tokens (23 keys and their values with
- * a delta layout's four, the owner's 4 keys and values, and the two
- * objects); 64 leave room for a few unknown keys of a later minor writer.
+ * A canonical header has at most 55 tokens (a delta snapshot's: 23 keys
+ * and their values, the owner's 4 keys and values, and the two objects; a
+ * lock record's with its lease has 21 keys); 64 leave room for a few
+ * unknown keys of a later minor writer.
  */
 #define TOKENS_MAX 64
 
@@ -85,6 +86,8 @@ enum key {
 	F_BASE_CODEC,
 	F_BASE_SIZE,
 	F_AREA,
+	F_LEASE_MS,
+	F_RENEWALS,
 	F_TOP_COUNT,
 	F_PID = F_TOP_COUNT,
 	F_HOST,
@@ -108,6 +111,7 @@ static const struct {
 	[F_LENGTH] = KEY("length"),	  [F_CHECKSUM] = KEY("checksum"),
 	[F_LAYOUT] = KEY("layout"),	  [F_BASE_CODEC] = KEY("base_codec"),
 	[F_BASE_SIZE] = KEY("base_size"), [F_AREA] = KEY("area"),
+	[F_LEASE_MS] = KEY("lease_ms"),	  [F_RENEWALS] = KEY("renewals"),
 	[F_PID] = KEY("pid"),		  [F_HOST] = KEY("host"),
 	[F_BOOT_ID] = KEY("boot_id"),	  [F_START] = KEY("start"),
 #undef KEY
@@ -482,6 +486,14 @@ static int extract(sessnap__header *h, const struct walk *w)
 	if (!copy_whole(h->checksum, sizeof(h->checksum), &f[F_CHECKSUM]) ||
 	    !sessnap__checksum_valid(h->checksum))
 		return SESSNAP__HEADER_DEFERRED;
+	if (f[F_LEASE_MS].present || f[F_RENEWALS].present) {
+		if (!get_int(&f[F_LEASE_MS], 1, UINT32_MAX, &n))
+			return SESSNAP__HEADER_DEFERRED;
+		h->lease_ms = (uint32_t)n;
+		if (!get_int(&f[F_RENEWALS], 0, INT64_MAX, &n))
+			return SESSNAP__HEADER_DEFERRED;
+		h->renewals = (uint64_t)n;
+	}
 	return extract_layout(h, f) ? 0 : SESSNAP__HEADER_DEFERRED;
 }
 

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -39,7 +41,8 @@ struct sessnap__sys {
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	int (*fsync)(int fd);
 	int (*fdatasync)(int fd);
-	/* pread and pwrite: the delta layout's slots and records (delta.c) */
+	/* pread and pwrite: the delta layout's slots and records
+	 * (deltafile.c), the lease's record (lease.c) */
 	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
 	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
 	int (*fallocate)(int fd, int mode, off_t off, off_t len);
@@ -60,6 +63,21 @@ struct sessnap__sys {
 	/* pthread_create: returns 0 or an error number, as it does */
 	int (*thread_create)(pthread_t *thread, void *(*fn)(void *),
 			     void *arg);
+	/* The lease (lease.c): its record is rewritten in place (pwrite,
+	 * above), and the file server's clock is read through
+	 * futimens(fd, NULL). */
+	int (*ftruncate)(int fd, off_t len);
+	int (*futimens)(int fd, const struct timespec times[2]);
+	int (*fstatfs)(int fd, struct statfs *st);
+	/*
+	 * Who and when this process is: the host name (gethostname), the
+	 * boot id (the first line of /proc/sys/kernel/random/boot_id into
+	 * buf, "" when unknown) and the wall clock.  In the table so that a
+	 * test can play several hosts on one machine (tests/inject.c).
+	 */
+	int (*gethostname)(char *name, size_t len);
+	void (*boot_id)(char *buf, size_t len);
+	int (*clock_gettime)(clockid_t clock, struct timespec *ts);
 };
 
 extern struct sessnap__sys sessnap__sys;
@@ -131,6 +149,46 @@ void sessnap__log(const sessnap_store *store, sessnap_log_level level,
 
 bool sessnap__app_valid(const char *app);
 bool sessnap__id_valid(const char *id);
+
+/* ---- Claims and the fence (claim.c) -------------------------------------- */
+
+/* A claim record: who took over session `id`, and as which session. */
+typedef struct {
+	char id[SESSNAP_ID_LEN + 1]; /* the claimed session */
+	/* The adoptions of the session line it starts (the claimed
+	 * session's, plus one); at least 1. */
+	uint64_t generation;
+	char successor[SESSNAP_ID_LEN + 1]; /* the session that goes on */
+	sessnap_owner owner; /* who claimed: host, boot id, pid */
+	int64_t claimed_ms; /* wall clock of the claimant */
+} sessnap__claim;
+
+/*
+ * Claim c->id for c->successor: link(2) of a temporary file onto
+ * <id>.claim, confirmed by its link count.  Returns 0 when the claim is
+ * ours, SESSNAP_EFENCED when another claimant was first (the message
+ * names it), SESSNAP_EDURABILITY when won but the directory's sync
+ * failed, or another error: the claim is not ours, except when *unsure is
+ * set (the link was tried and its outcome cannot be read back).
+ */
+int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
+			bool *unsure);
+/*
+ * Read <id>.claim (bounded, O_NOFOLLOW): 1 with *out filled, 0 when there
+ * is none, SESSNAP_ECORRUPT for a file that is not a record of this id,
+ * SESSNAP_EUNSAFE for a name that is not a regular file, or a read error.
+ */
+int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
+			const char *id);
+/*
+ * The fence every commit of session `id` calls before it renames: 0 when
+ * the session has no claim, SESSNAP_EFENCED (the message names the
+ * session, the claim file and who holds it) when another host took it
+ * over, or an error of the lstat.  `generation` is the holder's, for the
+ * message.
+ */
+int sessnap__fence_check(sessnap_store *store, const char *id,
+			 uint64_t generation);
 
 /* ---- Liveness (liveness.c) ------------------------------------------------ */
 
@@ -265,6 +323,10 @@ typedef struct {
 	bool skipped;
 	uint64_t skipped_seq;
 	char skipped_why[128];
+	/* The lease of a lock record ("lease_ms", "renewals"): 0 when the
+	 * record carries none, and always 0 in a snapshot (lease.c). */
+	uint32_t lease_ms;
+	uint64_t renewals;
 } sessnap__header;
 
 /*
@@ -323,15 +385,20 @@ int sessnap__header_parse_json(sessnap__header *out, const char *line,
 int sessnap__header_parse_fast(sessnap__header *out, const char *line,
 			       size_t len);
 /*
- * Write the lock record of a session that just took its new, empty lock
- * file `fd` (liveness.c): a header line of seq 0 with an empty payload
+ * Write the lock record of a session into its lock file `fd`, which it
+ * holds (liveness.c): a header line of seq 0 with an empty payload
  * (owner, key, label, created time), so a scan can list the session as
- * running before its first save.  Not synced: it describes a live
- * process, and after a power cut nobody holds the lock.  Returns 0 or an
- * error (message set); the caller treats a failure as a missing record.
+ * running before its first save.  With a lease (h->lease_ms > 0) the
+ * line is padded with spaces to a length that no renewal counter
+ * changes, so each renewal rewrites it in place with one pwrite at
+ * offset 0.  `truncate` cuts the file to the record afterwards (an
+ * adopter's lock file holds the crashed owner's record).  Not synced: it
+ * describes a live process, and after a power cut nobody holds the lock.
+ * Returns 0 or an error (message set); the caller treats a failure as a
+ * missing record.
  */
 int sessnap__lock_record_write(sessnap_store *store, int fd,
-			       const sessnap__header *h);
+			       const sessnap__header *h, bool truncate);
 /* "xxh3-128:" followed by 32 lowercase hex digits, and nothing more. */
 bool sessnap__checksum_valid(const char *s);
 /*
@@ -517,6 +584,106 @@ void sessnap__delta_free(sessnap__delta *d);
 unsigned int sessnap__delta_records(const sessnap__delta *d);
 int sessnap__delta_fd(const sessnap__delta *d);
 
+/* ---- Leases (lease.c) ------------------------------------------------------
+ *
+ * A running session on a shared store renews a lease in its lock record
+ * every store->lease_ms; another host judges it by the lock file's mtime
+ * against the mtime of a file it has just touched in the same store (the
+ * file server's clock, never the local one).  See lease.c.
+ */
+
+/* The default lease period, and the margin added to 3 periods before a
+ * lease is expired. */
+#define SESSNAP__LEASE_DEFAULT_MS 10000u
+#define SESSNAP__LEASE_MARGIN_MS 2000
+/* The shortest period accepted (tests use short ones). */
+#define SESSNAP__LEASE_MIN_MS 10u
+
+/*
+ * Decide at open whether the store's sessions renew leases: on with
+ * SESSNAP_STORE_SHARED, off with SESSNAP_STORE_LOCAL, else on when the
+ * store directory is on a network file system (fstatfs; a failure counts
+ * as local).  Sets store->lease_ms to the period (0 = default), or to 0
+ * for "off".  store.c has refused both flags together and a period
+ * under SESSNAP__LEASE_MIN_MS.
+ */
+void sessnap__lease_mode(sessnap_store *store, uint32_t period_ms);
+/* Whether the file system of fstatfs' f_type is a network one. */
+bool sessnap__lease_fs_shared(int64_t f_type);
+/* How old a lease of this period may be and still be fresh. */
+int64_t sessnap__lease_expiry_ms(uint32_t period_ms);
+
+/* What a lock file says of its lease (sessnap__lease_look()). */
+typedef struct {
+	uint32_t period_ms; /* 0: no lease (no record, torn, older writer) */
+	uint64_t renewals;
+	sessnap_owner owner; /* of the record */
+	int64_t mtime_ms;    /* the lock file's mtime: the file server's */
+	int64_t age_ms;      /* clock now minus mtime_ms (>= 0); -1 unknown */
+} sessnap__lease;
+
+/*
+ * The file server's clock now, in ms since the epoch: the mtime of this
+ * host's clock file (.sessnap-clock.<16 hex digits of the host name's
+ * hash>, names.c) right after futimens(fd, NULL) set it, which NFS does
+ * with the server's time.  *clock_ms is a cache: when >= 0 it is used as
+ * it is, else it is filled.  Returns 0 or an error naming the file.
+ */
+int sessnap__lease_clock(int64_t *clock_ms, sessnap_store *store);
+/*
+ * Read session `id`'s lock record for its lease.  Returns 0 with *out
+ * filled (out->period_ms 0 when there is none: missing lock file, no or
+ * torn record, no lease), or a system error.  out->age_ms is -1: see
+ * sessnap__lease_judge().
+ */
+int sessnap__lease_look(sessnap__lease *out, sessnap_store *store,
+			const char *id);
+
+/* sessnap__lease_judge() */
+#define SESSNAP__LEASE_NONE 0	 /* no lease to judge by */
+#define SESSNAP__LEASE_FRESH 1	 /* renewed within the expiry */
+#define SESSNAP__LEASE_EXPIRED 2 /* older than the expiry: owner gone */
+#define SESSNAP__LEASE_UNKNOWN 3 /* a lease, but the clock is unreadable */
+/*
+ * The cross-host rule.  `owner` wrote session `id`'s newest header and is
+ * not this process's host incarnation (sessnap__lease_applies()): its
+ * lock record's lease (read into *out) is fresh, expired, absent or of
+ * unknown age.  *clock_ms caches the server clock (-1: not read yet), so
+ * a scan reads it once.  Returns one of SESSNAP__LEASE_*, or a negative
+ * error of the lock file (the clock's failure gives _UNKNOWN and logs).
+ */
+int sessnap__lease_judge(sessnap__lease *out, sessnap_store *store,
+			 const char *id, int64_t *clock_ms);
+/*
+ * Whether a session whose lock is free here is judged by its lease:
+ * written on another host (sessnap__owner_foreign()), or, on a store
+ * with leases, by this host name in another boot (another machine that
+ * has the same name, or our own previous boot).  Never on a store opened
+ * with SESSNAP_STORE_LOCAL.
+ */
+bool sessnap__lease_applies(const sessnap_store *store,
+			    const sessnap_owner *owner);
+/*
+ * The one verdict of a session whose lock is free here and which did not
+ * complete, written last by `owner`: SESSNAP_VERDICT_CRASHED (this host
+ * and boot: the flock rule; or its lease expired), SESSNAP_VERDICT_RUNNING
+ * (a fresh lease), SESSNAP_VERDICT_FOREIGN (another host and no lease,
+ * or a lease of unknown age), or a negative error of the lock file.  *out
+ * receives the lease seen (period 0 and age -1 when none was looked at);
+ * *clock_ms as in sessnap__lease_judge().  The scanner, the cleaner and
+ * adopt all ask it.
+ */
+int sessnap__lease_verdict(sessnap__lease *out, sessnap_store *store,
+			   const char *id, const sessnap_owner *owner,
+			   int64_t *clock_ms);
+/*
+ * Renew the lease of one session now: bump the renewal counter of its
+ * record, rewrite it in place and set the lock file's mtime
+ * (futimens(fd, NULL)).  `h` is the session's record, `fd` its lock file.
+ * Returns 0 or an error naming the lock file.
+ */
+int sessnap__lease_renew(sessnap_store *store, int fd, sessnap__header *h);
+
 /* ---- Scanner (scan.c) ------------------------------------------------------ */
 
 /*
@@ -609,6 +776,9 @@ struct sessnap_store {
 	unsigned int retry_max_ms; /* cap of the retry backoff */
 	uint64_t dispatch_round; /* sessnap_store_dispatch() rounds */
 	pid_t pid; /* the process that opened the store */
+	/* The lease period of this store's sessions in ms; 0: leases off
+	 * (lease.c, sessnap__lease_mode()). */
+	uint32_t lease_ms;
 };
 
 
@@ -630,6 +800,7 @@ struct sessnap_session {
 	char *label;
 	bool label_dirty; /* the label changed since the last save */
 	char *pending; /* serialized state waiting to be written */
+	bool pending_unique; /* by json-c: no member name twice (patch.c) */
 	size_t pending_len;
 	size_t pending_cap; /* allocated size of pending */
 	char *spare; /* a written state's buffer, reused by the next update */
@@ -648,6 +819,15 @@ struct sessnap_session {
 	uint64_t skips; /* saves skipped: identical bytes */
 	uint64_t seq_durable; /* copy of seq, readable under store->mu */
 	char err_msg[512]; /* message of last_error */
+	/* Patches (patch.c): batches queued after the pending state, in
+	 * order; whether there is a state to patch; whether a batch failed
+	 * since the last full update (later ones are refused); full updates
+	 * so far; whether the session was ever patched. */
+	struct sessnap__patch_batch *patch_head, *patch_tail;
+	bool has_state;
+	bool patch_broken;
+	bool patch_mode;
+	uint64_t full_gen;
 	sessnap_collect_cb collect;
 	void *collect_payload;
 	uint64_t dispatch_round; /* last dispatch round that visited it */
@@ -657,14 +837,39 @@ struct sessnap_session {
 	 * when already dirty. */
 	_Atomic int64_t touch_since_ms;
 
+	/* The lease (lease.c), guarded by store->mu: the record rewritten
+	 * at each renewal (NULL when the store has no leases), the next
+	 * renewal (monotonic), a renewal in progress (the lock file is
+	 * written without the mutex; release waits for it) and the
+	 * consecutive failures.  For sessnap_session_status(): the error
+	 * of the last write of the lease (0 once one works) and its
+	 * message, and when a write last worked (monotonic, 0: never). */
+	sessnap__header *lease;
+	int64_t lease_due_ms;
+	bool renewing;
+	unsigned int lease_failures;
+	int lease_error;
+	char lease_msg[512];
+	int64_t lease_ok_ms;
+
 	/* Owned by whoever holds `saving`. */
 	uint64_t seq; /* sequence of the last committed snapshot */
+	/* The saving thread's copy of the state, as JSON text, once patched
+	 * (NUL-terminated); copy_dirty: it is not durable yet. */
+	char *copy;
+	size_t copy_len, copy_cap;
+	bool copy_dirty;
+	bool copy_unique; /* no member name twice in it (patch.c) */
 	XXH128_hash_t durable_hash;
 	bool has_durable;
 	bool ended;
 	/* The open delta snapshot (delta stores; NULL until the first
 	 * save of this handle, and after a failed append). */
 	sessnap__delta *delta;
+	/* Another host took the session over (claim.c): every later commit
+	 * is refused, even if the claim goes away. */
+	bool fenced;
+	char fence_msg[512];
 };
 
 /*
@@ -674,6 +879,24 @@ struct sessnap_session {
 int sessnap__session_new(sessnap_session **out, sessnap_store *store,
 			 const char *id, int lock_fd, const char *label,
 			 const void *key, size_t key_len);
+/*
+ * Write the session's lock record (begin, and an adopter on a store with
+ * leases: `truncate`, since the file holds its crashed owner's record),
+ * and on a store with leases keep it as the lease the writer renews
+ * (session.c).  Returns 0, SESSNAP_ENOMEM (nothing written), or the
+ * write's error, which the caller may ignore: the session runs, listed
+ * without its record, and a lease is written whole at its next renewal.
+ */
+int sessnap__session_record(sessnap_session *s, bool truncate);
+/*
+ * The fence of every commit (claim.c, "Claims and fencing" in
+ * docs/design.md): 0, or SESSNAP_EFENCED (sticky, logged once) when
+ * another host took the session over.  Call it, holding `saving`, before
+ * any write that commits to the session's files: the snapshot's rename,
+ * the completed mark, an end's removal, a delta layout's append.  Free on
+ * a store without leases.
+ */
+int sessnap__session_fence(sessnap_session *s);
 /* Keep buf (cap bytes) as the session's spare buffer (store->mu held);
  * returns the buffer the caller must free once the mutex is dropped. */
 char *sessnap__session_keep_spare(sessnap_session *s, char *buf, size_t cap);
@@ -712,19 +935,30 @@ typedef struct {
 	char *buf;
 	size_t len;
 	size_t cap;
+	bool unique; /* buf was serialized by json-c */
 	XXH128_hash_t hash;
 	uint64_t gen;
 	bool label_dirty;
 	bool skipped;
 	int64_t dirty_since_ms;
+	/* Patches taken with the state: applied by write, put back by
+	 * finish when they were not (a failure before); drop: batches for
+	 * the caller to free; patch_rc and patch_msg: a batch that did not
+	 * apply (the save went on without it). */
+	struct sessnap__patch_batch *patches, *drop;
+	uint64_t full_gen;
+	int patch_rc;
+	char patch_msg[512];
 } sessnap__save_job;
 
 void sessnap__session_take(sessnap__save_job *job, sessnap_session *s);
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s);
 /* On return job->buf is a buffer the caller frees after dropping the
- * mutex (or NULL). */
+ * mutex (or NULL), with sessnap__save_job_free(). */
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			     int rc);
+/* Free what a finished job leaves to its caller (no mutex held). */
+void sessnap__save_job_free(sessnap__save_job *job);
 
 /* ---- The validating scanner (jsoncheck.c) -------------------------------- */
 
@@ -734,6 +968,71 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
  * SESSNAP_EINVAL with what is wrong and where in the message.
  */
 int sessnap__json_check(const char *text, size_t len);
+
+/*
+ * sessnap__json_check() for a text that goes inside `outer` arrays or
+ * objects (a patch's value under its pointer): the nesting counts them.
+ */
+int sessnap__json_check_under(const char *text, size_t len, size_t outer);
+
+/* ---- Patches (patch.c) -------------------------------------------------- */
+
+/*
+ * One operation of a queued batch.  Offsets are from the start of the
+ * batch, whose one allocation holds the operations, then each pointer, new
+ * member name and value, NUL-terminated.  key: the pointer's last token
+ * as a JSON string (json-c's escaping), for an add that creates a member.
+ */
+typedef struct {
+	int op; /* sessnap_patch_kind */
+	size_t path_off, path_len;
+	size_t key_off, key_len;
+	size_t value_off, value_len;
+} sessnap__patch_rec;
+
+typedef struct sessnap__patch_batch {
+	struct sessnap__patch_batch *next; /* the session's queue, in order */
+	size_t n_ops;
+	bool text;   /* values given as text (may hold a name twice) */
+	size_t used; /* bytes of the allocation */
+	sessnap__patch_rec ops[];
+} sessnap__patch_batch;
+
+/*
+ * Check an RFC 6901 pointer of len bytes ("" or "/" tokens, '~' only in
+ * "~0" and "~1"); *tokens receives how many tokens it has.  Returns 0 or
+ * SESSNAP_EINVAL with the reason.
+ */
+int sessnap__pointer_check(const char *ptr, size_t len, size_t *tokens);
+/*
+ * Build a batch from ops (json-c values) or, when ops is NULL, from tops
+ * (text values), on the app's thread: every pointer, operation and value
+ * checked (nesting under the pointer, size at most max_value), each value
+ * and new member name serialized as update() serializes.  Returns 0 with
+ * *out malloc'd, or SESSNAP_EINVAL, SESSNAP_ETOOBIG or SESSNAP_ENOMEM with
+ * a message naming the operation's index, kind and pointer.
+ */
+int sessnap__patch_batch_new(sessnap__patch_batch **out,
+			     const sessnap_patch_op *ops,
+			     const sessnap_patch_text_op *tops, size_t n_ops,
+			     size_t max_value);
+/* Free a list of batches (NULL is fine). */
+void sessnap__patch_list_free(sessnap__patch_batch *b);
+/* "add", "replace", "remove". */
+const char *sessnap__patch_kind_name(int op);
+/*
+ * Apply operation i of batch b to the JSON text *text (*len bytes, *cap
+ * allocated, text[*len] a NUL that stays one), in place, growing the
+ * buffer when needed.  Returns 0; SESSNAP_EPATCH when the operation does
+ * not apply (the target is missing, an index is out of range or not one,
+ * the result would exceed max bytes) with the cause in the message; or
+ * SESSNAP_ENOMEM.  On error the text is unchanged.  unique: the text is
+ * known to hold no object with a member name twice (json-c wrote it), so
+ * a member's scan may stop once it is found.
+ */
+int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
+			 const sessnap__patch_batch *b, size_t i, size_t max,
+			 bool unique);
 
 /* ---- States as JSON text (text.c) ----------------------------------------- */
 

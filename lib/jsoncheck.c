@@ -8,9 +8,11 @@
  * (SESSNAP__JSON_DEPTH), and otherwise SESSNAP_EINVAL with what is wrong
  * and at which byte in the thread-local message.  Every text it accepts
  * is one the loader accepts: tests/check_text.c checks that against the
- * loader's own parser over generated and hand-written texts.  Its one
- * caller is text.c, which must refuse at sessnap_session_update_text()
- * every text the loader would refuse.
+ * loader's own parser over generated and hand-written texts.  Its
+ * callers are text.c, which must refuse at sessnap_session_update_text()
+ * every text the loader would refuse, and patch.c and session.c, which
+ * check a patch's values (sessnap__json_check_under(): nested under the
+ * pointer's tokens) and a state reread to be patched.
  *
  * Why a scanner of our own rather than the tokener: update_text runs on
  * the app's thread and must cost no more than update() with an object
@@ -69,6 +71,7 @@ struct scan {
 	const unsigned char *v; /* where the value being scanned starts */
 	const char *what;	/* what was wrong, when the scan failed */
 	size_t depth;
+	size_t outer; /* containers around the text (a patch's pointer) */
 	char stack[SESSNAP__JSON_DEPTH];
 };
 
@@ -291,7 +294,7 @@ static enum step scan_value(struct scan *sc, const unsigned char **pp)
 		sc->what = "the text ends where a value was expected";
 		return STEP_FAIL;
 	}
-	if (sc->depth + 1 > SESSNAP__JSON_DEPTH)
+	if (sc->outer + sc->depth + 1 > SESSNAP__JSON_DEPTH)
 		return STEP_TOO_DEEP;
 	sc->v = p;
 	switch (*p) {
@@ -398,7 +401,7 @@ static int report(const struct scan *sc, enum step step, const unsigned char *p)
 		    SESSNAP_EINVAL,
 		    "the value at byte %zu is nested %zu "
 		    "deep, more than the loader's limit of %d",
-		    (size_t)(p - sc->start), sc->depth + 1,
+		    (size_t)(p - sc->start), sc->outer + sc->depth + 1,
 		    SESSNAP__JSON_DEPTH);
 	if (step == STEP_FAIL_AT_VALUE)
 		/* The helpers return NULL: report where the value starts. */
@@ -422,6 +425,11 @@ static int report(const struct scan *sc, enum step step, const unsigned char *p)
  */
 int sessnap__json_check(const char *text, size_t len)
 {
+	return sessnap__json_check_under(text, len, 0);
+}
+
+int sessnap__json_check_under(const char *text, size_t len, size_t outer)
+{
 	struct scan sc;
 	const unsigned char *p;
 	enum step step = STEP_VALUE;
@@ -431,6 +439,7 @@ int sessnap__json_check(const char *text, size_t len)
 	sc.v = sc.start;
 	sc.what = NULL;
 	sc.depth = 0;
+	sc.outer = outer;
 	p = skip_ws(sc.start, sc.end);
 	if (p == sc.end)
 		return sessnap__error(

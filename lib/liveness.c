@@ -59,13 +59,13 @@ static void read_small(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* Through the seam, so that a test can play another host (sys.c). */
 static void host_init(void)
 {
-	if (gethostname(host_name, sizeof(host_name) - 1) < 0)
+	if (SYS(gethostname)(host_name, sizeof(host_name) - 1) < 0)
 		strlcpy(host_name, "localhost", sizeof(host_name));
 	host_name[sizeof(host_name) - 1] = '\0';
-	read_small("/proc/sys/kernel/random/boot_id", boot_id,
-		   sizeof(boot_id));
+	SYS(boot_id)(boot_id, sizeof(boot_id));
 }
 
 /*
@@ -317,43 +317,71 @@ int sessnap__lock_probe(sessnap_store *store, const char *id)
  * and an empty payload, followed by the payload's own (empty) line: so the
  * one header reader (snapfile.c) reads it, checks its id against the file
  * name and its size against the record, and a torn record is caught by
- * that size rule.  The lock file is new and empty and fd is at offset 0,
- * so a plain write loop puts it in place.
+ * that size rule.
+ *
+ * A record with a lease is padded with spaces before its newline (the
+ * format allows blanks there) to the length its line has with a renewal
+ * counter of 19 digits, the most a JSON integer of the format takes
+ * (INT64_MAX; the counter wraps to 1 there).  Every renewal then
+ * has the same length and rewrites the record in place: one pwrite at
+ * offset 0, and a reader sees the old or the new record, or a torn one
+ * that the size rule refuses (as "no lease": the safe side, see
+ * lease.c), never a shorter record followed by the tail of a longer one.
  */
+#define RENEWALS_DIGITS 19
+
 int sessnap__lock_record_write(sessnap_store *store, int fd,
-			       const sessnap__header *h)
+			       const sessnap__header *h, bool truncate)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	char *line = NULL, *tmp;
-	size_t len = 0, off = 0;
+	size_t len = 0, off = 0, want;
 	ssize_t n;
 	int rc, eintr = 0;
+	const char *step = "write of the lock record";
 
 	if ((rc = sessnap__header_format(&line, &len, h)) < 0)
 		return rc;
-	if ((tmp = realloc(line, len + 1)) == NULL) {
+	want = len + 1;
+	if (h->lease_ms > 0) {
+		char digits[24];
+		int d = snprintf(digits, sizeof(digits), "%" PRIu64,
+				 h->renewals);
+
+		want = len + (size_t)(RENEWALS_DIGITS - d) + 1;
+	}
+	if ((tmp = realloc(line, want)) == NULL) {
 		free(line);
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	}
 	line = tmp;
-	line[len++] = '\n'; /* the empty payload's line */
+	/* Blanks before the header's newline, then the payload's line. */
+	memset(line + len - 1, ' ', want - len - 1);
+	line[want - 2] = '\n';
+	line[want - 1] = '\n';
+	len = want;
 	while (off < len) {
-		n = SYS(write)(fd, line + off, len - off);
+		n = SYS(pwrite)(fd, line + off, len - off, (off_t)off);
 		if (n < 0 && errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
-			sessnap__lock_name(name, h->id);
-			rc = sessnap__syserr(errno, "write of the lock record",
-					     sessnap__path(path, sizeof(path),
-							   store, name));
-			free(line);
-			return rc;
+			goto on_error;
 		}
 		eintr = 0;
 		off += (size_t)n;
 	}
+	step = "truncation of the lock record";
+	if (truncate && SYS(ftruncate)(fd, (off_t)len) < 0)
+		goto on_error;
 	free(line);
 	return 0;
+
+on_error:
+	sessnap__lock_name(name, h->id);
+	rc = sessnap__syserr(errno, step,
+			     sessnap__path(path, sizeof(path), store, name));
+	free(line);
+	return rc;
 }

@@ -30,6 +30,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/load.c \
 	lib/generations.c \
 	lib/liveness.c \
+	lib/claim.c \
+	lib/lease.c \
 	lib/clean.h \
 	lib/clean.c \
 	lib/clean_rank.c \
@@ -49,6 +51,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/writer.h \
 	lib/writer.c \
 	lib/jsoncheck.c \
+	lib/patch.c \
 	lib/text.c \
 	lib/textcb.c
 lib_libsessnap_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \

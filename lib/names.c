@@ -10,6 +10,10 @@
  *	<id>.lock			the session's flock (liveness.c)
  *	.<id>.snap.XXXXXX		a save's temporary file (atomic.c)
  *	.<id>.snap.prev.XXXXXX		a save's temporary link of .prev
+ *	<id>.claim			a cross-host adoption's claim (claim.c)
+ *	.<id>.claim.XXXXXX		a claim's temporary file
+ *	.sessnap-clock.<16 hex>		a host's clock file (lease.c),
+ *					never a session's name
  *
  * and anything else is somebody else's: no module of the library ever
  * reads, writes or removes a name this module does not recognise.  This
@@ -116,6 +120,24 @@ void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id)
 	name_of(out, id, ".lock", sizeof(".lock") - 1);
 }
 
+void sessnap__claim_name(char out[SESSNAP__NAME_MAX], const char *id)
+{
+	name_of(out, id, ".claim", sizeof(".claim") - 1);
+}
+
+void sessnap__clock_name(char out[SESSNAP__NAME_MAX], const char *host)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = XXH3_64bits(host, strlen(host));
+	size_t p = sizeof(SESSNAP__CLOCK_PREFIX) - 1;
+	int i;
+
+	memcpy(out, SESSNAP__CLOCK_PREFIX, p);
+	for (i = 15; i >= 0; i--, h >>= 4)
+		out[p + (size_t)i] = hex[h & 15];
+	out[p + 16] = '\0';
+}
+
 void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,
 		       unsigned int n)
 {
@@ -145,6 +167,7 @@ const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 #define SNAP_SUFFIX ".snap"
 #define PREV_SUFFIX ".snap.prev"
 #define LOCK_SUFFIX ".lock"
+#define CLAIM_SUFFIX ".claim"
 /* The random part of a temporary file name (atomic.c). */
 #define TEMP_RANDOM 6
 
@@ -171,7 +194,7 @@ static bool is_alnum_n(const char *s, size_t n)
 	return s[n] == '\0';
 }
 
-/* ".<id>" then ".snap.XXXXXX" or ".snap.prev.XXXXXX". */
+/* ".<id>" then ".snap.XXXXXX", ".snap.prev.XXXXXX" or ".claim.XXXXXX". */
 static bool is_temp(const char *name, size_t len)
 {
 	const char *rest;
@@ -181,6 +204,9 @@ static bool is_temp(const char *name, size_t len)
 	rest = name + 1 + SESSNAP_ID_LEN;
 	if (strncmp(rest, PREV_SUFFIX ".", sizeof(PREV_SUFFIX)) == 0 &&
 	    is_alnum_n(rest + sizeof(PREV_SUFFIX), TEMP_RANDOM))
+		return true;
+	if (strncmp(rest, CLAIM_SUFFIX ".", sizeof(CLAIM_SUFFIX)) == 0 &&
+	    is_alnum_n(rest + sizeof(CLAIM_SUFFIX), TEMP_RANDOM))
 		return true;
 	return strncmp(rest, SNAP_SUFFIX ".", sizeof(SNAP_SUFFIX)) == 0 &&
 	       is_alnum_n(rest + sizeof(SNAP_SUFFIX), TEMP_RANDOM);
@@ -222,6 +248,7 @@ int sessnap__name_generation(const char *name)
 		return older_number(name + SESSNAP_ID_LEN);
 	case SESSNAP__NAME_LOCK:
 	case SESSNAP__NAME_TEMP:
+	case SESSNAP__NAME_CLAIM:
 	case SESSNAP__NAME_OTHER:
 		break;
 	}
@@ -251,6 +278,8 @@ sessnap__name_kind sessnap__name_parse(const char *name,
 		kind = SESSNAP__NAME_PREV;
 	else if (strcmp(rest, LOCK_SUFFIX) == 0)
 		kind = SESSNAP__NAME_LOCK;
+	else if (strcmp(rest, CLAIM_SUFFIX) == 0)
+		kind = SESSNAP__NAME_CLAIM;
 	else if (older_number(rest) >= 2)
 		kind = SESSNAP__NAME_OLDER;
 	else

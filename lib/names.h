@@ -28,17 +28,29 @@ const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,
 void sessnap__snap_name(char out[SESSNAP__NAME_MAX], const char *id);
 void sessnap__prev_name(char out[SESSNAP__NAME_MAX], const char *id);
 void sessnap__lock_name(char out[SESSNAP__NAME_MAX], const char *id);
+/* <id>.claim: the cross-host adoption's claim of a session (claim.c). */
+void sessnap__claim_name(char out[SESSNAP__NAME_MAX], const char *id);
 /*
  * Generation n of a session: 0 is <id>.snap, 1 <id>.snap.prev, and 2 to
  * SESSNAP_GENERATIONS_MAX <id>.snap.<n> (decimal, no leading zero).
  */
 void sessnap__gen_name(char out[SESSNAP__NAME_MAX], const char *id,
 		       unsigned int n);
+/*
+ * The clock file of a host (lease.c): ".sessnap-clock." and 16 lowercase
+ * hex digits of the XXH3-64 hash of the host name.  One per host that
+ * judged a lease in the store, touched to read the file server's clock.
+ * It parses as SESSNAP__NAME_OTHER (a dot and no session id: never a
+ * temporary file), so no scan, clean, discard or adopt ever reads, writes
+ * or removes it.
+ */
+#define SESSNAP__CLOCK_PREFIX ".sessnap-clock."
+void sessnap__clock_name(char out[SESSNAP__NAME_MAX], const char *host);
 /* Every generation name a reader looks for: 0 to this, inclusive. */
 #define SESSNAP__GEN_LAST SESSNAP_GENERATIONS_MAX
 
 /*
- * What a name in the store is.  Only these five kinds belong to the
+ * What a name in the store is.  Only these six kinds belong to the
  * library; SESSNAP__NAME_OTHER is never read, written or removed.
  */
 typedef enum {
@@ -46,8 +58,10 @@ typedef enum {
 	SESSNAP__NAME_SNAP, /* <id>.snap */
 	SESSNAP__NAME_PREV, /* <id>.snap.prev */
 	SESSNAP__NAME_LOCK, /* <id>.lock */
-	SESSNAP__NAME_TEMP, /* .<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX */
-	SESSNAP__NAME_OLDER /* <id>.snap.<n>, n from 2 to GENERATIONS_MAX */
+	/* .<id>.snap.XXXXXX, .<id>.snap.prev.XXXXXX, .<id>.claim.XXXXXX */
+	SESSNAP__NAME_TEMP,
+	SESSNAP__NAME_OLDER, /* <id>.snap.<n>, n from 2 to GENERATIONS_MAX */
+	SESSNAP__NAME_CLAIM /* <id>.claim */
 } sessnap__name_kind;
 
 /*

@@ -39,10 +39,21 @@
 static int collect_one(sessnap_session *s, sessnap_collect_cb cb, void *payload)
 {
 	json_object *state;
+	uint64_t before, after;
 	int rc;
 
+	pthread_mutex_lock(&s->store->mu);
+	before = s->gen_queued;
+	pthread_mutex_unlock(&s->store->mu);
 	state = cb(s, payload);
 	if (state == NULL) {
+		/* A callback that queued patches instead handed its change
+		 * over: the session is no longer touched. */
+		pthread_mutex_lock(&s->store->mu);
+		after = s->gen_queued;
+		pthread_mutex_unlock(&s->store->mu);
+		if (after != before)
+			return 1;
 		atomic_store(&s->touch_since_ms, sessnap__mono_ms());
 		return 0;
 	}

@@ -66,6 +66,8 @@
 #define BAD_LOCK (1u << 2)
 /* <id>.lock of any other type (regular, or unknown to readdir) */
 #define HAS_LOCK (1u << 3)
+/* <id>.claim: another host took the session over (claim.c) */
+#define HAS_CLAIM (1u << 4)
 
 struct cand {
 	char id[SESSNAP_ID_LEN + 1];
@@ -117,6 +119,8 @@ static int add_candidate(const sessnap__dir_entry *e, void *payload)
 		kind = BAD_LOCK;
 	else if (e->kind == SESSNAP__NAME_LOCK)
 		kind = HAS_LOCK;
+	else if (e->kind == SESSNAP__NAME_CLAIM)
+		kind = HAS_CLAIM;
 	else
 		return 0;
 	if (l->n == l->cap) {
@@ -293,6 +297,43 @@ static int copy_key(sessnap_info *info, const sessnap__header *h)
 }
 
 /*
+ * A session with a lock file, no snapshot, and a free lock on a store with
+ * leases: another host's session that has not saved yet is listed while
+ * its lease is fresh (running, from its record), as its flock would list
+ * it on its own host.  An expired lease, or none, is skipped like any
+ * free lock file alone: there is no state to recover.
+ */
+static int lock_only_leased(sessnap_info *info, sessnap_store *store,
+			    const struct cand *c, int64_t *clock)
+{
+	char lock[SESSNAP__NAME_MAX];
+	sessnap__header h;
+	struct stat st;
+	sessnap__lease l;
+
+	if (sessnap__lease_look(&l, store, c->id) < 0 || l.period_ms == 0 ||
+	    !sessnap__lease_applies(store, &l.owner) ||
+	    sessnap__lease_judge(&l, store, c->id, clock) !=
+		SESSNAP__LEASE_FRESH)
+		return 0;
+	sessnap__lock_name(lock, c->id);
+	if (sessnap__header_read(&h, &st, store, lock) < 0)
+		return 0;
+	info->status = SESSNAP_VERDICT_RUNNING;
+	info->mtime_ms = sessnap__mtime_ms(&st);
+	info->created_ms = h.created_ms;
+	info->format_version = h.format_version;
+	info->schema_version = h.schema_version;
+	info->owner = h.owner;
+	info->lease_age_ms = l.age_ms;
+	info->lease_period_ms = l.period_ms;
+	info->lease_renewals = l.renewals;
+	if (h.label[0] != '\0' && (info->label = strdup(h.label)) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	return copy_key(info, &h) < 0 ? SESSNAP_ENOMEM : 1;
+}
+
+/*
  * A session with a lock file and no snapshot: listed while its lock is
  * held, as running, from its lock record (a header of seq 0 with an empty
  * payload: liveness.c).  The record is read as a header is (one bounded
@@ -302,13 +343,19 @@ static int copy_key(sessnap_info *info, const sessnap__header *h)
  * whose probe fails, is skipped as before: it holds no state.
  */
 static int classify_lock_only(sessnap_info *info, sessnap_store *store,
-			      const struct cand *c)
+			      const struct cand *c, int64_t *clock)
 {
 	char lock[SESSNAP__NAME_MAX];
 	sessnap__header h;
 	struct stat st;
+	int live;
 
-	if ((c->has & BAD_LOCK) || sessnap__lock_probe(store, c->id) != 1)
+	if (c->has & BAD_LOCK)
+		return 0;
+	live = sessnap__lock_probe(store, c->id);
+	if (live == 0 && store->lease_ms > 0)
+		return lock_only_leased(info, store, c, clock);
+	if (live != 1)
 		return 0;
 	info->status = SESSNAP_VERDICT_RUNNING;
 	sessnap__lock_name(lock, c->id);
@@ -326,12 +373,45 @@ static int classify_lock_only(sessnap_info *info, sessnap_store *store,
 }
 
 /*
+ * A session that did not complete and whose lock is free here: crashed,
+ * or, by the cross-host rule (lease.c), running while another host's
+ * lease is fresh, foreign when that host renews none.  A session of this
+ * host and boot costs nothing more; another host's costs one bounded read
+ * of its lock record, and the scan thread's first one the clock file.
+ */
+static int classify_free(sessnap_info *info, sessnap_store *store,
+			 const char *id, const sessnap_owner *owner,
+			 int64_t *clock)
+{
+	sessnap__lease l;
+	int v = sessnap__lease_verdict(&l, store, id, owner, clock);
+
+	if (v < 0) {
+		if ((v = unreadable(info, 0, v, errno)) > 0)
+			return v;
+		/* A slot that fails the scan is never freed by the caller. */
+		free(info->label);
+		free(info->key);
+		info->label = NULL;
+		info->key = NULL;
+		return v;
+	}
+	info->status = (sessnap_verdict)v;
+	if (l.period_ms > 0) {
+		info->lease_age_ms = l.age_ms;
+		info->lease_period_ms = l.period_ms;
+		info->lease_renewals = l.renewals;
+	}
+	return 1;
+}
+
+/*
  * Classify one session.  Returns 1 when *info was filled, 0 when the
  * session vanished meanwhile (nothing to list), or a negative error that
  * fails the scan (see unreadable()).
  */
 static int classify(sessnap_info *info, sessnap_store *store,
-		    const struct cand *c)
+		    const struct cand *c, int64_t *clock)
 {
 	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
 	sessnap__header h;
@@ -341,10 +421,11 @@ static int classify(sessnap_info *info, sessnap_store *store,
 
 	memset(info, 0, sizeof(*info));
 	memcpy(info->id, c->id, sizeof(info->id));
+	info->lease_age_ms = -1;
 	sessnap__snap_name(snap, c->id);
 	sessnap__prev_name(prev, c->id);
 	if (!(c->has & (HAS_SNAP | HAS_PREV)))
-		return classify_lock_only(info, store, c);
+		return classify_lock_only(info, store, c, clock);
 
 	/* The lock first: see the essay at the top. */
 	if (c->has & BAD_LOCK)
@@ -418,10 +499,16 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		info->status = SESSNAP_VERDICT_CORRUPT;
 	else if (h.completed)
 		info->status = SESSNAP_VERDICT_COMPLETED;
-	else if (sessnap__owner_foreign(&h.owner, &store->self))
-		info->status = SESSNAP_VERDICT_FOREIGN;
-	else
-		info->status = SESSNAP_VERDICT_CRASHED;
+	else if (c->has & HAS_CLAIM) {
+		/*
+		 * Taken over by another host: its state goes on in the
+		 * claim's successor, so it is never offered again.  The
+		 * claim was seen by the directory walk: no system call.
+		 */
+		info->status = SESSNAP_VERDICT_COMPLETED;
+		info->flags |= SESSNAP_INFO_TAKEN_OVER;
+	} else
+		return classify_free(info, store, c->id, &h.owner, clock);
 	return 1;
 }
 
@@ -472,6 +559,7 @@ struct scan_job {
 static void *scan_worker(void *arg)
 {
 	struct scan_job *job = arg;
+	int64_t clock = -1; /* the file server's, read once if needed */
 	size_t i, end;
 	int rc;
 
@@ -481,7 +569,8 @@ static void *scan_worker(void *arg)
 			break;
 		end = i + SCAN_CHUNK < job->n ? i + SCAN_CHUNK : job->n;
 		for (; i < end; i++) {
-			rc = classify(&job->infos[i], job->store, &job->c[i]);
+			rc = classify(&job->infos[i], job->store, &job->c[i],
+				      &clock);
 			if (rc >= 0) {
 				job->kept[i] = (signed char)rc;
 				continue;

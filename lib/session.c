@@ -143,18 +143,23 @@ static int check_options(const sessnap_session_options *opts)
 
 /*
  * The lock record (liveness.c): what a scan shows of this session until
- * its first save.  A failure (a full disk) does not fail the begin, which
- * needs no data block and worked before the record existed: the session
- * runs as before, listed as running without its key until it saves, and
- * the log callback hears why.
+ * its first save, and on a store with leases the lease that the writer
+ * renews (lease.c).  A failure (a full disk) does not fail the begin,
+ * which needs no data block and worked before the record existed: the
+ * session runs as before, listed as running without its key until it
+ * saves, and the log callback hears why.  A lease whose first write
+ * failed is written whole again at its first renewal.
  */
-static void write_lock_record(sessnap_session *s)
+int sessnap__session_record(sessnap_session *s, bool truncate)
 {
-	sessnap__header h;
+	sessnap_store *store = s->store;
+	sessnap__header h, *lease = NULL;
+	char why[512];
+	int rc;
 
 	memset(&h, 0, sizeof(h));
 	h.format_version = SESSNAP__FORMAT_PLAIN;
-	strlcpy(h.app, s->store->app, sizeof(h.app));
+	strlcpy(h.app, store->app, sizeof(h.app));
 	strlcpy(h.id, s->id, sizeof(h.id));
 	if (s->label != NULL)
 		strlcpy(h.label, s->label, sizeof(h.label));
@@ -162,14 +167,40 @@ static void write_lock_record(sessnap_session *s)
 	h.key_len = s->key_len;
 	h.created_ms = s->created_ms;
 	h.saved_ms = s->created_ms;
-	h.owner = s->store->self;
-	h.schema_version = s->store->opts.schema_version;
+	h.owner = store->self;
+	h.schema_version = store->opts.schema_version;
+	h.lease_ms = store->lease_ms;
 	sessnap__checksum(h.checksum, "", 0);
-	if (sessnap__lock_record_write(s->store, s->lock_fd, &h) < 0)
-		sessnap__log(s->store, SESSNAP_LOG_WARNING,
+	if (h.lease_ms > 0 && (lease = malloc(sizeof(*lease))) == NULL)
+		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
+	rc = sessnap__lock_record_write(store, s->lock_fd, &h, truncate);
+	why[0] = '\0';
+	if (rc < 0) {
+		/* Kept before the log callback, which may call us again. */
+		strlcpy(why, sessnap_error_last(), sizeof(why));
+		sessnap__log(store, SESSNAP_LOG_WARNING,
 			     "%s: the session is listed without its key "
-			     "until its first save",
-			     sessnap_error_last());
+			     "until its first save%s",
+			     why,
+			     lease ? "; its lease is written again at its "
+				     "next renewal" :
+				     "");
+	}
+	if (lease != NULL) {
+		*lease = h;
+		pthread_mutex_lock(&store->mu);
+		free(s->lease);
+		s->lease = lease;
+		s->lease_due_ms = sessnap__mono_ms() + store->lease_ms;
+		/* What sessnap_session_status() reports of the lease. */
+		s->lease_error = rc < 0 ? rc : 0;
+		s->lease_failures = rc < 0 ? 1 : 0;
+		strlcpy(s->lease_msg, why, sizeof(s->lease_msg));
+		s->lease_ok_ms = rc < 0 ? 0 : sessnap__mono_ms();
+		pthread_mutex_unlock(&store->mu);
+		sessnap__writer_lease_added(store, s->lease_due_ms);
+	}
+	return rc;
 }
 
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
@@ -178,6 +209,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[SESSNAP_ID_LEN / 2];
 	char id[SESSNAP_ID_LEN + 1];
+	char lock[SESSNAP__NAME_MAX];
 	sessnap_session *s;
 	size_t i;
 	int fd, rc, tries;
@@ -223,7 +255,13 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 		SYS(close)(fd);
 		return rc;
 	}
-	write_lock_record(s);
+	if (sessnap__session_record(s, false) == SESSNAP_ENOMEM) {
+		rc = SESSNAP_ENOMEM;
+		sessnap__lock_name(lock, id);
+		SYS(unlinkat)(store->dfd, lock, 0);
+		sessnap_session_release(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -319,10 +357,12 @@ static bool mark_pending(sessnap_session *s, int64_t now)
  * session due earlier than the writer means to wake anyway: most updates
  * replace a pending state and cost no system call at all.
  */
-static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
+static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap,
+		     bool unique)
 {
 	sessnap_store *store = s->store;
 	int64_t touched, now = sessnap__mono_ms();
+	sessnap__patch_batch *patches;
 	bool wake;
 	char *drop;
 
@@ -340,12 +380,118 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
 	s->pending = buf;
 	s->pending_len = len;
 	s->pending_cap = cap;
+	s->pending_unique = unique;
+	/* A full state replaces the patches queued before it, and ends a
+	 * failed patch's refusal (patch.c). */
+	patches = s->patch_head;
+	s->patch_head = s->patch_tail = NULL;
+	s->has_state = true;
+	s->patch_broken = false;
+	s->full_gen++;
 	wake = mark_pending(s, now);
 	pthread_mutex_unlock(&store->mu);
 	if (wake)
 		sessnap__writer_wake(store);
 	free(drop);
+	sessnap__patch_list_free(patches);
 	return 0;
+}
+
+/*
+ * Queue a batch of patches after whatever is queued (ownership of b
+ * passes to the session), as queue_buf() queues a state: the same
+ * deadline and the same wake-up rule.
+ */
+static int queue_patch(sessnap_session *s, sessnap__patch_batch *b)
+{
+	sessnap_store *store = s->store;
+	int64_t touched, now = sessnap__mono_ms();
+	bool wake;
+
+	pthread_mutex_lock(&store->mu);
+	if (!s->has_state || s->patch_broken) {
+		bool broken = s->has_state;
+
+		pthread_mutex_unlock(&store->mu);
+		free(b);
+		if (broken)
+			return sessnap__error(
+			    SESSNAP_EPATCH,
+			    "session %s: an earlier patch did not apply (see "
+			    "sessnap_session_status()): patches are refused "
+			    "until the next full update; nothing was queued",
+			    s->id);
+		return sessnap__error(SESSNAP_ESTATE,
+				      "session %s has no state to patch yet: "
+				      "hand one over with "
+				      "sessnap_session_update() first; "
+				      "nothing was queued",
+				      s->id);
+	}
+	touched = atomic_exchange(&s->touch_since_ms, (int64_t)0);
+	if (touched != 0 && touched < now)
+		now = touched;
+	if (s->patch_tail != NULL)
+		s->patch_tail->next = b;
+	else
+		s->patch_head = b;
+	s->patch_tail = b;
+	s->patch_mode = true;
+	wake = mark_pending(s, now);
+	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
+	return 0;
+}
+
+static int patch_common(sessnap_session *s, const sessnap_patch_op *ops,
+			const sessnap_patch_text_op *tops, size_t n_ops,
+			const char *what)
+{
+	sessnap__patch_batch *b;
+	bool has_state;
+	int rc;
+
+	if (s == NULL || (ops == NULL && tops == NULL))
+		return sessnap__error(
+		    SESSNAP_EINVAL, "sessnap_session_%s: NULL argument", what);
+	if ((rc = check_live(s, what)) < 0)
+		return rc;
+	if (n_ops == 0)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_session_%s: no operation "
+				      "(n_ops is 0)",
+				      what);
+	pthread_mutex_lock(&s->store->mu);
+	has_state = s->has_state;
+	pthread_mutex_unlock(&s->store->mu);
+	if (!has_state)
+		return sessnap__error(SESSNAP_ESTATE,
+				      "session %s has no state to patch yet: "
+				      "hand one over with "
+				      "sessnap_session_update() first; "
+				      "nothing was queued",
+				      s->id);
+	rc = sessnap__patch_batch_new(&b, ops, tops, n_ops,
+				      sessnap__payload_max(s->store));
+	if (rc < 0)
+		return sessnap__error(rc,
+				      "patch of session %s: %s; nothing was "
+				      "queued",
+				      s->id, sessnap_error_last());
+	return queue_patch(s, b);
+}
+
+int sessnap_session_patch(sessnap_session *s, const sessnap_patch_op *ops,
+			  size_t n_ops)
+{
+	return patch_common(s, ops, NULL, n_ops, "patch");
+}
+
+int sessnap_session_patch_text(sessnap_session *s,
+			       const sessnap_patch_text_op *ops, size_t n_ops)
+{
+	return patch_common(s, NULL, ops, n_ops, "patch_text");
 }
 
 /*
@@ -353,8 +499,8 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap)
  * large enough: the end of sessnap_session_update() and of
  * sessnap_session_update_text() (text.c).
  */
-int sessnap__session_queue_copy(sessnap_session *s, const char *data,
-				size_t len)
+static int queue_copy(sessnap_session *s, const char *data, size_t len,
+		      bool unique)
 {
 	size_t cap;
 	char *buf;
@@ -373,7 +519,14 @@ int sessnap__session_queue_copy(sessnap_session *s, const char *data,
 	}
 	memcpy(buf, data, len);
 	buf[len] = '\0';
-	return queue_buf(s, buf, len, cap);
+	return queue_buf(s, buf, len, cap, unique);
+}
+
+int sessnap__session_queue_copy(sessnap_session *s, const char *data,
+				size_t len)
+{
+	/* a text: it may name a member twice */
+	return queue_copy(s, data, len, false);
 }
 
 int sessnap_session_update(sessnap_session *s, const json_object *state)
@@ -416,7 +569,7 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
 				      "%zu: it could not be loaded back",
 				      s->id, len, SESSNAP__HEADER_MAX,
 				      s->store->read_bound);
-	return sessnap__session_queue_copy(s, str, len);
+	return queue_copy(s, str, len, true);
 }
 
 /*
@@ -425,6 +578,38 @@ int sessnap_session_update(sessnap_session *s, const json_object *state)
  * with it: a separate one-byte write after megabytes of payload was seen
  * to pay the kernel's dirty-page throttling a second time.
  */
+/*
+ * The fence (claim.c): a session that another host took over never
+ * commits again.  Checked before every commit, by whoever holds `saving`
+ * (or ends the session); any other path that commits bytes to a session's
+ * files (an append of the delta layout) must call it too.  Remembered: the claim may go with the old
+ * session's files later, the refusal stays.  See docs/design.md "Claims
+ * and fencing" for why a commit that passed this check an instant before
+ * the claim still cannot touch the adopter's files.
+ */
+int sessnap__session_fence(sessnap_session *s)
+{
+	int rc;
+
+	if (s->fenced)
+		return sessnap__error(SESSNAP_EFENCED, "%s", s->fence_msg);
+	/*
+	 * Only a session with a lease can be taken over (an adopter on
+	 * another host needs it expired: lease.c), so a store without
+	 * leases pays nothing here.
+	 */
+	if (s->store->lease_ms == 0)
+		return 0;
+	rc = sessnap__fence_check(s->store, s->id, s->adoptions);
+	if (rc == SESSNAP_EFENCED) {
+		s->fenced = true;
+		strlcpy(s->fence_msg, sessnap_error_last(),
+			sizeof(s->fence_msg));
+		sessnap__log(s->store, SESSNAP_LOG_ERROR, "%s", s->fence_msg);
+	}
+	return rc;
+}
+
 /*
  * hash, when not NULL, is the XXH3-128 of the payload already computed for
  * the identical-state check: the checksum is the same function of the same
@@ -465,6 +650,8 @@ static int write_snapshot(sessnap_session *s, const char *payload, size_t len,
 		sessnap__checksum_of_hash(h.checksum, *hash);
 	else
 		sessnap__checksum(h.checksum, payload, len);
+	if ((rc = sessnap__session_fence(s)) < 0)
+		return rc;
 	/* The delta layout: an append, or a compaction (deltafile.c). */
 	if (store->opts.flags & SESSNAP_STORE_DELTA) {
 		rc = sessnap__delta_save(&s->delta, store, &h, payload, len,
@@ -523,10 +710,17 @@ void sessnap__session_take(sessnap__save_job *job, sessnap_session *s)
 	job->buf = s->pending;
 	job->len = s->pending_len;
 	job->cap = s->pending_cap;
+	job->unique = s->pending_unique;
 	job->gen = s->gen_queued;
 	job->label_dirty = s->label_dirty;
 	job->skipped = false;
 	job->dirty_since_ms = s->dirty_since_ms;
+	job->patches = s->patch_head;
+	job->drop = NULL;
+	job->full_gen = s->full_gen;
+	job->patch_rc = 0;
+	job->patch_msg[0] = '\0';
+	s->patch_head = s->patch_tail = NULL;
 	s->pending = NULL;
 	s->has_pending = false;
 	s->label_dirty = false;
@@ -570,12 +764,206 @@ static int relabel(sessnap__save_job *job, sessnap_session *s)
 	return rc;
 }
 
+/*
+ * The saving thread's copy of the state when the session is patched and
+ * none is in memory: the last committed snapshot's payload, which is the
+ * last full state (a patched one would be in memory).  It is checked as
+ * update_text() checks a text, so the patch scan only ever sees RFC 8259
+ * JSON; a payload json-c's lenient reader took but the scanner does not
+ * (an old or hand-made file) is parsed and serialized again.
+ */
+static int copy_from_disk(sessnap_session *s, char **out, size_t *out_len,
+			  size_t *out_cap, bool *unique)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	sessnap__header h;
+	size_t len = 0, off = 0, plen;
+	char *buf = NULL;
+	json_object *obj = NULL;
+	const char *str;
+	int rc;
+
+	sessnap__snap_name(name, s->id);
+	rc = sessnap__snapshot_read_raw(&buf, &len, &h, &off, s->store, name);
+	if (rc < 0)
+		return sessnap__error_prefix(
+		    rc,
+		    "patching session %s: cannot "
+		    "reread its state from %s",
+		    s->id, sessnap__path(path, sizeof(path), s->store, name));
+	plen = (size_t)h.length;
+	memmove(buf, buf + off, plen);
+	buf[plen] = '\0';
+	*unique = false;
+	if (sessnap__json_check(buf, plen) == 0) {
+		*out = buf;
+		*out_len = plen;
+		*out_cap = len;
+		return 0;
+	}
+	*unique = true; /* json-c's serialization, below */
+	rc = sessnap__parse_payload(&obj, buf, plen);
+	free(buf);
+	if (rc < 0)
+		return sessnap__error_prefix(
+		    rc,
+		    "patching session %s: its state "
+		    "in %s does not parse",
+		    s->id, sessnap__path(path, sizeof(path), s->store, name));
+	str = json_object_to_json_string_length(obj, SESSNAP__PAYLOAD_FLAGS,
+						&plen);
+	if (str == NULL || (*out = malloc(plen + 1)) == NULL) {
+		json_object_put(obj);
+		return sessnap__error(
+		    SESSNAP_ENOMEM, "out of memory patching session %s", s->id);
+	}
+	memcpy(*out, str, plen + 1);
+	*out_len = plen;
+	*out_cap = plen + 1;
+	json_object_put(obj);
+	return 0;
+}
+
+/*
+ * Apply one batch to the text, all or none: a batch of one operation in
+ * place (an operation that fails changes nothing), a longer one on a
+ * scratch copy that replaces the text only when every operation applied.
+ * Returns 0, or the failing operation's error with *failed its index.
+ */
+static int apply_batch(char **text, size_t *len, size_t *cap,
+		       const sessnap__patch_batch *b, size_t max, bool unique,
+		       size_t *failed)
+{
+	char *w = *text;
+	size_t wlen = *len, wcap = *cap, i;
+	int rc;
+
+	*failed = 0;
+	if (b->n_ops > 1) {
+		if ((w = malloc(wlen + 1)) == NULL)
+			return sessnap__error(SESSNAP_ENOMEM,
+					      "out of memory patching the "
+					      "state");
+		memcpy(w, *text, wlen + 1);
+		wcap = wlen + 1;
+	}
+	for (i = 0; i < b->n_ops; i++) {
+		if ((rc = sessnap__patch_apply(&w, &wlen, &wcap, b, i, max,
+					       unique && !b->text)) < 0) {
+			*failed = i;
+			if (b->n_ops > 1)
+				free(w);
+			return rc;
+		}
+	}
+	if (b->n_ops > 1)
+		free(*text);
+	*text = w;
+	*len = wlen;
+	*cap = wcap;
+	return 0;
+}
+
+/*
+ * A save of a patched session: the base (the full state taken with the
+ * job, else the copy in memory, else the snapshot on disk), the taken
+ * batches applied in order, and the result, which becomes the copy,
+ * written as any state is.  A batch that does not apply is dropped with
+ * every later one (they were built on a state that will not exist): the
+ * state before it is saved and job->patch_rc tells finish.  Batches not
+ * yet applied when something else fails (reading the base, memory) stay
+ * in the job, and finish puts them back in front of the queue.
+ */
+static int write_patched(sessnap__save_job *job, sessnap_session *s)
+{
+	size_t max = sessnap__payload_max(s->store), failed;
+	sessnap__patch_batch *b;
+	const char *path;
+	bool unique;
+	char *t;
+	size_t len, cap;
+	int rc;
+
+	if (job->buf != NULL) {
+		free(s->copy);
+		t = job->buf;
+		len = job->len;
+		cap = job->cap;
+		unique = job->unique;
+		job->buf = NULL;
+	} else if (s->copy != NULL) {
+		t = s->copy;
+		len = s->copy_len;
+		cap = s->copy_cap;
+		unique = s->copy_unique;
+	} else if ((rc = copy_from_disk(s, &t, &len, &cap, &unique)) < 0) {
+		return rc;
+	}
+	s->copy = NULL;
+	rc = 0;
+	while ((b = job->patches) != NULL) {
+		rc = apply_batch(&t, &len, &cap, b, max, unique, &failed);
+		if (rc == SESSNAP_EPATCH) {
+			path = (const char *)b + b->ops[failed].path_off;
+			job->patch_rc = rc;
+			snprintf(job->patch_msg, sizeof(job->patch_msg),
+				 "session %s: patch operation %zu (%s "
+				 "\"%.120s%s\") did not apply: %s; nothing of "
+				 "its batch was saved, and later patches are "
+				 "dropped until the next full update",
+				 s->id, failed,
+				 sessnap__patch_kind_name(b->ops[failed].op),
+				 path,
+				 b->ops[failed].path_len > 120 ? "..." : "",
+				 sessnap_error_last());
+			sessnap__patch_list_free(b);
+			job->patches = NULL;
+			rc = 0;
+			break;
+		}
+		if (rc < 0)
+			break;
+		/* a value given as text may name a member twice */
+		unique = unique && !b->text;
+		job->patches = b->next;
+		free(b);
+	}
+	s->copy = t;
+	s->copy_len = len;
+	s->copy_cap = cap;
+	s->copy_unique = unique;
+	s->copy_dirty = true;
+	if (rc < 0)
+		return rc;
+
+	job->hash = XXH3_128bits(t, len);
+	if (s->has_durable && !job->label_dirty &&
+	    XXH128_isEqual(job->hash, s->durable_hash)) {
+		job->skipped = true;
+		s->copy_dirty = false;
+		return 0;
+	}
+	/* the buffer's spare byte (a NUL) becomes the newline */
+	t[len] = '\n';
+	rc = write_snapshot(s, t, len, &job->hash, true, false);
+	t[len] = '\0';
+	if (rc == 0 || rc == SESSNAP_EDURABILITY)
+		s->copy_dirty = false;
+	return rc;
+}
+
 int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 {
 	int rc;
 
+	if (job->patches != NULL || (job->buf == NULL && s->copy_dirty))
+		return write_patched(job, s);
 	if (job->buf == NULL)
 		return relabel(job, s);
+	/* A full state: the copy of an older one is no use any more. */
+	free(s->copy);
+	s->copy = NULL;
+	s->copy_dirty = false;
 
 	/*
 	 * The content hash is computed here, on the saving thread, not in
@@ -599,6 +987,45 @@ int sessnap__session_write_job(sessnap__save_job *job, sessnap_session *s)
 	}
 	return write_snapshot(s, job->buf, job->len, &job->hash, false,
 			      false);
+}
+
+/*
+ * The patches' part of finish (mu held).  Batches the job could not apply
+ * go back in front of the queue, unless a full update came since the take
+ * (it replaced them); a batch that did not apply makes the session refuse
+ * patches until the next full update, and drops those queued meanwhile,
+ * unless that update already came.  Its error is the session's last one
+ * when the save itself went well.
+ */
+static void finish_patches(sessnap__save_job *job, sessnap_session *s, int rc)
+{
+	sessnap__patch_batch *last;
+	bool current = s->full_gen == job->full_gen;
+
+	if (job->patches != NULL) {
+		if (current) {
+			for (last = job->patches; last->next != NULL;
+			     last = last->next)
+				;
+			last->next = s->patch_head;
+			if (s->patch_head == NULL)
+				s->patch_tail = last;
+			s->patch_head = job->patches;
+			job->patches = NULL;
+			s->has_pending = true;
+		} /* else sessnap__save_job_free() frees them */
+	}
+	if (job->patch_rc < 0) {
+		if (current) {
+			s->patch_broken = true;
+			job->drop = s->patch_head;
+			s->patch_head = s->patch_tail = NULL;
+		}
+		if (rc == 0 || rc == SESSNAP_EDURABILITY) {
+			s->last_error = job->patch_rc;
+			strlcpy(s->err_msg, job->patch_msg, sizeof(s->err_msg));
+		}
+	}
 }
 
 void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
@@ -626,6 +1053,14 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->durable_wall_ms = sessnap__now_ms();
 		if (!s->has_pending)
 			s->dirty_since_ms = 0;
+		if (s->patch_mode && job->buf != NULL && s->copy == NULL) {
+			/* A patched session's next patch starts from it. */
+			s->copy = job->buf;
+			s->copy_len = job->len;
+			s->copy_cap = job->cap;
+			s->copy_unique = job->unique;
+			job->buf = NULL;
+		}
 		job->buf = sessnap__session_keep_spare(s, job->buf, job->cap);
 	} else {
 		s->failures++;
@@ -639,6 +1074,7 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->pending = job->buf;
 			s->pending_len = job->len;
 			s->pending_cap = job->cap;
+			s->pending_unique = job->unique;
 			s->has_pending = true;
 			job->buf = NULL;
 		} else {
@@ -652,7 +1088,18 @@ void sessnap__session_finish(sessnap__save_job *job, sessnap_session *s,
 			s->dirty_since_ms = job->dirty_since_ms;
 		s->label_dirty = s->label_dirty || job->label_dirty;
 	}
+	finish_patches(job, s, rc);
 	pthread_cond_broadcast(&s->store->cond);
+}
+
+void sessnap__save_job_free(sessnap__save_job *job)
+{
+	free(job->buf);
+	job->buf = NULL;
+	sessnap__patch_list_free(job->patches);
+	job->patches = NULL;
+	sessnap__patch_list_free(job->drop);
+	job->drop = NULL;
 }
 
 int sessnap_session_flush(sessnap_session *s)
@@ -673,7 +1120,7 @@ void sessnap_session_release(sessnap_session *s)
 		return;
 	store = s->store;
 	pthread_mutex_lock(&store->mu);
-	while (s->saving && s->pid == getpid())
+	while ((s->saving || s->renewing) && s->pid == getpid())
 		pthread_cond_wait(&store->cond, &store->mu);
 	s->ended = true;
 	for (pp = &store->sessions; *pp != NULL; pp = &(*pp)->next) {
@@ -692,7 +1139,10 @@ void sessnap_session_release(sessnap_session *s)
 	sessnap__delta_free(s->delta);
 	free(s->pending);
 	free(s->spare);
+	free(s->copy);
+	sessnap__patch_list_free(s->patch_head);
 	free(s->label);
+	free(s->lease);
 	free(s);
 }
 
@@ -728,6 +1178,7 @@ static int mark_completed(sessnap_session *s)
 static void drop_pending(sessnap_session *s)
 {
 	sessnap_store *store = s->store;
+	sessnap__patch_batch *patches;
 	char *drop;
 
 	atomic_store(&s->touch_since_ms, (int64_t)0);
@@ -736,11 +1187,14 @@ static void drop_pending(sessnap_session *s)
 		pthread_cond_wait(&store->cond, &store->mu);
 	s->ended = true;
 	drop = s->has_pending ? s->pending : NULL;
+	patches = s->patch_head;
+	s->patch_head = s->patch_tail = NULL;
 	s->pending = NULL;
 	s->has_pending = false;
 	s->label_dirty = false;
 	pthread_mutex_unlock(&store->mu);
 	free(drop);
+	sessnap__patch_list_free(patches);
 }
 
 int sessnap_session_end(sessnap_session *s, unsigned int flags)
@@ -770,6 +1224,13 @@ int sessnap_session_end(sessnap_session *s, unsigned int flags)
 	sessnap__snap_name(snap, s->id);
 	sessnap__prev_name(prev, s->id);
 	sessnap__lock_name(lock, s->id);
+	/*
+	 * Taken over by another host: its files are no longer this
+	 * process's to mark or remove (the adopter's are under another id
+	 * anyway); they go with their claim, by the cleaner.
+	 */
+	if ((rc = sessnap__session_fence(s)) < 0)
+		goto out;
 	if (keep && s->seq > 0) {
 		if ((rc = mark_completed(s)) < 0 && rc != SESSNAP_EDURABILITY)
 			goto out;

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,15 +37,29 @@
 #define DEFAULT_INTERVAL_MS 15000u
 #define DEFAULT_READ_BOUND SESSNAP__DEFAULT_READ_BOUND
 
+/*
+ * How much of a caller's options struct its version has: version 1 ends
+ * before lease_period_ms (docs/releasing.md, "Structs that grow").
+ */
+static size_t options_size(unsigned int version)
+{
+	if (version == 1)
+		return offsetof(sessnap_store_options, lease_period_ms);
+	return sizeof(sessnap_store_options);
+}
+
 int sessnap_store_options_init(sessnap_store_options *opts,
 			       unsigned int version)
 {
 	sessnap_store_options init = SESSNAP_STORE_OPTIONS_INIT;
 
-	if (opts == NULL || version != SESSNAP_STORE_OPTIONS_VERSION)
+	if (opts == NULL || version < 1 ||
+	    version > SESSNAP_STORE_OPTIONS_VERSION)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown options version %u", version);
-	*opts = init;
+	/* A caller built against version 1 has a shorter struct. */
+	init.version = version;
+	memcpy(opts, &init, options_size(version));
 	return 0;
 }
 
@@ -236,7 +251,7 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_store_open: NULL argument");
 	*out = NULL;
-	if (opts->version != SESSNAP_STORE_OPTIONS_VERSION)
+	if (opts->version < 1 || opts->version > SESSNAP_STORE_OPTIONS_VERSION)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown store options version %u "
 				      "(this library knows %u)",
@@ -259,6 +274,18 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 				      "most %d",
 				      opts->generations,
 				      SESSNAP_GENERATIONS_MAX);
+	if ((opts->flags & SESSNAP_STORE_SHARED) &&
+	    (opts->flags & SESSNAP_STORE_LOCAL))
+		return sessnap__error(SESSNAP_EINVAL,
+				      "SESSNAP_STORE_SHARED and "
+				      "SESSNAP_STORE_LOCAL exclude each other");
+	if (opts->version >= 2 && opts->lease_period_ms != 0 &&
+	    opts->lease_period_ms < SESSNAP__LEASE_MIN_MS)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "a lease period of %u ms is under the "
+				      "shortest, %u ms",
+				      opts->lease_period_ms,
+				      SESSNAP__LEASE_MIN_MS);
 	if (opts->dir != NULL) {
 		if (opts->dir[0] == '\0')
 			return sessnap__error(SESSNAP_EINVAL,
@@ -288,7 +315,9 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 	store->path = path;
 	store->dfd = dfd;
 	strlcpy(store->app, opts->app, sizeof(store->app));
-	store->opts = *opts;
+	/* Only what the caller's version has: the rest keeps its default. */
+	memcpy(&store->opts, opts, options_size(opts->version));
+	store->opts.version = SESSNAP_STORE_OPTIONS_VERSION;
 	store->opts.dir = NULL;
 	store->opts.app = store->app;
 	store->durability = durability;
@@ -300,6 +329,7 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 	store->generations = opts->generations ? opts->generations : 1;
 	store->pid = getpid();
 	sessnap__owner_self(&store->self);
+	sessnap__lease_mode(store, store->opts.lease_period_ms);
 	pthread_mutex_init(&store->mu, NULL);
 	pthread_cond_init(&store->cond, NULL);
 	sessnap__owner_register(store);

@@ -24,7 +24,11 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libutil.h>
@@ -45,6 +49,27 @@ static int sys_thread_create(pthread_t *thread, void *(*fn)(void *),
 			     void *arg)
 {
 	return pthread_create(thread, NULL, fn, arg);
+}
+
+static int sys_gethostname(char *name, size_t len)
+{
+	return gethostname(name, len);
+}
+
+/* The kernel's id of this boot: its first line, "" when unreadable. */
+static void sys_boot_id(char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 /*
@@ -80,4 +105,10 @@ struct sessnap__sys sessnap__sys = {
 	.readdir = readdir,
 	.closedir = closedir,
 	.thread_create = sys_thread_create,
+	.ftruncate = ftruncate,
+	.futimens = futimens,
+	.fstatfs = fstatfs,
+	.gethostname = sys_gethostname,
+	.boot_id = sys_boot_id,
+	.clock_gettime = clock_gettime,
 };

@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +124,7 @@ static sessnap_session *pick(sessnap_store *store, int64_t now, int64_t *next)
 static int save_locked(sessnap_store *store, sessnap_session *s)
 {
 	sessnap__save_job job;
-	char msg[768], *drop;
+	char msg[768];
 	unsigned int failures, shift;
 	uint64_t backoff;
 	bool recovered, wake;
@@ -137,7 +138,6 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 
 	pthread_mutex_lock(&store->mu);
 	sessnap__session_finish(&job, s, rc);
-	drop = job.buf;
 	msg[0] = '\0';
 	if (rc < 0 && rc != SESSNAP_EDURABILITY) {
 		failures = s->failures;
@@ -157,6 +157,11 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 			 "session %s: saved again after earlier failures",
 			 s->id);
 	}
+	/* Saved, but without a batch of patches that did not apply. */
+	if (rc >= 0 && job.patch_rc < 0) {
+		rc = job.patch_rc;
+		strlcpy(msg, job.patch_msg, sizeof(msg));
+	}
 	/*
 	 * A save that failed on the app's thread (flush) hands its state
 	 * back as pending, and so does an update that arrived meanwhile;
@@ -170,13 +175,105 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
 	pthread_mutex_unlock(&store->mu);
 	if (wake)
 		sessnap__writer_wake(store);
-	free(drop);
+	sessnap__save_job_free(&job);
 	if (msg[0] != '\0')
 		sessnap__log(store,
 			     rc < 0 ? SESSNAP_LOG_WARNING : SESSNAP_LOG_INFO,
 			     "%s", msg);
 	pthread_mutex_lock(&store->mu);
 	return rc;
+}
+
+/*
+ * Leases (lease.c).  A session on a store with leases renews its lease
+ * every store->lease_ms, from here: the writer's sleep deadline is the
+ * earliest of the saves' and the renewals', and sessnap_store_tick() does
+ * the same work for an event loop.  Renewals are paced by their own
+ * schedule (due += period), not by the saves, so a busy session renews no
+ * more often than an idle one.  A renewal writes the lock file without the
+ * mutex, under `renewing`, which release waits for.  A failure is logged
+ * and retried a quarter period later, and sessnap_session_status()
+ * reports it (lease_error) until a renewal works; the first success
+ * after failures is logged too.  Returns whether the mutex was dropped (a
+ * renewal ran), with *next the earliest later renewal, -1 when none waits.
+ */
+static bool renew_due(sessnap_store *store, int64_t *next)
+{
+	sessnap_session *s;
+	int64_t now, period = store->lease_ms;
+	int64_t retry = period / 4 > 0 ? period / 4 : 1;
+	char msg[768], why[512];
+	bool ran = false;
+	int rc;
+
+	for (;;) {
+		now = sessnap__mono_ms();
+		*next = -1;
+		for (s = store->sessions; s != NULL; s = s->next) {
+			if (s->lease == NULL || s->ended || s->renewing ||
+			    !sessnap__owned(s->pid))
+				continue;
+			if (s->lease_due_ms <= now)
+				break;
+			if (*next < 0 || s->lease_due_ms < *next)
+				*next = s->lease_due_ms;
+		}
+		if (s == NULL)
+			return ran;
+		ran = true;
+		s->renewing = true;
+		pthread_mutex_unlock(&store->mu);
+		rc = sessnap__lease_renew(store, s->lock_fd, s->lease);
+		msg[0] = why[0] = '\0';
+		if (rc < 0) {
+			strlcpy(why, sessnap_error_last(), sizeof(why));
+			snprintf(msg, sizeof(msg),
+				 "session %s: lease renewal failed (%u in a "
+				 "row): %s; retried in %lld ms",
+				 s->id, s->lease_failures + 1, why,
+				 (long long)retry);
+		} else if (s->lease_failures > 0) {
+			snprintf(msg, sizeof(msg),
+				 "session %s: lease renewed again after %u "
+				 "failures",
+				 s->id, s->lease_failures);
+		}
+		pthread_mutex_lock(&store->mu);
+		s->renewing = false;
+		/* Kept for sessnap_session_status() until a renewal works. */
+		s->lease_error = rc < 0 ? rc : 0;
+		strlcpy(s->lease_msg, why, sizeof(s->lease_msg));
+		if (rc < 0) {
+			s->lease_failures++;
+			s->lease_due_ms = now + retry;
+		} else {
+			s->lease_ok_ms = sessnap__mono_ms();
+			s->lease_failures = 0;
+			s->lease_due_ms += period;
+			if (s->lease_due_ms <= now)
+				s->lease_due_ms = now + period;
+		}
+		pthread_cond_broadcast(&store->cond);
+		if (msg[0] != '\0') {
+			pthread_mutex_unlock(&store->mu);
+			sessnap__log(store,
+				     rc < 0 ? SESSNAP_LOG_WARNING
+					    : SESSNAP_LOG_INFO,
+				     "%s", msg);
+			pthread_mutex_lock(&store->mu);
+		}
+	}
+}
+
+void sessnap__writer_lease_added(sessnap_store *store, int64_t due_ms)
+{
+	bool wake;
+
+	pthread_mutex_lock(&store->mu);
+	wake = sessnap__writer_notify(store, due_ms);
+	pthread_mutex_unlock(&store->mu);
+	if (wake)
+		sessnap__writer_wake(store);
 }
 
 static void deadline_ts(struct timespec *ts, int64_t mono_ms)
@@ -187,7 +284,14 @@ static void deadline_ts(struct timespec *ts, int64_t mono_ms)
 
 void sessnap__writer_next_due(sessnap_store *store, int64_t *next)
 {
+	sessnap_session *s;
+
 	pick(store, INT64_MIN, next);
+	for (s = store->sessions; s != NULL; s = s->next)
+		if (s->lease != NULL && !s->ended && !s->renewing &&
+		    sessnap__owned(s->pid) &&
+		    (*next < 0 || s->lease_due_ms < *next))
+			*next = s->lease_due_ms;
 }
 
 int sessnap__writer_run_due(sessnap_store *store)
@@ -202,6 +306,9 @@ int sessnap__writer_run_due(sessnap_store *store)
 		if (rc < 0 && first_err == 0)
 			first_err = rc;
 	}
+	/* A failed renewal is the log's to report: the saves went fine. */
+	if (store->lease_ms > 0)
+		renew_due(store, &next);
 	pthread_mutex_unlock(&store->mu);
 	return first_err;
 }
@@ -211,7 +318,7 @@ static void *writer_main(void *arg)
 	sessnap_store *store = arg;
 	sessnap_session *s;
 	struct timespec ts;
-	int64_t next;
+	int64_t next, renew = -1;
 
 	pthread_mutex_lock(&store->mu);
 	while (!store->writer_stop) {
@@ -220,6 +327,12 @@ static void *writer_main(void *arg)
 			save_locked(store, s);
 			continue;
 		}
+		/* A renewal dropped the mutex: look at the saves again. */
+		if (store->lease_ms > 0 && renew_due(store, &renew))
+			continue;
+		if (store->lease_ms > 0 && renew >= 0 &&
+		    (next < 0 || renew < next))
+			next = renew;
 		store->writer_sleeping = true;
 		store->writer_wake_at = next < 0 ? INT64_MAX : next;
 		if (next < 0) {
@@ -339,41 +452,69 @@ int sessnap__writer_flush(sessnap_session *s)
 	return rc;
 }
 
+/*
+ * How much of a caller's status struct its version has.  Version 1 ends
+ * with `skips`: a caller built against it has a shorter struct, and
+ * nothing may be written past it (docs/releasing.md, "Structs that
+ * grow").
+ */
+static size_t status_size(unsigned int version)
+{
+	if (version == 1)
+		return offsetof(sessnap_save_status, skips) +
+		       sizeof(((sessnap_save_status *)NULL)->skips);
+	return sizeof(sessnap_save_status);
+}
+
 int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
 {
 	sessnap_session *s = (sessnap_session *)cs;
+	sessnap_save_status st;
 	sessnap_store *store;
 	int64_t now;
 
 	if (out == NULL || s == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_session_status: NULL argument");
-	if (out->version != SESSNAP_SAVE_STATUS_VERSION)
+	if (out->version < 1 || out->version > SESSNAP_SAVE_STATUS_VERSION)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown save status version %u (this "
-				      "library knows %u)",
+				      "library knows 1 to %u)",
 				      out->version,
 				      SESSNAP_SAVE_STATUS_VERSION);
+	memset(&st, 0, sizeof(st));
+	st.version = out->version;
 	store = s->store;
 	pthread_mutex_lock(&store->mu);
 	now = sessnap__mono_ms();
-	out->last_error = s->last_error;
-	strlcpy(out->last_message, s->err_msg, sizeof(out->last_message));
-	out->pending = s->has_pending || s->gen_queued > s->gen_durable ||
-		       atomic_load(&s->touch_since_ms) != 0;
-	out->failures = s->failures;
-	out->retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
-			       s->retry_at_ms - now :
-			       0;
-	out->durable_age_ms = s->durable_wall_ms != 0 ?
-				  sessnap__now_ms() - s->durable_wall_ms :
-				  -1;
-	if (out->durable_age_ms < -1)
-		out->durable_age_ms = 0;
-	out->seq = s->seq_durable;
-	out->saves = s->saves;
-	out->skips = s->skips;
+	st.last_error = s->last_error;
+	strlcpy(st.last_message, s->err_msg, sizeof(st.last_message));
+	st.pending = s->has_pending || s->gen_queued > s->gen_durable ||
+		     atomic_load(&s->touch_since_ms) != 0;
+	st.failures = s->failures;
+	st.retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
+			     s->retry_at_ms - now :
+			     0;
+	st.durable_age_ms = s->durable_wall_ms != 0 ?
+				sessnap__now_ms() - s->durable_wall_ms :
+				-1;
+	if (st.durable_age_ms < -1)
+		st.durable_age_ms = 0;
+	st.seq = s->seq_durable;
+	st.saves = s->saves;
+	st.skips = s->skips;
+	st.lease_age_ms = -1;
+	if (s->lease != NULL) {
+		st.lease_error = s->lease_error;
+		strlcpy(st.lease_message, s->lease_msg,
+			sizeof(st.lease_message));
+		st.lease_failures = s->lease_failures;
+		st.lease_period_ms = s->lease->lease_ms;
+		if (s->lease_ok_ms != 0)
+			st.lease_age_ms = now - s->lease_ok_ms;
+	}
 	pthread_mutex_unlock(&store->mu);
+	memcpy(out, &st, status_size(st.version));
 	return 0;
 }
 

@@ -34,6 +34,11 @@ void sessnap__writer_next_due(sessnap_store *store, int64_t *next);
  * due now (sessnap_store_tick()).  Returns 0 or the first failure.
  */
 int sessnap__writer_run_due(sessnap_store *store);
+/*
+ * A session's lease was added with its first renewal due at due_ms
+ * (monotonic; store->mu not held): wakes a writer that sleeps past it.
+ */
+void sessnap__writer_lease_added(sessnap_store *store, int64_t due_ms);
 /* Reset the writer's state in a forked child (owner.c, store->mu held). */
 void sessnap__writer_forked(sessnap_store *store);
 /* Wait until every update queued on `s` so far is durable, or failed. */

@@ -22,6 +22,10 @@ PACKAGES+=(python3-cffi python3-setuptools python3-dev python3-pytest
 PACKAGES+=(clang libclang-rt-dev)
 # make check-abi (.ci/run's abi stage): abidw and abidiff.
 PACKAGES+=(abigail-tools)
+# make bench only: the SQLite baseline (libsqlite3-dev), and the file
+# systems the delta case makes on loop devices when run as root
+# (mkfs.ext4, mkfs.xfs, mkfs.btrfs).
+PACKAGES+=(libsqlite3-dev e2fsprogs xfsprogs btrfs-progs)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -349,6 +349,11 @@ START_TEST(test_pull_and_loop)
 	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
 	ck_assert_int_eq(st.last_error, 0);
 	ck_assert_int_eq(st.pending, 0);
+	/* Version 2: a local store renews no lease. */
+	ck_assert_uint_eq(st.version, 2);
+	ck_assert_int_eq(st.lease_error, 0);
+	ck_assert_uint_eq(st.lease_period_ms, 0);
+	ck_assert_int_eq(st.lease_age_ms, -1);
 	/* A label alone is saved by the next flush. */
 	ck_assert_int_eq(sessnap_session_set_label(s, "pulled"), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);
@@ -516,6 +521,41 @@ START_TEST(test_text)
 	ck_assert_int_eq(sessnap_session_end(a, 0), 0);
 	ck_assert_int_eq(sessnap_store_close(store), 0);
 	sessnap_load_info_free(info);
+}
+END_TEST
+
+/* Patch updates, through the public header alone. */
+START_TEST(test_patch)
+{
+	sessnap_store *store = open_store();
+	sessnap_session *s = NULL;
+	sessnap_save_status st = { .version = SESSNAP_SAVE_STATUS_VERSION };
+	json_object *v = json_object_new_int(2);
+	sessnap_patch_op op = { SESSNAP_PATCH_ADD, "/b", v };
+	sessnap_patch_text_op top = { SESSNAP_PATCH_ADD, "/a/-", "3", 1 };
+	char id[SESSNAP_ID_LEN + 1], *text = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	snprintf(id, sizeof(id), "%s", sessnap_session_id(s));
+	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), SESSNAP_ESTATE);
+	ck_assert_int_eq(sessnap_session_update_text(s, "{\"a\":[]}", 8), 0);
+	ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
+	ck_assert_int_eq(sessnap_session_patch_text(s, &top, 1), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_int_eq(sessnap_store_load_text(&text, &len, NULL, store, id),
+			 0);
+	ck_assert_str_eq(text, "{\"a\":[3],\"b\":2}");
+	free(text);
+	top.path = "/nope/x";
+	ck_assert_int_eq(sessnap_session_patch_text(s, &top, 1), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), SESSNAP_EPATCH);
+	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
+	ck_assert_int_eq(st.last_error, SESSNAP_EPATCH);
+	ck_assert_str_eq(sessnap_error_name(SESSNAP_EPATCH), "SESSNAP_EPATCH");
+	json_object_put(v);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	ck_assert_int_eq(sessnap_store_close(store), 0);
 }
 END_TEST
 
@@ -703,6 +743,7 @@ Suite *api_suite(void)
 	tc = tcase_create("errors");
 	tu_tcase_add_tmpdir(tc);
 	tcase_add_test(tc, test_errors_public);
+	tcase_add_test(tc, test_patch);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("edge");

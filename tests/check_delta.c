@@ -290,6 +290,58 @@ START_TEST(test_compaction_size)
 }
 END_TEST
 
+/*
+ * The limit, not the room: a record larger than max(2 KiB, state/100 -
+ * 256) compacts even when it would fit its half of the area (4 KiB here).
+ */
+START_TEST(test_compaction_limit)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	sessnap__delta_codec *c = NULL;
+	json_object *base, *o, *noise;
+	const char *bt, *ot;
+	char buf[64], *rec;
+	size_t blen, olen, rlen = 0;
+	int i;
+
+	base = doc(16384, 0);
+	o = doc(16384, 1);
+	noise = json_object_new_array();
+	for (i = 0; i < 320; i++) {
+		snprintf(buf, sizeof(buf), "%08x%08x", arc4random(),
+			 arc4random());
+		json_object_array_add(noise, json_object_new_string(buf));
+	}
+	json_object_object_add(o, "noise", noise);
+	/* the record this state makes, measured with the writer's codec */
+	bt = json_object_to_json_string_length(base, SESSNAP__PAYLOAD_FLAGS,
+					       &blen);
+	ot =
+	    json_object_to_json_string_length(o, SESSNAP__PAYLOAD_FLAGS, &olen);
+	ck_assert_int_eq(sessnap__delta_codec_new(&c, bt, blen), 0);
+	rec = malloc(8192);
+	ck_assert_int_eq(sessnap__delta_compress(c, rec, 8192, &rlen, ot, olen),
+			 0);
+	free(rec);
+	sessnap__delta_codec_free(c);
+	ck_assert_msg(rlen > 2048 && rlen < 4096, "record of %zu bytes", rlen);
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(s, base), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	save(s, 16384, 2);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 0);
+	json_object_put(base);
+	json_object_put(o);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_compressed_base)
 {
 	sessnap_store *store =
@@ -904,6 +956,36 @@ START_TEST(test_near_read_bound)
 }
 END_TEST
 
+/* Patches (sessnap_session_patch()) are saved as records too. */
+START_TEST(test_patch)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1];
+	sessnap_patch_op op;
+	ino_t ino;
+	int i;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 65536, 0);
+	ino = inode_of(id);
+	for (i = 1; i <= 3; i++) {
+		op.op = SESSNAP_PATCH_REPLACE;
+		op.path = "/edit";
+		op.value = json_object_new_int(100 + i);
+		ck_assert_int_eq(sessnap_session_patch(s, &op, 1), 0);
+		json_object_put(op.value);
+		ck_assert_int_eq(sessnap_session_flush(s), 0);
+	}
+	ck_assert_uint_eq(inode_of(id), ino);
+	ck_assert_uint_eq(sessnap__delta_records(s->delta), 3);
+	ck_assert_int_eq(load_edit(store, id, NULL), 103);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- The cleaner --------------------------------------------------------- */
 
 #define DAY_MS INT64_C(86400000)
@@ -1336,6 +1418,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_appends);
 	tcase_add_test(tc, test_compaction_count);
 	tcase_add_test(tc, test_compaction_size);
+	tcase_add_test(tc, test_compaction_limit);
 	tcase_add_test(tc, test_compressed_base);
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);
@@ -1347,6 +1430,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_compact_keep);
 	tcase_add_test(tc, test_compact_not_ours);
 	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_patch);
 	tcase_add_test(tc, test_clean_newest);
 	tcase_add_test(tc, test_near_read_bound);
 	suite_add_tcase(s, tc);

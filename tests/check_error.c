@@ -84,6 +84,8 @@ START_TEST(test_codes_dense)
 	ck_assert_int_eq(SESSNAP_EIO, -3);
 	ck_assert_int_eq(SESSNAP_EDURABILITY, -14);
 	ck_assert_int_eq(SESSNAP_EPENDING, -19);
+	ck_assert_int_eq(SESSNAP_EFENCED, -20);
+	ck_assert_int_eq(SESSNAP_EPATCH, -21);
 }
 END_TEST
 
@@ -178,7 +180,7 @@ END_TEST
 
 START_TEST(test_unknown_code)
 {
-	static const int bad[] = { 1, 42, -20, -1000, INT_MIN, INT_MAX };
+	static const int bad[] = { 1, 42, -100, -1000, INT_MIN, INT_MAX };
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

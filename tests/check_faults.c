@@ -31,7 +31,8 @@
  * saves its newest state (a failed save never drops the pending update).
  *
  * The walk uses durability FULL whatever SESSNAP_TEST_FSYNC says, so the
- * fsync and fdatasync points are walked too.  Each walk prints how many
+ * fsync and fdatasync points are walked too.  The patch walks save a batch
+ * of patches instead of B (all of it or none).  Each walk prints how many
  * fault points it covered as a TAP diagnostic ("# fault walk ...").
  */
 #include "config.h"
@@ -902,6 +903,86 @@ static void check_discard(struct world *w, const struct outcome *out)
 	check_crashed(w, out, true);
 }
 
+/*
+ * A save of patches (patch.c, session.c's write_patched): with B
+ * committed, a batch of two operations turns it into C.  The walk covers
+ * the reread of the committed state that builds the saving thread's copy
+ * (walk_patch_reread: the session's first patch) or a copy already in
+ * memory (walk_patch_copy: a batch D0 saved before), then the save.
+ */
+#define C "{\"gen\":\"c\",\"text\":\"pending update\",\"n\":[4,5,6,7,8]}"
+#define D0 "{\"gen\":\"d0\",\"text\":\"pending update\",\"n\":[4,5,6,7]}"
+#define D "{\"gen\":\"d0\",\"text\":\"pending update\",\"n\":[4,5,6,7,8]}"
+
+static bool patch_from_copy;
+
+static void queue_patch(sessnap_session *s, const char *gen)
+{
+	sessnap_patch_text_op ops[2] = {
+		{ SESSNAP_PATCH_REPLACE, "/gen", gen, strlen(gen) },
+		{ SESSNAP_PATCH_ADD, "/n/-", "8", 1 },
+	};
+
+	ck_assert_msg(sessnap_session_patch_text(s, ops, 2) == 0, "patch: %s",
+		      sessnap_error_last());
+}
+
+static void op_patch(struct world *w, struct outcome *out, unsigned int kinds,
+		     unsigned long nth, int err, unsigned int flags)
+{
+	sessnap_patch_text_op d0 = { SESSNAP_PATCH_REPLACE, "/gen", "\"d0\"",
+				     4 };
+
+	ck_assert_int_eq(sessnap_session_flush(w->s), 0);
+	if (patch_from_copy) {
+		ck_assert_int_eq(sessnap_session_patch_text(w->s, &d0, 1), 0);
+		ck_assert_int_eq(sessnap_session_flush(w->s), 0);
+		queue_patch(w->s, "\"d0\"");
+	} else {
+		queue_patch(w->s, "\"c\"");
+	}
+	sessnap__fault_arm(kinds, nth, err, flags);
+	out->rc = sessnap_session_flush(w->s);
+	run_armed(out);
+}
+
+/*
+ * Saved: all of the batch (C) or, after a failure, none of it: the
+ * committed state before the batch still loads; and once the fault is
+ * gone, the batch saves: it was kept, never lost.
+ */
+static void check_patch(struct world *w, const struct outcome *out)
+{
+	char snap[SESSNAP__NAME_MAX];
+	const char *before = patch_from_copy ? D0 : B;
+	const char *after = patch_from_copy ? D : C;
+	const char *want;
+
+	sessnap__snap_name(snap, w->s_id);
+	if (out->rc == 0 || out->rc == SESSNAP_EDURABILITY) {
+		want = after;
+	} else {
+		check_reported(w, out);
+		want = before;
+	}
+	if (out->rc == SESSNAP_EDURABILITY)
+		check_reported(w, out);
+	/* delta: a failed flush after the append leaves the batch in flight */
+	if (walk_delta && out->rc < 0 && out->rc != SESSNAP_EDURABILITY &&
+	    (out->fired_kinds & SESSNAP__SYS_FSYNC) && holds(w, snap, after))
+		want = after;
+	ck_assert_msg(holds(w, snap, want),
+		      "%s does not hold %s (rc %d: %s)", snap, want, out->rc,
+		      out->msg);
+	assert_loads(w, w->s_id, want, false);
+	check_temps(w, out);
+	check_bystander(w);
+	ck_assert_msg(sessnap_session_flush(w->s) == 0, "retry: %s",
+		      sessnap_error_last());
+	ck_assert(holds(w, snap, after));
+	assert_loads(w, w->s_id, after, false);
+}
+
 /* ---- the walk ------------------------------------------------------------ */
 
 /* 1 when session s holds its delta file open for the appends, else 0. */
@@ -1094,6 +1175,26 @@ START_TEST(walk_open)
 {
 	set_layout(_i);
 	walk("open", op_open, check_open, 0);
+}
+END_TEST
+
+START_TEST(walk_patch_reread)
+{
+	set_layout(_i);
+	patch_from_copy = false;
+	ck_assert_int_ge(walk("patch, copy reread", op_patch, check_patch, 0),
+			 walk_delta ? 20 : 60);
+}
+END_TEST
+
+START_TEST(walk_patch_copy)
+{
+	set_layout(_i);
+	patch_from_copy = true;
+	ck_assert_int_ge(
+	    walk("patch, copy in memory", op_patch, check_patch, 0),
+	    walk_delta ? 20 : 60);
+	patch_from_copy = false;
 }
 END_TEST
 
@@ -1479,6 +1580,8 @@ Suite *faults_suite(void)
 	tcase_add_loop_test(core, walk_scan, 0, NLAYOUTS);
 	tcase_add_loop_test(core, walk_adopt, 0, NLAYOUTS);
 	tcase_add_loop_test(core, walk_discard, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_patch_reread, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_patch_copy, 0, NLAYOUTS);
 	suite_add_tcase(s, core);
 
 	tu_tcase_add_tmpdir(errors);

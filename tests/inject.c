@@ -25,6 +25,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "inject.h"
@@ -391,6 +393,93 @@ static int inj_thread_create(pthread_t *thread, void *(*fn)(void *),
 }
 
 /*
+ * The lease's calls (lib/lease.c).  Its pwrite is inj_pwrite() above: a
+ * WRITE to the injector, a SESSNAP__TRACE_PWRITE at its offset to the
+ * tracer (the one at offset 0 of a new lock file is begin's record; a
+ * renewal rewrites the same bytes in place).  ftruncate and futimens
+ * count as writes, fstatfs as a stat.
+ */
+static int inj_ftruncate(int fd, off_t len)
+{
+	FAULT(SESSNAP__SYS_WRITE, -1);
+	return real.ftruncate(fd, len);
+}
+
+static int inj_futimens(int fd, const struct timespec times[2])
+{
+	FAULT(SESSNAP__SYS_WRITE, -1);
+	return real.futimens(fd, times);
+}
+
+static int inj_fstatfs(int fd, struct statfs *st)
+{
+	FAULT(SESSNAP__SYS_STAT, -1);
+	return real.fstatfs(fd, st);
+}
+
+/*
+ * Several hosts on one machine (tests of leases and cross-host
+ * recovery): a process started with these variables in its environment
+ * plays another host.  SESSNAP_TEST_HOST replaces the host name,
+ * SESSNAP_TEST_BOOT_ID the boot id, and SESSNAP_TEST_CLOCK_OFFSET_MS
+ * (signed) is added to the wall clock, for hosts whose clocks are off.
+ * Read once, before main().
+ */
+static char test_host[SESSNAP_HOST_MAX + 1];
+static char test_boot_id[40];
+static int64_t test_clock_offset_ms;
+
+static int test_gethostname(char *name, size_t len)
+{
+	strlcpy(name, test_host, len);
+	return 0;
+}
+
+static void test_boot_id_read(char *buf, size_t len)
+{
+	strlcpy(buf, test_boot_id, len);
+}
+
+static int test_clock_gettime(clockid_t clock, struct timespec *ts)
+{
+	int64_t ns;
+	int r = real.clock_gettime(clock, ts);
+
+	if (r == 0 && clock == CLOCK_REALTIME) {
+		ns = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec +
+		     test_clock_offset_ms * 1000000;
+		ts->tv_sec = (time_t)(ns / 1000000000);
+		ts->tv_nsec = (long)(ns % 1000000000);
+		if (ts->tv_nsec < 0) {
+			ts->tv_nsec += 1000000000;
+			ts->tv_sec--;
+		}
+	}
+	return r;
+}
+
+static void install_host(void)
+{
+	const char *v;
+	const char *err = NULL;
+
+	if ((v = getenv("SESSNAP_TEST_HOST")) != NULL && v[0] != '\0') {
+		strlcpy(test_host, v, sizeof(test_host));
+		sessnap__sys.gethostname = test_gethostname;
+	}
+	if ((v = getenv("SESSNAP_TEST_BOOT_ID")) != NULL) {
+		strlcpy(test_boot_id, v, sizeof(test_boot_id));
+		sessnap__sys.boot_id = test_boot_id_read;
+	}
+	if ((v = getenv("SESSNAP_TEST_CLOCK_OFFSET_MS")) != NULL) {
+		test_clock_offset_ms = strtonum(v, -86400000000LL,
+						86400000000LL, &err);
+		if (err == NULL)
+			sessnap__sys.clock_gettime = test_clock_gettime;
+	}
+}
+
+/*
  * Runs before main(), so before any thread of the library exists: the
  * table is written once, while nothing can read it.
  */
@@ -418,4 +507,8 @@ __attribute__((constructor)) static void install(void)
 	sessnap__sys.readdir = inj_readdir;
 	sessnap__sys.closedir = inj_closedir;
 	sessnap__sys.thread_create = inj_thread_create;
+	sessnap__sys.ftruncate = inj_ftruncate;
+	sessnap__sys.futimens = inj_futimens;
+	sessnap__sys.fstatfs = inj_fstatfs;
+	install_host();
 }

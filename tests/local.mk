@@ -31,7 +31,10 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_hostile \
 	tests/check_powerloss \
 	tests/check_text \
-	tests/check_delta
+	tests/check_delta \
+	tests/check_claim \
+	tests/check_lease \
+	tests/check_patch
 
 CHECK_TESTS = $(CHECK_INTERNAL_TESTS) tests/check_api tests/check_age
 
@@ -49,6 +52,8 @@ CLI_TESTS += tests/cli/clean-refused.sh
 CLI_TESTS += tests/cli/signal-close.sh
 # One session per open document, keyed by its path, in a pseudo-terminal.
 CLI_TESTS += tests/cli/per-document.sh
+# Patch updates from an editor, through SIGKILL and adoption.
+CLI_TESTS += tests/cli/patch-editor.sh
 CLI_TEST_HELPERS =
 
 # install.sh: make install (DESTDIR) to a temporary root, then build
@@ -114,6 +119,9 @@ tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_delta_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_claim_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_lease_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_patch_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 
 # The API suite: public header and public library only.
 tests_check_api_SOURCES = tests/check_api.c
@@ -128,6 +136,15 @@ tests_check_age_SOURCES = tests/check_age.c cli/age.c cli/age.h \
 tests_check_age_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-I$(top_srcdir)/tests $(BSD_CFLAGS) $(CHECK_CFLAGS)
 tests_check_age_LDADD = tests/libtestutil.la $(BSD_LIBS) $(CHECK_LIBS)
+
+# hostctl: one of several hosts that share a store (its own UTS namespace,
+# boot id and clock offset through the seam), for tests/cli/hosts.sh.
+check_PROGRAMS += tests/hostctl
+tests_hostctl_SOURCES = tests/hostctl.c
+tests_hostctl_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_hostctl_LDADD = $(TEST_INTERNAL_LDADD)
+# Hosts sharing a store: leases, the claim race, the fence, clock skew.
+CLI_TESTS += tests/cli/hosts.sh
 
 # mksnap: writes hand-made snapshot files (old, foreign, newer-format) for
 # the shell tests, which find it as $TOP_BUILDDIR/tests/mksnap.
@@ -188,6 +205,9 @@ check-soak: tests/crashloop$(EXEEXT) tests/concurrency$(EXEEXT)
 # verdict.sh: one verdict per file (wrong id, not a regular file, over the
 # read bound) from every command.
 CLI_TESTS += tests/cli/verdict.sh
+
+# lease.sh: another host's sessions in list, show and the cleaner.
+CLI_TESTS += tests/cli/lease.sh
 
 # design-map.sh: docs/design.md's map matches the tree and its calls.
 CLI_TESTS += tests/cli/design-map.sh

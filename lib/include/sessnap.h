@@ -96,7 +96,9 @@ extern "C" {
 	X(EMIGRATE, -16, "state schema migration failed")                     \
 	X(EFOREIGN, -17, "session belongs to another host")                   \
 	X(ENOSTATE, -18, "session has no state yet")                          \
-	X(EPENDING, -19, "work is still pending")
+	X(EPENDING, -19, "work is still pending")                             \
+	X(EFENCED, -20, "session was taken over by an adoption on another host") \
+	X(EPATCH, -21, "a patch does not apply to the state")
 
 typedef enum {
 #define SESSNAP_ERR_ENUM_(name, num, desc) SESSNAP_##name = (num),
@@ -239,14 +241,27 @@ typedef int (*sessnap_validate_text_cb)(const char *state, size_t state_len,
 /** Open for reading and maintenance only: no sessions can be begun. */
 #define SESSNAP_STORE_READONLY (1u << 2)
 /**
+ * The store is shared by several hosts: its sessions renew a lease,
+ * whatever file system it is on (the default on a network file system:
+ * NFS, SMB/CIFS, 9P, Ceph, AFS, FUSE, ...).  Excludes
+ * SESSNAP_STORE_LOCAL.
+ */
+#define SESSNAP_STORE_SHARED (1u << 3)
+/**
+ * Only this host uses the store, even on a network file system: no
+ * leases are written, and sessions of other hosts stay
+ * SESSNAP_VERDICT_FOREIGN whatever their leases say.
+ */
+#define SESSNAP_STORE_LOCAL (1u << 4)
+/**
  * Save this store's sessions in the delta layout: a base state followed
  * by records, each the new state compressed with zstd against the base,
  * so that a save writes about what changed and flushes once.  A store
  * reads both layouts whatever its flags.
  */
-#define SESSNAP_STORE_DELTA (1u << 3)
+#define SESSNAP_STORE_DELTA (1u << 5)
 /** With SESSNAP_STORE_DELTA: store each base zstd-compressed. */
-#define SESSNAP_STORE_COMPRESS_BASE (1u << 4)
+#define SESSNAP_STORE_COMPRESS_BASE (1u << 6)
 
 /** Options for sessnap_store_open(). */
 typedef struct {
@@ -288,17 +303,26 @@ typedef struct {
 	 * one rename per save.
 	 */
 	unsigned int generations;
+	/**
+	 * Version 2.  The lease period of the store's sessions when leases
+	 * are on (SESSNAP_STORE_SHARED, or a network file system), in
+	 * milliseconds; 0 means 10000, and at least 10.  Each running
+	 * session rewrites its lock record once per period (one small
+	 * write, no fsync); another host calls it crashed once its lease
+	 * is older than 3 periods plus 2 seconds.
+	 */
+	unsigned int lease_period_ms;
 } sessnap_store_options;
 
 /** The most older generations a store keeps (sessnap_store_options). */
 #define SESSNAP_GENERATIONS_MAX 8
 
-#define SESSNAP_STORE_OPTIONS_VERSION 1
+#define SESSNAP_STORE_OPTIONS_VERSION 2
 #define SESSNAP_STORE_OPTIONS_INIT                                            \
 	{                                                                     \
 		SESSNAP_STORE_OPTIONS_VERSION, NULL, NULL,                    \
 		    SESSNAP_DURABILITY_FULL, 0, 0, 0, 0, NULL, NULL, NULL,    \
-		    NULL, NULL, NULL, 0                                       \
+		    NULL, NULL, NULL, 0, 0                                    \
 	}
 
 /** An open store directory. */
@@ -453,9 +477,11 @@ int sessnap_session_update(sessnap_session *session,
  *
  * @return 0, SESSNAP_EDURABILITY (committed, but the directory fsync
  *         failed), SESSNAP_EIO, SESSNAP_ENOSPC, SESSNAP_EPERM,
- *         SESSNAP_ESTATE, SESSNAP_ENOMEM; or the error of the writer's
- *         failed attempt at an update a newer one replaced before it was
- *         durable
+ *         SESSNAP_ESTATE, SESSNAP_ENOMEM, SESSNAP_EFENCED (another host
+ *         took the session over: this and every later save is refused,
+ *         and that host's files are left untouched); or the error of the
+ *         writer's failed attempt at an update a newer one replaced
+ *         before it was durable
  */
 int sessnap_session_flush(sessnap_session *session);
 
@@ -583,12 +609,34 @@ typedef struct {
 	/** Saves skipped because the state's bytes equalled the durable
 	 * ones. */
 	uint64_t skips;
+	/**
+	 * Version 2.  0, or the SESSNAP_E* code of the last write of the
+	 * session's lease (on a store with leases: its first write at begin
+	 * or adoption, then each renewal); the next write that works clears
+	 * it.  While renewals fail, other hosts see the lease age: once it
+	 * is older than 3 periods plus 2 seconds they call the session
+	 * crashed and may adopt it, and this session's later saves then
+	 * fail with SESSNAP_EFENCED.
+	 */
+	int lease_error;
+	/** The message of lease_error ("" when lease_error is 0). */
+	char lease_message[512];
+	/** Consecutive failed lease writes (0 when the last one worked). */
+	unsigned int lease_failures;
+	/** The lease period in milliseconds; 0 when the session renews no
+	 * lease (a store without leases). */
+	unsigned int lease_period_ms;
+	/** Milliseconds since the lease was last written successfully, by
+	 * this host's monotonic clock; -1 when the session has no lease or
+	 * no write of it has worked yet. */
+	int64_t lease_age_ms;
 } sessnap_save_status;
 
-#define SESSNAP_SAVE_STATUS_VERSION 1
+#define SESSNAP_SAVE_STATUS_VERSION 2
 #define SESSNAP_SAVE_STATUS_INIT                                              \
 	{                                                                     \
-		SESSNAP_SAVE_STATUS_VERSION, 0, "", 0, 0, 0, 0, 0, 0, 0       \
+		SESSNAP_SAVE_STATUS_VERSION, 0, "", 0, 0, 0, 0, 0, 0, 0, 0,   \
+		    "", 0, 0, 0                                               \
 	}
 
 /**
@@ -599,8 +647,14 @@ typedef struct {
  * autosave interval, doubling, capped at five minutes); this call and the
  * store's log callback are how the app learns of it.
  *
+ * A failed renewal of the session's lease (a store with leases) is
+ * reported in the version 2 members (lease_error and the next ones),
+ * apart from the saves: the saves may work while the lease does not.
+ *
  * @param out filled in; set out->version = SESSNAP_SAVE_STATUS_VERSION
- *        (or initialise with SESSNAP_SAVE_STATUS_INIT)
+ *        (or initialise with SESSNAP_SAVE_STATUS_INIT).  A caller built
+ *        with version 1 gets the members of version 1 only: nothing is
+ *        written past them.
  * @param session the session
  * @return 0, SESSNAP_EINVAL (NULL argument or unknown version)
  */
@@ -653,12 +707,16 @@ int sessnap_store_tick(sessnap_store *store);
  *   X(NAME, number, name, description)
  */
 #define SESSNAP_VERDICT_MAP(X)                                                 \
-	X(RUNNING, 0, "running", "Its lock is held by a live process.")        \
+	X(RUNNING, 0, "running",                                               \
+	  "Its lock is held by a live process, or another host's lease on "    \
+	  "it is fresh.")                                                      \
 	X(CRASHED, 1, "crashed",                                               \
-	  "Not completed and its lock is free: the owner died.")               \
+	  "Not completed and its owner is gone: its lock is free here, or "   \
+	  "another host's lease on it expired.")                               \
 	X(COMPLETED, 2, "completed", "Ended cleanly and kept.")                \
 	X(FOREIGN, 3, "foreign",                                               \
-	  "Written on another host, where locks cannot be trusted.")           \
+	  "Written on another host that renews no lease on it, where locks "   \
+	  "cannot be trusted.")                                                \
 	X(NEWER, 4, "newer",                                                   \
 	  "Written by a newer format version than this library reads.")        \
 	X(CORRUPT, 5, "corrupt", "Neither generation is valid.")
@@ -705,6 +763,12 @@ typedef struct {
  * older generation (<id>.snap.2 and up: sessnap_info.generation says
  * which). */
 #define SESSNAP_INFO_FROM_OLDER (1u << 4)
+/** Another host took the session over (sessnap_session_adopt() of a
+ * session of another host whose lease expired): its state goes on under
+ * another id, named by its claim file <id>.claim.  The session is
+ * SESSNAP_VERDICT_COMPLETED: never offered again, and removed by the
+ * cleaner with its claim once it is older than the crashed age. */
+#define SESSNAP_INFO_TAKEN_OVER (1u << 5)
 
 /**
  * What the scanner knows of a session (from its header only).  The library
@@ -749,6 +813,17 @@ typedef struct {
 	/** The generation described: 0 for <id>.snap, 1 for `.prev`, N for
 	 * <id>.snap.N. */
 	unsigned int generation;
+	/**
+	 * The lease of a session of another host (or of this host name in
+	 * another boot), judged by the file server's clock: its age in
+	 * milliseconds, -1 when none was judged (a session of this host, no
+	 * lease, or an age that could not be read).
+	 */
+	int64_t lease_age_ms;
+	/** Its period in milliseconds, 0 when there is none. */
+	uint32_t lease_period_ms;
+	/** Its renewal counter. */
+	uint64_t lease_renewals;
 	/** SESSNAP_LAYOUT_PLAIN or SESSNAP_LAYOUT_DELTA.  The fields below
 	 * describe a delta snapshot (all 0 for a plain one). */
 	unsigned int layout;
@@ -783,9 +858,13 @@ typedef struct {
  * Classification: a held lock makes a session SESSNAP_VERDICT_RUNNING
  * whatever its files say; otherwise a newer format version gives
  * SESSNAP_VERDICT_NEWER, no valid header in either generation
- * SESSNAP_VERDICT_CORRUPT, the completed mark SESSNAP_VERDICT_COMPLETED, a
- * different host SESSNAP_VERDICT_FOREIGN, and anything else
- * SESSNAP_VERDICT_CRASHED.  Sorted by saved time (by mtime when there is no
+ * SESSNAP_VERDICT_CORRUPT, the completed mark SESSNAP_VERDICT_COMPLETED,
+ * another host's lease (renewed in the lock file on a shared store)
+ * SESSNAP_VERDICT_RUNNING while fresh and SESSNAP_VERDICT_CRASHED once
+ * expired, another host without a lease SESSNAP_VERDICT_FOREIGN, and
+ * anything else SESSNAP_VERDICT_CRASHED.  A lease is aged by the file
+ * server's clock (a file of this host's, just touched in the store), never
+ * the local one; see lease_age_ms.  Sorted by saved time (by mtime when there is no
  * usable header), newest first.
  *
  * A store of 512 sessions or more is classified by up to one thread per
@@ -992,6 +1071,14 @@ void sessnap_generations_free(sessnap_generation *gens);
  * the recovered data stays on disk until the adopter's first own save,
  * and a state that crashes the app while it is restored is counted.
  *
+ * A session of another host whose lease expired (its owner may only be
+ * paused) goes on under a NEW id (sessnap_session_id() of *out): its
+ * state is written durably as the new session's first snapshot, then the
+ * old session is claimed (<id>.claim, made by link(2) and confirmed by
+ * the link count): of any number of adopters on any hosts exactly one
+ * wins.  The old session is then taken over (SESSNAP_INFO_TAKEN_OVER),
+ * and its former owner's saves fail with SESSNAP_EFENCED.
+ *
  * @param out receives the session, owned by the caller (end or release
  *        it); NULL on error
  * @param state receives the recovered state (a new reference, owned by
@@ -1002,8 +1089,12 @@ void sessnap_generations_free(sessnap_generation *gens);
  *        process
  * @param id the session id
  * @return 0, SESSNAP_EINVAL, SESSNAP_EBADNAME, SESSNAP_ESTATE,
- *         SESSNAP_EBUSY (another process holds it), SESSNAP_EFOREIGN
- *         (written on another host), SESSNAP_EUNSAFE (a file of the
+ *         SESSNAP_EBUSY (another process holds it, or another host's
+ *         lease on it is fresh), SESSNAP_EFOREIGN (written on another
+ *         host that renews no lease on it; one whose lease expired is
+ *         adopted), SESSNAP_EFENCED (taken over by another host, or
+ *         another adopter claimed it first: the message names the
+ *         session that goes on), SESSNAP_EUNSAFE (a file of the
  *         session is not a regular file), SESSNAP_ENOSPC or another error of
  *         the write, or an error of sessnap_store_load(); on error nothing on
  *         disk has changed and the lock is released
@@ -1368,6 +1459,97 @@ int sessnap_store_load_text(char **out, size_t *out_len,
 int sessnap_session_adopt_text(sessnap_session **out, char **state,
 			       size_t *state_len, sessnap_load_info **info,
 			       sessnap_store *store, const char *id);
+
+/*
+ * ---- Patch updates ---------------------------------------------------------
+ *
+ * A program that knows what changed hands over only that: operations on
+ * the state, addressed by JSON Pointer (RFC 6901), as RFC 6902 defines
+ * "add", "replace" and "remove".  On the calling thread an operation costs
+ * the check of its pointer, the serialization of its value and a queue
+ * push: nothing that grows with the state.  The library keeps its own
+ * copy of the state as JSON text (about one state's size of memory, built
+ * on the saving thread from the last full update or the adopted state)
+ * and applies the queued operations to it on the saving thread, in order,
+ * each batch as one step; what is saved is byte for byte what json-c would
+ * serialize of the patched tree.
+ */
+
+/** The operations of a patch (RFC 6902). */
+typedef enum {
+	/**
+	 * "add": set an object member (created, appended after the others,
+	 * or replaced in place), or insert into an array before an index
+	 * ("-" or the array's length appends); "" replaces the whole state.
+	 */
+	SESSNAP_PATCH_ADD = 1,
+	/** "replace": the target must exist. */
+	SESSNAP_PATCH_REPLACE,
+	/** "remove": the target must exist; "" is refused. */
+	SESSNAP_PATCH_REMOVE
+} sessnap_patch_kind;
+
+/** One operation, with its value as a json-c object. */
+typedef struct {
+	sessnap_patch_kind op;
+	/** RFC 6901 JSON Pointer, NUL-terminated; "" is the whole state. */
+	const char *path;
+	/** ADD and REPLACE: serialized during the call, not kept; NULL is
+	 *  JSON null.  Unused by REMOVE. */
+	json_object *value;
+} sessnap_patch_op;
+
+/** One operation, with its value as JSON text. */
+typedef struct {
+	sessnap_patch_kind op;
+	/** RFC 6901 JSON Pointer, NUL-terminated; "" is the whole state. */
+	const char *path;
+	/** ADD and REPLACE: JSON text of value_len bytes (need not be
+	 *  NUL-terminated), checked as sessnap_session_update_text() checks
+	 *  a state, copied during the call.  Unused by REMOVE. */
+	const char *value;
+	size_t value_len;
+} sessnap_patch_text_op;
+
+/**
+ * Queue operations on the session's state as one batch: applied all or
+ * none, after every update queued before, on the saving thread (the
+ * writer, or the thread of sessnap_session_flush() or
+ * sessnap_store_tick()).
+ *
+ * Checked during the call, refusing the whole batch with nothing queued:
+ * the pointer's syntax (RFC 6901: "" or "/" tokens, "~" only as "~0" or
+ * "~1"), the operation, that the value's nesting under its pointer stays
+ * within the loader's limit and that its size fits the store's read
+ * bound, and that the session has a state (an update, or an adopted
+ * state).  What only the state can tell (a member or index that does not
+ * exist, an index past the end, a result over the read bound) fails the
+ * batch when it is applied: nothing of it is saved, the state stays as it
+ * was before the batch, sessnap_session_status() reports SESSNAP_EPATCH
+ * with a message naming the operation and its pointer, later patches
+ * (queued or to come) are refused until the next full update
+ * (sessnap_session_update() or _update_text()), which recovers.
+ *
+ * @param session the session
+ * @param ops the operations, in order
+ * @param n_ops how many (at least 1)
+ * @return 0, SESSNAP_EINVAL (NULL argument, no operation, unknown
+ *         operation, bad pointer, remove of "", a value that is not JSON),
+ *         SESSNAP_ETOOBIG (the value nests too deep under its pointer, or
+ *         exceeds the read bound), SESSNAP_ESTATE (no state yet, ended, or
+ *         in a forked child), SESSNAP_EPATCH (an earlier batch failed and
+ *         no full update came since), SESSNAP_ENOMEM
+ */
+int sessnap_session_patch(sessnap_session *session, const sessnap_patch_op *ops,
+			  size_t n_ops);
+
+/**
+ * sessnap_session_patch() with values given as JSON text.
+ *
+ * @return as sessnap_session_patch()
+ */
+int sessnap_session_patch_text(sessnap_session *session,
+			       const sessnap_patch_text_op *ops, size_t n_ops);
 
 #ifdef __cplusplus
 }

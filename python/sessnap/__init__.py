@@ -26,6 +26,12 @@ States cross into the library as JSON text: :meth:`Session.update` runs
 ``sessnap_session_update_text``; loads come back through
 ``sessnap_store_load_text`` and ``json.loads``.  No json-c object is involved.
 
+A program that knows what changed hands over only that:
+:meth:`Session.patch` takes JSON Patch style operations (``add``,
+``replace``, ``remove`` at a JSON Pointer), and the library applies them
+to its own copy of the state on the writer's side; :func:`pointer` builds
+an escaped pointer from keys and indexes.
+
 Threads: every call into the library that can wait on the disk releases the
 GIL (cffi does so for every call through its ``lib`` object); the library's
 callbacks into Python (log, migrate, validate, the cleaner's events)
@@ -62,7 +68,8 @@ __all__ = [
     "IOFailure", "NoSpace", "PermissionDenied", "UnsafeStore", "NotFound",
     "Busy", "Corrupt", "NewerFormat", "TooBig", "BadName", "InvalidState",
     "DurabilityUnknown", "Rejected", "MigrationFailed", "Foreign", "NoState",
-    "Pending", "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
+    "Pending", "Fenced", "PatchFailed", "pointer", "escape_token",
+    "default_dir", "ID_LEN", "FORMAT_VERSION", "__version__",
 ]
 
 __version__ = "0.1.0"
@@ -133,7 +140,8 @@ class NotFound(SessnapError, LookupError):
 
 
 class Busy(SessnapError):
-    """SESSNAP_EBUSY: the session is in use by a live process."""
+    """SESSNAP_EBUSY: the session is in use by a live process (or, on a
+    shared store, another host's lease on it is fresh)."""
 
 
 class Corrupt(SessnapError):
@@ -171,7 +179,8 @@ class MigrationFailed(SessnapError):
 
 
 class Foreign(SessnapError):
-    """SESSNAP_EFOREIGN: the session belongs to another host."""
+    """SESSNAP_EFOREIGN: the session belongs to another host that renews
+    no lease on it (one whose lease expired can be adopted)."""
 
 
 class NoState(SessnapError):
@@ -180,6 +189,17 @@ class NoState(SessnapError):
 
 class Pending(SessnapError):
     """SESSNAP_EPENDING: work is still pending."""
+
+
+class Fenced(SessnapError):
+    """SESSNAP_EFENCED: another host took the session over."""
+
+
+class PatchFailed(SessnapError):
+    """SESSNAP_EPATCH: a patch does not apply to the session's state (its
+    target is missing, an index is out of range).  Reported by
+    :meth:`Session.status` when the writer applies the batch; the session
+    keeps its last good state until the next full update."""
 
 
 # The library's error table, code by code, to one class per family.
@@ -203,6 +223,8 @@ _CLASSES: Dict[int, Type[SessnapError]] = {
     lib.SESSNAP_EFOREIGN: Foreign,
     lib.SESSNAP_ENOSTATE: NoState,
     lib.SESSNAP_EPENDING: Pending,
+    lib.SESSNAP_EFENCED: Fenced,
+    lib.SESSNAP_EPATCH: PatchFailed,
 }
 
 
@@ -324,6 +346,19 @@ class SessionInfo:
     #: the generation the header came from: 0 for ``<id>.snap``, 1 for
     #: ``.prev``, N for ``<id>.snap.N`` (a store that keeps several)
     generation: int = 0
+    #: another host took the session over (status completed): its state
+    #: goes on in the session that ``<id>.claim`` names
+    taken_over: bool = False
+    #: the lease of a session of another host (or of this host name in
+    #: another boot), judged by the file server's clock: its age in
+    #: milliseconds; None when none was judged (a session of this host,
+    #: no lease, an age that could not be read, or a library too old to
+    #: report leases)
+    lease_age_ms: Optional[int] = None
+    #: that lease's period in milliseconds, None when no lease was seen
+    lease_period_ms: Optional[int] = None
+    #: that lease's renewal counter, None when no lease was seen
+    lease_renewals: Optional[int] = None
 
     @property
     def key_str(self) -> Optional[str]:
@@ -419,6 +454,28 @@ class SaveStatus:
     seq: int
     saves: int
     skips: int
+    #: 0, or the library's code of the last write of the session's lease
+    #: (a store with leases: its first write, then each renewal); the
+    #: next write that works clears it.  Apart from ``last_error``: the
+    #: saves may work while the lease does not, and once the lease is
+    #: older than 3 periods plus 2 s other hosts may take the session
+    #: over (its saves then raise :class:`Fenced`).
+    lease_error: int = 0
+    #: the message of ``lease_error`` ("" when it is 0)
+    lease_message: str = ""
+    #: consecutive failed writes of the lease
+    lease_failures: int = 0
+    #: the lease period in milliseconds, None when the session renews no
+    #: lease
+    lease_period_ms: Optional[int] = None
+    #: milliseconds since the lease was last written successfully, None
+    #: when there is no lease or no write of it has worked yet
+    lease_age_ms: Optional[int] = None
+
+    @property
+    def lease_failing(self) -> bool:
+        """Whether the last write of the session's lease failed."""
+        return self.lease_error != 0
 
 
 @dataclass
@@ -495,6 +552,78 @@ def _dumps(value: Any) -> bytes:
     # error, rather than in the library.
     return json.dumps(value, separators=(",", ":"),
                       allow_nan=False).encode()
+
+
+# ---- JSON Pointer and patches ------------------------------------------------
+
+
+def escape_token(token: Union[str, int]) -> str:
+    """One reference token of a JSON Pointer (RFC 6901): ``~`` becomes
+    ``~0`` and ``/`` becomes ``~1``, so that any object key can be
+    addressed.  An int (an array index) is written in decimal."""
+    if isinstance(token, bool) or not isinstance(token, (str, int)):
+        raise TypeError(f"a pointer token is a str or an int, not "
+                        f"{type(token).__name__}")
+    if isinstance(token, int):
+        if token < 0:
+            raise ValueError(f"an array index is not negative: {token}")
+        return str(token)
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: Union[str, int]) -> str:
+    """The JSON Pointer of a path of keys and indexes, each escaped:
+    ``pointer("tabs", 3)`` is ``"/tabs/3"``, ``pointer("a/b", "~")`` is
+    ``"/a~1b/~0"``, ``pointer()`` is ``""`` (the whole state) and
+    ``pointer("rows", "-")`` appends to an array (for ``"add"``)."""
+    return "".join("/" + escape_token(t) for t in tokens)
+
+
+_PATCH_KINDS = {"add": lib.SESSNAP_PATCH_ADD,
+                "replace": lib.SESSNAP_PATCH_REPLACE,
+                "remove": lib.SESSNAP_PATCH_REMOVE}
+_MISSING = object()
+
+
+def _patch_op(i: int, op: Any) -> Tuple[int, bytes, Optional[bytes]]:
+    """One operation as (kind, pointer bytes, JSON text or None)."""
+    if isinstance(op, dict):
+        name = op.get("op")
+        path = op.get("path", _MISSING)
+        value = op.get("value", _MISSING)
+    elif isinstance(op, (tuple, list)) and 2 <= len(op) <= 3:
+        name, path = op[0], op[1]
+        value = op[2] if len(op) == 3 else _MISSING
+    else:
+        raise TypeError(f"patch operation {i}: a dict "
+                        f"{{'op': ..., 'path': ..., 'value': ...}} or a "
+                        f"tuple (op, path[, value]), not {op!r}")
+    kind = _PATCH_KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"patch operation {i}: op {name!r} is not one of "
+                         f"'add', 'replace', 'remove'")
+    if path is _MISSING:
+        raise ValueError(f"patch operation {i} ({name}): no 'path'")
+    if isinstance(path, (tuple, list)):
+        path = pointer(*path)
+    elif not isinstance(path, str):
+        raise TypeError(f"patch operation {i} ({name}): the path is a JSON "
+                        f"Pointer (str) or a sequence of keys and indexes, "
+                        f"not {type(path).__name__}")
+    if kind == lib.SESSNAP_PATCH_REMOVE:
+        if isinstance(op, (tuple, list)) and value is not _MISSING:
+            raise ValueError(f"patch operation {i} (remove {path!r}): "
+                             f"remove takes no value")
+        return kind, path.encode(), None
+    if value is _MISSING:
+        raise ValueError(f"patch operation {i} ({name} {path!r}): no "
+                         f"'value'")
+    try:
+        text = _dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"patch operation {i} ({name} {path!r}): "
+                        f"{exc}") from exc
+    return kind, path.encode(), text
 
 
 def _text(ptr: Any, length: int) -> Any:
@@ -609,6 +738,20 @@ class Store:
             besides the newest (1: ``.prev``; at most
             ``SESSNAP_GENERATIONS_MAX``); a load takes the newest one that
             passes its checksum and ``validate``.
+        shared: whether several hosts share the store.  True
+            (``SESSNAP_STORE_SHARED``): its sessions renew a lease, so
+            that another host can tell a running session from a crashed
+            one, whatever the file system.  False
+            (``SESSNAP_STORE_LOCAL``): this host alone uses it, even on a
+            network file system: no lease is written, and other hosts'
+            sessions stay foreign.  None (the default): leases are on
+            when the store is on a network file system (NFS, SMB, 9P,
+            Ceph, FUSE...).
+        lease_period_ms: the lease period in milliseconds when leases
+            are on (None: the library's 10000; at least 10).  Each running
+            session rewrites its lock record once per period; another
+            host calls it crashed once its lease is older than 3 periods
+            plus 2 seconds.
     """
 
     def __init__(self, app: str, dir: Optional[str] = None, *,
@@ -620,7 +763,9 @@ class Store:
                  validate: Optional[Callable[[Any, int], bool]] = None,
                  log: Optional[Callable[[int, str], None]] = None,
                  readonly: bool = False, create: bool = True,
-                 thread: bool = True, generations: int = 1) -> None:
+                 thread: bool = True, generations: int = 1,
+                 shared: Optional[bool] = None,
+                 lease_period_ms: Optional[int] = None) -> None:
         self._h: Any = ffi.NULL
         self._migrate = migrate
         self._validate = validate
@@ -645,7 +790,24 @@ class Store:
             opts.read_bound = read_bound
         opts.schema_version = schema_version
         opts.generations = generations
+        if lease_period_ms is not None:
+            if isinstance(lease_period_ms, bool) or \
+                    not isinstance(lease_period_ms, int):
+                raise TypeError("lease_period_ms must be an int")
+            if not 0 < lease_period_ms <= 0xffffffff:
+                raise ValueError("lease_period_ms must be a positive "
+                                 "number of milliseconds")
+            # A member of version 2 of the options, which the library
+            # reads only when opts.version says 2 or more: the init above
+            # set the version of the header the binding was built with.
+            opts.lease_period_ms = lease_period_ms
         flags = 0
+        if shared is True:
+            flags |= lib.SESSNAP_STORE_SHARED
+        elif shared is False:
+            flags |= lib.SESSNAP_STORE_LOCAL
+        elif shared is not None:
+            raise TypeError("shared must be True, False or None")
         if readonly:
             flags |= lib.SESSNAP_STORE_READONLY
         if not create:
@@ -769,6 +931,15 @@ class Store:
 
     @staticmethod
     def _info(i: Any) -> SessionInfo:
+        # Records grow at their end: a member lies past `size` when the
+        # library that filled the record is older than our header.
+        lease_age = lease_period = lease_renewals = None
+        if ffi.offsetof("sessnap_info", "lease_renewals") < i.size:
+            if i.lease_age_ms >= 0:
+                lease_age = i.lease_age_ms
+            if i.lease_period_ms != 0:
+                lease_period = i.lease_period_ms
+                lease_renewals = i.lease_renewals
         return SessionInfo(
             _str(i.id), Status(_str(lib.sessnap_verdict_name(i.status))),
             bool(i.flags & lib.SESSNAP_INFO_FROM_PREV),
@@ -780,7 +951,9 @@ class Store:
             bool(i.flags & lib.SESSNAP_INFO_TOOBIG),
             bool(i.flags & lib.SESSNAP_INFO_UNREADABLE),
             bytes(ffi.buffer(i.key, i.key_len)) if i.key != ffi.NULL
-            else None, i.generation)
+            else None, i.generation,
+            bool(i.flags & lib.SESSNAP_INFO_TAKEN_OVER), lease_age,
+            lease_period, lease_renewals)
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").
@@ -1005,6 +1178,67 @@ class Session:
         _check(lib.sessnap_session_update_text(self._handle(), text,
                                                len(text)))
 
+    def patch(self, ops: Iterable[Any]) -> None:
+        """Hand over what changed instead of the whole state: a batch of
+        operations on the state, applied as one step (all or none).
+
+        Each operation is a dict in the style of JSON Patch (RFC 6902)
+        or a tuple::
+
+            session.patch([
+                {"op": "add", "path": "/rows/-", "value": row},
+                {"op": "replace", "path": "/cursor", "value": [12, 4]},
+                {"op": "remove", "path": "/tabs/3"},
+                ("add", ["files", "/etc/hosts"], {"dirty": True}),
+            ])
+
+        ``"add"`` sets an object member (created or replaced) or inserts
+        into an array before an index (``"-"`` appends); ``"replace"``
+        and ``"remove"`` need their target to exist.  A path is a JSON
+        Pointer (str, escaped: see :func:`pointer`) or a sequence of keys
+        and indexes, which is escaped here.  Each value is serialized with
+        ``json.dumps`` on this thread; nothing here costs more with the
+        size of the state.  The library keeps its own copy of the state
+        (about one state's size of memory) and applies the batch to it on
+        the writer's side.  An empty batch does nothing.
+
+        Raises (and then nothing of the batch is queued):
+            TypeError, ValueError: an operation that is not one of these
+                forms, or a value that is not JSON-serializable.
+            InvalidArgument: a pointer that is not a JSON Pointer, a
+                value nested too deep under its pointer.
+            TooBig: a pointer of 1024 tokens or more, a value over the
+                store's read bound.
+            InvalidState: the session has no state yet (no update, not
+                adopted) or has ended.
+            PatchFailed: an earlier batch did not apply, and no
+                :meth:`update` came since.
+
+        A batch that cannot be applied to the state when its turn comes
+        (a missing target, an index out of range) is dropped whole, and
+        so are the batches queued after it; the session keeps its last
+        good state, the next :meth:`flush` raises :class:`PatchFailed`,
+        :meth:`status` reports its code with the pointer, and the next
+        :meth:`update` recovers.
+        """
+        encoded = [_patch_op(i, op) for i, op in enumerate(ops)]
+        if not encoded:
+            return
+        h = self._handle()
+        arr = ffi.new("sessnap_patch_text_op[]", len(encoded))
+        keep = []
+        for c, (kind, path, text) in zip(arr, encoded):
+            path_c = ffi.new("char[]", path)
+            keep.append(path_c)
+            c.op = kind
+            c.path = path_c
+            if text is not None:
+                text_c = ffi.new("char[]", text)
+                keep.append(text_c)
+                c.value = text_c
+                c.value_len = len(text)
+        _check(lib.sessnap_session_patch_text(h, arr, len(encoded)))
+
     def save(self) -> None:
         """Save now, on this thread: the same as :meth:`flush` (the C
         library has one function, ``sessnap_session_flush()``)."""
@@ -1030,13 +1264,19 @@ class Session:
         return _check(lib.sessnap_session_save_due(self._handle())) == 1
 
     def status(self) -> SaveStatus:
-        """How saving goes: the last error, pending state, retries."""
+        """How saving goes: the last error, pending state, retries, and
+        the lease's renewals on a store with leases."""
         st = ffi.new("sessnap_save_status *")
         st.version = lib.SESSNAP_SAVE_STATUS_VERSION
         _check(lib.sessnap_session_status(st, self._handle()))
         return SaveStatus(st.last_error, _str(st.last_message),
                           bool(st.pending), st.failures, st.retry_in_ms,
-                          st.durable_age_ms, st.seq, st.saves, st.skips)
+                          st.durable_age_ms, st.seq, st.saves, st.skips,
+                          st.lease_error, _str(st.lease_message),
+                          st.lease_failures,
+                          st.lease_period_ms or None,
+                          st.lease_age_ms if st.lease_age_ms >= 0
+                          else None)
 
     def end(self, keep: Optional[bool] = None) -> None:
         """End the session cleanly: flush, mark it completed, then remove

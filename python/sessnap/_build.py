@@ -22,7 +22,9 @@ typedef enum {
     SESSNAP_EPERM, SESSNAP_EUNSAFE, SESSNAP_ENOTFOUND, SESSNAP_EBUSY,
     SESSNAP_ECORRUPT, SESSNAP_ENEWER, SESSNAP_ETOOBIG, SESSNAP_EBADNAME,
     SESSNAP_ESTATE, SESSNAP_EDURABILITY, SESSNAP_EREJECTED, SESSNAP_EMIGRATE,
-    SESSNAP_EFOREIGN, SESSNAP_ENOSTATE, SESSNAP_EPENDING, ...
+    SESSNAP_EFOREIGN, SESSNAP_ENOSTATE, SESSNAP_EPENDING, SESSNAP_EFENCED,
+    SESSNAP_EPATCH,
+    ...
 } sessnap_error;
 
 typedef enum {
@@ -52,6 +54,8 @@ typedef enum {
 #define SESSNAP_STORE_NOCREATE ...
 #define SESSNAP_STORE_NOTHREAD ...
 #define SESSNAP_STORE_READONLY ...
+#define SESSNAP_STORE_SHARED ...
+#define SESSNAP_STORE_LOCAL ...
 #define SESSNAP_SESSION_KEEP ...
 #define SESSNAP_SCAN_RECOVERABLE ...
 #define SESSNAP_INFO_FROM_PREV ...
@@ -61,6 +65,7 @@ typedef enum {
 #define SESSNAP_LOAD_FROM_PREV ...
 #define SESSNAP_LOAD_FROM_OLDER ...
 #define SESSNAP_INFO_FROM_OLDER ...
+#define SESSNAP_INFO_TAKEN_OVER ...
 #define SESSNAP_GENERATIONS_MAX ...
 #define SESSNAP_LOAD_MIGRATED ...
 #define SESSNAP_CLEAN_DRY_RUN ...
@@ -90,6 +95,7 @@ typedef struct {
     sessnap_migrate_text_cb migrate_text;
     sessnap_validate_text_cb validate_text;
     unsigned int generations;
+    unsigned int lease_period_ms;
     ...;
 } sessnap_store_options;
 
@@ -141,6 +147,9 @@ typedef struct {
     unsigned char *key;
     size_t key_len;
     unsigned int generation;
+    int64_t lease_age_ms;
+    uint32_t lease_period_ms;
+    uint64_t lease_renewals;
     ...;
 } sessnap_info;
 
@@ -183,6 +192,11 @@ typedef struct {
     uint64_t seq;
     uint64_t saves;
     uint64_t skips;
+    int lease_error;
+    char lease_message[...];
+    unsigned int lease_failures;
+    unsigned int lease_period_ms;
+    int64_t lease_age_ms;
     ...;
 } sessnap_save_status;
 
@@ -274,6 +288,22 @@ int sessnap_session_set_label(sessnap_session *session, const char *label);
 int sessnap_session_update_text(sessnap_session *session, const char *json,
                                 size_t len);
 int sessnap_session_flush(sessnap_session *session);
+
+typedef enum {
+    SESSNAP_PATCH_ADD, SESSNAP_PATCH_REPLACE, SESSNAP_PATCH_REMOVE, ...
+} sessnap_patch_kind;
+
+typedef struct {
+    sessnap_patch_kind op;
+    const char *path;
+    const char *value;
+    size_t value_len;
+    ...;
+} sessnap_patch_text_op;
+
+int sessnap_session_patch_text(sessnap_session *session,
+                               const sessnap_patch_text_op *ops,
+                               size_t n_ops);
 int sessnap_session_end(sessnap_session *session, unsigned int flags);
 void sessnap_session_release(sessnap_session *session);
 int sessnap_session_touch(sessnap_session *session);

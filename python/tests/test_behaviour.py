@@ -497,3 +497,22 @@ def test_sigkilled_child_is_found_crashed_with_recent_state(store_dir):
         assert adopted == state
         assert session.recovered.adoptions == 1
         session.end()
+
+
+def test_taken_over_session_is_completed_and_flagged(store, store_dir):
+    # A crashed session that another host claimed (its <id>.claim, as
+    # sessnap-format(5) specifies it) goes on elsewhere: never offered.
+    s = store.begin()
+    s.update({"n": 1})
+    s.flush()
+    s.release()
+    record = {"claim": 1, "id": s.id, "generation": 1,
+              "successor": "0123456789abcdef0123456789abcdef",
+              "host": "far.example", "boot_id": "b", "pid": 1,
+              "claimed_ms": 1}
+    with open(os.path.join(store_dir, s.id + ".claim"), "w") as f:
+        f.write(json.dumps(record) + "\n")
+    (info,) = store.scan()
+    assert info.status == sessnap.Status.COMPLETED
+    assert info.taken_over
+    assert store.scan(recoverable=True) == []

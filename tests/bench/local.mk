@@ -6,7 +6,10 @@
 ##   tests/bench/sessnap-bench   durable save latency against the disk's own
 ##                               floor (and glib and SQLite when configure
 ##                               found them), the app-thread cost of
-##                               update() and touch(), RSS over a soak;
+##                               update() and touch(), of a one-row
+##                               patch against a full update (and the
+##                               writer's CPU and memory for it: --only
+##                               patch), RSS over a soak;
 ##                               "tests/bench/sessnap-bench --help".  Its
 ##                               scan and clean cases run the two below.
 ##   tests/bench/scan-bench      sessnap_store_scan against a full-parse scanner
@@ -14,6 +17,11 @@
 ##   tests/bench/scan-once       one scan of an existing store, for callgrind.
 ##   tests/bench/clean-bench.sh  cleaning 100,000 old snapshots:
 ##                               snapshot-clean against find -delete.
+##   sessnap-bench --only delta  the delta layout against today's and
+##                               SQLite ("make bench-delta"); as root it
+##                               also makes ext4, XFS and btrfs on loop
+##                               devices (mkfs.xfs and mkfs.btrfs from
+##                               xfsprogs and btrfs-progs).
 
 BENCH_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lib/include $(BSD_CFLAGS)
 BENCH_LDADD = lib/libsessnap.la $(BSD_LIBS)
@@ -26,9 +34,9 @@ EXTRA_DIST += tests/bench/clean-bench.sh
 
 tests_bench_sessnap_bench_SOURCES = tests/bench/sessnap-bench.c
 tests_bench_sessnap_bench_CPPFLAGS = $(BENCH_CPPFLAGS) $(JSONC_CFLAGS) \
-	-DBENCH_BUILDDIR='"$(abs_top_builddir)"' \
+	$(ZSTD_CFLAGS) -DBENCH_BUILDDIR='"$(abs_top_builddir)"' \
 	-DBENCH_SRCDIR='"$(abs_top_srcdir)"'
-tests_bench_sessnap_bench_LDADD = $(BENCH_LDADD) $(JSONC_LIBS)
+tests_bench_sessnap_bench_LDADD = $(BENCH_LDADD) $(JSONC_LIBS) $(ZSTD_LIBS)
 if HAVE_GLIB
 tests_bench_sessnap_bench_CPPFLAGS += $(GLIB_CFLAGS)
 tests_bench_sessnap_bench_LDADD += $(GLIB_LIBS)
@@ -57,6 +65,12 @@ bench-autosave: tests/bench/sessnap-bench$(EXEEXT)
 	./tests/bench/sessnap-bench --only save
 	./tests/bench/sessnap-bench --only app
 
+bench-delta: tests/bench/sessnap-bench$(EXEEXT)
+	./tests/bench/sessnap-bench --only delta
+
+bench-patch: tests/bench/sessnap-bench$(EXEEXT)
+	./tests/bench/sessnap-bench --only patch
+
 bench-scan: tests/bench/scan-bench$(EXEEXT)
 	./tests/bench/scan-bench
 
@@ -64,4 +78,5 @@ bench-clean: snapshot-clean tests/mksnap
 	SNAPSHOT_CLEAN=./snapshot-clean MKSNAP=./tests/mksnap \
 	  $(SHELL) $(srcdir)/tests/bench/clean-bench.sh
 
-.PHONY: bench bench-autosave bench-scan bench-clean
+.PHONY: bench bench-autosave bench-delta bench-patch bench-scan \
+	bench-clean

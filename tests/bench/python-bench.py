@@ -9,6 +9,11 @@ library's validating scan and a copy); the save itself runs on the
 library's writer thread, at a 50 ms interval here so that saves are in
 flight while the app thread is timed.
 
+Beside it, Session.patch() of the one value that changed (the cursor) on
+the same session, against update() of the whole state (issue 19: the
+cost of a patch follows the change; "update/patch" is printed, no
+target is checked).
+
 Usage: tests/bench/python-bench.py [--dir DIR] [--iterations N]
 Run it with the binding importable (tests/python.sh builds it in the
 tree: PYTHONPATH=python).  Exits 1 when a ratio is over the target.
@@ -38,6 +43,19 @@ def make_state(size):
         }
         i += 1
     return state
+
+
+def time_patch(session, state, n):
+    """Median µs of Session.patch() replacing the cursor, n calls."""
+    times = []
+    for i in range(n):
+        state["cursor"] = [i, 0]
+        t0 = time.perf_counter()
+        session.patch([{"op": "replace", "path": "/cursor",
+                        "value": state["cursor"]}])
+        times.append(time.perf_counter() - t0)
+    session.flush()
+    return statistics.median(times) * 1e6
 
 
 def main():
@@ -71,6 +89,7 @@ def main():
                 t2 = time.perf_counter()
                 dumps.append(t1 - t0)
                 update.append(t2 - t1)
+            patch = time_patch(session, state, n)
             session.end()
             d = statistics.median(dumps) * 1e6
             u = statistics.median(update) * 1e6
@@ -78,6 +97,8 @@ def main():
             ok = ok and ratio <= TARGET
             print(f"update    {len(json.dumps(state)):>8} {d:>10.1f} "
                   f"{u:>10.1f} {ratio:>5.2f}x")
+            print(f"patch     {len(json.dumps(state)):>8} "
+                  f"{patch:>10.1f} us: update/patch {u / patch:.1f}x")
     if not args.dir:
         import shutil
         shutil.rmtree(base)

@@ -78,6 +78,45 @@ static const int walk_errs[] = { EIO, ENOSPC, EDQUOT, EINTR, EACCES };
  */
 static unsigned int walk_gens;
 
+/*
+ * The layouts every walk runs with (a loop test's _i): the plain one,
+ * and the delta layout (docs/design.md, "Delta layout").  walk_flags joins the store flags of every store the walk
+ * opens; walk_delta says which layout the checks expect.
+ */
+static const struct layout {
+	const char *name;
+	unsigned int flags;
+	bool delta;
+} layouts[] = {
+	{ "plain", 0, false },
+	{ "delta", SESSNAP_STORE_DELTA, true },
+	{ "delta, compressed base",
+	  SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE, true },
+};
+#define NLAYOUTS ((int)(sizeof(layouts) / sizeof(layouts[0])))
+
+static unsigned int walk_flags;
+static bool walk_delta;
+static const char *walk_layout;
+
+/*
+ * Set the label of S before the operation, so that a save under test is a
+ * compaction in the delta layout (a new label starts a new file); in the
+ * plain layout it is a save like any other, with a label.
+ */
+static bool walk_compact;
+
+/* How many failed saves of a walk had their file watched (delta). */
+static unsigned long stale_watched;
+
+static void set_layout(int i)
+{
+	ck_assert_int_lt(i, NLAYOUTS);
+	walk_flags = layouts[i].flags;
+	walk_delta = layouts[i].delta;
+	walk_layout = layouts[i].name;
+}
+
 /* One iteration's world. */
 struct world {
 	char dir[PATH_MAX];
@@ -90,6 +129,9 @@ struct world {
 	size_t o_snap_len;
 	char *o_prev;
 	size_t o_prev_len;
+	/* S's snapshot file after the setup, and how many files there were */
+	ino_t s_ino;
+	int nfiles;
 };
 
 /* The outcome of one faulted operation. */
@@ -97,6 +139,7 @@ struct outcome {
 	int rc;
 	unsigned long fired;
 	unsigned int fired_kinds;
+	int err; /* the errno injected; 0 for short writes */
 	char msg[1024];
 };
 
@@ -158,6 +201,28 @@ static bool payload_is(const struct world *w, const char *name,
 	return ok;
 }
 
+/*
+ * Whether snapshot file `name` holds `want` as its current state: in the
+ * plain layout its payload line, byte for byte; in the delta layout what
+ * the library's reader makes of that one file (its base or its newest
+ * valid record, every checksum verified), serialized as it was saved.
+ */
+static bool holds(struct world *w, const char *name, const char *want)
+{
+	sessnap__header h;
+	json_object *st = NULL;
+	bool ok;
+
+	if (!walk_delta)
+		return payload_is(w, name, want);
+	if (sessnap__snapshot_read(&st, &h, w->store, name) != 0)
+		return false;
+	ok = strcmp(json_object_to_json_string_ext(st, SESSNAP__PAYLOAD_FLAGS),
+		    want) == 0;
+	json_object_put(st);
+	return ok;
+}
+
 /* sessnap_store_load() returns exactly `want`; FROM_PREV as expected. */
 static void assert_loads(struct world *w, const char *id, const char *want,
 			 bool from_prev)
@@ -177,6 +242,29 @@ static void assert_loads(struct world *w, const char *id, const char *want,
 	sessnap_load_info_free(info);
 }
 
+/* The inode of a session's <id>.snap, 0 when there is none. */
+static ino_t snap_ino(const struct world *w, const char *id)
+{
+	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
+	struct stat st;
+
+	sessnap__snap_name(name, id);
+	tu_join(path, sizeof(path), w->dir, name);
+	return lstat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* The session's <id>.snap is of the layout under test. */
+static void assert_layout(struct world *w, const char *id)
+{
+	char name[SESSNAP__NAME_MAX];
+	sessnap__header h;
+
+	sessnap__snap_name(name, id);
+	ck_assert_int_eq(sessnap__header_read(&h, NULL, w->store, name), 0);
+	ck_assert_uint_eq(h.layout, walk_delta ? SESSNAP_LAYOUT_DELTA
+					       : SESSNAP_LAYOUT_PLAIN);
+}
+
 static void world_open_store(struct world *w)
 {
 	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
@@ -184,7 +272,7 @@ static void world_open_store(struct world *w)
 	opts.dir = w->dir;
 	opts.app = "faults";
 	opts.durability = SESSNAP_DURABILITY_FULL;
-	opts.flags = SESSNAP_STORE_NOTHREAD;
+	opts.flags = SESSNAP_STORE_NOTHREAD | walk_flags;
 	opts.generations = walk_gens;
 	ck_assert_msg(sessnap_store_open(&w->store, &opts) == 0, "open: %s",
 		      sessnap_error_last());
@@ -209,7 +297,9 @@ static void world_setup(struct world *w, unsigned long iter)
 	snprintf(name, sizeof(name), "%s.snap.prev", w->o_id);
 	w->o_prev = read_in(w, name, &w->o_prev_len);
 	ck_assert_ptr_nonnull(w->o_snap);
-	ck_assert_ptr_nonnull(w->o_prev);
+	/* in the delta layout O2 is a record appended to O1's file */
+	if (!walk_delta)
+		ck_assert_ptr_nonnull(w->o_prev);
 
 	ck_assert_int_eq(sessnap_session_begin(&w->s, w->store, NULL), 0);
 	strlcpy(w->s_id, sessnap_session_id(w->s), sizeof(w->s_id));
@@ -220,6 +310,13 @@ static void world_setup(struct world *w, unsigned long iter)
 	commit_str(w->s, A1);
 	commit_str(w->s, A);
 	update_str(w->s, B);
+	if (walk_compact)
+		ck_assert_int_eq(sessnap_session_set_label(w->s, "compact"),
+				 0);
+	w->s_ino = snap_ino(w, w->s_id);
+	w->nfiles = tu_count_files(w->dir, NULL);
+	assert_layout(w, w->s_id);
+	assert_layout(w, w->o_id);
 }
 
 static void world_teardown(struct world *w)
@@ -249,9 +346,12 @@ static void check_bystander(struct world *w)
 	free(buf);
 	snprintf(name, sizeof(name), "%s.snap.prev", w->o_id);
 	buf = read_in(w, name, &len);
-	ck_assert_msg(buf != NULL && len == w->o_prev_len &&
-			  memcmp(buf, w->o_prev, len) == 0,
-		      "bystander's previous generation changed");
+	if (w->o_prev == NULL)
+		ck_assert_msg(buf == NULL, "bystander gained a generation");
+	else
+		ck_assert_msg(buf != NULL && len == w->o_prev_len &&
+				  memcmp(buf, w->o_prev, len) == 0,
+			      "bystander's previous generation changed");
 	free(buf);
 	ck_assert_int_eq(sessnap__lock_probe(w->store, w->o_id), 1);
 	assert_loads(w, w->o_id, O2, false);
@@ -291,6 +391,15 @@ static void check_reported(struct world *w, const struct outcome *out)
 	ck_assert_int_lt(out->rc, 0);
 	ck_assert_msg(out->msg[0] != '\0', "error %d without a message",
 		      out->rc);
+	/*
+	 * delta: the message also gives the cause, the injected errno (but
+	 * EINTR, which a lock wait reports as the lock held too long)
+	 */
+	if (walk_delta && out->fired > 0 && out->err != 0 &&
+	    out->err != EINTR)
+		ck_assert_msg(strstr(out->msg, strerror(out->err)) != NULL,
+			      "message does not give the cause (%s): %s",
+			      strerror(out->err), out->msg);
 	if (strstr(out->msg, w->dir) != NULL)
 		return;
 	of = strstr(out->msg, " of /");
@@ -323,10 +432,64 @@ static void op_save(struct world *w, struct outcome *out, unsigned int kinds,
 	run_armed(out);
 }
 
+/*
+ * A file the library must never write again (the delta layout's file of a
+ * failed save), held open read-only with a copy of its bytes, so that a
+ * write to it under any name, or after its last name is gone, is seen.
+ */
+struct stale {
+	int fd;
+	ino_t ino;
+	char *buf;
+	size_t len;
+};
+
+static void stale_take(struct stale *sf, const struct world *w,
+		       const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	tu_join(path, sizeof(path), w->dir, name);
+	sf->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ck_assert_int_ge(sf->fd, 0);
+	ck_assert_int_eq(fstat(sf->fd, &st), 0);
+	sf->ino = st.st_ino;
+	sf->buf = tu_read_file(path, &sf->len);
+	ck_assert_ptr_nonnull(sf->buf);
+	stale_watched++;
+}
+
+/* The file is byte for byte as it was taken; with `drop`, let it go. */
+static void stale_check(struct stale *sf, bool drop)
+{
+	struct stat st;
+	char *now;
+	ssize_t n;
+
+	ck_assert_int_eq(fstat(sf->fd, &st), 0);
+	ck_assert_msg((size_t)st.st_size == sf->len,
+		      "the file of a failed save was written again (size %zu, "
+		      "was %zu)",
+		      (size_t)st.st_size, sf->len);
+	now = malloc(sf->len + 1);
+	ck_assert_ptr_nonnull(now);
+	n = pread(sf->fd, now, sf->len + 1, 0);
+	ck_assert_msg(n == (ssize_t)sf->len && memcmp(now, sf->buf, sf->len) == 0,
+		      "the file of a failed save was written again");
+	free(now);
+	if (drop) {
+		close(sf->fd);
+		free(sf->buf);
+	}
+}
+
 static void check_save(struct world *w, const struct outcome *out)
 {
 	char snap[SESSNAP__NAME_MAX];
+	struct stale sf;
 	const char *want;
+	bool failed = out->rc < 0 && out->rc != SESSNAP_EDURABILITY;
 
 	sessnap__snap_name(snap, w->s_id);
 	if (out->rc == 0 || out->rc == SESSNAP_EDURABILITY) {
@@ -337,17 +500,46 @@ static void check_save(struct world *w, const struct outcome *out)
 	}
 	if (out->rc == SESSNAP_EDURABILITY)
 		check_reported(w, out);
-	ck_assert_msg(payload_is(w, snap, want),
+	/*
+	 * A delta append whose flush failed has put B's record and slot into
+	 * the page cache: the file then reads as B, the state in flight.
+	 */
+	if (walk_delta && failed && (out->fired_kinds & SESSNAP__SYS_FSYNC) &&
+	    holds(w, snap, B))
+		want = B;
+	ck_assert_msg(holds(w, snap, want),
 		      "%s does not hold the last committed state (rc %d: %s)",
 		      snap, out->rc, out->msg);
 	assert_loads(w, w->s_id, want, false);
 	check_temps(w, out);
 	check_bystander(w);
+	if (walk_delta && out->fired == 0)
+		ck_assert_msg((snap_ino(w, w->s_id) != w->s_ino) == walk_compact,
+			      walk_compact ? "the save did not compact"
+					   : "the save did not append");
+	/*
+	 * After a failed write or flush, the file is never appended to again:
+	 * the next save compacts into a new file.
+	 */
+	if (walk_delta && failed &&
+	    (out->fired_kinds & (SESSNAP__SYS_WRITE | SESSNAP__SYS_FSYNC)))
+		stale_take(&sf, w, snap);
 	/* The fault is gone: the pending update was kept and now saves. */
 	ck_assert_msg(sessnap_session_flush(w->s) == 0, "retry: %s",
 		      sessnap_error_last());
-	ck_assert(payload_is(w, snap, B));
+	ck_assert(holds(w, snap, B));
 	assert_loads(w, w->s_id, B, false);
+	if (walk_delta && failed &&
+	    (out->fired_kinds & (SESSNAP__SYS_WRITE | SESSNAP__SYS_FSYNC))) {
+		ck_assert_msg(snap_ino(w, w->s_id) != sf.ino,
+			      "the save after a failed one (rc %d: %s) did not "
+			      "start a new file",
+			      out->rc, out->msg);
+		stale_check(&sf, false);
+		commit_str(w->s, A2);
+		ck_assert(holds(w, snap, A2));
+		stale_check(&sf, true);
+	}
 }
 
 /*
@@ -364,6 +556,12 @@ static void check_save_gens(struct world *w, const struct outcome *out)
 	unsigned int g, k;
 	bool found;
 
+	/* The delta layout keeps the older states in one file, as records
+	 * the newest two slots no longer point at: check_save's checks. */
+	if (walk_delta) {
+		check_save(w, out);
+		return;
+	}
 	for (k = 0; k < 2; k++) {
 		found = false;
 		for (g = 0; g <= SESSNAP_GENERATIONS_MAX && !found; g++) {
@@ -429,7 +627,7 @@ static void check_end_common(struct world *w, const struct outcome *out,
 	has_snap = exists_in(w, snap);
 	if (out->rc == 0) {
 		if (keep) {
-			ck_assert(payload_is(w, snap, B));
+			ck_assert(holds(w, snap, B));
 			ck_assert_int_eq(
 			    sessnap_store_load(&st, &info, w->store, w->s_id),
 			    0);
@@ -447,7 +645,7 @@ static void check_end_common(struct world *w, const struct outcome *out,
 			      "ending lost %s but kept %s", snap, prev);
 		return;
 	}
-	ck_assert_msg(payload_is(w, snap, A) || payload_is(w, snap, B),
+	ck_assert_msg(holds(w, snap, A) || holds(w, snap, B),
 		      "%s holds neither committed state after a failed end "
 		      "(rc %d: %s)",
 		      snap, out->rc, out->msg);
@@ -492,10 +690,11 @@ static void check_begin(struct world *w, const struct outcome *out)
 	if (out->rc < 0) {
 		check_reported(w, out);
 		/* O and S: .snap, .snap.prev, .lock each */
-		ck_assert_int_eq(tu_count_files(w->dir, NULL), 6);
+		ck_assert_int_eq(tu_count_files(w->dir, NULL),
+				 walk_delta ? w->nfiles : 6);
 	}
 	sessnap__snap_name(snap, w->s_id);
-	ck_assert(payload_is(w, snap, A));
+	ck_assert(holds(w, snap, A));
 	check_temps(w, out);
 	check_bystander(w);
 }
@@ -535,8 +734,9 @@ static void check_load(struct world *w, const struct outcome *out)
 		check_reported(w, out);
 	sessnap__snap_name(snap, w->s_id);
 	sessnap__prev_name(prev, w->s_id);
-	ck_assert(payload_is(w, snap, A));
-	ck_assert(payload_is(w, prev, A1));
+	ck_assert(holds(w, snap, A));
+	if (!walk_delta)
+		ck_assert(payload_is(w, prev, A1));
 	check_temps(w, out);
 	check_bystander(w);
 }
@@ -549,7 +749,7 @@ static void op_open(struct world *w, struct outcome *out, unsigned int kinds,
 
 	opts.dir = w->dir;
 	opts.app = "faults";
-	opts.flags = SESSNAP_STORE_NOTHREAD;
+	opts.flags = SESSNAP_STORE_NOTHREAD | walk_flags;
 	sessnap__fault_arm(kinds, nth, err, flags);
 	out->rc = sessnap_store_open(&st, &opts);
 	run_armed(out);
@@ -631,7 +831,7 @@ static void check_crashed(struct world *w, const struct outcome *out,
 	check_bystander(w);
 	if (may_be_gone && !exists_in(w, snap))
 		return;
-	ck_assert_msg(payload_is(w, snap, A),
+	ck_assert_msg(holds(w, snap, A),
 		      "%s does not hold the last committed state (rc %d: %s)",
 		      snap, out->rc, out->msg);
 	assert_loads(w, w->s_id, A, false);
@@ -767,7 +967,11 @@ static void check_patch(struct world *w, const struct outcome *out)
 	}
 	if (out->rc == SESSNAP_EDURABILITY)
 		check_reported(w, out);
-	ck_assert_msg(payload_is(w, snap, want),
+	/* delta: a failed flush after the append leaves the batch in flight */
+	if (walk_delta && out->rc < 0 && out->rc != SESSNAP_EDURABILITY &&
+	    (out->fired_kinds & SESSNAP__SYS_FSYNC) && holds(w, snap, after))
+		want = after;
+	ck_assert_msg(holds(w, snap, want),
 		      "%s does not hold %s (rc %d: %s)", snap, want, out->rc,
 		      out->msg);
 	assert_loads(w, w->s_id, want, false);
@@ -775,18 +979,27 @@ static void check_patch(struct world *w, const struct outcome *out)
 	check_bystander(w);
 	ck_assert_msg(sessnap_session_flush(w->s) == 0, "retry: %s",
 		      sessnap_error_last());
-	ck_assert(payload_is(w, snap, after));
+	ck_assert(holds(w, snap, after));
 	assert_loads(w, w->s_id, after, false);
 }
 
 /* ---- the walk ------------------------------------------------------------ */
+
+/* 1 when session s holds its delta file open for the appends, else 0. */
+static int append_fd(const sessnap_session *s)
+{
+	return s != NULL && s->delta != NULL &&
+	       sessnap__delta_fd(s->delta) >= 0;
+}
 
 /*
  * One iteration: a fresh world, the operation with call N failing, the
  * checks.  Returns whether the fault fired (false: the walk is over).
  * The descriptor count is taken after the world is set up, so it counts
  * the store's and the sessions' own descriptors; `fd_delta` is how many of
- * those the operation releases by design (an ended session's lock).
+ * those the operation releases by design (an ended session's lock).  In
+ * the delta layout S may also hold its file open for the appends: that
+ * descriptor is counted wherever S holds it, before and after.
  */
 static bool walk_one(op_fn op, check_fn check, int fd_delta, unsigned long iter,
 		     unsigned int kinds, unsigned long nth, int err,
@@ -797,9 +1010,11 @@ static bool walk_one(op_fn op, check_fn check, int fd_delta, unsigned long iter,
 	int fds;
 
 	world_setup(&w, iter);
-	fds = tu_count_fds();
+	fds = tu_count_fds() - append_fd(w.s);
 	memset(&out, 0, sizeof(out));
+	out.err = flags & SESSNAP__FAULT_SHORT ? 0 : err;
 	op(&w, &out, kinds, nth, err, flags);
+	fds += append_fd(w.s);
 	ck_assert_msg(tu_count_fds() == fds - fd_delta,
 		      "descriptor leak: %d open, expected %d (N=%lu, errno "
 		      "%d, flags %u, rc %d: %s)",
@@ -823,6 +1038,7 @@ static unsigned long walk(const char *name, op_fn op, check_fn check,
 	size_t e, m;
 
 	unsetenv("SESSNAP_TEST_FSYNC");
+	stale_watched = 0;
 	for (m = 0; m < 2; m++) {
 		for (e = 0; e < sizeof(walk_errs) / sizeof(walk_errs[0]); e++) {
 			for (nth = 1;; nth++) {
@@ -844,90 +1060,140 @@ static unsigned long walk(const char *name, op_fn op, check_fn check,
 			points++;
 		}
 	}
-	printf("# fault walk %s: %lu fault points covered\n", name, points);
+	if (walk_delta && stale_watched > 0)
+		printf("# fault walk %s (%s layout): %lu fault points "
+		       "covered, %lu failed saves whose file was watched\n",
+		       name, walk_layout, points, stale_watched);
+	else if (walk_delta)
+		printf("# fault walk %s (%s layout): %lu fault points "
+		       "covered\n",
+		       name, walk_layout, points);
+	else
+		printf("# fault walk %s: %lu fault points covered\n", name,
+		       points);
 	fflush(stdout);
 	ck_assert_int_gt(points, 0);
 	return points;
 }
 
+/*
+ * Each walk is a loop test over the layouts; the checked fixture puts the
+ * plain layout back before every test, walks or not.
+ */
+static void walk_reset(void)
+{
+	set_layout(0);
+	walk_gens = 0;
+	walk_compact = false;
+}
+
 START_TEST(walk_save)
 {
 	/* every call of a save: create, fallocate, write, fdatasync, close,
-	 * link, rename, fsync of the directory, and the cleanup unlinks */
-	ck_assert_int_ge(walk("save", op_save, check_save, 0), 60);
+	 * link, rename, fsync of the directory, and the cleanup unlinks;
+	 * in the delta layout the append's writes and its one fdatasync */
+	set_layout(_i);
+	ck_assert_int_ge(walk("save", op_save, check_save, 0),
+			 walk_delta ? 20 : 60);
+}
+END_TEST
+
+/*
+ * A save that starts a new file in the delta layout (a new label): every
+ * call of a compaction, tmp-then-rename as in the plain layout.
+ */
+START_TEST(walk_save_compaction)
+{
+	set_layout(_i);
+	walk_compact = true;
+	ck_assert_int_ge(walk("save, compaction", op_save, check_save, 0),
+			 60);
 }
 END_TEST
 
 START_TEST(walk_save_generations)
 {
+	set_layout(_i);
 	walk_gens = 3;
 	ck_assert_int_ge(
-	    walk("save, 3 generations", op_save, check_save_gens, 0), 60);
+	    walk("save, 3 generations", op_save, check_save_gens, 0),
+	    walk_delta ? 20 : 60);
 	walk_gens = 0;
 }
 END_TEST
 
 START_TEST(walk_end_remove)
 {
+	set_layout(_i);
 	walk("end", op_end_remove, check_end_remove, 1);
 }
 END_TEST
 
 START_TEST(walk_end_keep)
 {
+	set_layout(_i);
 	walk("end-keep", op_end_keep, check_end_keep, 1);
 }
 END_TEST
 
 START_TEST(walk_begin)
 {
+	set_layout(_i);
 	walk("begin", op_begin, check_begin, 0);
 }
 END_TEST
 
 START_TEST(walk_load)
 {
+	set_layout(_i);
 	walk("load", op_load, check_load, 0);
 }
 END_TEST
 
 START_TEST(walk_scan)
 {
+	set_layout(_i);
 	walk("scan", op_scan, check_scan, 1);
 }
 END_TEST
 
 START_TEST(walk_adopt)
 {
+	set_layout(_i);
 	walk("adopt", op_adopt, check_adopt, 1);
 }
 END_TEST
 
 START_TEST(walk_discard)
 {
+	set_layout(_i);
 	walk("discard", op_discard, check_discard, 1);
 }
 END_TEST
 
 START_TEST(walk_open)
 {
+	set_layout(_i);
 	walk("open", op_open, check_open, 0);
 }
 END_TEST
 
 START_TEST(walk_patch_reread)
 {
+	set_layout(_i);
 	patch_from_copy = false;
 	ck_assert_int_ge(walk("patch, copy reread", op_patch, check_patch, 0),
-			 60);
+			 walk_delta ? 20 : 60);
 }
 END_TEST
 
 START_TEST(walk_patch_copy)
 {
+	set_layout(_i);
 	patch_from_copy = true;
 	ck_assert_int_ge(
-	    walk("patch, copy in memory", op_patch, check_patch, 0), 60);
+	    walk("patch, copy in memory", op_patch, check_patch, 0),
+	    walk_delta ? 20 : 60);
 	patch_from_copy = false;
 }
 END_TEST
@@ -1301,22 +1567,25 @@ Suite *faults_suite(void)
 	TCase *edge = tcase_create("edge");
 
 	tu_tcase_add_tmpdir(core);
+	tcase_add_checked_fixture(core, walk_reset, NULL);
 	tcase_set_timeout(core, 600);
-	tcase_add_test(core, walk_save);
-	tcase_add_test(core, walk_save_generations);
-	tcase_add_test(core, walk_end_remove);
-	tcase_add_test(core, walk_end_keep);
-	tcase_add_test(core, walk_begin);
-	tcase_add_test(core, walk_load);
-	tcase_add_test(core, walk_open);
-	tcase_add_test(core, walk_scan);
-	tcase_add_test(core, walk_adopt);
-	tcase_add_test(core, walk_discard);
-	tcase_add_test(core, walk_patch_reread);
-	tcase_add_test(core, walk_patch_copy);
+	tcase_add_loop_test(core, walk_save, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_save_compaction, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_save_generations, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_end_remove, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_end_keep, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_begin, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_load, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_open, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_scan, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_adopt, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_discard, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_patch_reread, 0, NLAYOUTS);
+	tcase_add_loop_test(core, walk_patch_copy, 0, NLAYOUTS);
 	suite_add_tcase(s, core);
 
 	tu_tcase_add_tmpdir(errors);
+	tcase_add_checked_fixture(errors, walk_reset, NULL);
 	tcase_add_test(errors, fdatasync_failure_not_retried);
 	tcase_add_test(errors, dir_fsync_failure_is_edurability);
 	tcase_add_test(errors, eintr_on_write_retried);
@@ -1326,6 +1595,7 @@ Suite *faults_suite(void)
 	suite_add_tcase(s, errors);
 
 	tu_tcase_add_tmpdir(edge);
+	tcase_add_checked_fixture(edge, walk_reset, NULL);
 	tcase_add_test(edge, orphan_temp_never_promoted);
 	tcase_add_test(edge, injector_counts_kinds);
 	suite_add_tcase(s, edge);

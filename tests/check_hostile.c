@@ -626,6 +626,111 @@ START_TEST(discard_store_names_only)
 }
 END_TEST
 
+/*
+ * The delta layout's writer holds its file open between saves.  Whatever
+ * is planted under the name meanwhile (a link to a file outside, a link
+ * loop, a FIFO, a directory, a socket, an empty or a sparse 1 GiB file),
+ * the next save never writes through it or into the file it held open:
+ * the outside file and the old file keep every byte, no call blocks (the
+ * watchdog), and the save either puts a new file of the layout under the
+ * name, holding the new state, or fails with a message naming the store.
+ */
+static void (*const live_plants[])(const char *path) = {
+	plant_link_outside, plant_link_loop, plant_fifo, plant_dir,
+	plant_socket,	    plant_empty,     plant_sparse
+};
+static const char *const live_names[] = { "a link outside", "a link loop",
+					  "a FIFO",	    "a directory",
+					  "a socket",	    "an empty file",
+					  "a sparse 1 GiB file" };
+
+START_TEST(delta_name_replaced_under_the_writer)
+{
+	sessnap_store_options opts = SESSNAP_STORE_OPTIONS_INIT;
+	sessnap__header h;
+	sessnap_store *ds;
+	sessnap_session *s;
+	json_object *st = NULL;
+	char id[SESSNAP_ID_LEN + 1], name[SESSNAP__NAME_MAX];
+	char *out_before, *old_before, *buf;
+	size_t out_len, old_len, len;
+	struct stat lst;
+	ssize_t n;
+	int old_fd, rc;
+
+	make_outside();
+	out_before = tu_read_file(outside, &out_len);
+	ck_assert_ptr_nonnull(out_before);
+	opts.dir = store_dir;
+	opts.app = "hostile";
+	opts.flags = SESSNAP_STORE_NOTHREAD | SESSNAP_STORE_DELTA;
+	ck_assert_int_eq(sessnap_store_open(&ds, &opts), 0);
+	ck_assert_int_eq(sessnap_session_begin(&s, ds, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	st = json_tokener_parse(PREV);
+	ck_assert_int_eq(sessnap_session_update(s, st), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	json_object_put(st);
+	st = json_tokener_parse(GOOD);
+	ck_assert_int_eq(sessnap_session_update(s, st), 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0); /* an append */
+	json_object_put(st);
+	sessnap__snap_name(name, id);
+	ck_assert_int_eq(sessnap__header_read(&h, NULL, ds, name), 0);
+	ck_assert_uint_eq(h.layout, SESSNAP_LAYOUT_DELTA);
+	ck_assert_int_ge(h.slot, 0);
+
+	/* the file the writer holds open, watched through a descriptor */
+	old_fd = open(path_snap(id), O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(old_fd, 0);
+	old_before = tu_read_file(path_snap(id), &old_len);
+	ck_assert_ptr_nonnull(old_before);
+	replace_snap(id, live_plants[_i]);
+
+	st = json_tokener_parse(OUTSIDE);
+	json_object_object_add(st, "new", json_object_new_int(_i));
+	ck_assert_int_eq(sessnap_session_update(s, st), 0);
+	rc = sessnap_session_flush(s);
+	printf("# delta, name replaced by %s under the writer: %s\n",
+	       live_names[_i], rc < 0 ? sessnap_error_last() : "saved");
+	fflush(stdout);
+	if (rc < 0) {
+		ck_assert_ptr_nonnull(strstr(sessnap_error_last(), store_dir));
+	} else {
+		/* a new file under the name: a compaction */
+		ck_assert_msg(lstat(path_snap(id), &lst) == 0 &&
+				  S_ISREG(lst.st_mode) &&
+				  sessnap__header_read(&h, NULL, ds, name) ==
+				      0 &&
+				  h.layout == SESSNAP_LAYOUT_DELTA &&
+				  h.slot == -1,
+			      "the save succeeded, but the name holds no new "
+			      "file of the delta layout");
+	}
+	/* a second save goes the same way: never into the old file */
+	(void)sessnap_session_flush(s);
+	json_object_put(st);
+
+	buf = tu_read_file(outside, &len);
+	ck_assert_msg(buf != NULL && len == out_len &&
+			  memcmp(buf, out_before, len) == 0,
+		      "the file outside the store was written");
+	free(buf);
+	buf = malloc(old_len + 1);
+	ck_assert_ptr_nonnull(buf);
+	n = pread(old_fd, buf, old_len + 1, 0);
+	ck_assert_msg(n == (ssize_t)old_len &&
+			  memcmp(buf, old_before, old_len) == 0,
+		      "the file no longer under the name was written");
+	free(buf);
+	free(old_before);
+	free(out_before);
+	close(old_fd);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_store_close(ds), 0);
+}
+END_TEST
+
 Suite *hostile_suite(void);
 
 Suite *hostile_suite(void)
@@ -661,6 +766,8 @@ Suite *hostile_suite(void)
 	tcase_add_test(edge, names_not_ids);
 	tcase_add_test(edge, non_utf8_names_beside);
 	tcase_add_test(edge, discard_store_names_only);
+	tcase_add_loop_test(edge, delta_name_replaced_under_the_writer, 0,
+			    (int)(sizeof(live_plants) / sizeof(live_plants[0])));
 	suite_add_tcase(s, edge);
 	return s;
 }

@@ -1,11 +1,17 @@
 /*
  * crashloop.c - kill a writer with SIGKILL at random moments, then recover
  *
- *	crashloop DIR ITERATIONS [GENERATIONS]
+ *	crashloop [-d] DIR ITERATIONS [GENERATIONS]
  *
  * GENERATIONS is the store's generations option (default 1: <id>.snap and
  * .prev); with 3 every save of the writer rotates .prev, .snap.2 and
  * .snap.3 as well, and a kill lands in the middle of those renames too.
+ * With -d the store uses the delta layout (SESSNAP_STORE_DELTA): most
+ * saves append a record to the session's file, and the writer changes its
+ * label every COMPACT_EVERY saves, which starts a new file (a compaction,
+ * tmp-then-rename), so that kills land in appends, in compactions and
+ * between them; the states it saves grow and shrink so that records of
+ * many sizes are written.
  *
  * Each iteration forks a writer that opens the store DIR, begins a session,
  * sends the session id to the parent through a pipe, and then loops:
@@ -67,6 +73,11 @@ static int fail(const char *fmt, ...)
 
 /* The store's generations option, from the command line. */
 static unsigned int generations;
+/* The store flags: SESSNAP_STORE_DELTA with -d. */
+static unsigned int store_flags;
+
+/* In the delta layout, a new label (and so a new file) every so many saves. */
+#define COMPACT_EVERY 7
 
 static int open_store(sessnap_store **out, const char *dir)
 {
@@ -75,6 +86,7 @@ static int open_store(sessnap_store **out, const char *dir)
 	opts.dir = dir;
 	opts.app = APP;
 	opts.generations = generations;
+	opts.flags = store_flags;
 	return sessnap_store_open(out, &opts);
 }
 
@@ -95,6 +107,23 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static char pad[512];
+
+/* The state the writer saves as `seq`. */
+static json_object *state_of(uint64_t seq)
+{
+	json_object *st = json_object_new_object();
+
+	json_object_object_add(st, "seq", json_object_new_int64((int64_t)seq));
+	/* delta: pads of 0 to 511 bytes, records of many sizes */
+	json_object_object_add(
+	    st, "pad",
+	    store_flags != 0
+		? json_object_new_string_len(pad, (int)(seq * 37 % 512))
+		: json_object_new_string(pad));
+	return st;
+}
+
 /* The writer: never returns. */
 static void writer(const char *dir, int ack)
 {
@@ -102,12 +131,7 @@ static void writer(const char *dir, int ack)
 	sessnap_session *s;
 	json_object *st;
 	uint64_t seq = 0;
-	char pad[512];
-	size_t i;
-
-	for (i = 0; i + 1 < sizeof(pad); i++)
-		pad[i] = PAD[i % (sizeof(PAD) - 1)];
-	pad[i] = '\0';
+	char label[32];
 	if (open_store(&store, dir) < 0 ||
 	    sessnap_session_begin(&s, store, NULL) < 0) {
 		fail("writer: %s", sessnap_error_last());
@@ -117,10 +141,15 @@ static void writer(const char *dir, int ack)
 		_exit(2);
 	for (;;) {
 		seq++;
-		st = json_object_new_object();
-		json_object_object_add(st, "seq",
-				       json_object_new_int64((int64_t)seq));
-		json_object_object_add(st, "pad", json_object_new_string(pad));
+		st = state_of(seq);
+		if (store_flags != 0 && seq % COMPACT_EVERY == 0) {
+			snprintf(label, sizeof(label), "label %" PRIu64,
+				 seq / COMPACT_EVERY);
+			if (sessnap_session_set_label(s, label) < 0) {
+				fail("writer: label: %s", sessnap_error_last());
+				_exit(2);
+			}
+		}
 		if (sessnap_session_update(s, st) < 0 ||
 		    sessnap_session_flush(s) < 0) {
 			fail("writer: seq %" PRIu64 ": %s", seq,
@@ -278,6 +307,18 @@ static int iteration(sessnap_store *store, const char *dir, struct tally *t)
 			    ", last acknowledged %" PRIu64,
 			    t->kills, id, got, last);
 	}
+	/* delta: a record decoded against its base gives that exact state */
+	if (store_flags != 0) {
+		v = state_of(got);
+		rc = json_object_equal(st, v);
+		json_object_put(v);
+		if (!rc) {
+			json_object_put(st);
+			return fail("kill %lu: session %s: seq %" PRIu64
+				    " recovered with other content",
+				    t->kills, id, got);
+		}
+	}
 	if (last > 0) {
 		if (got == last)
 			t->at_last++;
@@ -299,8 +340,13 @@ int main(int argc, char **argv)
 	long long iterations;
 	long long i;
 
+	if (argc > 1 && strcmp(argv[1], "-d") == 0) {
+		store_flags = SESSNAP_STORE_DELTA;
+		argv++;
+		argc--;
+	}
 	if (argc != 3 && argc != 4)
-		return fail("usage: crashloop DIR ITERATIONS [GENERATIONS]");
+		return fail("usage: crashloop [-d] DIR ITERATIONS [GENERATIONS]");
 	iterations = strtonum(argv[2], 1, 100000000, &errstr);
 	if (errstr != NULL)
 		return fail("ITERATIONS %s: %s", argv[2], errstr);
@@ -310,6 +356,9 @@ int main(int argc, char **argv)
 		if (errstr != NULL)
 			return fail("GENERATIONS %s: %s", argv[3], errstr);
 	}
+	for (i = 0; i + 1 < (long long)sizeof(pad); i++)
+		pad[i] = PAD[i % (long long)(sizeof(PAD) - 1)];
+	pad[i] = '\0';
 	memset(&t, 0, sizeof(t));
 	if (open_store(&store, argv[1]) < 0)
 		return fail("%s", sessnap_error_last());
@@ -320,12 +369,13 @@ int main(int argc, char **argv)
 		}
 	}
 	sessnap_store_close(store);
-	printf("crashloop: %lu kills survived: %lu before the session "
+	printf("crashloop%s: %lu kills survived: %lu before the session "
 	       "began, %lu before the first flush; recovered the last "
 	       "acknowledged state %lu times, the next-to-last %lu, the one "
 	       "in flight %lu; %lu from an older generation; %" PRIu64
 	       " flushes acknowledged\n",
-	       t.kills, t.before_begin, t.no_ack, t.at_last, t.at_prev,
+	       store_flags != 0 ? " (delta layout)" : "", t.kills,
+	       t.before_begin, t.no_ack, t.at_last, t.at_prev,
 	       t.at_next, t.from_prev, t.acks);
 	return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # crashloop.sh -- SIGKILL a writer at random moments and recover each time
-# (tests/crashloop.c).  SESSNAP_CRASHLOOP_ITERATIONS sets the number of
-# kills: 200 by default, 10000 under "make check-soak".
+# (tests/crashloop.c), in the plain layout and in the delta layout.
+# SESSNAP_CRASHLOOP_ITERATIONS sets the number of kills of each run: 200
+# by default, 10000 under "make check-soak".
 set -eu
 
 iterations=${SESSNAP_CRASHLOOP_ITERATIONS:-200}
@@ -11,6 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 "$TOP_BUILDDIR/tests/crashloop" "$tmp/store" "$iterations"
 # The same with three older generations rotated by every save.
 "$TOP_BUILDDIR/tests/crashloop" "$tmp/store" "$iterations" 3
+# The delta layout: kills in appends, in compactions and between them.
+"$TOP_BUILDDIR/tests/crashloop" -d "$tmp/store" "$iterations"
+"$TOP_BUILDDIR/tests/crashloop" -d "$tmp/store" "$iterations" 3
 
 # Every crashed session was adopted and ended, or discarded: no snapshot
 # may remain.  What a kill leaves behind besides - the temporary file of a

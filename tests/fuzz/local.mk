@@ -5,16 +5,21 @@
 ## build.  tests/fuzz/run.sh runs them (60 s each by default).
 
 FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT) \
-	tests/fuzz/fuzz_age$(EXEEXT) tests/fuzz/fuzz_header_diff$(EXEEXT)
+	tests/fuzz/fuzz_age$(EXEEXT) tests/fuzz/fuzz_header_diff$(EXEEXT) \
+	tests/fuzz/fuzz_delta$(EXEEXT) tests/fuzz/fuzz_slot$(EXEEXT)
 FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/lib/include \
-	$(JSONC_CFLAGS) $(BSD_CFLAGS) $(XXHASH_CFLAGS)
-FUZZ_LINK = $(JSONC_LIBS) $(BSD_LIBS) $(XXHASH_LIBS) -pthread
+	$(LIB_DEP_CFLAGS)
+# The library's own dependency lists (lib/local.mk), so that a dependency
+# added to the library reaches the fuzz targets too.
+FUZZ_LINK = $(LIB_DEP_LIBS) -pthread
 
 EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
 	tests/fuzz/fuzz_age.c tests/fuzz/fuzz_header_diff.c \
-	tests/fuzz/header_diff.dict tests/fuzz/run.sh tests/fuzz/corpus
+	tests/fuzz/fuzz_delta.c tests/fuzz/fuzz_slot.c \
+	tests/fuzz/header_diff.dict tests/fuzz/delta.dict tests/fuzz/slot.dict \
+	tests/fuzz/delta.options tests/fuzz/run.sh tests/fuzz/corpus
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)
@@ -40,6 +45,11 @@ tests/fuzz/fuzz_load$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_load.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 tests/fuzz/fuzz_header_diff$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header_diff.c \
 		$(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_BUILD)
+# The delta layout's reader (header, slots, base, records) and its slots.
+tests/fuzz/fuzz_delta$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_delta.c $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_BUILD)
+tests/fuzz/fuzz_slot$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_slot.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 
 # The age parser belongs to the command line: it is built with cli/age.c,

@@ -60,7 +60,8 @@ static void read_one(const char *buf, size_t size)
 	if (off < SESSNAP__SLOTS_LEN)
 		abort();
 	if (sessnap__delta_decode(&state, &len, &h, buf, size,
-				  off - SESSNAP__SLOTS_LEN, STATE_MAX) != 0) {
+				  off - SESSNAP__SLOTS_LEN, STATE_MAX,
+				  NULL) != 0) {
 		if (state != NULL)
 			abort();
 		return;

@@ -841,11 +841,16 @@ struct sessnap_session {
 	 * at each renewal (NULL when the store has no leases), the next
 	 * renewal (monotonic), a renewal in progress (the lock file is
 	 * written without the mutex; release waits for it) and the
-	 * consecutive failures. */
+	 * consecutive failures.  For sessnap_session_status(): the error
+	 * of the last write of the lease (0 once one works) and its
+	 * message, and when a write last worked (monotonic, 0: never). */
 	sessnap__header *lease;
 	int64_t lease_due_ms;
 	bool renewing;
 	unsigned int lease_failures;
+	int lease_error;
+	char lease_msg[512];
+	int64_t lease_ok_ms;
 
 	/* Owned by whoever holds `saving`. */
 	uint64_t seq; /* sequence of the last committed snapshot */

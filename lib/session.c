@@ -154,6 +154,7 @@ int sessnap__session_record(sessnap_session *s, bool truncate)
 {
 	sessnap_store *store = s->store;
 	sessnap__header h, *lease = NULL;
+	char why[512];
 	int rc;
 
 	memset(&h, 0, sizeof(h));
@@ -173,20 +174,29 @@ int sessnap__session_record(sessnap_session *s, bool truncate)
 	if (h.lease_ms > 0 && (lease = malloc(sizeof(*lease))) == NULL)
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	rc = sessnap__lock_record_write(store, s->lock_fd, &h, truncate);
-	if (rc < 0)
+	why[0] = '\0';
+	if (rc < 0) {
+		/* Kept before the log callback, which may call us again. */
+		strlcpy(why, sessnap_error_last(), sizeof(why));
 		sessnap__log(store, SESSNAP_LOG_WARNING,
 			     "%s: the session is listed without its key "
 			     "until its first save%s",
-			     sessnap_error_last(),
+			     why,
 			     lease ? "; its lease is written again at its "
-				     "next renewal"
-				   : "");
+				     "next renewal" :
+				     "");
+	}
 	if (lease != NULL) {
 		*lease = h;
 		pthread_mutex_lock(&store->mu);
 		free(s->lease);
 		s->lease = lease;
 		s->lease_due_ms = sessnap__mono_ms() + store->lease_ms;
+		/* What sessnap_session_status() reports of the lease. */
+		s->lease_error = rc < 0 ? rc : 0;
+		s->lease_failures = rc < 0 ? 1 : 0;
+		strlcpy(s->lease_msg, why, sizeof(s->lease_msg));
+		s->lease_ok_ms = rc < 0 ? 0 : sessnap__mono_ms();
 		pthread_mutex_unlock(&store->mu);
 		sessnap__writer_lease_added(store, s->lease_due_ms);
 	}

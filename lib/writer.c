@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,16 +192,17 @@ static int save_locked(sessnap_store *store, sessnap_session *s)
  * schedule (due += period), not by the saves, so a busy session renews no
  * more often than an idle one.  A renewal writes the lock file without the
  * mutex, under `renewing`, which release waits for.  A failure is logged
- * and retried a quarter period later; the first success after failures
- * is logged too.  Returns whether the mutex was dropped (a renewal ran),
- * with *next the earliest later renewal, -1 when none waits.
+ * and retried a quarter period later, and sessnap_session_status()
+ * reports it (lease_error) until a renewal works; the first success
+ * after failures is logged too.  Returns whether the mutex was dropped (a
+ * renewal ran), with *next the earliest later renewal, -1 when none waits.
  */
 static bool renew_due(sessnap_store *store, int64_t *next)
 {
 	sessnap_session *s;
 	int64_t now, period = store->lease_ms;
 	int64_t retry = period / 4 > 0 ? period / 4 : 1;
-	char msg[768];
+	char msg[768], why[512];
 	bool ran = false;
 	int rc;
 
@@ -222,25 +224,30 @@ static bool renew_due(sessnap_store *store, int64_t *next)
 		s->renewing = true;
 		pthread_mutex_unlock(&store->mu);
 		rc = sessnap__lease_renew(store, s->lock_fd, s->lease);
-		msg[0] = '\0';
-		if (rc < 0)
+		msg[0] = why[0] = '\0';
+		if (rc < 0) {
+			strlcpy(why, sessnap_error_last(), sizeof(why));
 			snprintf(msg, sizeof(msg),
 				 "session %s: lease renewal failed (%u in a "
 				 "row): %s; retried in %lld ms",
-				 s->id, s->lease_failures + 1,
-				 sessnap_error_last(),
+				 s->id, s->lease_failures + 1, why,
 				 (long long)retry);
-		else if (s->lease_failures > 0)
+		} else if (s->lease_failures > 0) {
 			snprintf(msg, sizeof(msg),
 				 "session %s: lease renewed again after %u "
 				 "failures",
 				 s->id, s->lease_failures);
+		}
 		pthread_mutex_lock(&store->mu);
 		s->renewing = false;
+		/* Kept for sessnap_session_status() until a renewal works. */
+		s->lease_error = rc < 0 ? rc : 0;
+		strlcpy(s->lease_msg, why, sizeof(s->lease_msg));
 		if (rc < 0) {
 			s->lease_failures++;
 			s->lease_due_ms = now + retry;
 		} else {
+			s->lease_ok_ms = sessnap__mono_ms();
 			s->lease_failures = 0;
 			s->lease_due_ms += period;
 			if (s->lease_due_ms <= now)
@@ -445,41 +452,69 @@ int sessnap__writer_flush(sessnap_session *s)
 	return rc;
 }
 
+/*
+ * How much of a caller's status struct its version has.  Version 1 ends
+ * with `skips`: a caller built against it has a shorter struct, and
+ * nothing may be written past it (docs/releasing.md, "Structs that
+ * grow").
+ */
+static size_t status_size(unsigned int version)
+{
+	if (version == 1)
+		return offsetof(sessnap_save_status, skips) +
+		       sizeof(((sessnap_save_status *)NULL)->skips);
+	return sizeof(sessnap_save_status);
+}
+
 int sessnap_session_status(sessnap_save_status *out, const sessnap_session *cs)
 {
 	sessnap_session *s = (sessnap_session *)cs;
+	sessnap_save_status st;
 	sessnap_store *store;
 	int64_t now;
 
 	if (out == NULL || s == NULL)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "sessnap_session_status: NULL argument");
-	if (out->version != SESSNAP_SAVE_STATUS_VERSION)
+	if (out->version < 1 || out->version > SESSNAP_SAVE_STATUS_VERSION)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown save status version %u (this "
-				      "library knows %u)",
+				      "library knows 1 to %u)",
 				      out->version,
 				      SESSNAP_SAVE_STATUS_VERSION);
+	memset(&st, 0, sizeof(st));
+	st.version = out->version;
 	store = s->store;
 	pthread_mutex_lock(&store->mu);
 	now = sessnap__mono_ms();
-	out->last_error = s->last_error;
-	strlcpy(out->last_message, s->err_msg, sizeof(out->last_message));
-	out->pending = s->has_pending || s->gen_queued > s->gen_durable ||
-		       atomic_load(&s->touch_since_ms) != 0;
-	out->failures = s->failures;
-	out->retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
-			       s->retry_at_ms - now :
-			       0;
-	out->durable_age_ms = s->durable_wall_ms != 0 ?
-				  sessnap__now_ms() - s->durable_wall_ms :
-				  -1;
-	if (out->durable_age_ms < -1)
-		out->durable_age_ms = 0;
-	out->seq = s->seq_durable;
-	out->saves = s->saves;
-	out->skips = s->skips;
+	st.last_error = s->last_error;
+	strlcpy(st.last_message, s->err_msg, sizeof(st.last_message));
+	st.pending = s->has_pending || s->gen_queued > s->gen_durable ||
+		     atomic_load(&s->touch_since_ms) != 0;
+	st.failures = s->failures;
+	st.retry_in_ms = (s->failures > 0 && s->retry_at_ms > now) ?
+			     s->retry_at_ms - now :
+			     0;
+	st.durable_age_ms = s->durable_wall_ms != 0 ?
+				sessnap__now_ms() - s->durable_wall_ms :
+				-1;
+	if (st.durable_age_ms < -1)
+		st.durable_age_ms = 0;
+	st.seq = s->seq_durable;
+	st.saves = s->saves;
+	st.skips = s->skips;
+	st.lease_age_ms = -1;
+	if (s->lease != NULL) {
+		st.lease_error = s->lease_error;
+		strlcpy(st.lease_message, s->lease_msg,
+			sizeof(st.lease_message));
+		st.lease_failures = s->lease_failures;
+		st.lease_period_ms = s->lease->lease_ms;
+		if (s->lease_ok_ms != 0)
+			st.lease_age_ms = now - s->lease_ok_ms;
+	}
 	pthread_mutex_unlock(&store->mu);
+	memcpy(out, &st, status_size(st.version));
 	return 0;
 }
 

@@ -349,6 +349,11 @@ START_TEST(test_pull_and_loop)
 	ck_assert_int_eq(sessnap_session_status(&st, s), 0);
 	ck_assert_int_eq(st.last_error, 0);
 	ck_assert_int_eq(st.pending, 0);
+	/* Version 2: a local store renews no lease. */
+	ck_assert_uint_eq(st.version, 2);
+	ck_assert_int_eq(st.lease_error, 0);
+	ck_assert_uint_eq(st.lease_period_ms, 0);
+	ck_assert_int_eq(st.lease_age_ms, -1);
 	/* A label alone is saved by the next flush. */
 	ck_assert_int_eq(sessnap_session_set_label(s, "pulled"), 0);
 	ck_assert_int_eq(sessnap_session_flush(s), 0);

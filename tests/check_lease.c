@@ -324,6 +324,104 @@ START_TEST(test_renewal_failure_retried)
 }
 END_TEST
 
+/*
+ * A failed renewal is visible in sessnap_session_status(), apart from the
+ * saves, until a renewal works; so is a lease whose first write (at
+ * begin) failed.  A store without leases reports none.
+ */
+static void lease_status(sessnap_save_status *st, const sessnap_session *s)
+{
+	sessnap_save_status init = SESSNAP_SAVE_STATUS_INIT;
+
+	*st = init;
+	ck_assert_int_eq(sessnap_session_status(st, s), 0);
+}
+
+START_TEST(test_renewal_failure_in_status)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_SHARED, PERIOD_MS);
+	sessnap_session *s = NULL;
+	sessnap_save_status st;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, 0);
+	ck_assert_str_eq(st.lease_message, "");
+	ck_assert_uint_eq(st.lease_failures, 0);
+	ck_assert_uint_eq(st.lease_period_ms, PERIOD_MS);
+	ck_assert_int_ge(st.lease_age_ms, 0);
+	ck_assert_int_le(st.lease_age_ms, 60000);
+
+	/* The renewal's pwrite fails: reported, the saves untouched. */
+	make_due(s);
+	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_store_tick(store), 0);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, SESSNAP_EIO);
+	ck_assert_ptr_nonnull(strstr(st.lease_message, tu_dir));
+	ck_assert_ptr_nonnull(strstr(st.lease_message, ".lock"));
+	ck_assert_uint_eq(st.lease_failures, 1);
+	ck_assert_int_ge(st.lease_age_ms, 0);
+	ck_assert_int_eq(st.last_error, 0);
+	ck_assert_uint_eq(st.failures, 0);
+
+	/* Twice in a row: counted. */
+	make_due(s);
+	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, ENOSPC,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_store_tick(store), 0);
+	sessnap__fault_disarm();
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, SESSNAP_ENOSPC);
+	ck_assert_uint_eq(st.lease_failures, 2);
+
+	/* The next renewal that works clears it. */
+	make_due(s);
+	ck_assert_int_eq(sessnap_store_tick(store), 0);
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, 0);
+	ck_assert_str_eq(st.lease_message, "");
+	ck_assert_uint_eq(st.lease_failures, 0);
+	ck_assert_int_ge(st.lease_age_ms, 0);
+	ck_assert_int_le(st.lease_age_ms, 60000);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+
+	/* The first write of the lease, at begin, fails: reported too,
+	 * with no successful write yet. */
+	sessnap__fault_arm(SESSNAP__SYS_WRITE, 1, EIO,
+			   SESSNAP__FAULT_PERSISTENT);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	ck_assert_uint_ge(sessnap__fault_fired(), 1);
+	sessnap__fault_disarm();
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, SESSNAP_EIO);
+	ck_assert_ptr_nonnull(strstr(st.lease_message, ".lock"));
+	ck_assert_uint_eq(st.lease_failures, 1);
+	ck_assert_int_eq(st.lease_age_ms, -1);
+	make_due(s);
+	ck_assert_int_eq(sessnap_store_tick(store), 0);
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, 0);
+	ck_assert_uint_eq(st.lease_failures, 0);
+	ck_assert_int_ge(st.lease_age_ms, 0);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+
+	/* No leases: nothing to report. */
+	store = open_store(SESSNAP_STORE_LOCAL, PERIOD_MS);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	lease_status(&st, s);
+	ck_assert_int_eq(st.lease_error, 0);
+	ck_assert_uint_eq(st.lease_period_ms, 0);
+	ck_assert_int_eq(st.lease_age_ms, -1);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- verdicts --------------------------------------------------------- */
 
 START_TEST(test_other_host_fresh_running_expired_crashed)
@@ -867,6 +965,7 @@ static Suite *lease_suite(void)
 	tcase_add_test(tc, test_local_store_pays_nothing);
 	tcase_add_test(tc, test_writer_thread_renews);
 	tcase_add_test(tc, test_renewal_failure_retried);
+	tcase_add_test(tc, test_renewal_failure_in_status);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("verdicts");

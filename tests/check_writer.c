@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -875,6 +876,53 @@ START_TEST(test_writer_start_failure)
 }
 END_TEST
 
+/*
+ * A caller built against version 1 of sessnap_save_status has a struct
+ * that ends with `skips`: it gets its members filled and nothing written
+ * past them.
+ */
+START_TEST(test_status_version_1)
+{
+	sessnap_store *store = open_store(100, 0);
+	sessnap_session *s = begin(store);
+	size_t v1 = offsetof(sessnap_save_status, skips) + sizeof(uint64_t);
+	union {
+		sessnap_save_status st;
+		unsigned char b[sizeof(sessnap_save_status)];
+	} u;
+	size_t i;
+
+	update_n(s, 1);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	memset(&u, 0xa5, sizeof(u));
+	u.st.version = 1;
+	ck_assert_int_eq(sessnap_session_status(&u.st, s), 0);
+	ck_assert_uint_eq(u.st.version, 1);
+	ck_assert_int_eq(u.st.last_error, 0);
+	ck_assert_str_eq(u.st.last_message, "");
+	ck_assert_int_eq(u.st.pending, 0);
+	ck_assert_uint_eq(u.st.saves, 1);
+	ck_assert_uint_eq(u.st.seq, 1);
+	ck_assert_uint_eq(u.st.skips, 0);
+	ck_assert_int_ge(u.st.durable_age_ms, 0);
+	for (i = v1; i < sizeof(u.b); i++)
+		ck_assert_msg(u.b[i] == 0xa5,
+			      "byte %zu past a version 1 struct was written",
+			      i);
+	/* The current version fills the rest. */
+	memset(&u, 0xa5, sizeof(u));
+	u.st.version = SESSNAP_SAVE_STATUS_VERSION;
+	ck_assert_int_eq(sessnap_session_status(&u.st, s), 0);
+	ck_assert_uint_eq(u.st.saves, 1);
+	ck_assert_int_eq(u.st.lease_error, 0);
+	ck_assert_str_eq(u.st.lease_message, "");
+	ck_assert_uint_eq(u.st.lease_period_ms, 0);
+	ck_assert_int_eq(u.st.lease_age_ms, -1);
+	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	sessnap_store *store = open_store(100, 0);
@@ -891,6 +939,10 @@ START_TEST(test_bad_arguments)
 	st.version = 99;
 	ck_assert_int_eq(sessnap_session_status(&st, s), SESSNAP_EINVAL);
 	ck_assert_ptr_nonnull(strstr(sessnap_error_last(), "version"));
+	st.version = 0;
+	ck_assert_int_eq(sessnap_session_status(&st, s), SESSNAP_EINVAL);
+	st.version = SESSNAP_SAVE_STATUS_VERSION + 1;
+	ck_assert_int_eq(sessnap_session_status(&st, s), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_dispatch(NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_tick(NULL), SESSNAP_EINVAL);
 	ck_assert_int_eq(sessnap_store_next_deadline(NULL, store),
@@ -1361,6 +1413,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, test_failed_flush_wakes_writer);
 	tcase_add_test(tc, test_app_never_blocked);
 	tcase_add_test(tc, test_bad_arguments);
+	tcase_add_test(tc, test_status_version_1);
 	tcase_add_test(tc, test_writer_start_failure);
 	suite_add_tcase(suite, tc);
 

@@ -609,12 +609,34 @@ typedef struct {
 	/** Saves skipped because the state's bytes equalled the durable
 	 * ones. */
 	uint64_t skips;
+	/**
+	 * Version 2.  0, or the SESSNAP_E* code of the last write of the
+	 * session's lease (on a store with leases: its first write at begin
+	 * or adoption, then each renewal); the next write that works clears
+	 * it.  While renewals fail, other hosts see the lease age: once it
+	 * is older than 3 periods plus 2 seconds they call the session
+	 * crashed and may adopt it, and this session's later saves then
+	 * fail with SESSNAP_EFENCED.
+	 */
+	int lease_error;
+	/** The message of lease_error ("" when lease_error is 0). */
+	char lease_message[512];
+	/** Consecutive failed lease writes (0 when the last one worked). */
+	unsigned int lease_failures;
+	/** The lease period in milliseconds; 0 when the session renews no
+	 * lease (a store without leases). */
+	unsigned int lease_period_ms;
+	/** Milliseconds since the lease was last written successfully, by
+	 * this host's monotonic clock; -1 when the session has no lease or
+	 * no write of it has worked yet. */
+	int64_t lease_age_ms;
 } sessnap_save_status;
 
-#define SESSNAP_SAVE_STATUS_VERSION 1
+#define SESSNAP_SAVE_STATUS_VERSION 2
 #define SESSNAP_SAVE_STATUS_INIT                                              \
 	{                                                                     \
-		SESSNAP_SAVE_STATUS_VERSION, 0, "", 0, 0, 0, 0, 0, 0, 0       \
+		SESSNAP_SAVE_STATUS_VERSION, 0, "", 0, 0, 0, 0, 0, 0, 0, 0,   \
+		    "", 0, 0, 0                                               \
 	}
 
 /**
@@ -625,8 +647,14 @@ typedef struct {
  * autosave interval, doubling, capped at five minutes); this call and the
  * store's log callback are how the app learns of it.
  *
+ * A failed renewal of the session's lease (a store with leases) is
+ * reported in the version 2 members (lease_error and the next ones),
+ * apart from the saves: the saves may work while the lease does not.
+ *
  * @param out filled in; set out->version = SESSNAP_SAVE_STATUS_VERSION
- *        (or initialise with SESSNAP_SAVE_STATUS_INIT)
+ *        (or initialise with SESSNAP_SAVE_STATUS_INIT).  A caller built
+ *        with version 1 gets the members of version 1 only: nothing is
+ *        written past them.
  * @param session the session
  * @return 0, SESSNAP_EINVAL (NULL argument or unknown version)
  */

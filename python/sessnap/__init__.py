@@ -140,7 +140,8 @@ class NotFound(SessnapError, LookupError):
 
 
 class Busy(SessnapError):
-    """SESSNAP_EBUSY: the session is in use by a live process."""
+    """SESSNAP_EBUSY: the session is in use by a live process (or, on a
+    shared store, another host's lease on it is fresh)."""
 
 
 class Corrupt(SessnapError):
@@ -178,7 +179,8 @@ class MigrationFailed(SessnapError):
 
 
 class Foreign(SessnapError):
-    """SESSNAP_EFOREIGN: the session belongs to another host."""
+    """SESSNAP_EFOREIGN: the session belongs to another host that renews
+    no lease on it (one whose lease expired can be adopted)."""
 
 
 class NoState(SessnapError):
@@ -347,6 +349,16 @@ class SessionInfo:
     #: another host took the session over (status completed): its state
     #: goes on in the session that ``<id>.claim`` names
     taken_over: bool = False
+    #: the lease of a session of another host (or of this host name in
+    #: another boot), judged by the file server's clock: its age in
+    #: milliseconds; None when none was judged (a session of this host,
+    #: no lease, an age that could not be read, or a library too old to
+    #: report leases)
+    lease_age_ms: Optional[int] = None
+    #: that lease's period in milliseconds, None when no lease was seen
+    lease_period_ms: Optional[int] = None
+    #: that lease's renewal counter, None when no lease was seen
+    lease_renewals: Optional[int] = None
 
     @property
     def key_str(self) -> Optional[str]:
@@ -442,6 +454,28 @@ class SaveStatus:
     seq: int
     saves: int
     skips: int
+    #: 0, or the library's code of the last write of the session's lease
+    #: (a store with leases: its first write, then each renewal); the
+    #: next write that works clears it.  Apart from ``last_error``: the
+    #: saves may work while the lease does not, and once the lease is
+    #: older than 3 periods plus 2 s other hosts may take the session
+    #: over (its saves then raise :class:`Fenced`).
+    lease_error: int = 0
+    #: the message of ``lease_error`` ("" when it is 0)
+    lease_message: str = ""
+    #: consecutive failed writes of the lease
+    lease_failures: int = 0
+    #: the lease period in milliseconds, None when the session renews no
+    #: lease
+    lease_period_ms: Optional[int] = None
+    #: milliseconds since the lease was last written successfully, None
+    #: when there is no lease or no write of it has worked yet
+    lease_age_ms: Optional[int] = None
+
+    @property
+    def lease_failing(self) -> bool:
+        """Whether the last write of the session's lease failed."""
+        return self.lease_error != 0
 
 
 @dataclass
@@ -704,6 +738,20 @@ class Store:
             besides the newest (1: ``.prev``; at most
             ``SESSNAP_GENERATIONS_MAX``); a load takes the newest one that
             passes its checksum and ``validate``.
+        shared: whether several hosts share the store.  True
+            (``SESSNAP_STORE_SHARED``): its sessions renew a lease, so
+            that another host can tell a running session from a crashed
+            one, whatever the file system.  False
+            (``SESSNAP_STORE_LOCAL``): this host alone uses it, even on a
+            network file system: no lease is written, and other hosts'
+            sessions stay foreign.  None (the default): leases are on
+            when the store is on a network file system (NFS, SMB, 9P,
+            Ceph, FUSE...).
+        lease_period_ms: the lease period in milliseconds when leases
+            are on (None: the library's 10000; at least 10).  Each running
+            session rewrites its lock record once per period; another
+            host calls it crashed once its lease is older than 3 periods
+            plus 2 seconds.
     """
 
     def __init__(self, app: str, dir: Optional[str] = None, *,
@@ -715,7 +763,9 @@ class Store:
                  validate: Optional[Callable[[Any, int], bool]] = None,
                  log: Optional[Callable[[int, str], None]] = None,
                  readonly: bool = False, create: bool = True,
-                 thread: bool = True, generations: int = 1) -> None:
+                 thread: bool = True, generations: int = 1,
+                 shared: Optional[bool] = None,
+                 lease_period_ms: Optional[int] = None) -> None:
         self._h: Any = ffi.NULL
         self._migrate = migrate
         self._validate = validate
@@ -740,7 +790,24 @@ class Store:
             opts.read_bound = read_bound
         opts.schema_version = schema_version
         opts.generations = generations
+        if lease_period_ms is not None:
+            if isinstance(lease_period_ms, bool) or \
+                    not isinstance(lease_period_ms, int):
+                raise TypeError("lease_period_ms must be an int")
+            if not 0 < lease_period_ms <= 0xffffffff:
+                raise ValueError("lease_period_ms must be a positive "
+                                 "number of milliseconds")
+            # A member of version 2 of the options, which the library
+            # reads only when opts.version says 2 or more: the init above
+            # set the version of the header the binding was built with.
+            opts.lease_period_ms = lease_period_ms
         flags = 0
+        if shared is True:
+            flags |= lib.SESSNAP_STORE_SHARED
+        elif shared is False:
+            flags |= lib.SESSNAP_STORE_LOCAL
+        elif shared is not None:
+            raise TypeError("shared must be True, False or None")
         if readonly:
             flags |= lib.SESSNAP_STORE_READONLY
         if not create:
@@ -864,6 +931,15 @@ class Store:
 
     @staticmethod
     def _info(i: Any) -> SessionInfo:
+        # Records grow at their end: a member lies past `size` when the
+        # library that filled the record is older than our header.
+        lease_age = lease_period = lease_renewals = None
+        if ffi.offsetof("sessnap_info", "lease_renewals") < i.size:
+            if i.lease_age_ms >= 0:
+                lease_age = i.lease_age_ms
+            if i.lease_period_ms != 0:
+                lease_period = i.lease_period_ms
+                lease_renewals = i.lease_renewals
         return SessionInfo(
             _str(i.id), Status(_str(lib.sessnap_verdict_name(i.status))),
             bool(i.flags & lib.SESSNAP_INFO_FROM_PREV),
@@ -876,7 +952,8 @@ class Store:
             bool(i.flags & lib.SESSNAP_INFO_UNREADABLE),
             bytes(ffi.buffer(i.key, i.key_len)) if i.key != ffi.NULL
             else None, i.generation,
-            bool(i.flags & lib.SESSNAP_INFO_TAKEN_OVER))
+            bool(i.flags & lib.SESSNAP_INFO_TAKEN_OVER), lease_age,
+            lease_period, lease_renewals)
 
     def load(self, id: str) -> Loaded:
         """Load a session's state without adopting it ("peek").
@@ -1187,13 +1264,19 @@ class Session:
         return _check(lib.sessnap_session_save_due(self._handle())) == 1
 
     def status(self) -> SaveStatus:
-        """How saving goes: the last error, pending state, retries."""
+        """How saving goes: the last error, pending state, retries, and
+        the lease's renewals on a store with leases."""
         st = ffi.new("sessnap_save_status *")
         st.version = lib.SESSNAP_SAVE_STATUS_VERSION
         _check(lib.sessnap_session_status(st, self._handle()))
         return SaveStatus(st.last_error, _str(st.last_message),
                           bool(st.pending), st.failures, st.retry_in_ms,
-                          st.durable_age_ms, st.seq, st.saves, st.skips)
+                          st.durable_age_ms, st.seq, st.saves, st.skips,
+                          st.lease_error, _str(st.lease_message),
+                          st.lease_failures,
+                          st.lease_period_ms or None,
+                          st.lease_age_ms if st.lease_age_ms >= 0
+                          else None)
 
     def end(self, keep: Optional[bool] = None) -> None:
         """End the session cleanly: flush, mark it completed, then remove

@@ -54,6 +54,8 @@ typedef enum {
 #define SESSNAP_STORE_NOCREATE ...
 #define SESSNAP_STORE_NOTHREAD ...
 #define SESSNAP_STORE_READONLY ...
+#define SESSNAP_STORE_SHARED ...
+#define SESSNAP_STORE_LOCAL ...
 #define SESSNAP_SESSION_KEEP ...
 #define SESSNAP_SCAN_RECOVERABLE ...
 #define SESSNAP_INFO_FROM_PREV ...
@@ -93,6 +95,7 @@ typedef struct {
     sessnap_migrate_text_cb migrate_text;
     sessnap_validate_text_cb validate_text;
     unsigned int generations;
+    unsigned int lease_period_ms;
     ...;
 } sessnap_store_options;
 
@@ -144,6 +147,9 @@ typedef struct {
     unsigned char *key;
     size_t key_len;
     unsigned int generation;
+    int64_t lease_age_ms;
+    uint32_t lease_period_ms;
+    uint64_t lease_renewals;
     ...;
 } sessnap_info;
 
@@ -186,6 +192,11 @@ typedef struct {
     uint64_t seq;
     uint64_t saves;
     uint64_t skips;
+    int lease_error;
+    char lease_message[...];
+    unsigned int lease_failures;
+    unsigned int lease_period_ms;
+    int64_t lease_age_ms;
     ...;
 } sessnap_save_status;
 

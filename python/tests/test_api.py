@@ -10,7 +10,7 @@ import time
 import pytest
 
 import sessnap
-from sessnap._sessnap import lib
+from sessnap._sessnap import ffi, lib
 
 
 def test_error_classes_carry_code_name_message(store):
@@ -290,3 +290,170 @@ def test_keys_begin_scan_and_prompt(store, tmp_path):
     assert state == ["a"]
     assert store.scan(key="/home/u/a.txt")[0].key == b"/home/u/a.txt"
     session.end()
+
+
+# ---- Leases: shared stores ------------------------------------------------
+
+
+def _record(path):
+    """The JSON header line of a snapshot or of a lock record."""
+    with open(path, "rb") as f:
+        return json.loads(f.readline())
+
+
+def test_shared_store_renews_a_lease_of_its_period(store_dir):
+    # The period reaches the library only in version 2 of the options:
+    # the lock record carrying it shows that the binding set the version.
+    with sessnap.Store("pytest", str(store_dir), shared=True,
+                       lease_period_ms=250,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin()
+        rec = _record(os.path.join(store_dir, s.id + ".lock"))
+        assert rec["lease_ms"] == 250
+        assert rec["renewals"] == 0
+        status = s.status()
+        assert status.lease_period_ms == 250
+        assert status.lease_error == 0 and status.lease_message == ""
+        assert status.lease_failures == 0 and not status.lease_failing
+        assert status.lease_age_ms is not None
+        assert 0 <= status.lease_age_ms < 60000
+        # Its own sessions are judged by flock, not by their lease.
+        (info,) = st.scan()
+        assert info.status == sessnap.Status.RUNNING
+        assert info.lease_age_ms is None and info.lease_period_ms is None
+        assert info.lease_renewals is None
+        s.end()
+
+
+@pytest.mark.parametrize("shared", [False, None])
+def test_local_store_writes_no_lease(store_dir, shared):
+    # None: the test directory is on no network file system.
+    with sessnap.Store("pytest", str(store_dir), shared=shared,
+                       lease_period_ms=250,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin()
+        rec = _record(os.path.join(store_dir, s.id + ".lock"))
+        assert "lease_ms" not in rec and "renewals" not in rec
+        status = s.status()
+        assert status.lease_period_ms is None
+        assert status.lease_age_ms is None
+        assert status.lease_error == 0 and not status.lease_failing
+        s.end()
+
+
+def test_shared_and_lease_period_are_checked(store_dir):
+    with pytest.raises(TypeError):
+        sessnap.Store("pytest", str(store_dir), shared="yes")
+    with pytest.raises(TypeError):
+        sessnap.Store("pytest", str(store_dir), lease_period_ms=1.5)
+    with pytest.raises(TypeError):
+        sessnap.Store("pytest", str(store_dir), lease_period_ms=True)
+    for bad in (0, -1, 1 << 32):
+        with pytest.raises(ValueError):
+            sessnap.Store("pytest", str(store_dir), lease_period_ms=bad)
+    # Under the library's shortest period (10 ms): its own refusal.
+    with pytest.raises(sessnap.InvalidArgument) as e:
+        sessnap.Store("pytest", str(store_dir), shared=True,
+                      lease_period_ms=5)
+    assert "lease period" in e.value.message
+
+
+def _play_other_host(store_dir, sid):
+    """Rewrite a released session's snapshot and lock record as if
+    another host (a host name of the same length) had written them; the
+    payload checksum covers no header, and the record keeps its
+    length."""
+    host = _record(os.path.join(store_dir, sid + ".snap"))["owner"]["host"]
+    other = ("y" if host[:1] == "x" else "x") * len(host)
+    for name in (sid + ".snap", sid + ".lock"):
+        path = os.path.join(store_dir, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        old = b'"host":' + json.dumps(host).encode()
+        assert old in data, (name, data[:200])
+        with open(path, "wb") as f:
+            f.write(data.replace(old, b'"host":' + json.dumps(other).encode()))
+    return other
+
+
+def test_scan_reports_another_hosts_lease(store_dir):
+    with sessnap.Store("pytest", str(store_dir), shared=True,
+                       lease_period_ms=250,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin()
+        s.update({"n": 1})
+        s.flush()
+        sid = s.id
+        s.release()
+        other = _play_other_host(store_dir, sid)
+        lock = os.path.join(store_dir, sid + ".lock")
+        # Renewed just now: running there.
+        os.utime(lock)
+        (info,) = st.scan()
+        assert info.owner.host == other
+        assert info.status == sessnap.Status.RUNNING
+        assert info.lease_period_ms == 250
+        assert info.lease_renewals == 0
+        assert info.lease_age_ms is not None
+        assert 0 <= info.lease_age_ms <= 1750
+        # Last renewed a minute ago (expiry: 3 periods + 2 s): crashed.
+        t = time.time() - 60
+        os.utime(lock, (t, t))
+        (info,) = st.scan()
+        assert info.status == sessnap.Status.CRASHED
+        assert info.lease_age_ms >= 55000
+        assert info.lease_period_ms == 250
+
+
+def test_adopt_of_another_hosts_expired_session_gives_a_new_id(store_dir):
+    with sessnap.Store("pytest", str(store_dir), shared=True,
+                       lease_period_ms=250,
+                       durability=sessnap.Durability.NONE) as st:
+        s = st.begin(key="doc.txt")
+        s.update({"n": 1})
+        s.flush()
+        sid = s.id
+        s.release()
+        _play_other_host(store_dir, sid)
+        lock = os.path.join(store_dir, sid + ".lock")
+        os.utime(lock)
+        with pytest.raises(sessnap.Busy):
+            st.adopt(sid)
+        t = time.time() - 60
+        os.utime(lock, (t, t))
+        session, state = st.adopt(sid)
+        assert state == {"n": 1}
+        assert session.id != sid
+        assert session.recovered.adoptions == 1
+        (old,) = st.scan(where=lambda i: i.id == sid)
+        assert old.status == sessnap.Status.COMPLETED and old.taken_over
+        (new,) = st.scan(key="doc.txt", status=[sessnap.Status.RUNNING])
+        assert new.id == session.id
+        with pytest.raises(sessnap.Fenced):
+            st.adopt(sid)
+        session.end()
+
+
+def test_info_members_past_size_are_absent():
+    # A record filled by an older library ends before the lease members:
+    # they read as None, whatever the bytes past its size hold.
+    i = ffi.new("sessnap_info *")
+    i.id = b"0123456789abcdef0123456789abcdef"
+    i.status = lib.SESSNAP_VERDICT_RUNNING
+    i.lease_age_ms = 5
+    i.lease_period_ms = 10
+    i.lease_renewals = 3
+    i.size = ffi.offsetof("sessnap_info", "lease_age_ms")
+    info = sessnap.Store._info(i[0])
+    assert info.lease_age_ms is None
+    assert info.lease_period_ms is None and info.lease_renewals is None
+    i.size = ffi.sizeof("sessnap_info")
+    info = sessnap.Store._info(i[0])
+    assert (info.lease_age_ms, info.lease_period_ms,
+            info.lease_renewals) == (5, 10, 3)
+    # Present, but none judged (-1) and no lease seen (period 0).
+    i.lease_age_ms = -1
+    i.lease_period_ms = 0
+    info = sessnap.Store._info(i[0])
+    assert (info.lease_age_ms, info.lease_period_ms,
+            info.lease_renewals) == (None, None, None)

@@ -4,8 +4,9 @@
 # boot id and, for the skew case, a clock minutes off, through the seam.
 # Leases of 200 ms (expired after 3 periods and the 2 s margin).
 #
-#  1. host A's writer is killed: host B sees it running until the lease
-#     expires, then crashed;
+#  1. host A renews its lease: host B sees its session running for longer
+#     than the expiry; A's writer is killed: B sees it running until the
+#     lease expires (not before: 1.5 s at least), then crashed;
 #  2. hosts B and C race to adopt a crashed session of A, 50 times:
 #     exactly one wins each time, the claim names its copy, the loser
 #     leaves nothing;
@@ -111,12 +112,23 @@ wait_for "$tmp/one.out" '^id ' || exit 1
 id=$(awk '/^id/ { print $2; exit }' "$tmp/one.out")
 [ "$(verdict hostb "$id")" = running ] ||
 	fail "1: live session of A is $(verdict hostb "$id") on B"
+# Longer than the expiry (3 x 200 ms + 2 s): A's renewals keep it running.
+sleep 3
+[ "$(verdict hostb "$id")" = running ] ||
+	fail "1: live session of A is $(verdict hostb "$id") on B after 3 s"
 kill -KILL "$apid"
+killed=$(date +%s%N)
 wait "$apid" 2>/dev/null || :
 exec 3>&-
 [ "$(verdict hostb "$id")" = running ] ||
 	fail "1: killed A's session is $(verdict hostb "$id") on B at once"
 until_verdict crashed hostb "$id"
+# Not before its lease expired: 3 periods + 2 s after its last renewal,
+# which was at most a period before the kill (less slack for a late
+# renewal on a busy machine).
+after=$((($(date +%s%N) - killed) / 1000000))
+[ "$after" -ge 1500 ] ||
+	fail "1: crashed on B $after ms after the kill, before its lease expired"
 [ "$(verdict hostc "$id")" = crashed ] ||
 	fail "1: crashed on B but $(verdict hostc "$id") on C"
 
@@ -248,7 +260,8 @@ done
 	>"$tmp/clean" 2>&1 || fail "4: clean: $(cat "$tmp/clean")"
 grep -q "^kept-running $id$" "$tmp/clean" ||
 	fail "4: the cleaner of B: $(cat "$tmp/clean")"
-[ -f "$store/$id.snap" ] || fail "4: the cleaner of B removed a live session"
+[ -f "$store/$id.snap" ] && [ -f "$store/$id.lock" ] ||
+	fail "4: the cleaner of B removed a live session's files"
 kill -KILL "$apid"
 wait "$apid" 2>/dev/null || :
 exec 3>&-

@@ -218,8 +218,8 @@ static int append(sessnap__delta *d, sessnap_store *store,
 	/* A record of the cycle's average or more does not lower it. */
 	if (d->spent / saves < cap)
 		cap = (size_t)(d->spent / saves);
-	rc = sessnap__delta_compress(d->codec, d->rec, cap, &rlen, payload,
-				     len);
+	rc =
+	    sessnap__delta_compress(d->codec, d->rec, cap, &rlen, payload, len);
 	if (rc != 0)
 		return rc;
 	memset(&s, 0, sizeof(s));

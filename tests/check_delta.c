@@ -295,8 +295,8 @@ END_TEST
 
 /* The bytes of a session's saves, as the tracer sees them. */
 struct spend {
-	uint64_t bytes;	   /* passed to write calls */
-	uint64_t rec;	   /* the first pwrite's: an append's record */
+	uint64_t bytes; /* passed to write calls */
+	uint64_t rec;	/* the first pwrite's: an append's record */
 	int pwrites, renames;
 };
 
@@ -423,12 +423,12 @@ END_TEST
 static void new_line(char *out, size_t cap, uint64_t *x)
 {
 	static const char *const words[] = {
-		"the",	  "of",	    "and",   "to",     "in",	"is",
-		"that",	  "for",    "it",    "as",     "with",	"was",
-		"session", "state", "save",  "file",   "write", "read",
-		"error",  "value",  "count", "index",  "line",	"window",
-		"cursor", "edit",   "undo",  "redo",   "json",	"object",
-		"array",  "string", "number", "buffer", "struct", "return"
+		"the",	   "of",     "and",    "to",	 "in",	   "is",
+		"that",	   "for",    "it",     "as",	 "with",   "was",
+		"session", "state",  "save",   "file",	 "write",  "read",
+		"error",   "value",  "count",  "index",	 "line",   "window",
+		"cursor",  "edit",   "undo",   "redo",	 "json",   "object",
+		"array",   "string", "number", "buffer", "struct", "return"
 	};
 	size_t nw = sizeof(words) / sizeof(words[0]), have = 0, i, k;
 
@@ -486,9 +486,9 @@ START_TEST(test_compaction_cycle)
 	for (i = 0; i < CYCLE_SAVES_MAX && cycles < 2; i++) {
 		if (i > 0) {
 			new_line(line, sizeof(line), &x);
-			json_object_array_put_idx(
-			    lines, ((size_t)i * 7919) % nlines,
-			    json_object_new_string(line));
+			json_object_array_put_idx(lines,
+						  ((size_t)i * 7919) % nlines,
+						  json_object_new_string(line));
 		}
 		sp = save_spend(s, state);
 		if (sp.renames > 0 && cycles++ == 1) {
@@ -504,9 +504,8 @@ START_TEST(test_compaction_cycle)
 			/* the base of the cycle */
 			json_object_put(base);
 			base = NULL;
-			ck_assert_int_eq(json_object_deep_copy(state, &base,
-							       NULL),
-					 0);
+			ck_assert_int_eq(
+			    json_object_deep_copy(state, &base, NULL), 0);
 			json_object_to_json_string_length(
 			    state, SESSNAP__PAYLOAD_FLAGS, &len);
 			limit = len / 100 - 256;

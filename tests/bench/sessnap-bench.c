@@ -907,7 +907,7 @@ typedef struct {
 	double cycle_bytes; /* per save over one compaction cycle, or -1 */
 	long cycle_saves;   /* the saves of that cycle */
 	double cycle_z;	    /* the same with a compressed base, or -1 */
-	long cycle_z_saves;
+	long cycle_z_saves; /* the saves of that one */
 	double dirty;	    /* median bytes of the pages an append dirtied */
 } delta_result;
 
@@ -1729,8 +1729,8 @@ static void delta_cycle(delta_result *r, sessnap_session *s, json_object *state,
  * The same cycle with a compressed base (SESSNAP_STORE_COMPRESS_BASE),
  * in a store of its own, on a copy of the state and the same edits.
  */
-static void delta_cycle_z(delta_result *r, const char *dir,
-			  json_object *state, size_t edit)
+static void delta_cycle_z(delta_result *r, const char *dir, json_object *state,
+			  size_t edit)
 {
 #if HAVE_DELTA
 	sessnap_store *sz = open_store_in(
@@ -2022,9 +2022,8 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       "\"sqlite\":%.0f,\"delta_median\":%.0f},",
 		       r->lib_mean[0], r->lib_mean[1], r->lib_median[1],
 		       r->lib_mean[2], r->cycle_bytes, r->cycle_saves,
-		       r->cycle_z, r->cycle_z_saves,
-		       r->dev_phase[0], r->dev_phase[1], r->dev_phase[2],
-		       r->dev_median[1]);
+		       r->cycle_z, r->cycle_z_saves, r->dev_phase[0],
+		       r->dev_phase[1], r->dev_phase[2], r->dev_median[1]);
 		printf("\"appends\":%ld,\"appends_meta_changed\":%ld,"
 		       "\"compactions\":%ld,\"extents\":%u,"
 		       "\"append_dirty_bytes\":%.0f,\"floor_dev_bytes\":%.0f,"
@@ -2087,10 +2086,11 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		}
 		if (r->cycle_z >= 0) {
 			fmt_bytes(b1, sizeof(b1), r->cycle_z);
-			printf("    the same with a compressed base (%ld saves): "
-			       "%s, delta/plain %s\n",
-			       r->cycle_z_saves, b1,
-			       num(ratio_of(r->cycle_z, r->lib_mean[0]), 4));
+			printf(
+			    "    the same with a compressed base (%ld saves): "
+			    "%s, delta/plain %s\n",
+			    r->cycle_z_saves, b1,
+			    num(ratio_of(r->cycle_z, r->lib_mean[0]), 4));
 		}
 		fmt_bytes(b1, sizeof(b1), r->dev_phase[0]);
 		fmt_bytes(b2, sizeof(b2), r->dev_phase[1]);

@@ -758,7 +758,8 @@ int sessnap__snapshot_parse(json_object **state, sessnap__header *hdr,
 	rc = sessnap__delta_decode(&cur, &cur_len, hdr, buf, len,
 				   off - SESSNAP__SLOTS_LEN,
 				   SESSNAP__DEFAULT_READ_BOUND -
-				       SESSNAP__HEADER_MAX - 1);
+				       SESSNAP__HEADER_MAX - 1,
+				   NULL);
 	if (rc < 0)
 		return rc;
 	rc = sessnap__parse_payload(state, cur, cur_len);

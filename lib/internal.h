@@ -479,8 +479,14 @@ int sessnap__slots_newest(sessnap__slot *out, const char *slots,
  * itself is unusable), SESSNAP_ETOOBIG or SESSNAP_ENOMEM.
  */
 int sessnap__delta_decode(char **out, size_t *out_len, sessnap__header *hdr,
-			  const char *buf, size_t len, size_t hlen,
-			  size_t max);
+			  const char *buf, size_t len, size_t hlen, size_t max,
+			  sessnap_store *store);
+/*
+ * The decompression context that sessnap__delta_decode() keeps in
+ * `store` between loads (a NULL store: a context for this decode only).
+ * Freed by sessnap_store_close() through this call.
+ */
+void sessnap__delta_cache_free(sessnap_store *store);
 
 /*
  * The writer's side of the codec: one per session of a delta store,
@@ -779,6 +785,10 @@ struct sessnap_store {
 	/* The lease period of this store's sessions in ms; 0: leases off
 	 * (lease.c, sessnap__lease_mode()). */
 	uint32_t lease_ms;
+	/* A zstd decompression context kept between loads of delta files;
+	 * a load takes it with an atomic exchange and puts it back
+	 * (delta.c, "The save's CPU and the load's CPU" in design.md). */
+	_Atomic(struct ZSTD_DCtx_s *) dctx;
 };
 
 

@@ -367,7 +367,7 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 		rc = sessnap__delta_decode(
 		    &cur, &cur_len, hdr, buf, (size_t)n,
 		    (size_t)(*payload_off - SESSNAP__SLOTS_LEN),
-		    sessnap__payload_max(store));
+		    sessnap__payload_max(store), store);
 		free(buf);
 		if (rc < 0)
 			return rc;

@@ -381,6 +381,7 @@ int sessnap_store_close(sessnap_store *store)
 	pthread_cond_destroy(&store->cond);
 	pthread_mutex_destroy(&store->mu);
 	SYS(close)(store->dfd);
+	sessnap__delta_cache_free(store);
 	free(store->path);
 	free(store);
 	return rc;

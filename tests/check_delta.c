@@ -17,10 +17,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -718,6 +720,136 @@ START_TEST(test_torn_append)
 		break;
 	}
 	sessnap_store_close(store);
+}
+END_TEST
+
+/*
+ * The store's decompression context, kept between loads (delta.c,
+ * dctx_take()): a load leaves one in the store, and loads of sessions of
+ * different bases (plain and zstd-compressed, of other sizes), of a
+ * plain session and of a delta file's base alone, interleaved, each get
+ * their own state back exactly: nothing of one decode carries to the
+ * next.
+ */
+struct two {
+	sessnap_store *store;
+	char a[SESSNAP_ID_LEN + 1], b[SESSNAP_ID_LEN + 1];
+	char c[SESSNAP_ID_LEN + 1], p[SESSNAP_ID_LEN + 1];
+	sessnap_store *zstore, *pstore;
+};
+
+/* a: 16 KiB, edit 7 in a record; b: a compressed 64 KiB base, edit 9 in
+ * a record; c: a base alone (edit 3); p: a plain session (edit 5). */
+static void two_make(struct two *t)
+{
+	sessnap_session *s = NULL;
+	int i;
+
+	t->store = open_store(SESSNAP_STORE_DELTA);
+	t->zstore =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE);
+	t->pstore = open_store(0);
+	ck_assert_int_eq(sessnap_session_begin(&s, t->store, NULL), 0);
+	strlcpy(t->a, sessnap_session_id(s), sizeof(t->a));
+	for (i = 0; i <= 7; i++)
+		save(s, 16384, i);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_session_begin(&s, t->zstore, NULL), 0);
+	strlcpy(t->b, sessnap_session_id(s), sizeof(t->b));
+	save(s, 65536, 0);
+	save(s, 65536, 9);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_session_begin(&s, t->store, NULL), 0);
+	strlcpy(t->c, sessnap_session_id(s), sizeof(t->c));
+	save(s, 4096, 3);
+	sessnap_session_release(s);
+	ck_assert_int_eq(sessnap_session_begin(&s, t->pstore, NULL), 0);
+	strlcpy(t->p, sessnap_session_id(s), sizeof(t->p));
+	save(s, 16384, 5);
+	sessnap_session_release(s);
+}
+
+static void two_free(struct two *t)
+{
+	sessnap_store_close(t->pstore);
+	sessnap_store_close(t->zstore);
+	sessnap_store_close(t->store);
+}
+
+/* One round of loads through one store, every state checked. */
+static int two_round(const struct two *t)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int bad = 0;
+
+	bad += load_edit(t->store, t->a, NULL) != 7;
+	bad += load_edit(t->store, t->b, NULL) != 9;
+	bad += load_edit(t->store, t->c, NULL) != 3;
+	bad += load_edit(t->store, t->p, NULL) != 5;
+	bad += load_edit(t->store, t->a, NULL) != 7;
+	if (sessnap_store_load_text(&text, &len, NULL, t->store, t->b) != 0 ||
+	    strstr(text, "\"edit\":9") == NULL)
+		bad++;
+	free(text);
+	return bad;
+}
+
+START_TEST(test_load_cache)
+{
+	struct two t;
+	int i;
+
+	two_make(&t);
+	ck_assert_ptr_null(atomic_load(&t.store->dctx));
+	ck_assert_int_eq(load_edit(t.store, t.a, NULL), 7);
+	/* kept, not freed */
+	ck_assert_ptr_nonnull(atomic_load(&t.store->dctx));
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(two_round(&t), 0);
+	ck_assert_ptr_nonnull(atomic_load(&t.store->dctx));
+	two_free(&t);
+}
+END_TEST
+
+static void *two_thread(void *arg)
+{
+	const struct two *t = arg;
+	intptr_t bad = 0;
+	int i;
+
+	for (i = 0; i < 50; i++)
+		bad += two_round(t);
+	return (void *)bad;
+}
+
+/* Threads loading through one store at once, and a forked child loading
+ * with the context its parent left in the store: every state exact. */
+START_TEST(test_load_cache_threads_fork)
+{
+	pthread_t th[3];
+	struct two t;
+	void *bad;
+	pid_t pid;
+	int i, status;
+
+	two_make(&t);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, two_thread, &t),
+				 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(pthread_join(th[i], &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+	ck_assert_ptr_nonnull(atomic_load(&t.store->dctx));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(two_thread(&t) == NULL ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(two_round(&t), 0);
+	two_free(&t);
 }
 END_TEST
 
@@ -1568,6 +1700,63 @@ START_TEST(test_slot_form)
 END_TEST
 
 /* The slot codec: what it writes, it reads; anything torn is refused. */
+/*
+ * A record's zstd frame carries no content checksum: the slot's checksum
+ * covers the record's bytes and the header's the base, and zstd's XXH64
+ * of the whole state was a quarter of a save's compression (design.md
+ * "The save's CPU and the load's CPU").  The frame header descriptor is
+ * the byte after the 4-byte magic; its bit 2 is the content checksum
+ * flag.  The record must
+ * still decode to the state, with its content size, and a record of a
+ * real file too.
+ */
+START_TEST(test_record_no_frame_checksum)
+{
+	sessnap__delta_codec *c = NULL;
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	char id[SESSNAP_ID_LEN + 1], path[PATH_MAX];
+	const char *base, *state;
+	json_object *b, *o;
+	sessnap__header h;
+	char rec[4096], *file;
+	size_t rlen = 0, flen = 0, hlen;
+	uint64_t at;
+
+	b = doc(16384, 0);
+	o = doc(16384, 1);
+	base = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN);
+	state = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	ck_assert_int_eq(sessnap__delta_codec_new(&c, base, strlen(base)), 0);
+	ck_assert_int_eq(sessnap__delta_compress(c, rec, sizeof(rec), &rlen,
+						 state, strlen(state)),
+			 0);
+	ck_assert_uint_gt(rlen, 5);
+	ck_assert_int_eq(rec[4] & 0x04, 0);
+	sessnap__delta_codec_free(c);
+	json_object_put(b);
+	json_object_put(o);
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	save(s, 16384, 0);
+	save(s, 16384, 1);
+	h = read_header(store, id, 0);
+	ck_assert_int_ge(h.slot, 0);
+	snap_path(path, sizeof(path), id);
+	hlen = header_len(path);
+	file = tu_read_file(path, &flen);
+	ck_assert_ptr_nonnull(file);
+	at = sessnap__delta_area_off(&h, hlen) + h.rec.at;
+	ck_assert_uint_lt(at + 5, flen);
+	ck_assert_int_eq(file[at + 4] & 0x04, 0);
+	free(file);
+	ck_assert_int_eq(load_edit(store, id, NULL), 1);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 START_TEST(test_slot_codec)
 {
 	char buf[SESSNAP__SLOT_LEN];
@@ -1621,6 +1810,9 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);
 	tcase_add_test(tc, test_slot_codec);
+	tcase_add_test(tc, test_record_no_frame_checksum);
+	tcase_add_test(tc, test_load_cache);
+	tcase_add_test(tc, test_load_cache_threads_fork);
 	tcase_add_test(tc, test_slot_form);
 	tcase_add_test(tc, test_slot_shrinks);
 	tcase_add_loop_test(tc, test_append_one_flush, 0, 2);

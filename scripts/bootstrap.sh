@@ -20,6 +20,9 @@ PACKAGES+=(python3-cffi python3-setuptools python3-dev python3-pytest
 # make fuzz: clang, and libFuzzer, which Debian ships in libclang-rt-dev
 # (only recommended by clang, and recommends are not installed here).
 PACKAGES+=(clang libclang-rt-dev)
+# tests/cli/delta-decode.sh reads a delta snapshot as docs/format.md tells
+# a shell reader to: zstd, jq and xxhsum.
+PACKAGES+=(zstd jq xxhash)
 # make check-abi (.ci/run's abi stage): abidw and abidiff.
 PACKAGES+=(abigail-tools)
 # make bench only: the SQLite baseline (libsqlite3-dev), and the file

@@ -42,14 +42,18 @@
 #include "internal.h"
 
 /*
- * Compaction rules (design.md "Delta layout").  A record may not be
- * larger than its limit: a RECORD_FRACTION-th of the base's size less
- * SLOT_WRITE_MAX (the slot's bytes written with it), so that an append
- * writes at most that fraction of what a plain save writes, but never
- * less than RECORD_FLOOR, so that a small state's records do not compact
- * at every save.  Each half of the record area holds one record of that
- * limit, rounded up to AREA_ALIGN.  RECORDS_MAX appends per base is a
- * backstop only: the limit keeps the bytes down.
+ * Compaction rules (design.md "Delta layout", "When to compact").  An
+ * append goes on while it lowers the average bytes per save of the
+ * current cycle (the compaction that wrote the base, and the appends
+ * since): a record whose bytes, slot included, are at least the cycle's
+ * average so far compacts instead, since every record is the whole
+ * difference from the base and the ones after it are no smaller.  Each
+ * half of the record area holds a record of a RECORD_FRACTION-th of the
+ * base's size (less SLOT_WRITE_MAX, the slot's bytes written with it),
+ * rounded up to AREA_ALIGN, but never less than RECORD_FLOOR: what an
+ * append may cost in a cycle whose average meets the byte target; a
+ * record that does not fit compacts too.  RECORDS_MAX appends per base
+ * is a backstop only.
  */
 #define RECORDS_MAX SESSNAP__DELTA_RECORDS_MAX
 #define RECORD_FLOOR 2048
@@ -65,7 +69,7 @@ struct sessnap__delta {
 	size_t hlen;
 	uint64_t area_off;  /* the record area's offset in the file */
 	uint64_t half;	    /* each record's room: half the area */
-	size_t limit;	    /* the largest record appended (<= half) */
+	uint64_t spent;	    /* bytes written since the base, its own too */
 	size_t slot_len[2]; /* bytes of each slot's text on disk */
 	uint64_t base_seq;
 	int newest;	      /* the slot of the newest commit; -1: the base */
@@ -96,8 +100,8 @@ void sessnap__delta_free(sessnap__delta *d)
 	free(d);
 }
 
-/* The largest record appended to a base of `size` bytes. */
-static uint64_t record_limit(uint64_t size)
+/* The record a half of the area holds, for a base of `size` bytes. */
+static uint64_t record_room(uint64_t size)
 {
 	uint64_t lim = size / RECORD_FRACTION;
 
@@ -109,7 +113,7 @@ static uint64_t record_limit(uint64_t size)
 /* Half the record area: the room of one record. */
 static uint64_t half_area(uint64_t size)
 {
-	uint64_t lim = record_limit(size);
+	uint64_t lim = record_room(size);
 
 	return (lim + AREA_ALIGN - 1) / AREA_ALIGN * AREA_ALIGN;
 }
@@ -195,8 +199,9 @@ static bool must_compact(const sessnap__delta *d, sessnap_store *store,
 
 /*
  * Append: 0 when committed (and flushed unless DURABILITY_NONE), 1 when
- * the record does not fit its half of the area (the caller compacts
- * instead, nothing was written), or an error.
+ * the record does not fit its half of the area or would not lower the
+ * cycle's average bytes per save (the caller compacts instead, nothing
+ * was written), or an error.
  */
 static int append(sessnap__delta *d, sessnap_store *store,
 		  const sessnap__header *h, const char *payload, size_t len,
@@ -207,9 +212,14 @@ static int append(sessnap__delta *d, sessnap_store *store,
 	sessnap__slot s;
 	size_t rlen = 0, slen;
 	int i = d->newest == 0 ? 1 : 0, rc;
+	uint64_t saves = (uint64_t)d->records + 1;
+	size_t cap = (size_t)d->half;
 
-	rc = sessnap__delta_compress(d->codec, d->rec, d->limit, &rlen, payload,
-				     len);
+	/* A record of the cycle's average or more does not lower it. */
+	if (d->spent / saves < cap)
+		cap = (size_t)(d->spent / saves);
+	rc =
+	    sessnap__delta_compress(d->codec, d->rec, cap, &rlen, payload, len);
 	if (rc != 0)
 		return rc;
 	memset(&s, 0, sizeof(s));
@@ -225,6 +235,9 @@ static int append(sessnap__delta *d, sessnap_store *store,
 	slen = slot_text_len(slot);
 	if (slen < d->slot_len[i])
 		slen = d->slot_len[i];
+	/* Rent or buy: compact once appending costs the average or more. */
+	if ((uint64_t)(rlen + slen) * saves >= d->spent)
+		return 1;
 
 	/* The record first, in the half that the newest commit does not
 	 * use; then its slot, the one that does not hold the newest. */
@@ -244,6 +257,7 @@ static int append(sessnap__delta *d, sessnap_store *store,
 		goto on_error;
 	d->newest = i;
 	d->records++;
+	d->spent += rlen + slen;
 	return 0;
 
 on_error:
@@ -291,9 +305,7 @@ static sessnap__delta *open_new(sessnap_store *store, const char *name,
 	d->hlen = hlen;
 	d->area_off = sessnap__delta_area_off(h, hlen);
 	d->half = h->area / 2;
-	d->limit = (size_t)record_limit(len);
-	if (d->limit > d->half)
-		d->limit = (size_t)d->half;
+	d->spent = total;
 	d->base_seq = h->seq;
 	d->newest = -1;
 	strlcpy(d->label, h->label, sizeof(d->label));

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -292,19 +293,82 @@ START_TEST(test_compaction_size)
 }
 END_TEST
 
-/*
- * The limit, not the room: a record larger than max(2 KiB, state/100 -
- * 256) compacts even when it would fit its half of the area (4 KiB here).
- */
-START_TEST(test_compaction_limit)
+/* ---- When to compact: the cycle's average ---------------------------- */
+
+/* The bytes of a session's saves, as the tracer sees them. */
+struct spend {
+	uint64_t bytes; /* passed to write calls */
+	uint64_t rec;	/* the first pwrite's: an append's record */
+	int pwrites, renames;
+};
+
+static void count_spend(const struct sessnap__trace_event *ev, void *arg)
 {
-	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
-	sessnap_session *s = NULL;
+	struct spend *sp = arg;
+
+	if (ev->op == SESSNAP__TRACE_WRITE || ev->op == SESSNAP__TRACE_PWRITE)
+		sp->bytes += ev->len;
+	if (ev->op == SESSNAP__TRACE_PWRITE && sp->pwrites++ == 0)
+		sp->rec = ev->len;
+	if (ev->op == SESSNAP__TRACE_RENAME)
+		sp->renames++;
+}
+
+/* Save `o` (one flush of a NOTHREAD store) and say what it wrote. */
+static struct spend save_spend(sessnap_session *s, json_object *o)
+{
+	struct spend sp;
+	int rc;
+
+	memset(&sp, 0, sizeof(sp));
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	sessnap__sys_set_trace(count_spend, &sp);
+	rc = sessnap_session_flush(s);
+	sessnap__sys_set_trace(NULL, NULL);
+	ck_assert_msg(rc == 0, "flush: %s", sessnap_error_last());
+	return sp;
+}
+
+/* The record the writer's codec makes of `o` against `base`. */
+static size_t record_of(json_object *base, json_object *o)
+{
 	sessnap__delta_codec *c = NULL;
-	json_object *base, *o, *noise;
 	const char *bt, *ot;
-	char buf[64], *rec;
-	size_t blen, olen, rlen = 0;
+	size_t blen, olen, rlen = 0, cap;
+	char *rec;
+
+	bt = json_object_to_json_string_length(base, SESSNAP__PAYLOAD_FLAGS,
+					       &blen);
+	ot =
+	    json_object_to_json_string_length(o, SESSNAP__PAYLOAD_FLAGS, &olen);
+	cap = olen + 1024;
+	ck_assert_int_eq(sessnap__delta_codec_new(&c, bt, blen), 0);
+	rec = malloc(cap);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_int_eq(sessnap__delta_compress(c, rec, cap, &rlen, ot, olen),
+			 0);
+	free(rec);
+	sessnap__delta_codec_free(c);
+	return rlen;
+}
+
+/*
+ * The average, not a fixed fraction: a record of 2 to 4 KiB (more than
+ * 1/100 of a 16 KiB state, within its half of the area) is appended while
+ * the cycle's average bytes per save is above what it costs, right after
+ * the compaction, and compacts once small appends have brought the
+ * average below it.
+ */
+START_TEST(test_compaction_average)
+{
+	sessnap_store *store =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = NULL;
+	json_object *base, *o, *noise, *small;
+	struct spend sp;
+	uint64_t spent, saves;
+	char buf[64];
+	size_t rlen;
 	int i;
 
 	base = doc(16384, 0);
@@ -316,29 +380,162 @@ START_TEST(test_compaction_limit)
 		json_object_array_add(noise, json_object_new_string(buf));
 	}
 	json_object_object_add(o, "noise", noise);
-	/* the record this state makes, measured with the writer's codec */
-	bt = json_object_to_json_string_length(base, SESSNAP__PAYLOAD_FLAGS,
-					       &blen);
-	ot =
-	    json_object_to_json_string_length(o, SESSNAP__PAYLOAD_FLAGS, &olen);
-	ck_assert_int_eq(sessnap__delta_codec_new(&c, bt, blen), 0);
-	rec = malloc(8192);
-	ck_assert_int_eq(sessnap__delta_compress(c, rec, 8192, &rlen, ot, olen),
-			 0);
-	free(rec);
-	sessnap__delta_codec_free(c);
-	ck_assert_msg(rlen > 2048 && rlen < 4096, "record of %zu bytes", rlen);
+	rlen = record_of(base, o);
+	ck_assert_msg(rlen > 2048 && rlen < 4096 - 512, "record of %zu bytes",
+		      rlen);
 
 	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	ck_assert_int_eq(sessnap_session_update(s, base), 0);
-	ck_assert_int_eq(sessnap_session_flush(s), 0);
-	save(s, 16384, 2);
+	sp = save_spend(s, base);
+	ck_assert_int_gt(sp.renames, 0);
+	spent = sp.bytes;
+	saves = 1;
+	/* the average is the compaction's bytes: the record is appended */
+	sp = save_spend(s, o);
+	ck_assert_int_eq(sp.renames, 0);
+	ck_assert_uint_eq(sp.rec, rlen);
+	ck_assert_uint_lt(sp.bytes * saves, spent);
 	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
-	ck_assert_int_eq(sessnap_session_update(s, o), 0);
-	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	spent += sp.bytes;
+	saves++;
+	/* small appends until the average is below the record's bytes */
+	for (i = 2; spent >= (uint64_t)rlen * saves; i++) {
+		ck_assert_int_lt(i, 100);
+		small = doc(16384, i);
+		sp = save_spend(s, small);
+		json_object_put(small);
+		ck_assert_int_eq(sp.renames, 0);
+		ck_assert_uint_eq(sessnap__delta_records(s->delta),
+				  (unsigned int)i);
+		spent += sp.bytes;
+		saves++;
+	}
+	/* the same record now costs more than the average: compaction */
+	sp = save_spend(s, o);
+	ck_assert_int_gt(sp.renames, 0);
 	ck_assert_uint_eq(sessnap__delta_records(s->delta), 0);
+	ck_assert_int_eq(load_edit(store, sessnap_session_id(s), NULL), 1);
 	json_object_put(base);
 	json_object_put(o);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
+/* A line of 3 to 12 random words and a number: an edit's new content. */
+static void new_line(char *out, size_t cap, uint64_t *x)
+{
+	static const char *const words[] = {
+		"the",	   "of",     "and",    "to",	 "in",	   "is",
+		"that",	   "for",    "it",     "as",	 "with",   "was",
+		"session", "state",  "save",   "file",	 "write",  "read",
+		"error",   "value",  "count",  "index",	 "line",   "window",
+		"cursor",  "edit",   "undo",   "redo",	 "json",   "object",
+		"array",   "string", "number", "buffer", "struct", "return"
+	};
+	size_t nw = sizeof(words) / sizeof(words[0]), have = 0, i, k;
+
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	k = 3 + (size_t)(*x % 10);
+	out[0] = '\0';
+	for (i = 0; i < k && have + 16 < cap; i++) {
+		*x ^= *x << 13;
+		*x ^= *x >> 7;
+		*x ^= *x << 17;
+		have = strlcat(out, words[(*x >> 11) % nw], cap);
+		have = strlcat(out, " ", cap);
+	}
+	snprintf(out + have, cap - have, "%u", (unsigned int)(*x % 100000));
+}
+
+#define CYCLE_STATE 262144
+#define CYCLE_SAVES_MAX 600
+
+/*
+ * A stream of edits that each add new content (a line rewritten with new
+ * words) to a 256 KiB state, so that every record is larger than the one
+ * before.  Over the first whole compaction cycle, from the bytes the
+ * tracer sees: every append lowered the cycle's average bytes per save;
+ * the compaction came when the record would not have (its size measured
+ * with the writer's codec against the cycle's base); and the cycle's
+ * average is below the one a fixed limit of 1/100 of the state gives on
+ * the same records (that rule compacts at the first record past it: the
+ * cycle's average just before that record).
+ */
+START_TEST(test_compaction_cycle)
+{
+	sessnap_store *store =
+	    open_store(SESSNAP_STORE_DELTA | SESSNAP_STORE_NOTHREAD);
+	sessnap_session *s = NULL;
+	json_object *state, *lines, *base = NULL;
+	struct spend sp;
+	uint64_t x = 0x9e3779b97f4a7c15ULL, spent = 0, saves = 0;
+	uint64_t fixed_spent = 0, fixed_saves = 0;
+	size_t nlines, len, limit = 0, rej;
+	char line[160];
+	int i, cycles = 0;
+
+	state = json_object_new_object();
+	lines = json_object_new_array();
+	json_object_object_add(state, "lines", lines);
+	for (len = 0; len < CYCLE_STATE; len += strlen(line) + 3) {
+		new_line(line, sizeof(line), &x);
+		json_object_array_add(lines, json_object_new_string(line));
+	}
+	nlines = json_object_array_length(lines);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	for (i = 0; i < CYCLE_SAVES_MAX && cycles < 2; i++) {
+		if (i > 0) {
+			new_line(line, sizeof(line), &x);
+			json_object_array_put_idx(lines,
+						  ((size_t)i * 7919) % nlines,
+						  json_object_new_string(line));
+		}
+		sp = save_spend(s, state);
+		if (sp.renames > 0 && cycles++ == 1) {
+			/* appending would not have lowered the average */
+			rej = record_of(base, state);
+			ck_assert_msg((rej + 512) * saves >= spent,
+				      "compacted with a record of %zu bytes "
+				      "at an average of %" PRIu64 " bytes",
+				      rej, spent / saves);
+			break;
+		}
+		if (sp.renames > 0) {
+			/* the base of the cycle */
+			json_object_put(base);
+			base = NULL;
+			ck_assert_int_eq(
+			    json_object_deep_copy(state, &base, NULL), 0);
+			json_object_to_json_string_length(
+			    state, SESSNAP__PAYLOAD_FLAGS, &len);
+			limit = len / 100 - 256;
+			spent = sp.bytes;
+			saves = 1;
+			continue;
+		}
+		/* an append, which must lower the average */
+		ck_assert_msg(sp.bytes * saves < spent,
+			      "save %d: %" PRIu64 " bytes at an average of "
+			      "%" PRIu64,
+			      i, sp.bytes, spent / saves);
+		if (fixed_saves == 0 && sp.rec > limit) {
+			fixed_spent = spent;
+			fixed_saves = saves;
+		}
+		spent += sp.bytes;
+		saves++;
+	}
+	ck_assert_msg(cycles == 2, "no compaction in %d saves", i);
+	ck_assert_msg(fixed_saves > 0, "no record past 1/100 of the state");
+	ck_assert_msg(spent * fixed_saves < fixed_spent * saves,
+		      "%" PRIu64 " bytes per save over %" PRIu64
+		      " saves, the fixed limit's %" PRIu64 " over %" PRIu64,
+		      spent / saves, saves, fixed_spent / fixed_saves,
+		      fixed_saves);
+	json_object_put(base);
+	json_object_put(state);
 	sessnap_session_release(s);
 	sessnap_store_close(store);
 }
@@ -1607,7 +1804,8 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_appends);
 	tcase_add_test(tc, test_compaction_count);
 	tcase_add_test(tc, test_compaction_size);
-	tcase_add_test(tc, test_compaction_limit);
+	tcase_add_test(tc, test_compaction_average);
+	tcase_add_test(tc, test_compaction_cycle);
 	tcase_add_test(tc, test_compressed_base);
 	tcase_add_test(tc, test_both_layouts);
 	tcase_add_test(tc, test_scan_cost);

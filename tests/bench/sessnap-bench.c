@@ -906,6 +906,8 @@ typedef struct {
 	long appends, meta_changed, compactions;
 	double cycle_bytes; /* per save over one compaction cycle, or -1 */
 	long cycle_saves;   /* the saves of that cycle */
+	double cycle_z;	    /* the same with a compressed base, or -1 */
+	long cycle_z_saves; /* the saves of that one */
 	double dirty;	    /* median bytes of the pages an append dirtied */
 } delta_result;
 
@@ -1723,6 +1725,42 @@ static void delta_cycle(delta_result *r, sessnap_session *s, json_object *state,
 	}
 }
 
+/*
+ * The same cycle with a compressed base (SESSNAP_STORE_COMPRESS_BASE),
+ * in a store of its own, on a copy of the state and the same edits.
+ */
+static void delta_cycle_z(delta_result *r, const char *dir, json_object *state,
+			  size_t edit)
+{
+#if HAVE_DELTA
+	sessnap_store *sz = open_store_in(
+	    dir, "delta-z", SESSNAP_STORE_DELTA | SESSNAP_STORE_COMPRESS_BASE);
+	sessnap_session *s = NULL;
+	json_object *copy = NULL;
+	delta_result rz;
+	char path[PATH_MAX];
+	int rc;
+
+	if (json_object_deep_copy(state, &copy, NULL) < 0)
+		die("copy of the state");
+	if ((rc = sessnap_session_begin(&s, sz, NULL)) < 0 ||
+	    (rc = sessnap_session_update(s, copy)) < 0 ||
+	    (rc = sessnap_session_flush(s)) < 0)
+		die_sn("compressed base", rc);
+	snap_path(path, sizeof(path), sz, s);
+	rz.cycle_bytes = -1;
+	rz.cycle_saves = 0;
+	delta_cycle(&rz, s, copy, path, &edit);
+	r->cycle_z = rz.cycle_bytes;
+	r->cycle_z_saves = rz.cycle_saves;
+	sessnap_session_end(s, 0);
+	sessnap_store_close(sz);
+	json_object_put(copy);
+#else
+	(void)r, (void)dir, (void)state, (void)edit;
+#endif
+}
+
 static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       sessnap_store *sd, void *sq)
 {
@@ -1904,8 +1942,12 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 	r->dirty = ndirty > 0 ? median_of(dirty, ndirty) : -1;
 	r->cycle_bytes = -1;
 	r->cycle_saves = 0;
-	if (sd != NULL && fi == 0 && k < 2)
+	r->cycle_z = -1;
+	r->cycle_z_saves = 0;
+	if (sd != NULL && fi == 0 && k < 2) {
+		delta_cycle_z(r, f->dir, state, edit);
 		delta_cycle(r, s[1], state, path, &edit);
+	}
 	/*
 	 * The same state in both sessions again (the phases and the cycle
 	 * edited it): after the cycle's last compaction this save appends a
@@ -1981,13 +2023,14 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       r->cpu[2], r->cpu[3]);
 		printf("\"lib_bytes\":{\"plain_mean\":%.0f,\"delta_mean\":%.0f,"
 		       "\"delta_median\":%.0f,\"sqlite_mean\":%.0f,"
-		       "\"delta_cycle\":%.0f,\"cycle_saves\":%ld},"
+		       "\"delta_cycle\":%.0f,\"cycle_saves\":%ld,"
+		       "\"delta_cycle_z\":%.0f,\"cycle_z_saves\":%ld},"
 		       "\"dev_bytes\":{\"plain\":%.0f,\"delta\":%.0f,"
 		       "\"sqlite\":%.0f,\"delta_median\":%.0f},",
 		       r->lib_mean[0], r->lib_mean[1], r->lib_median[1],
 		       r->lib_mean[2], r->cycle_bytes, r->cycle_saves,
-		       r->dev_phase[0], r->dev_phase[1], r->dev_phase[2],
-		       r->dev_median[1]);
+		       r->cycle_z, r->cycle_z_saves, r->dev_phase[0],
+		       r->dev_phase[1], r->dev_phase[2], r->dev_median[1]);
 		printf("\"appends\":%ld,\"appends_meta_changed\":%ld,"
 		       "\"compactions\":%ld,\"extents\":%u,"
 		       "\"append_dirty_bytes\":%.0f,\"floor_dev_bytes\":%.0f,"
@@ -2047,6 +2090,14 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 			    "figure)\n",
 			    r->cycle_saves, b1,
 			    num(ratio_of(r->cycle_bytes, r->lib_mean[0]), 4));
+		}
+		if (r->cycle_z >= 0) {
+			fmt_bytes(b1, sizeof(b1), r->cycle_z);
+			printf(
+			    "    the same with a compressed base (%ld saves): "
+			    "%s, delta/plain %s\n",
+			    r->cycle_z_saves, b1,
+			    num(ratio_of(r->cycle_z, r->lib_mean[0]), 4));
 		}
 		fmt_bytes(b1, sizeof(b1), r->dev_phase[0]);
 		fmt_bytes(b2, sizeof(b2), r->dev_phase[1]);

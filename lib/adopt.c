@@ -252,18 +252,10 @@ static int load_locked(json_object **state, sessnap_load_info *info,
 static int successor_lock(int *fd, char id[SESSNAP_ID_LEN + 1],
 			  sessnap_store *store)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[SESSNAP_ID_LEN / 2];
-	size_t i;
 	int rc, tries;
 
 	for (tries = 0;; tries++) {
-		arc4random_buf(rnd, sizeof(rnd));
-		for (i = 0; i < sizeof(rnd); i++) {
-			id[2 * i] = hex[rnd[i] >> 4];
-			id[2 * i + 1] = hex[rnd[i] & 15];
-		}
-		id[SESSNAP_ID_LEN] = '\0';
+		sessnap__id_new(id);
 		rc = lock_session(fd, store, id);
 		if (rc != SESSNAP_EBUSY || tries == SUCCESSOR_TRIES - 1)
 			return rc;

@@ -62,54 +62,6 @@
 
 #define TEMP_TRIES 16
 
-/* Fill name with ".<target>.XXXXXX", six random filename-safe characters. */
-static void temp_name(char *out, size_t len, const char *target)
-{
-	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char bytes[6];
-	char rnd[6];
-	size_t i;
-
-	/*
-	 * One arc4random_buf() call: each libbsd arc4random call checks for
-	 * a fork with getpid(2), so six arc4random_uniform() calls cost six
-	 * system calls per name.  62 characters from a byte: the modulo bias
-	 * (256 = 4 * 62 + 8) does not matter for a name that only has to be
-	 * unlikely to collide; O_EXCL and the retry loop handle collisions.
-	 */
-	arc4random_buf(bytes, sizeof(bytes));
-	for (i = 0; i < sizeof(rnd); i++)
-		rnd[i] = chars[bytes[i] % (sizeof(chars) - 1)];
-	snprintf(out, len, ".%s.%.6s", target, rnd);
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-	int eintr = 0;
-
-	while (len > 0) {
-		n = SYS(write)(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-				continue;
-			return -1;
-		}
-		eintr = 0;
-		if (n == 0) {
-			/* No progress and no error: treat as a full disk
-			 * rather than spin. */
-			errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Step 5 where the current file cannot be linked (no hard links on this file
  * system, or too many links to it: EPERM, EOPNOTSUPP, EMLINK, ENOSYS).  The
@@ -235,7 +187,7 @@ static int keep_previous(sessnap_store *store, const char *name,
 	int tries, old = -1, top = -1;
 
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
-		temp_name(tmp, sizeof(tmp), prev_name);
+		sessnap__temp_name(tmp, sizeof(tmp), prev_name);
 		if (SYS(linkat)(store->dfd, name, store->dfd, tmp, 0) == 0)
 			break;
 		if (errno == EEXIST)
@@ -331,7 +283,7 @@ static int create_temp(sessnap_store *store, const char *name, char *tmp,
 	int fd = -1, tries;
 
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
-		temp_name(tmp, tmp_len, name);
+		sessnap__temp_name(tmp, tmp_len, name);
 		fd = SYS(openat)(
 		    store->dfd, tmp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -362,7 +314,8 @@ static int fill_temp(int fd, const sessnap__buf *bufs, size_t nbufs,
 
 	/* 2. the bytes */
 	for (i = 0; i < nbufs; i++) {
-		if (write_all(fd, bufs[i].base, bufs[i].len) < 0) {
+		if (sessnap__write_full(fd, bufs[i].base, bufs[i].len,
+					-1) < 0) {
 			*step = "write";
 			goto on_error;
 		}

@@ -58,22 +58,6 @@
 #define CLAIM_READ_MAX 4096
 #define CLAIM_TRIES 16
 
-static void temp_name(char out[SESSNAP__NAME_MAX], const char *id)
-{
-	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char bytes[6];
-	char rnd[7];
-	size_t i;
-
-	arc4random_buf(bytes, sizeof(bytes));
-	for (i = 0; i < sizeof(bytes); i++)
-		rnd[i] = chars[bytes[i] % (sizeof(chars) - 1)];
-	rnd[6] = '\0';
-	snprintf(out, SESSNAP__NAME_MAX, ".%.*s.claim.%s", SESSNAP_ID_LEN, id,
-		 rnd);
-}
-
 static char *record_format(const sessnap__claim *c)
 {
 	json_object *o = json_object_new_object();
@@ -177,7 +161,7 @@ int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
 	struct stat st;
 	size_t len = 0;
 	ssize_t n;
-	int fd, rc, eintr = 0;
+	int fd, rc;
 
 	sessnap__claim_name(name, id);
 	fd = SYS(openat)(store->dfd, name,
@@ -203,21 +187,14 @@ int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
 		goto not_regular;
 	}
 	/* Bounded: one byte more than a record may have tells "too long". */
-	while (len < sizeof(buf)) {
-		n = SYS(read)(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-			continue;
-		if (n < 0) {
-			rc = sessnap__syserr(
-			    errno, "read",
-			    sessnap__path(path, sizeof(path), store, name));
-			SYS(close)(fd);
-			return rc;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if ((n = sessnap__read_full(fd, buf, sizeof(buf), -1)) < 0) {
+		rc = sessnap__syserr(errno, "read",
+				     sessnap__path(path, sizeof(path), store,
+						   name));
+		SYS(close)(fd);
+		return rc;
 	}
+	len = (size_t)n;
 	SYS(close)(fd);
 	if (len > CLAIM_READ_MAX || !record_parse(out, buf, len, id))
 		return sessnap__error(
@@ -232,28 +209,6 @@ not_regular:
 			      "%s is not a regular file, so it cannot be the "
 			      "session's claim; it is left as it is",
 			      sessnap__path(path, sizeof(path), store, name));
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-	int eintr = 0;
-
-	while (len > 0) {
-		n = SYS(write)(fd, p, len);
-		if (n < 0 && errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		eintr = 0;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* The claim that beat ours, in words, for the loser's message. */
@@ -320,7 +275,7 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	sessnap__claim_name(name, c->id);
 	for (tries = 0; tries < CLAIM_TRIES; tries++) {
-		temp_name(tmp, c->id);
+		sessnap__temp_name(tmp, sizeof(tmp), name);
 		fd = SYS(openat)(
 		    store->dfd, tmp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -334,7 +289,7 @@ int sessnap__claim_take(sessnap_store *store, const sessnap__claim *c,
 		free(line);
 		return rc;
 	}
-	if (write_all(fd, line, strlen(line)) < 0) {
+	if (sessnap__write_full(fd, line, strlen(line), -1) < 0) {
 		step = "write";
 		goto on_error;
 	}

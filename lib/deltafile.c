@@ -128,54 +128,6 @@ static size_t slot_text_len(const char slot[SESSNAP__SLOT_LEN])
 	return n;
 }
 
-static int write_at(int fd, const char *buf, size_t len, off_t off)
-{
-	ssize_t n;
-	int eintr = 0;
-
-	while (len > 0) {
-		n = SYS(pwrite)(fd, buf, len, off);
-		if (n < 0) {
-			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-				continue;
-			return -1;
-		}
-		eintr = 0;
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static int read_at(int fd, char *buf, size_t len, off_t off)
-{
-	ssize_t n;
-	int eintr = 0;
-
-	while (len > 0) {
-		n = SYS(pread)(fd, buf, len, off);
-		if (n < 0) {
-			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-				continue;
-			return -1;
-		}
-		eintr = 0;
-		if (n == 0) {
-			errno = EIO; /* shorter than it was written */
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /*
  * Whether this save must compact rather than append: no open file (the
  * first save of a handle, or the last append failed), the records' count
@@ -242,10 +194,11 @@ static int append(sessnap__delta *d, sessnap_store *store,
 	/* The record first, in the half that the newest commit does not
 	 * use; then its slot, the one that does not hold the newest. */
 	step = "pwrite (record)";
-	if (write_at(d->fd, d->rec, rlen, (off_t)(d->area_off + s.at)) < 0)
+	if (sessnap__write_full(d->fd, d->rec, rlen,
+				(off_t)(d->area_off + s.at)) < 0)
 		goto on_error;
 	step = "pwrite (commit slot)";
-	if (write_at(d->fd, slot, slen,
+	if (sessnap__write_full(d->fd, slot, slen,
 		     (off_t)(d->hlen + (size_t)i * SESSNAP__SLOT_LEN)) < 0)
 		goto on_error;
 	d->slot_len[i] = slot_text_len(slot);
@@ -294,7 +247,8 @@ static sessnap__delta *open_new(sessnap_store *store, const char *name,
 		goto on_error;
 	if ((head = malloc(hlen)) == NULL)
 		goto on_error;
-	if (read_at(d->fd, head, hlen, 0) < 0 || memcmp(head, hbuf, hlen)) {
+	if (sessnap__read_full(d->fd, head, hlen, 0) != (ssize_t)hlen ||
+	    memcmp(head, hbuf, hlen)) {
 		free(head);
 		goto on_error;
 	}

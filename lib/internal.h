@@ -94,6 +94,21 @@ void sessnap__sys_release(int fd);
  */
 #define SESSNAP__EINTR_MAX 64
 
+/* ---- Whole reads and writes (fdio.c) ------------------------------------ */
+/*
+ * Write all len bytes of buf to fd: at the descriptor's position when off
+ * is -1 (write), else at off (pwrite).  Continues after short writes,
+ * retries EINTR up to SESSNAP__EINTR_MAX times in a row, and fails a
+ * write that makes no progress with ENOSPC.  Returns 0, or -1 with errno.
+ */
+int sessnap__write_full(int fd, const void *buf, size_t len, off_t off);
+/*
+ * Read up to len bytes from fd into buf, as above (read when off is -1,
+ * else pread at off); stops at end of file.  Returns the number of bytes
+ * read, or -1 with errno.
+ */
+ssize_t sessnap__read_full(int fd, void *buf, size_t len, off_t off);
+
 /* ---- Errors (error.c) ---------------------------------------------------- */
 
 /* sessnap__error(): set the thread-local message (errmsg.h). */

@@ -335,9 +335,8 @@ int sessnap__lock_record_write(sessnap_store *store, int fd,
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
 	char *line = NULL, *tmp;
-	size_t len = 0, off = 0, want;
-	ssize_t n;
-	int rc, eintr = 0;
+	size_t len = 0, want;
+	int rc;
 	const char *step = "write of the lock record";
 
 	if ((rc = sessnap__header_format(&line, &len, h)) < 0)
@@ -360,18 +359,8 @@ int sessnap__lock_record_write(sessnap_store *store, int fd,
 	line[want - 2] = '\n';
 	line[want - 1] = '\n';
 	len = want;
-	while (off < len) {
-		n = SYS(pwrite)(fd, line + off, len - off, (off_t)off);
-		if (n < 0 && errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			goto on_error;
-		}
-		eintr = 0;
-		off += (size_t)n;
-	}
+	if (sessnap__write_full(fd, line, len, 0) < 0)
+		goto on_error;
 	step = "truncation of the lock record";
 	if (truncate && SYS(ftruncate)(fd, (off_t)len) < 0)
 		goto on_error;

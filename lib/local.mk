@@ -15,6 +15,7 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/errmsg.h \
 	lib/error.c \
 	lib/sys.c \
+	lib/fdio.c \
 	lib/names.h \
 	lib/names.c \
 	lib/clock.c \

@@ -47,6 +47,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -78,6 +79,42 @@ bool sessnap__id_valid(const char *id)
 		return false;
 	n = strspn(id, "0123456789abcdef");
 	return n == SESSNAP_ID_LEN && id[n] == '\0';
+}
+
+void sessnap__id_new(char id[SESSNAP_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[SESSNAP_ID_LEN / 2];
+	size_t i;
+
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[SESSNAP_ID_LEN] = '\0';
+}
+
+void sessnap__temp_name(char *out, size_t len, const char *target)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char bytes[6];
+	char rnd[6];
+	size_t i;
+
+	/*
+	 * One arc4random_buf() call: each libbsd arc4random call checks for
+	 * a fork with getpid(2), so six arc4random_uniform() calls cost six
+	 * system calls per name.  62 characters from a byte: the modulo bias
+	 * (256 = 4 * 62 + 8) does not matter for a name that only has to be
+	 * unlikely to collide; O_EXCL and the creator's retries handle
+	 * collisions.
+	 */
+	arc4random_buf(bytes, sizeof(bytes));
+	for (i = 0; i < sizeof(rnd); i++)
+		rnd[i] = chars[bytes[i] % (sizeof(chars) - 1)];
+	snprintf(out, len, ".%s.%.6s", target, rnd);
 }
 
 int sessnap__id_check(const char *id)

@@ -19,6 +19,15 @@ bool sessnap__app_valid(const char *app);
 bool sessnap__id_valid(const char *id);
 /* 0 for a valid id, else SESSNAP_EBADNAME with the message saying why. */
 int sessnap__id_check(const char *id);
+/* A fresh id: 128 random bits as SESSNAP_ID_LEN lowercase hex digits. */
+void sessnap__id_new(char id[SESSNAP_ID_LEN + 1]);
+/*
+ * A temporary name for `target` (a name of the store or its stem, such as
+ * "<id>.claim"): ".<target>.XXXXXX", six random characters of
+ * [A-Za-z0-9].  The dot keeps it out of globs and listings; its creator
+ * opens it with O_CREAT|O_EXCL and tries another name on EEXIST.
+ */
+void sessnap__temp_name(char *out, size_t len, const char *target);
 
 /* Full path of a file in the store, for messages: writes into buf. */
 const char *sessnap__path(char *buf, size_t len, const sessnap_store *store,

@@ -206,12 +206,9 @@ int sessnap__session_record(sessnap_session *s, bool truncate)
 int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 			  const sessnap_session_options *opts)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[SESSNAP_ID_LEN / 2];
 	char id[SESSNAP_ID_LEN + 1];
 	char lock[SESSNAP__NAME_MAX];
 	sessnap_session *s;
-	size_t i;
 	int fd, rc, tries;
 	bool has_key = opts != NULL && opts->version >= 2;
 
@@ -232,12 +229,7 @@ int sessnap_session_begin(sessnap_session **out, sessnap_store *store,
 	 * a begin: take another id.
 	 */
 	for (tries = 0;; tries++) {
-		arc4random_buf(rnd, sizeof(rnd));
-		for (i = 0; i < sizeof(rnd); i++) {
-			id[2 * i] = hex[rnd[i] >> 4];
-			id[2 * i + 1] = hex[rnd[i] & 15];
-		}
-		id[SESSNAP_ID_LEN] = '\0';
+		sessnap__id_new(id);
 		rc = sessnap__lock_take(&fd, store, id);
 		if (rc != SESSNAP_EBUSY || tries == BEGIN_TRIES - 1)
 			break;

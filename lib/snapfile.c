@@ -198,29 +198,6 @@ static int check_id(const sessnap__header *h, const char *name)
 	return 0;
 }
 
-/* Read up to len bytes, retrying EINTR (up to SESSNAP__EINTR_MAX in a row)
- * and short reads; stops at EOF. */
-static ssize_t read_full(int fd, char *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-	int eintr = 0;
-
-	while (got < len) {
-		n = SYS(read)(fd, buf + got, len - got);
-		if (n < 0) {
-			if (errno == EINTR && ++eintr < SESSNAP__EINTR_MAX)
-				continue;
-			return -1;
-		}
-		eintr = 0;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 static int read_error(sessnap_store *store, const char *name)
 {
 	char path[PATH_MAX];
@@ -255,7 +232,7 @@ static int newest_slot(sessnap__header *h, int fd, char *buf, size_t n,
 	if (size < want) /* check_size() says why */
 		return 0;
 	if (n < want) {
-		more = read_full(fd, buf + n, want - n);
+		more = sessnap__read_full(fd, buf + n, want - n, -1);
 		if (more < 0)
 			return read_error(store, name);
 		if ((size_t)more < want - n)
@@ -299,10 +276,12 @@ int sessnap__header_read(sessnap__header *out, struct stat *st_out,
 	want = (uint64_t)st.st_size < SESSNAP__HEADER_MAX ?
 		   (size_t)st.st_size :
 		   SESSNAP__HEADER_MAX;
-	n = read_full(fd, buf, want < HEAD_FIRST ? want : HEAD_FIRST);
+	n = sessnap__read_full(fd, buf, want < HEAD_FIRST ? want : HEAD_FIRST,
+			       -1);
 	if (n == HEAD_FIRST && want > HEAD_FIRST &&
 	    memchr(buf, '\n', HEAD_FIRST) == NULL) {
-		more = read_full(fd, buf + HEAD_FIRST, want - HEAD_FIRST);
+		more = sessnap__read_full(fd, buf + HEAD_FIRST,
+					  want - HEAD_FIRST, -1);
 		n = more < 0 ? more : n + more;
 	}
 	if (n < 0) {
@@ -347,7 +326,7 @@ int sessnap__snapshot_read_raw(char **out, size_t *out_len,
 		SYS(close)(fd);
 		return sessnap__error(SESSNAP_ENOMEM, "out of memory");
 	}
-	n = read_full(fd, buf, (size_t)st.st_size + 1);
+	n = sessnap__read_full(fd, buf, (size_t)st.st_size + 1, -1);
 	if (n < 0) {
 		rc = read_error(store, name);
 		SYS(close)(fd);

@@ -564,6 +564,26 @@ struct found {
 };
 
 /*
+ * After the member or element that ends at vend: past a ',' to the next
+ * one (1, *p at its start), or at the container's closing `close` (0,
+ * f->close set).  -1: neither, so the text is not JSON there.
+ */
+static int next_item(struct found *f, uc **p, uc *vend, uc *end, char close)
+{
+	uc *q = ws(vend, end);
+
+	if (q < end && *q == ',') {
+		*p = ws(q + 1, end);
+		return 1;
+	}
+	if (q < end && *q == (unsigned char)close) {
+		f->close = q;
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * The member named by the token in the object at p ('{').  The whole
  * object is scanned, so that a name found twice is refused, unless the
  * text is known to hold no such object (unique): then the scan stops at
@@ -575,6 +595,7 @@ static const char *scan_object(struct found *f, uc *p, uc *end, const char *tok,
 			       const char *tend, bool unique, bool need_end)
 {
 	uc *k, *kend, *v, *vend, *prev = NULL;
+	int more;
 	bool bad = false, hit;
 
 	memset(f, 0, sizeof(*f));
@@ -622,16 +643,10 @@ static const char *scan_object(struct found *f, uc *p, uc *end, const char *tok,
 		f->n++;
 		f->last_end = vend;
 		prev = vend;
-		p = ws(vend, end);
-		if (p < end && *p == ',') {
-			p = ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == '}') {
-			f->close = p;
+		if ((more = next_item(f, &p, vend, end, '}')) < 0)
+			return "the state text is not JSON here";
+		if (more == 0)
 			return NULL;
-		}
-		return "the state text is not JSON here";
 	}
 }
 
@@ -673,6 +688,7 @@ static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx,
 			      bool need_end)
 {
 	uc *v, *vend, *prev = NULL;
+	int more;
 
 	memset(f, 0, sizeof(*f));
 	p = ws(p + 1, end);
@@ -711,16 +727,10 @@ static const char *scan_array(struct found *f, uc *p, uc *end, size_t idx,
 		f->n++;
 		f->last_end = vend;
 		prev = vend;
-		p = ws(vend, end);
-		if (p < end && *p == ',') {
-			p = ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == ']') {
-			f->close = p;
+		if ((more = next_item(f, &p, vend, end, ']')) < 0)
+			return "the state text is not JSON here";
+		if (more == 0)
 			return NULL;
-		}
-		return "the state text is not JSON here";
 	}
 }
 

@@ -389,6 +389,16 @@ static int queue_buf(sessnap_session *s, char *buf, size_t len, size_t cap,
 	return 0;
 }
 
+/* The refusal of a patch on a session that has no state yet. */
+static int no_state(const sessnap_session *s)
+{
+	return sessnap__error(SESSNAP_ESTATE,
+			      "session %s has no state to patch yet: hand one "
+			      "over with sessnap_session_update() first; "
+			      "nothing was queued",
+			      s->id);
+}
+
 /*
  * Queue a batch of patches after whatever is queued (ownership of b
  * passes to the session), as queue_buf() queues a state: the same
@@ -413,12 +423,7 @@ static int queue_patch(sessnap_session *s, sessnap__patch_batch *b)
 			    "sessnap_session_status()): patches are refused "
 			    "until the next full update; nothing was queued",
 			    s->id);
-		return sessnap__error(SESSNAP_ESTATE,
-				      "session %s has no state to patch yet: "
-				      "hand one over with "
-				      "sessnap_session_update() first; "
-				      "nothing was queued",
-				      s->id);
+		return no_state(s);
 	}
 	touched = atomic_exchange(&s->touch_since_ms, (int64_t)0);
 	if (touched != 0 && touched < now)
@@ -458,12 +463,7 @@ static int patch_common(sessnap_session *s, const sessnap_patch_op *ops,
 	has_state = s->has_state;
 	pthread_mutex_unlock(&s->store->mu);
 	if (!has_state)
-		return sessnap__error(SESSNAP_ESTATE,
-				      "session %s has no state to patch yet: "
-				      "hand one over with "
-				      "sessnap_session_update() first; "
-				      "nothing was queued",
-				      s->id);
+		return no_state(s);
 	rc = sessnap__patch_batch_new(&b, ops, tops, n_ops,
 				      sessnap__payload_max(s->store));
 	if (rc < 0)

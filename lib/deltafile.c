@@ -322,7 +322,9 @@ static int compact(sessnap__delta **dp, sessnap_store *store,
 	}
 	h.base_size = len;
 	h.length = stored_len;
-	sessnap__checksum(h.checksum, stored ? stored : payload, stored_len);
+	/* An uncompressed base is the state: h0 has its checksum already. */
+	if (stored != NULL)
+		sessnap__checksum(h.checksum, stored, stored_len);
 	h.area = 2 * half_area(len);
 	if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 		goto out;
@@ -342,7 +344,6 @@ static int compact(sessnap__delta **dp, sessnap_store *store,
 		h = *h0;
 		h.format_version = SESSNAP__FORMAT_PLAIN;
 		h.layout = SESSNAP_LAYOUT_PLAIN;
-		sessnap__checksum(h.checksum, payload, len);
 		if ((rc = sessnap__header_format(&hbuf, &hlen, &h)) < 0)
 			goto out;
 		bufs[0] = (sessnap__buf){ hbuf, hlen };

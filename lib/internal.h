@@ -589,8 +589,9 @@ typedef struct sessnap__delta sessnap__delta;
  * Save one state of a session of a delta store: append it as a record
  * with one flush when the open file allows it, else compact (write a new
  * file whose base is this state, through sessnap__atomic_replace()).  h
- * is the header of the save (seq, saved, label, completed, owner...);
- * payload[0..len) the state.  *committed as sessnap__atomic_replace()'s:
+ * is the header of the save (seq, saved, label, completed, owner...,
+ * and length and checksum those of the state: a compaction's uncompressed
+ * base takes them as they are); payload[0..len) the state.  *committed as sessnap__atomic_replace()'s:
  * whether a reader now sees the new state.  Returns 0 or an error with
  * the message set; after any failed write or flush the open file is
  * dropped and never written again.

@@ -85,7 +85,7 @@ static void print_info(const sessnap_info *in)
 	printf("%-10s %s%s%s\n", "status:", status_color(in->status, color),
 	       sessnap_verdict_name(in->status), color_reset(color));
 	printf("%-10s %s\n", "label:", in->label ? in->label : "");
-	if (in->key != NULL && key_plain(in->key, in->key_len)) {
+	if (in->key != NULL && sessnap__key_plain(in->key, in->key_len)) {
 		printf("%-10s %s\n", "key:", (const char *)in->key);
 	} else if (in->key != NULL) {
 		char hex[2 * SESSNAP_KEY_MAX + 1];

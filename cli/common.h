@@ -195,12 +195,9 @@ const char *layout_name(const sessnap_info *info);
 const char *host_note(char *buf, size_t len, const sessnap_info *info,
 		      int64_t now);
 
-/*
- * Whether a session key is shown as text (valid UTF-8 with no control
- * byte, DEL or NUL: the header's rule for "key" over "key_hex"), and its
- * hex form (out holds 2 * len + 1 bytes).
- */
-bool key_plain(const unsigned char *key, size_t len);
+/* A key as two lowercase hex digits per byte, NUL-terminated, into out
+ * (2 * len + 1 bytes): the form of a key that sessnap__key_plain()
+ * refuses (sessions.c). */
 void key_hex(char *out, const unsigned char *key, size_t len);
 
 /*

@@ -31,46 +31,6 @@ static const struct {
 	{ "taken_over", SESSNAP_INFO_TAKEN_OVER },
 };
 
-/*
- * Whether a key is valid UTF-8 with no control byte, DEL or NUL: the rule
- * by which the snapshot header writes "key" rather than "key_hex"
- * (sessnap-format(5)), so the commands show a key as the header does.
- */
-bool key_plain(const unsigned char *k, size_t len)
-{
-	size_t i = 0, n, j;
-	uint32_t cp;
-
-	while (i < len) {
-		if (k[i] < 0x80) {
-			if (k[i] < 0x20 || k[i] == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (k[i] >= 0xc2 && k[i] <= 0xdf)
-			n = 1, cp = k[i] & 0x1f;
-		else if (k[i] >= 0xe0 && k[i] <= 0xef)
-			n = 2, cp = k[i] & 0x0f;
-		else if (k[i] >= 0xf0 && k[i] <= 0xf4)
-			n = 3, cp = k[i] & 0x07;
-		else
-			return false;
-		if (len - i <= n)
-			return false;
-		for (j = 1; j <= n; j++) {
-			if ((k[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (k[i + j] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 void key_hex(char *out, const unsigned char *k, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -150,7 +110,7 @@ json_object *info_json(const sessnap_info *in)
 	json_object_object_add(
 	    o, "label", in->label ? json_object_new_string(in->label) : NULL);
 	/* As in the header: "key" when readable, else "key_hex". */
-	if (in->key != NULL && key_plain(in->key, in->key_len)) {
+	if (in->key != NULL && sessnap__key_plain(in->key, in->key_len)) {
 		json_object_object_add(
 		    o, "key",
 		    json_object_new_string_len((const char *)in->key,

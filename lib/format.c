@@ -65,58 +65,6 @@ void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
 	out[o] = '\0';
 }
 
-/*
- * A key is bytes, and the header is JSON text.  A key that is valid UTF-8
- * with no control byte, DEL or NUL is written as the JSON string "key":
- * readable, and json-c escapes at most '"' and '\\' in it (two bytes per
- * byte at worst).  Any other key is written as "key_hex", two lowercase
- * hex digits per byte (also two bytes per byte), which a shell decodes
- * with `xxd -r -p`.  Either way every byte survives, and a key of
- * SESSNAP_KEY_MAX bytes fits the header bound with every other field at
- * its longest.
- */
-bool sessnap__key_plain(const unsigned char *k, size_t len)
-{
-	size_t i = 0, n, j;
-
-	while (i < len) {
-		unsigned char c = k[i];
-		uint32_t cp;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (j = 1; j <= n; j++) {
-			if ((k[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (k[i + j] & 0x3f);
-		}
-		/* overlong forms, surrogates, beyond U+10FFFF */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')

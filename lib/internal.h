@@ -364,7 +364,6 @@ void sessnap__checksum_of_hash(char out[SESSNAP__CHECKSUM_LEN + 1],
  * control byte, no DEL and no NUL: at most two bytes on the line per byte
  * of key, and readable by people), rather than as "key_hex".
  */
-bool sessnap__key_plain(const unsigned char *key, size_t len);
 /*
  * Decode the value of "key_hex" (s[0..len): lowercase hex digits, two per
  * byte, 1 to SESSNAP_KEY_MAX bytes) into out (NUL-terminated) and

@@ -12,6 +12,7 @@
 #ifndef SESSNAP_WORDS_H
 #define SESSNAP_WORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,5 +22,12 @@ void sessnap__age_format(char *buf, size_t len, int64_t now_ms,
 
 /* "16K", "1.2K", "999B": a byte count for people. */
 void sessnap__size_format(char *buf, size_t len, uint64_t bytes);
+
+/*
+ * Whether a key is valid UTF-8 with no control byte, DEL or NUL: such a
+ * key is written as the header's "key", any other as "key_hex"
+ * (sessnap-format(5)), and the commands show it the same way.
+ */
+bool sessnap__key_plain(const unsigned char *key, size_t len);
 
 #endif /* SESSNAP_WORDS_H */

@@ -34,6 +34,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "deltaseq.h"
 #include "internal.h"
 
 /*
@@ -410,12 +411,20 @@ struct sessnap__delta_codec {
 	size_t base_len;
 	ZSTD_CDict *cdict;
 	ZSTD_CCtx *cctx;
+	sessnap__delta_seqs *seqs; /* the last record's matches */
+	size_t searched;	   /* of the last record's state */
 };
+
+size_t sessnap__delta_codec_searched(const sessnap__delta_codec *c)
+{
+	return c->searched;
+}
 
 void sessnap__delta_codec_free(sessnap__delta_codec *c)
 {
 	if (c == NULL)
 		return;
+	sessnap__delta_seqs_free(c->seqs);
 	ZSTD_freeCCtx(c->cctx);
 	ZSTD_freeCDict(c->cdict);
 	free(c->base);
@@ -462,7 +471,10 @@ int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
 		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict,
 						ZSTD_dictForceAttach)) ||
-	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)))
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
+						ZSTD_c_validateSequences, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)) ||
+	    (c->seqs = sessnap__delta_seqs_new(c->cdict, len)) == NULL)
 		goto on_error;
 	*out = c;
 	return 0;
@@ -486,10 +498,25 @@ static int window_log(size_t total)
 int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
 			    size_t *out_len, const char *state, size_t len)
 {
+	int w = window_log(c->base_len + len), rc;
 	size_t r;
 
-	r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog,
-				   window_log(c->base_len + len));
+	/* From the last record's matches (deltaseq.c), unless the window
+	 * cannot reach all of the base; else, or when that way fails, the
+	 * state whole, and the next save starts again from the base. */
+	if ((c->base_len + len) >> WINDOW_LOG_MAX == 0) {
+		rc = sessnap__delta_seqs_compress(c->seqs, c->cctx, c->base,
+						  c->base_len, state, len, w,
+						  dst, cap, out_len);
+		c->searched = sessnap__delta_seqs_searched(c->seqs);
+		if (rc >= 0)
+			return rc;
+		sessnap__delta_seqs_reset(c->seqs);
+	}
+	c->searched = len;
+	r = ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_only);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog, w);
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(c->cctx, dst, cap, state, len);
 	if (ZSTD_isError(r)) {

@@ -522,6 +522,13 @@ void sessnap__delta_codec_free(sessnap__delta_codec *c);
 int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
 			    size_t *out_len, const char *state, size_t len);
 /*
+ * Bytes of the last state compressed that zstd searched for matches: the
+ * stretch between the last record's matches that still held (deltaseq.c),
+ * or all of it when compressed whole.  For the tests and the benchmarks'
+ * reasoning; no decision depends on it.
+ */
+size_t sessnap__delta_codec_searched(const sessnap__delta_codec *c);
+/*
  * Compress a base with zstd (base_codec "zstd"): *out malloc'd.  Returns
  * 0, SESSNAP_ENOMEM or SESSNAP_EIO.
  */

@@ -24,6 +24,8 @@ lib_libsessnap_internal_la_SOURCES = \
 	lib/format.c \
 	lib/header.c \
 	lib/delta.c \
+	lib/deltaseq.c \
+	lib/deltaseq.h \
 	lib/snapfile.c \
 	lib/deltafile.c \
 	lib/store.c \

@@ -32,6 +32,7 @@ CHECK_INTERNAL_TESTS = \
 	tests/check_powerloss \
 	tests/check_text \
 	tests/check_delta \
+	tests/check_deltaseq \
 	tests/check_claim \
 	tests/check_lease \
 	tests/check_patch
@@ -119,6 +120,8 @@ tests_check_hostile_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_powerloss_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_text_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_delta_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
+tests_check_deltaseq_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS) $(ZSTD_CFLAGS)
+tests_check_deltaseq_LDADD = $(TEST_INTERNAL_LDADD) $(ZSTD_LIBS)
 tests_check_claim_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_lease_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)
 tests_check_patch_CPPFLAGS = $(TEST_INTERNAL_CPPFLAGS)

@@ -6,7 +6,8 @@
 
 FUZZ_TARGETS = tests/fuzz/fuzz_header$(EXEEXT) tests/fuzz/fuzz_load$(EXEEXT) \
 	tests/fuzz/fuzz_age$(EXEEXT) tests/fuzz/fuzz_header_diff$(EXEEXT) \
-	tests/fuzz/fuzz_delta$(EXEEXT) tests/fuzz/fuzz_slot$(EXEEXT)
+	tests/fuzz/fuzz_delta$(EXEEXT) tests/fuzz/fuzz_slot$(EXEEXT) \
+	tests/fuzz/fuzz_seqs$(EXEEXT)
 FUZZ_CC_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_builddir) -I$(top_srcdir)/lib -I$(top_srcdir)/lib/include \
@@ -17,7 +18,7 @@ FUZZ_LINK = $(LIB_DEP_LIBS) -pthread
 
 EXTRA_DIST += tests/fuzz/fuzz_header.c tests/fuzz/fuzz_load.c \
 	tests/fuzz/fuzz_age.c tests/fuzz/fuzz_header_diff.c \
-	tests/fuzz/fuzz_delta.c tests/fuzz/fuzz_slot.c \
+	tests/fuzz/fuzz_delta.c tests/fuzz/fuzz_slot.c tests/fuzz/fuzz_seqs.c \
 	tests/fuzz/header_diff.dict tests/fuzz/delta.dict tests/fuzz/slot.dict \
 	tests/fuzz/delta.options tests/fuzz/run.sh tests/fuzz/corpus
 CLEANFILES += $(FUZZ_TARGETS)
@@ -50,6 +51,9 @@ tests/fuzz/fuzz_header_diff$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_header_diff.c \
 tests/fuzz/fuzz_delta$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_delta.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 tests/fuzz/fuzz_slot$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_slot.c $(FUZZ_DEPS)
+	$(AM_V_CCLD)$(FUZZ_BUILD)
+# The writer's codec: records from the kept matches, decoded by zstd.
+tests/fuzz/fuzz_seqs$(EXEEXT): $(srcdir)/tests/fuzz/fuzz_seqs.c $(FUZZ_DEPS)
 	$(AM_V_CCLD)$(FUZZ_BUILD)
 
 # The age parser belongs to the command line: it is built with cli/age.c,

@@ -17,7 +17,7 @@ set -eu
 
 seconds=${1:-60}
 test $# -gt 0 && shift
-targets=${*:-"header header_diff load age delta slot"}
+targets=${*:-"header header_diff load age delta slot seqs"}
 srcdir=${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 status=0
 

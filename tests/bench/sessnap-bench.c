@@ -76,6 +76,8 @@
 
 #include <linux/fiemap.h>
 #include <linux/loop.h>
+/* the sequence API (ZSTD_compressSequences) is zstd's experimental one */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <sessnap.h>
@@ -1470,6 +1472,34 @@ size_t ZSTD_compressStream2(ZSTD_CCtx *cctx, ZSTD_outBuffer *out,
 	return r;
 }
 
+size_t ZSTD_compressSequences(ZSTD_CCtx *cctx, void *dst, size_t cap,
+			      const ZSTD_Sequence *seqs, size_t nseqs,
+			      const void *src, size_t len)
+{
+	static size_t (*real)(ZSTD_CCtx *, void *, size_t,
+			      const ZSTD_Sequence *, size_t, const void *,
+			      size_t);
+	size_t r;
+
+	if (real == NULL)
+		*(void **)&real = next_sym("ZSTD_compressSequences");
+	COMP_WRAP(real(cctx, dst, cap, seqs, nseqs, src, len));
+	return r;
+}
+
+size_t ZSTD_generateSequences(ZSTD_CCtx *cctx, ZSTD_Sequence *seqs,
+			      size_t cap, const void *src, size_t len)
+{
+	static size_t (*real)(ZSTD_CCtx *, ZSTD_Sequence *, size_t,
+			      const void *, size_t);
+	size_t r;
+
+	if (real == NULL)
+		*(void **)&real = next_sym("ZSTD_generateSequences");
+	COMP_WRAP(real(cctx, seqs, cap, src, len));
+	return r;
+}
+
 /*
  * The same for loading: the CPU time spent in libzstd's decompression and
  * context calls while `dec_on` is set, so that a delta load's extra cost
@@ -1692,6 +1722,23 @@ static double ratio_of(double a, double b)
  * on the first file system (the bytes do not depend on it), at 16 and
  * 256 KiB (at 4 MiB a cycle is 1,000 appends of 4 MiB serialized states).
  */
+/*
+ * What encoding a record can cost: the delta save's CPU above the append
+ * floor's (the same writes and flush without a library), which holds the
+ * identical-state hash, the comparison of the kept matches (deltaseq.c),
+ * zstd's calls and the bookkeeping.  It bounds the compression's CPU from
+ * above without reaching into the library, whose own comparisons the
+ * zstd wrappers cannot see.
+ */
+static double enc_cpu(const delta_result *r)
+{
+	if (r->cpu[C_DELTA] < 0 || r->cpu[C_FLOOR] < 0)
+		return -1;
+	return r->cpu[C_DELTA] > r->cpu[C_FLOOR] ?
+		       r->cpu[C_DELTA] - r->cpu[C_FLOOR] :
+		       0;
+}
+
 static void delta_cycle(delta_result *r, sessnap_session *s, json_object *state,
 			const char *path, size_t *edit)
 {
@@ -2068,10 +2115,14 @@ static void delta_size(size_t fi, size_t k, sessnap_store *sp,
 		       num(ratio_of(r->wall[C_FLOOR], r->wall[2]), 2),
 		       num(ratio_of(r->wall[1], r->wall[C_FLOOR]), 2));
 		printf("    save CPU median:  plain %9s us  delta %9s us  "
-		       "sqlite %9s us   delta's compression %s us, zstd -1 "
+		       "sqlite %9s us   delta's zstd calls %s us, zstd -1 "
 		       "of the state %s us\n",
 		       num(r->cpu[0], 1), num(r->cpu[1], 1), num(r->cpu[2], 1),
 		       num(r->comp_cpu, 1), num(r->cpu[3], 1));
+		printf("    delta save CPU above the append floor's (%s us): "
+		       "%s us, all that encoding the record can cost\n",
+		       num(r->cpu[C_FLOOR], 1),
+		       num(enc_cpu(r), 1));
 		fmt_bytes(b1, sizeof(b1), r->lib_mean[0]);
 		fmt_bytes(b2, sizeof(b2), r->lib_mean[1]);
 		fmt_bytes(b3, sizeof(b3), r->lib_median[1]);
@@ -2438,10 +2489,8 @@ static void delta_targets(void)
 			snprintf(what, sizeof(what),
 				 "%.15s %s compression CPU / zstd -1",
 				 fss[fi].name, sz[k]);
-			verdict(what, ratio_of(r->comp_cpu, r->cpu[3]), 1.0,
-				r->comp_cpu < 0 ? "the library's zstd calls "
-						  "were not seen" :
-						  "");
+			verdict(what, ratio_of(enc_cpu(r), r->cpu[3]), 1.0,
+				"the save's CPU above the append floor's");
 			snprintf(what, sizeof(what),
 				 "%.15s %s save CPU delta/sqlite", fss[fi].name,
 				 sz[k]);

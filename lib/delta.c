@@ -471,10 +471,9 @@ int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
 		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict,
 						ZSTD_dictForceAttach)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx,
-						ZSTD_c_validateSequences, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)) ||
-	    (c->seqs = sessnap__delta_seqs_new(c->cdict, len)) == NULL)
+	    (c->seqs = sessnap__delta_seqs_new(c->cdict, cp, c->base, len)) ==
+		NULL)
 		goto on_error;
 	*out = c;
 	return 0;
@@ -505,18 +504,15 @@ int sessnap__delta_compress(sessnap__delta_codec *c, char *dst, size_t cap,
 	 * cannot reach all of the base; else, or when that way fails, the
 	 * state whole, and the next save starts again from the base. */
 	if ((c->base_len + len) >> WINDOW_LOG_MAX == 0) {
-		rc = sessnap__delta_seqs_compress(c->seqs, c->cctx, c->base,
-						  c->base_len, state, len, w,
-						  dst, cap, out_len);
+		rc = sessnap__delta_seqs_compress(c->seqs, state, len, w, dst,
+						  cap, out_len);
 		c->searched = sessnap__delta_seqs_searched(c->seqs);
 		if (rc >= 0)
 			return rc;
 		sessnap__delta_seqs_reset(c->seqs);
 	}
 	c->searched = len;
-	r = ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_only);
-	if (!ZSTD_isError(r))
-		r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog, w);
+	r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_windowLog, w);
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(c->cctx, dst, cap, state, len);
 	if (ZSTD_isError(r)) {

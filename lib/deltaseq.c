@@ -67,8 +67,17 @@ struct sessnap__delta_seqs {
 	match_list tail; /* the kept matches from the back, last first */
 	ZSTD_Sequence *zs;
 	size_t zs_cap;
+	const char *base; /* the codec's */
 	size_t base_len;
 	size_t searched; /* the last encode's middle */
+	/*
+	 * The encoding's context references a dictionary of the same base
+	 * with the smallest match tables: ZSTD_compressSequences() searches
+	 * nothing, but a context sizes and clears its own tables from its
+	 * dictionary's at every frame (768 KB at 256 KiB with the codec's).
+	 */
+	ZSTD_CDict *small;
+	ZSTD_CCtx *enc;
 	ZSTD_CCtx *gen; /* ZSTD_generateSequences() keeps its collector on */
 };
 
@@ -111,19 +120,42 @@ void sessnap__delta_seqs_reset(sessnap__delta_seqs *s)
 		    (match){ 0, (uint32_t)s->base_len, (uint32_t)s->base_len };
 }
 
+/* A context that references `dict` attached, as the codec's does. */
+static ZSTD_CCtx *attached(const ZSTD_CDict *dict)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	if (c == NULL ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_forceAttachDict,
+						ZSTD_dictForceAttach)) ||
+	    ZSTD_isError(ZSTD_CCtx_refCDict(c, dict))) {
+		ZSTD_freeCCtx(c);
+		return NULL;
+	}
+	return c;
+}
+
 sessnap__delta_seqs *sessnap__delta_seqs_new(const ZSTD_CDict *cdict,
+					     ZSTD_compressionParameters cp,
+					     const char *base,
 					     size_t base_len)
 {
 	sessnap__delta_seqs *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
+	s->base = base;
 	s->base_len = base_len;
-	s->gen = ZSTD_createCCtx();
-	if (s->gen == NULL || push(&s->last, 0, 0, 0) < 0 ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(s->gen, ZSTD_c_forceAttachDict,
-						ZSTD_dictForceAttach)) ||
-	    ZSTD_isError(ZSTD_CCtx_refCDict(s->gen, cdict))) {
+	cp.hashLog = ZSTD_HASHLOG_MIN;
+	cp.chainLog = ZSTD_CHAINLOG_MIN;
+	s->small = ZSTD_createCDict_advanced(base, base_len, ZSTD_dlm_byRef,
+					     ZSTD_dct_rawContent, cp,
+					     ZSTD_defaultCMem);
+	if (s->small == NULL || (s->enc = attached(s->small)) == NULL ||
+	    (s->gen = attached(cdict)) == NULL || push(&s->last, 0, 0, 0) < 0 ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(s->enc,
+						ZSTD_c_validateSequences, 1))) {
 		sessnap__delta_seqs_free(s);
 		return NULL;
 	}
@@ -141,6 +173,8 @@ void sessnap__delta_seqs_free(sessnap__delta_seqs *s)
 	if (s == NULL)
 		return;
 	ZSTD_freeCCtx(s->gen);
+	ZSTD_freeCCtx(s->enc);
+	ZSTD_freeCDict(s->small);
 	free(s->last.v);
 	free(s->next.v);
 	free(s->tail.v);
@@ -161,6 +195,30 @@ static const char *at_of(const stream *t, size_t v)
 	return v < t->base_len ? t->base + v : t->state + (v - t->base_len);
 }
 
+/* How many bytes a and b have in common from their start (same_head)
+ * or from their end (same_tail), of n: 64 at a time, then one by one. */
+static size_t same_head(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+
+	while (n - i >= 64 && memcmp(a + i, b + i, 64) == 0)
+		i += 64;
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+static size_t same_tail(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+
+	while (n - i >= 64 && memcmp(a + n - i - 64, b + n - i - 64, 64) == 0)
+		i += 64;
+	while (i < n && a[n - 1 - i] == b[n - 1 - i])
+		i++;
+	return i;
+}
+
 /* How many bytes from state[at] on equal those from stream position v
  * on, at most max; each piece stays within one of the two buffers. */
 static size_t same_forward(const stream *t, size_t at, size_t v, size_t max)
@@ -174,12 +232,7 @@ static size_t same_forward(const stream *t, size_t at, size_t v, size_t max)
 			piece = t->base_len - (v + done);
 		a = t->state + at + done;
 		b = at_of(t, v + done);
-		i = 0;
-		if (memcmp(a, b, piece) == 0)
-			i = piece;
-		else
-			while (a[i] == b[i])
-				i++;
+		i = memcmp(a, b, piece) == 0 ? piece : same_head(a, b, piece);
 		done += i;
 		if (i < piece)
 			break;
@@ -202,12 +255,7 @@ static size_t same_backward(const stream *t, size_t end, size_t vend,
 			piece = vend - done - t->base_len;
 		a = t->state + end - done - piece;
 		b = at_of(t, vend - done - piece);
-		i = 0;
-		if (memcmp(a, b, piece) == 0)
-			i = piece;
-		else
-			while (a[piece - 1 - i] == b[piece - 1 - i])
-				i++;
+		i = memcmp(a, b, piece) == 0 ? piece : same_tail(a, b, piece);
 		done += i;
 		if (i < piece)
 			break;
@@ -277,9 +325,9 @@ static int front(sessnap__delta_seqs *s, const stream *t, size_t *p_out,
 static int back(sessnap__delta_seqs *s, const stream *t, size_t p,
 		size_t stop, size_t *q_out)
 {
-	size_t j = s->last.n, q = t->len, end, max, b0, b1, b;
+	size_t j = s->last.n, q = t->len, end, max, b;
 	int64_t shift = (int64_t)t->len - (int64_t)s->last_len;
-	uint64_t off, stayed;
+	uint64_t off, alt[2];
 	match m;
 
 	while (j-- > stop) {
@@ -291,14 +339,36 @@ static int back(sessnap__delta_seqs *s, const stream *t, size_t p,
 			break;
 		q = end; /* the literals after it are covered */
 		max = m.len < q - p ? m.len : q - p;
-		/* b0: the source moved with the match; b1: it stayed */
-		stayed = (uint64_t)((int64_t)m.off + shift);
-		b0 = holds_backward(t, q, m.off, max);
-		b1 = (int64_t)m.off + shift > 0 ?
-			 holds_backward(t, q, stayed, max) :
-			 0;
-		b = b0 >= b1 ? b0 : b1;
-		off = b0 >= b1 ? m.off : stayed;
+		/*
+		 * The source either moved with the match (the same offset)
+		 * or stayed (the offset grows by the shift).  The likelier
+		 * is tried first, the other only when it does not hold all
+		 * the way: a source in the base stayed, one in the state
+		 * most often moved with it.
+		 */
+		if (shift == 0) {
+			off = m.off;
+			b = holds_backward(t, q, off, max);
+		} else {
+			alt[0] = m.off;
+			alt[1] = (int64_t)m.off + shift > 0 ?
+				     (uint64_t)((int64_t)m.off + shift) :
+				     0;
+			if (m.off > m.at) {
+				alt[1] = m.off;
+				alt[0] = (uint64_t)((int64_t)m.off + shift);
+			}
+			off = alt[0];
+			b = holds_backward(t, q, off, max);
+			if (b < max) {
+				size_t b1 = holds_backward(t, q, alt[1], max);
+
+				if (b1 > b) {
+					b = b1;
+					off = alt[1];
+				}
+			}
+		}
 		if (b < MIN_MATCH)
 			break;
 		if (push(&s->tail, (uint32_t)(q - b), (uint32_t)b,
@@ -382,16 +452,15 @@ static int to_sequences(sessnap__delta_seqs *s, size_t *n_out)
 	return 0;
 }
 
-int sessnap__delta_seqs_compress(sessnap__delta_seqs *s, ZSTD_CCtx *cctx,
-				 const char *base, size_t base_len,
-				 const char *state, size_t len, int window_log,
-				 char *dst, size_t cap, size_t *out_len)
+int sessnap__delta_seqs_compress(sessnap__delta_seqs *s, const char *state,
+				 size_t len, int window_log, char *dst,
+				 size_t cap, size_t *out_len)
 {
-	stream t = { base, state, base_len, len };
+	stream t = { s->base, state, s->base_len, len };
 	size_t p, q, stop, n, r;
 	match_list swap;
 
-	if (base_len != s->base_len || base_len + len > UINT32_MAX)
+	if (s->base_len + len > UINT32_MAX)
 		return -1;
 	s->next.n = 0;
 	s->tail.n = 0;
@@ -412,11 +481,11 @@ int sessnap__delta_seqs_compress(sessnap__delta_seqs *s, ZSTD_CCtx *cctx,
 	/* ZSTD_compressSequences() leaves its frame's stage behind it,
 	 * where parameters cannot be set: start a new one. */
 	if (to_sequences(s, &n) < 0 ||
-	    ZSTD_isError(ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog,
+	    ZSTD_isError(ZSTD_CCtx_reset(s->enc, ZSTD_reset_session_only)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(s->enc, ZSTD_c_windowLog,
 						window_log)))
 		return -1;
-	r = ZSTD_compressSequences(cctx, dst, cap, s->zs, n, state, len);
+	r = ZSTD_compressSequences(s->enc, dst, cap, s->zs, n, state, len);
 	if (ZSTD_isError(r))
 		return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ?
 			   1 :

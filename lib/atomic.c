@@ -365,6 +365,16 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    size_t nbufs, sessnap_durability durability,
 			    bool *committed)
 {
+	return sessnap__atomic_replace_how(store, name, prev_name, bufs, nbufs,
+					   durability, 0, committed);
+}
+
+int sessnap__atomic_replace_how(sessnap_store *store, const char *name,
+				const char *prev_name,
+				const sessnap__buf *bufs, size_t nbufs,
+				sessnap_durability durability,
+				unsigned int how, bool *committed)
+{
 	char tmp[SESSNAP__NAME_MAX + 16];
 	char path[PATH_MAX];
 	const char *step = NULL;
@@ -377,6 +387,15 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 		return sessnap__syserr(
 		    errno, "create",
 		    sessnap__path(path, sizeof(path), store, tmp));
+	/*
+	 * A file that will be overwritten in place (a delta file's record
+	 * area) asks for it while still empty, the only time btrfs takes
+	 * the attribute.  A hint: where it fails or does not exist, the
+	 * file is written all the same (design.md, "Written in place on
+	 * btrfs").
+	 */
+	if (how & SESSNAP__REPLACE_IN_PLACE)
+		(void)SYS(in_place)(fd);
 	if (fill_temp(fd, bufs, nbufs, durability, &step) < 0)
 		goto on_error;
 

@@ -276,15 +276,18 @@ on_error:
 static int replace(sessnap_store *store, const char *name, const char *prev,
 		   const sessnap__buf *bufs, size_t nbufs, bool *committed)
 {
-	int rc = sessnap__atomic_replace(store, name, prev, bufs, nbufs,
-					 store->durability, committed);
+	int rc = sessnap__atomic_replace_how(store, name, prev, bufs, nbufs,
+					     store->durability,
+					     SESSNAP__REPLACE_IN_PLACE,
+					     committed);
 
 	/* As a plain save does (session.c): a full disk while the
 	 * store's closer holds unlinked files frees them and tries once
 	 * more. */
 	if (rc == SESSNAP_ENOSPC && !*committed && sessnap__closer_drain(store))
-		rc = sessnap__atomic_replace(store, name, prev, bufs, nbufs,
-					     store->durability, committed);
+		rc = sessnap__atomic_replace_how(
+		    store, name, prev, bufs, nbufs, store->durability,
+		    SESSNAP__REPLACE_IN_PLACE, committed);
 	return rc;
 }
 

@@ -46,6 +46,10 @@ struct sessnap__sys {
 	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
 	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
 	int (*fallocate)(int fd, int mode, off_t off, off_t len);
+	/* Ask the file system to write this new, empty file's blocks in
+	 * place (btrfs's FS_NOCOW_FL; a delta file, see atomic.c); -1 with
+	 * errno where there is no such attribute. */
+	int (*in_place)(int fd);
 	int (*renameat)(int odfd, const char *oldp, int ndfd, const char *newp);
 	int (*linkat)(int odfd, const char *oldp, int ndfd, const char *newp,
 		      int flags);
@@ -756,6 +760,17 @@ int sessnap__atomic_replace(sessnap_store *store, const char *name,
 			    const char *prev_name, const sessnap__buf *bufs,
 			    size_t nbufs, sessnap_durability durability,
 			    bool *committed);
+/*
+ * The same, `how` a set of SESSNAP__REPLACE_*: IN_PLACE for a file whose
+ * blocks will be overwritten in place (a delta file), which asks the file
+ * system not to copy them on write (sys.c's in_place; btrfs).
+ */
+#define SESSNAP__REPLACE_IN_PLACE 1u
+int sessnap__atomic_replace_how(sessnap_store *store, const char *name,
+				const char *prev_name,
+				const sessnap__buf *bufs, size_t nbufs,
+				sessnap_durability durability,
+				unsigned int how, bool *committed);
 
 /* ---- Store (store.c) ------------------------------------------------------ */
 

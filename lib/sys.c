@@ -23,7 +23,9 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -34,6 +36,23 @@
 #include <libutil.h>
 
 #include "internal.h"
+
+/*
+ * FS_NOCOW_FL through the inode flags (what `chattr +C` sets).  The
+ * kernel reads and writes an int through these two requests, whatever
+ * their declared type.
+ */
+static int sys_in_place(int fd)
+{
+	int flags = 0;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+		return -1;
+	if (flags & FS_NOCOW_FL)
+		return 0;
+	flags |= FS_NOCOW_FL;
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
 
 static int sys_openat(int dfd, const char *path, int flags, mode_t mode)
 {
@@ -93,6 +112,7 @@ struct sessnap__sys sessnap__sys = {
 	.fsync = fsync,
 	.fdatasync = fdatasync,
 	.fallocate = fallocate,
+	.in_place = sys_in_place,
 	.renameat = renameat,
 	.linkat = linkat,
 	.unlinkat = unlinkat,

@@ -979,6 +979,55 @@ START_TEST(test_failed_write)
 }
 END_TEST
 
+/*
+ * A compaction asks for its new file to be written in place (btrfs's
+ * NOCOW, which keeps an append's extents where they are) while the file
+ * is still empty, before fallocate; the plain layout does not ask.  It is
+ * a hint: refused, the save goes on.
+ */
+START_TEST(test_compaction_in_place)
+{
+	sessnap_store *store = open_store(SESSNAP_STORE_DELTA);
+	sessnap_session *s = NULL;
+	json_object *o = doc(4096, 0);
+	unsigned long calls;
+	int rc;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	/* the first call of the kind is the hint, and it fails */
+	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1, EIO, 0);
+	rc = sessnap_session_flush(s);
+	ck_assert_uint_eq(sessnap__fault_fired(), 1);
+	calls = sessnap__fault_disarm();
+	ck_assert_msg(rc == 0, "flush: %s", sessnap_error_last());
+	ck_assert_uint_eq(calls, 2); /* the hint, then fallocate */
+	ck_assert_int_eq(sessnap__delta_records(s->delta), 0);
+	ck_assert_int_ge(sessnap__delta_fd(s->delta), 0);
+	/* an append creates no file: it asks nothing */
+	json_object_put(o);
+	o = doc(4096, 1);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1000, EIO, 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_eq(sessnap__fault_disarm(), 0);
+	ck_assert_int_eq(sessnap__delta_records(s->delta), 1);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+
+	/* the plain layout: fallocate alone */
+	store = open_store(0);
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	ck_assert_int_eq(sessnap_session_update(s, o), 0);
+	sessnap__fault_arm(SESSNAP__SYS_FALLOCATE, 1000, EIO, 0);
+	ck_assert_int_eq(sessnap_session_flush(s), 0);
+	ck_assert_uint_eq(sessnap__fault_disarm(), 1);
+	json_object_put(o);
+	sessnap_session_release(s);
+	sessnap_store_close(store);
+}
+END_TEST
+
 /* ---- What an append costs --------------------------------------------- */
 
 struct counts {
@@ -1831,6 +1880,7 @@ static Suite *delta_suite(void)
 	tcase_add_test(tc, test_failed_flush);
 	tcase_add_test(tc, test_failed_write);
 	tcase_add_test(tc, test_compaction_dir_flush);
+	tcase_add_test(tc, test_compaction_in_place);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");

@@ -245,6 +245,14 @@ static int inj_fallocate(int fd, int mode, off_t off, off_t len)
 	return r;
 }
 
+/* A hint on a new file, as fallocate is, and of its kind: the library
+ * goes on without it whatever it returns. */
+static int inj_in_place(int fd)
+{
+	FAULT(SESSNAP__SYS_FALLOCATE, -1);
+	return real.in_place(fd);
+}
+
 static int inj_renameat(int odfd, const char *oldp, int ndfd, const char *newp)
 {
 	int r;
@@ -495,6 +503,7 @@ __attribute__((constructor)) static void install(void)
 	sessnap__sys.fsync = inj_fsync;
 	sessnap__sys.fdatasync = inj_fdatasync;
 	sessnap__sys.fallocate = inj_fallocate;
+	sessnap__sys.in_place = inj_in_place;
 	sessnap__sys.renameat = inj_renameat;
 	sessnap__sys.linkat = inj_linkat;
 	sessnap__sys.unlinkat = inj_unlinkat;

@@ -39,7 +39,7 @@ enum sessnap__sys_kind {
 	SESSNAP__SYS_READ = 1u << 1,
 	SESSNAP__SYS_WRITE = 1u << 2,
 	SESSNAP__SYS_FSYNC = 1u << 3, /* fsync, fdatasync */
-	SESSNAP__SYS_FALLOCATE = 1u << 4,
+	SESSNAP__SYS_FALLOCATE = 1u << 4, /* fallocate, in_place */
 	SESSNAP__SYS_RENAME = 1u << 5,
 	SESSNAP__SYS_LINK = 1u << 6,
 	SESSNAP__SYS_UNLINK = 1u << 7,

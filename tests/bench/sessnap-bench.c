@@ -2559,19 +2559,11 @@ static void delta_targets(void)
 			snprintf(what, sizeof(what),
 				 "%.15s %s appends that changed metadata",
 				 fss[fi].name, sz[k]);
-			if (strcmp(fss[fi].name, "btrfs") == 0)
-				report_only(what,
-					    r->wall[1] >= 0 ?
-						(double)r->meta_changed :
-						-1,
-					    "btrfs copies on write: every "
-					    "append moves its extent");
-			else
-				verdict(what,
-					r->wall[1] >= 0 ?
-					    (double)r->meta_changed :
-					    -1,
-					0, "inode, size, blocks, extent map");
+			/* btrfs too: a delta file is written in place there
+			 * (NOCOW, asked for at compaction) */
+			verdict(what,
+				r->wall[1] >= 0 ? (double)r->meta_changed : -1,
+				0, "inode, size, blocks, extent map");
 		}
 	}
 	if (work_ran)

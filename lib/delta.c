@@ -465,13 +465,8 @@ int sessnap__delta_codec_new(sessnap__delta_codec **out, const char *base,
 	c->cdict = ZSTD_createCDict_advanced(c->base, len, ZSTD_dlm_byRef,
 					     ZSTD_dct_rawContent, cp,
 					     ZSTD_defaultCMem);
-	c->cctx = ZSTD_createCCtx();
-	if (c->cdict == NULL || c->cctx == NULL ||
-	    ZSTD_isError(
-		ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 0)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_forceAttachDict,
-						ZSTD_dictForceAttach)) ||
-	    ZSTD_isError(ZSTD_CCtx_refCDict(c->cctx, c->cdict)) ||
+	if (c->cdict == NULL ||
+	    (c->cctx = sessnap__delta_cctx_attached(c->cdict)) == NULL ||
 	    (c->seqs = sessnap__delta_seqs_new(c->cdict, cp, c->base, len)) ==
 		NULL)
 		goto on_error;

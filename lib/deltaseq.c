@@ -120,8 +120,7 @@ void sessnap__delta_seqs_reset(sessnap__delta_seqs *s)
 		    (match){ 0, (uint32_t)s->base_len, (uint32_t)s->base_len };
 }
 
-/* A context that references `dict` attached, as the codec's does. */
-static ZSTD_CCtx *attached(const ZSTD_CDict *dict)
+ZSTD_CCtx *sessnap__delta_cctx_attached(const ZSTD_CDict *dict)
 {
 	ZSTD_CCtx *c = ZSTD_createCCtx();
 
@@ -152,8 +151,10 @@ sessnap__delta_seqs *sessnap__delta_seqs_new(const ZSTD_CDict *cdict,
 	s->small = ZSTD_createCDict_advanced(base, base_len, ZSTD_dlm_byRef,
 					     ZSTD_dct_rawContent, cp,
 					     ZSTD_defaultCMem);
-	if (s->small == NULL || (s->enc = attached(s->small)) == NULL ||
-	    (s->gen = attached(cdict)) == NULL || push(&s->last, 0, 0, 0) < 0 ||
+	if (s->small == NULL ||
+	    (s->enc = sessnap__delta_cctx_attached(s->small)) == NULL ||
+	    (s->gen = sessnap__delta_cctx_attached(cdict)) == NULL ||
+	    push(&s->last, 0, 0, 0) < 0 ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(s->enc,
 						ZSTD_c_validateSequences, 1))) {
 		sessnap__delta_seqs_free(s);

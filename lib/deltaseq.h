@@ -14,6 +14,14 @@
 typedef struct sessnap__delta_seqs sessnap__delta_seqs;
 
 /*
+ * A compression context for records against `dict`: no frame checksum
+ * (the slot's covers the record, design.md "Delta layout"), the
+ * dictionary attached, not copied, at every frame.  NULL when out of
+ * memory.
+ */
+ZSTD_CCtx *sessnap__delta_cctx_attached(const ZSTD_CDict *dict);
+
+/*
  * The matches of a state against `base` (base_len bytes, which the caller
  * keeps), starting from the base itself (one match of all of it); NULL
  * when out of memory.  cdict is the codec's dictionary of the base, which

@@ -239,18 +239,9 @@ static int open_checked(int *out, const char *path)
 	return 0;
 }
 
-int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
+/* The options' own rules, before anything is touched: 0 or the error. */
+static int check_options(const sessnap_store_options *opts)
 {
-	sessnap_store *store = NULL;
-	sessnap_durability durability;
-	const char *env;
-	char *path = NULL;
-	int dfd = -1, rc;
-
-	if (out == NULL || opts == NULL)
-		return sessnap__error(SESSNAP_EINVAL,
-				      "sessnap_store_open: NULL argument");
-	*out = NULL;
 	if (opts->version < 1 || opts->version > SESSNAP_STORE_OPTIONS_VERSION)
 		return sessnap__error(SESSNAP_EINVAL,
 				      "unknown store options version %u "
@@ -286,6 +277,50 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 				      "shortest, %u ms",
 				      opts->lease_period_ms,
 				      SESSNAP__LEASE_MIN_MS);
+	return 0;
+}
+
+/* A new handle's fields from the options, its directory open. */
+static void store_init(sessnap_store *store, const sessnap_store_options *opts,
+		       char *path, int dfd, sessnap_durability durability)
+{
+	store->path = path;
+	store->dfd = dfd;
+	strlcpy(store->app, opts->app, sizeof(store->app));
+	/* Only what the caller's version has: the rest keeps its default. */
+	memcpy(&store->opts, opts, options_size(opts->version));
+	store->opts.version = SESSNAP_STORE_OPTIONS_VERSION;
+	store->opts.dir = NULL;
+	store->opts.app = store->app;
+	store->durability = durability;
+	store->interval_ms = opts->autosave_interval_ms
+				 ? opts->autosave_interval_ms
+				 : DEFAULT_INTERVAL_MS;
+	store->read_bound = opts->read_bound ? opts->read_bound
+					     : DEFAULT_READ_BOUND;
+	store->generations = opts->generations ? opts->generations : 1;
+	store->pid = getpid();
+	sessnap__owner_self(&store->self);
+	sessnap__lease_mode(store, store->opts.lease_period_ms);
+	pthread_mutex_init(&store->mu, NULL);
+	pthread_cond_init(&store->cond, NULL);
+	sessnap__owner_register(store);
+}
+
+int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
+{
+	sessnap_store *store = NULL;
+	sessnap_durability durability;
+	const char *env;
+	char *path = NULL;
+	int dfd = -1, rc;
+
+	if (out == NULL || opts == NULL)
+		return sessnap__error(SESSNAP_EINVAL,
+				      "sessnap_store_open: NULL argument");
+	*out = NULL;
+	if ((rc = check_options(opts)) < 0)
+		return rc;
 	if (opts->dir != NULL) {
 		if (opts->dir[0] == '\0')
 			return sessnap__error(SESSNAP_EINVAL,
@@ -312,27 +347,7 @@ int sessnap_store_open(sessnap_store **out, const sessnap_store_options *opts)
 		rc = sessnap__error(SESSNAP_ENOMEM, "out of memory");
 		goto on_error;
 	}
-	store->path = path;
-	store->dfd = dfd;
-	strlcpy(store->app, opts->app, sizeof(store->app));
-	/* Only what the caller's version has: the rest keeps its default. */
-	memcpy(&store->opts, opts, options_size(opts->version));
-	store->opts.version = SESSNAP_STORE_OPTIONS_VERSION;
-	store->opts.dir = NULL;
-	store->opts.app = store->app;
-	store->durability = durability;
-	store->interval_ms = opts->autosave_interval_ms
-				 ? opts->autosave_interval_ms
-				 : DEFAULT_INTERVAL_MS;
-	store->read_bound = opts->read_bound ? opts->read_bound
-					     : DEFAULT_READ_BOUND;
-	store->generations = opts->generations ? opts->generations : 1;
-	store->pid = getpid();
-	sessnap__owner_self(&store->self);
-	sessnap__lease_mode(store, store->opts.lease_period_ms);
-	pthread_mutex_init(&store->mu, NULL);
-	pthread_cond_init(&store->cond, NULL);
-	sessnap__owner_register(store);
+	store_init(store, opts, path, dfd, durability);
 
 	if (!(opts->flags & SESSNAP_STORE_READONLY) &&
 	    (rc = sessnap__writer_start(store)) < 0) {

@@ -137,8 +137,7 @@ ZSTD_CCtx *sessnap__delta_cctx_attached(const ZSTD_CDict *dict)
 
 sessnap__delta_seqs *sessnap__delta_seqs_new(const ZSTD_CDict *cdict,
 					     ZSTD_compressionParameters cp,
-					     const char *base,
-					     size_t base_len)
+					     const char *base, size_t base_len)
 {
 	sessnap__delta_seqs *s = calloc(1, sizeof(*s));
 
@@ -155,8 +154,8 @@ sessnap__delta_seqs *sessnap__delta_seqs_new(const ZSTD_CDict *cdict,
 	    (s->enc = sessnap__delta_cctx_attached(s->small)) == NULL ||
 	    (s->gen = sessnap__delta_cctx_attached(cdict)) == NULL ||
 	    push(&s->last, 0, 0, 0) < 0 ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(s->enc,
-						ZSTD_c_validateSequences, 1))) {
+	    ZSTD_isError(
+		ZSTD_CCtx_setParameter(s->enc, ZSTD_c_validateSequences, 1))) {
 		sessnap__delta_seqs_free(s);
 		return NULL;
 	}
@@ -323,8 +322,8 @@ static int front(sessnap__delta_seqs *s, const stream *t, size_t *p_out,
  * before the change: both offsets are tried, the longer agreement wins.
  * Returns the first position they cover.
  */
-static int back(sessnap__delta_seqs *s, const stream *t, size_t p,
-		size_t stop, size_t *q_out)
+static int back(sessnap__delta_seqs *s, const stream *t, size_t p, size_t stop,
+		size_t *q_out)
 {
 	size_t j = s->last.n, q = t->len, end, max, b;
 	int64_t shift = (int64_t)t->len - (int64_t)s->last_len;
@@ -397,8 +396,8 @@ static int middle(sessnap__delta_seqs *s, const stream *t, size_t from,
 	uint64_t off;
 	ZSTD_Sequence z;
 
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(s->gen, ZSTD_c_windowLog,
-						window_log)))
+	if (ZSTD_isError(
+		ZSTD_CCtx_setParameter(s->gen, ZSTD_c_windowLog, window_log)))
 		return -1;
 	for (c0 = from; c0 < to; c0 += clen) {
 		clen = to - c0 < CHUNK ? to - c0 : CHUNK;
@@ -416,8 +415,8 @@ static int middle(sessnap__delta_seqs *s, const stream *t, size_t from,
 			if (z.matchLength == 0)
 				continue;
 			loc = pos - c0;
-			off = z.offset > loc ? (uint64_t)z.offset + c0 :
-					       z.offset;
+			off =
+			    z.offset > loc ? (uint64_t)z.offset + c0 : z.offset;
 			if (z.matchLength >= MIN_MATCH && off >= 1 &&
 			    off <= t->base_len + pos &&
 			    same_forward(t, pos, t->base_len + pos - off,
@@ -483,14 +482,13 @@ int sessnap__delta_seqs_compress(sessnap__delta_seqs *s, const char *state,
 	 * where parameters cannot be set: start a new one. */
 	if (to_sequences(s, &n) < 0 ||
 	    ZSTD_isError(ZSTD_CCtx_reset(s->enc, ZSTD_reset_session_only)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(s->enc, ZSTD_c_windowLog,
-						window_log)))
+	    ZSTD_isError(
+		ZSTD_CCtx_setParameter(s->enc, ZSTD_c_windowLog, window_log)))
 		return -1;
 	r = ZSTD_compressSequences(s->enc, dst, cap, s->zs, n, state, len);
 	if (ZSTD_isError(r))
-		return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ?
-			   1 :
-			   -1;
+		return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ? 1 :
+									     -1;
 	*out_len = r;
 	swap = s->last;
 	s->last = s->next;

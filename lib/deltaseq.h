@@ -31,8 +31,7 @@ ZSTD_CCtx *sessnap__delta_cctx_attached(const ZSTD_CDict *dict);
  */
 sessnap__delta_seqs *sessnap__delta_seqs_new(const ZSTD_CDict *cdict,
 					     ZSTD_compressionParameters cp,
-					     const char *base,
-					     size_t base_len);
+					     const char *base, size_t base_len);
 void sessnap__delta_seqs_free(sessnap__delta_seqs *s);
 /* Forget the last state's matches: the next save starts from the base. */
 void sessnap__delta_seqs_reset(sessnap__delta_seqs *s);

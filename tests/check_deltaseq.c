@@ -43,7 +43,7 @@ static uint64_t rnd(void)
 /* Text of words, as an editor's state is: it compresses and matches. */
 static void words(char *out, size_t len)
 {
-	static const char *const w[] = { "the ",    "state ", "of ",
+	static const char *const w[] = { "the ",     "state ", "of ",
 					 "session ", "line ",  "buffer ",
 					 "cursor ",  "undo ",  "json ",
 					 "{\"k\":",  "1234, ", "\"v\"} " };

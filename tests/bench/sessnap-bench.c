@@ -76,8 +76,10 @@
 
 #include <linux/fiemap.h>
 #include <linux/loop.h>
-/* the sequence API (ZSTD_compressSequences) is zstd's experimental one */
+/* the sequence API (ZSTD_compressSequences) is zstd's experimental one,
+ * and ZSTD_generateSequences deprecated from 1.5.6 (lib/deltaseq.c) */
 #define ZSTD_STATIC_LINKING_ONLY
+#define ZSTD_DISABLE_DEPRECATE_WARNINGS
 #include <zstd.h>
 
 #include <sessnap.h>
@@ -1489,6 +1491,7 @@ size_t ZSTD_compressSequences(ZSTD_CCtx *cctx, void *dst, size_t cap,
 	return r;
 }
 
+#if HAVE_DECL_ZSTD_GENERATESEQUENCES
 size_t ZSTD_generateSequences(ZSTD_CCtx *cctx, ZSTD_Sequence *seqs,
 			      size_t cap, const void *src, size_t len)
 {
@@ -1501,6 +1504,7 @@ size_t ZSTD_generateSequences(ZSTD_CCtx *cctx, ZSTD_Sequence *seqs,
 	COMP_WRAP(real(cctx, seqs, cap, src, len));
 	return r;
 }
+#endif
 
 /*
  * The same for loading: the CPU time spent in libzstd's decompression and

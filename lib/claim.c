@@ -164,17 +164,13 @@ int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
 	int fd, rc;
 
 	sessnap__claim_name(name, id);
-	fd = SYS(openat)(store->dfd, name,
-			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ELOOP || errno == ENXIO || errno == ENODEV)
-			goto not_regular;
-		return sessnap__syserr(
-		    errno, "open",
-		    sessnap__path(path, sizeof(path), store, name));
-	}
+	rc = sessnap__name_open_read(&fd, store, name);
+	if (rc == 1)
+		return 0;
+	if (rc == 2)
+		goto not_regular;
+	if (rc < 0)
+		return rc;
 	if (SYS(fstat)(fd, &st) < 0) {
 		rc = sessnap__syserr(
 		    errno, "fstat",

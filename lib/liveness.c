@@ -276,21 +276,17 @@ void sessnap__gate_unlock(int fd)
 int sessnap__lock_probe(sessnap_store *store, const char *id)
 {
 	char name[SESSNAP__NAME_MAX], path[PATH_MAX];
-	int fd;
+	int fd, rc;
 
 	sessnap__lock_name(name, id);
-	fd = SYS(openat)(store->dfd, name,
-			 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		/* A symlink, a socket: not a lock anyone can hold. */
-		if (errno == ELOOP || errno == ENXIO || errno == ENODEV)
-			return SESSNAP__LOCK_NOT_REGULAR;
-		return sessnap__syserr(errno, "open",
-				       sessnap__path(path, sizeof(path), store,
-						     name));
-	}
+	rc = sessnap__name_open_read(&fd, store, name);
+	if (rc == 1)
+		return 0;
+	/* A symlink, a socket: not a lock anyone can hold. */
+	if (rc == 2)
+		return SESSNAP__LOCK_NOT_REGULAR;
+	if (rc < 0)
+		return rc;
 	/*
 	 * A shared probe: it fails only while an exclusive owner holds the
 	 * lock.  The lock, if we get it, goes with the close.  No fstat: the

@@ -346,6 +346,22 @@ int sessnap__name_stat(struct stat *st, sessnap_store *store, const char *name)
 			       sessnap__path(path, sizeof(path), store, name));
 }
 
+int sessnap__name_open_read(int *fd, sessnap_store *store, const char *name)
+{
+	char path[PATH_MAX];
+
+	*fd = SYS(openat)(store->dfd, name,
+			  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	if (*fd >= 0)
+		return 0;
+	if (errno == ENOENT)
+		return 1;
+	if (errno == ELOOP || errno == ENXIO || errno == ENODEV)
+		return 2;
+	return sessnap__syserr(errno, "open",
+			       sessnap__path(path, sizeof(path), store, name));
+}
+
 bool sessnap__name_absent(sessnap_store *store, const char *name)
 {
 	struct stat st;

@@ -36,6 +36,19 @@
 #define SUCCESSOR_TRIES 8
 
 /*
+ * A commit whose directory flush failed (SESSNAP_EDURABILITY) is on disk
+ * and visible: the adoption goes on, with the warning logged.  Any other
+ * code is returned as it is.
+ */
+static int durable_enough(sessnap_store *store, int rc)
+{
+	if (rc != SESSNAP_EDURABILITY)
+		return rc;
+	sessnap__log(store, SESSNAP_LOG_WARNING, "%s", sessnap_error_last());
+	return 0;
+}
+
+/*
  * Write the recovered generation `gen` back as <id>.snap with the header
  * of the adopted session.  The raw bytes are read again (the lock is ours,
  * so nobody else writes them) and must carry the checksum of the state
@@ -98,12 +111,7 @@ static int persist_adoption(sessnap_session *s, const sessnap__header *loaded,
 				     store->durability, &committed);
 	if (committed)
 		s->seq = h.seq;
-	if (rc == SESSNAP_EDURABILITY) {
-		sessnap__log(store, SESSNAP_LOG_WARNING, "%s",
-			     sessnap_error_last());
-		rc = 0;
-	}
-	if (rc < 0)
+	if ((rc = durable_enough(store, rc)) < 0)
 		goto on_error;
 	free(hbuf);
 	free(raw);
@@ -351,12 +359,7 @@ static int adopt_across(sessnap_session **out, const sessnap__header *h,
 	c.owner = store->self;
 	c.claimed_ms = sessnap__now_ms();
 	rc = sessnap__claim_take(store, &c, &unsure);
-	if (rc == SESSNAP_EDURABILITY) {
-		sessnap__log(store, SESSNAP_LOG_WARNING, "%s",
-			     sessnap_error_last());
-		rc = 0;
-	}
-	if (rc < 0)
+	if ((rc = durable_enough(store, rc)) < 0)
 		goto on_error;
 	*out = s;
 	return 0;

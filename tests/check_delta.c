@@ -105,6 +105,23 @@ static void snap_path(char *out, size_t len, const char *id)
 	tu_join(out, len, tu_dir, name);
 }
 
+/*
+ * A new session of `store`: its id in id and, unless path is NULL, its
+ * snapshot's path (PATH_MAX bytes) in path.
+ */
+static sessnap_session *begin_session(sessnap_store *store,
+				      char id[SESSNAP_ID_LEN + 1], char *path)
+{
+	sessnap_session *s = NULL;
+
+	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
+	strlcpy(id, sessnap_session_id(s), SESSNAP_ID_LEN + 1);
+	if (path != NULL)
+		snap_path(path, PATH_MAX, id);
+	return s;
+}
+
+
 static ino_t inode_of(const char *id)
 {
 	char path[PATH_MAX];
@@ -164,8 +181,7 @@ START_TEST(test_base_only)
 	sessnap__header h;
 	uint64_t seq;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 1);
 	h = read_header(store, id, 0);
 	ck_assert_uint_eq(h.format_version, 2);
@@ -191,9 +207,7 @@ START_TEST(test_appends)
 	uint64_t seq;
 	int i;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 65536, 0);
 	ck_assert_int_eq(stat(path, &st0), 0);
 	for (i = 1; i <= 40; i++) {
@@ -228,9 +242,7 @@ START_TEST(test_compaction_count)
 	sessnap__header h;
 	int i;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 4096, 0);
 	ck_assert_int_eq(stat(path, &st0), 0);
 	for (i = 1; i <= SESSNAP__DELTA_RECORDS_MAX; i++)
@@ -268,8 +280,7 @@ START_TEST(test_compaction_size)
 	char buf[64];
 	int i;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	ck_assert_uint_eq(sessnap__delta_records(s->delta), 1);
@@ -550,8 +561,7 @@ START_TEST(test_compressed_base)
 	sessnap__header h;
 	int i;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 262144, 0);
 	h = read_header(store, id, 0);
 	ck_assert_uint_eq(h.base_codec, SESSNAP__CODEC_ZSTD);
@@ -623,8 +633,7 @@ START_TEST(test_slot_shrinks)
 	sessnap__header h;
 	int i;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 0);
 	/* slot 0: about 1 KB of new text, a record of 4 digits' length */
 	o = doc(16384, 1);
@@ -669,9 +678,7 @@ START_TEST(test_torn_append)
 	char junk[64];
 
 	memset(junk, 'x', sizeof(junk));
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	save(s, 16384, 2);
@@ -892,9 +899,7 @@ START_TEST(test_failed_flush)
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
 	if (env != NULL)
 		setenv("SESSNAP_TEST_FSYNC", saved_env, 1);
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	sessnap__prev_name(name, id);
 	tu_join(prev, sizeof(prev), tu_dir, name);
 	save(s, 16384, 0);
@@ -951,9 +956,7 @@ START_TEST(test_failed_write)
 	uint64_t seq;
 	int rc;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	ck_assert_int_eq(stat(path, &st0), 0);
@@ -1133,8 +1136,7 @@ START_TEST(test_compaction_dir_flush)
 	ino_t ino;
 	int rc;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	o = doc(16384, 0);
 	ck_assert_int_eq(sessnap_session_update(s, o), 0);
 	json_object_put(o);
@@ -1169,8 +1171,7 @@ START_TEST(test_compact_label)
 	size_t count = 0;
 	ino_t ino;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	ino = inode_of(id);
@@ -1200,8 +1201,7 @@ START_TEST(test_compact_keep)
 	char id[SESSNAP_ID_LEN + 1];
 	sessnap__header h;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	ck_assert_int_eq(sessnap_session_end(s, SESSNAP_SESSION_KEEP), 0);
@@ -1225,9 +1225,7 @@ START_TEST(test_compact_not_ours)
 	size_t blen, alen;
 	ino_t ino;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	tu_join(other, sizeof(other), tu_dir, "elsewhere");
 	save(s, 16384, 0);
 	save(s, 16384, 1);
@@ -1269,8 +1267,7 @@ START_TEST(test_adopt)
 	uint64_t seq;
 	ino_t ino;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	save(s, 16384, 2);
@@ -1310,9 +1307,7 @@ START_TEST(test_near_read_bound)
 	opts.flags = SESSNAP_STORE_DELTA;
 	opts.read_bound = 40000;
 	ck_assert_int_eq(sessnap_store_open(&store, &opts), 0);
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 34000, 0);
 	h = read_header(store, id, 0);
 	ck_assert_uint_eq(h.layout, SESSNAP_LAYOUT_DELTA);
@@ -1344,8 +1339,7 @@ START_TEST(test_patch)
 	ino_t ino;
 	int i;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 65536, 0);
 	ino = inode_of(id);
 	for (i = 1; i <= 3; i++) {
@@ -1385,17 +1379,13 @@ START_TEST(test_clean_newest)
 	sessnap__slot sl;
 	int64_t base;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	ck_assert_int_eq(sessnap_session_end(s, 0), 0);
 	ck_assert_int_ne(access(path, F_OK), 0);
 	/* again, left crashed this time */
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	sessnap_session_release(s);
@@ -1529,9 +1519,7 @@ START_TEST(test_hostile_slot)
 	size_t hlen;
 	uint64_t seq;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	save(s, 16384, 2);
@@ -1623,9 +1611,7 @@ START_TEST(test_hostile_header)
 	int rc, want = SESSNAP_ECORRUPT;
 	FILE *f;
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
-	snap_path(path, sizeof(path), id);
+	s = begin_session(store, id, path);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	sessnap_session_release(s);
@@ -1786,8 +1772,7 @@ START_TEST(test_record_no_frame_checksum)
 	json_object_put(b);
 	json_object_put(o);
 
-	ck_assert_int_eq(sessnap_session_begin(&s, store, NULL), 0);
-	strlcpy(id, sessnap_session_id(s), sizeof(id));
+	s = begin_session(store, id, NULL);
 	save(s, 16384, 0);
 	save(s, 16384, 1);
 	h = read_header(store, id, 0);

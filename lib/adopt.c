@@ -380,6 +380,57 @@ on_error: {
 }
 
 /*
+ * Adoption on this host: the session takes over the lock descriptor
+ * (*fd becomes -1), goes on above every generation's seq, and its
+ * adoption is written.  On failure *sp may hold the session, for the
+ * caller to release.
+ */
+static int adopt_here(sessnap_session **sp, int *fd, const sessnap__header *h,
+		      const sessnap_load_info *info, bool leased,
+		      sessnap_store *store, const char *id)
+{
+	char gen[SESSNAP__NAME_MAX];
+	sessnap_session *s;
+	int rc;
+
+	rc = sessnap__session_new(sp, store, id, *fd,
+				  h->label[0] != '\0' ? h->label : NULL,
+				  h->key, h->key_len);
+	if (rc < 0)
+		return rc;
+	*fd = -1; /* the session owns the lock now */
+	s = *sp;
+	s->seq = h->seq;
+	/*
+	 * Recovered from an older generation: the newer ones that were
+	 * refused stay on disk (rotated one up by the adoption's write) and
+	 * carry higher seqs.  The session goes on above all of them, so that
+	 * the loader's order by seq (load.c) never puts a refused state
+	 * before the adopter's own saves.
+	 */
+	if (info->generation > 0)
+		s->seq = sessnap__generations_max_seq(store, id, h->seq);
+	s->created_ms = h->created_ms;
+	/* Reopening a cleanly ended session is not a crash recovery. */
+	s->adoptions = h->completed ? 0 : h->adoptions + 1;
+	sessnap__gen_name(gen, id, info->generation);
+	/*
+	 * The lock file still holds the crashed owner's record.  On a store
+	 * with leases it becomes ours, renewed from now on; and a dead
+	 * host's expired lease never stays beside a living adopter's
+	 * snapshot, where a third host would read it as crashed.  So it is
+	 * replaced before the adoption is written: in between, a third host
+	 * sees the old snapshot with our fresh lease (running).  Otherwise
+	 * it stays, as before: the snapshot describes the session.  A
+	 * failure is logged and, with a lease, written whole at the next
+	 * renewal.
+	 */
+	if (store->lease_ms > 0 || leased)
+		sessnap__session_record(s, true);
+	return persist_adoption(s, h, gen);
+}
+
+/*
  * Failure handling: until the adoption is written, nothing on disk has
  * changed, so every failure just releases the lock.  The lock file is
  * removed only when we created it for a session that does not exist (see
@@ -389,7 +440,6 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 			  sessnap_load_info **info_out, sessnap_store *store,
 			  const char *id)
 {
-	char gen[SESSNAP__NAME_MAX];
 	sessnap_load_info info, *rec = NULL;
 	sessnap__header h;
 	sessnap_session *s = NULL;
@@ -429,40 +479,8 @@ int sessnap_session_adopt(sessnap_session **out, json_object **state_out,
 		}
 		goto adopted;
 	}
-	rc = sessnap__session_new(&s, store, id, fd,
-				  h.label[0] != '\0' ? h.label : NULL, h.key,
-				  h.key_len);
+	rc = adopt_here(&s, &fd, &h, &info, leased, store, id);
 	if (rc < 0)
-		goto on_error;
-	fd = -1; /* the session owns the lock now */
-	s->seq = h.seq;
-	/*
-	 * Recovered from an older generation: the newer ones that were
-	 * refused stay on disk (rotated one up by the adoption's write) and
-	 * carry higher seqs.  The session goes on above all of them, so that
-	 * the loader's order by seq (load.c) never puts a refused state
-	 * before the adopter's own saves.
-	 */
-	if (info.generation > 0)
-		s->seq = sessnap__generations_max_seq(store, id, h.seq);
-	s->created_ms = h.created_ms;
-	/* Reopening a cleanly ended session is not a crash recovery. */
-	s->adoptions = h.completed ? 0 : h.adoptions + 1;
-	sessnap__gen_name(gen, id, info.generation);
-	/*
-	 * The lock file still holds the crashed owner's record.  On a store
-	 * with leases it becomes ours, renewed from now on; and a dead
-	 * host's expired lease never stays beside a living adopter's
-	 * snapshot, where a third host would read it as crashed.  So it is
-	 * replaced before the adoption is written: in between, a third host
-	 * sees the old snapshot with our fresh lease (running).  Otherwise
-	 * it stays, as before: the snapshot describes the session.  A
-	 * failure is logged and, with a lease, written whole at the next
-	 * renewal.
-	 */
-	if (store->lease_ms > 0 || leased)
-		sessnap__session_record(s, true);
-	if ((rc = persist_adoption(s, &h, gen)) < 0)
 		goto on_error;
 adopted:
 	/*

@@ -786,6 +786,136 @@ static int fail(const char *why)
 	return sessnap__error(SESSNAP_EPATCH, "%s", why);
 }
 
+/* The target's place, as the path walk left it. */
+struct target {
+	struct found f;
+	bool obj;	      /* in an object (else an array) */
+	size_t idx;	      /* in an array: the index (SIZE_MAX: "-") */
+	const char *tok, *tend; /* the path's last token */
+};
+
+/* The error for a token that names nothing in its container. */
+static int missing(const struct target *g)
+{
+	if (g->obj)
+		return sessnap__error(
+		    SESSNAP_EPATCH, "the object has no member \"%.*s\"",
+		    (int)(g->tend - g->tok > 64 ? 64 : g->tend - g->tok),
+		    g->tok);
+	if (g->idx == SIZE_MAX)
+		return sessnap__error(SESSNAP_EPATCH,
+				      "\"-\" names no element (only an add "
+				      "may use it, as the last token)");
+	return sessnap__error(SESSNAP_EPATCH,
+			      "index %zu is past the end of the array (%zu "
+			      "elements)",
+			      g->idx, g->f.n);
+}
+
+/*
+ * Walk the path's tokens from the value at v: every container on the way
+ * must hold the next token; the last one's container is scanned for it
+ * (found or not) into *g.  Returns 0 or the error.
+ */
+static int locate(struct target *g, uc *v, uc *end, const char *path,
+		  const char *pend, bool unique)
+{
+	const char *why;
+
+	for (g->tok = path + 1;; g->tok = g->tend + 1) {
+		for (g->tend = g->tok; g->tend < pend && *g->tend != '/';
+		     g->tend++)
+			;
+		if (v >= end || (*v != '{' && *v != '['))
+			return fail("a value on the way is not an object or "
+				    "array");
+		g->obj = *v == '{';
+		if (g->obj) {
+			why = scan_object(&g->f, v, end, g->tok, g->tend,
+					  unique, g->tend == pend);
+		} else {
+			if (!index_of(g->tok, g->tend, &g->idx))
+				return sessnap__error(
+				    SESSNAP_EPATCH,
+				    "\"%.*s\" is not an array index",
+				    (int)(g->tend - g->tok > 64 ?
+					      64 :
+					      g->tend - g->tok),
+				    g->tok);
+			why = scan_array(&g->f, v, end, g->idx,
+					 g->tend == pend);
+		}
+		if (why != NULL)
+			return fail(why);
+		if (g->tend == pend)
+			return 0;
+		if (g->f.found == 0)
+			return missing(g);
+		v = g->f.vstart;
+	}
+}
+
+/* An add: a new member after the last (as json-c appends it), or a new
+ * element at the index (after the last for "-" or the length). */
+static int add_at(char **text, size_t *len, size_t *cap,
+		  const struct target *g, struct part key, struct part val,
+		  size_t max)
+{
+	const struct found *f = &g->f;
+	uc *t = (uc *)*text;
+	struct part parts[4];
+	size_t np = 0, pos;
+
+	if (g->obj) {
+		if (f->last_end != NULL)
+			parts[np++] = (struct part){ ",", 1 };
+		parts[np++] = key;
+		parts[np++] = (struct part){ ":", 1 };
+		parts[np++] = val;
+		pos = (size_t)((f->last_end ? f->last_end : f->close) - t);
+		return splice(text, len, cap, pos, 0, parts, np, max);
+	}
+	if (g->idx != SIZE_MAX && g->idx > f->n)
+		return sessnap__error(SESSNAP_EPATCH,
+				      "index %zu is past the end of "
+				      "the array (%zu elements)",
+				      g->idx, f->n);
+	if (f->found) {
+		parts[np++] = val;
+		parts[np++] = (struct part){ ",", 1 };
+		pos = (size_t)(f->start - t);
+	} else {
+		/* after the last element ("-" knows only the closing
+		 * bracket: just before it, the same bytes in compact
+		 * text) */
+		if (f->n > 0)
+			parts[np++] = (struct part){ ",", 1 };
+		parts[np++] = val;
+		pos = (size_t)((f->last_end ? f->last_end : f->close) - t);
+	}
+	return splice(text, len, cap, pos, 0, parts, np, max);
+}
+
+/* A remove: the member or element found, and one comma. */
+static int remove_found(char **text, size_t *len, size_t *cap,
+			const struct found *f, size_t max)
+{
+	uc *t = (uc *)*text, *rm_from, *rm_to;
+
+	if (f->prev_end != NULL) {
+		rm_from = f->prev_end;
+		rm_to = f->vend;
+	} else if (f->next != NULL) {
+		rm_from = f->start;
+		rm_to = f->next;
+	} else {
+		rm_from = f->start;
+		rm_to = f->vend;
+	}
+	return splice(text, len, cap, (size_t)(rm_from - t),
+		      (size_t)(rm_to - rm_from), NULL, 0, max);
+}
+
 int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 			 const sessnap__patch_batch *b, size_t i, size_t max,
 			 bool unique)
@@ -793,108 +923,24 @@ int sessnap__patch_apply(char **text, size_t *len, size_t *cap,
 	const sessnap__patch_rec *r = &b->ops[i];
 	const char *base = (const char *)b;
 	const char *path = base + r->path_off, *pend = path + r->path_len;
-	const char *tok, *tend, *why;
-	struct part parts[4];
-	struct found f;
-	uc *t = (uc *)*text, *end = t + *len, *v, *vend;
-	uc *rm_from, *rm_to;
-	size_t idx = 0, np = 0, pos;
-	bool obj;
-
 	struct part val = { base + r->value_off, r->value_len };
 	struct part key = { base + r->key_off, r->key_len };
+	uc *t = (uc *)*text, *end = t + *len;
+	struct target g;
+	int rc;
 
 	if (r->path_len == 0) /* the whole state */
 		return splice(text, len, cap, 0, *len, &val, 1, max);
-	v = ws(t, end);
-	for (tok = path + 1;; tok = tend + 1) {
-		for (tend = tok; tend < pend && *tend != '/'; tend++)
-			;
-		if (v >= end || (*v != '{' && *v != '['))
-			return fail("a value on the way is not an object or "
-				    "array");
-		obj = *v == '{';
-		if (obj) {
-			why = scan_object(&f, v, end, tok, tend, unique,
-					  tend == pend);
-		} else {
-			if (!index_of(tok, tend, &idx))
-				return sessnap__error(
-				    SESSNAP_EPATCH,
-				    "\"%.*s\" is not an array index",
-				    (int)(tend - tok > 64 ? 64 : tend - tok),
-				    tok);
-			why = scan_array(&f, v, end, idx, tend == pend);
-		}
-		if (why != NULL)
-			return fail(why);
-		if (tend == pend)
-			break;
-		if (f.found == 0)
-			goto missing;
-		v = f.vstart;
-	}
-	if (obj && f.found == 0 && r->op == SESSNAP_PATCH_ADD) {
-		/* A new member goes after the last, as json-c appends it. */
-		if (f.last_end != NULL)
-			parts[np++] = (struct part){ ",", 1 };
-		parts[np++] = key;
-		parts[np++] = (struct part){ ":", 1 };
-		parts[np++] = val;
-		pos = (size_t)((f.last_end ? f.last_end : f.close) - t);
-		return splice(text, len, cap, pos, 0, parts, np, max);
-	}
-	if (!obj && r->op == SESSNAP_PATCH_ADD) {
-		if (idx != SIZE_MAX && idx > f.n)
-			return sessnap__error(SESSNAP_EPATCH,
-					      "index %zu is past the end of "
-					      "the array (%zu elements)",
-					      idx, f.n);
-		if (f.found) {
-			parts[np++] = val;
-			parts[np++] = (struct part){ ",", 1 };
-			pos = (size_t)(f.start - t);
-		} else {
-			/* after the last element ("-" knows only the
-			 * closing bracket: just before it, the same bytes
-			 * in compact text) */
-			if (f.n > 0)
-				parts[np++] = (struct part){ ",", 1 };
-			parts[np++] = val;
-			pos = (size_t)((f.last_end ? f.last_end : f.close) - t);
-		}
-		return splice(text, len, cap, pos, 0, parts, np, max);
-	}
-	if (f.found == 0)
-		goto missing;
+	memset(&g, 0, sizeof(g));
+	if ((rc = locate(&g, ws(t, end), end, path, pend, unique)) < 0)
+		return rc;
+	/* an add inserts, but on an object member that exists it replaces */
+	if (r->op == SESSNAP_PATCH_ADD && (!g.obj || g.f.found == 0))
+		return add_at(text, len, cap, &g, key, val, max);
+	if (g.f.found == 0)
+		return missing(&g);
 	if (r->op != SESSNAP_PATCH_REMOVE) /* replace, or add on a member */
-		return splice(text, len, cap, (size_t)(f.vstart - t),
-			      (size_t)(f.vend - f.vstart), &val, 1, max);
-	/* remove: the member or element and one comma */
-	vend = f.vend;
-	if (f.prev_end != NULL) {
-		rm_from = f.prev_end;
-		rm_to = vend;
-	} else if (f.next != NULL) {
-		rm_from = f.start;
-		rm_to = f.next;
-	} else {
-		rm_from = f.start;
-		rm_to = vend;
-	}
-	return splice(text, len, cap, (size_t)(rm_from - t),
-		      (size_t)(rm_to - rm_from), NULL, 0, max);
-missing:
-	if (obj)
-		return sessnap__error(
-		    SESSNAP_EPATCH, "the object has no member \"%.*s\"",
-		    (int)(tend - tok > 64 ? 64 : tend - tok), tok);
-	if (idx == SIZE_MAX)
-		return sessnap__error(SESSNAP_EPATCH,
-				      "\"-\" names no element (only an add "
-				      "may use it, as the last token)");
-	return sessnap__error(SESSNAP_EPATCH,
-			      "index %zu is past the end of the array (%zu "
-			      "elements)",
-			      idx, f.n);
+		return splice(text, len, cap, (size_t)(g.f.vstart - t),
+			      (size_t)(g.f.vend - g.f.vstart), &val, 1, max);
+	return remove_found(text, len, cap, &g.f, max);
 }

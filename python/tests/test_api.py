@@ -144,13 +144,15 @@ def test_default_dir(monkeypatch, tmp_path):
 
 
 def test_label_status_and_pull_mode(store_dir):
-    with sessnap.Store("pytest", str(store_dir), interval=0.05,
+    # The interval is long enough that a loaded machine does not make a
+    # save due between touch() and the first check.
+    with sessnap.Store("pytest", str(store_dir), interval=0.5,
                        durability=sessnap.Durability.NONE) as st:
         s = st.begin(label="first")
         s.set_label("second")
         s.touch()
         assert not s.save_due()
-        time.sleep(0.08)
+        time.sleep(0.6)
         assert s.save_due()
         s.update({"pulled": True})
         assert not s.save_due()

@@ -677,6 +677,82 @@ static int lone_lease_fresh(sessnap__clean *c, const char *id)
 	return r == SESSNAP__LEASE_FRESH || r == SESSNAP__LEASE_UNKNOWN;
 }
 
+/* A lone lock file's failure and decision, reported under its name. */
+static void lock_fail(sessnap__clean *c, const sessnap__clean_sess *s, int r)
+{
+	sessnap__clean_fail(c, s->lock, s->id, SESSNAP_CLEAN_FILE_LOCK, r);
+}
+
+static void lock_emit(sessnap__clean *c, const sessnap__clean_sess *s,
+		      sessnap_clean_action a)
+{
+	sessnap__clean_emit(c, s->lock, s->id, a, SESSNAP_CLEAN_FILE_LOCK, 0, 0,
+			    -1, true);
+}
+
+/* 1 when the session has a snapshot or a previous file, 0 neither, or an
+ * error. */
+static int has_snapshot(sessnap__clean *c, sessnap__clean_sess *s)
+{
+	int r;
+
+	if ((r = sessnap__name_stat(&s->st_snap, c->store, s->snap)) != 0)
+		return r;
+	return sessnap__name_stat(&s->st_prev, c->store, s->prev);
+}
+
+/* A dry run: what a real run would decide, judged by a probe. */
+static void lock_dry(sessnap__clean *c, const sessnap__clean_sess *s)
+{
+	int r = sessnap__lock_probe(c->store, s->id);
+
+	if (r == 0)
+		r = lone_lease_fresh(c, s->id);
+	if (r < 0) {
+		lock_fail(c, s, r);
+		return;
+	}
+	lock_emit(c, s,
+		  r == 1 ? SESSNAP_CLEAN_KEEP_RUNNING :
+			   SESSNAP_CLEAN_REMOVE_LOCK);
+}
+
+/*
+ * Under the session's lock: judged again (a first save or another host's
+ * lease may have come meanwhile), then a claim left by a removal that
+ * failed half-way and the lock file are removed, in that order.
+ */
+static void lock_remove(sessnap__clean *c, sessnap__clean_sess *s)
+{
+	char claim[SESSNAP__NAME_MAX];
+	int r;
+
+	if ((r = has_snapshot(c, s)) != 0) {
+		if (r < 0)
+			lock_fail(c, s, r);
+		return;
+	}
+	/* Under our lock, which another host's owner may not see. */
+	if ((r = lone_lease_fresh(c, s->id)) != 0) {
+		if (r < 0)
+			lock_fail(c, s, r);
+		else
+			lock_emit(c, s, SESSNAP_CLEAN_KEEP_RUNNING);
+		return;
+	}
+	sessnap__claim_name(claim, s->id);
+	if ((r = sessnap__name_unlink(c->store, claim)) < 0) {
+		sessnap__clean_fail(c, claim, s->id, SESSNAP_CLEAN_FILE_LOCK,
+				    r);
+		return;
+	}
+	if ((r = sessnap__name_unlink(c->store, s->lock)) < 0) {
+		lock_fail(c, s, r);
+		return;
+	}
+	lock_emit(c, s, SESSNAP_CLEAN_REMOVE_LOCK);
+}
+
 /*
  * A lock file whose session has no snapshot: either a session that began
  * and has not saved yet (its lock is held: kept), or one whose owner died
@@ -687,46 +763,27 @@ static int lone_lease_fresh(sessnap__clean *c, const char *id)
  */
 void sessnap__clean_lock(sessnap__clean *c, const char *id)
 {
-	char claim[SESSNAP__NAME_MAX];
 	sessnap__clean_sess s;
 	struct stat st;
 	int fd = -1, r;
 
 	sessnap__clean_sess_names(&s, id);
-	if ((r = sessnap__name_stat(&s.st_snap, c->store, s.snap)) != 0 ||
-	    (r = sessnap__name_stat(&s.st_prev, c->store, s.prev)) != 0) {
+	if ((r = has_snapshot(c, &s)) != 0) {
 		if (r < 0)
-			sessnap__clean_fail(c, s.lock, id,
-					    SESSNAP_CLEAN_FILE_LOCK, r);
+			lock_fail(c, &s, r);
 		return; /* the session's own entry decides */
 	}
 	if ((r = sessnap__name_stat(&st, c->store, s.lock)) <= 0) {
 		if (r < 0)
-			sessnap__clean_fail(c, s.lock, id,
-					    SESSNAP_CLEAN_FILE_LOCK, r);
+			lock_fail(c, &s, r);
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		sessnap__clean_emit(c, s.lock, id, SESSNAP_CLEAN_SKIP_UNSAFE,
-				    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
+		lock_emit(c, &s, SESSNAP_CLEAN_SKIP_UNSAFE);
 		return;
 	}
 	if (c->dry) {
-		r = sessnap__lock_probe(c->store, id);
-		if (r < 0) {
-			sessnap__clean_fail(c, s.lock, id,
-					    SESSNAP_CLEAN_FILE_LOCK, r);
-			return;
-		}
-		if (r == 0 && (r = lone_lease_fresh(c, id)) < 0) {
-			sessnap__clean_fail(c, s.lock, id,
-					    SESSNAP_CLEAN_FILE_LOCK, r);
-			return;
-		}
-		sessnap__clean_emit(c, s.lock, id,
-				    r == 1 ? SESSNAP_CLEAN_KEEP_RUNNING :
-					     SESSNAP_CLEAN_REMOVE_LOCK,
-				    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
+		lock_dry(c, &s);
 		return;
 	}
 	/* Never O_CREAT: a session that ended meanwhile removed its lock
@@ -734,57 +791,17 @@ void sessnap__clean_lock(sessnap__clean *c, const char *id)
 	r = sessnap__lock_take_existing(&fd, c->store, id);
 	if (r == SESSNAP_ENOTFOUND)
 		return; /* gone: nothing left to clean */
-	if (r == SESSNAP_EBUSY) {
-		sessnap__clean_emit(c, s.lock, id, SESSNAP_CLEAN_KEEP_RUNNING,
-				    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
-		return;
-	}
-	if (r == SESSNAP_EUNSAFE) {
-		sessnap__clean_emit(c, s.lock, id, SESSNAP_CLEAN_SKIP_UNSAFE,
-				    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
+	if (r == SESSNAP_EBUSY || r == SESSNAP_EUNSAFE) {
+		lock_emit(c, &s,
+			  r == SESSNAP_EBUSY ? SESSNAP_CLEAN_KEEP_RUNNING :
+					       SESSNAP_CLEAN_SKIP_UNSAFE);
 		return;
 	}
 	if (r < 0) {
-		sessnap__clean_fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
+		lock_fail(c, &s, r);
 		return;
 	}
-	if ((r = sessnap__name_stat(&s.st_snap, c->store, s.snap)) != 0 ||
-	    (r = sessnap__name_stat(&s.st_prev, c->store, s.prev)) != 0) {
-		if (r < 0)
-			sessnap__clean_fail(c, s.lock, id,
-					    SESSNAP_CLEAN_FILE_LOCK, r);
-		goto on_error;
-	}
-	/* Under our lock, which another host's owner may not see. */
-	if ((r = lone_lease_fresh(c, id)) != 0) {
-		if (r < 0)
-			sessnap__clean_fail(c, s.lock, id,
-					    SESSNAP_CLEAN_FILE_LOCK, r);
-		else
-			sessnap__clean_emit(c, s.lock, id,
-					    SESSNAP_CLEAN_KEEP_RUNNING,
-					    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1,
-					    true);
-		goto on_error;
-	}
-	/* A claim left by a removal that failed half-way goes first. */
-	sessnap__claim_name(claim, id);
-	if ((r = sessnap__name_unlink(c->store, claim)) < 0) {
-		sessnap__clean_fail(c, claim, id, SESSNAP_CLEAN_FILE_LOCK, r);
-		goto on_error;
-	}
-	if ((r = sessnap__name_unlink(c->store, s.lock)) < 0) {
-		sessnap__clean_fail(c, s.lock, id, SESSNAP_CLEAN_FILE_LOCK, r);
-		goto on_error;
-	}
-	sessnap__clean_emit(c, s.lock, id, SESSNAP_CLEAN_REMOVE_LOCK,
-			    SESSNAP_CLEAN_FILE_LOCK, 0, 0, -1, true);
+	lock_remove(c, &s);
+	PROTECT_ERRNO;
 	SYS(close)(fd);
-	return;
-
-on_error:
-	if (fd >= 0) {
-		PROTECT_ERRNO;
-		SYS(close)(fd);
-	}
 }

@@ -914,6 +914,76 @@ START_TEST(test_lock_failure_reported)
 }
 END_TEST
 
+/*
+ * One run over a store holding only a lone lock file whose owner died
+ * (an empty one, as begin's record is judged: by its lock), with system
+ * call N failing.  Whatever fails, nothing leaks, the lock file is either
+ * removed and reported so or kept, and a kept one is a reported failure
+ * naming the store or the session.  A dry run never removes it.  Returns
+ * whether the fault fired.
+ */
+static bool lone_lock_fails_at(unsigned long nth, bool dry)
+{
+	sessnap_store *s = open_store();
+	sessnap_clean_policy p = policy();
+	sessnap_clean_report r;
+	char name[128], path[PATH_MAX];
+	bool fired;
+	int rc, fds = tu_count_fds();
+
+	snprintf(name, sizeof(name), "%s.lock", ID1);
+	tu_join(path, sizeof(path), tu_dir, name);
+	tu_write_file(tu_dir, name, "", 0);
+	if (dry)
+		p.flags = SESSNAP_CLEAN_DRY_RUN;
+	sessnap__fault_arm(SESSNAP__SYS_ALL, nth, EIO, 0);
+	rc = run(&r, s, &p);
+	fired = sessnap__fault_fired() > 0;
+	sessnap__fault_disarm();
+	ck_assert_int_eq(tu_count_fds(), fds);
+	if (!fired)
+		ck_assert_msg(rc == 0, "N=%lu: %s", nth, sessnap_error_last());
+	if (fired && rc < 0)
+		ck_assert_msg(strstr(sessnap_error_last(), tu_dir) != NULL ||
+				  strstr(sessnap_error_last(), ID1) != NULL,
+			      "N=%lu: %s", nth, sessnap_error_last());
+	if (exists_id(ID1, ".lock")) {
+		/* A dry run says what it would remove, even when a later
+		 * call (the next directory read) fails. */
+		if (!dry || rc == 0)
+			ck_assert_msg(
+			    r.removed_lock == (dry ? 1u : 0u),
+			    "N=%lu dry=%d rc=%d removed_lock=%" PRIu64 ": %s",
+			    nth, dry, rc, r.removed_lock, sessnap_error_last());
+		ck_assert_msg(dry || rc < 0, "N=%lu: kept without a failure",
+			      nth);
+	} else {
+		ck_assert_msg(!dry, "N=%lu: a dry run removed the lock", nth);
+		ck_assert_uint_eq(r.removed_lock, 1);
+	}
+	sessnap_store_close(s);
+	if (exists_id(ID1, ".lock"))
+		ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(tu_count_files(tu_dir, NULL), 0);
+	return fired;
+}
+
+/* Every system call of the cleaner's handling of a lone lock file. */
+START_TEST(test_lone_lock_fault_walk)
+{
+	unsigned long nth, points = 0;
+	int dry;
+
+	for (dry = 0; dry < 2; dry++) {
+		for (nth = 1; lone_lock_fails_at(nth, dry); nth++) {
+			ck_assert_uint_lt(nth, 1000);
+			points++;
+		}
+	}
+	ck_assert_uint_gt(points, 10);
+}
+END_TEST
+
 /* The store gate itself cannot be locked: the session is kept, reported. */
 START_TEST(test_gate_failure_reported)
 {
@@ -1457,6 +1527,7 @@ Suite *clean_suite(void)
 	tcase_add_test(tc, test_relative_to_store_descriptor);
 	tcase_add_test(tc, test_unlink_failure_reported_and_continues);
 	tcase_add_test(tc, test_lock_failure_reported);
+	tcase_add_test(tc, test_lone_lock_fault_walk);
 	tcase_add_test(tc, test_gate_failure_reported);
 	tcase_add_test(tc, test_recheck_failure_reported);
 	tcase_add_test(tc, test_adopter_taking_lock_keeps_session);

@@ -876,10 +876,7 @@ static int add_at(char **text, size_t *len, size_t *cap,
 		return splice(text, len, cap, pos, 0, parts, np, max);
 	}
 	if (g->idx != SIZE_MAX && g->idx > f->n)
-		return sessnap__error(SESSNAP_EPATCH,
-				      "index %zu is past the end of "
-				      "the array (%zu elements)",
-				      g->idx, f->n);
+		return missing(g);
 	if (f->found) {
 		parts[np++] = val;
 		parts[np++] = (struct part){ ",", 1 };

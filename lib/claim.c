@@ -165,9 +165,9 @@ int sessnap__claim_read(sessnap__claim *out, sessnap_store *store,
 
 	sessnap__claim_name(name, id);
 	rc = sessnap__name_open_read(&fd, store, name);
-	if (rc == 1)
+	if (rc == SESSNAP__OPEN_ABSENT)
 		return 0;
-	if (rc == 2)
+	if (rc == SESSNAP__OPEN_NOT_REGULAR)
 		goto not_regular;
 	if (rc < 0)
 		return rc;

@@ -280,10 +280,10 @@ int sessnap__lock_probe(sessnap_store *store, const char *id)
 
 	sessnap__lock_name(name, id);
 	rc = sessnap__name_open_read(&fd, store, name);
-	if (rc == 1)
+	if (rc == SESSNAP__OPEN_ABSENT)
 		return 0;
 	/* A symlink, a socket: not a lock anyone can hold. */
-	if (rc == 2)
+	if (rc == SESSNAP__OPEN_NOT_REGULAR)
 		return SESSNAP__LOCK_NOT_REGULAR;
 	if (rc < 0)
 		return rc;

@@ -355,9 +355,9 @@ int sessnap__name_open_read(int *fd, sessnap_store *store, const char *name)
 	if (*fd >= 0)
 		return 0;
 	if (errno == ENOENT)
-		return 1;
+		return SESSNAP__OPEN_ABSENT;
 	if (errno == ELOOP || errno == ENXIO || errno == ENODEV)
-		return 2;
+		return SESSNAP__OPEN_NOT_REGULAR;
 	return sessnap__syserr(errno, "open",
 			       sessnap__path(path, sizeof(path), store, name));
 }

@@ -97,10 +97,12 @@ int64_t sessnap__mtime_ms(const struct stat *st);
 int sessnap__name_stat(struct stat *st, sessnap_store *store, const char *name);
 /*
  * Open store file `name` to read it: read-only, never through a link,
- * never waiting on a FIFO.  Returns 0 with *fd set, 1 when there is no
- * such name, 2 when the name holds what no one can open so (a symlink, a
- * socket, a device), or an error naming the file.
+ * never waiting on a FIFO.  Returns 0 with *fd set,
+ * SESSNAP__OPEN_ABSENT when there is no such name,
+ * SESSNAP__OPEN_NOT_REGULAR when the name holds what no one can open so
+ * (a symlink, a socket, a device), or an error naming the file.
  */
+enum { SESSNAP__OPEN_ABSENT = 1, SESSNAP__OPEN_NOT_REGULAR = 2 };
 int sessnap__name_open_read(int *fd, sessnap_store *store, const char *name);
 /* True only when lstat says the name does not exist (ENOENT). */
 bool sessnap__name_absent(sessnap_store *store, const char *name);

@@ -406,6 +406,51 @@ static int classify_free(sessnap_info *info, sessnap_store *store,
 }
 
 /*
+ * The newest generation that reads, into *h and *st: the main file, else
+ * .prev, else an older one (info's FROM_ flags and generation say which).
+ * Returns 0 or SESSNAP_ENEWER when one was read; SESSNAP_ECORRUPT when
+ * none reads (*st then the main file's, when it exists);
+ * SESSNAP_ENOTFOUND when the main file and .prev are both gone (the
+ * session vanished); or the error of a file that could not be read, with
+ * errno still its cause (see unreadable()).
+ */
+static int read_newest(sessnap_info *info, sessnap__header *h, struct stat *st,
+		       bool *bad, sessnap_store *store, const char *id)
+{
+	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
+	struct stat st_main;
+	int rc, rc_prev;
+
+	sessnap__snap_name(snap, id);
+	sessnap__prev_name(prev, id);
+	rc = read_gen(h, st, bad, store, snap);
+	if (rc != SESSNAP_ECORRUPT && rc != SESSNAP_ENOTFOUND)
+		return rc;
+	st_main = *st;
+	rc_prev = read_gen(h, st, bad, store, prev);
+	if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
+		info->flags |= SESSNAP_INFO_FROM_PREV;
+		info->generation = 1;
+		return rc_prev;
+	}
+	if (rc_prev != SESSNAP_ECORRUPT && rc_prev != SESSNAP_ENOTFOUND)
+		return rc_prev;
+	if (rc == SESSNAP_ENOTFOUND && rc_prev == SESSNAP_ENOTFOUND)
+		return SESSNAP_ENOTFOUND;
+	rc_prev = read_older(h, st, bad, store, id, &info->generation);
+	if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
+		info->flags |= SESSNAP_INFO_FROM_OLDER;
+		return rc_prev;
+	}
+	if (rc_prev != SESSNAP_ECORRUPT && rc_prev != SESSNAP_ENOTFOUND)
+		return rc_prev;
+	/* Corrupt: describe the main file if it exists. */
+	if (st_main.st_mode != 0)
+		*st = st_main;
+	return SESSNAP_ECORRUPT;
+}
+
+/*
  * Classify one session.  Returns 1 when *info was filled, 0 when the
  * session vanished meanwhile (nothing to list), or a negative error that
  * fails the scan (see unreadable()).
@@ -413,17 +458,14 @@ static int classify_free(sessnap_info *info, sessnap_store *store,
 static int classify(sessnap_info *info, sessnap_store *store,
 		    const struct cand *c, int64_t *clock)
 {
-	char snap[SESSNAP__NAME_MAX], prev[SESSNAP__NAME_MAX];
 	sessnap__header h;
 	struct stat st;
 	bool have_header = false, bad = false;
-	int live, rc, rc_prev;
+	int live, rc;
 
 	memset(info, 0, sizeof(*info));
 	memcpy(info->id, c->id, sizeof(info->id));
 	info->lease_age_ms = -1;
-	sessnap__snap_name(snap, c->id);
-	sessnap__prev_name(prev, c->id);
 	if (!(c->has & (HAS_SNAP | HAS_PREV)))
 		return classify_lock_only(info, store, c, clock);
 
@@ -438,38 +480,11 @@ static int classify(sessnap_info *info, sessnap_store *store,
 		bad = true;
 	}
 
-	rc = read_gen(&h, &st, &bad, store, snap);
-	if (rc == SESSNAP_ECORRUPT || rc == SESSNAP_ENOTFOUND) {
-		struct stat st_main = st;
-
-		rc_prev = read_gen(&h, &st, &bad, store, prev);
-		if (rc_prev == 0 || rc_prev == SESSNAP_ENEWER) {
-			info->flags |= SESSNAP_INFO_FROM_PREV;
-			info->generation = 1;
-			rc = rc_prev;
-		} else if (rc_prev != SESSNAP_ECORRUPT &&
-			   rc_prev != SESSNAP_ENOTFOUND) {
-			return unreadable(info, live, rc_prev, errno);
-		} else if (rc == SESSNAP_ENOTFOUND &&
-			   rc_prev == SESSNAP_ENOTFOUND) {
-			return 0;
-		} else if ((rc_prev = read_older(&h, &st, &bad, store, c->id,
-						 &info->generation)) == 0 ||
-			   rc_prev == SESSNAP_ENEWER) {
-			info->flags |= SESSNAP_INFO_FROM_OLDER;
-			rc = rc_prev;
-		} else if (rc_prev != SESSNAP_ECORRUPT &&
-			   rc_prev != SESSNAP_ENOTFOUND) {
-			return unreadable(info, live, rc_prev, errno);
-		} else {
-			/* Corrupt: describe the main file if it exists. */
-			if (st_main.st_mode != 0)
-				st = st_main;
-			rc = SESSNAP_ECORRUPT;
-		}
-	} else if (rc < 0 && rc != SESSNAP_ENEWER) {
+	rc = read_newest(info, &h, &st, &bad, store, c->id);
+	if (rc == SESSNAP_ENOTFOUND)
+		return 0;
+	if (rc < 0 && rc != SESSNAP_ECORRUPT && rc != SESSNAP_ENEWER)
 		return unreadable(info, live, rc, errno);
-	}
 	info->file_bytes = (uint64_t)st.st_size;
 	info->mtime_ms = sessnap__mtime_ms(&st);
 	if (bad)

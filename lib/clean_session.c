@@ -166,13 +166,6 @@ static int read_generation(sessnap__clean *c, const char *name,
 	return 0;
 }
 
-/*
- * Look at a session's files and read its header.  Returns the action the
- * session deserves when it is NOT a removal candidate (a KEEP_ or SKIP_
- * value), SESSNAP_CLEAN_FAILED with *err set, or one of the REMOVE_
- * actions when it is a candidate.  Returns -1 when the session has no
- * files at all any more.
- */
 /* 1 when the session has a claim, 0 when not, or an lstat error. */
 static int taken_over(sessnap__clean *c, const char *id)
 {
@@ -183,6 +176,49 @@ static int taken_over(sessnap__clean *c, const char *id)
 	return sessnap__name_stat(&st, c->store, claim);
 }
 
+/*
+ * A session that did not end cleanly, by the one cross-host rule
+ * (lease.c): kept while it runs (here, or on another host whose lease is
+ * fresh), kept as foreign while its owner cannot be judged and no claim
+ * took it over; otherwise crashed.  This host's sessions cost nothing
+ * more.  Returns SESSNAP_CLEAN_REMOVE_CRASHED (the age rule decides), a
+ * KEEP_ action, or SESSNAP_CLEAN_FAILED with *err set.
+ */
+static sessnap_clean_action judge_unfinished(sessnap__clean *c,
+					     sessnap__clean_sess *s, int *err)
+{
+	sessnap__lease l;
+	int64_t clock = -1;
+	int r, t;
+
+	r = sessnap__lease_verdict(&l, c->store, s->id, &s->hdr.owner, &clock);
+	if (r < 0) {
+		*err = r;
+		return SESSNAP_CLEAN_FAILED;
+	}
+	if (r == SESSNAP_VERDICT_RUNNING)
+		return SESSNAP_CLEAN_KEEP_RUNNING;
+	/*
+	 * Taken over by another host (claim.c): its state goes on in the
+	 * successor, but a stale owner may still wake, so it waits for the
+	 * crashed age.
+	 */
+	if ((t = taken_over(c, s->id)) < 0) {
+		*err = t;
+		return SESSNAP_CLEAN_FAILED;
+	}
+	if (t == 0 && r == SESSNAP_VERDICT_FOREIGN)
+		return SESSNAP_CLEAN_KEEP_FOREIGN;
+	return SESSNAP_CLEAN_REMOVE_CRASHED;
+}
+
+/*
+ * Look at a session's files and read its header.  Returns the action the
+ * session deserves when it is NOT a removal candidate (a KEEP_ or SKIP_
+ * value), SESSNAP_CLEAN_FAILED with *err set, or one of the REMOVE_
+ * actions when it is a candidate.  Returns -1 when the session has no
+ * files at all any more.
+ */
 int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 {
 	sessnap__header ph;
@@ -228,37 +264,10 @@ int sessnap__clean_evaluate(sessnap__clean *c, sessnap__clean_sess *s, int *err)
 			limit = c->pol.completed_age_ms;
 			remove = SESSNAP_CLEAN_REMOVE_COMPLETED;
 		} else {
-			/*
-			 * The one cross-host rule (lease.c): another host's
-			 * session is kept while its lease is fresh, and
-			 * judged like a crashed one once it has expired.
-			 * This host's costs nothing more.
-			 */
-			sessnap__lease l;
-			int64_t clock = -1;
-			int t;
-
-			r = sessnap__lease_verdict(&l, c->store, s->id,
-						   &s->hdr.owner, &clock);
-			if (r < 0) {
-				*err = r;
-				return SESSNAP_CLEAN_FAILED;
-			}
-			if (r == SESSNAP_VERDICT_RUNNING)
-				return SESSNAP_CLEAN_KEEP_RUNNING;
-			/*
-			 * Taken over by another host (claim.c): its state
-			 * goes on in the successor, but a stale owner may
-			 * still wake, so it waits for the crashed age.
-			 */
-			if ((t = taken_over(c, s->id)) < 0) {
-				*err = t;
-				return SESSNAP_CLEAN_FAILED;
-			}
-			if (t == 0 && r == SESSNAP_VERDICT_FOREIGN)
-				return SESSNAP_CLEAN_KEEP_FOREIGN;
+			remove = judge_unfinished(c, s, err);
+			if (remove != SESSNAP_CLEAN_REMOVE_CRASHED)
+				return remove;
 			limit = c->pol.crashed_age_ms;
-			remove = SESSNAP_CLEAN_REMOVE_CRASHED;
 		}
 	}
 	if (limit < 0 || s->age_ms < limit)
